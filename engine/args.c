@@ -1,0 +1,141 @@
+#include "args.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void opts_defaults(struct opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->cpu = -1;
+	o->wait = WAIT_BLOCK;
+	o->size = 64;
+	o->count = 1000;
+	o->warmup = 1;
+	o->interval_ns = 1000000;
+	o->timeout_ns = 200000000;
+	o->max_consecutive_lost = 1000;
+	o->addr.sin_family = AF_INET;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_ipv4_port(const char *s, struct sockaddr_in *out)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof host || colon == s)
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	uint64_t port;
+	if (parse_u64(colon + 1, &port) || port > 65535)
+		return -1;
+	memset(out, 0, sizeof *out);
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -1;
+}
+
+/* Same rule as the TypeScript side: what `ip netns add` accepts, minus anything path-like. */
+int valid_netns_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size_t errlen)
+{
+	for (int i = first; i < argc; i++) {
+		const char *k = argv[i];
+		if (strcmp(k, "--mlock") == 0) {
+			o->mlock = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			FAIL("option %s needs a value", k);
+		const char *v = argv[++i];
+		uint64_t n;
+		if (strcmp(k, "--netns") == 0) {
+			if (!valid_netns_name(v))
+				FAIL("--netns '%s': not a valid namespace name", v);
+			o->netns = v;
+		} else if (strcmp(k, "--cpu") == 0) {
+			if (parse_u64(v, &n) || n > 4095)
+				FAIL("--cpu '%s': expected a CPU number 0..4095", v);
+			o->cpu = (int)n;
+		} else if (strcmp(k, "--rt-prio") == 0) {
+			if (parse_u64(v, &n) || n > 99)
+				FAIL("--rt-prio '%s': expected 0..99 (0 = normal scheduling)", v);
+			o->rt_prio = (int)n;
+		} else if (strcmp(k, "--wait") == 0) {
+			if (strcmp(v, "block") == 0)
+				o->wait = WAIT_BLOCK;
+			else if (strcmp(v, "spin") == 0)
+				o->wait = WAIT_SPIN;
+			else
+				FAIL("--wait '%s': expected block or spin", v);
+		} else if (strcmp(k, "--bind") == 0 || strcmp(k, "--server") == 0) {
+			if (parse_ipv4_port(v, &o->addr))
+				FAIL("%s '%s': expected IPV4:PORT", k, v);
+			o->have_addr = 1;
+		} else if (strcmp(k, "--size") == 0) {
+			if (parse_u64(v, &n) || n < RTT_HEADER_BYTES || n > MAX_UDP_PAYLOAD)
+				FAIL("--size '%s': expected %u..%u bytes", v, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD);
+			o->size = (uint32_t)n;
+		} else if (strcmp(k, "--count") == 0) {
+			if (parse_u64(v, &n) || n < 1 || n > MAX_COUNT)
+				FAIL("--count '%s': expected 1..%llu", v, MAX_COUNT);
+			o->count = n;
+		} else if (strcmp(k, "--warmup") == 0) {
+			if (parse_u64(v, &n) || n > MAX_COUNT)
+				FAIL("--warmup '%s': expected 0..%llu", v, MAX_COUNT);
+			o->warmup = n;
+		} else if (strcmp(k, "--interval-ns") == 0) {
+			if (parse_u64(v, &n) || n > 60000000000ull)
+				FAIL("--interval-ns '%s': expected 0..60e9", v);
+			o->interval_ns = n;
+		} else if (strcmp(k, "--timeout-ns") == 0) {
+			if (parse_u64(v, &n) || n < 1000 || n > 60000000000ull)
+				FAIL("--timeout-ns '%s': expected 1000..60e9", v);
+			o->timeout_ns = n;
+		} else if (strcmp(k, "--max-consecutive-lost") == 0) {
+			if (parse_u64(v, &n))
+				FAIL("--max-consecutive-lost '%s': expected a count (0 = never give up)", v);
+			o->max_consecutive_lost = n;
+		} else if (strcmp(k, "--raw-out") == 0) {
+			if (!*v)
+				FAIL("--raw-out: empty path");
+			o->raw_out = v;
+		} else {
+			FAIL("unknown option '%s'", k);
+		}
+	}
+	if (!o->have_addr)
+		FAIL("missing --bind (server) or --server (client) IPV4:PORT");
+	if (o->rt_prio)
+		o->mlock = 1;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* cnperf-engine: the traffic engine. Arguments in; NDJSON events out on stdout (hello first);
+ * logs on stderr. See src/engine/protocol.ts for the other side of the contract. */
+#define _GNU_SOURCE
+#include "args.h"
+#include "out.h"
+#include "rtt.h"
+#include "version.h"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: cnperf-engine version\n"
+		"       cnperf-engine rtt-server --bind IPV4:PORT [common]\n"
+		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
+		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
+		"                    [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
+		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
+		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
+}
+
+static void hello(const char *role)
+{
+	struct jbuf *b = ev_begin("hello");
+	ev_str(b, "version", CNPERF_ENGINE_VERSION);
+	ev_u64(b, "proto", CNPERF_ENGINE_PROTO);
+	ev_str(b, "role", role);
+	ev_i64(b, "pid", getpid());
+	ev_end(b);
+}
+
+int main(int argc, char **argv)
+{
+	/* Never outlive the cnperf process that started us, whatever way it dies. */
+	pid_t parent = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		return 1;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		usage();
+		return 2;
+	}
+	const char *cmd = argv[1];
+	int is_server = strcmp(cmd, "rtt-server") == 0;
+	int is_client = strcmp(cmd, "rtt-client") == 0;
+	if (strcmp(cmd, "version") == 0) {
+		hello("version");
+		return 0;
+	}
+	if (!is_server && !is_client) {
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, version)", cmd);
+		return 2;
+	}
+	hello(cmd);
+	struct opts o;
+	char err[256];
+	opts_defaults(&o);
+	if (parse_opts(argc, argv, 2, &o, err, sizeof err) < 0) {
+		ev_error("usage", "%s", err);
+		return 2;
+	}
+	install_stop_handler();
+	return is_server ? rtt_server(&o) : rtt_client(&o);
+}

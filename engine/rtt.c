@@ -1,0 +1,304 @@
+#define _GNU_SOURCE
+#include "rtt.h"
+#include "hist.h"
+#include "out.h"
+#include "sock.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RX_BUF_BYTES 65536
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void install_stop_handler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked recv() must return EINTR so the loop sees the request. */
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : "block"; }
+
+static int emit_ready(int fd, const struct opts *o, const char *role)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	if (getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+		ev_error("socket", "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	char host[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+	struct jbuf *b = ev_begin("ready");
+	ev_str(b, "role", role);
+	ev_str(b, "addr", host);
+	ev_u64(b, "port", ntohs(a.sin_port));
+	ev_str(b, "wait", wait_name(o->wait));
+	ev_i64(b, "cpu", o->cpu);
+	ev_u64(b, "rt_prio", (uint64_t)o->rt_prio);
+	ev_end(b);
+	return 0;
+}
+
+int rtt_server(const struct opts *o)
+{
+	if (prepare_process(o) < 0)
+		return 1;
+	int fd = udp_socket(o);
+	if (fd < 0)
+		return 1;
+	if (bind(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+		char host[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &o->addr.sin_addr, host, sizeof host);
+		ev_error("bind", "bind %s:%u: %s", host, ntohs(o->addr.sin_port), strerror(errno));
+		return 1;
+	}
+	uint8_t *buf = calloc(1, RX_BUF_BYTES);
+	if (!buf) {
+		ev_error("alloc", "no memory for the receive buffer");
+		return 1;
+	}
+	if (emit_ready(fd, o, "rtt-server") < 0)
+		return 1;
+
+	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
+	uint64_t echoed = 0, send_errors = 0;
+	int fatal = 0;
+	while (!stop_requested) {
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof peer;
+		ssize_t n = recvfrom(fd, buf, RX_BUF_BYTES, flags, (struct sockaddr *)&peer, &pl);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			fatal = errno;
+			break;
+		}
+		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, pl) < 0)
+			send_errors++;
+		else
+			echoed++;
+	}
+	if (fatal)
+		ev_error("io", "recvfrom: %s", strerror(fatal));
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "rtt-server");
+	ev_u64(b, "echoed", echoed);
+	ev_u64(b, "send_errors", send_errors);
+	ev_end(b);
+	return fatal ? 1 : 0;
+}
+
+static int write_raw(const char *path, const int64_t *samples, uint64_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		ev_error("io", "cannot write raw samples to %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int ok = fwrite(RAW_MAGIC, 1, 8, f) == 8 && fwrite(&n, sizeof n, 1, f) == 1 &&
+		 fwrite(samples, sizeof *samples, n, f) == n;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		ev_error("io", "short write of raw samples to %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int rtt_client(const struct opts *o)
+{
+	if (prepare_process(o) < 0)
+		return 1;
+	int fd = udp_socket(o);
+	if (fd < 0)
+		return 1;
+	/* Connected, so an ICMP port-unreachable from a dead server surfaces as ECONNREFUSED. */
+	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+		ev_error("connect", "connect: %s", strerror(errno));
+		return 1;
+	}
+	if (o->wait == WAIT_BLOCK) {
+		struct timeval tv = {.tv_sec = (time_t)(o->timeout_ns / 1000000000ull),
+				     .tv_usec = (suseconds_t)(o->timeout_ns % 1000000000ull / 1000)};
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+			ev_error("socket", "SO_RCVTIMEO: %s", strerror(errno));
+			return 1;
+		}
+	}
+
+	/* Everything the loop touches is allocated and written once here. */
+	int64_t *samples = malloc(o->count * sizeof *samples);
+	uint8_t *tx = calloc(1, o->size);
+	uint8_t *rx = calloc(1, RX_BUF_BYTES);
+	struct hist *h = malloc(sizeof *h);
+	if (!samples || !tx || !rx || !h) {
+		ev_error("alloc", "no memory for %llu samples", (unsigned long long)o->count);
+		return 1;
+	}
+	for (uint64_t k = 0; k < o->count; k++)
+		samples[k] = RAW_LOST;
+	hist_reset(h);
+	const uint32_t cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+	if (emit_ready(fd, o, "rtt-client") < 0)
+		return 1;
+
+	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
+	const uint64_t total = o->warmup + o->count;
+	uint64_t sent = 0, late = 0, refused = 0, send_errors = 0, recv_errors = 0;
+	uint64_t warmup_lost = 0, misses = 0, consecutive_lost = 0, attempted = 0;
+	const char *aborted = NULL;
+	const uint64_t t_start = now_ns();
+	uint64_t next = t_start;
+
+	/* ---- measured loop: send, recv and the vDSO clock only ---- */
+	for (uint64_t i = 0; i < total; i++) {
+		if (stop_requested) {
+			aborted = "signal";
+			break;
+		}
+		if (o->interval_ns && i > 0) {
+			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
+			struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ull),
+					      .tv_nsec = (long)(next % 1000000000ull)};
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
+			       !stop_requested)
+				;
+		}
+		rtt_hdr_write(tx, cookie, i);
+		int64_t rtt = RAW_LOST;
+		const uint64_t t0 = now_ns();
+		if (send(fd, tx, o->size, 0) < 0) {
+			if (errno == ECONNREFUSED)
+				refused++;
+			else
+				send_errors++;
+		} else {
+			sent++;
+			const uint64_t deadline = t0 + o->timeout_ns;
+			for (;;) {
+				ssize_t n = recv(fd, rx, RX_BUF_BYTES, flags);
+				const uint64_t t1 = now_ns();
+				if (n >= 0) {
+					uint64_t seq;
+					if (rtt_hdr_read(rx, (size_t)n, cookie, &seq) == 0 && seq == i) {
+						rtt = (int64_t)(t1 - t0);
+						break;
+					}
+					late++; /* a reply to an earlier packet that we gave up on */
+					if (t1 >= deadline)
+						break;
+				} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					if (o->wait == WAIT_BLOCK || t1 >= deadline)
+						break; /* SO_RCVTIMEO expired, or spun past the deadline */
+				} else if (errno == EINTR) {
+					if (stop_requested)
+						break;
+				} else if (errno == ECONNREFUSED) {
+					refused++;
+					break;
+				} else {
+					recv_errors++;
+					break;
+				}
+			}
+		}
+		if (rtt < 0 && stop_requested) {
+			aborted = "signal"; /* interrupted, not lost: the slot does not count */
+			break;
+		}
+		if (i >= o->warmup) {
+			samples[i - o->warmup] = rtt;
+			attempted++;
+		} else if (rtt < 0) {
+			warmup_lost++;
+		}
+		if (rtt >= 0) {
+			consecutive_lost = 0;
+		} else if (o->max_consecutive_lost && ++consecutive_lost >= o->max_consecutive_lost) {
+			aborted = "peer-unresponsive";
+			break;
+		}
+	}
+	const uint64_t t_end = now_ns();
+	/* ---- end of measured loop ---- */
+
+	uint64_t received = 0, mn = UINT64_MAX, mx = 0;
+	double mean = 0, m2 = 0; /* Welford: numerically stable mean and variance */
+	for (uint64_t k = 0; k < attempted; k++) {
+		if (samples[k] < 0)
+			continue;
+		uint64_t v = (uint64_t)samples[k];
+		received++;
+		hist_add(h, v);
+		if (v < mn)
+			mn = v;
+		if (v > mx)
+			mx = v;
+		double d = (double)v - mean;
+		mean += d / (double)received;
+		m2 += d * ((double)v - mean);
+	}
+	int rc = 0;
+	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
+		rc = 1;
+
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "rtt-client");
+	ev_str(b, "wait", wait_name(o->wait));
+	ev_u64(b, "size", o->size);
+	ev_u64(b, "count", o->count);
+	ev_u64(b, "warmup", o->warmup);
+	ev_u64(b, "interval_ns", o->interval_ns);
+	ev_u64(b, "timeout_ns", o->timeout_ns);
+	ev_u64(b, "sent", sent);
+	ev_u64(b, "attempted", attempted);
+	ev_u64(b, "received", received);
+	ev_u64(b, "lost", attempted - received);
+	ev_u64(b, "warmup_lost", warmup_lost);
+	ev_u64(b, "late", late);
+	ev_u64(b, "refused", refused);
+	ev_u64(b, "send_errors", send_errors);
+	ev_u64(b, "recv_errors", recv_errors);
+	ev_u64(b, "schedule_misses", misses);
+	ev_u64(b, "duration_ns", t_end - t_start);
+	ev_u64(b, "min_ns", received ? mn : 0);
+	ev_u64(b, "max_ns", mx);
+	ev_dbl(b, "mean_ns", received ? mean : NAN);
+	ev_dbl(b, "stddev_ns", received > 1 ? sqrt(m2 / (double)(received - 1)) : NAN);
+	ev_str(b, "aborted", aborted);
+	ev_hist(b, "hist", h);
+	ev_end(b);
+	free(samples);
+	free(tx);
+	free(rx);
+	free(h);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/* UDP ping-pong: the client stamps, sends, waits for its own reply and keeps one RTT per packet. */
+#ifndef CNPERF_RTT_H
+#define CNPERF_RTT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "args.h"
+
+#define RTT_MAGIC 0x31504e43u /* "CNP1" little-endian */
+
+/* Payload header: magic, a per-run cookie (so stray datagrams are never taken for replies),
+ * and the sequence number. The rest of the payload is padding up to --size. */
+static inline void rtt_hdr_write(uint8_t *buf, uint32_t cookie, uint64_t seq)
+{
+	uint32_t magic = RTT_MAGIC;
+	memcpy(buf, &magic, 4);
+	memcpy(buf + 4, &cookie, 4);
+	memcpy(buf + 8, &seq, 8);
+}
+
+/* 0 and *seq set when buf holds a reply of this run; -1 otherwise. */
+static inline int rtt_hdr_read(const uint8_t *buf, size_t len, uint32_t cookie, uint64_t *seq)
+{
+	uint32_t magic, c;
+	if (len < RTT_HEADER_BYTES)
+		return -1;
+	memcpy(&magic, buf, 4);
+	memcpy(&c, buf + 4, 4);
+	if (magic != RTT_MAGIC || c != cookie)
+		return -1;
+	memcpy(seq, buf + 8, 8);
+	return 0;
+}
+
+/* Raw sample file: "CNPRAW01", uint64 n, then n int64 RTTs in ns in sequence order
+ * (RAW_LOST for a packet without reply). Host byte order: it is read on the same host. */
+#define RAW_MAGIC "CNPRAW01"
+#define RAW_LOST (-1)
+
+/* Advances an absolute send schedule by one period. When the caller is more than one period
+ * late (a lost packet waited for its timeout), the schedule restarts at `now` instead of
+ * firing the missed slots back to back, which would measure a burst, not a periodic flow.
+ * Returns 1 when slots were skipped. */
+static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
+{
+	*next += interval;
+	if (now > *next && now - *next >= interval) {
+		*next = now;
+		return 1;
+	}
+	return 0;
+}
+
+void install_stop_handler(void);
+int rtt_server(const struct opts *o);
+int rtt_client(const struct opts *o);
+
+#endif

@@ -1,0 +1,47 @@
+#include "args.h"
+#include "check.h"
+#include <arpa/inet.h>
+#include <string.h>
+
+static int parse(const char *line, struct opts *o, char *err)
+{
+	static char buf[512];
+	char *argv[32];
+	int argc = 0;
+	strncpy(buf, line, sizeof buf - 1);
+	for (char *t = strtok(buf, " "); t && argc < 32; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	opts_defaults(o);
+	return parse_opts(argc, argv, 0, o, err, 256);
+}
+
+int main(void)
+{
+	struct opts o;
+	char err[256];
+	uint64_t n;
+	CHECK(parse_u64("123", &n) == 0 && n == 123);
+	CHECK(parse_u64("-1", &n) < 0);
+	CHECK(parse_u64("12x", &n) < 0);
+	CHECK(parse_u64("", &n) < 0);
+	CHECK(parse_u64("99999999999999999999999", &n) < 0);
+
+	CHECK(parse("--server 198.18.0.2:9000 --count 10 --warmup 0 --interval-ns 0 --size 100 "
+		    "--wait spin --cpu 1 --rt-prio 50 --netns cnpab12cd-c",
+		    &o, err) == 0);
+	CHECK(o.count == 10 && o.warmup == 0 && o.interval_ns == 0 && o.size == 100);
+	CHECK(o.wait == WAIT_SPIN && o.cpu == 1 && o.rt_prio == 50 && o.mlock == 1);
+	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.sin_port) == 9000);
+
+	CHECK(parse("--count 10", &o, err) < 0 && strstr(err, "missing --bind"));
+	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) < 0 && strstr(err, "--size"));
+	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block or spin"));
+	CHECK(parse("--bind 1.2.3.4:70000", &o, err) < 0);
+	CHECK(parse("--bind nohost:5", &o, err) < 0);
+	CHECK(parse("--bind 1.2.3.4:5 --netns ../etc", &o, err) < 0 && strstr(err, "namespace"));
+	CHECK(parse("--bind 1.2.3.4:5 --bogus 1", &o, err) < 0 && strstr(err, "unknown option"));
+	CHECK(parse("--bind 1.2.3.4:5 --count", &o, err) < 0 && strstr(err, "needs a value"));
+	CHECK(parse("--bind 1.2.3.4:5 --count 0", &o, err) < 0);
+	CHECK(valid_netns_name("cnp1-x") && !valid_netns_name("a/b") && !valid_netns_name(".."));
+	return check_done("args");
+}
