@@ -1,0 +1,60 @@
+/**
+ * `cnperf doctor`: can this machine run cnperf's datapaths, and what will add noise to them?
+ * Datapaths are checked for real: each is built in fresh namespaces and torn down again.
+ */
+import { DATAPATHS } from '../datapaths/registry.js';
+import { collectEnvironment } from '../env/environment.js';
+import { runCommand } from '../host/command.js';
+import { probeEngineVersion } from '../engine/supervisor.js';
+import { buildTopology, planDatapath } from '../runner/measure.js';
+import { installStopHandlers } from '../runner/signals.js';
+import { errorMessage } from '../util/errors.js';
+import { parseCommandArgs } from './args.js';
+
+export async function doctorCommand(argv: string[]): Promise<number> {
+  parseCommandArgs('doctor', argv, {}, 'cnperf doctor');
+  const out = (mark: string, what: string, detail = '') => process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);
+  let bad = 0;
+  const isRoot = process.getuid?.() === 0;
+  isRoot ? out('ok  ', 'running as root') : (bad++, out('FAIL', 'running as root', 'cnperf builds namespaces and links; run as root'));
+  try {
+    const { stdout } = await runCommand(['ip', '-V']);
+    out('ok  ', 'iproute2', stdout.trim());
+  } catch (e) {
+    bad++;
+    out('FAIL', 'iproute2', `${errorMessage(e)} (apt-get install iproute2)`);
+  }
+  let engineVersion: string | null = null;
+  try {
+    engineVersion = await probeEngineVersion();
+    out('ok  ', 'cnperf-engine', `version ${engineVersion}`);
+  } catch (e) {
+    bad++;
+    out('FAIL', 'cnperf-engine', errorMessage(e));
+  }
+  if (isRoot) {
+    installStopHandlers();
+    for (const d of DATAPATHS) {
+      try {
+        const host = await buildTopology(planDatapath(d.name), 'run');
+        const t = await host.teardown();
+        if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
+        out('ok  ', `datapath ${d.name}`, d.description);
+      } catch (e) {
+        bad++;
+        out('FAIL', `datapath ${d.name}`, errorMessage(e));
+      }
+    }
+  }
+  const env = collectEnvironment(engineVersion);
+  const noise: string[] = [];
+  if (env.governor && env.governor !== 'performance') noise.push(`CPU governor is '${env.governor}' (performance gives steadier latency)`);
+  if (env.smt === '1') noise.push('SMT is on: a sibling thread shares the core with the engine');
+  if (env.virtualization) noise.push(`virtualized (${env.virtualization}): the hypervisor adds its own latency tail`);
+  if (!env.preemption?.startsWith('PREEMPT_RT')) noise.push(`kernel preemption: ${env.preemption ?? 'unknown'} (PREEMPT_RT shortens worst cases, seed 000)`);
+  if (env.cpu_count < 3) noise.push(`${env.cpu_count} CPUs: client, server and softirq work share them; pin with --cpus`);
+  out('info', 'kernel', `${env.kernel} ${env.preemption ?? ''}`.trim());
+  out('info', 'clocksource', env.clocksource ?? 'unknown');
+  for (const n of noise) out('note', n);
+  return bad ? 1 : 0;
+}

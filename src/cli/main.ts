@@ -1,0 +1,60 @@
+/** cnperf's command line: dispatch, help, and the one place where errors become exit codes. */
+import { datapathNames } from '../datapaths/registry.js';
+import { UserError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { cleanCommand } from './clean.js';
+import { doctorCommand } from './doctor.js';
+import { quickCommand } from './quick.js';
+import { resultsCommand } from './results.js';
+import { topoCommand } from './topo.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  quick: { run: quickCommand, help: 'measure UDP round-trip time through one or more datapaths' },
+  topo: { run: topoCommand, help: 'build a datapath and leave it (up), remove it (down), list kept ones' },
+  clean: { run: cleanCommand, help: 'remove what killed runs left behind' },
+  results: { run: resultsCommand, help: 'list and show stored runs' },
+  doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
+};
+
+function usage(): string {
+  const cmds = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.help}`);
+  return `cnperf ${VERSION} — a measurement lab for Linux container networking
+
+usage: cnperf COMMAND [options]   (cnperf COMMAND --help for its options)
+${cmds.join('\n')}
+
+datapaths: ${datapathNames().join(', ')}
+example:   sudo bin/cnperf quick loopback veth bridge --count 10000 --interval 1ms
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === 'version') {
+    process.stdout.write(`cnperf ${VERSION}\n`);
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) throw new UserError(`unknown command '${cmd}'`, `commands: ${Object.keys(COMMANDS).join(', ')}`);
+  return c.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UserError) {
+      process.stderr.write(`cnperf: ${e.message}\n${e.hint ? e.hint.replace(/^/gm, '  ') + '\n' : ''}`);
+      process.exitCode = e.exitCode;
+    } else {
+      // Not the user's fault: show everything needed to fix it.
+      process.stderr.write(`cnperf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,165 @@
+/**
+ * The engine's protocol, in one place: the arguments cnperf passes and the NDJSON events the
+ * engine prints on stdout (engine/main.c, rtt.c, out.c are the other side). Every line is checked
+ * against these schemas; an engine that says anything else is refused.
+ */
+import { z } from 'zod';
+
+const u64 = z.number().int().nonnegative();
+
+export const HelloEvent = z.object({
+  event: z.literal('hello'),
+  version: z.string(),
+  proto: u64,
+  role: z.string(),
+  pid: z.number().int(),
+});
+
+export const ReadyEvent = z.object({
+  event: z.literal('ready'),
+  role: z.string(),
+  addr: z.string(),
+  port: u64,
+  wait: z.enum(['block', 'spin']),
+  cpu: z.number().int(),
+  rt_prio: u64,
+});
+
+export const ErrorEvent = z.object({
+  event: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const HistogramPayload = z.object({
+  sub_bits: z.number().int().min(1).max(20),
+  buckets: z.array(z.tuple([u64, u64])),
+});
+
+export const RttClientResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('rtt-client'),
+  wait: z.enum(['block', 'spin']),
+  size: u64,
+  count: u64,
+  warmup: u64,
+  interval_ns: u64,
+  timeout_ns: u64,
+  sent: u64,
+  attempted: u64,
+  received: u64,
+  lost: u64,
+  warmup_lost: u64,
+  late: u64,
+  refused: u64,
+  send_errors: u64,
+  recv_errors: u64,
+  schedule_misses: u64,
+  duration_ns: u64,
+  min_ns: u64,
+  max_ns: u64,
+  mean_ns: z.number().nullable(),
+  stddev_ns: z.number().nullable(),
+  aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
+  hist: HistogramPayload,
+});
+
+export const RttServerResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('rtt-server'),
+  echoed: u64,
+  send_errors: u64,
+});
+
+export const EngineEvent = z.union([HelloEvent, ReadyEvent, ErrorEvent, RttClientResult, RttServerResult]);
+
+export type HelloEvent = z.infer<typeof HelloEvent>;
+export type ReadyEvent = z.infer<typeof ReadyEvent>;
+export type ErrorEvent = z.infer<typeof ErrorEvent>;
+export type RttClientResult = z.infer<typeof RttClientResult>;
+export type RttServerResult = z.infer<typeof RttServerResult>;
+export type EngineEvent = z.infer<typeof EngineEvent>;
+
+export class ProtocolError extends Error {
+  constructor(message: string, readonly line: string) {
+    super(`${message}: ${line.length > 200 ? line.slice(0, 200) + '…' : line}`);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Parses one stdout line of the engine. Throws ProtocolError on anything not in the contract. */
+export function parseEngineLine(line: string): EngineEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    throw new ProtocolError('engine printed a line that is not JSON', line);
+  }
+  const r = EngineEvent.safeParse(json);
+  if (!r.success) {
+    const ev = typeof json === 'object' && json !== null ? (json as { event?: unknown }).event : undefined;
+    throw new ProtocolError(`engine event ${JSON.stringify(ev)} does not match the protocol`, line);
+  }
+  return r.data;
+}
+
+export type WaitMode = 'block' | 'spin';
+
+export interface ProcessOptions {
+  netns?: string;
+  cpu?: number;
+  rtPrio?: number;
+  wait: WaitMode;
+}
+
+/** The engine options shared by every subcommand. */
+export function processArgs(o: ProcessOptions): string[] {
+  const a: string[] = [];
+  if (o.netns) a.push('--netns', o.netns);
+  if (o.cpu !== undefined) a.push('--cpu', String(o.cpu));
+  if (o.rtPrio) a.push('--rt-prio', String(o.rtPrio));
+  a.push('--wait', o.wait);
+  return a;
+}
+
+export interface RttClientArgs extends ProcessOptions {
+  server: string;
+  port: number;
+  count: number;
+  warmup: number;
+  intervalNs: number;
+  timeoutNs: number;
+  size: number;
+  maxConsecutiveLost: number;
+  rawOut?: string;
+}
+
+export function rttServerArgv(o: ProcessOptions & { bind: string }): string[] {
+  return ['rtt-server', '--bind', `${o.bind}:0`, ...processArgs(o)];
+}
+
+export function rttClientArgv(o: RttClientArgs): string[] {
+  const a = [
+    'rtt-client',
+    '--server', `${o.server}:${o.port}`,
+    '--count', String(o.count),
+    '--warmup', String(o.warmup),
+    '--interval-ns', String(o.intervalNs),
+    '--timeout-ns', String(o.timeoutNs),
+    '--size', String(o.size),
+    '--max-consecutive-lost', String(o.maxConsecutiveLost),
+    ...processArgs(o),
+  ];
+  if (o.rawOut) a.push('--raw-out', o.rawOut);
+  return a;
+}
+
+/** Reads the engine's raw sample file: "CNPRAW01", u64 n, n × i64 RTT ns (-1 = lost). */
+export function parseRawSamples(buf: Buffer): BigInt64Array {
+  if (buf.length < 16 || buf.subarray(0, 8).toString('latin1') !== 'CNPRAW01') throw new Error('not a cnperf raw sample file');
+  const n = Number(buf.readBigUInt64LE(8));
+  if (buf.length !== 16 + n * 8) throw new Error(`raw sample file holds ${buf.length - 16} bytes, expected ${n * 8}`);
+  const out = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) out[i] = buf.readBigInt64LE(16 + i * 8);
+  return out;
+}

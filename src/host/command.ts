@@ -1,0 +1,24 @@
+import { execFile } from 'node:child_process';
+import { HostCommandError } from '../util/errors.js';
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+export type CommandRunner = (argv: readonly string[]) => Promise<CommandResult>;
+
+/** Runs argv[0] with argv[1..] directly (never through a shell), with a deadline. */
+export const runCommand: CommandRunner = (argv) =>
+  new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    if (!file) return reject(new Error('empty command'));
+    execFile(file, args, { timeout: 15_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof err.code === 'number' ? err.code : null;
+        const why = err.code === 'ENOENT' ? `${file} not found on PATH` : stderr || err.message;
+        return reject(new HostCommandError(argv, why, code));
+      }
+      resolve({ stdout, stderr });
+    });
+  });

@@ -1,0 +1,113 @@
+/**
+ * The journal of a run: a header line naming its owner process, then one line per reverse action,
+ * appended BEFORE the forward action runs. Teardown replays it backwards. Lines are NDJSON written
+ * with one append each, so a crash leaves at worst a truncated last line, which readers skip.
+ */
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { processStartTime } from './proc.js';
+import type { UndoAction } from './steps.js';
+
+export interface JournalHeader {
+  v: 1;
+  runId: string;
+  pid: number;
+  pidStart: string;
+  /** 'run': removed by its own teardown or by `clean`; 'topo': kept on purpose by `topo up` */
+  kind: 'run' | 'topo';
+  datapath: string;
+  created: string;
+}
+
+export interface JournalContents {
+  path: string;
+  header: JournalHeader | null;
+  undos: UndoAction[];
+  /** lines that could not be read (a truncated last line after a crash) */
+  badLines: number;
+}
+
+export class Journal {
+  private constructor(readonly path: string, readonly header: JournalHeader) {}
+
+  static create(dir: string, header: Omit<JournalHeader, 'v' | 'pid' | 'pidStart' | 'created'>): Journal {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const full: JournalHeader = {
+      v: 1,
+      ...header,
+      pid: process.pid,
+      pidStart: processStartTime(process.pid) ?? '',
+      created: new Date().toISOString(),
+    };
+    const file = path.join(dir, `${header.runId}.journal`);
+    writeFileSync(file, JSON.stringify(full) + '\n', { flag: 'wx', mode: 0o600 });
+    return new Journal(file, full);
+  }
+
+  /** Re-opens an existing journal (topo down, clean) to append or replay it. */
+  static open(file: string): Journal | null {
+    const c = readJournal(file);
+    return c.header ? new Journal(file, c.header) : null;
+  }
+
+  append(undo: UndoAction): void {
+    appendFileSync(this.path, JSON.stringify(undo) + '\n');
+  }
+
+  undos(): UndoAction[] {
+    return readJournal(this.path).undos;
+  }
+
+  remove(): void {
+    rmSync(this.path, { force: true });
+  }
+}
+
+function isUndo(x: unknown): x is UndoAction {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  if (o.op === 'del-netns') return typeof o.netns === 'string';
+  if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
+  return false;
+}
+
+export function readJournal(file: string): JournalContents {
+  const out: JournalContents = { path: file, header: null, undos: [], badLines: 0 };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return out;
+  }
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  lines.forEach((line, i) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      out.badLines++;
+      return;
+    }
+    if (i === 0 && typeof parsed === 'object' && parsed !== null && (parsed as JournalHeader).v === 1) {
+      out.header = parsed as JournalHeader;
+    } else if (isUndo(parsed)) {
+      out.undos.push(parsed);
+    } else {
+      out.badLines++;
+    }
+  });
+  return out;
+}
+
+export function listJournals(dir: string): JournalContents[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.journal'))
+    .sort()
+    .map((n) => readJournal(path.join(dir, n)));
+}

@@ -1,0 +1,63 @@
+/**
+ * Turns a topology into the exact ordered `ip` commands that build it, each with the action that
+ * reverses it. Pure: `--dry-run` prints these, the executor runs them, tests inspect them.
+ */
+import type { Topology } from '../topology/model.js';
+
+export type UndoAction =
+  | { op: 'del-netns'; netns: string }
+  | { op: 'del-link'; netns: string; dev: string };
+
+export interface Step {
+  argv: string[];
+  /** journaled before the command runs, so a crash right after it still gets undone */
+  undo?: UndoAction;
+}
+
+/** The ifalias every object of a run carries; `cnperf clean` removes only what carries it. */
+export function ownerMark(runId: string): string {
+  return `cnperf run ${runId}`;
+}
+
+export function stepsFor(t: Topology): Step[] {
+  const mark = ownerMark(t.runId);
+  const steps: Step[] = [];
+  const ip = (netns: string, ...args: string[]) => ['ip', '-n', netns, ...args];
+  const devices: Array<{ netns: string; dev: string }> = [];
+
+  for (const ns of t.namespaces) {
+    steps.push({ argv: ['ip', 'netns', 'add', ns.name], undo: { op: 'del-netns', netns: ns.name } });
+    // A namespace has no label of its own; its loopback's alias is our ownership mark.
+    steps.push({ argv: ip(ns.name, 'link', 'set', 'lo', 'alias', mark) });
+    steps.push({ argv: ip(ns.name, 'link', 'set', 'lo', 'up') });
+  }
+  for (const l of t.links) {
+    const mtu = l.mtu ? ['mtu', String(l.mtu)] : [];
+    if (l.kind === 'bridge') {
+      steps.push({ argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'bridge'), undo: { op: 'del-link', netns: l.netns, dev: l.name } });
+      devices.push({ netns: l.netns, dev: l.name });
+    } else {
+      // Both ends are created directly inside their namespaces: nothing ever appears in the
+      // root namespace, not even for a moment.
+      steps.push({
+        argv: ['ip', 'link', 'add', l.name, 'netns', l.netns, ...mtu, 'type', 'veth', 'peer', 'name', l.peer, 'netns', l.peerNetns, ...mtu],
+        undo: { op: 'del-link', netns: l.netns, dev: l.name },
+      });
+      devices.push({ netns: l.netns, dev: l.name }, { netns: l.peerNetns, dev: l.peer });
+    }
+  }
+  for (const d of devices) {
+    steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'alias', mark) });
+    // No IPv6 link-local address: no DAD, router or MLD packets crossing the measured path.
+    steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'addrgenmode', 'none') });
+  }
+  for (const p of t.ports) steps.push({ argv: ip(p.netns, 'link', 'set', 'dev', p.dev, 'master', p.master) });
+  for (const a of t.addresses) steps.push({ argv: ip(a.netns, 'addr', 'add', a.cidr, 'dev', a.dev) });
+  for (const d of devices) steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'up') });
+  return steps;
+}
+
+/** Renders argv for display, quoting what a shell would split. Display only: nothing runs a shell. */
+export function formatCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./:@=+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

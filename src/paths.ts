@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** The project root: this file is compiled to dist/src/paths.js. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The engine binary; CNPERF_ENGINE overrides it (tests point it at a fake to test supervision). */
+export function enginePath(): string {
+  return process.env.CNPERF_ENGINE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-engine');
+}
+
+/** Where journals and locks live: tmpfs, so a reboot (which also removes namespaces) clears it. */
+export function stateDir(): string {
+  return process.env.CNPERF_STATE_DIR ?? '/run/cnperf';
+}
+
+export function defaultDbPath(): string {
+  return process.env.CNPERF_DB ?? path.join(process.cwd(), 'cnperf-results', 'results.sqlite');
+}

@@ -1,0 +1,111 @@
+/**
+ * The pure description of a datapath: what namespaces, links and addresses exist and where the
+ * two endpoints of a measurement sit. Datapaths produce it; only src/host/ turns it into kernel
+ * state. Nothing here touches the host.
+ */
+import { UserError } from '../util/errors.js';
+
+export interface Namespace {
+  name: string;
+  /** what the namespace stands for: "client", "server", "node", "host" */
+  role: string;
+}
+
+export type Link =
+  | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number }
+  | { kind: 'bridge'; name: string; netns: string; mtu?: number };
+
+/** Enslaves `dev` (in `netns`) to the bridge `master` in the same namespace. */
+export interface Port {
+  netns: string;
+  dev: string;
+  master: string;
+}
+
+export interface Address {
+  netns: string;
+  dev: string;
+  /** "198.18.0.1/24" */
+  cidr: string;
+}
+
+export interface Endpoint {
+  netns: string;
+  ip: string;
+}
+
+export interface Topology {
+  runId: string;
+  datapath: string;
+  /** one line per hop, for humans: "client ─veth─ bridge ─veth─ server" */
+  summary: string;
+  namespaces: Namespace[];
+  links: Link[];
+  ports: Port[];
+  addresses: Address[];
+  endpoints: { client: Endpoint; server: Endpoint };
+}
+
+/** Linux's IFNAMSIZ is 16 including the terminating NUL. */
+export const IFNAME_MAX = 15;
+const IFNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NETNS_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export function validIfName(name: string): boolean {
+  return name.length <= IFNAME_MAX && IFNAME_RE.test(name);
+}
+
+export function validNetnsName(name: string): boolean {
+  return NETNS_RE.test(name) && name !== '.' && name !== '..';
+}
+
+/** Checks a topology for internal consistency. Returns the problems; empty means valid. */
+export function validateTopology(t: Topology): string[] {
+  const problems: string[] = [];
+  const nsNames = new Set<string>();
+  for (const ns of t.namespaces) {
+    if (!validNetnsName(ns.name)) problems.push(`namespace name '${ns.name}' is not valid`);
+    if (nsNames.has(ns.name)) problems.push(`namespace '${ns.name}' declared twice`);
+    nsNames.add(ns.name);
+  }
+  const devs = new Set<string>();
+  const addDev = (netns: string, name: string) => {
+    if (!nsNames.has(netns)) problems.push(`device '${name}' is in undeclared namespace '${netns}'`);
+    if (!validIfName(name)) problems.push(`interface name '${name}' is not valid (at most ${IFNAME_MAX} characters of [A-Za-z0-9_.-])`);
+    const key = `${netns}/${name}`;
+    if (devs.has(key)) problems.push(`device '${name}' declared twice in '${netns}'`);
+    devs.add(key);
+  };
+  for (const l of t.links) {
+    addDev(l.netns, l.name);
+    if (l.kind === 'veth') addDev(l.peerNetns, l.peer);
+  }
+  for (const p of t.ports) {
+    if (!devs.has(`${p.netns}/${p.dev}`)) problems.push(`port '${p.dev}' is not a declared device in '${p.netns}'`);
+    const master = t.links.find((l) => l.kind === 'bridge' && l.netns === p.netns && l.name === p.master);
+    if (!master) problems.push(`port '${p.dev}': no bridge '${p.master}' in '${p.netns}'`);
+  }
+  for (const a of t.addresses) {
+    if (a.dev !== 'lo' && !devs.has(`${a.netns}/${a.dev}`)) problems.push(`address ${a.cidr} is on undeclared device '${a.dev}' in '${a.netns}'`);
+    const m = CIDR_RE.exec(a.cidr);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) problems.push(`address '${a.cidr}' is not an IPv4 CIDR`);
+  }
+  for (const [role, ep] of Object.entries(t.endpoints)) {
+    if (!nsNames.has(ep.netns)) problems.push(`${role} endpoint is in undeclared namespace '${ep.netns}'`);
+  }
+  return problems;
+}
+
+export function assertValidTopology(t: Topology): Topology {
+  const problems = validateTopology(t);
+  if (problems.length) throw new UserError(`datapath '${t.datapath}' planned an invalid topology:\n  ${problems.join('\n  ')}`);
+  return t;
+}
+
+/** Namespace and interface names of a run: `cnp<id>-<role>`, within IFNAME_MAX. */
+export function ownedName(runId: string, role: string): string {
+  const name = `cnp${runId}-${role}`;
+  if (name.length > IFNAME_MAX) throw new Error(`internal: name '${name}' longer than ${IFNAME_MAX} characters`);
+  return name;
+}
