@@ -76,8 +76,11 @@ export class Histogram {
 
   record(v: number, count = 1): void {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`histogram value must be a non-negative integer, got ${v}`);
-    this.addBucket(bucketIndex(v, this.subBits), count);
-    // Exact extremes for recorded values (bucket bounds would lose them).
+    if (count <= 0) return;
+    const idx = bucketIndex(v, this.subBits);
+    this.counts.set(idx, (this.counts.get(idx) ?? 0) + count);
+    this.n += count;
+    // Exact extremes for recorded values (bucket bounds would widen them).
     if (v < this.lo) this.lo = v;
     if (v > this.hi) this.hi = v;
   }
@@ -147,7 +150,8 @@ export class Histogram {
   }
 
   /**
-   * CDF points (value, fraction <= value), one per non-empty bucket, thinned to at most maxPoints
+   * CDF points (x, fraction of samples <= x), one per non-empty bucket at its upper bound (where
+   * that fraction is exact; clamped to the max so the curve ends at the largest sample), thinned to at most maxPoints
    * while always keeping the tail's last buckets, where the interesting part of an RTT CDF is.
    */
   cdf(maxPoints = 500): Array<[number, number]> {
@@ -156,7 +160,7 @@ export class Histogram {
     let seen = 0;
     for (const [idx, c] of buckets) {
       seen += c;
-      points.push([this.representative(idx), seen / this.n]);
+      points.push([Math.min(bucketHighest(idx, this.subBits), this.hi), seen / this.n]);
     }
     if (points.length <= maxPoints) return points;
     const keepTail = Math.floor(maxPoints / 4);

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DATAPATHS, getDatapath, nearest } from '../../src/datapaths/registry.js';
+import { ownerMark, stepsFor } from '../../src/host/steps.js';
+import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
+import { UserError } from '../../src/util/errors.js';
+
+const RUN = 'ab12cd';
+
+describe('datapath planning', () => {
+  for (const d of DATAPATHS) {
+    it(`${d.name}: plans a valid topology with owned, short names`, () => {
+      const t = d.plan({ runId: RUN });
+      assert.deepEqual(validateTopology(t), []);
+      assert.equal(t.runId, RUN);
+      for (const ns of t.namespaces) assert.match(ns.name, new RegExp(`^cnp${RUN}-`));
+      for (const l of t.links) {
+        assert.ok(l.name.length <= IFNAME_MAX);
+        assert.match(l.name, new RegExp(`^cnp${RUN}-`));
+      }
+      assert.ok(t.namespaces.some((n) => n.name === t.endpoints.client.netns));
+      assert.ok(t.namespaces.some((n) => n.name === t.endpoints.server.netns));
+    });
+
+    it(`${d.name}: every command is ip, no shell, and everything created has an undo`, () => {
+      const t = d.plan({ runId: RUN });
+      const steps = stepsFor(t);
+      for (const s of steps) assert.equal(s.argv[0], 'ip');
+      const undone = new Set(steps.flatMap((s) => (s.undo ? [s.undo.op === 'del-netns' ? s.undo.netns : `${s.undo.netns}/${s.undo.dev}`] : [])));
+      for (const ns of t.namespaces) assert.ok(undone.has(ns.name), `namespace ${ns.name} has no undo`);
+      for (const l of t.links) assert.ok(undone.has(`${l.netns}/${l.name}`), `link ${l.name} has no undo`);
+      // The undo is recorded before anything inside the namespace is touched.
+      const firstUse = steps.findIndex((s) => s.argv.includes(t.namespaces[0]!.name));
+      assert.ok(steps[firstUse]!.undo, 'first command touching a namespace must carry its undo');
+      // Every namespace and every link carries the ownership mark.
+      const marked = steps.filter((s) => s.argv.includes('alias') && s.argv.includes(ownerMark(RUN))).length;
+      assert.equal(marked, t.namespaces.length + t.links.length + t.links.filter((l) => l.kind === 'veth').length);
+    });
+  }
+
+  it('loopback: one namespace, both endpoints on 127.0.0.1', () => {
+    const t = getDatapath('loopback').plan({ runId: RUN });
+    assert.equal(t.namespaces.length, 1);
+    assert.equal(t.links.length, 0);
+    assert.deepEqual(t.endpoints.client, t.endpoints.server);
+    assert.equal(t.endpoints.server.ip, '127.0.0.1');
+  });
+
+  it('veth: client and server in two namespaces joined by one pair', () => {
+    const t = getDatapath('veth').plan({ runId: RUN });
+    assert.equal(t.namespaces.length, 2);
+    assert.deepEqual(t.links.map((l) => l.kind), ['veth']);
+    const l = t.links[0]!;
+    assert.ok(l.kind === 'veth' && l.netns === t.endpoints.client.netns && l.peerNetns === t.endpoints.server.netns);
+    assert.notEqual(t.endpoints.client.ip, t.endpoints.server.ip);
+  });
+
+  it('bridge: two veths whose node ends are ports of one bridge in a third namespace', () => {
+    const t = getDatapath('bridge').plan({ runId: RUN });
+    const node = t.namespaces.find((n) => n.role === 'node')!;
+    const br = t.links.find((l) => l.kind === 'bridge')!;
+    assert.equal(br.netns, node.name);
+    const veths = t.links.filter((l) => l.kind === 'veth');
+    assert.equal(veths.length, 2);
+    for (const v of veths) {
+      assert.ok(v.kind === 'veth' && v.peerNetns === node.name);
+      assert.ok(t.ports.some((p) => p.dev === v.peer && p.master === br.name));
+    }
+    // Addresses on the container ends only; the bridge forwards at layer 2.
+    assert.ok(t.addresses.every((a) => a.netns !== node.name));
+    // Creation order: bridge before ports are enslaved, addresses before links come up.
+    const steps = stepsFor(t).map((s) => s.argv.join(' '));
+    const idx = (re: RegExp) => steps.findIndex((s) => re.test(s));
+    assert.ok(idx(/type bridge/) < idx(/ master /));
+    assert.ok(idx(/addr add/) < idx(/dev \S+ up$/));
+  });
+
+  it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {
+    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''));
+    assert.equal(nearest('xyzzy', ['bridge', 'veth']), undefined);
+  });
+});
+
+describe('topology validation', () => {
+  const base = (): Topology => getDatapath('bridge').plan({ runId: RUN });
+
+  it('rejects names over 15 characters, undeclared namespaces, dangling ports and bad addresses', () => {
+    const t = base();
+    t.links.push({ kind: 'veth', name: 'this-name-is-too-long', netns: 'nowhere', peer: 'x', peerNetns: t.namespaces[0]!.name });
+    t.ports.push({ netns: t.namespaces[0]!.name, dev: 'ghost', master: 'nobr' });
+    t.addresses.push({ netns: t.namespaces[1]!.name, dev: 'lo', cidr: '300.1.1.1/24' });
+    const problems = validateTopology(t).join('\n');
+    assert.match(problems, /this-name-is-too-long' is not valid/);
+    assert.match(problems, /undeclared namespace 'nowhere'/);
+    assert.match(problems, /port 'ghost' is not a declared device/);
+    assert.match(problems, /no bridge 'nobr'/);
+    assert.match(problems, /'300.1.1.1\/24' is not an IPv4 CIDR/);
+  });
+
+  it('rejects duplicate namespaces and path-like namespace names', () => {
+    const t = base();
+    t.namespaces.push({ ...t.namespaces[0]! }, { name: '../etc', role: 'evil' });
+    const problems = validateTopology(t).join('\n');
+    assert.match(problems, /declared twice/);
+    assert.match(problems, /'\.\.\/etc' is not valid/);
+  });
+});

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { HostExecutor, undoAll } from '../../src/host/executor.js';
+import { Journal, listJournals, readJournal } from '../../src/host/journal.js';
+import { isAlive, processStartTime } from '../../src/host/proc.js';
+import { HostCommandError } from '../../src/util/errors.js';
+import type { CommandRunner } from '../../src/host/command.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-journal-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('journal', () => {
+  it('records the owner and undo actions, one NDJSON line each', () => {
+    const j = Journal.create(dir, { runId: 'aaaaaa', kind: 'run', datapath: 'veth' });
+    j.append({ op: 'del-netns', netns: 'cnpaaaaaa-c' });
+    j.append({ op: 'del-link', netns: 'cnpaaaaaa-c', dev: 'cnpaaaaaa-c0' });
+    const c = readJournal(j.path);
+    assert.equal(c.header?.pid, process.pid);
+    assert.equal(c.header?.kind, 'run');
+    assert.equal(c.undos.length, 2);
+    assert.equal(c.badLines, 0);
+    assert.equal(readFileSync(j.path, 'utf8').split('\n').length, 4);
+  });
+
+  it('refuses to overwrite the journal of the same run id', () => {
+    assert.throws(() => Journal.create(dir, { runId: 'aaaaaa', kind: 'run', datapath: 'veth' }), /EEXIST/);
+  });
+
+  it('skips a truncated last line (a crash mid-append) and keeps the rest', () => {
+    const j = Journal.create(dir, { runId: 'bbbbbb', kind: 'topo', datapath: 'bridge' });
+    j.append({ op: 'del-netns', netns: 'cnpbbbbbb-n' });
+    appendFileSync(j.path, '{"op":"del-li');
+    const c = readJournal(j.path);
+    assert.equal(c.undos.length, 1);
+    assert.equal(c.badLines, 1);
+    assert.ok(listJournals(dir).some((x) => x.header?.runId === 'bbbbbb'));
+  });
+
+  it('knows a live owner from a dead or recycled one', () => {
+    const me = processStartTime(process.pid)!;
+    assert.ok(isAlive(process.pid, me));
+    assert.ok(!isAlive(process.pid, String(Number(me) + 1))); // same pid, other start: recycled
+    assert.ok(!isAlive(2 ** 22 + 1, me)); // beyond pid_max
+  });
+});
+
+describe('executor', () => {
+  it('journals each undo before running its command, and replays backwards on teardown', async () => {
+    const ran: string[] = [];
+    const j = Journal.create(dir, { runId: 'cccccc', kind: 'run', datapath: 'veth' });
+    const runner: CommandRunner = async (argv) => {
+      // At the time the command runs, its undo is already on disk.
+      if (argv[2] === 'add') assert.ok(j.undos().some((u) => u.op === 'del-netns' && u.netns === argv[3]));
+      ran.push(argv.join(' '));
+      return { stdout: '', stderr: '' };
+    };
+    const ex = new HostExecutor(j, runner);
+    await ex.apply([
+      { argv: ['ip', 'netns', 'add', 'x1'], undo: { op: 'del-netns', netns: 'x1' } },
+      { argv: ['ip', 'netns', 'add', 'x2'], undo: { op: 'del-netns', netns: 'x2' } },
+    ]);
+    assert.deepEqual(ran, ['ip netns add x1', 'ip netns add x2']);
+    // Neither namespace really exists, so teardown finds them already gone: success, journal removed.
+    const r = await ex.teardown();
+    assert.deepEqual(r.alreadyGone, ['namespace x2', 'namespace x1']);
+    assert.equal(r.failed.length, 0);
+    assert.equal(readJournal(j.path).header, null);
+  });
+
+  it('stops at the first failing command; what was journaled is still undone', async () => {
+    const j = Journal.create(dir, { runId: 'dddddd', kind: 'run', datapath: 'veth' });
+    const runner: CommandRunner = async (argv) => {
+      if (argv.includes('boom')) throw new HostCommandError(argv, 'RTNETLINK answers: Operation not supported', 2);
+      return { stdout: '', stderr: '' };
+    };
+    const ex = new HostExecutor(j, runner);
+    await assert.rejects(
+      ex.apply([
+        { argv: ['ip', 'netns', 'add', 'y1'], undo: { op: 'del-netns', netns: 'y1' } },
+        { argv: ['ip', 'link', 'add', 'boom'], undo: { op: 'del-link', netns: 'y1', dev: 'boom' } },
+        { argv: ['ip', 'netns', 'add', 'never'], undo: { op: 'del-netns', netns: 'never' } },
+      ]),
+      /Operation not supported/,
+    );
+    assert.deepEqual(j.undos().map((u) => u.op), ['del-netns', 'del-link']);
+    const r = await undoAll(j.undos(), runner);
+    assert.equal(r.failed.length, 0);
+  });
+});
