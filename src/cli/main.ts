@@ -1,6 +1,7 @@
 /** cnperf's command line: dispatch, help, and the one place where errors become exit codes. */
 import { datapathNames } from '../datapaths/registry.js';
-import { UserError } from '../util/errors.js';
+import { EngineError } from '../engine/supervisor.js';
+import { HostCommandError, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
@@ -51,6 +52,10 @@ main(process.argv.slice(2)).then(
     if (e instanceof UserError) {
       process.stderr.write(`cnperf: ${e.message}\n${e.hint ? e.hint.replace(/^/gm, '  ') + '\n' : ''}`);
       process.exitCode = e.exitCode;
+    } else if (e instanceof HostCommandError || e instanceof EngineError) {
+      // The host or the engine refused something: say what, without a stack; it is not a bug here.
+      process.stderr.write(`cnperf: ${e.message}\n`);
+      process.exitCode = 1;
     } else {
       // Not the user's fault: show everything needed to fix it.
       process.stderr.write(`cnperf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

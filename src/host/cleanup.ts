@@ -2,13 +2,15 @@
  * `cnperf clean`: removes what dead runs left behind. Two passes:
  *  1. every journal whose owner process is dead is replayed (a kept `topo up` journal only when asked);
  *  2. namespaces named like ours AND carrying our mark (the alias on their `lo`) whose run has no
- *     live journal are deleted — covers a journal lost with its state directory.
+ *     live journal are deleted — covers a journal lost with its state directory;
+ *  3. a measurement lock whose owner is dead is removed.
  * Objects of live runs are never touched; nothing is removed by name pattern alone.
  */
 import { readdirSync } from 'node:fs';
 import { runCommand, type CommandRunner } from './command.js';
 import { undoAll } from './executor.js';
 import { Journal, listJournals } from './journal.js';
+import { removeStaleLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { ownerMark } from './steps.js';
 
@@ -66,6 +68,8 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
       report.failed.push({ what: `namespace ${ns}`, error: e instanceof Error ? e.message : String(e) });
     }
   }
+  const lock = removeStaleLock(opts.stateDir);
+  if (lock) report.removed.push(`stale measurement lock (run ${lock.runId}, pid ${lock.pid} is gone)`);
   return report;
 }
 

@@ -22,6 +22,14 @@ export function readLockOwner(dir: string): LockOwner | null {
   }
 }
 
+/** Removes the lock if its owner is dead; returns the dead owner, or null. */
+export function removeStaleLock(dir: string): LockOwner | null {
+  const owner = readLockOwner(dir);
+  if (!owner || isAlive(owner.pid, owner.pidStart)) return null;
+  rmSync(path.join(dir, 'measure.lock'), { force: true });
+  return owner;
+}
+
 export function acquireMeasureLock(dir: string, runId: string): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'measure.lock');

@@ -12,6 +12,7 @@ import { Histogram } from '../stats/histogram.js';
 import { summarize, type RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { assertValidTopology, type Topology } from '../topology/model.js';
+import { errorMessage } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { runRtt, type RttOutcome, type RttParams } from '../workloads/rtt.js';
 import type { Environment } from '../env/environment.js';
@@ -62,7 +63,18 @@ export async function measureRtt(datapath: string, params: RttParams, ctx: Measu
   };
   mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
   ctx.progress(`${datapath}: building ${topo.summary}`);
-  const host = await buildTopology(topo, 'run');
+  const failed = (problem: string, teardown: TeardownReport): Measured => ({
+    record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null },
+    summary: null,
+    teardown,
+  });
+  let host: HostExecutor;
+  try {
+    host = await buildTopology(topo, 'run');
+  } catch (e) {
+    // The kernel refused something (a missing feature, a fault): this datapath fails, others may run.
+    return failed(`building the datapath failed: ${errorMessage(e)}`, { removed: [], alreadyGone: [], failed: [] });
+  }
   let outcome: RttOutcome | null = null;
   let error: unknown = null;
   try {
@@ -79,10 +91,7 @@ export async function measureRtt(datapath: string, params: RttParams, ctx: Measu
     const what = teardown.failed.map((f) => `${f.what}: ${f.error}`).join('; ');
     ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean' retries`);
   }
-  if (!outcome) {
-    const problem = error ? (error instanceof Error ? error.message : String(error)) : 'interrupted before measuring';
-    return { record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null }, summary: null, teardown };
-  }
+  if (!outcome) return failed(error ? errorMessage(error) : 'interrupted before measuring', teardown);
   const c = outcome.client;
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });

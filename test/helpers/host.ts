@@ -1,0 +1,113 @@
+/**
+ * What the host looks like, for "before == after" checks: namespaces, root-namespace links (with
+ * details), addresses, routes (all tables), rules, cnperf's state directory and engine processes.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { CNPERF } from './paths.js';
+
+function run(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+export interface HostSnapshot {
+  netns: string;
+  links: string;
+  addresses: string;
+  routes: string;
+  rules: string;
+  stateDir: string[];
+  engines: string;
+}
+
+export function hostSnapshot(): HostSnapshot {
+  let stateDir: string[] = [];
+  try {
+    stateDir = readdirSync('/run/cnperf').sort();
+  } catch {
+    /* absent is fine */
+  }
+  return {
+    netns: run('ip', ['netns', 'list']),
+    links: run('ip', ['-d', '-j', 'link', 'show']),
+    addresses: run('ip', ['-j', 'addr', 'show']),
+    routes: run('ip', ['-j', 'route', 'show', 'table', 'all']),
+    rules: run('ip', ['-j', 'rule', 'show']),
+    stateDir,
+    engines: liveEngines().join(' '),
+  };
+}
+
+/**
+ * Engine processes that are alive. A killed engine stays a zombie until PID 1 reaps it; it holds
+ * nothing (no sockets, no namespace), so it is not counted.
+ */
+export function liveEngines(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (comm === 'cnperf-engine' && state !== 'Z') out.push(pid);
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out.sort();
+}
+
+export function ownedNetns(): string[] {
+  return run('ip', ['netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => /^cnp/.test(n));
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/cnperf to completion. */
+export function cnperf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return collect(spawnCnperf(args, env));
+}
+
+export function spawnCnperf(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [CNPERF, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function collect(child: ChildProcess): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Resolves when the child's stderr has printed something matching re. */
+export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} on stderr; saw: ${seen}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = re.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
