@@ -97,6 +97,13 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				o->wait = WAIT_SPIN;
 			else
 				FAIL("--wait '%s': expected block or spin", v);
+		} else if (strcmp(k, "--pace") == 0) {
+			if (strcmp(v, "sleep") == 0)
+				o->pace = PACE_SLEEP;
+			else if (strcmp(v, "spin") == 0)
+				o->pace = PACE_SPIN;
+			else
+				FAIL("--pace '%s': expected sleep or spin", v);
 		} else if (strcmp(k, "--bind") == 0 || strcmp(k, "--server") == 0) {
 			if (parse_ipv4_port(v, &o->addr))
 				FAIL("%s '%s': expected IPV4:PORT", k, v);

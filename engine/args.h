@@ -5,6 +5,9 @@
 #include <netinet/in.h>
 
 enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1 };
+/* How the client waits for its next send time: sleep (clock_nanosleep, the CPU may idle) or spin
+ * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
+enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1 };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
@@ -12,6 +15,7 @@ struct opts {
 	int rt_prio;              /* 0: normal scheduling; 1..99: SCHED_FIFO */
 	int mlock;                /* mlockall(); implied by rt_prio */
 	enum wait_mode wait;
+	enum pace_mode pace;
 	struct sockaddr_in addr;  /* server: where to bind; client: where to send */
 	int have_addr;
 	uint32_t size;            /* UDP payload bytes */

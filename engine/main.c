@@ -18,7 +18,7 @@ static void usage(void)
 		"       cnperf-engine rtt-server --bind IPV4:PORT [common]\n"
 		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
-		"                    [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
+		"                    [--pace sleep|spin] [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
 }

@@ -186,11 +186,16 @@ int rtt_client(const struct opts *o)
 		}
 		if (o->interval_ns && i > 0) {
 			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
-			struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ull),
-					      .tv_nsec = (long)(next % 1000000000ull)};
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-			       !stop_requested)
-				;
+			if (o->pace == PACE_SPIN) {
+				while (now_ns() < next && !stop_requested)
+					;
+			} else {
+				struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ull),
+						      .tv_nsec = (long)(next % 1000000000ull)};
+				while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
+				       !stop_requested)
+					;
+			}
 		}
 		rtt_hdr_write(tx, cookie, i);
 		int64_t rtt = RAW_LOST;
@@ -273,6 +278,7 @@ int rtt_client(const struct opts *o)
 	struct jbuf *b = ev_begin("result");
 	ev_str(b, "role", "rtt-client");
 	ev_str(b, "wait", wait_name(o->wait));
+	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
 	ev_u64(b, "size", o->size);
 	ev_u64(b, "count", o->count);
 	ev_u64(b, "warmup", o->warmup);

@@ -36,6 +36,9 @@ int main(void)
 	CHECK(parse("--count 10", &o, err) < 0 && strstr(err, "missing --bind"));
 	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) < 0 && strstr(err, "--size"));
 	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block or spin"));
+	CHECK(parse("--bind 1.2.3.4:5 --pace spin", &o, err) == 0 && o.pace == PACE_SPIN);
+	CHECK(parse("--bind 1.2.3.4:5", &o, err) == 0 && o.pace == PACE_SLEEP);
+	CHECK(parse("--bind 1.2.3.4:5 --pace busy", &o, err) < 0 && strstr(err, "sleep or spin"));
 	CHECK(parse("--bind 1.2.3.4:70000", &o, err) < 0);
 	CHECK(parse("--bind nohost:5", &o, err) < 0);
 	CHECK(parse("--bind 1.2.3.4:5 --netns ../etc", &o, err) < 0 && strstr(err, "namespace"));

@@ -21,7 +21,7 @@ import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
 export const QUICK_USAGE = `cnperf quick DATAPATH... [--count N] [--interval 1ms|0] [--warmup N] [--size BYTES]
-       [--wait block|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99] [--timeout 200ms] [--raw]
+       [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99] [--timeout 200ms] [--raw]
        [--json] [--db FILE] [--dry-run]
 datapaths: ${datapathNames().join(', ')}`;
 
@@ -31,6 +31,7 @@ const OPTIONS: OptionSpec = {
   warmup: { type: 'string' },
   size: { type: 'string' },
   wait: { type: 'string' },
+  pace: { type: 'string' },
   cpus: { type: 'string' },
   'rt-prio': { type: 'string' },
   timeout: { type: 'string' },
@@ -74,6 +75,11 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   if (wait !== undefined) {
     if (wait !== 'block' && wait !== 'spin') throw new UserError(`--wait '${wait}': expected block or spin`);
     params.wait = wait;
+  }
+  const pace = str(p, 'pace');
+  if (pace !== undefined) {
+    if (pace !== 'sleep' && pace !== 'spin') throw new UserError(`--pace '${pace}': expected sleep (clock_nanosleep) or spin (busy-wait on the clock)`);
+    params.pace = pace;
   }
   const cpus = str(p, 'cpus');
   if (cpus !== undefined) params.cpus = parseCpus(cpus);
@@ -127,7 +133,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     const p = args.params;
     process.stdout.write(
       `${rttTable(results)}\n${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ` +
-        `${p.size} B UDP payload, wait ${p.wait}, first ${p.warmup} discarded; stored in ${args.db}\n`,
+        `${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded; stored in ${args.db}\n`,
     );
   }
   if (stop.requested) return signalExitCode(stop.signal);
@@ -144,7 +150,7 @@ function printDryRun(datapath: string, p: RttParams): void {
   process.stdout.write(
     formatCommand([
       'cnperf-engine',
-      ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: p.count, warmup: p.warmup, intervalNs: p.intervalNs, timeoutNs: p.timeoutNs, size: p.size, maxConsecutiveLost: p.maxConsecutiveLost }),
+      ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: p.count, warmup: p.warmup, intervalNs: p.intervalNs, timeoutNs: p.timeoutNs, size: p.size, pace: p.pace, maxConsecutiveLost: p.maxConsecutiveLost }),
     ]) + '   # port: the one the server reports\n',
   );
   process.stdout.write(`# teardown: ip netns del ${topo.namespaces.map((n) => n.name).join(' / ')}\n`);

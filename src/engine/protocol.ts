@@ -40,6 +40,7 @@ export const RttClientResult = z.object({
   event: z.literal('result'),
   role: z.literal('rtt-client'),
   wait: z.enum(['block', 'spin']),
+  pace: z.enum(['sleep', 'spin']),
   size: u64,
   count: u64,
   warmup: u64,
@@ -104,6 +105,7 @@ export function parseEngineLine(line: string): EngineEvent {
 }
 
 export type WaitMode = 'block' | 'spin';
+export type PaceMode = 'sleep' | 'spin';
 
 export interface ProcessOptions {
   netns?: string;
@@ -130,6 +132,7 @@ export interface RttClientArgs extends ProcessOptions {
   intervalNs: number;
   timeoutNs: number;
   size: number;
+  pace: PaceMode;
   maxConsecutiveLost: number;
   rawOut?: string;
 }
@@ -147,6 +150,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
     '--interval-ns', String(o.intervalNs),
     '--timeout-ns', String(o.timeoutNs),
     '--size', String(o.size),
+    '--pace', o.pace,
     '--max-consecutive-lost', String(o.maxConsecutiveLost),
     ...processArgs(o),
   ];

@@ -118,6 +118,7 @@ export function paramsRecord(p: RttParams): Record<string, unknown> {
     interval_ns: p.intervalNs,
     size: p.size,
     wait: p.wait,
+    pace: p.pace,
     cpus: p.cpus ?? null,
     rt_prio: p.rtPrio ?? 0,
     timeout_ns: p.timeoutNs,

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
-import { parseRawSamples, rttClientArgv, rttServerArgv, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
+import { parseRawSamples, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
 import type { Endpoint } from '../topology/model.js';
 
 export interface RttParams {
@@ -15,6 +15,8 @@ export interface RttParams {
   intervalNs: number;
   size: number;
   wait: WaitMode;
+  /** how the client waits for its next send time: sleep (the CPU may idle) or spin on the clock */
+  pace: PaceMode;
   /** [client, server] CPUs; undefined: not pinned */
   cpus?: [number, number];
   rtPrio?: number;
@@ -31,6 +33,7 @@ export const RTT_DEFAULTS: RttParams = {
   intervalNs: 1_000_000,
   size: 64,
   wait: 'block',
+  pace: 'sleep',
   timeoutNs: 200_000_000,
   maxConsecutiveLost: 1000,
   raw: false,
@@ -84,6 +87,7 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
         intervalNs: p.intervalNs,
         timeoutNs: p.timeoutNs,
         size: p.size,
+        pace: p.pace,
         maxConsecutiveLost: p.maxConsecutiveLost,
         netns: client.netns,
         cpu: p.cpus?.[0],

@@ -65,7 +65,8 @@ export function ownedNetns(): string[] {
   return run('ip', ['netns', 'list'])
     .split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => /^cnp/.test(n));
+    .filter((n) => /^cnp/.test(n))
+    .sort();
 }
 
 export interface CliRun {

@@ -21,7 +21,7 @@ describe('losses', () => {
       const ready = await srv.waitFor('ready');
       const cli = new EngineProcess(
         'rtt-client',
-        rttClientArgv({ server: server.ip, port: ready.port, netns: client.netns, wait: 'block', count: 100_000, warmup: 1, intervalNs: 1_000_000, timeoutNs: 50_000_000, size: 64, maxConsecutiveLost: 20 }),
+        rttClientArgv({ server: server.ip, port: ready.port, netns: client.netns, wait: 'block', count: 100_000, warmup: 1, intervalNs: 1_000_000, timeoutNs: 50_000_000, size: 64, pace: 'sleep', maxConsecutiveLost: 20 }),
         60_000,
       );
       await cli.waitFor('ready');

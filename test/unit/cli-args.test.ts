@@ -35,6 +35,7 @@ describe('quick arguments', () => {
     assert.equal(a.params.warmup, 1);
     assert.equal(a.params.size, 64);
     assert.equal(a.params.wait, 'block');
+    assert.equal(a.params.pace, 'sleep');
     assert.equal(a.params.cpus, undefined);
   });
 
@@ -54,6 +55,7 @@ describe('quick arguments', () => {
     userError(() => parseQuickArgs(['veth', '--interval', 'soon']), /expected a duration/);
     userError(() => parseQuickArgs(['veth', '--size', '8']), /--size 8: out of range, allowed 16\.\.65507/);
     userError(() => parseQuickArgs(['veth', '--wait', 'poll']), /expected block or spin/);
+    userError(() => parseQuickArgs(['veth', '--pace', 'busy']), /expected sleep .* or spin/);
     userError(() => parseQuickArgs(['veth', '--cpus', '0']), /expected CLIENT,SERVER/);
     userError(() => parseQuickArgs(['veth', '--cpus', '0,4096']), /out of range/);
     userError(() => parseQuickArgs(['veth', '--rt-prio', '100']), /allowed 1\.\.99/);

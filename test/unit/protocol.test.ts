@@ -55,9 +55,10 @@ describe('engine protocol', () => {
   it('builds engine argv with every option, never a shell string', () => {
     const server = rttServerArgv({ bind: '198.18.0.2', netns: 'cnpab12cd-s', cpu: 1, rtPrio: 50, wait: 'spin' });
     assert.deepEqual(server, ['rtt-server', '--bind', '198.18.0.2:0', '--netns', 'cnpab12cd-s', '--cpu', '1', '--rt-prio', '50', '--wait', 'spin']);
-    const client = rttClientArgv({ server: '198.18.0.2', port: 4000, count: 10, warmup: 1, intervalNs: 0, timeoutNs: 1e6, size: 64, maxConsecutiveLost: 5, wait: 'block', rawOut: '/tmp/x' });
+    const client = rttClientArgv({ server: '198.18.0.2', port: 4000, count: 10, warmup: 1, intervalNs: 0, timeoutNs: 1e6, size: 64, pace: 'spin', maxConsecutiveLost: 5, wait: 'block', rawOut: '/tmp/x' });
     assert.deepEqual(client.slice(0, 3), ['rtt-client', '--server', '198.18.0.2:4000']);
     assert.ok(client.includes('--raw-out') && !client.includes('--netns') && !client.includes('--cpu'));
+    assert.equal(client[client.indexOf('--pace') + 1], 'spin');
   });
 
   it('reads the raw sample file format and rejects a truncated one', () => {

@@ -1,0 +1,151 @@
+/**
+ * The command line as a user (or a script) meets it: the `--json` contract, reading results back,
+ * topo up/down, dry runs, and errors that say what is wrong without a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cnperf, hostSnapshot, ownedNetns, type HostSnapshot } from '../helpers/host.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-e2e-'));
+const db = path.join(tmp, 'results.sqlite');
+let hostBefore: HostSnapshot;
+before(() => {
+  hostBefore = hostSnapshot();
+});
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  assert.deepEqual(hostSnapshot(), hostBefore, 'the e2e tests left something on the host');
+});
+
+const RTT_KEYS = ['min', 'mean', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max', 'stddev'];
+
+interface QuickJson {
+  results: Array<{ datapath: string; params: Record<string, unknown>; samples: number; lost: number; rtt_ns: Record<string, number>; run_id: string; status: string }>;
+}
+
+describe('cnperf quick --json', () => {
+  let doc: QuickJson;
+
+  it('prints exactly one JSON document on stdout, in the documented shape', async () => {
+    const r = await cnperf(['quick', 'loopback', 'veth', 'bridge', '--count', '300', '--interval', '0', '--size', '100', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout must hold one line: the JSON document');
+    doc = JSON.parse(r.stdout) as QuickJson;
+    assert.deepEqual(Object.keys(doc), ['results']);
+    assert.deepEqual(doc.results.map((x) => x.datapath), ['loopback', 'veth', 'bridge']);
+    for (const x of doc.results) {
+      assert.equal(x.samples, 300);
+      assert.equal(x.lost, 0);
+      assert.equal(x.status, 'ok');
+      assert.match(x.run_id, /^[a-z0-9]{6}$/);
+      assert.equal(x.params.count, 300);
+      assert.equal(x.params.size, 100);
+      assert.equal(x.params.interval_ns, 0);
+      assert.equal(x.params.warmup, 1);
+      assert.deepEqual(Object.keys(x.rtt_ns), RTT_KEYS);
+      for (const k of RTT_KEYS) assert.ok(Number.isInteger(x.rtt_ns[k]) && x.rtt_ns[k]! > 0, `${k} = ${x.rtt_ns[k]}`);
+    }
+    assert.match(r.stderr, /bridge: measuring 300 round trips/); // progress goes to stderr
+  });
+
+  it('stores the runs: results list and show read them back', async () => {
+    const list = await cnperf(['results', 'list', '--json', '--db', db]);
+    assert.equal(list.code, 0, list.stderr);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ run_id: string; rtt_ns: unknown }> }).runs;
+    for (const x of doc.results) {
+      const stored = runs.find((r) => r.run_id === x.run_id);
+      assert.ok(stored, `run ${x.run_id} not stored`);
+      assert.deepEqual(stored.rtt_ns, x.rtt_ns);
+    }
+    const table = await cnperf(['results', 'list', '--db', db]);
+    for (const x of doc.results) assert.match(table.stdout, new RegExp(x.run_id));
+    const show = await cnperf(['results', 'show', doc.results[2]!.run_id, '--db', db]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /UDP round-trip time, µs/);
+    assert.match(show.stdout, /environment: kernel=/);
+    assert.match(show.stdout, /engine: .*sent=301/);
+  });
+
+  it('--raw keeps every round trip', async () => {
+    const r = await cnperf(['quick', 'loopback', '--count', '100', '--interval', '0', '--raw', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (JSON.parse(r.stdout) as QuickJson).results[0]!.run_id;
+    const show = JSON.parse((await cnperf(['results', 'show', id, '--json', '--db', db])).stdout) as { run: { raw_samples: number } };
+    assert.equal(show.run.raw_samples, 100);
+  });
+
+  it('the table names every column the issue asks for', async () => {
+    const r = await cnperf(['quick', 'veth', '--count', '50', '--interval', '0', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /datapath\s+samples\s+lost\s+min\s+mean\s+p50\s+p90\s+p99\s+p99\.9\s+max\s+stddev/);
+    assert.match(r.stdout, /^veth\s+50\s+0\s/m);
+  });
+});
+
+describe('cnperf topo', () => {
+  it('--dry-run prints the ip commands and creates nothing', async () => {
+    const r = await cnperf(['topo', 'up', 'bridge', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ip netns add cnp[a-z0-9]{6}-n$/m);
+    assert.match(r.stdout, /type bridge/);
+    assert.match(r.stdout, /master cnp[a-z0-9]{6}-br/);
+    assert.deepEqual(ownedNetns(), []);
+  });
+
+  it('up leaves the datapath, clean leaves it alone, list shows it, down removes it', async () => {
+    const up = await cnperf(['topo', 'up', 'bridge', '--json']);
+    assert.equal(up.code, 0, up.stderr);
+    const { id, topology } = JSON.parse(up.stdout) as { id: string; topology: { namespaces: Array<{ name: string }> } };
+    let down: Awaited<ReturnType<typeof cnperf>> | null = null;
+    try {
+      assert.deepEqual(ownedNetns(), topology.namespaces.map((n) => n.name).sort());
+      const clean = await cnperf(['clean']);
+      assert.match(clean.stdout, new RegExp(`left alone: topology ${id} \\(bridge\\) kept by 'topo up'`));
+      assert.equal(ownedNetns().length, 3);
+      const list = await cnperf(['topo', 'list']);
+      assert.match(list.stdout, new RegExp(`${id}\\s+bridge\\s+kept`));
+    } finally {
+      down = await cnperf(['topo', 'down', id]);
+    }
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /removed namespace cnp[a-z0-9]{6}-n/);
+    assert.deepEqual(ownedNetns(), []);
+  });
+
+  it('up prints namespaces and addresses for a human', async () => {
+    const up = await cnperf(['topo', 'up', 'veth']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /198\.18\.0\.1\/24/);
+    const id = /topology ([a-z0-9]{6})/.exec(up.stdout)![1]!;
+    try {
+      assert.match(up.stdout, new RegExp(`remove: cnperf topo down ${id}`));
+    } finally {
+      assert.equal((await cnperf(['topo', 'down', id])).code, 0);
+    }
+  });
+});
+
+describe('user errors', () => {
+  for (const [args, re, code] of [
+    [['frobnicate'], /unknown command 'frobnicate'/, 2],
+    [['quick'], /name at least one datapath/, 2],
+    [['quick', 'vxlam'], /unknown datapath 'vxlam'[\s\S]*known datapaths: loopback, veth, bridge/, 2],
+    [['quick', 'veth', '--interval', '5'], /give a unit/, 2],
+    [['results', 'show', 'zzzzzz', '--db', db], /no run 'zzzzzz'/, 2],
+    [['topo', 'down', '../x'], /not a topology id/, 2],
+    [['topo', 'down', 'qqqqqq'], /no topology 'qqqqqq'/, 2],
+    [['topo', 'sideways'], /unknown subcommand 'sideways'/, 2],
+  ] as const) {
+    it(`cnperf ${args.join(' ')}: exit ${code}, one clear message, no stack`, async () => {
+      const r = await cnperf([...args]);
+      assert.equal(r.code, code, r.stderr);
+      assert.match(r.stderr, re);
+      assert.match(r.stderr, /^cnperf: /);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.equal(r.stdout, '');
+    });
+  }
+});
