@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets cnperf up on a fresh Debian machine with Node 20, as root: the system tools it drives,
+# its npm dependencies, the C engine (built here with gcc) and the TypeScript.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# iproute2: builds every datapath; gcc/make: build the engine; sockperf: the peer `npm run bench`
+# compares against; util-linux: taskset for the bench's pinning.
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v sockperf >/dev/null 2>&1 || need+=(sockperf)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# better-sqlite3 compiles from source here (no prebuilt downloads): skip npm ci when nothing changed.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (compiles better-sqlite3, about two minutes)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npm run --silent build
+echo "setup: done; try: bin/cnperf quick loopback veth bridge" >&2
