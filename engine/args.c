@@ -17,6 +17,9 @@ void opts_defaults(struct opts *o)
 	o->timeout_ns = 200000000;
 	o->max_consecutive_lost = 1000;
 	o->addr.sin_family = AF_INET;
+	o->api = API_SEND;
+	o->burst = 1;
+	o->duration_ns = 10000000000ull;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -64,6 +67,21 @@ int valid_netns_name(const char *s)
 	return 1;
 }
 
+int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp"};
+
+const char *api_name(enum stream_api a) { return API_NAMES[a]; }
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size_t errlen)
@@ -72,6 +90,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 		const char *k = argv[i];
 		if (strcmp(k, "--mlock") == 0) {
 			o->mlock = 1;
+			continue;
+		}
+		if (strcmp(k, "--qdisc-bypass") == 0) {
+			o->qdisc_bypass = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -132,6 +154,38 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (parse_u64(v, &n))
 				FAIL("--max-consecutive-lost '%s': expected a count (0 = never give up)", v);
 			o->max_consecutive_lost = n;
+		} else if (strcmp(k, "--api") == 0) {
+			size_t a;
+			for (a = 0; a < sizeof API_NAMES / sizeof *API_NAMES; a++)
+				if (strcmp(v, API_NAMES[a]) == 0)
+					break;
+			if (a == sizeof API_NAMES / sizeof *API_NAMES)
+				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg or tcp", v);
+			o->api = (enum stream_api)a;
+		} else if (strcmp(k, "--burst") == 0) {
+			if (parse_u64(v, &n) || n < 1 || n > MAX_BURST)
+				FAIL("--burst '%s': expected 1..%u", v, MAX_BURST);
+			o->burst = (uint32_t)n;
+		} else if (strcmp(k, "--rate") == 0) {
+			if (parse_u64(v, &n) || n > 1000000000ull)
+				FAIL("--rate '%s': expected packets per second, 0..1e9 (0 = as fast as possible)", v);
+			o->rate_pps = n;
+		} else if (strcmp(k, "--duration-ns") == 0) {
+			if (parse_u64(v, &n) || n < 1000000 || n > 86400000000000ull)
+				FAIL("--duration-ns '%s': expected 1e6..86400e9", v);
+			o->duration_ns = n;
+		} else if (strcmp(k, "--dev") == 0) {
+			if (!*v || strlen(v) > 15)
+				FAIL("--dev '%s': expected an interface name of 1..15 characters", v);
+			o->dev = v;
+		} else if (strcmp(k, "--dst-mac") == 0) {
+			if (parse_mac(v, o->dst_mac))
+				FAIL("--dst-mac '%s': expected xx:xx:xx:xx:xx:xx", v);
+			o->have_dst_mac = 1;
+		} else if (strcmp(k, "--src") == 0) {
+			if (parse_ipv4_port(v, &o->src))
+				FAIL("--src '%s': expected IPV4:PORT", v);
+			o->have_src = 1;
 		} else if (strcmp(k, "--raw-out") == 0) {
 			if (!*v)
 				FAIL("--raw-out: empty path");

@@ -8,6 +8,8 @@ enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1 };
 /* How the client waits for its next send time: sleep (clock_nanosleep, the CPU may idle) or spin
  * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
 enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1 };
+/* How stream-tx sends (seed 001, Table 1) and, mirrored, how stream-rx receives. */
+enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
@@ -25,6 +27,18 @@ struct opts {
 	uint64_t timeout_ns;      /* reply deadline per packet */
 	uint64_t max_consecutive_lost; /* 0: never give up */
 	const char *raw_out;      /* NULL: no raw sample file */
+
+	/* stream-tx / stream-rx */
+	enum stream_api api;
+	uint32_t burst;           /* datagrams per send burst (and per recvmmsg) */
+	uint64_t rate_pps;        /* 0: as fast as possible */
+	uint64_t duration_ns;
+	const char *dev;          /* raw APIs: the interface frames are sent on */
+	uint8_t dst_mac[6];       /* raw APIs: the next hop's MAC address */
+	int have_dst_mac;
+	struct sockaddr_in src;   /* raw APIs: source address:port written into the frames */
+	int have_src;
+	int qdisc_bypass;         /* raw APIs: PACKET_QDISC_BYPASS */
 };
 
 #define RTT_HEADER_BYTES 16u
@@ -37,5 +51,8 @@ void opts_defaults(struct opts *o);
 int parse_u64(const char *s, uint64_t *out);
 int parse_ipv4_port(const char *s, struct sockaddr_in *out);
 int valid_netns_name(const char *s);
+int parse_mac(const char *s, uint8_t mac[6]);
+const char *api_name(enum stream_api a);
+#define MAX_BURST 1024u
 
 #endif

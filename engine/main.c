@@ -4,6 +4,8 @@
 #include "args.h"
 #include "out.h"
 #include "rtt.h"
+#include "sock.h"
+#include "stream.h"
 #include "version.h"
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,10 @@ static void usage(void)
 		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
 		"                    [--pace sleep|spin] [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
+		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [common]\n"
+		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp]\n"
+		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
+		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs) [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
 }
@@ -48,12 +54,14 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	int is_server = strcmp(cmd, "rtt-server") == 0;
 	int is_client = strcmp(cmd, "rtt-client") == 0;
+	int is_tx = strcmp(cmd, "stream-tx") == 0;
+	int is_rx = strcmp(cmd, "stream-rx") == 0;
 	if (strcmp(cmd, "version") == 0) {
 		hello("version");
 		return 0;
 	}
-	if (!is_server && !is_client) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, version)", cmd);
+	if (!is_server && !is_client && !is_tx && !is_rx) {
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, stream-tx, stream-rx, version)", cmd);
 		return 2;
 	}
 	hello(cmd);
@@ -65,5 +73,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	install_stop_handler();
+	if (is_tx)
+		return stream_tx(&o);
+	if (is_rx)
+		return stream_rx(&o);
 	return is_server ? rtt_server(&o) : rtt_client(&o);
 }

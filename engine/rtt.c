@@ -15,57 +15,6 @@
 
 #define RX_BUF_BYTES 65536
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-void install_stop_handler(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocked recv() must return EINTR so the loop sees the request. */
-	sa.sa_flags = 0;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : "block"; }
-
-static int emit_ready(int fd, const struct opts *o, const char *role)
-{
-	struct sockaddr_in a;
-	socklen_t al = sizeof a;
-	if (getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
-		ev_error("socket", "getsockname: %s", strerror(errno));
-		return -1;
-	}
-	char host[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
-	struct jbuf *b = ev_begin("ready");
-	ev_str(b, "role", role);
-	ev_str(b, "addr", host);
-	ev_u64(b, "port", ntohs(a.sin_port));
-	ev_str(b, "wait", wait_name(o->wait));
-	ev_i64(b, "cpu", o->cpu);
-	ev_u64(b, "rt_prio", (uint64_t)o->rt_prio);
-	ev_end(b);
-	return 0;
-}
-
 int rtt_server(const struct opts *o)
 {
 	if (prepare_process(o) < 0)
@@ -186,16 +135,7 @@ int rtt_client(const struct opts *o)
 		}
 		if (o->interval_ns && i > 0) {
 			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
-			if (o->pace == PACE_SPIN) {
-				while (now_ns() < next && !stop_requested)
-					;
-			} else {
-				struct timespec ts = {.tv_sec = (time_t)(next / 1000000000ull),
-						      .tv_nsec = (long)(next % 1000000000ull)};
-				while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-				       !stop_requested)
-					;
-			}
+			wait_until(next, o->pace);
 		}
 		rtt_hdr_write(tx, cookie, i);
 		int64_t rtt = RAW_LOST;

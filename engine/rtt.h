@@ -51,7 +51,6 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
 	return 0;
 }
 
-void install_stop_handler(void);
 int rtt_server(const struct opts *o);
 int rtt_client(const struct opts *o);
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "sock.h"
 #include "out.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -9,6 +10,67 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void install_stop_handler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked recv() must return EINTR so the loop sees the request. */
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void wait_until(uint64_t t, enum pace_mode pace)
+{
+	if (pace == PACE_SPIN) {
+		while (now_ns() < t && !stop_requested)
+			;
+		return;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_requested)
+		;
+}
+
+const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : "block"; }
+
+int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role)
+{
+	char host[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+	struct jbuf *b = ev_begin("ready");
+	ev_str(b, "role", role);
+	ev_str(b, "addr", host);
+	ev_u64(b, "port", ntohs(a->sin_port));
+	ev_str(b, "wait", wait_name(o->wait));
+	ev_i64(b, "cpu", o->cpu);
+	ev_u64(b, "rt_prio", (uint64_t)o->rt_prio);
+	ev_end(b);
+	return 0;
+}
+
+int emit_ready(int fd, const struct opts *o, const char *role)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	if (getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+		ev_error("socket", "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	return emit_ready_addr(&a, o, role);
+}
 
 int enter_netns(const char *name)
 {

@@ -3,6 +3,28 @@
 #define CNPERF_SOCK_H
 #include "args.h"
 
+#include <signal.h>
+#include <time.h>
+
+/* Set by SIGTERM/SIGINT: measurement loops check it (a plain load, no syscall) and wind down. */
+extern volatile sig_atomic_t stop_requested;
+void install_stop_handler(void);
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Waits until the absolute CLOCK_MONOTONIC time t: sleeping, or spinning on the clock. */
+void wait_until(uint64_t t, enum pace_mode pace);
+
+const char *wait_name(enum wait_mode w);
+/* {"event":"ready","role":...,"addr":...,"port":...} for a bound or connected socket. */
+int emit_ready(int fd, const struct opts *o, const char *role);
+int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role);
+
 /* Each returns 0, or emits an error event (with a code naming the step) and returns -1. */
 int enter_netns(const char *name);
 int prepare_process(const struct opts *o);

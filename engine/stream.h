@@ -1,0 +1,22 @@
+/* Throughput: stream-tx sends UDP datagrams (send, sendmmsg), raw Ethernet frames (AF_PACKET, one
+ * per call or sendmmsg) or a TCP byte stream; stream-rx receives and counts. Both report per-second
+ * `interval` events and a final `result`. */
+#ifndef CNPERF_STREAM_H
+#define CNPERF_STREAM_H
+#include "args.h"
+
+int stream_tx(const struct opts *o);
+int stream_rx(const struct opts *o);
+
+/* Pacing schedule: the send time of burst k at `rate` packets/s, `burst` packets per burst, exact
+ * in integers so a long run does not drift. */
+static inline uint64_t burst_time(uint64_t start, uint64_t k, uint32_t burst, uint64_t rate)
+{
+	return start + (uint64_t)((unsigned __int128)k * burst * 1000000000ull / rate);
+}
+
+/* Reads Udp RcvbufErrors and InErrors from a /proc/net/snmp text (this namespace's, since the
+ * reader is in it). Returns 0, or -1 if the Udp lines are missing. Pure, for tests. */
+int parse_snmp_udp(const char *text, uint64_t *rcvbuf_errors, uint64_t *in_errors);
+
+#endif

@@ -1,0 +1,30 @@
+#include "check.h"
+#include "frame.h"
+#include <arpa/inet.h>
+#include <string.h>
+
+int main(void)
+{
+	/* The classic worked example (Wikipedia, "IPv4 header checksum"): checksum 0xb861. */
+	uint8_t hdr[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+			   0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+	CHECK(ipv4_checksum(hdr, 20) == htons(0xb861));
+
+	uint8_t buf[256];
+	const uint8_t smac[6] = {2, 0, 0, 0, 0, 1}, dmac[6] = {2, 0, 0, 0, 0, 2};
+	struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(4000)};
+	inet_pton(AF_INET, "198.18.0.1", &src.sin_addr);
+	inet_pton(AF_INET, "198.18.0.2", &dst.sin_addr);
+	size_t len = build_udp_frame(buf, smac, dmac, &src, &dst, 64);
+	CHECK(len == 14 + 20 + 8 + 64);
+	CHECK(memcmp(buf, dmac, 6) == 0 && memcmp(buf + 6, smac, 6) == 0);
+	CHECK(buf[12] == 0x08 && buf[13] == 0x00);
+	CHECK(buf[14] == 0x45 && buf[23] == 17);
+	CHECK((buf[16] << 8 | buf[17]) == 20 + 8 + 64);
+	/* A header with its checksum filled in sums to zero. */
+	CHECK(ipv4_checksum(buf + 14, 20) == 0);
+	CHECK((buf[34] << 8 | buf[35]) == 9 && (buf[36] << 8 | buf[37]) == 4000);
+	CHECK((buf[38] << 8 | buf[39]) == 8 + 64);
+	return check_done("frame");
+}
