@@ -1,51 +1,67 @@
 /**
- * `cnperf quick DATAPATH... [options]`: UDP ping-pong RTT through each datapath, built fresh, one
+ * `cnperf quick DATAPATH... [options]`: one workload through each datapath, built fresh, one case
  * after the other, stored, and compared in one table (or one JSON document with --json).
+ *   --workload rtt     UDP ping-pong round-trip time (default)
+ *   --workload stream  packet rate / bulk throughput, with one or more sending APIs
  */
 import { datapathNames, getDatapath } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { acquireMeasureLock } from '../host/lock.js';
 import { formatCommand, stepsFor } from '../host/steps.js';
-import { rttClientArgv, rttServerArgv } from '../engine/protocol.js';
+import { StreamApi, rttClientArgv, rttServerArgv, streamRxArgv, streamTxArgv } from '../engine/protocol.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { defaultDbPath, stateDir } from '../paths.js';
-import { rttJson, rttTable } from '../report/rtt.js';
-import { measureRtt, planDatapath, type Measured } from '../runner/measure.js';
+import { resultJson, resultsTables } from '../report/results.js';
+import { measure, planDatapath, type Job, type Measured } from '../runner/measure.js';
 import { installStopHandlers, signalExitCode } from '../runner/signals.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { parseDuration, parseIntIn } from '../util/units.js';
+import { parseDuration, parseIntIn, parseRate } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
-import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
+import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
+import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
-export const QUICK_USAGE = `cnperf quick DATAPATH... [--count N] [--interval 1ms|0] [--warmup N] [--size BYTES]
-       [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99] [--timeout 200ms] [--raw]
-       [--json] [--db FILE] [--dry-run]
+export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream] [common] [rtt options | stream options]
+  common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
+           [--json] [--db FILE] [--dry-run]
+  rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
+  stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0] [--duration 10s] [--warmup 2s]
+           [--qdisc-bypass]
 datapaths: ${datapathNames().join(', ')}`;
 
+const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup'];
+const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
+const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass'];
+
 const OPTIONS: OptionSpec = {
-  count: { type: 'string' },
-  interval: { type: 'string' },
-  warmup: { type: 'string' },
+  workload: { type: 'string' },
   size: { type: 'string' },
   wait: { type: 'string' },
   pace: { type: 'string' },
   cpus: { type: 'string' },
   'rt-prio': { type: 'string' },
-  timeout: { type: 'string' },
-  'max-consecutive-lost': { type: 'string' },
-  raw: { type: 'boolean' },
   json: { type: 'boolean' },
   db: { type: 'string' },
   'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  warmup: { type: 'string' },
+  count: { type: 'string' },
+  interval: { type: 'string' },
+  timeout: { type: 'string' },
+  'max-consecutive-lost': { type: 'string' },
+  raw: { type: 'boolean' },
+  api: { type: 'string' },
+  burst: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  'qdisc-bypass': { type: 'boolean' },
 };
 
 export interface QuickArgs {
   datapaths: string[];
-  params: RttParams;
+  jobs: Job[];
   json: boolean;
   db: string;
   dryRun: boolean;
@@ -59,7 +75,37 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   for (const d of p.positionals) getDatapath(d); // unknown names fail here, with a suggestion
   const dup = p.positionals.find((d, i) => p.positionals.indexOf(d) !== i);
   if (dup) throw new UserError(`quick: datapath '${dup}' named twice`);
-  const params: RttParams = { ...RTT_DEFAULTS };
+  const workload = str(p, 'workload') ?? 'rtt';
+  if (workload !== 'rtt' && workload !== 'stream') throw new UserError(`--workload '${workload}': expected rtt or stream`);
+  const foreign = (workload === 'rtt' ? STREAM_ONLY : RTT_ONLY).find((k) => p.values[k] !== undefined);
+  if (foreign) throw new UserError(`--${foreign} does not apply to --workload ${workload}`, `options of --workload ${workload}: ${[...COMMON, ...(workload === 'rtt' ? RTT_ONLY : STREAM_ONLY)].map((k) => `--${k}`).join(' ')}`);
+  const jobs: Job[] = workload === 'rtt' ? [{ workload: 'rtt', params: rttParams(p) }] : streamParams(p).map((params) => ({ workload: 'stream' as const, params }));
+  return { datapaths: p.positionals, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
+}
+
+function commonParams(p: Parsed, defaults: { size: number; wait: 'block' | 'spin'; pace: 'sleep' | 'spin' }, minSize: number) {
+  const out: { size: number; wait: 'block' | 'spin'; pace: 'sleep' | 'spin'; cpus?: [number, number]; rtPrio?: number } = { ...defaults };
+  const size = str(p, 'size');
+  if (size !== undefined) out.size = parseIntIn(size, '--size', minSize, 65507);
+  const wait = str(p, 'wait');
+  if (wait !== undefined) {
+    if (wait !== 'block' && wait !== 'spin') throw new UserError(`--wait '${wait}': expected block or spin`);
+    out.wait = wait;
+  }
+  const pace = str(p, 'pace');
+  if (pace !== undefined) {
+    if (pace !== 'sleep' && pace !== 'spin') throw new UserError(`--pace '${pace}': expected sleep (clock_nanosleep) or spin (busy-wait on the clock)`);
+    out.pace = pace;
+  }
+  const cpus = str(p, 'cpus');
+  if (cpus !== undefined) out.cpus = parseCpus(cpus);
+  const prio = str(p, 'rt-prio');
+  if (prio !== undefined) out.rtPrio = parseIntIn(prio, '--rt-prio', 1, 99);
+  return out;
+}
+
+function rttParams(p: Parsed): RttParams {
+  const params: RttParams = { ...RTT_DEFAULTS, ...commonParams(p, RTT_DEFAULTS, 16) };
   const count = str(p, 'count');
   if (count !== undefined) params.count = parseIntIn(count, '--count', 1, 100_000_000);
   const warmup = str(p, 'warmup');
@@ -69,22 +115,6 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
     params.intervalNs = parseDuration(interval, '--interval');
     if (params.intervalNs > 60e9) throw new UserError(`--interval ${interval}: at most 60s`);
   }
-  const size = str(p, 'size');
-  if (size !== undefined) params.size = parseIntIn(size, '--size', 16, 65507);
-  const wait = str(p, 'wait');
-  if (wait !== undefined) {
-    if (wait !== 'block' && wait !== 'spin') throw new UserError(`--wait '${wait}': expected block or spin`);
-    params.wait = wait;
-  }
-  const pace = str(p, 'pace');
-  if (pace !== undefined) {
-    if (pace !== 'sleep' && pace !== 'spin') throw new UserError(`--pace '${pace}': expected sleep (clock_nanosleep) or spin (busy-wait on the clock)`);
-    params.pace = pace;
-  }
-  const cpus = str(p, 'cpus');
-  if (cpus !== undefined) params.cpus = parseCpus(cpus);
-  const prio = str(p, 'rt-prio');
-  if (prio !== undefined) params.rtPrio = parseIntIn(prio, '--rt-prio', 1, 99);
   const timeout = str(p, 'timeout');
   if (timeout !== undefined) {
     params.timeoutNs = parseDuration(timeout, '--timeout');
@@ -93,7 +123,39 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   const mcl = str(p, 'max-consecutive-lost');
   if (mcl !== undefined) params.maxConsecutiveLost = parseIntIn(mcl, '--max-consecutive-lost', 0, 100_000_000);
   params.raw = flag(p, 'raw');
-  return { datapaths: p.positionals, params, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
+  return params;
+}
+
+/** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
+function streamParams(p: Parsed): StreamParams[] {
+  const base: StreamParams = { ...STREAM_DEFAULTS, ...commonParams(p, STREAM_DEFAULTS, 16) };
+  const burst = str(p, 'burst');
+  if (burst !== undefined) base.burst = parseIntIn(burst, '--burst', 1, 1024);
+  const rate = str(p, 'rate');
+  if (rate !== undefined) base.ratePps = parseRate(rate, '--rate');
+  const duration = str(p, 'duration');
+  if (duration !== undefined) {
+    base.durationNs = parseDuration(duration, '--duration');
+    if (base.durationNs < 1e9 || base.durationNs > 86400e9) throw new UserError(`--duration ${duration}: allowed 1s..24h`);
+  }
+  const warmup = str(p, 'warmup');
+  if (warmup !== undefined) base.warmupNs = parseDuration(warmup, '--warmup (a duration for --workload stream)');
+  if (base.warmupNs + 1e9 > base.durationNs) {
+    throw new UserError(`--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s`, 'make --duration at least --warmup + 1s');
+  }
+  base.qdiscBypass = flag(p, 'qdisc-bypass');
+  const apis = (str(p, 'api') ?? base.api).split(',');
+  const allowed = StreamApi.options;
+  return apis.map((a, i) => {
+    if (!allowed.includes(a as StreamApi)) throw new UserError(`--api '${a}': expected one or more of ${allowed.join(', ')} (comma-separated)`);
+    if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
+    const api = a as StreamApi;
+    const raw = api === 'raw' || api === 'raw-mmsg';
+    if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a raw frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg)');
+    // TCP is a byte stream: one write of --size bytes at a time, no bursts.
+    return { ...base, api, burst: api === 'tcp' ? 1 : base.burst, qdiscBypass: raw && base.qdiscBypass };
+  });
 }
 
 export async function quickCommand(argv: string[]): Promise<number> {
@@ -103,7 +165,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.dryRun) {
-    for (const d of args.datapaths) printDryRun(d, args.params);
+    for (const d of args.datapaths) printDryRun(d, args.jobs);
     return 0;
   }
   requireRoot('quick');
@@ -117,41 +179,57 @@ export async function quickCommand(argv: string[]): Promise<number> {
     store = Store.open(args.db);
     const env = collectEnvironment(engineVersion);
     for (const d of args.datapaths) {
-      if (stop.requested) break;
-      const m = await measureRtt(d, args.params, { batchId, env, stop, progress });
-      store.saveRun(m.record);
-      results.push(m);
-      if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
+      for (const job of args.jobs) {
+        if (stop.requested) break;
+        const m = await measure(d, job, { batchId, env, stop, progress });
+        store.saveRun(m.record);
+        results.push(m);
+        if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
+      }
     }
   } finally {
     release();
     store?.close();
   }
+  const records = results.map((m) => m.record);
   if (args.json) {
-    process.stdout.write(JSON.stringify({ results: results.map((m) => rttJson(m.record, m.summary)) }) + '\n');
-  } else if (results.length) {
-    const p = args.params;
-    process.stdout.write(
-      `${rttTable(results)}\n${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ` +
-        `${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded; stored in ${args.db}\n`,
-    );
+    process.stdout.write(JSON.stringify({ results: records.map(resultJson) }) + '\n');
+  } else if (records.length) {
+    process.stdout.write(`${resultsTables(records)}\n${describeJobs(args.jobs)}; stored in ${args.db}\n`);
   }
   if (stop.requested) return signalExitCode(stop.signal);
-  return results.every((m) => m.record.status === 'ok') ? 0 : 1;
+  return records.every((r) => r.status === 'ok') ? 0 : 1;
 }
 
-function printDryRun(datapath: string, p: RttParams): void {
+function describeJobs(jobs: Job[]): string {
+  const j = jobs[0]!;
+  if (j.workload === 'rtt') {
+    const p = j.params;
+    return `${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`;
+  }
+  const p = j.params;
+  return `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`;
+}
+
+function printDryRun(datapath: string, jobs: Job[]): void {
   const topo = planDatapath(datapath);
+  const out = (argv: string[], note = '') => process.stdout.write(formatCommand(argv) + note + '\n');
   process.stdout.write(`# ${datapath}: ${topo.summary}\n`);
-  for (const s of stepsFor(topo)) process.stdout.write(formatCommand(s.argv) + '\n');
+  for (const s of stepsFor(topo)) out(s.argv);
   const { client, server } = topo.endpoints;
-  const common = { wait: p.wait, rtPrio: p.rtPrio };
-  process.stdout.write(formatCommand(['cnperf-engine', ...rttServerArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1] })]) + '\n');
-  process.stdout.write(
-    formatCommand([
-      'cnperf-engine',
-      ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: p.count, warmup: p.warmup, intervalNs: p.intervalNs, timeoutNs: p.timeoutNs, size: p.size, pace: p.pace, maxConsecutiveLost: p.maxConsecutiveLost }),
-    ]) + '   # port: the one the server reports\n',
-  );
+  for (const job of jobs) {
+    const p = job.params;
+    const common = { wait: p.wait, rtPrio: p.rtPrio };
+    if (job.workload === 'rtt') {
+      const r = job.params;
+      out(['cnperf-engine', ...rttServerArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1] })]);
+      out(['cnperf-engine', ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: r.count, warmup: r.warmup, intervalNs: r.intervalNs, timeoutNs: r.timeoutNs, size: r.size, pace: r.pace, maxConsecutiveLost: r.maxConsecutiveLost })], '   # port: the one the server reports');
+    } else {
+      const s = job.params;
+      out(['cnperf-engine', ...streamRxArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1], api: s.api, burst: s.burst, size: s.size, maxDurationNs: s.durationNs + 60e9 })]);
+      const raw = s.api.startsWith('raw') ? { dev: client.dev, dstMac: `MAC-OF-${server.dev}`, src: client.ip, qdiscBypass: s.qdiscBypass } : undefined;
+      out(['cnperf-engine', ...streamTxArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], api: s.api, size: s.size, burst: s.burst, ratePps: s.ratePps, durationNs: s.durationNs, pace: s.pace, raw })], '   # port: the one the receiver reports');
+    }
+  }
   process.stdout.write(`# teardown: ip netns del ${topo.namespaces.map((n) => n.name).join(' / ')}\n`);
 }

@@ -1,8 +1,7 @@
 /** `cnperf results list|show`: reads stored runs back from SQLite. */
 import { defaultDbPath } from '../paths.js';
-import { rttJson, rttTable } from '../report/rtt.js';
+import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf } from '../report/results.js';
 import { renderTable, us } from '../report/table.js';
-import type { RttSummary } from '../stats/summary.js';
 import { Store, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
@@ -29,15 +28,12 @@ export async function resultsCommand(argv: string[]): Promise<number> {
       const limitText = str(p, 'limit');
       const runs = store.listRuns(limitText ? parseIntIn(limitText, '--limit', 1, 1_000_000) : 50);
       if (flag(p, 'json')) {
-        process.stdout.write(JSON.stringify({ runs: runs.map((r) => rttJson(r, summaryOf(r))) }) + '\n');
+        process.stdout.write(JSON.stringify({ runs: runs.map(resultJson) }) + '\n');
       } else if (runs.length === 0) {
         process.stdout.write(`no runs stored in ${store.file}\n`);
       } else {
-        const rows = runs.map((r) => {
-          const s = summaryOf(r);
-          return [r.id, r.created_at.replace('T', ' ').slice(0, 19), r.datapath, r.workload, r.status, String(r.samples), String(r.lost), us(s?.p50), us(s?.p99), us(s?.max)];
-        });
-        process.stdout.write(renderTable(['run', 'created (UTC)', 'datapath', 'workload', 'status', 'samples', 'lost', 'p50 µs', 'p99 µs', 'max µs'], rows, [0, 1, 2, 3, 4]) + '\n');
+        const rows = runs.map((r) => [r.id, r.created_at.replace('T', ' ').slice(0, 19), r.datapath, r.workload, r.status, String(r.samples), String(r.lost), headline(r)]);
+        process.stdout.write(renderTable(['run', 'created (UTC)', 'datapath', 'workload', 'status', 'samples', 'lost', 'result'], rows, [0, 1, 2, 3, 4, 7]) + '\n');
       }
       return 0;
     }
@@ -45,7 +41,7 @@ export async function resultsCommand(argv: string[]): Promise<number> {
     const r = store.findRun(p.positionals[0]!);
     if (flag(p, 'json')) {
       const { histogram: _h, raw, ...rest2 } = r;
-      process.stdout.write(JSON.stringify({ ...rttJson(r, summaryOf(r)), run: { ...rest2, raw_samples: raw ? raw.length / 8 : 0 } }) + '\n');
+      process.stdout.write(JSON.stringify({ ...resultJson(r), run: { ...rest2, raw_samples: raw ? raw.length / 8 : 0 } }) + '\n');
       return 0;
     }
     process.stdout.write(showRun(r));
@@ -55,10 +51,13 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   }
 }
 
-function summaryOf(r: RunRecord): RttSummary | null {
-  if (!r.summary) return null;
-  const { cdf: _cdf, ...s } = r.summary as Record<string, unknown>;
-  return s as unknown as RttSummary;
+/** One line that says what a run found. */
+function headline(r: RunRecord): string {
+  const rtt = rttSummaryOf(r);
+  if (rtt) return `RTT p50 ${us(rtt.p50)} µs, p99 ${us(rtt.p99)} µs, max ${us(rtt.max)} µs`;
+  const s = streamSummaryOf(r);
+  if (s && s.rx_pps !== null) return `${s.api} ${s.size} B: rx ${(s.rx_pps / 1000).toFixed(1)} kpps, ${s.rx_gbps} Gbit/s, loss ${(s.loss_ratio * 100).toFixed(2)} %`;
+  return r.problem ?? '–';
 }
 
 function showRun(r: RunRecord): string {
@@ -66,12 +65,14 @@ function showRun(r: RunRecord): string {
     `run ${r.id}  ${r.datapath} / ${r.workload}  ${r.status}${r.problem ? `: ${r.problem}` : ''}`,
     `created ${r.created_at}, batch ${r.batch_id}`,
     '',
-    rttTable([{ record: r, summary: summaryOf(r) }]),
+    resultsTables([r]),
     '',
     'parameters:  ' + Object.entries(r.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '),
   ];
   if (r.engine) lines.push('engine:      ' + Object.entries(r.engine).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '));
   lines.push('environment: ' + Object.entries(r.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '));
   if (r.raw) lines.push(`raw samples: ${r.raw.length / 8} stored`);
+  const series = r.series as { rx?: Array<{ packets: number; ns: number }> } | null;
+  if (series?.rx?.length) lines.push('rx per second (kpps): ' + series.rx.map((iv) => ((iv.packets * 1e6) / iv.ns).toFixed(1)).join(' '));
   return lines.join('\n') + '\n';
 }

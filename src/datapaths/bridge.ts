@@ -40,7 +40,7 @@ export const bridge: Datapath = {
         { netns: c, dev: cDev, cidr: `${CLIENT_IP}/${PREFIX}` },
         { netns: s, dev: sDev, cidr: `${SERVER_IP}/${PREFIX}` },
       ],
-      endpoints: { client: { netns: c, ip: CLIENT_IP }, server: { netns: s, ip: SERVER_IP } },
+      endpoints: { client: { netns: c, ip: CLIENT_IP, dev: cDev }, server: { netns: s, ip: SERVER_IP, dev: sDev } },
     };
   },
 };

@@ -15,7 +15,7 @@ export const loopback: Datapath = {
       links: [],
       ports: [],
       addresses: [],
-      endpoints: { client: { netns: host, ip: '127.0.0.1' }, server: { netns: host, ip: '127.0.0.1' } },
+      endpoints: { client: { netns: host, ip: '127.0.0.1', dev: 'lo' }, server: { netns: host, ip: '127.0.0.1', dev: 'lo' } },
     };
   },
 };

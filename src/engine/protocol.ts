@@ -72,7 +72,53 @@ export const RttServerResult = z.object({
   send_errors: u64,
 });
 
-export const EngineEvent = z.union([HelloEvent, ReadyEvent, ErrorEvent, RttClientResult, RttServerResult]);
+export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp']);
+
+/** Per-second counters of one end of a stream (deltas; `ns` is the exact length of the interval). */
+export const IntervalEvent = z.object({
+  event: z.literal('interval'),
+  role: z.enum(['stream-tx', 'stream-rx']),
+  t: u64,
+  ns: u64,
+  packets: u64,
+  bytes: u64,
+  errors: u64,
+  drops: u64,
+});
+
+export const StreamTxResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('stream-tx'),
+  api: StreamApi,
+  size: u64,
+  frame_bytes: u64,
+  burst: u64,
+  rate_pps: u64,
+  pace: z.enum(['sleep', 'spin']),
+  qdisc_bypass: u64,
+  packets: u64,
+  bytes: u64,
+  errors: u64,
+  short_sends: u64,
+  duration_ns: u64,
+  stopped: z.literal('signal').nullable(),
+});
+
+export const StreamRxResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('stream-rx'),
+  call: z.enum(['recvmsg', 'recvmmsg', 'read']),
+  packets: u64,
+  bytes: u64,
+  duration_ns: u64,
+  socket_drops: u64,
+  /** -1: not available (TCP, or /proc/net/snmp unreadable) */
+  snmp_rcvbuf_errors: z.number().int(),
+  snmp_in_errors: z.number().int(),
+  rcvbuf: u64,
+});
+
+export const EngineEvent = z.union([HelloEvent, ReadyEvent, ErrorEvent, IntervalEvent, RttClientResult, RttServerResult, StreamTxResult, StreamRxResult]);
 
 export type HelloEvent = z.infer<typeof HelloEvent>;
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
@@ -80,6 +126,10 @@ export type ErrorEvent = z.infer<typeof ErrorEvent>;
 export type RttClientResult = z.infer<typeof RttClientResult>;
 export type RttServerResult = z.infer<typeof RttServerResult>;
 export type EngineEvent = z.infer<typeof EngineEvent>;
+export type StreamApi = z.infer<typeof StreamApi>;
+export type IntervalEvent = z.infer<typeof IntervalEvent>;
+export type StreamTxResult = z.infer<typeof StreamTxResult>;
+export type StreamRxResult = z.infer<typeof StreamRxResult>;
 
 export class ProtocolError extends Error {
   constructor(message: string, readonly line: string) {
@@ -155,6 +205,59 @@ export function rttClientArgv(o: RttClientArgs): string[] {
     ...processArgs(o),
   ];
   if (o.rawOut) a.push('--raw-out', o.rawOut);
+  return a;
+}
+
+export interface StreamRxArgs extends ProcessOptions {
+  bind: string;
+  api: StreamApi;
+  burst: number;
+  size: number;
+  /** the receiver stops by itself after this long (the supervisor normally stops it first) */
+  maxDurationNs: number;
+}
+
+export function streamRxArgv(o: StreamRxArgs): string[] {
+  return [
+    'stream-rx',
+    '--bind', `${o.bind}:0`,
+    '--api', o.api,
+    '--burst', String(o.burst),
+    '--size', String(o.size),
+    '--duration-ns', String(o.maxDurationNs),
+    ...processArgs(o),
+  ];
+}
+
+export interface StreamTxArgs extends ProcessOptions {
+  server: string;
+  port: number;
+  api: StreamApi;
+  size: number;
+  burst: number;
+  ratePps: number;
+  durationNs: number;
+  pace: PaceMode;
+  /** raw APIs: where frames leave, the next hop's MAC, and the source written into them */
+  raw?: { dev: string; dstMac: string; src: string; qdiscBypass: boolean };
+}
+
+export function streamTxArgv(o: StreamTxArgs): string[] {
+  const a = [
+    'stream-tx',
+    '--server', `${o.server}:${o.port}`,
+    '--api', o.api,
+    '--size', String(o.size),
+    '--burst', String(o.burst),
+    '--rate', String(o.ratePps),
+    '--duration-ns', String(o.durationNs),
+    '--pace', o.pace,
+    ...processArgs(o),
+  ];
+  if (o.raw) {
+    a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', `${o.raw.src}:9`);
+    if (o.raw.qdiscBypass) a.push('--qdisc-bypass');
+  }
   return a;
 }
 

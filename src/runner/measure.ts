@@ -1,22 +1,27 @@
 /**
- * Measures RTT through one datapath: plan → build (journaled) → run the engines → tear down,
- * always, also on error and on a signal → a run record. The caller stores and reports it.
+ * Measures one case — a datapath and a workload — : plan → build (journaled) → run the engines →
+ * tear down, always, also on error and on a signal → a run record. The caller stores and reports it.
  */
 import { mkdirSync } from 'node:fs';
 import { getDatapath } from '../datapaths/registry.js';
+import { readDropCounters } from '../host/counters.js';
 import { HostExecutor, type TeardownReport } from '../host/executor.js';
 import { Journal } from '../host/journal.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
-import { summarize, type RttSummary } from '../stats/summary.js';
+import { steadyState } from '../stats/series.js';
+import { summarize } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { assertValidTopology, type Topology } from '../topology/model.js';
 import { errorMessage } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { runRtt, type RttOutcome, type RttParams } from '../workloads/rtt.js';
+import { runRtt, type RttParams } from '../workloads/rtt.js';
+import { runStream, type StreamParams } from '../workloads/stream.js';
 import type { Environment } from '../env/environment.js';
 import type { StopState } from './signals.js';
+
+export type Job = { workload: 'rtt'; params: RttParams } | { workload: 'stream'; params: StreamParams };
 
 export interface MeasureContext {
   batchId: string;
@@ -27,9 +32,11 @@ export interface MeasureContext {
 
 export interface Measured {
   record: RunRecord;
-  summary: RttSummary | null;
   teardown: TeardownReport;
 }
+
+/** What a workload contributes to a run record. */
+type Outcome = Pick<RunRecord, 'samples' | 'lost' | 'summary' | 'engine' | 'histogram' | 'raw' | 'series'> & { problem: string | null };
 
 /** Builds the topology, returning the executor whose teardown undoes it (also after a failure). */
 export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promise<HostExecutor> {
@@ -48,39 +55,37 @@ export function planDatapath(name: string, runId = newRunId()): Topology {
   return assertValidTopology(getDatapath(name).plan({ runId }));
 }
 
-export async function measureRtt(datapath: string, params: RttParams, ctx: MeasureContext): Promise<Measured> {
+export async function measure(datapath: string, job: Job, ctx: MeasureContext): Promise<Measured> {
   const topo = planDatapath(datapath);
-  const created_at = new Date().toISOString();
   const base = {
     id: topo.runId,
     batch_id: ctx.batchId,
-    created_at,
+    created_at: new Date().toISOString(),
     datapath,
-    workload: 'rtt',
-    params: paramsRecord(params),
+    workload: job.workload,
+    params: paramsRecord(job),
     topology: topo,
     env: ctx.env as unknown as Record<string, unknown>,
   };
-  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
-  ctx.progress(`${datapath}: building ${topo.summary}`);
   const failed = (problem: string, teardown: TeardownReport): Measured => ({
-    record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null },
-    summary: null,
+    record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null, series: null },
     teardown,
   });
+  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+  ctx.progress(`${datapath}: building ${topo.summary}`);
   let host: HostExecutor;
   try {
     host = await buildTopology(topo, 'run');
   } catch (e) {
-    // The kernel refused something (a missing feature, a fault): this datapath fails, others may run.
+    // The kernel refused something (a missing feature, a fault): this case fails, others may run.
     return failed(`building the datapath failed: ${errorMessage(e)}`, { removed: [], alreadyGone: [], failed: [] });
   }
-  let outcome: RttOutcome | null = null;
+  let outcome: Outcome | null = null;
   let error: unknown = null;
   try {
     if (!ctx.stop.requested) {
-      ctx.progress(`${datapath}: measuring ${params.count} round trips (run ${topo.runId})`);
-      outcome = await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() });
+      ctx.progress(`${datapath}: ${describeJob(job)} (run ${topo.runId})`);
+      outcome = job.workload === 'rtt' ? await rttOutcome(topo, job.params) : await streamOutcome(topo, job.params);
     }
   } catch (e) {
     error = e;
@@ -92,37 +97,128 @@ export async function measureRtt(datapath: string, params: RttParams, ctx: Measu
     ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean' retries`);
   }
   if (!outcome) return failed(error ? errorMessage(error) : 'interrupted before measuring', teardown);
-  const c = outcome.client;
+  const { problem, ...rest } = outcome;
+  return { record: { ...base, status: problem ? 'partial' : 'ok', problem, ...rest }, teardown };
+}
+
+function describeJob(job: Job): string {
+  if (job.workload === 'rtt') return `measuring ${job.params.count} round trips`;
+  const p = job.params;
+  return `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`;
+}
+
+async function rttOutcome(topo: Topology, params: RttParams): Promise<Outcome> {
+  const out = await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() });
+  const c = out.client;
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
   const { hist: _h, event: _e, role: _r, ...engine } = c;
-  const record: RunRecord = {
-    ...base,
-    status: outcome.problem ? 'partial' : 'ok',
-    problem: outcome.problem,
+  return {
+    problem: out.problem,
     samples: c.received,
     lost: c.lost,
     summary: summary ? { ...summary, cdf: hist.cdf() } : null,
-    engine: { ...engine, server_echoed: outcome.server?.echoed ?? null },
+    engine: { ...engine, server_echoed: out.server?.echoed ?? null },
     histogram: hist.encode(),
-    raw: outcome.raw ? Buffer.from(outcome.raw.buffer) : null,
+    raw: out.raw ? Buffer.from(out.raw.buffer) : null,
+    series: null,
   };
-  return { record, summary, teardown };
+}
+
+/** The `stream` object of the JSON contract: steady-state means, plus what explains them. */
+export interface StreamSummary {
+  api: string;
+  size: number;
+  burst: number;
+  flows: number;
+  offered_pps: number;
+  tx_pps: number | null;
+  rx_pps: number | null;
+  rx_pps_stddev: number | null;
+  rx_gbps: number | null;
+  loss_ratio: number;
+  seconds: number;
+  /** drops the receiving socket reported (receive buffer full: SO_RXQ_OVFL) */
+  rx_socket_drops: number;
+  /** drops counted by the datapath's devices during the run (e.g. a veth's full backlog) */
+  path_drops: number;
+  /** drops in the per-CPU input backlog during the run (host-wide counter) */
+  backlog_drops: number;
+  rx_call: string;
+}
+
+async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> {
+  const before = await readDropCounters(topo);
+  const out = await runStream(topo.endpoints.client, topo.endpoints.server, p);
+  const after = await readDropCounters(topo);
+  const tx = steadyState(out.txSeries, p.warmupNs);
+  const rx = steadyState(out.rxSeries, p.warmupNs);
+  // TCP counts bytes (it has no datagrams); UDP counts datagrams.
+  const sent = p.api === 'tcp' ? out.tx.bytes : out.tx.packets;
+  const got = p.api === 'tcp' ? out.rx.bytes : out.rx.packets;
+  const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+  const summary: StreamSummary = {
+    api: p.api,
+    size: p.size,
+    burst: p.burst,
+    flows: 1,
+    offered_pps: p.ratePps,
+    tx_pps: round(tx?.pps),
+    rx_pps: round(rx?.pps),
+    rx_pps_stddev: round(rx?.pps_stddev),
+    rx_gbps: round(rx?.gbps, 4),
+    loss_ratio: sent > 0 ? Math.max(0, (sent - got) / sent) : 0,
+    seconds: rx?.seconds ?? 0,
+    rx_socket_drops: out.rx.socket_drops,
+    path_drops: after.devices - before.devices,
+    backlog_drops: after.backlog - before.backlog,
+    rx_call: out.rx.call,
+  };
+  const noSteady = !rx ? `no steady-state second: make --duration longer than --warmup + 1s` : null;
+  const { event: _e1, role: _r1, ...txEngine } = out.tx;
+  const { event: _e2, role: _r2, ...rxEngine } = out.rx;
+  return {
+    problem: [out.problem, noSteady].filter(Boolean).join('; ') || null,
+    samples: rx?.seconds ?? 0,
+    lost: Math.max(0, sent - got),
+    summary: summary as unknown as Record<string, unknown>,
+    engine: { tx: txEngine, rx: rxEngine },
+    histogram: null,
+    raw: null,
+    series: { tx: out.txSeries.map(({ event: _e, role: _r, ...iv }) => iv), rx: out.rxSeries.map(({ event: _e, role: _r, ...iv }) => iv) },
+  };
 }
 
 /** The parameters of a run as stored and as printed in `--json` (snake_case, units in names). */
-export function paramsRecord(p: RttParams): Record<string, unknown> {
+export function paramsRecord(job: Job): Record<string, unknown> {
+  if (job.workload === 'rtt') {
+    const p = job.params;
+    return {
+      count: p.count,
+      warmup: p.warmup,
+      interval_ns: p.intervalNs,
+      size: p.size,
+      wait: p.wait,
+      pace: p.pace,
+      cpus: p.cpus ?? null,
+      rt_prio: p.rtPrio ?? 0,
+      timeout_ns: p.timeoutNs,
+      max_consecutive_lost: p.maxConsecutiveLost,
+      raw: p.raw,
+    };
+  }
+  const p = job.params;
   return {
-    count: p.count,
-    warmup: p.warmup,
-    interval_ns: p.intervalNs,
+    api: p.api,
     size: p.size,
-    wait: p.wait,
+    burst: p.burst,
+    rate_pps: p.ratePps,
+    duration_ns: p.durationNs,
+    warmup_ns: p.warmupNs,
     pace: p.pace,
+    wait: p.wait,
     cpus: p.cpus ?? null,
     rt_prio: p.rtPrio ?? 0,
-    timeout_ns: p.timeoutNs,
-    max_consecutive_lost: p.maxConsecutiveLost,
-    raw: p.raw,
+    qdisc_bypass: p.qdiscBypass,
   };
 }

@@ -30,6 +30,8 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX runs_created ON runs (created_at);
    CREATE INDEX runs_batch ON runs (batch_id);`,
+  // 2: per-second series of stream runs ({tx: [...], rx: [...]}), kept so reports can plot them.
+  `ALTER TABLE runs ADD COLUMN series TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -53,6 +55,8 @@ export interface RunRecord {
   engine: Record<string, unknown> | null;
   histogram: Buffer | null;
   raw: Buffer | null;
+  /** per-second series (stream runs) */
+  series: unknown;
 }
 
 interface Row {
@@ -72,6 +76,7 @@ interface Row {
   engine: string | null;
   histogram: Buffer | null;
   raw: Buffer | null;
+  series: string | null;
 }
 
 export class Store {
@@ -103,9 +108,9 @@ export class Store {
     this.db
       .prepare(
         `INSERT INTO runs (id, batch_id, created_at, datapath, workload, params, topology, env, status, problem,
-                           samples, lost, summary, engine, histogram, raw)
+                           samples, lost, summary, engine, histogram, raw, series)
          VALUES (@id, @batch_id, @created_at, @datapath, @workload, @params, @topology, @env, @status, @problem,
-                 @samples, @lost, @summary, @engine, @histogram, @raw)`,
+                 @samples, @lost, @summary, @engine, @histogram, @raw, @series)`,
       )
       .run({
         ...r,
@@ -114,6 +119,7 @@ export class Store {
         env: JSON.stringify(r.env),
         summary: r.summary ? JSON.stringify(r.summary) : null,
         engine: r.engine ? JSON.stringify(r.engine) : null,
+        series: r.series ? JSON.stringify(r.series) : null,
       });
   }
 
@@ -146,6 +152,7 @@ function fromRow(r: Row): RunRecord {
     env: JSON.parse(r.env) as Record<string, unknown>,
     summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
     engine: r.engine ? (JSON.parse(r.engine) as Record<string, unknown>) : null,
+    series: r.series ? (JSON.parse(r.series) as unknown) : null,
   };
 }
 

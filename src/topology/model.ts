@@ -32,6 +32,8 @@ export interface Address {
 export interface Endpoint {
   netns: string;
   ip: string;
+  /** the device the endpoint's traffic leaves through (raw frames are sent on it) */
+  dev: string;
 }
 
 export interface Topology {
@@ -93,6 +95,7 @@ export function validateTopology(t: Topology): string[] {
   }
   for (const [role, ep] of Object.entries(t.endpoints)) {
     if (!nsNames.has(ep.netns)) problems.push(`${role} endpoint is in undeclared namespace '${ep.netns}'`);
+    if (ep.dev !== 'lo' && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`${role} endpoint's device '${ep.dev}' is not declared in '${ep.netns}'`);
   }
   return problems;
 }

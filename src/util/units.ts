@@ -33,3 +33,12 @@ export function formatNs(ns: number): string {
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)}us`;
   return `${ns}ns`;
 }
+
+/** Packets per second: "250000", "250k", "1.5M", or 0 (as fast as possible). */
+export function parseRate(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
+  if (!m) throw new UserError(`${what} '${text}': expected packets per second, e.g. 250000, 250k, 1.5M, or 0 for as fast as possible`);
+  const pps = Math.round(Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1e3 : 1e6));
+  if (pps > 1e9) throw new UserError(`${what} '${text}': at most 1G packets per second`);
+  return pps;
+}

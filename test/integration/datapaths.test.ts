@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { DATAPATHS } from '../../src/datapaths/registry.js';
 import { collectEnvironment } from '../../src/env/environment.js';
 import { ownerMark } from '../../src/host/steps.js';
-import { buildTopology, measureRtt, planDatapath } from '../../src/runner/measure.js';
+import { buildTopology, measure, planDatapath } from '../../src/runner/measure.js';
+import { rttSummaryOf } from '../../src/report/results.js';
 import { resetStopState, installStopHandlers } from '../../src/runner/signals.js';
 import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
 import { hostSnapshot } from '../helpers/host.js';
@@ -54,11 +55,11 @@ describe('datapaths in real namespaces', () => {
     it(`${d.name}: RTT is measured through it and the host is unchanged afterwards`, async () => {
       resetStopState();
       const before = hostSnapshot();
-      const m = await measureRtt(d.name, { ...RTT_DEFAULTS, count: 500, intervalNs: 0 }, { batchId: 'itest0', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} });
+      const m = await measure(d.name, { workload: 'rtt', params: { ...RTT_DEFAULTS, count: 500, intervalNs: 0 } }, { batchId: 'itest0', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} });
       assert.equal(m.record.status, 'ok', m.record.problem ?? '');
       assert.equal(m.record.samples, 500);
       assert.equal(m.record.lost, 0);
-      const s = m.summary!;
+      const s = rttSummaryOf(m.record)!;
       assert.ok(s.min > 0 && s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max, JSON.stringify(s));
       assert.ok(s.min < s.mean && s.mean < s.max);
       assert.ok(s.p50 < 10_000_000, `p50 of ${s.p50} ns is not a local round trip`);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseQuickArgs } from '../../src/cli/quick.js';
+import { parseQuickArgs, type QuickArgs } from '../../src/cli/quick.js';
+import type { RttParams } from '../../src/workloads/rtt.js';
+import type { StreamParams } from '../../src/workloads/stream.js';
 import { UserError } from '../../src/util/errors.js';
 import { parseDuration } from '../../src/util/units.js';
 
@@ -12,42 +14,54 @@ function userError(fn: () => unknown, re: RegExp): void {
   });
 }
 
+function rtt(a: QuickArgs | 'help'): RttParams {
+  assert.ok(a !== 'help' && a.jobs.length === 1 && a.jobs[0]!.workload === 'rtt');
+  return a.jobs[0]!.params as RttParams;
+}
+
+function streams(a: QuickArgs | 'help'): StreamParams[] {
+  assert.ok(a !== 'help');
+  return a.jobs.map((j) => {
+    assert.equal(j.workload, 'stream');
+    return j.params as StreamParams;
+  });
+}
+
 describe('quick arguments', () => {
   it('parses the seed-000 pattern', () => {
     const a = parseQuickArgs(['loopback', 'veth', 'bridge', '--count', '10000', '--interval', '1ms', '--size', '100', '--wait', 'spin', '--cpus', '0,1', '--rt-prio', '50', '--warmup', '3', '--json']);
     assert.ok(a !== 'help');
     assert.deepEqual(a.datapaths, ['loopback', 'veth', 'bridge']);
-    assert.equal(a.params.count, 10000);
-    assert.equal(a.params.intervalNs, 1_000_000);
-    assert.equal(a.params.size, 100);
-    assert.equal(a.params.wait, 'spin');
-    assert.deepEqual(a.params.cpus, [0, 1]);
-    assert.equal(a.params.rtPrio, 50);
-    assert.equal(a.params.warmup, 3);
+    const p = rtt(a);
+    assert.equal(p.count, 10000);
+    assert.equal(p.intervalNs, 1_000_000);
+    assert.equal(p.size, 100);
+    assert.equal(p.wait, 'spin');
+    assert.deepEqual(p.cpus, [0, 1]);
+    assert.equal(p.rtPrio, 50);
+    assert.equal(p.warmup, 3);
     assert.equal(a.json, true);
   });
 
   it('defaults: 10000 packets every 1 ms, first discarded, 64 B, blocking', () => {
-    const a = parseQuickArgs(['veth']);
-    assert.ok(a !== 'help');
-    assert.equal(a.params.count, 10000);
-    assert.equal(a.params.intervalNs, 1_000_000);
-    assert.equal(a.params.warmup, 1);
-    assert.equal(a.params.size, 64);
-    assert.equal(a.params.wait, 'block');
-    assert.equal(a.params.pace, 'sleep');
-    assert.equal(a.params.cpus, undefined);
+    const p = rtt(parseQuickArgs(['veth']));
+    assert.equal(p.count, 10000);
+    assert.equal(p.intervalNs, 1_000_000);
+    assert.equal(p.warmup, 1);
+    assert.equal(p.size, 64);
+    assert.equal(p.wait, 'block');
+    assert.equal(p.pace, 'sleep');
+    assert.equal(p.cpus, undefined);
   });
 
   it('--interval 0 means back to back', () => {
-    const a = parseQuickArgs(['veth', '--interval', '0']);
-    assert.ok(a !== 'help' && a.params.intervalNs === 0);
+    assert.equal(rtt(parseQuickArgs(['veth', '--interval', '0'])).intervalNs, 0);
   });
 
   it('names what is wrong and what is allowed', () => {
     userError(() => parseQuickArgs([]), /name at least one datapath/);
     userError(() => parseQuickArgs(['vet']), /unknown datapath 'vet' \(did you mean 'veth'\?\)/);
-    userError(() => parseQuickArgs(['veth', '--cuont', '5']), /unknown option '--cuont' \(did you mean '--count'\?\)[\s\S]*allowed: --count/);
+    userError(() => parseQuickArgs(['veth', '--cuont', '5']), /unknown option '--cuont' \(did you mean '--count'\?\)[\s\S]*allowed: .*--count/);
     userError(() => parseQuickArgs(['veth', '--count']), /'--count' needs a value/);
     userError(() => parseQuickArgs(['veth', '--count', '0']), /--count 0: out of range, allowed 1\.\./);
     userError(() => parseQuickArgs(['veth', '--count', 'ten']), /expected a whole number/);
@@ -61,6 +75,32 @@ describe('quick arguments', () => {
     userError(() => parseQuickArgs(['veth', '--rt-prio', '100']), /allowed 1\.\.99/);
     userError(() => parseQuickArgs(['veth', '--timeout', '0']), /allowed 1us\.\.60s/);
     userError(() => parseQuickArgs(['veth', 'veth']), /named twice/);
+  });
+
+  it('stream: the issue\'s command, and seed 001 Table 1 as one API list', () => {
+    const [p] = streams(parseQuickArgs(['bridge', '--workload', 'stream', '--size', '64', '--burst', '64', '--api', 'sendmmsg', '--duration', '20s', '--warmup', '5s']));
+    assert.deepEqual([p!.api, p!.size, p!.burst, p!.durationNs, p!.warmupNs, p!.ratePps], ['sendmmsg', 64, 64, 20e9, 5e9, 0]);
+    const table1 = streams(parseQuickArgs(['bridge', '--workload', 'stream', '--api', 'send,sendmmsg,raw,raw-mmsg,tcp', '--burst', '64', '--rate', '250k', '--qdisc-bypass']));
+    assert.deepEqual(table1.map((x) => x.api), ['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp']);
+    assert.deepEqual(table1.map((x) => x.burst), [64, 64, 64, 64, 1]); // TCP has no bursts
+    assert.deepEqual(table1.map((x) => x.qdiscBypass), [false, false, true, true, false]); // raw only
+    assert.ok(table1.every((x) => x.ratePps === 250_000));
+    const d = streams(parseQuickArgs(['veth', '--workload', 'stream']))[0]!;
+    assert.deepEqual([d.api, d.size, d.burst, d.ratePps, d.durationNs, d.warmupNs], ['send', 64, 1, 0, 10e9, 2e9]);
+  });
+
+  it('stream: errors name the option and what is allowed', () => {
+    userError(() => parseQuickArgs(['veth', '--workload', 'flood']), /expected rtt or stream/);
+    userError(() => parseQuickArgs(['veth', '--burst', '8']), /--burst does not apply to --workload rtt[\s\S]*--count/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--count', '8']), /--count does not apply to --workload stream[\s\S]*--burst/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,dpdk']), /--api 'dpdk': expected one or more of send, sendmmsg, raw, raw-mmsg, tcp/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,send']), /named twice/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'raw', '--size', '1500']), /at most 1472 bytes/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--qdisc-bypass']), /raw APIs only/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--rate', 'fast']), /expected packets per second/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--duration', '3s', '--warmup', '3s']), /no steady-state second/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--warmup', '5']), /give a unit/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--burst', '2000']), /allowed 1\.\.1024/);
   });
 
   it('--help is not an error', () => {

@@ -31,6 +31,7 @@ function record(id: string, created: string): RunRecord {
     engine: { sent: 3 },
     histogram: h.encode(),
     raw: null,
+    series: { rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] },
   };
 }
 
@@ -46,6 +47,7 @@ describe('store', () => {
     assert.equal(r.id, 'abc123');
     assert.deepEqual(r.params, { count: 3 });
     assert.equal(Histogram.decode(r.histogram!).valueAtQuantile(0.5), 25_000);
+    assert.deepEqual(r.series, { rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] });
     s.close();
   });
 
@@ -54,6 +56,21 @@ describe('store', () => {
     assert.throws(() => s.findRun('ab'), (e: unknown) => e instanceof UserError && /matches several runs: abc123, abd456/.test(e.message));
     assert.throws(() => s.findRun('zzz'), (e: unknown) => e instanceof UserError && /no run 'zzz'/.test(e.message));
     assert.throws(() => s.findRun("x' OR 1=1"), (e: unknown) => e instanceof UserError && /not a run id/.test(e.message));
+    s.close();
+  });
+
+  it('migrates a version-1 database forward, keeping its runs', () => {
+    const file = path.join(dir, 'v1.sqlite');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, created_at TEXT NOT NULL, datapath TEXT NOT NULL,
+      workload TEXT NOT NULL, params TEXT NOT NULL, topology TEXT NOT NULL, env TEXT NOT NULL, status TEXT NOT NULL,
+      problem TEXT, samples INTEGER NOT NULL, lost INTEGER NOT NULL, summary TEXT, engine TEXT, histogram BLOB, raw BLOB);`);
+    db.exec(`INSERT INTO runs VALUES ('old111','b','2025-01-01','veth','rtt','{}','{}','{}','ok',NULL,1,0,NULL,NULL,NULL,NULL)`);
+    db.pragma('user_version = 1');
+    db.close();
+    const s = Store.open(file);
+    assert.equal(s.schemaVersion(), SCHEMA_VERSION);
+    assert.equal(s.findRun('old111').series, null);
     s.close();
   });
 

@@ -1,0 +1,83 @@
+/**
+ * Tables and the `--json` shape of runs, made from stored records only (so `results show` prints
+ * exactly what `quick` printed).
+ */
+import type { RttSummary } from '../stats/summary.js';
+import type { RunRecord } from '../store/db.js';
+import type { StreamSummary } from '../runner/measure.js';
+import { renderTable, us } from './table.js';
+
+export function rttSummaryOf(r: RunRecord): RttSummary | null {
+  if (r.workload !== 'rtt' || !r.summary) return null;
+  const { cdf: _cdf, ...s } = r.summary as Record<string, unknown>;
+  return s as unknown as RttSummary;
+}
+
+export function streamSummaryOf(r: RunRecord): StreamSummary | null {
+  return r.workload === 'stream' && r.summary ? (r.summary as unknown as StreamSummary) : null;
+}
+
+function label(r: RunRecord): string {
+  return r.status === 'ok' ? r.datapath : `${r.datapath} (${r.status})`;
+}
+
+/** The RTT comparison table: one row per run, µs. */
+export function rttTable(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const s = rttSummaryOf(r);
+    return [label(r), String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
+  });
+  const header = ['datapath', 'samples', 'lost', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'stddev', 'run'];
+  return `UDP round-trip time, µs\n${renderTable(header, rows, [0, 11])}`;
+}
+
+const kpps = (x: number | null | undefined) => (typeof x === 'number' ? (x / 1000).toFixed(1) : '–');
+
+/** The throughput table: steady-state means of the receiver (and the sender's offered rate). */
+export function streamTable(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const s = streamSummaryOf(r);
+    return [
+      label(r),
+      s?.api ?? '–',
+      s ? String(s.size) : '–',
+      s ? String(s.burst) : '–',
+      s ? (s.offered_pps ? kpps(s.offered_pps) : 'max') : '–',
+      kpps(s?.tx_pps),
+      s && s.rx_pps !== null ? `${kpps(s.rx_pps)} ± ${kpps(s.rx_pps_stddev)}` : '–',
+      typeof s?.rx_gbps === 'number' ? s.rx_gbps.toFixed(3) : '–',
+      s ? `${(s.loss_ratio * 100).toFixed(2)}` : '–',
+      s ? String(s.seconds) : '–',
+      r.id,
+    ];
+  });
+  const header = ['datapath', 'api', 'size', 'burst', 'offered kpps', 'tx kpps', 'rx kpps', 'rx Gbit/s', 'loss %', 'seconds', 'run'];
+  return `Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP payload (TCP: of bytes read)\n${renderTable(header, rows, [0, 1, 10])}`;
+}
+
+/** Tables for a mixed list of runs: one per workload, in the order the runs came. */
+export function resultsTables(runs: RunRecord[]): string {
+  const rtt = runs.filter((r) => r.workload === 'rtt');
+  const stream = runs.filter((r) => r.workload === 'stream');
+  return [rtt.length ? rttTable(rtt) : null, stream.length ? streamTable(stream) : null].filter(Boolean).join('\n\n');
+}
+
+/**
+ * One result of the `--json` contract: {datapath, params, samples, lost, rtt_ns, run_id, ...}; a stream
+ * result carries `stream` (its `rtt_ns` is null). Fields are added over time, never renamed.
+ */
+export function resultJson(r: RunRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    datapath: r.datapath,
+    workload: r.workload,
+    params: r.params,
+    samples: r.samples,
+    lost: r.lost,
+    rtt_ns: rttSummaryOf(r),
+    run_id: r.id,
+    status: r.status,
+    problem: r.problem,
+  };
+  if (r.workload === 'stream') out.stream = streamSummaryOf(r);
+  return out;
+}

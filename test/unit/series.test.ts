@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { meanStddev, steadyState } from '../../src/stats/series.js';
+
+const sec = (t: number, packets: number, ns = 1e9) => ({ t, ns, packets, bytes: packets * 64 });
+
+describe('steady state', () => {
+  it('drops the warm-up seconds and the partial last interval, then averages per-second rates', () => {
+    const series = [sec(0, 10), sec(1, 50), sec(2, 100), sec(3, 110), sec(4, 90), sec(5, 7, 0.2e9)];
+    const s = steadyState(series, 2e9)!;
+    assert.equal(s.seconds, 3);
+    assert.equal(s.pps, 100);
+    assert.equal(s.pps_stddev, 10);
+    assert.ok(Math.abs(s.gbps - (100 * 64 * 8) / 1e9) < 1e-12);
+  });
+
+  it('uses the exact interval length for the rate', () => {
+    const s = steadyState([sec(0, 1100, 1.1e9)], 0)!;
+    assert.equal(s.pps, 1000);
+  });
+
+  it('keeps order by t even if events arrived out of order, and returns null when nothing is steady', () => {
+    assert.equal(steadyState([sec(1, 5), sec(0, 5)], 1e9)!.seconds, 1);
+    assert.equal(steadyState([sec(0, 5), sec(1, 5, 0.1e9)], 1e9), null);
+    assert.equal(steadyState([], 0), null);
+  });
+
+  it('mean and sample standard deviation', () => {
+    assert.deepEqual(meanStddev([2, 4, 4, 4, 5, 5, 7, 9]), { mean: 5, stddev: Math.sqrt(32 / 7) });
+    assert.deepEqual(meanStddev([3]), { mean: 3, stddev: 0 });
+  });
+});
