@@ -25,7 +25,8 @@ struct period {
 	uint64_t start, packets, bytes, errors, drops, index;
 };
 
-/* One line per second, from a stack buffer with one write(): no allocation in the loops. */
+/* One line per second, from a stack buffer with one write(): no allocation in the loops.
+ * The interval is [p->start, end); the next one starts at end. */
 static void emit_interval(const char *role, struct period *p, uint64_t now)
 {
 	char buf[320];
@@ -89,6 +90,15 @@ static int read_snmp_udp(uint64_t *rcvbuf_errors, uint64_t *in_errors)
 		return -1;
 	text[n] = 0;
 	return parse_snmp_udp(text, rcvbuf_errors, in_errors);
+}
+
+/* Closes every whole second that has passed by `now`, on exact boundaries from the period's start,
+ * so a second's rate never includes time the loop spent idle after it. Call it before counting what
+ * arrived or was sent at `now`: that belongs to the interval `now` falls in. */
+static void close_seconds(const char *role, struct period *p, uint64_t now)
+{
+	while (now - p->start >= SECOND)
+		emit_interval(role, p, p->start + SECOND);
 }
 
 /* ---------------------------------------------------------------- sender */
@@ -186,15 +196,16 @@ int stream_tx(const struct opts *o)
 	/* ---- send loop: send/sendmmsg and the vDSO clock; one write() per second ---- */
 	for (;;) {
 		uint64_t now = now_ns();
-		if (now - p.start >= SECOND)
-			emit_interval("stream-tx", &p, now);
 		if (now >= end || stop_requested)
 			break;
 		if (o->rate_pps) {
 			uint64_t t = burst_time(start, k++, o->burst, o->rate_pps);
-			if (t > now)
+			if (t > now) {
 				wait_until(t, o->pace);
+				now = t;
+			}
 		}
+		close_seconds("stream-tx", &p, now);
 		if (mmsg) {
 			int n = sendmmsg(fd, msgs, o->burst, 0);
 			if (n < 0) {
@@ -263,15 +274,16 @@ static int tcp_tx(const struct opts *o)
 	struct period p = {.start = start};
 	for (;;) {
 		uint64_t now = now_ns();
-		if (now - p.start >= SECOND)
-			emit_interval("stream-tx", &p, now);
 		if (now >= end || stop_requested)
 			break;
 		if (o->rate_pps) {
 			uint64_t t = burst_time(start, k++, 1, o->rate_pps);
-			if (t > now)
+			if (t > now) {
 				wait_until(t, o->pace);
+				now = t;
+			}
 		}
+		close_seconds("stream-tx", &p, now);
 		ssize_t n = write(fd, buf, o->size);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -396,6 +408,8 @@ int stream_rx(const struct opts *o)
 			got = r >= 0 ? (uint64_t)r : 0;
 		}
 		uint64_t now = now_ns();
+		if (first)
+			close_seconds("stream-rx", &p, now);
 		if (n > 0) {
 			if (!first)
 				first = p.start = now;
@@ -412,14 +426,12 @@ int stream_rx(const struct opts *o)
 			p.bytes += got;
 			last = now;
 		}
-		if (first && now - p.start >= SECOND)
-			emit_interval("stream-rx", &p, now);
 		if (now >= give_up)
 			break;
 	}
 	/* ---- end of receive loop ---- */
-	if (first && (p.packets || p.drops))
-		emit_interval("stream-rx", &p, last > p.start ? last : now_ns());
+	if (first && (p.packets || p.drops) && last > p.start)
+		emit_interval("stream-rx", &p, last);
 	if (have_snmp)
 		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
 
@@ -470,19 +482,18 @@ static int tcp_rx(const struct opts *o)
 		if (n > 0) {
 			if (!first)
 				first = p.start = now;
+			close_seconds("stream-rx", &p, now);
 			bytes += (uint64_t)n;
 			p.bytes += (uint64_t)n;
 			p.packets += (uint64_t)n / o->size; /* messages, approximately: TCP has no boundaries */
 			last = now;
-			if (now - p.start >= SECOND)
-				emit_interval("stream-rx", &p, now);
 			continue;
 		}
 		if (n < 0 && errno == EINTR && !stop_requested)
 			continue;
 		break; /* EOF: the sender is done; or stopped */
 	}
-	if (first && p.bytes)
+	if (first && p.bytes && last > p.start)
 		emit_interval("stream-rx", &p, last);
 	close(fd); /* lets the sender's final read() see EOF */
 	struct jbuf *b = ev_begin("result");

@@ -85,6 +85,26 @@ describe('cnperf quick --json', () => {
   });
 });
 
+describe('cnperf quick --workload stream --json', () => {
+  it('carries the documented stream object, steady-state means, and a table without --json', async () => {
+    const r = await cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'sendmmsg,tcp', '--burst', '16', '--duration', '2s', '--warmup', '1s', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    const doc = JSON.parse(r.stdout) as { results: Array<Record<string, unknown> & { stream: Record<string, unknown> }> };
+    assert.deepEqual(doc.results.map((x) => x.workload), ['stream', 'stream']);
+    for (const x of doc.results) {
+      for (const k of ['api', 'size', 'burst', 'flows', 'tx_pps', 'rx_pps', 'rx_pps_stddev', 'rx_gbps', 'loss_ratio']) assert.ok(k in x.stream, `stream.${k} missing`);
+      assert.equal(x.rtt_ns, null);
+      assert.ok((x.stream.rx_pps as number) > 0);
+      assert.equal(x.stream.flows, 1);
+    }
+    assert.deepEqual(doc.results.map((x) => x.stream.api), ['sendmmsg', 'tcp']);
+    const show = await cnperf(['results', 'show', doc.results[0]!.run_id as string, '--db', db]);
+    assert.match(show.stdout, /Throughput, steady-state means/);
+    assert.match(show.stdout, /rx per second \(kpps\): /);
+  });
+});
+
 describe('cnperf topo', () => {
   it('--dry-run prints the ip commands and creates nothing', async () => {
     const r = await cnperf(['topo', 'up', 'bridge', '--dry-run']);
