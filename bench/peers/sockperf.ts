@@ -37,3 +37,12 @@ export function parseSockperfPingPong(text: string): SockperfResult {
     percentiles,
   };
 }
+
+/** Parses `sockperf throughput` client output: the rate it sent (sockperf reports no receive side). */
+export function parseSockperfThroughput(text: string): { txPps: number; messages: number; seconds: number } {
+  const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /Total of (\d+) messages sent in ([\d.]+) sec/.exec(clean);
+  const rate = /Message Rate is (\d+) \[msg\/sec\]/.exec(clean);
+  if (!total || !rate) throw new Error('sockperf output has no "Message Rate" summary: did the run fail?');
+  return { txPps: Number(rate[1]), messages: Number(total[1]), seconds: Number(total[2]) };
+}

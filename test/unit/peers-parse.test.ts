@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { it } from 'node:test';
+import { parseIperf3Udp } from '../../bench/peers/iperf3.js';
+import { parseSockperfThroughput } from '../../bench/peers/sockperf.js';
+import { FIXTURES } from '../helpers/paths.js';
+
+const read = (n: string) => readFileSync(path.join(FIXTURES, n), 'utf8');
+
+it('parses real iperf3 3.12 UDP --json output (64 B over a cnperf veth)', () => {
+  const r = parseIperf3Udp(read('iperf3-udp-64.json'));
+  assert.ok(Math.abs(r.txPps - 594540 / 3.000019) < 1e-6);
+  assert.ok(Math.abs(r.rxPps - (594540 - 2367) / 3.000121) < 1e-6);
+  assert.ok(Math.abs(r.lossRatio - 2367 / 594540) < 1e-12);
+  assert.throws(() => parseIperf3Udp('{"error":"unable to connect to server"}'), /unable to connect/);
+  assert.throws(() => parseIperf3Udp('{"end":{}}'), /no UDP sums/);
+});
+
+it('parses real sockperf 3.7 throughput output', () => {
+  const r = parseSockperfThroughput(read('sockperf-throughput-64.txt'));
+  assert.deepEqual(r, { txPps: 157147, messages: 471520, seconds: 3.001 });
+  assert.throws(() => parseSockperfThroughput('sockperf: ERROR'), /did the run fail/);
+});
