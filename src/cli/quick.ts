@@ -17,23 +17,26 @@ import { installStopHandlers, signalExitCode } from '../runner/signals.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { parseDuration, parseIntIn, parseRate } from '../util/units.js';
+import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
 import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
-export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream] [common] [rtt options | stream options]
+export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
   stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0] [--duration 10s] [--warmup 2s]
            [--qdisc-bypass]
+  sweep:   the stream options, with --rate LIST (50k,100k,200k) or RANGE (50k..400k:8), [--loss-threshold 0.1%]
 datapaths: ${datapathNames().join(', ')}`;
 
 const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup'];
 const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
 const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass'];
+const SWEEP_ONLY = ['loss-threshold'];
+const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY, ...SWEEP_ONLY] };
 
 const OPTIONS: OptionSpec = {
   workload: { type: 'string' },
@@ -57,6 +60,7 @@ const OPTIONS: OptionSpec = {
   rate: { type: 'string' },
   duration: { type: 'string' },
   'qdisc-bypass': { type: 'boolean' },
+  'loss-threshold': { type: 'string' },
 };
 
 export interface QuickArgs {
@@ -76,10 +80,21 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   const dup = p.positionals.find((d, i) => p.positionals.indexOf(d) !== i);
   if (dup) throw new UserError(`quick: datapath '${dup}' named twice`);
   const workload = str(p, 'workload') ?? 'rtt';
-  if (workload !== 'rtt' && workload !== 'stream') throw new UserError(`--workload '${workload}': expected rtt or stream`);
-  const foreign = (workload === 'rtt' ? STREAM_ONLY : RTT_ONLY).find((k) => p.values[k] !== undefined);
-  if (foreign) throw new UserError(`--${foreign} does not apply to --workload ${workload}`, `options of --workload ${workload}: ${[...COMMON, ...(workload === 'rtt' ? RTT_ONLY : STREAM_ONLY)].map((k) => `--${k}`).join(' ')}`);
-  const jobs: Job[] = workload === 'rtt' ? [{ workload: 'rtt', params: rttParams(p) }] : streamParams(p).map((params) => ({ workload: 'stream' as const, params }));
+  const own = WORKLOAD_OPTIONS[workload];
+  if (!own) throw new UserError(`--workload '${workload}': expected ${Object.keys(WORKLOAD_OPTIONS).join(', ')}`);
+  const foreign = Object.keys(OPTIONS).find((k) => p.values[k] !== undefined && !COMMON.includes(k) && !own.includes(k));
+  if (foreign) throw new UserError(`--${foreign} does not apply to --workload ${workload}`, `options of --workload ${workload}: ${[...COMMON, ...own].map((k) => `--${k}`).join(' ')}`);
+  let jobs: Job[];
+  if (workload === 'rtt') jobs = [{ workload: 'rtt', params: rttParams(p) }];
+  else if (workload === 'stream') jobs = streamParams(p, false).map((params) => ({ workload: 'stream' as const, params }));
+  else {
+    const rateText = str(p, 'rate');
+    if (rateText === undefined) throw new UserError('--workload sweep needs --rate: a list (50k,100k,200k) or a range (50k..400k:8)');
+    const rates = parseRateList(rateText, '--rate');
+    const threshold = str(p, 'loss-threshold');
+    const lossThreshold = threshold === undefined ? 0.001 : parsePercent(threshold, '--loss-threshold');
+    jobs = streamParams(p, true).map((params) => ({ workload: 'sweep' as const, params: { ...params, rates, lossThreshold } }));
+  }
   return { datapaths: p.positionals, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
 }
 
@@ -127,12 +142,12 @@ function rttParams(p: Parsed): RttParams {
 }
 
 /** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
-function streamParams(p: Parsed): StreamParams[] {
+function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
   const base: StreamParams = { ...STREAM_DEFAULTS, ...commonParams(p, STREAM_DEFAULTS, 16) };
   const burst = str(p, 'burst');
   if (burst !== undefined) base.burst = parseIntIn(burst, '--burst', 1, 1024);
   const rate = str(p, 'rate');
-  if (rate !== undefined) base.ratePps = parseRate(rate, '--rate');
+  if (rate !== undefined && !sweep) base.ratePps = parseRate(rate, '--rate');
   const duration = str(p, 'duration');
   if (duration !== undefined) {
     base.durationNs = parseDuration(duration, '--duration');
@@ -208,6 +223,7 @@ function describeJobs(jobs: Job[]): string {
     return `${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`;
   }
   const p = j.params;
+  if (j.workload === 'sweep') return `${p.durationNs / 1e9} s per offered rate, first ${p.warmupNs / 1e9} s discarded, max sustained = highest rate with loss under ${j.params.lossThreshold * 100} %`;
   return `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`;
 }
 
@@ -225,7 +241,7 @@ function printDryRun(datapath: string, jobs: Job[]): void {
       out(['cnperf-engine', ...rttServerArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1] })]);
       out(['cnperf-engine', ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: r.count, warmup: r.warmup, intervalNs: r.intervalNs, timeoutNs: r.timeoutNs, size: r.size, pace: r.pace, maxConsecutiveLost: r.maxConsecutiveLost })], '   # port: the one the server reports');
     } else {
-      const s = job.params;
+      const s = { ...job.params, ratePps: job.workload === 'sweep' ? job.params.rates[0]! : job.params.ratePps };
       out(['cnperf-engine', ...streamRxArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1], api: s.api, burst: s.burst, size: s.size, maxDurationNs: s.durationNs + 60e9 })]);
       const raw = s.api.startsWith('raw') ? { dev: client.dev, dstMac: `MAC-OF-${server.dev}`, src: client.ip, qdiscBypass: s.qdiscBypass } : undefined;
       out(['cnperf-engine', ...streamTxArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], api: s.api, size: s.size, burst: s.burst, ratePps: s.ratePps, durationNs: s.durationNs, pace: s.pace, raw })], '   # port: the one the receiver reports');

@@ -1,6 +1,6 @@
 /** `cnperf results list|show`: reads stored runs back from SQLite. */
 import { defaultDbPath } from '../paths.js';
-import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf } from '../report/results.js';
+import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf, sweepSummaryOf } from '../report/results.js';
 import { renderTable, us } from '../report/table.js';
 import { Store, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';
@@ -57,6 +57,8 @@ function headline(r: RunRecord): string {
   if (rtt) return `RTT p50 ${us(rtt.p50)} µs, p99 ${us(rtt.p99)} µs, max ${us(rtt.max)} µs`;
   const s = streamSummaryOf(r);
   if (s && s.rx_pps !== null) return `${s.api} ${s.size} B: rx ${(s.rx_pps / 1000).toFixed(1)} kpps, ${s.rx_gbps} Gbit/s, loss ${(s.loss_ratio * 100).toFixed(2)} %`;
+  const w = sweepSummaryOf(r);
+  if (w) return `${w.api} sweep of ${w.points.length} rates: max sustained ${w.max_sustained_pps === null ? 'none' : `${(w.max_sustained_pps / 1000).toFixed(1)} kpps`}`;
   return r.problem ?? '–';
 }
 

@@ -4,7 +4,7 @@
  */
 import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
-import type { StreamSummary } from '../runner/measure.js';
+import type { StreamSummary, SweepSummary } from '../runner/measure.js';
 import { renderTable, us } from './table.js';
 
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
@@ -55,11 +55,31 @@ export function streamTable(runs: RunRecord[]): string {
   return `Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP payload (TCP: of bytes read)\n${renderTable(header, rows, [0, 1, 10])}`;
 }
 
+export function sweepSummaryOf(r: RunRecord): SweepSummary | null {
+  return r.workload === 'sweep' && r.summary ? (r.summary as unknown as SweepSummary) : null;
+}
+
+/** Received vs offered rate, one row per point, and each sweep's maximum sustained rate. */
+export function sweepTable(runs: RunRecord[]): string {
+  const rows: string[][] = [];
+  const maxima: string[] = [];
+  for (const r of runs) {
+    const s = sweepSummaryOf(r);
+    if (!s) {
+      rows.push([label(r), '–', '–', '–', '–', '–', r.id]);
+      continue;
+    }
+    for (const pt of s.points) rows.push([label(r), s.api, kpps(pt.offered_pps), kpps(pt.tx_pps), kpps(pt.rx_pps), (pt.loss_ratio * 100).toFixed(2), r.id]);
+    maxima.push(`${r.datapath} ${s.api}: max sustained ${s.max_sustained_pps === null ? 'none (every rate lost more)' : `${kpps(s.max_sustained_pps)} kpps`} (loss < ${s.loss_threshold * 100} %)`);
+  }
+  return `Rate sweep: received vs offered (kpps)\n${renderTable(['datapath', 'api', 'offered', 'sent', 'received', 'loss %', 'run'], rows, [0, 1, 6])}\n${maxima.join('\n')}`;
+}
+
 /** Tables for a mixed list of runs: one per workload, in the order the runs came. */
 export function resultsTables(runs: RunRecord[]): string {
-  const rtt = runs.filter((r) => r.workload === 'rtt');
-  const stream = runs.filter((r) => r.workload === 'stream');
-  return [rtt.length ? rttTable(rtt) : null, stream.length ? streamTable(stream) : null].filter(Boolean).join('\n\n');
+  const of = (w: string) => runs.filter((r) => r.workload === w);
+  const parts = [of('rtt').length ? rttTable(of('rtt')) : null, of('stream').length ? streamTable(of('stream')) : null, of('sweep').length ? sweepTable(of('sweep')) : null];
+  return parts.filter(Boolean).join('\n\n');
 }
 
 /**
@@ -79,5 +99,6 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
     problem: r.problem,
   };
   if (r.workload === 'stream') out.stream = streamSummaryOf(r);
+  if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
   return out;
 }

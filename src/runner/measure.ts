@@ -21,7 +21,14 @@ import { runStream, type StreamParams } from '../workloads/stream.js';
 import type { Environment } from '../env/environment.js';
 import type { StopState } from './signals.js';
 
-export type Job = { workload: 'rtt'; params: RttParams } | { workload: 'stream'; params: StreamParams };
+/** A rate sweep: one stream per offered rate through the same datapath (seed 001, Figure 2). */
+export interface SweepParams extends StreamParams {
+  rates: number[];
+  /** the highest offered rate whose loss stays under this is the maximum sustained rate */
+  lossThreshold: number;
+}
+
+export type Job = { workload: 'rtt'; params: RttParams } | { workload: 'stream'; params: StreamParams } | { workload: 'sweep'; params: SweepParams };
 
 export interface MeasureContext {
   batchId: string;
@@ -85,7 +92,12 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   try {
     if (!ctx.stop.requested) {
       ctx.progress(`${datapath}: ${describeJob(job)} (run ${topo.runId})`);
-      outcome = job.workload === 'rtt' ? await rttOutcome(topo, job.params) : await streamOutcome(topo, job.params);
+      outcome =
+        job.workload === 'rtt'
+          ? await rttOutcome(topo, job.params)
+          : job.workload === 'stream'
+            ? await streamOutcome(topo, job.params)
+            : await sweepOutcome(topo, job.params, (msg) => ctx.progress(`${datapath}: ${msg}`), ctx.stop);
     }
   } catch (e) {
     error = e;
@@ -103,6 +115,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
 
 function describeJob(job: Job): string {
   if (job.workload === 'rtt') return `measuring ${job.params.count} round trips`;
+  if (job.workload === 'sweep') return `sweeping ${job.params.api} over ${job.params.rates.length} offered rates, ${job.params.durationNs / 1e9} s each`;
   const p = job.params;
   return `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`;
 }
@@ -189,6 +202,61 @@ async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> 
   };
 }
 
+export interface SweepPoint {
+  offered_pps: number;
+  tx_pps: number | null;
+  rx_pps: number | null;
+  loss_ratio: number;
+}
+
+/** The `sweep` object of the JSON contract. */
+export interface SweepSummary {
+  api: string;
+  size: number;
+  burst: number;
+  flows: number;
+  loss_threshold: number;
+  points: SweepPoint[];
+  /** the highest offered rate whose loss stayed under the threshold; null if none did */
+  max_sustained_pps: number | null;
+}
+
+export function maxSustained(points: readonly SweepPoint[], threshold: number): number | null {
+  const ok = points.filter((p) => p.rx_pps !== null && p.loss_ratio < threshold).map((p) => p.offered_pps);
+  return ok.length ? Math.max(...ok) : null;
+}
+
+async function sweepOutcome(topo: Topology, p: SweepParams, progress: (m: string) => void, stop: StopState): Promise<Outcome> {
+  const points: SweepPoint[] = [];
+  const series: unknown[] = [];
+  let lost = 0;
+  const problems: string[] = [];
+  for (const rate of p.rates) {
+    if (stop.requested) {
+      problems.push('interrupted');
+      break;
+    }
+    const point = await streamOutcome(topo, { ...p, ratePps: rate });
+    const s = point.summary as unknown as StreamSummary;
+    points.push({ offered_pps: rate, tx_pps: s.tx_pps, rx_pps: s.rx_pps, loss_ratio: s.loss_ratio });
+    series.push({ offered_pps: rate, ...(point.series as object) });
+    lost += point.lost;
+    if (point.problem) problems.push(`at ${rate} pps: ${point.problem}`);
+    progress(`offered ${(rate / 1000).toFixed(1)} kpps → received ${s.rx_pps === null ? '–' : (s.rx_pps / 1000).toFixed(1)} kpps, loss ${(s.loss_ratio * 100).toFixed(2)} %`);
+  }
+  const summary: SweepSummary = { api: p.api, size: p.size, burst: p.burst, flows: 1, loss_threshold: p.lossThreshold, points, max_sustained_pps: maxSustained(points, p.lossThreshold) };
+  return {
+    problem: problems.length ? problems.join('; ') : null,
+    samples: points.length,
+    lost,
+    summary: summary as unknown as Record<string, unknown>,
+    engine: null,
+    histogram: null,
+    raw: null,
+    series,
+  };
+}
+
 /** The parameters of a run as stored and as printed in `--json` (snake_case, units in names). */
 export function paramsRecord(job: Job): Record<string, unknown> {
   if (job.workload === 'rtt') {
@@ -208,7 +276,9 @@ export function paramsRecord(job: Job): Record<string, unknown> {
     };
   }
   const p = job.params;
+  const sweep = job.workload === 'sweep' ? { rates_pps: job.params.rates, loss_threshold: job.params.lossThreshold } : {};
   return {
+    ...sweep,
     api: p.api,
     size: p.size,
     burst: p.burst,

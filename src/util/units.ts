@@ -42,3 +42,35 @@ export function parseRate(text: string, what: string): number {
   if (pps > 1e9) throw new UserError(`${what} '${text}': at most 1G packets per second`);
   return pps;
 }
+
+/**
+ * Offered rates for a sweep: a list ("50k,100k,200k") or a linear range "FROM..TO:N" (N points,
+ * both ends included), in packets per second, ascending, no duplicates.
+ */
+export function parseRateList(text: string, what: string): number[] {
+  const range = /^([^.,:]+)\.\.([^.,:]+):(\d+)$/.exec(text.trim());
+  let rates: number[];
+  if (range) {
+    const from = parseRate(range[1]!, what);
+    const to = parseRate(range[2]!, what);
+    const n = Number(range[3]);
+    if (n < 2 || n > 100) throw new UserError(`${what} '${text}': a range needs 2..100 points`);
+    if (to <= from) throw new UserError(`${what} '${text}': the range must rise (FROM..TO:N with FROM < TO)`);
+    rates = Array.from({ length: n }, (_, i) => Math.round(from + ((to - from) * i) / (n - 1)));
+  } else {
+    rates = text.split(',').map((r) => parseRate(r, what));
+  }
+  if (rates.some((r) => r === 0)) throw new UserError(`${what} '${text}': a sweep offers rates; 0 (as fast as possible) is not one`);
+  const sorted = [...new Set(rates)].sort((a, b) => a - b);
+  if (sorted.length !== rates.length) throw new UserError(`${what} '${text}': a rate is named twice`);
+  return sorted;
+}
+
+/** "0.1%" or "0.001" → 0.001. */
+export function parsePercent(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
+  if (!m) throw new UserError(`${what} '${text}': expected a ratio like 0.1% or 0.001`);
+  const v = Number(m[1]) / (m[2] ? 100 : 1);
+  if (v <= 0 || v >= 1) throw new UserError(`${what} '${text}': must lie between 0 and 100 %`);
+  return v;
+}

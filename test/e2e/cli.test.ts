@@ -105,6 +105,18 @@ describe('cnperf quick --workload stream --json', () => {
   });
 });
 
+describe('cnperf quick --workload sweep --json', () => {
+  it('carries sweep.points and max_sustained_pps', async () => {
+    const r = await cnperf(['quick', 'loopback', '--workload', 'sweep', '--api', 'send', '--rate', '2k,4k', '--duration', '2s', '--warmup', '1s', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const x = (JSON.parse(r.stdout) as { results: Array<{ workload: string; sweep: { points: Array<Record<string, number>>; max_sustained_pps: number } }> }).results[0]!;
+    assert.equal(x.workload, 'sweep');
+    assert.deepEqual(x.sweep.points.map((p) => p.offered_pps), [2000, 4000]);
+    for (const p of x.sweep.points) for (const k of ['offered_pps', 'rx_pps', 'loss_ratio']) assert.ok(k in p);
+    assert.equal(x.sweep.max_sustained_pps, 4000);
+  });
+});
+
 describe('cnperf topo', () => {
   it('--dry-run prints the ip commands and creates nothing', async () => {
     const r = await cnperf(['topo', 'up', 'bridge', '--dry-run']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectEnvironment } from '../../src/env/environment.js';
 import type { StreamApi } from '../../src/engine/protocol.js';
-import { measure, type StreamSummary } from '../../src/runner/measure.js';
+import { measure, type StreamSummary, type SweepSummary } from '../../src/runner/measure.js';
 import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
 import { STREAM_DEFAULTS, type StreamParams } from '../../src/workloads/stream.js';
 import { hostSnapshot } from '../helpers/host.js';
@@ -57,6 +57,22 @@ describe('stream through real datapaths', () => {
       assert.equal(s.offered_pps, rate);
     });
   }
+
+  it('sweep: one point per offered rate through one datapath, and the maximum sustained rate', async () => {
+    resetStopState();
+    const before = hostSnapshot();
+    const m = await measure(
+      'veth',
+      { workload: 'sweep', params: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, durationNs: 2e9, warmupNs: 1e9, rates: [5_000, 10_000], lossThreshold: 0.01 } },
+      { batchId: 'itest2', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
+    );
+    assert.equal(m.record.status, 'ok', m.record.problem ?? '');
+    const s = m.record.summary as unknown as SweepSummary;
+    assert.deepEqual(s.points.map((p) => p.offered_pps), [5_000, 10_000]);
+    for (const p of s.points) assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
+    assert.equal(s.max_sustained_pps, 10_000);
+    assert.deepEqual(hostSnapshot(), before);
+  });
 
   it('keeps the per-second series of both ends', async () => {
     const { record } = await stream('loopback', { api: 'sendmmsg', burst: 8, ratePps: 10_000, durationNs: 3e9, warmupNs: 1e9 });

@@ -90,7 +90,7 @@ describe('quick arguments', () => {
   });
 
   it('stream: errors name the option and what is allowed', () => {
-    userError(() => parseQuickArgs(['veth', '--workload', 'flood']), /expected rtt or stream/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'flood']), /expected rtt, stream, sweep/);
     userError(() => parseQuickArgs(['veth', '--burst', '8']), /--burst does not apply to --workload rtt[\s\S]*--count/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--count', '8']), /--count does not apply to --workload stream[\s\S]*--burst/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,dpdk']), /--api 'dpdk': expected one or more of send, sendmmsg, raw, raw-mmsg, tcp/);

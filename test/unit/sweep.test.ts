@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseQuickArgs } from '../../src/cli/quick.js';
+import { maxSustained, type SweepParams } from '../../src/runner/measure.js';
+import { UserError } from '../../src/util/errors.js';
+import { parsePercent, parseRateList } from '../../src/util/units.js';
+
+describe('rate sweep', () => {
+  it('parses a list and a linear range of offered rates', () => {
+    assert.deepEqual(parseRateList('200k,50k,1.5M', '--rate'), [50_000, 200_000, 1_500_000]);
+    assert.deepEqual(parseRateList('100k..500k:5', '--rate'), [100_000, 200_000, 300_000, 400_000, 500_000]);
+    for (const bad of ['100k..50k:3', '1k..2k:1', '0,10k', '10k,10k', 'fast']) assert.throws(() => parseRateList(bad, '--rate'), UserError, bad);
+  });
+
+  it('parses the loss threshold as a percentage or a ratio', () => {
+    assert.equal(parsePercent('0.1%', 'x'), 0.001);
+    assert.equal(parsePercent('0.02', 'x'), 0.02);
+    assert.throws(() => parsePercent('100%', 'x'), /between 0 and 100/);
+    assert.throws(() => parsePercent('lots', 'x'), /expected a ratio/);
+  });
+
+  it('the maximum sustained rate is the highest offered rate with loss under the threshold', () => {
+    const pt = (offered_pps: number, loss_ratio: number, rx: number | null = offered_pps) => ({ offered_pps, tx_pps: offered_pps, rx_pps: rx, loss_ratio });
+    assert.equal(maxSustained([pt(100, 0), pt(200, 0.0005), pt(300, 0.02)], 0.001), 200);
+    assert.equal(maxSustained([pt(100, 0.5), pt(200, 0.6)], 0.001), null);
+    assert.equal(maxSustained([pt(100, 0, null)], 0.001), null, 'a point without a steady state proves nothing');
+  });
+
+  it('quick --workload sweep: one sweep job per API, the rate list, and errors', () => {
+    const a = parseQuickArgs(['veth', '--workload', 'sweep', '--api', 'send,raw-mmsg', '--burst', '16', '--rate', '100k..300k:3', '--loss-threshold', '1%']);
+    assert.ok(a !== 'help');
+    const jobs = a.jobs.map((j) => (assert.equal(j.workload, 'sweep'), j.params as SweepParams));
+    assert.deepEqual(jobs.map((j) => j.api), ['send', 'raw-mmsg']);
+    assert.deepEqual(jobs[0]!.rates, [100_000, 200_000, 300_000]);
+    assert.equal(jobs[0]!.lossThreshold, 0.01);
+    assert.equal(jobs[0]!.burst, 16);
+    assert.throws(() => parseQuickArgs(['veth', '--workload', 'sweep']), /needs --rate/);
+    assert.throws(() => parseQuickArgs(['veth', '--workload', 'stream', '--loss-threshold', '1%']), /does not apply to --workload stream/);
+    assert.equal((parseQuickArgs(['veth', '--workload', 'sweep', '--rate', '10k']) as { jobs: Array<{ params: SweepParams }> }).jobs[0]!.params.lossThreshold, 0.001);
+  });
+});
