@@ -92,6 +92,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			o->mlock = 1;
 			continue;
 		}
+		if (strcmp(k, "--from-planned") == 0) {
+			o->from_planned = 1;
+			continue;
+		}
 		if (strcmp(k, "--qdisc-bypass") == 0) {
 			o->qdisc_bypass = 1;
 			continue;

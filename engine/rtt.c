@@ -134,12 +134,21 @@ int rtt_client(const struct opts *o)
 			break;
 		}
 		if (o->interval_ns && i > 0) {
-			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
+			if (o->from_planned) {
+				/* Latency under load: keep the schedule whatever happens, and count from it,
+				 * so a stall delays (and is charged to) every packet planned during it. */
+				next += o->interval_ns;
+				if (now_ns() > next)
+					misses++;
+			} else {
+				misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
+			}
 			wait_until(next, o->pace);
 		}
 		rtt_hdr_write(tx, cookie, i);
 		int64_t rtt = RAW_LOST;
-		const uint64_t t0 = now_ns();
+		const uint64_t t_send = now_ns();
+		const uint64_t t0 = o->from_planned && o->interval_ns ? next : t_send;
 		if (send(fd, tx, o->size, 0) < 0) {
 			if (errno == ECONNREFUSED)
 				refused++;
@@ -147,7 +156,7 @@ int rtt_client(const struct opts *o)
 				send_errors++;
 		} else {
 			sent++;
-			const uint64_t deadline = t0 + o->timeout_ns;
+			const uint64_t deadline = t_send + o->timeout_ns;
 			for (;;) {
 				ssize_t n = recv(fd, rx, RX_BUF_BYTES, flags);
 				const uint64_t t1 = now_ns();
@@ -219,6 +228,7 @@ int rtt_client(const struct opts *o)
 	ev_str(b, "role", "rtt-client");
 	ev_str(b, "wait", wait_name(o->wait));
 	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_str(b, "timing", o->from_planned && o->interval_ns ? "planned" : "send");
 	ev_u64(b, "size", o->size);
 	ev_u64(b, "count", o->count);
 	ev_u64(b, "warmup", o->warmup);

@@ -54,6 +54,7 @@ int main(void)
 	CHECK(parse("--server 1.2.3.4:5 --dst-mac 02:ab:cd:00:00", &o, err) < 0 && strstr(err, "--dst-mac"));
 	CHECK(parse("--server 1.2.3.4:5 --dev this-is-16-chars", &o, err) < 0 && strstr(err, "--dev"));
 	CHECK(strcmp(api_name(API_SENDMMSG), "sendmmsg") == 0);
+	CHECK(parse("--server 1.2.3.4:5 --from-planned", &o, err) == 0 && o.from_planned == 1);
 	CHECK(valid_netns_name("cnp1-x") && !valid_netns_name("a/b") && !valid_netns_name(".."));
 	return check_done("args");
 }

@@ -20,6 +20,7 @@ import { newRunId } from '../util/ids.js';
 import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
 import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
+import type { LoadParams } from '../workloads/load.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
@@ -30,13 +31,16 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
   stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0] [--duration 10s] [--warmup 2s]
            [--qdisc-bypass]
   sweep:   the stream options, with --rate LIST (50k,100k,200k) or RANGE (50k..400k:8), [--loss-threshold 0.1%]
+  load:    an RTT probe [--count N] [--interval 1ms] [--warmup N] [--timeout T] under a stream load
+           [--api A] [--burst N] [--rate PPS] [--size BYTES (of the load)] [--settle 1s] [--worst 5000]
 datapaths: ${datapathNames().join(', ')}`;
 
 const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup'];
 const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
 const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass'];
 const SWEEP_ONLY = ['loss-threshold'];
-const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY, ...SWEEP_ONLY] };
+const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api', 'burst', 'rate', 'qdisc-bypass', 'settle', 'worst'];
+const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY, ...SWEEP_ONLY], load: LOAD_ONLY };
 
 const OPTIONS: OptionSpec = {
   workload: { type: 'string' },
@@ -61,6 +65,8 @@ const OPTIONS: OptionSpec = {
   duration: { type: 'string' },
   'qdisc-bypass': { type: 'boolean' },
   'loss-threshold': { type: 'string' },
+  settle: { type: 'string' },
+  worst: { type: 'string' },
 };
 
 export interface QuickArgs {
@@ -87,6 +93,7 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   let jobs: Job[];
   if (workload === 'rtt') jobs = [{ workload: 'rtt', params: rttParams(p) }];
   else if (workload === 'stream') jobs = streamParams(p, false).map((params) => ({ workload: 'stream' as const, params }));
+  else if (workload === 'load') jobs = loadParams(p).map((params) => ({ workload: 'load' as const, params }));
   else {
     const rateText = str(p, 'rate');
     if (rateText === undefined) throw new UserError('--workload sweep needs --rate: a list (50k,100k,200k) or a range (50k..400k:8)');
@@ -141,24 +148,19 @@ function rttParams(p: Parsed): RttParams {
   return params;
 }
 
-/** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
-function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
+/** What every stream-like workload shares: payload, burst, offered rate, qdisc bypass, pinning. */
+function streamBase(p: Parsed, sweep: boolean): StreamParams {
   const base: StreamParams = { ...STREAM_DEFAULTS, ...commonParams(p, STREAM_DEFAULTS, 16) };
   const burst = str(p, 'burst');
   if (burst !== undefined) base.burst = parseIntIn(burst, '--burst', 1, 1024);
   const rate = str(p, 'rate');
   if (rate !== undefined && !sweep) base.ratePps = parseRate(rate, '--rate');
-  const duration = str(p, 'duration');
-  if (duration !== undefined) {
-    base.durationNs = parseDuration(duration, '--duration');
-    if (base.durationNs < 1e9 || base.durationNs > 86400e9) throw new UserError(`--duration ${duration}: allowed 1s..24h`);
-  }
-  const warmup = str(p, 'warmup');
-  if (warmup !== undefined) base.warmupNs = parseDuration(warmup, '--warmup (a duration for --workload stream)');
-  if (base.warmupNs + 1e9 > base.durationNs) {
-    throw new UserError(`--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s`, 'make --duration at least --warmup + 1s');
-  }
   base.qdiscBypass = flag(p, 'qdisc-bypass');
+  return base;
+}
+
+/** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
+function perApi(p: Parsed, base: StreamParams): StreamParams[] {
   const apis = (str(p, 'api') ?? base.api).split(',');
   const allowed = StreamApi.options;
   return apis.map((a, i) => {
@@ -171,6 +173,34 @@ function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
     // TCP is a byte stream: one write of --size bytes at a time, no bursts.
     return { ...base, api, burst: api === 'tcp' ? 1 : base.burst, qdiscBypass: raw && base.qdiscBypass };
   });
+}
+
+function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
+  const base = streamBase(p, sweep);
+  const duration = str(p, 'duration');
+  if (duration !== undefined) {
+    base.durationNs = parseDuration(duration, '--duration');
+    if (base.durationNs < 1e9 || base.durationNs > 86400e9) throw new UserError(`--duration ${duration}: allowed 1s..24h`);
+  }
+  const warmup = str(p, 'warmup');
+  if (warmup !== undefined) base.warmupNs = parseDuration(warmup, '--warmup (a duration for stream workloads)');
+  if (base.warmupNs + 1e9 > base.durationNs) {
+    throw new UserError(`--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s`, 'make --duration at least --warmup + 1s');
+  }
+  return perApi(p, base);
+}
+
+/** An RTT probe (64 B, periodic, counted from planned send times) under one load per API. */
+function loadParams(p: Parsed): LoadParams[] {
+  const probe: RttParams = { ...rttParams(p), size: RTT_DEFAULTS.size, raw: true, fromPlanned: true }; // --size is the load's
+  if (probe.intervalNs === 0) throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
+  const settleText = str(p, 'settle');
+  const settleNs = settleText === undefined ? 1e9 : parseDuration(settleText, '--settle');
+  const worstText = str(p, 'worst');
+  const keepWorst = worstText === undefined ? 5000 : parseIntIn(worstText, '--worst', 1, 1_000_000);
+  // The load's steady state starts when the probe does.
+  const base = { ...streamBase(p, false), warmupNs: settleNs };
+  return perApi(p, base).map((stream) => ({ stream, probe, settleNs, keepWorst }));
 }
 
 export async function quickCommand(argv: string[]): Promise<number> {
@@ -222,6 +252,10 @@ function describeJobs(jobs: Job[]): string {
     const p = j.params;
     return `${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`;
   }
+  if (j.workload === 'load') {
+    const l = j.params;
+    return `RTT from planned send times, ${l.probe.count} probes every ${l.probe.intervalNs / 1e6} ms after ${l.settleNs / 1e9} s of load; the ${l.keepWorst} worst kept`;
+  }
   const p = j.params;
   if (j.workload === 'sweep') return `${p.durationNs / 1e9} s per offered rate, first ${p.warmupNs / 1e9} s discarded, max sustained = highest rate with loss under ${j.params.lossThreshold * 100} %`;
   return `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`;
@@ -233,13 +267,15 @@ function printDryRun(datapath: string, jobs: Job[]): void {
   process.stdout.write(`# ${datapath}: ${topo.summary}\n`);
   for (const s of stepsFor(topo)) out(s.argv);
   const { client, server } = topo.endpoints;
-  for (const job of jobs) {
+  const expanded = jobs.flatMap((j): Job[] => (j.workload === 'load' ? [{ workload: 'stream', params: { ...j.params.stream, durationNs: 0 } }, { workload: 'rtt', params: j.params.probe }] : [j]));
+  for (const job of expanded) {
+    if (job.workload === 'load') continue;
     const p = job.params;
     const common = { wait: p.wait, rtPrio: p.rtPrio };
     if (job.workload === 'rtt') {
       const r = job.params;
       out(['cnperf-engine', ...rttServerArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1] })]);
-      out(['cnperf-engine', ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: r.count, warmup: r.warmup, intervalNs: r.intervalNs, timeoutNs: r.timeoutNs, size: r.size, pace: r.pace, maxConsecutiveLost: r.maxConsecutiveLost })], '   # port: the one the server reports');
+      out(['cnperf-engine', ...rttClientArgv({ ...common, server: server.ip, port: 0, netns: client.netns, cpu: p.cpus?.[0], count: r.count, warmup: r.warmup, intervalNs: r.intervalNs, timeoutNs: r.timeoutNs, size: r.size, pace: r.pace, maxConsecutiveLost: r.maxConsecutiveLost, fromPlanned: r.fromPlanned })], '   # port: the one the server reports');
     } else {
       const s = { ...job.params, ratePps: job.workload === 'sweep' ? job.params.rates[0]! : job.params.ratePps };
       out(['cnperf-engine', ...streamRxArgv({ ...common, bind: server.ip, netns: server.netns, cpu: p.cpus?.[1], api: s.api, burst: s.burst, size: s.size, maxDurationNs: s.durationNs + 60e9 })]);

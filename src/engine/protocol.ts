@@ -41,6 +41,8 @@ export const RttClientResult = z.object({
   role: z.literal('rtt-client'),
   wait: z.enum(['block', 'spin']),
   pace: z.enum(['sleep', 'spin']),
+  /** 'planned': RTT counted from the planned send time (latency under load); 'send': from the send */
+  timing: z.enum(['planned', 'send']),
   size: u64,
   count: u64,
   warmup: u64,
@@ -184,6 +186,7 @@ export interface RttClientArgs extends ProcessOptions {
   size: number;
   pace: PaceMode;
   maxConsecutiveLost: number;
+  fromPlanned?: boolean;
   rawOut?: string;
 }
 
@@ -204,6 +207,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
     '--max-consecutive-lost', String(o.maxConsecutiveLost),
     ...processArgs(o),
   ];
+  if (o.fromPlanned) a.push('--from-planned');
   if (o.rawOut) a.push('--raw-out', o.rawOut);
   return a;
 }

@@ -7,14 +7,48 @@ import type { RunRecord } from '../store/db.js';
 import type { StreamSummary, SweepSummary } from '../runner/measure.js';
 import { renderTable, us } from './table.js';
 
+/** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
-  if (r.workload !== 'rtt' || !r.summary) return null;
-  const { cdf: _cdf, ...s } = r.summary as Record<string, unknown>;
-  return s as unknown as RttSummary;
+  if ((r.workload !== 'rtt' && r.workload !== 'load') || !r.summary) return null;
+  const { cdf: _cdf, stream: _s, worst: _w, timing: _t, ...s } = r.summary as Record<string, unknown>;
+  return Object.keys(s).length ? (s as unknown as RttSummary) : null;
 }
 
+/** The throughput summary of a stream run, or of a load run's load. */
 export function streamSummaryOf(r: RunRecord): StreamSummary | null {
-  return r.workload === 'stream' && r.summary ? (r.summary as unknown as StreamSummary) : null;
+  if (!r.summary) return null;
+  if (r.workload === 'stream') return r.summary as unknown as StreamSummary;
+  if (r.workload === 'load') return ((r.summary as { stream?: unknown }).stream ?? null) as StreamSummary | null;
+  return null;
+}
+
+/** A load run's worst RTTs, [ns, sequence number], largest first. */
+export function worstOf(r: RunRecord): Array<[number, number]> {
+  return r.workload === 'load' && r.summary ? ((r.summary as { worst?: Array<[number, number]> }).worst ?? []) : [];
+}
+
+/** Latency under load: the probe's RTT (from planned send times) next to the load it ran under. */
+export function loadTable(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const s = rttSummaryOf(r);
+    const l = streamSummaryOf(r);
+    const worst = worstOf(r);
+    return [
+      label(r),
+      l ? `${l.api} ${l.offered_pps ? kpps(l.offered_pps) : 'max'}` : '–',
+      kpps(l?.rx_pps),
+      String(r.samples),
+      String(r.lost),
+      us(s?.p50),
+      us(s?.p99),
+      us(s?.p999),
+      us(s?.max),
+      worst.length ? us(worst[worst.length - 1]![0]) : '–',
+      r.id,
+    ];
+  });
+  const header = ['datapath', 'load kpps', 'load rx kpps', 'probes', 'lost', 'p50', 'p99', 'p99.9', 'max', 'worst-N from', 'run'];
+  return `Latency under load: RTT from planned send times, µs\n${renderTable(header, rows, [0, 1, 10])}`;
 }
 
 function label(r: RunRecord): string {
@@ -78,7 +112,12 @@ export function sweepTable(runs: RunRecord[]): string {
 /** Tables for a mixed list of runs: one per workload, in the order the runs came. */
 export function resultsTables(runs: RunRecord[]): string {
   const of = (w: string) => runs.filter((r) => r.workload === w);
-  const parts = [of('rtt').length ? rttTable(of('rtt')) : null, of('stream').length ? streamTable(of('stream')) : null, of('sweep').length ? sweepTable(of('sweep')) : null];
+  const parts = [
+    of('rtt').length ? rttTable(of('rtt')) : null,
+    of('stream').length ? streamTable(of('stream')) : null,
+    of('sweep').length ? sweepTable(of('sweep')) : null,
+    of('load').length ? loadTable(of('load')) : null,
+  ];
   return parts.filter(Boolean).join('\n\n');
 }
 
@@ -98,7 +137,8 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
     status: r.status,
     problem: r.problem,
   };
-  if (r.workload === 'stream') out.stream = streamSummaryOf(r);
+  if (r.workload === 'stream' || r.workload === 'load') out.stream = streamSummaryOf(r);
+  if (r.workload === 'load') out.load = { timing: 'planned', worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v) };
   if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
   return out;
 }

@@ -17,7 +17,10 @@ import { assertValidTopology, type Topology } from '../topology/model.js';
 import { errorMessage } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { runRtt, type RttParams } from '../workloads/rtt.js';
-import { runStream, type StreamParams } from '../workloads/stream.js';
+import { runStream, type StreamOutcome, type StreamParams } from '../workloads/stream.js';
+import { runLoadLatency, type LoadParams } from '../workloads/load.js';
+import type { RttOutcome } from '../workloads/rtt.js';
+import type { DropCounters } from '../host/counters.js';
 import type { Environment } from '../env/environment.js';
 import type { StopState } from './signals.js';
 
@@ -28,7 +31,11 @@ export interface SweepParams extends StreamParams {
   lossThreshold: number;
 }
 
-export type Job = { workload: 'rtt'; params: RttParams } | { workload: 'stream'; params: StreamParams } | { workload: 'sweep'; params: SweepParams };
+export type Job =
+  | { workload: 'rtt'; params: RttParams }
+  | { workload: 'stream'; params: StreamParams }
+  | { workload: 'sweep'; params: SweepParams }
+  | { workload: 'load'; params: LoadParams };
 
 export interface MeasureContext {
   batchId: string;
@@ -97,7 +104,9 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
           ? await rttOutcome(topo, job.params)
           : job.workload === 'stream'
             ? await streamOutcome(topo, job.params)
-            : await sweepOutcome(topo, job.params, (msg) => ctx.progress(`${datapath}: ${msg}`), ctx.stop);
+            : job.workload === 'sweep'
+              ? await sweepOutcome(topo, job.params, (msg) => ctx.progress(`${datapath}: ${msg}`), ctx.stop)
+              : await loadOutcome(topo, job.params);
     }
   } catch (e) {
     error = e;
@@ -115,13 +124,20 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
 
 function describeJob(job: Job): string {
   if (job.workload === 'rtt') return `measuring ${job.params.count} round trips`;
+  if (job.workload === 'load') {
+    const l = job.params;
+    return `probing RTT (${l.probe.count} packets every ${l.probe.intervalNs / 1e6} ms) under a ${l.stream.api} load at ${l.stream.ratePps ? `${l.stream.ratePps} pps` : 'full speed'}`;
+  }
   if (job.workload === 'sweep') return `sweeping ${job.params.api} over ${job.params.rates.length} offered rates, ${job.params.durationNs / 1e9} s each`;
   const p = job.params;
   return `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`;
 }
 
 async function rttOutcome(topo: Topology, params: RttParams): Promise<Outcome> {
-  const out = await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() });
+  return rttParts(await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() }));
+}
+
+function rttParts(out: RttOutcome): Outcome {
   const c = out.client;
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
@@ -163,7 +179,10 @@ export interface StreamSummary {
 async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> {
   const before = await readDropCounters(topo);
   const out = await runStream(topo.endpoints.client, topo.endpoints.server, p);
-  const after = await readDropCounters(topo);
+  return streamParts(p, out, before, await readDropCounters(topo));
+}
+
+function streamParts(p: StreamParams, out: StreamOutcome, before: DropCounters, after: DropCounters): Outcome {
   const tx = steadyState(out.txSeries, p.warmupNs);
   const rx = steadyState(out.rxSeries, p.warmupNs);
   // TCP counts bytes (it has no datagrams); UDP counts datagrams.
@@ -199,6 +218,25 @@ async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> 
     histogram: null,
     raw: null,
     series: { tx: out.txSeries.map(({ event: _e, role: _r, ...iv }) => iv), rx: out.rxSeries.map(({ event: _e, role: _r, ...iv }) => iv) },
+  };
+}
+
+/** The probe's RTT (from planned send times) and the load's throughput, in one record. */
+async function loadOutcome(topo: Topology, p: LoadParams): Promise<Outcome> {
+  const before = await readDropCounters(topo);
+  const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, stateDir());
+  const after = await readDropCounters(topo);
+  const probe = rttParts(out.probe);
+  const load = streamParts({ ...p.stream, durationNs: 0 }, out.stream, before, after);
+  return {
+    problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
+    samples: probe.samples,
+    lost: probe.lost,
+    summary: { ...probe.summary, stream: load.summary, worst: out.worst, timing: 'planned' },
+    engine: { probe: probe.engine, load: load.engine },
+    histogram: probe.histogram,
+    raw: probe.raw,
+    series: load.series,
   };
 }
 
@@ -273,6 +311,15 @@ export function paramsRecord(job: Job): Record<string, unknown> {
       timeout_ns: p.timeoutNs,
       max_consecutive_lost: p.maxConsecutiveLost,
       raw: p.raw,
+    };
+  }
+  if (job.workload === 'load') {
+    const l = job.params;
+    return {
+      probe: paramsRecord({ workload: 'rtt', params: l.probe }),
+      load: paramsRecord({ workload: 'stream', params: { ...l.stream, durationNs: 0 } }),
+      settle_ns: l.settleNs,
+      keep_worst: l.keepWorst,
     };
   }
   const p = job.params;

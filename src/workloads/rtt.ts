@@ -25,6 +25,8 @@ export interface RttParams {
   maxConsecutiveLost: number;
   /** keep every RTT, not only the histogram */
   raw: boolean;
+  /** count each RTT from its planned send time (latency under load: no coordinated omission) */
+  fromPlanned?: boolean;
 }
 
 export const RTT_DEFAULTS: RttParams = {
@@ -89,6 +91,7 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
         size: p.size,
         pace: p.pace,
         maxConsecutiveLost: p.maxConsecutiveLost,
+        fromPlanned: p.fromPlanned,
         netns: client.netns,
         cpu: p.cpus?.[0],
         rtPrio: p.rtPrio,

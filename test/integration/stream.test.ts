@@ -10,6 +10,7 @@ import type { StreamApi } from '../../src/engine/protocol.js';
 import { measure, type StreamSummary, type SweepSummary } from '../../src/runner/measure.js';
 import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
 import { STREAM_DEFAULTS, type StreamParams } from '../../src/workloads/stream.js';
+import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
 import { hostSnapshot } from '../helpers/host.js';
 
 async function stream(datapath: string, p: Partial<StreamParams>) {
@@ -71,6 +72,34 @@ describe('stream through real datapaths', () => {
     assert.deepEqual(s.points.map((p) => p.offered_pps), [5_000, 10_000]);
     for (const p of s.points) assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
     assert.equal(s.max_sustained_pps, 10_000);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('load: an RTT probe from planned send times under a paced load, with its worst samples', async () => {
+    resetStopState();
+    const before = hostSnapshot();
+    const m = await measure(
+      'veth',
+      {
+        workload: 'load',
+        params: {
+          stream: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, ratePps: 5_000, warmupNs: 1e9 },
+          probe: { ...RTT_DEFAULTS, count: 500, intervalNs: 1e6, raw: true, fromPlanned: true },
+          settleNs: 1e9,
+          keepWorst: 100,
+        },
+      },
+      { batchId: 'itest3', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
+    );
+    assert.equal(m.record.status, 'ok', m.record.problem ?? '');
+    assert.equal(m.record.samples + m.record.lost, 500);
+    const summary = m.record.summary as { p50: number; max: number; timing: string; worst: Array<[number, number]>; stream: StreamSummary };
+    assert.equal(summary.timing, 'planned');
+    assert.equal((m.record.engine as { probe: { timing: string } }).probe.timing, 'planned');
+    assert.equal(summary.worst.length, 100);
+    assert.equal(summary.worst[0]![0], summary.max);
+    for (let i = 1; i < summary.worst.length; i++) assert.ok(summary.worst[i]![0] <= summary.worst[i - 1]![0]);
+    assert.ok(Math.abs(summary.stream.rx_pps! - 5_000) / 5_000 < 0.02, `load ran at ${summary.stream.rx_pps} pps`);
     assert.deepEqual(hostSnapshot(), before);
   });
 
