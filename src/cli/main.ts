@@ -44,6 +44,14 @@ export async function main(argv: string[]): Promise<number> {
   return c.run(rest);
 }
 
+// `cnperf ... | head` closes stdout early: that is not an error, and it must not interrupt a run
+// that may still be tearing down. Further writes are dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -21,6 +21,7 @@ import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } fro
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
 import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
 import type { LoadParams } from '../workloads/load.js';
+import { MAX_PAIRS } from '../datapaths/types.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
@@ -28,8 +29,8 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
-  stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0] [--duration 10s] [--warmup 2s]
-           [--qdisc-bypass]
+  stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0 (per flow)] [--duration 10s]
+           [--warmup 2s] [--flows N (pairs at once, each in its own namespaces)] [--qdisc-bypass]
   sweep:   the stream options, with --rate LIST (50k,100k,200k) or RANGE (50k..400k:8), [--loss-threshold 0.1%]
   load:    an RTT probe [--count N] [--interval 1ms] [--warmup N] [--timeout T] under a stream load
            [--api A] [--burst N] [--rate PPS] [--size BYTES (of the load)] [--settle 1s] [--worst 5000]
@@ -37,10 +38,10 @@ datapaths: ${datapathNames().join(', ')}`;
 
 const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup'];
 const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
-const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass'];
+const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass', 'flows'];
 const SWEEP_ONLY = ['loss-threshold'];
 const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api', 'burst', 'rate', 'qdisc-bypass', 'settle', 'worst'];
-const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY, ...SWEEP_ONLY], load: LOAD_ONLY };
+const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY.filter((k) => k !== 'flows'), ...SWEEP_ONLY], load: LOAD_ONLY };
 
 const OPTIONS: OptionSpec = {
   workload: { type: 'string' },
@@ -65,6 +66,7 @@ const OPTIONS: OptionSpec = {
   duration: { type: 'string' },
   'qdisc-bypass': { type: 'boolean' },
   'loss-threshold': { type: 'string' },
+  flows: { type: 'string' },
   settle: { type: 'string' },
   worst: { type: 'string' },
 };
@@ -177,6 +179,8 @@ function perApi(p: Parsed, base: StreamParams): StreamParams[] {
 
 function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
   const base = streamBase(p, sweep);
+  const flows = str(p, 'flows');
+  if (flows !== undefined) base.flows = parseIntIn(flows, '--flows', 1, MAX_PAIRS);
   const duration = str(p, 'duration');
   if (duration !== undefined) {
     base.durationNs = parseDuration(duration, '--duration');

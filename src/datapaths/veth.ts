@@ -1,30 +1,28 @@
-import { ownedName } from '../topology/model.js';
-import { CLIENT_IP, PREFIX, SERVER_IP, type Datapath } from './types.js';
+import { ownedName, type Topology } from '../topology/model.js';
+import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 
-/** Two namespaces joined by one veth pair: one namespace crossing, no forwarding. */
+/** Two namespaces joined by one veth pair: one namespace crossing, no forwarding. With several
+ * pairs, each pair has its own two namespaces and its own veth. */
 export const veth: Datapath = {
   name: 'veth',
   description: 'client and server in two namespaces joined by one veth pair',
-  plan({ runId }) {
-    const c = ownedName(runId, 'c');
-    const s = ownedName(runId, 's');
-    const cDev = ownedName(runId, 'c0');
-    const sDev = ownedName(runId, 's0');
-    return {
-      runId,
-      datapath: 'veth',
-      summary: `${c} [${cDev}] ═veth═ [${sDev}] ${s}`,
-      namespaces: [
-        { name: c, role: 'client' },
-        { name: s, role: 'server' },
-      ],
-      links: [{ kind: 'veth', name: cDev, netns: c, peer: sDev, peerNetns: s }],
-      ports: [],
-      addresses: [
-        { netns: c, dev: cDev, cidr: `${CLIENT_IP}/${PREFIX}` },
-        { netns: s, dev: sDev, cidr: `${SERVER_IP}/${PREFIX}` },
-      ],
-      endpoints: { client: { netns: c, ip: CLIENT_IP, dev: cDev }, server: { netns: s, ip: SERVER_IP, dev: sDev } },
-    };
+  plan({ runId, pairs = 1 }) {
+    const t: Topology = { runId, datapath: 'veth', summary: '', namespaces: [], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
+    for (let i = 0; i < pairs; i++) {
+      const x = pairSuffix(i);
+      const c = ownedName(runId, `c${x}`);
+      const s = ownedName(runId, `s${x}`);
+      const cDev = ownedName(runId, i ? `c${x}e` : 'c0');
+      const sDev = ownedName(runId, i ? `s${x}e` : 's0');
+      const ip = pairIps(i);
+      t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
+      t.links.push({ kind: 'veth', name: cDev, netns: c, peer: sDev, peerNetns: s });
+      t.addresses.push({ netns: c, dev: cDev, cidr: `${ip.client}/${PREFIX}` }, { netns: s, dev: sDev, cidr: `${ip.server}/${PREFIX}` });
+      t.pairs.push({ client: { netns: c, ip: ip.client, dev: cDev }, server: { netns: s, ip: ip.server, dev: sDev } });
+      if (i === 0) t.summary = `${c} [${cDev}] ═veth═ [${sDev}] ${s}`;
+    }
+    if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
+    t.endpoints = t.pairs[0]!;
+    return t;
   },
 };

@@ -10,7 +10,7 @@ import { Journal } from '../host/journal.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
-import { steadyState } from '../stats/series.js';
+import { aggregateSeries, steadyState } from '../stats/series.js';
 import { summarize } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { assertValidTopology, type Topology } from '../topology/model.js';
@@ -65,12 +65,12 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   return host;
 }
 
-export function planDatapath(name: string, runId = newRunId()): Topology {
-  return assertValidTopology(getDatapath(name).plan({ runId }));
+export function planDatapath(name: string, runId = newRunId(), pairs = 1): Topology {
+  return assertValidTopology(getDatapath(name).plan({ runId, pairs }));
 }
 
 export async function measure(datapath: string, job: Job, ctx: MeasureContext): Promise<Measured> {
-  const topo = planDatapath(datapath);
+  const topo = planDatapath(datapath, undefined, job.workload === 'stream' ? job.params.flows : 1);
   const base = {
     id: topo.runId,
     batch_id: ctx.batchId,
@@ -174,26 +174,33 @@ export interface StreamSummary {
   /** drops in the per-CPU input backlog during the run (host-wide counter) */
   backlog_drops: number;
   rx_call: string;
+  /** with several flows: each flow's steady-state rates */
+  per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }
 
 async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> {
   const before = await readDropCounters(topo);
-  const out = await runStream(topo.endpoints.client, topo.endpoints.server, p);
-  return streamParts(p, out, before, await readDropCounters(topo));
+  // One sender/receiver pair per flow, all at once.
+  const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p)));
+  return streamParts(p, flows, before, await readDropCounters(topo));
 }
 
-function streamParts(p: StreamParams, out: StreamOutcome, before: DropCounters, after: DropCounters): Outcome {
-  const tx = steadyState(out.txSeries, p.warmupNs);
-  const rx = steadyState(out.rxSeries, p.warmupNs);
+const stripEvent = <T extends { event: unknown; role: unknown }>({ event: _e, role: _r, ...rest }: T) => rest;
+
+function streamParts(p: StreamParams, outs: StreamOutcome[], before: DropCounters, after: DropCounters): Outcome {
+  const tx = steadyState(aggregateSeries(outs.map((o) => o.txSeries)), p.warmupNs);
+  const rx = steadyState(aggregateSeries(outs.map((o) => o.rxSeries)), p.warmupNs);
   // TCP counts bytes (it has no datagrams); UDP counts datagrams.
-  const sent = p.api === 'tcp' ? out.tx.bytes : out.tx.packets;
-  const got = p.api === 'tcp' ? out.rx.bytes : out.rx.packets;
+  const sum = (f: (o: StreamOutcome) => number) => outs.reduce((a, o) => a + f(o), 0);
+  const sent = sum((o) => (p.api === 'tcp' ? o.tx.bytes : o.tx.packets));
+  const got = sum((o) => (p.api === 'tcp' ? o.rx.bytes : o.rx.packets));
+  const out = outs[0]!;
   const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
   const summary: StreamSummary = {
     api: p.api,
     size: p.size,
     burst: p.burst,
-    flows: 1,
+    flows: outs.length,
     offered_pps: p.ratePps,
     tx_pps: round(tx?.pps),
     rx_pps: round(rx?.pps),
@@ -201,23 +208,34 @@ function streamParts(p: StreamParams, out: StreamOutcome, before: DropCounters, 
     rx_gbps: round(rx?.gbps, 4),
     loss_ratio: sent > 0 ? Math.max(0, (sent - got) / sent) : 0,
     seconds: rx?.seconds ?? 0,
-    rx_socket_drops: out.rx.socket_drops,
+    rx_socket_drops: sum((o) => o.rx.socket_drops),
     path_drops: after.devices - before.devices,
     backlog_drops: after.backlog - before.backlog,
     rx_call: out.rx.call,
   };
+  if (outs.length > 1) {
+    summary.per_flow = outs.map((o) => {
+      const r = steadyState(o.rxSeries, p.warmupNs);
+      const s = p.api === 'tcp' ? o.tx.bytes : o.tx.packets;
+      const g = p.api === 'tcp' ? o.rx.bytes : o.rx.packets;
+      return { tx_pps: round(steadyState(o.txSeries, p.warmupNs)?.pps), rx_pps: round(r?.pps), loss_ratio: s ? Math.max(0, (s - g) / s) : 0 };
+    });
+  }
   const noSteady = !rx ? `no steady-state second: make --duration longer than --warmup + 1s` : null;
-  const { event: _e1, role: _r1, ...txEngine } = out.tx;
-  const { event: _e2, role: _r2, ...rxEngine } = out.rx;
+  const problems = outs.map((o, i) => (o.problem ? (outs.length > 1 ? `flow ${i}: ${o.problem}` : o.problem) : null));
   return {
-    problem: [out.problem, noSteady].filter(Boolean).join('; ') || null,
+    problem: [...problems, noSteady].filter(Boolean).join('; ') || null,
     samples: rx?.seconds ?? 0,
     lost: Math.max(0, sent - got),
     summary: summary as unknown as Record<string, unknown>,
-    engine: { tx: txEngine, rx: rxEngine },
+    engine: { tx: stripEvent(out.tx), rx: stripEvent(out.rx), flows: outs.map((o) => ({ tx: stripEvent(o.tx), rx: stripEvent(o.rx) })) },
     histogram: null,
     raw: null,
-    series: { tx: out.txSeries.map(({ event: _e, role: _r, ...iv }) => iv), rx: out.rxSeries.map(({ event: _e, role: _r, ...iv }) => iv) },
+    series: {
+      tx: aggregateSeries(outs.map((o) => o.txSeries.map(stripEvent))),
+      rx: aggregateSeries(outs.map((o) => o.rxSeries.map(stripEvent))),
+      ...(outs.length > 1 ? { per_flow: outs.map((o) => ({ tx: o.txSeries.map(stripEvent), rx: o.rxSeries.map(stripEvent) })) } : {}),
+    },
   };
 }
 
@@ -227,7 +245,7 @@ async function loadOutcome(topo: Topology, p: LoadParams): Promise<Outcome> {
   const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, stateDir());
   const after = await readDropCounters(topo);
   const probe = rttParts(out.probe);
-  const load = streamParts({ ...p.stream, durationNs: 0 }, out.stream, before, after);
+  const load = streamParts({ ...p.stream, durationNs: 0 }, [out.stream], before, after);
   return {
     problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
     samples: probe.samples,
@@ -337,5 +355,6 @@ export function paramsRecord(job: Job): Record<string, unknown> {
     cpus: p.cpus ?? null,
     rt_prio: p.rtPrio ?? 0,
     qdisc_bypass: p.qdiscBypass,
+    flows: p.flows,
   };
 }

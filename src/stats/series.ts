@@ -42,3 +42,26 @@ export function steadyState(series: readonly Interval[], warmupNs: number): Stea
   const gbps = meanStddev(kept.map((iv) => (iv.bytes * 8) / iv.ns));
   return { seconds: kept.length, pps: pps.mean, pps_stddev: pps.stddev, gbps: gbps.mean, gbps_stddev: gbps.stddev };
 }
+
+/**
+ * The aggregate of several flows' series: second t's rate is the sum of every flow's rate in its
+ * second t (each normalised by its exact length). A second is kept only where every flow has a
+ * whole one, so a flow that started late or ended early never dilutes the aggregate.
+ */
+export function aggregateSeries(flows: ReadonlyArray<readonly Interval[]>): Interval[] {
+  if (flows.length === 1) return [...flows[0]!];
+  const byT = flows.map((f) => new Map(f.map((iv) => [iv.t, iv])));
+  const ts = [...new Set(flows.flatMap((f) => f.map((iv) => iv.t)))].sort((a, b) => a - b);
+  const out: Interval[] = [];
+  for (const t of ts) {
+    const ivs = byT.map((m) => m.get(t));
+    if (ivs.some((iv) => !iv || iv.ns < MIN_INTERVAL_NS)) continue;
+    out.push({
+      t,
+      ns: 1e9,
+      packets: ivs.reduce((a, iv) => a + (iv!.packets * 1e9) / iv!.ns, 0),
+      bytes: ivs.reduce((a, iv) => a + (iv!.bytes * 1e9) / iv!.ns, 0),
+    });
+  }
+  return out;
+}

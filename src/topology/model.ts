@@ -45,7 +45,10 @@ export interface Topology {
   links: Link[];
   ports: Port[];
   addresses: Address[];
+  /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
+  /** every client/server pair, the first being `endpoints` (several with --flows) */
+  pairs: Array<{ client: Endpoint; server: Endpoint }>;
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */
@@ -93,10 +96,13 @@ export function validateTopology(t: Topology): string[] {
     const m = CIDR_RE.exec(a.cidr);
     if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) problems.push(`address '${a.cidr}' is not an IPv4 CIDR`);
   }
-  for (const [role, ep] of Object.entries(t.endpoints)) {
-    if (!nsNames.has(ep.netns)) problems.push(`${role} endpoint is in undeclared namespace '${ep.netns}'`);
-    if (ep.dev !== 'lo' && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`${role} endpoint's device '${ep.dev}' is not declared in '${ep.netns}'`);
-  }
+  if (t.pairs.length === 0 || t.pairs[0]!.client !== t.endpoints.client || t.pairs[0]!.server !== t.endpoints.server) problems.push('the first pair must be the endpoints');
+  t.pairs.forEach((pair, i) => {
+    for (const [role, ep] of Object.entries(pair)) {
+      if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
+      if (ep.dev !== 'lo' && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
+    }
+  });
   return problems;
 }
 

@@ -34,9 +34,12 @@ export interface StreamParams {
   cpus?: [number, number];
   rtPrio?: number;
   qdiscBypass: boolean;
+  /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
+  flows: number;
 }
 
 export const STREAM_DEFAULTS: StreamParams = {
+  flows: 1,
   api: 'send',
   size: 64,
   burst: 1,

@@ -75,6 +75,22 @@ describe('datapath planning', () => {
     assert.ok(idx(/addr add/) < idx(/dev \S+ up$/));
   });
 
+  for (const d of DATAPATHS) {
+    it(`${d.name}: plans 128 pairs with unique names of at most 15 characters`, () => {
+      const t = d.plan({ runId: RUN, pairs: 128 });
+      assert.deepEqual(validateTopology(t), []);
+      assert.equal(t.pairs.length, 128);
+      assert.deepEqual(t.pairs[0], t.endpoints);
+      const one = d.plan({ runId: RUN });
+      assert.deepEqual(t.endpoints, one.endpoints, 'pair 0 keeps the single-pair names and addresses');
+      if (d.name !== 'loopback') {
+        // every pair in namespaces of its own, with addresses of its own
+        assert.equal(new Set(t.pairs.map((p) => p.client.netns)).size, 128);
+        assert.equal(new Set(t.pairs.flatMap((p) => [p.client.ip, p.server.ip])).size, 256);
+      }
+    });
+  }
+
   it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {
     assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''));
     assert.equal(nearest('xyzzy', ['bridge', 'veth']), undefined);

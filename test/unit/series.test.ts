@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { meanStddev, steadyState } from '../../src/stats/series.js';
+import { aggregateSeries, meanStddev, steadyState } from '../../src/stats/series.js';
 
 const sec = (t: number, packets: number, ns = 1e9) => ({ t, ns, packets, bytes: packets * 64 });
 
@@ -28,5 +28,22 @@ describe('steady state', () => {
   it('mean and sample standard deviation', () => {
     assert.deepEqual(meanStddev([2, 4, 4, 4, 5, 5, 7, 9]), { mean: 5, stddev: Math.sqrt(32 / 7) });
     assert.deepEqual(meanStddev([3]), { mean: 3, stddev: 0 });
+  });
+});
+
+describe('several flows', () => {
+  it('sums the flows\' rates second by second, keeping only seconds every flow completed', () => {
+    const a = [sec(0, 100), sec(1, 110, 1.1e9), sec(2, 5, 0.1e9)];
+    const b = [sec(0, 50), sec(1, 60), sec(2, 70)];
+    const agg = aggregateSeries([a, b]);
+    assert.deepEqual(agg.map((x) => x.t), [0, 1]);
+    assert.equal(agg[0]!.packets, 150);
+    assert.equal(agg[1]!.packets, 160); // 110 over 1.1 s = 100/s, plus 60/s
+    assert.equal(steadyState(agg, 0)!.pps, 155);
+  });
+
+  it('one flow is its own aggregate', () => {
+    const a = [sec(0, 1), sec(1, 2)];
+    assert.deepEqual(aggregateSeries([a]), a);
   });
 });
