@@ -19,7 +19,7 @@ import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
-import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
+import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, rawUnsupported, type StreamParams } from '../workloads/stream.js';
 import type { LoadParams } from '../workloads/load.js';
 import { MAX_PAIRS } from '../datapaths/types.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
@@ -103,6 +103,11 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
     const threshold = str(p, 'loss-threshold');
     const lossThreshold = threshold === undefined ? 0.001 : parsePercent(threshold, '--loss-threshold');
     jobs = streamParams(p, true).map((params) => ({ workload: 'sweep' as const, params: { ...params, rates, lossThreshold } }));
+  }
+  for (const d of p.positionals) {
+    const why = rawUnsupported(getDatapath(d).plan({ runId: 'aaaaaa' }).endpoints.client);
+    const raw = jobs.find((j) => j.workload !== 'rtt' && (j.workload === 'load' ? j.params.stream.api : j.params.api).startsWith('raw'));
+    if (why && raw) throw new UserError(`datapath '${d}': ${why}`);
   }
   return { datapaths: p.positionals, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
 }

@@ -101,6 +101,7 @@ describe('quick arguments', () => {
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--duration', '3s', '--warmup', '3s']), /no steady-state second/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--warmup', '5']), /give a unit/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--burst', '2000']), /allowed 1\.\.1024/);
+    userError(() => parseQuickArgs(['loopback', '--workload', 'stream', '--api', 'send,raw']), /datapath 'loopback': the raw APIs send Ethernet frames.*never reach the IP layer/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--flows', '129']), /--flows 129: out of range, allowed 1\.\.128/);
     userError(() => parseQuickArgs(['veth', '--workload', 'sweep', '--rate', '1k', '--flows', '2']), /--flows does not apply to --workload sweep/);
     assert.equal(streams(parseQuickArgs(['veth', '--workload', 'stream', '--flows', '16']))[0]!.flows, 16);
