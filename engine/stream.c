@@ -101,6 +101,51 @@ static void close_seconds(const char *role, struct period *p, uint64_t now)
 		emit_interval(role, p, p->start + SECOND);
 }
 
+struct tx_totals {
+	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, duration_ns;
+};
+
+static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
+{
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "stream-tx");
+	ev_str(b, "api", api_name(o->api));
+	ev_u64(b, "size", o->size);
+	ev_u64(b, "frame_bytes", t->frame_bytes);
+	ev_u64(b, "burst", t->burst);
+	ev_u64(b, "rate_pps", o->rate_pps);
+	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_u64(b, "qdisc_bypass", (uint64_t)o->qdisc_bypass);
+	ev_u64(b, "packets", t->packets);
+	ev_u64(b, "bytes", t->bytes);
+	ev_u64(b, "errors", t->errors);
+	ev_u64(b, "short_sends", t->short_sends);
+	ev_u64(b, "duration_ns", t->duration_ns);
+	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
+	ev_end(b);
+}
+
+struct rx_totals {
+	const char *call;
+	uint64_t packets, bytes, duration_ns, socket_drops, rcvbuf;
+	int64_t snmp_rcvbuf_errors, snmp_in_errors; /* -1: not available */
+};
+
+static void emit_rx_result(const struct rx_totals *t)
+{
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "stream-rx");
+	ev_str(b, "call", t->call);
+	ev_u64(b, "packets", t->packets);
+	ev_u64(b, "bytes", t->bytes);
+	ev_u64(b, "duration_ns", t->duration_ns);
+	ev_u64(b, "socket_drops", t->socket_drops);
+	ev_i64(b, "snmp_rcvbuf_errors", t->snmp_rcvbuf_errors);
+	ev_i64(b, "snmp_in_errors", t->snmp_in_errors);
+	ev_u64(b, "rcvbuf", t->rcvbuf);
+	ev_end(b);
+}
+
 /* ---------------------------------------------------------------- sender */
 
 static int open_raw(const struct opts *o, uint8_t *frame, size_t *frame_len)
@@ -235,23 +280,9 @@ int stream_tx(const struct opts *o)
 	if (p.packets || p.errors)
 		emit_interval("stream-tx", &p, t_end);
 	bytes = packets * o->size;
-
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "stream-tx");
-	ev_str(b, "api", api_name(o->api));
-	ev_u64(b, "size", o->size);
-	ev_u64(b, "frame_bytes", raw ? len : 0);
-	ev_u64(b, "burst", o->burst);
-	ev_u64(b, "rate_pps", o->rate_pps);
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
-	ev_u64(b, "qdisc_bypass", (uint64_t)o->qdisc_bypass);
-	ev_u64(b, "packets", packets);
-	ev_u64(b, "bytes", bytes);
-	ev_u64(b, "errors", errors);
-	ev_u64(b, "short_sends", short_sends);
-	ev_u64(b, "duration_ns", t_end - start);
-	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
-	ev_end(b);
+	const struct tx_totals t = {.frame_bytes = raw ? len : 0, .burst = o->burst, .packets = packets, .bytes = bytes,
+				    .errors = errors, .short_sends = short_sends, .duration_ns = t_end - start};
+	emit_tx_result(o, &t);
 	return 0;
 }
 
@@ -305,22 +336,8 @@ static int tcp_tx(const struct opts *o)
 	while (read(fd, tmp, sizeof tmp) > 0)
 		;
 	t_end = now_ns();
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "stream-tx");
-	ev_str(b, "api", "tcp");
-	ev_u64(b, "size", o->size);
-	ev_u64(b, "frame_bytes", 0);
-	ev_u64(b, "burst", 1);
-	ev_u64(b, "rate_pps", o->rate_pps);
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
-	ev_u64(b, "qdisc_bypass", 0);
-	ev_u64(b, "packets", messages);
-	ev_u64(b, "bytes", bytes);
-	ev_u64(b, "errors", errors);
-	ev_u64(b, "short_sends", 0);
-	ev_u64(b, "duration_ns", t_end - start);
-	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
-	ev_end(b);
+	const struct tx_totals t = {.burst = 1, .packets = messages, .bytes = bytes, .errors = errors, .duration_ns = t_end - start};
+	emit_tx_result(o, &t);
 	close(fd);
 	return 0;
 }
@@ -435,17 +452,17 @@ int stream_rx(const struct opts *o)
 	if (have_snmp)
 		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
 
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "stream-rx");
-	ev_str(b, "call", mmsg ? "recvmmsg" : "recvmsg");
-	ev_u64(b, "packets", packets);
-	ev_u64(b, "bytes", bytes);
-	ev_u64(b, "duration_ns", first ? last - first : 0);
-	ev_u64(b, "socket_drops", ovfl);
-	ev_i64(b, "snmp_rcvbuf_errors", have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1);
-	ev_i64(b, "snmp_in_errors", have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1);
-	ev_u64(b, "rcvbuf", (uint64_t)rcvbuf);
-	ev_end(b);
+	const struct rx_totals t = {
+		.call = mmsg ? "recvmmsg" : "recvmsg",
+		.packets = packets,
+		.bytes = bytes,
+		.duration_ns = first ? last - first : 0,
+		.socket_drops = ovfl,
+		.rcvbuf = (uint64_t)rcvbuf,
+		.snmp_rcvbuf_errors = have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1,
+		.snmp_in_errors = have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1,
+	};
+	emit_rx_result(&t);
 	return 0;
 }
 
@@ -496,16 +513,8 @@ static int tcp_rx(const struct opts *o)
 	if (first && p.bytes && last > p.start)
 		emit_interval("stream-rx", &p, last);
 	close(fd); /* lets the sender's final read() see EOF */
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "stream-rx");
-	ev_str(b, "call", "read");
-	ev_u64(b, "packets", bytes / o->size);
-	ev_u64(b, "bytes", bytes);
-	ev_u64(b, "duration_ns", first ? last - first : 0);
-	ev_u64(b, "socket_drops", 0);
-	ev_i64(b, "snmp_rcvbuf_errors", -1);
-	ev_i64(b, "snmp_in_errors", -1);
-	ev_u64(b, "rcvbuf", 0);
-	ev_end(b);
+	const struct rx_totals t = {.call = "read", .packets = bytes / o->size, .bytes = bytes,
+				    .duration_ns = first ? last - first : 0, .snmp_rcvbuf_errors = -1, .snmp_in_errors = -1};
+	emit_rx_result(&t);
 	return 0;
 }
