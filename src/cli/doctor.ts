@@ -1,12 +1,13 @@
 /**
  * `cnperf doctor`: can this machine run cnperf's datapaths, and what will add noise to them?
- * Datapaths are checked for real: each is built in fresh namespaces and torn down again.
+ * Datapaths are checked for real: each is built in fresh namespaces and torn down again, and one that
+ * cannot be built says why in the user's terms (e.g. the kernel feature it lacks).
  */
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
-import { buildTopology, planDatapath } from '../runner/measure.js';
+import { buildTopology, explainBuildFailure, planDatapath } from '../runner/measure.js';
 import { installStopHandlers } from '../runner/signals.js';
 import { errorMessage } from '../util/errors.js';
 import { parseCommandArgs } from './args.js';
@@ -15,6 +16,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   parseCommandArgs('doctor', argv, {}, 'cnperf doctor');
   const out = (mark: string, what: string, detail = '') => process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);
   let bad = 0;
+  let unavailable = 0;
   const isRoot = process.getuid?.() === 0;
   isRoot ? out('ok  ', 'running as root') : (bad++, out('FAIL', 'running as root', 'cnperf builds namespaces and links; run as root'));
   try {
@@ -34,15 +36,19 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   if (isRoot) {
     installStopHandlers();
+    // Each datapath is built for real in every placement it supports, and removed again.
     for (const d of DATAPATHS) {
-      try {
-        const host = await buildTopology(planDatapath(d.name), 'run');
-        const t = await host.teardown();
-        if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
-        out('ok  ', `datapath ${d.name}`, d.description);
-      } catch (e) {
-        bad++;
-        out('FAIL', `datapath ${d.name}`, errorMessage(e));
+      for (const placement of d.placements) {
+        const what = `datapath ${d.name}${d.placements.length > 1 ? ` (${placement})` : ''}`;
+        try {
+          const host = await buildTopology(planDatapath(d.name, undefined, 1, { placement }), 'run');
+          const t = await host.teardown();
+          if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
+          out('ok  ', what, d.description);
+        } catch (e) {
+          unavailable++;
+          out('no  ', what, explainBuildFailure(errorMessage(e)));
+        }
       }
     }
   }
@@ -56,5 +62,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   out('info', 'kernel', `${env.kernel} ${env.preemption ?? ''}`.trim());
   out('info', 'clocksource', env.clocksource ?? 'unknown');
   for (const n of noise) out('note', n);
+  if (unavailable) out('info', `${unavailable} datapath placement(s) unavailable on this machine (see 'no' lines); the others work`);
+  // Missing datapaths are facts about this kernel, not failures of cnperf: only broken basics fail.
   return bad ? 1 : 0;
 }

@@ -19,13 +19,17 @@ import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
-import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, rawUnsupported, type StreamParams } from '../workloads/stream.js';
+import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
+import { datapathOptions, DATAPATH_OPTION_SPEC, DATAPATH_OPTION_NAMES } from './datapath-options.js';
+import type { DatapathOptions } from '../runner/measure.js';
 import type { LoadParams } from '../workloads/load.js';
 import { MAX_PAIRS } from '../datapaths/types.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
 export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
+  datapath: [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
+           [--vni N] [--vxlan-port N] [--mtu N]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
@@ -36,7 +40,7 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
            [--api A] [--burst N] [--rate PPS] [--size BYTES (of the load)] [--settle 1s] [--worst 5000]
 datapaths: ${datapathNames().join(', ')}`;
 
-const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup'];
+const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup', ...DATAPATH_OPTION_NAMES];
 const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
 const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass', 'flows'];
 const SWEEP_ONLY = ['loss-threshold'];
@@ -44,6 +48,7 @@ const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api'
 const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY.filter((k) => k !== 'flows'), ...SWEEP_ONLY], load: LOAD_ONLY };
 
 const OPTIONS: OptionSpec = {
+  ...DATAPATH_OPTION_SPEC,
   workload: { type: 'string' },
   size: { type: 'string' },
   wait: { type: 'string' },
@@ -73,6 +78,7 @@ const OPTIONS: OptionSpec = {
 
 export interface QuickArgs {
   datapaths: string[];
+  datapathOptions: DatapathOptions;
   jobs: Job[];
   json: boolean;
   db: string;
@@ -104,12 +110,15 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
     const lossThreshold = threshold === undefined ? 0.001 : parsePercent(threshold, '--loss-threshold');
     jobs = streamParams(p, true).map((params) => ({ workload: 'sweep' as const, params: { ...params, rates, lossThreshold } }));
   }
+  const dpOptions = datapathOptions(p, p.positionals);
   for (const d of p.positionals) {
-    const why = rawUnsupported(getDatapath(d).plan({ runId: 'aaaaaa' }).endpoints.client);
+    // Plans are pure: planning every case now finds every refusal before anything is built.
+    const flows = Math.max(...jobs.map((j) => (j.workload === 'stream' ? j.params.flows : 1)));
+    const topo = planDatapath(d, 'aaaaaa', flows, dpOptions);
     const raw = jobs.find((j) => j.workload !== 'rtt' && (j.workload === 'load' ? j.params.stream.api : j.params.api).startsWith('raw'));
-    if (why && raw) throw new UserError(`datapath '${d}': ${why}`);
+    if (topo.rawUnsupported && raw) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
   }
-  return { datapaths: p.positionals, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
+  return { datapaths: p.positionals, datapathOptions: dpOptions, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
 }
 
 function commonParams(p: Parsed, defaults: { size: number; wait: 'block' | 'spin'; pace: 'sleep' | 'spin' }, minSize: number) {
@@ -219,7 +228,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.dryRun) {
-    for (const d of args.datapaths) printDryRun(d, args.jobs);
+    for (const d of args.datapaths) printDryRun(d, args.jobs, args.datapathOptions);
     return 0;
   }
   requireRoot('quick');
@@ -235,7 +244,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     for (const d of args.datapaths) {
       for (const job of args.jobs) {
         if (stop.requested) break;
-        const m = await measure(d, job, { batchId, env, stop, progress });
+        const m = await measure(d, job, { batchId, env, stop, progress, datapathOptions: args.datapathOptions });
         store.saveRun(m.record);
         results.push(m);
         if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
@@ -270,8 +279,8 @@ function describeJobs(jobs: Job[]): string {
   return `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`;
 }
 
-function printDryRun(datapath: string, jobs: Job[]): void {
-  const topo = planDatapath(datapath);
+function printDryRun(datapath: string, jobs: Job[], options: DatapathOptions): void {
+  const topo = planDatapath(datapath, undefined, 1, options);
   const out = (argv: string[], note = '') => process.stdout.write(formatCommand(argv) + note + '\n');
   process.stdout.write(`# ${datapath}: ${topo.summary}\n`);
   for (const s of stepsFor(topo)) out(s.argv);

@@ -8,6 +8,8 @@ import type { Datapath } from './types.js';
 export const loopback: Datapath = {
   name: 'loopback',
   description: 'client and server in one namespace, over lo',
+  placements: ['same-node'],
+  takes: [],
   plan({ runId, pairs = 1 }) {
     const host = ownedName(runId, 'h');
     const ep = { netns: host, ip: '127.0.0.1', dev: 'lo' };
@@ -21,6 +23,8 @@ export const loopback: Datapath = {
       ports: [],
       addresses: [],
       endpoints,
+      // Frames a packet socket sends on lo are counted by lo but never reach IP (measured, 6.18).
+      rawUnsupported: 'the raw APIs send Ethernet frames, and frames sent on lo never reach the IP layer; use veth or bridge',
       pairs: [endpoints, ...Array.from({ length: pairs - 1 }, () => ({ client: ep, server: ep }))],
     };
   },

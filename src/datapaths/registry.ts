@@ -1,11 +1,30 @@
 import { UserError } from '../util/errors.js';
 import { bridge } from './bridge.js';
 import { loopback } from './loopback.js';
-import type { Datapath } from './types.js';
+import { ipvlan, macvlan } from './macvlan.js';
+import { routed } from './routed.js';
+import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
+import { vxlan } from './vxlan.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan];
+
+/**
+ * Checks the options given for a datapath before anything is built: placement, mode and variant
+ * against what it supports, then the datapath's own refusals. Throws a UserError that says what is
+ * allowed.
+ */
+export function checkDatapathOptions(d: Datapath, ctx: PlanContext): void {
+  const placement = ctx.placement ?? 'same-node';
+  if (!d.placements.includes(placement)) {
+    throw new UserError(`datapath '${d.name}' cannot be placed ${placement}`, `it supports: ${d.placements.join(', ')}`);
+  }
+  if (ctx.mode !== undefined && d.modes && !d.modes.includes(ctx.mode)) throw new UserError(`${d.name} --mode '${ctx.mode}': expected ${d.modes.join(', ')}`);
+  if (ctx.variant !== undefined && d.variants && !d.variants.includes(ctx.variant)) throw new UserError(`${d.name} --variant '${ctx.variant}': expected ${d.variants.join(', ')}`);
+  const why = d.refuse?.(ctx);
+  if (why) throw new UserError(`datapath '${d.name}': ${why}`);
+}
 
 export function datapathNames(): string[] {
   return DATAPATHS.map((d) => d.name);

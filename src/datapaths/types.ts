@@ -1,10 +1,26 @@
 import type { Topology } from '../topology/model.js';
 
+export type Placement = 'same-node' | 'cross-node';
+export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
+
 export interface PlanContext {
   runId: string;
   /** client/server pairs, each in its own namespaces where the datapath allows (default 1) */
   pairs?: number;
+  /** where client and server sit: one simulated node, or two joined by a wire (default same-node) */
+  placement?: Placement;
+  /** macvlan/ipvlan mode */
+  mode?: string;
+  /** vxlan: host (seed 002's Linux overlay) or bridge (Docker overlay) */
+  variant?: string;
+  vni?: number;
+  vxlanPort?: number;
+  /** MTU of the links the datapath creates (vxlan: of the underlay; the overlay gets 50 less) */
+  mtu?: number;
 }
+
+/** The datapath options a user can give on the command line, and what each datapath accepts. */
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port';
 
 /** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
 export const MAX_PAIRS = 128;
@@ -21,6 +37,16 @@ export interface Datapath {
   name: string;
   /** one line for `cnperf doctor` and help texts */
   description: string;
+  placements: readonly Placement[];
+  /** options beyond placement, pairs and MTU this datapath understands */
+  takes: readonly DatapathOption[];
+  modes?: readonly string[];
+  variants?: readonly string[];
+  /**
+   * Why this combination of options cannot work, or null. Pure, checked before anything is built
+   * (e.g. macvlan private mode between two containers of one node: forbidden by design).
+   */
+  refuse?(ctx: PlanContext): string | null;
   /** Pure: describes the datapath; never touches the host. */
   plan(ctx: PlanContext): Topology;
 }

@@ -6,6 +6,8 @@ import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 export const veth: Datapath = {
   name: 'veth',
   description: 'client and server in two namespaces joined by one veth pair',
+  placements: ['same-node'],
+  takes: [],
   plan({ runId, pairs = 1 }) {
     const t: Topology = { runId, datapath: 'veth', summary: '', namespaces: [], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
     for (let i = 0; i < pairs; i++) {

@@ -33,8 +33,20 @@ export function stepsFor(t: Topology): Step[] {
   }
   for (const l of t.links) {
     const mtu = l.mtu ? ['mtu', String(l.mtu)] : [];
+    const undo: UndoAction = { op: 'del-link', netns: l.netns, dev: l.name };
     if (l.kind === 'bridge') {
-      steps.push({ argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'bridge'), undo: { op: 'del-link', netns: l.netns, dev: l.name } });
+      steps.push({ argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'bridge'), undo });
+      devices.push({ netns: l.netns, dev: l.name });
+    } else if (l.kind === 'macvlan' || l.kind === 'ipvlan') {
+      // Created on its lower device and moved into the container's namespace in one step.
+      const move = l.netns === l.lowerNetns ? [] : ['netns', l.netns];
+      steps.push({ argv: ip(l.lowerNetns, 'link', 'add', l.name, 'link', l.lower, ...move, ...mtu, 'type', l.kind, 'mode', l.mode), undo });
+      devices.push({ netns: l.netns, dev: l.name });
+    } else if (l.kind === 'vxlan') {
+      steps.push({
+        argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'vxlan', 'id', String(l.vni), 'dstport', String(l.port), 'local', l.local, 'remote', l.remote, 'dev', l.dev),
+        undo,
+      });
       devices.push({ netns: l.netns, dev: l.name });
     } else {
       // Both ends are created directly inside their namespaces: nothing ever appears in the
@@ -54,6 +66,10 @@ export function stepsFor(t: Topology): Step[] {
   for (const p of t.ports) steps.push({ argv: ip(p.netns, 'link', 'set', 'dev', p.dev, 'master', p.master) });
   for (const a of t.addresses) steps.push({ argv: ip(a.netns, 'addr', 'add', a.cidr, 'dev', a.dev) });
   for (const d of devices) steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'up') });
+  for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
+  for (const r of t.routes ?? []) {
+    steps.push({ argv: ip(r.netns, 'route', 'add', r.dst, ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []), ...(r.onlink ? ['onlink'] : [])) });
+  }
   return steps;
 }
 

@@ -3,10 +3,12 @@
  * tear down, always, also on error and on a signal → a run record. The caller stores and reports it.
  */
 import { mkdirSync } from 'node:fs';
-import { getDatapath } from '../datapaths/registry.js';
+import { checkDatapathOptions, getDatapath } from '../datapaths/registry.js';
+import type { PlanContext } from '../datapaths/types.js';
 import { readDropCounters } from '../host/counters.js';
 import { HostExecutor, type TeardownReport } from '../host/executor.js';
 import { Journal } from '../host/journal.js';
+import { waitReady } from '../host/ready.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
@@ -39,6 +41,7 @@ export type Job =
 
 export interface MeasureContext {
   batchId: string;
+  datapathOptions?: DatapathOptions;
   env: Environment;
   stop: StopState;
   progress: (msg: string) => void;
@@ -58,6 +61,7 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   const host = new HostExecutor(journal);
   try {
     await host.apply(stepsFor(topo));
+    await waitReady(topo);
   } catch (e) {
     await host.teardown();
     throw e;
@@ -65,19 +69,41 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   return host;
 }
 
-export function planDatapath(name: string, runId = newRunId(), pairs = 1): Topology {
-  return assertValidTopology(getDatapath(name).plan({ runId, pairs }));
+/** Datapath options from the command line (everything a plan takes but the run id and pairs). */
+export type DatapathOptions = Omit<PlanContext, 'runId' | 'pairs'>;
+
+/** Kernel answers that mean "this kernel lacks a feature", turned into what the user needs to know. */
+const MISSING_FEATURES: Array<[RegExp, string]> = [
+  [/type ipvlan.*Unknown device type/s, 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)'],
+  [/type macvlan.*Unknown device type/s, 'this kernel has no macvlan (CONFIG_MACVLAN)'],
+  [/type vxlan.*Unknown device type/s, 'this kernel has no VXLAN (CONFIG_VXLAN)'],
+  [/type macvlan mode passthru.*Invalid argument/s, 'macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node\'s veth NIC does not'],
+];
+
+export function explainBuildFailure(message: string): string {
+  for (const [re, meaning] of MISSING_FEATURES) if (re.test(message)) return `${meaning} — ${message}`;
+  return message;
+}
+
+export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
+  const d = getDatapath(name);
+  const ctx: PlanContext = { ...options, runId, pairs };
+  checkDatapathOptions(d, ctx);
+  const t = d.plan(ctx);
+  // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
+  if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
+  return assertValidTopology(t);
 }
 
 export async function measure(datapath: string, job: Job, ctx: MeasureContext): Promise<Measured> {
-  const topo = planDatapath(datapath, undefined, job.workload === 'stream' ? job.params.flows : 1);
+  const topo = planDatapath(datapath, undefined, job.workload === 'stream' ? job.params.flows : 1, ctx.datapathOptions);
   const base = {
     id: topo.runId,
     batch_id: ctx.batchId,
     created_at: new Date().toISOString(),
     datapath,
     workload: job.workload,
-    params: paramsRecord(job),
+    params: { ...paramsRecord(job), ...(ctx.datapathOptions && Object.keys(ctx.datapathOptions).length ? { datapath: ctx.datapathOptions } : {}) },
     topology: topo,
     env: ctx.env as unknown as Record<string, unknown>,
   };
@@ -92,7 +118,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     host = await buildTopology(topo, 'run');
   } catch (e) {
     // The kernel refused something (a missing feature, a fault): this case fails, others may run.
-    return failed(`building the datapath failed: ${errorMessage(e)}`, { removed: [], alreadyGone: [], failed: [] });
+    return failed(`building the datapath failed: ${explainBuildFailure(errorMessage(e))}`, { removed: [], alreadyGone: [], failed: [] });
   }
   let outcome: Outcome | null = null;
   let error: unknown = null;
@@ -178,7 +204,12 @@ export interface StreamSummary {
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }
 
+function checkRaw(topo: Topology, p: Pick<StreamParams, 'api'>): void {
+  if ((p.api === 'raw' || p.api === 'raw-mmsg') && topo.rawUnsupported) throw new Error(`--api ${p.api}: ${topo.rawUnsupported}`);
+}
+
 async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> {
+  checkRaw(topo, p);
   const before = await readDropCounters(topo);
   // One sender/receiver pair per flow, all at once.
   const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p)));
@@ -241,6 +272,7 @@ function streamParts(p: StreamParams, outs: StreamOutcome[], before: DropCounter
 
 /** The probe's RTT (from planned send times) and the load's throughput, in one record. */
 async function loadOutcome(topo: Topology, p: LoadParams): Promise<Outcome> {
+  checkRaw(topo, p.stream);
   const before = await readDropCounters(topo);
   const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, stateDir());
   const after = await readDropCounters(topo);

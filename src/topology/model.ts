@@ -13,7 +13,31 @@ export interface Namespace {
 
 export type Link =
   | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number }
-  | { kind: 'bridge'; name: string; netns: string; mtu?: number };
+  | { kind: 'bridge'; name: string; netns: string; mtu?: number }
+  /** created on `lower` (in lowerNetns) and moved into netns, as a container runtime does */
+  | { kind: 'macvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: MacvlanMode; mtu?: number }
+  | { kind: 'ipvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: IpvlanMode; mtu?: number }
+  | { kind: 'vxlan'; name: string; netns: string; vni: number; port: number; local: string; remote: string; dev: string; mtu?: number };
+
+export type MacvlanMode = 'bridge' | 'private' | 'vepa' | 'passthru';
+export type IpvlanMode = 'l2' | 'l3' | 'l3s';
+
+export interface Route {
+  netns: string;
+  /** "default", "198.18.0.2/32", "169.254.1.1" */
+  dst: string;
+  via?: string;
+  dev?: string;
+  /** a gateway reached over a device without a matching subnet (Calico's 169.254.1.1) */
+  onlink?: boolean;
+}
+
+/** A sysctl inside one of our namespaces (gone with it: nothing to restore). */
+export interface Sysctl {
+  netns: string;
+  key: string;
+  value: string;
+}
 
 /** Enslaves `dev` (in `netns`) to the bridge `master` in the same namespace. */
 export interface Port {
@@ -45,6 +69,10 @@ export interface Topology {
   links: Link[];
   ports: Port[];
   addresses: Address[];
+  routes?: Route[];
+  sysctls?: Sysctl[];
+  /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
+  rawUnsupported?: string;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
@@ -85,6 +113,16 @@ export function validateTopology(t: Topology): string[] {
   for (const l of t.links) {
     addDev(l.netns, l.name);
     if (l.kind === 'veth') addDev(l.peerNetns, l.peer);
+    if ((l.kind === 'macvlan' || l.kind === 'ipvlan') && !devs.has(`${l.lowerNetns}/${l.lower}`)) problems.push(`${l.kind} '${l.name}': lower device '${l.lower}' is not declared (before it) in '${l.lowerNetns}'`);
+    if (l.kind === 'vxlan' && !devs.has(`${l.netns}/${l.dev}`)) problems.push(`vxlan '${l.name}': underlay device '${l.dev}' is not declared (before it) in '${l.netns}'`);
+  }
+  for (const r of t.routes ?? []) {
+    if (!nsNames.has(r.netns)) problems.push(`route to ${r.dst} is in undeclared namespace '${r.netns}'`);
+    if (r.dev && !devs.has(`${r.netns}/${r.dev}`)) problems.push(`route to ${r.dst} uses undeclared device '${r.dev}' in '${r.netns}'`);
+  }
+  for (const c of t.sysctls ?? []) {
+    if (!nsNames.has(c.netns)) problems.push(`sysctl ${c.key} is in undeclared namespace '${c.netns}'`);
+    if (!/^net\.[a-z0-9_.-]+$/.test(c.key)) problems.push(`sysctl '${c.key}': only net.* keys, inside our namespaces`);
   }
   for (const p of t.ports) {
     if (!devs.has(`${p.netns}/${p.dev}`)) problems.push(`port '${p.dev}' is not a declared device in '${p.netns}'`);

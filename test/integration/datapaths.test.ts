@@ -1,70 +1,148 @@
 /**
- * Each datapath, built for real in fresh namespaces: the kernel objects are what the plan says, RTT
- * is measured through it, and afterwards the host is exactly as before.
+ * Each datapath, in each placement it supports, built for real in fresh namespaces: the kernel
+ * objects are what the plan says, RTT is measured through it, the packets took the intended path
+ * (the devices that define the datapath counted them), and afterwards the host is exactly as before.
+ * A datapath this kernel cannot build is skipped, with the kernel's reason.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { DATAPATHS } from '../../src/datapaths/registry.js';
+import type { Placement } from '../../src/datapaths/types.js';
 import { collectEnvironment } from '../../src/env/environment.js';
 import { ownerMark } from '../../src/host/steps.js';
-import { buildTopology, measure, planDatapath } from '../../src/runner/measure.js';
+import { stateDir } from '../../src/paths.js';
 import { rttSummaryOf } from '../../src/report/results.js';
-import { resetStopState, installStopHandlers } from '../../src/runner/signals.js';
-import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
+import { buildTopology, explainBuildFailure, measure, planDatapath } from '../../src/runner/measure.js';
+import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
+import type { Topology } from '../../src/topology/model.js';
+import { errorMessage } from '../../src/util/errors.js';
+import { RTT_DEFAULTS, runRtt } from '../../src/workloads/rtt.js';
 import { hostSnapshot } from '../helpers/host.js';
 
 function ipJson(netns: string, ...args: string[]): Array<Record<string, unknown>> {
   return JSON.parse(execFileSync('ip', ['-n', netns, '-d', '-j', ...args], { encoding: 'utf8' })) as Array<Record<string, unknown>>;
 }
 
+function packets(netns: string, dev: string): { rx: number; tx: number } {
+  const s = (JSON.parse(execFileSync('ip', ['-n', netns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{ stats64: { rx: { packets: number }; tx: { packets: number } } }>)[0]!.stats64;
+  return { rx: s.rx.packets, tx: s.tx.packets };
+}
+
+/** The devices whose counters prove a packet took this datapath (and not some shortcut). */
+function definingDevices(t: Topology): Array<{ netns: string; dev: string }> {
+  const devs: Array<{ netns: string; dev: string }> = [];
+  for (const l of t.links) {
+    if (l.kind === 'macvlan' || l.kind === 'ipvlan' || l.kind === 'vxlan') devs.push({ netns: l.netns, dev: l.name });
+    if (l.kind === 'veth' && t.namespaces.find((n) => n.name === l.peerNetns)?.role === 'node') devs.push({ netns: l.peerNetns, dev: l.peer }); // bridge ports, routed node ends, the wire
+    if (l.kind === 'veth' && t.datapath === 'veth') devs.push({ netns: l.netns, dev: l.name });
+  }
+  return devs;
+}
+
+/** Why this kernel cannot build the datapath, or null: probed by building it. */
+async function unavailable(name: string, placement: Placement): Promise<string | null> {
+  try {
+    const host = await buildTopology(planDatapath(name, undefined, 1, { placement }), 'run');
+    await host.teardown();
+    return null;
+  } catch (e) {
+    return explainBuildFailure(errorMessage(e));
+  }
+}
+
 describe('datapaths in real namespaces', () => {
   for (const d of DATAPATHS) {
-    it(`${d.name}: builds what it planned, marked as ours, and removes all of it`, async () => {
-      const before = hostSnapshot();
-      const topo = planDatapath(d.name);
+    for (const placement of d.placements) {
+      const name = `${d.name} (${placement})`;
+
+      it(`${name}: builds what it planned, marked as ours, carries RTT over its own devices, removes all of it`, async (t) => {
+        const why = await unavailable(d.name, placement);
+        if (why) return t.skip(why);
+        const before = hostSnapshot();
+        const topo = planDatapath(d.name, undefined, 1, { placement });
+        const host = await buildTopology(topo, 'run');
+        try {
+          for (const ns of topo.namespaces) {
+            const lo = ipJson(ns.name, 'link', 'show', 'dev', 'lo')[0]!;
+            assert.equal(lo.ifalias, ownerMark(topo.runId), `lo of ${ns.name} is not marked`);
+          }
+          for (const l of topo.links) {
+            const link = ipJson(l.netns, 'link', 'show', 'dev', l.name)[0]!;
+            assert.equal(link.ifalias, ownerMark(topo.runId));
+            assert.equal((link.linkinfo as { info_kind: string }).info_kind, l.kind);
+            assert.ok((link.flags as string[]).includes('UP'), `${l.name} is not up`);
+            if (l.mtu) assert.equal(link.mtu, l.mtu);
+          }
+          for (const p of topo.ports) assert.equal(ipJson(p.netns, 'link', 'show', 'dev', p.dev)[0]!.master, p.master);
+          for (const a of topo.addresses) {
+            const addrs = ipJson(a.netns, 'addr', 'show', 'dev', a.dev)[0]!.addr_info as Array<{ local: string; prefixlen: number }>;
+            assert.ok(addrs.some((x) => `${x.local}/${x.prefixlen}` === a.cidr), `${a.cidr} missing on ${a.dev}`);
+            assert.ok(!addrs.some((x) => x.local.startsWith('fe80:')), `${a.dev} has an IPv6 link-local address`);
+          }
+          const count = 300;
+          const out = await runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count, intervalNs: 0 }, { workDir: stateDir() });
+          assert.equal(out.client.received, count, out.problem ?? '');
+          for (const dev of definingDevices(topo)) {
+            const c = packets(dev.netns, dev.dev);
+            assert.ok(c.rx + c.tx >= count, `${dev.dev} in ${dev.netns} counted ${c.rx + c.tx} packets, fewer than the ${count} round trips`);
+          }
+        } finally {
+          const r = await host.teardown();
+          assert.deepEqual(r.failed, []);
+        }
+        assert.deepEqual(hostSnapshot(), before);
+      });
+
+      it(`${name}: measured end to end through the runner; the host is unchanged afterwards`, async (t) => {
+        const why = await unavailable(d.name, placement);
+        if (why) return t.skip(why);
+        resetStopState();
+        const before = hostSnapshot();
+        const m = await measure(d.name, { workload: 'rtt', params: { ...RTT_DEFAULTS, count: 500, intervalNs: 0 } }, {
+          batchId: 'itest0',
+          env: collectEnvironment(null),
+          stop: installStopHandlers(),
+          progress: () => {},
+          datapathOptions: { placement },
+        });
+        assert.equal(m.record.status, 'ok', m.record.problem ?? '');
+        assert.equal(m.record.samples, 500);
+        assert.equal(m.record.lost, 0);
+        const s = rttSummaryOf(m.record)!;
+        assert.ok(s.min > 0 && s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max, JSON.stringify(s));
+        assert.ok(s.p50 < 10_000_000, `p50 of ${s.p50} ns is not a local round trip`);
+        assert.equal((m.record.engine as { sent: number }).sent, 501); // 500 + 1 discarded warm-up
+        assert.deepEqual(hostSnapshot(), before);
+      });
+    }
+  }
+
+  it('vxlan --variant bridge (Docker overlay): containers talk across nodes through the VXLAN devices', async () => {
+    const before = hostSnapshot();
+    const topo = planDatapath('vxlan', undefined, 1, { placement: 'cross-node', variant: 'bridge' });
+    const host = await buildTopology(topo, 'run');
+    try {
+      const out = await runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count: 200, intervalNs: 0 }, { workDir: stateDir() });
+      assert.equal(out.client.received, 200);
+      for (const l of topo.links.filter((x) => x.kind === 'vxlan')) assert.ok(packets(l.netns, l.name).tx >= 200);
+      assert.equal(ipJson(topo.endpoints.client.netns, 'link', 'show', 'dev', topo.endpoints.client.dev)[0]!.mtu, 1450);
+    } finally {
+      await host.teardown();
+    }
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('macvlan --mode private and vepa carry traffic across nodes', async () => {
+    for (const mode of ['private', 'vepa']) {
+      const topo = planDatapath('macvlan', undefined, 1, { placement: 'cross-node', mode });
       const host = await buildTopology(topo, 'run');
       try {
-        for (const ns of topo.namespaces) {
-          const lo = ipJson(ns.name, 'link', 'show', 'dev', 'lo')[0]!;
-          assert.equal(lo.ifalias, ownerMark(topo.runId), `lo of ${ns.name} is not marked`);
-        }
-        for (const l of topo.links) {
-          const link = ipJson(l.netns, 'link', 'show', 'dev', l.name)[0]!;
-          assert.equal(link.ifalias, ownerMark(topo.runId));
-          assert.equal((link.linkinfo as { info_kind: string }).info_kind, l.kind);
-          assert.ok((link.flags as string[]).includes('UP'), `${l.name} is not up`);
-        }
-        for (const p of topo.ports) {
-          const port = ipJson(p.netns, 'link', 'show', 'dev', p.dev)[0]!;
-          assert.equal(port.master, p.master);
-        }
-        for (const a of topo.addresses) {
-          const addrs = ipJson(a.netns, 'addr', 'show', 'dev', a.dev)[0]!.addr_info as Array<{ local: string; prefixlen: number }>;
-          assert.ok(addrs.some((x) => `${x.local}/${x.prefixlen}` === a.cidr), `${a.cidr} missing on ${a.dev}`);
-          // addrgenmode none: no IPv6 link-local address sending DAD/MLD across the measured path
-          assert.ok(!addrs.some((x) => x.local.startsWith('fe80:')), `${a.dev} has an IPv6 link-local address`);
-        }
+        const out = await runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count: 100, intervalNs: 0 }, { workDir: stateDir() });
+        assert.equal(out.client.received, 100, mode);
       } finally {
-        const r = await host.teardown();
-        assert.deepEqual(r.failed, []);
+        await host.teardown();
       }
-      assert.deepEqual(hostSnapshot(), before);
-    });
-
-    it(`${d.name}: RTT is measured through it and the host is unchanged afterwards`, async () => {
-      resetStopState();
-      const before = hostSnapshot();
-      const m = await measure(d.name, { workload: 'rtt', params: { ...RTT_DEFAULTS, count: 500, intervalNs: 0 } }, { batchId: 'itest0', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} });
-      assert.equal(m.record.status, 'ok', m.record.problem ?? '');
-      assert.equal(m.record.samples, 500);
-      assert.equal(m.record.lost, 0);
-      const s = rttSummaryOf(m.record)!;
-      assert.ok(s.min > 0 && s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max, JSON.stringify(s));
-      assert.ok(s.min < s.mean && s.mean < s.max);
-      assert.ok(s.p50 < 10_000_000, `p50 of ${s.p50} ns is not a local round trip`);
-      assert.equal((m.record.engine as { sent: number }).sent, 501); // 500 + 1 discarded warm-up
-      assert.deepEqual(hostSnapshot(), before);
-    });
-  }
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DATAPATHS, getDatapath, nearest } from '../../src/datapaths/registry.js';
+import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
+import { explainBuildFailure } from '../../src/runner/measure.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
@@ -10,7 +11,7 @@ const RUN = 'ab12cd';
 describe('datapath planning', () => {
   for (const d of DATAPATHS) {
     it(`${d.name}: plans a valid topology with owned, short names`, () => {
-      const t = d.plan({ runId: RUN });
+      const t = d.plan({ runId: RUN, placement: d.placements[0] });
       assert.deepEqual(validateTopology(t), []);
       assert.equal(t.runId, RUN);
       for (const ns of t.namespaces) assert.match(ns.name, new RegExp(`^cnp${RUN}-`));
@@ -23,7 +24,7 @@ describe('datapath planning', () => {
     });
 
     it(`${d.name}: every command is ip, no shell, and everything created has an undo`, () => {
-      const t = d.plan({ runId: RUN });
+      const t = d.plan({ runId: RUN, placement: d.placements[0] });
       const steps = stepsFor(t);
       for (const s of steps) assert.equal(s.argv[0], 'ip');
       const undone = new Set(steps.flatMap((s) => (s.undo ? [s.undo.op === 'del-netns' ? s.undo.netns : `${s.undo.netns}/${s.undo.dev}`] : [])));
@@ -77,11 +78,12 @@ describe('datapath planning', () => {
 
   for (const d of DATAPATHS) {
     it(`${d.name}: plans 128 pairs with unique names of at most 15 characters`, () => {
-      const t = d.plan({ runId: RUN, pairs: 128 });
+      const opts = { placement: d.placements[0], ...(d.variants?.includes('bridge') ? { variant: 'bridge' } : {}) };
+      const t = d.plan({ runId: RUN, pairs: 128, ...opts });
       assert.deepEqual(validateTopology(t), []);
       assert.equal(t.pairs.length, 128);
       assert.deepEqual(t.pairs[0], t.endpoints);
-      const one = d.plan({ runId: RUN });
+      const one = d.plan({ runId: RUN, ...opts });
       assert.deepEqual(t.endpoints, one.endpoints, 'pair 0 keeps the single-pair names and addresses');
       if (d.name !== 'loopback') {
         // every pair in namespaces of its own, with addresses of its own
@@ -91,8 +93,68 @@ describe('datapath planning', () => {
     });
   }
 
+  it('routed: /32 per container, a default route to the link-local gateway on the node end, host routes, forwarding', () => {
+    const t = getDatapath('routed').plan({ runId: RUN, placement: 'cross-node' });
+    const [n0, n1] = t.namespaces.filter((n) => n.role === 'node');
+    assert.ok(n0 && n1);
+    const c = t.endpoints.client;
+    assert.ok(t.addresses.some((a) => a.netns === c.netns && a.cidr === `${c.ip}/32`));
+    assert.ok(t.routes!.some((r) => r.netns === c.netns && r.dst === 'default' && r.via === '169.254.1.1' && r.onlink));
+    assert.ok(t.routes!.some((r) => r.netns === n0.name && r.dst === `${c.ip}/32`));
+    assert.ok(t.routes!.some((r) => r.netns === n0.name && r.dst === `${t.endpoints.server.ip}/32` && r.via === '198.19.0.2'));
+    assert.deepEqual(t.sysctls!.map((x) => `${x.netns} ${x.key}=${x.value}`).sort(), [`${n0.name} net.ipv4.ip_forward=1`, `${n1.name} net.ipv4.ip_forward=1`]);
+    assert.match(t.rawUnsupported ?? '', /next hop is the node/);
+  });
+
+  it('macvlan: devices on the node NIC moved into the containers; modes that cannot talk locally are refused', () => {
+    const d = getDatapath('macvlan');
+    const t = d.plan({ runId: RUN });
+    const m = t.links.filter((l) => l.kind === 'macvlan');
+    assert.equal(m.length, 2);
+    for (const l of m) assert.ok(l.kind === 'macvlan' && l.mode === 'bridge' && l.lower === `cnp${RUN}-ne` && l.netns !== l.lowerNetns);
+    assert.equal(d.refuse!({ runId: RUN, mode: 'bridge' }), null);
+    for (const mode of ['private', 'vepa', 'passthru']) {
+      assert.match(d.refuse!({ runId: RUN, mode }) ?? '', /use --placement cross-node/, mode);
+      assert.equal(d.refuse!({ runId: RUN, mode, placement: 'cross-node' }), null, mode);
+    }
+    assert.match(d.refuse!({ runId: RUN, mode: 'passthru', placement: 'cross-node', pairs: 2 }) ?? '', /one pair only/);
+  });
+
+  it('vxlan: two nodes, VNI and port as asked, inner MTU = underlay − 50; host variant puts apps on the nodes', () => {
+    const d = getDatapath('vxlan');
+    const host = d.plan({ runId: RUN, vni: 7, vxlanPort: 8472, mtu: 9000 });
+    const vx = host.links.filter((l) => l.kind === 'vxlan');
+    assert.equal(vx.length, 2);
+    for (const l of vx) assert.ok(l.kind === 'vxlan' && l.vni === 7 && l.port === 8472 && l.mtu === 8950);
+    assert.equal(host.namespaces.filter((n) => n.role === 'node').length, 2);
+    assert.ok(host.namespaces.some((n) => n.name === host.endpoints.client.netns && n.role === 'node'));
+    const br = d.plan({ runId: RUN, variant: 'bridge' });
+    for (const l of br.links) if (l.kind === 'veth' && l.netns.endsWith('-c')) assert.equal(l.mtu, 1450);
+    assert.ok(br.ports.some((p) => p.dev === `cnp${RUN}-vx`), 'the VXLAN device is a bridge port');
+    assert.match(d.refuse!({ runId: RUN, variant: 'host', pairs: 2 }) ?? '', /one pair only/);
+  });
+
+  it('bridge cross-node: a bridge per node with its NIC enslaved, one L2 segment over the wire', () => {
+    const t = getDatapath('bridge').plan({ runId: RUN, placement: 'cross-node' });
+    assert.equal(t.links.filter((l) => l.kind === 'bridge').length, 2);
+    assert.ok(t.ports.some((p) => p.dev === `cnp${RUN}-ne`) && t.ports.some((p) => p.dev === `cnp${RUN}-n1e`));
+    assert.notEqual(t.namespaces.find((n) => n.name === t.endpoints.client.netns), undefined);
+  });
+
+  it('checks options against what each datapath supports, before anything is built', () => {
+    assert.throws(() => checkDatapathOptions(getDatapath('veth'), { runId: RUN, placement: 'cross-node' }), /cannot be placed cross-node[\s\S]*/);
+    assert.throws(() => checkDatapathOptions(getDatapath('macvlan'), { runId: RUN, mode: 'l3' }), /expected bridge, private, vepa, passthru/);
+    assert.throws(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN }), /cannot be placed same-node/);
+    assert.doesNotThrow(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN, placement: 'cross-node' }));
+  });
+
+  it('explains kernel answers that mean a missing feature', () => {
+    assert.match(explainBuildFailure('command failed (exit 2): ip -n x link add y link z type ipvlan mode l2: Error: Unknown device type.'), /^this kernel has no ipvlan/);
+    assert.equal(explainBuildFailure('something else'), 'something else');
+  });
+
   it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {
-    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''));
+    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge, routed, macvlan, ipvlan, vxlan/.test(e.hint ?? ''));
     assert.equal(nearest('xyzzy', ['bridge', 'veth']), undefined);
   });
 });

@@ -1,0 +1,46 @@
+/** The datapath options shared by `quick` and `topo up`, checked against the datapaths named. */
+import { getDatapath } from '../datapaths/registry.js';
+import { PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
+import type { DatapathOptions } from '../runner/measure.js';
+import { UserError } from '../util/errors.js';
+import { parseIntIn } from '../util/units.js';
+import { str, type OptionSpec, type Parsed } from './args.js';
+
+export const DATAPATH_OPTION_SPEC: OptionSpec = {
+  placement: { type: 'string' },
+  mode: { type: 'string' },
+  variant: { type: 'string' },
+  vni: { type: 'string' },
+  'vxlan-port': { type: 'string' },
+  mtu: { type: 'string' },
+};
+export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
+
+export function datapathOptions(p: Parsed, datapaths: readonly string[]): DatapathOptions {
+  const o: DatapathOptions = {};
+  // An option no named datapath understands is a mistake, not something to ignore.
+  for (const key of ['mode', 'variant', 'vni', 'vxlan-port'] as DatapathOption[]) {
+    if (str(p, key) === undefined) continue;
+    if (!datapaths.some((d) => getDatapath(d).takes.includes(key))) {
+      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
+    }
+  }
+  const placement = str(p, 'placement');
+  if (placement !== undefined) {
+    if (!PLACEMENTS.includes(placement as Placement)) throw new UserError(`--placement '${placement}': expected ${PLACEMENTS.join(' or ')}`);
+    o.placement = placement as Placement;
+  }
+  const mode = str(p, 'mode');
+  if (mode !== undefined) o.mode = mode;
+  const variant = str(p, 'variant');
+  if (variant !== undefined) o.variant = variant;
+  const vni = str(p, 'vni');
+  if (vni !== undefined) o.vni = parseIntIn(vni, '--vni', 1, 16_777_215);
+  const port = str(p, 'vxlan-port');
+  if (port !== undefined) o.vxlanPort = parseIntIn(port, '--vxlan-port', 1, 65535);
+  const mtu = str(p, 'mtu');
+  if (mtu !== undefined) o.mtu = parseIntIn(mtu, '--mtu', 1280, 65535);
+  // vxlan always crosses nodes: say so once, instead of refusing the default placement.
+  if (o.placement === undefined && datapaths.length > 0 && datapaths.every((d) => d === 'vxlan')) o.placement = 'cross-node';
+  return o;
+}

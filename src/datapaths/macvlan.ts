@@ -1,0 +1,69 @@
+import { ownedName, type IpvlanMode, type MacvlanMode } from '../topology/model.js';
+import { addNodes, emptyTopology } from './nodes.js';
+import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
+
+export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
+export const IPVLAN_MODES: readonly IpvlanMode[] = ['l2', 'l3', 'l3s'];
+
+/** Why a macvlan mode cannot carry traffic between two containers of one node, by design. */
+function macvlanRefuse({ placement = 'same-node', mode = 'bridge', pairs = 1 }: PlanContext): string | null {
+  if (placement !== 'same-node') return mode === 'passthru' && pairs > 1 ? 'macvlan passthru takes one macvlan per lower device: one pair only' : null;
+  const why: Record<string, string | undefined> = {
+    private: 'macvlan private mode forbids traffic between macvlans of one lower device',
+    vepa: 'macvlan vepa mode sends local traffic to the external switch, which must reflect it (hairpin); the wire of a simulated node does not',
+    passthru: 'macvlan passthru mode allows one macvlan per lower device, and two containers need two',
+  };
+  const reason = why[mode];
+  return reason ? `${reason}: use --placement cross-node, or --mode bridge` : null;
+}
+
+/**
+ * Containers with macvlan (or ipvlan) devices on their node's NIC (seed 004): no veth, no bridge.
+ * Same-node, both share node 0's NIC; cross-node, each sits on its node's NIC and the wire joins them.
+ */
+function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
+  const { runId, pairs = 1, placement = 'same-node' } = ctx;
+  const mode = (ctx.mode ?? (kind === 'macvlan' ? 'bridge' : 'l2')) as MacvlanMode & IpvlanMode;
+  const t = emptyTopology(runId, kind);
+  const [a, b] = addNodes(t, runId, placement);
+  const letter = kind === 'macvlan' ? 'm' : 'i';
+  for (let i = 0; i < pairs; i++) {
+    const x = pairSuffix(i);
+    const ip = pairIps(i);
+    const attach = (side: 'c' | 's', addr: string, node: typeof a) => {
+      const ns = ownedName(runId, `${side}${x}`);
+      const dev = ownedName(runId, `${side}${x}${letter}`);
+      t.namespaces.push({ name: ns, role: side === 'c' ? 'client' : 'server' });
+      t.links.push({ kind, name: dev, netns: ns, lower: node.nic, lowerNetns: node.netns, mode });
+      t.addresses.push({ netns: ns, dev, cidr: `${addr}/16` });
+      return { netns: ns, ip: addr, dev };
+    };
+    const c = attach('c', ip.client, a);
+    const s = attach('s', ip.server, b);
+    t.pairs.push({ client: c, server: s });
+    if (i === 0) t.summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? ' ─wire─ ' : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
+  }
+  if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
+  t.endpoints = t.pairs[0]!;
+  if (kind === 'ipvlan') t.rawUnsupported = 'ipvlan slaves share their lower device\'s MAC; raw frames are not supported on it yet';
+  return t;
+}
+
+export const macvlan: Datapath = {
+  name: 'macvlan',
+  description: 'containers with macvlan devices on their node\'s NIC (--mode bridge|private|vepa|passthru)',
+  placements: ['same-node', 'cross-node'],
+  takes: ['mode'],
+  modes: MACVLAN_MODES,
+  refuse: macvlanRefuse,
+  plan: (ctx) => plan('macvlan', ctx),
+};
+
+export const ipvlan: Datapath = {
+  name: 'ipvlan',
+  description: 'containers with ipvlan devices on their node\'s NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN',
+  placements: ['same-node', 'cross-node'],
+  takes: ['mode'],
+  modes: IPVLAN_MODES,
+  plan: (ctx) => plan('ipvlan', ctx),
+};

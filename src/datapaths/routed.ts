@@ -1,0 +1,55 @@
+import { ownedName } from '../topology/model.js';
+import { addNodes, emptyTopology } from './nodes.js';
+import { pairIps, pairSuffix, type Datapath } from './types.js';
+
+/** The gateway every container routes through, on the node's end of its veth (ptp plugin, Calico). */
+export const GATEWAY = '169.254.1.1';
+
+/**
+ * Layer-3 container networking, the way the CNI ptp plugin and Calico do it: each container's veth
+ * ends in the node's namespace; the container has a /32 and a default route to a link-local gateway
+ * that lives on the node's end of its veth; the node has a host route per container and forwards.
+ * Cross-node, each node routes the other node's containers over the wire.
+ */
+export const routed: Datapath = {
+  name: 'routed',
+  description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
+  placements: ['same-node', 'cross-node'],
+  takes: [],
+  plan({ runId, pairs = 1, placement = 'same-node' }) {
+    const t = emptyTopology(runId, 'routed');
+    const [a, b] = addNodes(t, runId, placement);
+    for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
+    for (let i = 0; i < pairs; i++) {
+      const x = pairSuffix(i);
+      const ip = pairIps(i);
+      const attach = (side: 'c' | 's', addr: string, node: typeof a) => {
+        const ns = ownedName(runId, `${side}${x}`);
+        const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
+        const hostEnd = ownedName(runId, `${side}${x}v`);
+        t.namespaces.push({ name: ns, role: side === 'c' ? 'client' : 'server' });
+        t.links.push({ kind: 'veth', name: dev, netns: ns, peer: hostEnd, peerNetns: node.netns });
+        t.addresses.push({ netns: ns, dev, cidr: `${addr}/32` }, { netns: node.netns, dev: hostEnd, cidr: `${GATEWAY}/32` });
+        t.routes!.push({ netns: ns, dst: 'default', via: GATEWAY, dev, onlink: true }, { netns: node.netns, dst: `${addr}/32`, dev: hostEnd });
+        return { netns: ns, ip: addr, dev, hostEnd };
+      };
+      const c = attach('c', ip.client, a);
+      const s = attach('s', ip.server, b);
+      if (placement === 'cross-node') {
+        t.routes!.push({ netns: a.netns, dst: `${ip.server}/32`, via: b.underlayIp, dev: a.nic }, { netns: b.netns, dst: `${ip.client}/32`, via: a.underlayIp, dev: b.nic });
+      }
+      t.pairs.push({ client: { netns: c.netns, ip: c.ip, dev: c.dev }, server: { netns: s.netns, ip: s.ip, dev: s.dev } });
+      if (i === 0) {
+        t.summary =
+          placement === 'cross-node'
+            ? `${c.netns} ═veth═ ${a.netns} (routes) ─wire─ ${b.netns} (routes) ═veth═ ${s.netns}`
+            : `${c.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${s.netns}`;
+      }
+    }
+    if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
+    t.endpoints = t.pairs[0]!;
+    // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
+    t.rawUnsupported = 'routed: the next hop is the node, and cnperf addresses raw frames to the server\'s MAC; use veth, bridge or macvlan';
+    return t;
+  },
+};
