@@ -1,12 +1,13 @@
 /** The datapath options shared by `quick` and `topo up`, checked against the datapaths named. */
 import { getDatapath } from '../datapaths/registry.js';
-import { PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
+import { MAX_PAIRS, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import type { DatapathOptions } from '../runner/measure.js';
 import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
 import { str, type OptionSpec, type Parsed } from './args.js';
 
 export const DATAPATH_OPTION_SPEC: OptionSpec = {
+  pairs: { type: 'string' },
   placement: { type: 'string' },
   mode: { type: 'string' },
   variant: { type: 'string' },
@@ -25,6 +26,8 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
       throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
     }
   }
+  const pairs = str(p, 'pairs');
+  if (pairs !== undefined) o.pairs = parseIntIn(pairs, '--pairs', 1, MAX_PAIRS);
   const placement = str(p, 'placement');
   if (placement !== undefined) {
     if (!PLACEMENTS.includes(placement as Placement)) throw new UserError(`--placement '${placement}': expected ${PLACEMENTS.join(' or ')}`);

@@ -28,7 +28,7 @@ import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './arg
 import { parseCpus, progress, requireRoot } from './common.js';
 
 export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
-  datapath: [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
+  datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
            [--vni N] [--vxlan-port N] [--mtu N]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
@@ -268,7 +268,7 @@ function describeJobs(jobs: Job[]): string {
   const j = jobs[0]!;
   if (j.workload === 'rtt') {
     const p = j.params;
-    return `${p.count} round trips each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`;
+    return `${p.count} round trip${p.count === 1 ? '' : 's'} each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`;
   }
   if (j.workload === 'load') {
     const l = j.params;

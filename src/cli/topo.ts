@@ -16,10 +16,8 @@ import { buildTopology, planDatapath } from '../runner/measure.js';
 import { installStopHandlers, signalExitCode } from '../runner/signals.js';
 import { UserError } from '../util/errors.js';
 import { RUN_ID_RE } from '../util/ids.js';
-import { flag, parseCommandArgs, str } from './args.js';
+import { flag, parseCommandArgs } from './args.js';
 import { DATAPATH_OPTION_SPEC, datapathOptions } from './datapath-options.js';
-import { MAX_PAIRS } from '../datapaths/types.js';
-import { parseIntIn } from '../util/units.js';
 import { requireRoot } from './common.js';
 
 export const TOPO_USAGE = `cnperf topo up DATAPATH [--pairs N] [--placement same-node|cross-node] [--mode M] [--variant V]
@@ -41,11 +39,9 @@ export async function topoCommand(argv: string[]): Promise<number> {
 }
 
 async function topoUp(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('topo up', argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, pairs: { type: 'string' }, ...DATAPATH_OPTION_SPEC }, TOPO_USAGE);
+  const p = parseCommandArgs('topo up', argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, ...DATAPATH_OPTION_SPEC }, TOPO_USAGE);
   if (p.positionals.length !== 1) throw new UserError('topo up: name exactly one datapath', `usage: ${TOPO_USAGE}`);
-  const pairsText = str(p, 'pairs');
-  const pairs = pairsText === undefined ? 1 : parseIntIn(pairsText, '--pairs', 1, MAX_PAIRS);
-  const topo = planDatapath(p.positionals[0]!, undefined, pairs, datapathOptions(p, p.positionals));
+  const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(p, p.positionals));
   if (flag(p, 'dry-run')) {
     for (const s of stepsFor(topo)) process.stdout.write(formatCommand(s.argv) + '\n');
     return 0;

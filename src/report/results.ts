@@ -10,7 +10,7 @@ import { renderTable, us } from './table.js';
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
   if ((r.workload !== 'rtt' && r.workload !== 'load') || !r.summary) return null;
-  const { cdf: _cdf, stream: _s, worst: _w, timing: _t, ...s } = r.summary as Record<string, unknown>;
+  const { cdf: _cdf, stream: _s, worst: _w, timing: _t, pairs: _p, per_pair_p50_ns: _pp, ...s } = r.summary as Record<string, unknown>;
   return Object.keys(s).length ? (s as unknown as RttSummary) : null;
 }
 

@@ -69,8 +69,8 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   return host;
 }
 
-/** Datapath options from the command line (everything a plan takes but the run id and pairs). */
-export type DatapathOptions = Omit<PlanContext, 'runId' | 'pairs'>;
+/** Datapath options from the command line (everything a plan takes but the run id). */
+export type DatapathOptions = Omit<PlanContext, 'runId'>;
 
 /** Kernel answers that mean "this kernel lacks a feature", turned into what the user needs to know. */
 const MISSING_FEATURES: Array<[RegExp, string]> = [
@@ -87,7 +87,7 @@ export function explainBuildFailure(message: string): string {
 
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
-  const ctx: PlanContext = { ...options, runId, pairs };
+  const ctx: PlanContext = { ...options, runId, pairs: Math.max(pairs, options.pairs ?? 1) };
   checkDatapathOptions(d, ctx);
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
@@ -127,7 +127,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
       ctx.progress(`${datapath}: ${describeJob(job)} (run ${topo.runId})`);
       outcome =
         job.workload === 'rtt'
-          ? await rttOutcome(topo, job.params)
+          ? await rttOutcome(topo, job.params, ctx.stop)
           : job.workload === 'stream'
             ? await streamOutcome(topo, job.params)
             : job.workload === 'sweep'
@@ -159,8 +159,33 @@ function describeJob(job: Job): string {
   return `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`;
 }
 
-async function rttOutcome(topo: Topology, params: RttParams): Promise<Outcome> {
-  return rttParts(await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() }));
+/** RTT through every pair in turn (one pair when there is one); percentiles pooled over all pairs. */
+async function rttOutcome(topo: Topology, params: RttParams, stop?: StopState): Promise<Outcome> {
+  if (topo.pairs.length === 1) return rttParts(await runRtt(topo.endpoints.client, topo.endpoints.server, params, { workDir: stateDir() }));
+  const parts: Outcome[] = [];
+  for (const pair of topo.pairs) {
+    if (stop?.requested) break;
+    parts.push(rttParts(await runRtt(pair.client, pair.server, params, { workDir: stateDir() })));
+  }
+  const merged = new Histogram();
+  for (const p of parts) if (p.histogram) merged.merge(Histogram.decode(p.histogram));
+  const engines = parts.map((p) => p.engine as { mean_ns: number | null; received: number });
+  const received = engines.reduce((a, e) => a + e.received, 0);
+  // The pooled mean is exact (weighted by samples); the pooled stddev comes from the merged histogram.
+  const mean = received ? engines.reduce((a, e) => a + (e.mean_ns ?? 0) * e.received, 0) / received : NaN;
+  const summary = summarize(merged, received ? { mean, stddev: merged.approxStddev() } : undefined);
+  const problems = parts.map((p, i) => (p.problem ? `pair ${i}: ${p.problem}` : null)).filter(Boolean);
+  if (parts.length < topo.pairs.length) problems.push(`interrupted after ${parts.length} of ${topo.pairs.length} pairs`);
+  return {
+    problem: problems.length ? problems.join('; ') : null,
+    samples: parts.reduce((a, p) => a + p.samples, 0),
+    lost: parts.reduce((a, p) => a + p.lost, 0),
+    summary: summary ? { ...summary, cdf: merged.cdf(), pairs: parts.length, per_pair_p50_ns: parts.map((p) => (p.summary as { p50?: number } | null)?.p50 ?? null) } : null,
+    engine: { pairs: engines },
+    histogram: merged.encode(),
+    raw: null,
+    series: null,
+  };
 }
 
 function rttParts(out: RttOutcome): Outcome {

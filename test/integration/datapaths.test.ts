@@ -133,6 +133,25 @@ describe('datapaths in real namespaces', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('bridge with 128 container pairs: builds, measures one RTT through every pair, leaves nothing', async () => {
+    resetStopState();
+    const before = hostSnapshot();
+    const started = Date.now();
+    const m = await measure('bridge', { workload: 'rtt', params: { ...RTT_DEFAULTS, count: 1, intervalNs: 0 } }, {
+      batchId: 'itest128',
+      env: collectEnvironment(null),
+      stop: installStopHandlers(),
+      progress: () => {},
+      datapathOptions: { pairs: 128 },
+    });
+    assert.equal(m.record.status, 'ok', m.record.problem ?? '');
+    assert.equal((m.record.topology as Topology).namespaces.length, 257);
+    assert.equal(m.record.samples, 128, 'one round trip through each of the 128 pairs');
+    assert.equal((m.record.summary as { pairs: number }).pairs, 128);
+    assert.deepEqual(hostSnapshot(), before);
+    process.stderr.write(`# 128 bridge pairs: build + 128 RTTs + teardown in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  });
+
   it('macvlan --mode private and vepa carry traffic across nodes', async () => {
     for (const mode of ['private', 'vepa']) {
       const topo = planDatapath('macvlan', undefined, 1, { placement: 'cross-node', mode });
