@@ -1,6 +1,6 @@
 /** The datapath options shared by `quick` and `topo up`, checked against the datapaths named. */
 import { getDatapath } from '../datapaths/registry.js';
-import { MAX_PAIRS, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
+import { MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import type { DatapathOptions } from '../runner/measure.js';
 import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
@@ -14,6 +14,7 @@ export const DATAPATH_OPTION_SPEC: OptionSpec = {
   vni: { type: 'string' },
   'vxlan-port': { type: 'string' },
   mtu: { type: 'string' },
+  offload: { type: 'string' },
 };
 export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
 
@@ -43,7 +44,22 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
   if (port !== undefined) o.vxlanPort = parseIntIn(port, '--vxlan-port', 1, 65535);
   const mtu = str(p, 'mtu');
   if (mtu !== undefined) o.mtu = parseIntIn(mtu, '--mtu', 1280, 65535);
+  const offload = str(p, 'offload');
+  if (offload !== undefined) o.offload = parseOffload(offload);
   // vxlan always crosses nodes: say so once, instead of refusing the default placement.
   if (o.placement === undefined && datapaths.length > 0 && datapaths.every((d) => d === 'vxlan')) o.placement = 'cross-node';
   return o;
+}
+
+/** "gro=off,tso=off" → {gro: 'off', tso: 'off'}; names ethtool -K knows, values on/off. */
+export function parseOffload(text: string): Record<string, 'on' | 'off'> {
+  const out: Record<string, 'on' | 'off'> = {};
+  for (const item of text.split(',')) {
+    const m = /^([a-z-]+)=(on|off)$/.exec(item.trim());
+    if (!m) throw new UserError(`--offload '${item}': expected FEATURE=on|off, e.g. --offload gro=off,tso=off`);
+    if (!(OFFLOAD_FEATURES as readonly string[]).includes(m[1]!)) throw new UserError(`--offload: unknown feature '${m[1]}'`, `features: ${OFFLOAD_FEATURES.join(', ')}`);
+    if (m[1]! in out) throw new UserError(`--offload: '${m[1]}' named twice`);
+    out[m[1]!] = m[2] as 'on' | 'off';
+  }
+  return out;
 }

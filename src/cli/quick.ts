@@ -29,7 +29,7 @@ import { parseCpus, progress, requireRoot } from './common.js';
 
 export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
   datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
-           [--vni N] [--vxlan-port N] [--mtu N]
+           [--vni N] [--vxlan-port N] [--mtu N] [--offload gro=off,tso=off,... (ethtool -K)]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]

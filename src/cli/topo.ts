@@ -20,8 +20,8 @@ import { flag, parseCommandArgs } from './args.js';
 import { DATAPATH_OPTION_SPEC, datapathOptions } from './datapath-options.js';
 import { requireRoot } from './common.js';
 
-export const TOPO_USAGE = `cnperf topo up DATAPATH [--pairs N] [--placement same-node|cross-node] [--mode M] [--variant V]
-                     [--vni N] [--vxlan-port N] [--mtu N] [--dry-run] [--json]
+export const TOPO_USAGE = `cnperf topo up DATAPATH [--placement same-node|cross-node] [--mode M] [--variant V]
+                     [--pairs N] [--vni N] [--vxlan-port N] [--mtu N] [--offload F=on|off,...] [--dry-run] [--json]
        cnperf topo down ID
        cnperf topo list
 datapaths: ${datapathNames().join(', ')}`;

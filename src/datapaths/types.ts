@@ -17,7 +17,12 @@ export interface PlanContext {
   vxlanPort?: number;
   /** MTU of the links the datapath creates (vxlan: of the underlay; the overlay gets 50 less) */
   mtu?: number;
+  /** ethtool -K features set on every device the datapath creates (bridges excepted) */
+  offload?: Record<string, 'on' | 'off'>;
 }
+
+/** The offload features --offload accepts (ethtool -K names). */
+export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
 export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port';

@@ -66,6 +66,11 @@ export function stepsFor(t: Topology): Step[] {
   for (const p of t.ports) steps.push({ argv: ip(p.netns, 'link', 'set', 'dev', p.dev, 'master', p.master) });
   for (const a of t.addresses) steps.push({ argv: ip(a.netns, 'addr', 'add', a.cidr, 'dev', a.dev) });
   for (const d of devices) steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'up') });
+  if (t.offload && Object.keys(t.offload).length) {
+    const features = Object.entries(t.offload).flat();
+    const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
+    for (const d of devices) if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
+  }
   for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
   for (const r of t.routes ?? []) {
     steps.push({ argv: ip(r.netns, 'route', 'add', r.dst, ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []), ...(r.onlink ? ['onlink'] : [])) });

@@ -92,6 +92,7 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
   if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
+  if (options.offload) t.offload = options.offload;
   return assertValidTopology(t);
 }
 

@@ -73,6 +73,8 @@ export interface Topology {
   sysctls?: Sysctl[];
   /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
   rawUnsupported?: string;
+  /** ethtool -K features for every device created (bridges excepted): seed 002's GRO/TSO studies */
+  offload?: Record<string, 'on' | 'off'>;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */

@@ -152,6 +152,20 @@ describe('datapaths in real namespaces', () => {
     process.stderr.write(`# 128 bridge pairs: build + 128 RTTs + teardown in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
 
+  it('--offload sets the features on the devices the datapath creates', async () => {
+    const topo = planDatapath('veth', undefined, 1, { offload: { gro: 'on', tso: 'off' } });
+    const host = await buildTopology(topo, 'run');
+    try {
+      for (const [ns, dev] of [[topo.endpoints.client.netns, topo.endpoints.client.dev], [topo.endpoints.server.netns, topo.endpoints.server.dev]] as const) {
+        const k = execFileSync('ip', ['netns', 'exec', ns, 'ethtool', '-k', dev], { encoding: 'utf8' });
+        assert.match(k, /^generic-receive-offload: on/m);
+        assert.match(k, /^tcp-segmentation-offload: off/m);
+      }
+    } finally {
+      await host.teardown();
+    }
+  });
+
   it('macvlan --mode private and vepa carry traffic across nodes', async () => {
     for (const mode of ['private', 'vepa']) {
       const topo = planDatapath('macvlan', undefined, 1, { placement: 'cross-node', mode });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
-import { explainBuildFailure } from '../../src/runner/measure.js';
+import { explainBuildFailure, planDatapath } from '../../src/runner/measure.js';
+import { parseOffload } from '../../src/cli/datapath-options.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
@@ -146,6 +147,17 @@ describe('datapath planning', () => {
     assert.throws(() => checkDatapathOptions(getDatapath('macvlan'), { runId: RUN, mode: 'l3' }), /expected bridge, private, vepa, passthru/);
     assert.throws(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN }), /cannot be placed same-node/);
     assert.doesNotThrow(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN, placement: 'cross-node' }));
+  });
+
+  it('--offload: validated, then one ethtool -K per created device (bridges excepted)', () => {
+    assert.deepEqual(parseOffload('gro=off,tso=on'), { gro: 'off', tso: 'on' });
+    assert.throws(() => parseOffload('gro=maybe'), /expected FEATURE=on\|off/);
+    assert.throws(() => parseOffload('warp=on'), /unknown feature 'warp'/);
+    assert.throws(() => parseOffload('gro=on,gro=off'), /named twice/);
+    const t = planDatapath('bridge', RUN, 1, { offload: { gro: 'on', tso: 'off' } });
+    const ethtool = stepsFor(t).filter((st) => st.argv.includes('ethtool')).map((st) => st.argv.slice(4).join(' '));
+    assert.equal(ethtool.length, 4, 'two veth pairs, both ends; not the bridge');
+    assert.ok(ethtool.every((x) => x.startsWith('ethtool -K cnp') && x.endsWith(' gro on tso off')));
   });
 
   it('explains kernel answers that mean a missing feature', () => {
