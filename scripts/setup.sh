@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2: builds every datapath; ethtool: --offload; gcc/make: build the engine; sockperf and iperf3: the peers
+# iproute2: builds every datapath; ethtool: --offload; nftables, iptables: --netfilter; gcc/make: build the engine; sockperf and iperf3: the peers
 # `npm run bench` compares against; util-linux: taskset for the bench's pinning.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -13,6 +13,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v sockperf >/dev/null 2>&1 || need+=(sockperf)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

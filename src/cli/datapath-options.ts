@@ -1,5 +1,6 @@
 /** The datapath options shared by `quick` and `topo up`, checked against the datapaths named. */
 import { getDatapath } from '../datapaths/registry.js';
+import { MAX_RULES, NETFILTERS, type Netfilter } from '../datapaths/netfilter.js';
 import { MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import type { DatapathOptions } from '../runner/measure.js';
 import { UserError } from '../util/errors.js';
@@ -15,6 +16,10 @@ export const DATAPATH_OPTION_SPEC: OptionSpec = {
   'vxlan-port': { type: 'string' },
   mtu: { type: 'string' },
   offload: { type: 'string' },
+  netfilter: { type: 'string' },
+  rules: { type: 'string' },
+  conntrack: { type: 'string' },
+  'br-netfilter': { type: 'string' },
 };
 export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
 
@@ -44,6 +49,26 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
   if (port !== undefined) o.vxlanPort = parseIntIn(port, '--vxlan-port', 1, 65535);
   const mtu = str(p, 'mtu');
   if (mtu !== undefined) o.mtu = parseIntIn(mtu, '--mtu', 1280, 65535);
+  const nf = ['netfilter', 'rules', 'conntrack', 'br-netfilter'].filter((k) => str(p, k) !== undefined);
+  if (nf.length) {
+    if (!datapaths.some((d) => getDatapath(d).takes.includes('netfilter'))) {
+      throw new UserError(`--${nf[0]} does not apply to ${datapaths.join(', ')}`, 'netfilter rules go on a forwarding path: datapaths bridge and routed');
+    }
+    const netfilter = str(p, 'netfilter') ?? 'none';
+    if (!(NETFILTERS as readonly string[]).includes(netfilter)) throw new UserError(`--netfilter '${netfilter}': expected ${NETFILTERS.join(', ')}`);
+    const onOff = (k: string): 'on' | 'off' | undefined => {
+      const v = str(p, k);
+      if (v !== undefined && v !== 'on' && v !== 'off') throw new UserError(`--${k} '${v}': expected on or off`);
+      return v as 'on' | 'off' | undefined;
+    };
+    const rules = str(p, 'rules');
+    o.netfilter = {
+      netfilter: netfilter as Netfilter,
+      ...(rules !== undefined ? { rules: parseIntIn(rules, '--rules', 0, MAX_RULES) } : {}),
+      ...(onOff('conntrack') ? { conntrack: onOff('conntrack') } : {}),
+      ...(onOff('br-netfilter') ? { brNetfilter: onOff('br-netfilter') } : {}),
+    };
+  }
   const offload = str(p, 'offload');
   if (offload !== undefined) o.offload = parseOffload(offload);
   // vxlan always crosses nodes: say so once, instead of refusing the default placement.

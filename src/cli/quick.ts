@@ -7,7 +7,7 @@
 import { datapathNames, getDatapath } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { acquireMeasureLock } from '../host/lock.js';
-import { formatCommand, stepsFor } from '../host/steps.js';
+import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
 import { StreamApi, rttClientArgv, rttServerArgv, streamRxArgv, streamTxArgv } from '../engine/protocol.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { defaultDbPath, stateDir } from '../paths.js';
@@ -30,6 +30,7 @@ import { parseCpus, progress, requireRoot } from './common.js';
 export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
   datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
            [--vni N] [--vxlan-port N] [--mtu N] [--offload gro=off,tso=off,... (ethtool -K)]
+           [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
@@ -283,7 +284,7 @@ function printDryRun(datapath: string, jobs: Job[], options: DatapathOptions): v
   const topo = planDatapath(datapath, undefined, 1, options);
   const out = (argv: string[], note = '') => process.stdout.write(formatCommand(argv) + note + '\n');
   process.stdout.write(`# ${datapath}: ${topo.summary}\n`);
-  for (const s of stepsFor(topo)) out(s.argv);
+  for (const s of stepsFor(topo)) process.stdout.write(formatStep(s) + '\n');
   const { client, server } = topo.endpoints;
   const expanded = jobs.flatMap((j): Job[] => (j.workload === 'load' ? [{ workload: 'stream', params: { ...j.params.stream, durationNs: 0 } }, { workload: 'rtt', params: j.params.probe }] : [j]));
   for (const job of expanded) {

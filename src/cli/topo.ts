@@ -9,7 +9,7 @@ import { datapathNames } from '../datapaths/registry.js';
 import { Journal, listJournals } from '../host/journal.js';
 import { HostExecutor } from '../host/executor.js';
 import { isAlive } from '../host/proc.js';
-import { formatCommand, stepsFor } from '../host/steps.js';
+import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { renderTable } from '../report/table.js';
 import { buildTopology, planDatapath } from '../runner/measure.js';
@@ -21,7 +21,9 @@ import { DATAPATH_OPTION_SPEC, datapathOptions } from './datapath-options.js';
 import { requireRoot } from './common.js';
 
 export const TOPO_USAGE = `cnperf topo up DATAPATH [--placement same-node|cross-node] [--mode M] [--variant V]
-                     [--pairs N] [--vni N] [--vxlan-port N] [--mtu N] [--offload F=on|off,...] [--dry-run] [--json]
+                     [--pairs N] [--vni N] [--vxlan-port N] [--mtu N] [--offload F=on|off,...]
+                     [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
+                     [--dry-run] [--json]
        cnperf topo down ID
        cnperf topo list
 datapaths: ${datapathNames().join(', ')}`;
@@ -43,7 +45,7 @@ async function topoUp(argv: string[]): Promise<number> {
   if (p.positionals.length !== 1) throw new UserError('topo up: name exactly one datapath', `usage: ${TOPO_USAGE}`);
   const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(p, p.positionals));
   if (flag(p, 'dry-run')) {
-    for (const s of stepsFor(topo)) process.stdout.write(formatCommand(s.argv) + '\n');
+    for (const s of stepsFor(topo)) process.stdout.write(formatStep(s) + '\n');
     return 0;
   }
   requireRoot('topo up');

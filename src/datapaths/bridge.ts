@@ -1,4 +1,5 @@
 import { ownedName, type Topology } from '../topology/model.js';
+import { addNetfilter } from './netfilter.js';
 import { addNodes } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath } from './types.js';
 
@@ -13,8 +14,9 @@ export const bridge: Datapath = {
   name: 'bridge',
   description: 'two namespaces, each with a veth to a Linux bridge in a third (node) namespace',
   placements: ['same-node', 'cross-node'],
-  takes: [],
-  plan({ runId, pairs = 1, placement = 'same-node' }) {
+  takes: ['netfilter'],
+  plan(ctx) {
+    const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t: Topology = { runId, datapath: 'bridge', summary: '', namespaces: [], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
     let nodes: Array<{ netns: string; tag: string }>;
     if (placement === 'cross-node') {
@@ -59,6 +61,7 @@ export const bridge: Datapath = {
     }
     if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
     t.endpoints = t.pairs[0]!;
+    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true);
     return t;
   },
 };

@@ -1,4 +1,5 @@
 import { ownedName } from '../topology/model.js';
+import { addNetfilter } from './netfilter.js';
 import { addNodes, emptyTopology } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath } from './types.js';
 
@@ -15,8 +16,9 @@ export const routed: Datapath = {
   name: 'routed',
   description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
   placements: ['same-node', 'cross-node'],
-  takes: [],
-  plan({ runId, pairs = 1, placement = 'same-node' }) {
+  takes: ['netfilter'],
+  plan(ctx) {
+    const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = emptyTopology(runId, 'routed');
     const [a, b] = addNodes(t, runId, placement);
     for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
@@ -49,6 +51,7 @@ export const routed: Datapath = {
     if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
     t.endpoints = t.pairs[0]!;
     // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
+    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
     t.rawUnsupported = 'routed: the next hop is the node, and cnperf addresses raw frames to the server\'s MAC; use veth, bridge or macvlan';
     return t;
   },

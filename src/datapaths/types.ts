@@ -1,4 +1,5 @@
 import type { Topology } from '../topology/model.js';
+import type { NetfilterOptions } from './netfilter.js';
 
 export type Placement = 'same-node' | 'cross-node';
 export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
@@ -19,13 +20,15 @@ export interface PlanContext {
   mtu?: number;
   /** ethtool -K features set on every device the datapath creates (bridges excepted) */
   offload?: Record<string, 'on' | 'off'>;
+  /** firewall rules on the forwarding path (datapaths that forward through a node) */
+  netfilter?: NetfilterOptions;
 }
 
 /** The offload features --offload accepts (ethtool -K names). */
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter';
 
 /** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
 export const MAX_PAIRS = 128;

@@ -6,14 +6,14 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type CommandRunner = (argv: readonly string[]) => Promise<CommandResult>;
+export type CommandRunner = (argv: readonly string[], input?: string) => Promise<CommandResult>;
 
-/** Runs argv[0] with argv[1..] directly (never through a shell), with a deadline. */
-export const runCommand: CommandRunner = (argv) =>
+/** Runs argv[0] with argv[1..] directly (never through a shell), with a deadline; `input` goes to stdin. */
+export const runCommand: CommandRunner = (argv, input) =>
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) return reject(new Error('empty command'));
-    execFile(file, args, { timeout: 15_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 15_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const code = typeof err.code === 'number' ? err.code : null;
         const why = err.code === 'ENOENT' ? `${file} not found on PATH` : stderr || err.message;
@@ -21,4 +21,6 @@ export const runCommand: CommandRunner = (argv) =>
       }
       resolve({ stdout, stderr });
     });
+    child.stdin?.on('error', () => {}); // a command that exits early closes its stdin: its exit code tells
+    child.stdin?.end(input ?? '');
   });

@@ -37,7 +37,7 @@ export class HostExecutor {
       if (step.undo) this.journal.append(step.undo);
       const fault = faultAt(i + 1);
       if (fault === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
-      await this.run(step.argv);
+      await this.run(step.argv, step.stdin);
       if (fault === 'kill') process.kill(process.pid, 'SIGKILL');
     }
   }

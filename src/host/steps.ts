@@ -10,6 +10,8 @@ export type UndoAction =
 
 export interface Step {
   argv: string[];
+  /** fed to the command's stdin (rulesets for nft -f - and iptables-restore) */
+  stdin?: string;
   /** journaled before the command runs, so a crash right after it still gets undone */
   undo?: UndoAction;
 }
@@ -71,11 +73,20 @@ export function stepsFor(t: Topology): Step[] {
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
     for (const d of devices) if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
   }
+  for (const r of t.rulesets ?? []) {
+    const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
+    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text });
+  }
   for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
   for (const r of t.routes ?? []) {
     steps.push({ argv: ip(r.netns, 'route', 'add', r.dst, ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []), ...(r.onlink ? ['onlink'] : [])) });
   }
   return steps;
+}
+
+/** Renders a step for display (a here-document shows its stdin). Display only: nothing runs a shell. */
+export function formatStep(s: Step): string {
+  return s.stdin === undefined ? formatCommand(s.argv) : `${formatCommand(s.argv)} <<'EOF'\n${s.stdin.trimEnd()}\nEOF`;
 }
 
 /** Renders argv for display, quoting what a shell would split. Display only: nothing runs a shell. */

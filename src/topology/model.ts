@@ -32,6 +32,13 @@ export interface Route {
   onlink?: boolean;
 }
 
+/** A ruleset for `nft -f -` or `iptables-restore --noflush`, loaded inside one of our namespaces. */
+export interface Ruleset {
+  netns: string;
+  tool: 'nft' | 'iptables';
+  text: string;
+}
+
 /** A sysctl inside one of our namespaces (gone with it: nothing to restore). */
 export interface Sysctl {
   netns: string;
@@ -73,6 +80,8 @@ export interface Topology {
   sysctls?: Sysctl[];
   /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
   rawUnsupported?: string;
+  /** firewall rules loaded into our namespaces, in tables and chains of the run's own */
+  rulesets?: Ruleset[];
   /** ethtool -K features for every device created (bridges excepted): seed 002's GRO/TSO studies */
   offload?: Record<string, 'on' | 'off'>;
   /** the first pair (every workload uses it) */

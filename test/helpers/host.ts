@@ -20,6 +20,9 @@ export interface HostSnapshot {
   addresses: string;
   routes: string;
   rules: string;
+  /** the root namespace's firewall: cnperf's rules live only in its own namespaces */
+  nftables: string;
+  iptables: string;
   stateDir: string[];
   engines: string;
 }
@@ -37,6 +40,9 @@ export function hostSnapshot(): HostSnapshot {
     addresses: run('ip', ['-j', 'addr', 'show']),
     routes: run('ip', ['-j', 'route', 'show', 'table', 'all']),
     rules: run('ip', ['-j', 'rule', 'show']),
+    nftables: run('nft', ['list', 'ruleset']),
+    // iptables-save stamps its output with the time: drop its comment lines.
+    iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
   };

@@ -152,6 +152,34 @@ describe('datapaths in real namespaces', () => {
     process.stderr.write(`# 128 bridge pairs: build + 128 RTTs + teardown in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
 
+  for (const [datapath, netfilter, extra] of [
+    ['bridge', 'nftables', {}],
+    ['bridge', 'nftables', { brNetfilter: 'off' }],
+    ['bridge', 'iptables', { conntrack: 'on' }],
+    ['routed', 'nftables', { conntrack: 'on' }],
+  ] as const) {
+    it(`${datapath} --netfilter ${netfilter} ${JSON.stringify(extra)}: every packet walks past all the rules`, async () => {
+      const before = hostSnapshot();
+      const topo = planDatapath(datapath, undefined, 1, { netfilter: { netfilter, rules: 200, ...extra } });
+      const host = await buildTopology(topo, 'run');
+      const count = 300;
+      try {
+        const out = await runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count, intervalNs: 0 }, { workDir: stateDir() });
+        assert.equal(out.client.received, count);
+        const node = topo.namespaces.find((n) => n.role === 'node')!.name;
+        const counted =
+          netfilter === 'nftables'
+            ? Number(/counter packets (\d+)/.exec(execFileSync('ip', ['netns', 'exec', node, 'nft', 'list', 'ruleset'], { encoding: 'utf8' }))![1])
+            : Number(execFileSync('ip', ['netns', 'exec', node, 'iptables', '-L', `CNP${topo.runId.toUpperCase()}`, '-v', '-x', '-n'], { encoding: 'utf8' }).trim().split('\n').at(-1)!.trim().split(/\s+/)[0]);
+        // Both directions of every round trip (and the warm-up) pass the node's forwarding hook.
+        assert.ok(counted >= 2 * count, `the counting rule after the 200 rules saw ${counted} packets`);
+      } finally {
+        await host.teardown();
+      }
+      assert.deepEqual(hostSnapshot(), before);
+    });
+  }
+
   it('--offload sets the features on the devices the datapath creates', async () => {
     const topo = planDatapath('veth', undefined, 1, { offload: { gro: 'on', tso: 'off' } });
     const host = await buildTopology(topo, 'run');

@@ -1,0 +1,78 @@
+/**
+ * Firewall rules on a datapath's forwarding path, the way kube-proxy or Weave Net fill tables (seed 000
+ * traced part of the bridge's cost to Weave Net's rules): N rules that never match our traffic, then
+ * one counting rule that matches it — its counter proves every packet walked past all N. The rules live
+ * in a table (nft `cnp<id>`) or chain (iptables `CNP<id>`) of the run's own, inside the node's namespace.
+ */
+import type { Ruleset, Sysctl, Topology } from '../topology/model.js';
+import { UserError } from '../util/errors.js';
+
+export type Netfilter = 'none' | 'iptables' | 'nftables';
+export const NETFILTERS: readonly Netfilter[] = ['none', 'iptables', 'nftables'];
+export const MAX_RULES = 100_000;
+
+export interface NetfilterOptions {
+  netfilter?: Netfilter;
+  rules?: number;
+  conntrack?: 'on' | 'off';
+  /** bridge: whether bridged frames go through the IP hooks (net.bridge.bridge-nf-call-iptables) */
+  brNetfilter?: 'on' | 'off';
+}
+
+/** The n-th rule that never matches: sources in 198.51.100.0/24 (TEST-NET-2), which cnperf never uses. */
+function nonMatching(k: number): { src: string; port: number } {
+  return { src: `198.51.100.${k % 256}`, port: 1024 + Math.floor(k / 256) };
+}
+
+/** Our traffic: the benchmarking range every datapath's endpoints use. */
+const OURS = '198.18.0.0/15';
+
+export function nftRuleset(runId: string, family: 'inet' | 'bridge', rules: number, conntrack: boolean): string {
+  const lines = [`table ${family} cnp${runId} {`, '  chain forward {', '    type filter hook forward priority 0; policy accept;'];
+  // `ct state invalid` matches nothing valid but makes every packet go through conntrack.
+  if (conntrack) lines.push('    ct state invalid drop');
+  for (let k = 0; k < rules; k++) {
+    const r = nonMatching(k);
+    lines.push(`    ip saddr ${r.src} udp dport ${r.port} drop`);
+  }
+  lines.push(`    ip saddr ${OURS} counter comment "cnperf run ${runId}: reached the end"`, '  }', '}');
+  return lines.join('\n') + '\n';
+}
+
+export function iptablesRuleset(runId: string, rules: number, conntrack: boolean): string {
+  const chain = `CNP${runId.toUpperCase()}`;
+  const lines = ['*filter', `:${chain} - [0:0]`, `-A FORWARD -m comment --comment "cnperf run ${runId}" -j ${chain}`];
+  if (conntrack) lines.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
+  for (let k = 0; k < rules; k++) {
+    const r = nonMatching(k);
+    lines.push(`-A ${chain} -s ${r.src}/32 -p udp -m udp --dport ${r.port} -j DROP`);
+  }
+  lines.push(`-A ${chain} -s ${OURS} -m comment --comment "cnperf run ${runId}: reached the end"`, 'COMMIT');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Adds the rules (and the bridge sysctl) to every forwarding node of t. `bridged`: traffic crosses a
+ * Linux bridge there, so the IP hooks see it only through br_netfilter.
+ */
+export function addNetfilter(t: Topology, o: NetfilterOptions, bridged: boolean): void {
+  const netfilter = o.netfilter ?? 'none';
+  const rules = o.rules ?? 0;
+  const conntrack = o.conntrack === 'on';
+  if (netfilter === 'none' && (rules > 0 || conntrack)) throw new UserError('--rules and --conntrack need --netfilter iptables or nftables');
+  if (!bridged && o.brNetfilter !== undefined) throw new UserError(`--br-netfilter applies to bridged datapaths, not ${t.datapath}`);
+  const brOn = (o.brNetfilter ?? 'on') === 'on';
+  if (bridged && netfilter === 'iptables' && !brOn) throw new UserError('iptables sees bridged frames only through br_netfilter: drop --br-netfilter off, or use --netfilter nftables');
+  if (bridged && netfilter === 'nftables' && !brOn && conntrack) throw new UserError('--conntrack on needs --br-netfilter on for bridged frames (cnperf does not use bridge-family conntrack)');
+  const nodes = t.namespaces.filter((n) => n.role === 'node').map((n) => n.name);
+  const rulesets: Ruleset[] = [];
+  const sysctls: Sysctl[] = [];
+  for (const netns of nodes) {
+    // Set it either way: the kernel's default differs between kernels and distributions.
+    if (bridged) sysctls.push({ netns, key: 'net.bridge.bridge-nf-call-iptables', value: brOn ? '1' : '0' });
+    if (netfilter === 'nftables') rulesets.push({ netns, tool: 'nft', text: nftRuleset(t.runId, bridged && !brOn ? 'bridge' : 'inet', rules, conntrack) });
+    if (netfilter === 'iptables') rulesets.push({ netns, tool: 'iptables', text: iptablesRuleset(t.runId, rules, conntrack) });
+  }
+  t.rulesets = [...(t.rulesets ?? []), ...rulesets];
+  t.sysctls = [...(t.sysctls ?? []), ...sysctls];
+}
