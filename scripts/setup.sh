@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2: builds every datapath; ethtool: --offload; nftables, iptables: --netfilter; gcc/make: build the engine; sockperf and iperf3: the peers
-# `npm run bench` compares against; util-linux: taskset for the bench's pinning.
+# iproute2: builds every datapath; ethtool: --offload; nftables, iptables: --netfilter; procps: sysctl
+# inside our namespaces; openvswitch-switch: the ovs datapath; gcc/make: build the engine; sockperf and
+# iperf3: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -16,10 +17,19 @@ command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+command -v sysctl >/dev/null 2>&1 || need+=(procps)
+command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
+  # cnperf starts private OVS daemons per run: keep the package from starting the host's own service
+  # (a policy-rc.d of ours, only where the machine has none).
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # better-sqlite3 compiles from source here (no prebuilt downloads): skip npm ci when nothing changed.

@@ -2,13 +2,14 @@ import { UserError } from '../util/errors.js';
 import { bridge } from './bridge.js';
 import { loopback } from './loopback.js';
 import { ipvlan, macvlan } from './macvlan.js';
+import { ovs } from './ovs.js';
 import { routed } from './routed.js';
 import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
 import { vxlan } from './vxlan.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

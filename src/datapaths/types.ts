@@ -22,6 +22,8 @@ export interface PlanContext {
   offload?: Record<string, 'on' | 'off'>;
   /** firewall rules on the forwarding path (datapaths that forward through a node) */
   netfilter?: NetfilterOptions;
+  /** the run's own directory (daemons keep their files there); set by the planner */
+  runDir?: string;
 }
 
 /** The offload features --offload accepts (ethtool -K names). */

@@ -3,7 +3,9 @@
  * each step's reverse action first, and tears down by replaying the journal backwards. Teardown
  * treats "already gone" as success, so it can be run any number of times.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { stateDir } from '../paths.js';
 import { HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
@@ -50,7 +52,16 @@ export class HostExecutor {
 }
 
 export function describeUndo(u: UndoAction): string {
-  return u.op === 'del-netns' ? `namespace ${u.netns}` : `link ${u.dev} in ${u.netns}`;
+  switch (u.op) {
+    case 'del-netns':
+      return `namespace ${u.netns}`;
+    case 'del-link':
+      return `link ${u.dev} in ${u.netns}`;
+    case 'kill-pidfile':
+      return `${u.comm} (${u.pidfile})`;
+    case 'rm-dir':
+      return `directory ${u.path}`;
+  }
 }
 
 export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand): Promise<TeardownReport> {
@@ -71,7 +82,37 @@ export function netnsExists(name: string): boolean {
   return existsSync(`/run/netns/${name}`);
 }
 
+/** Stops the process in pidfile if it is still `comm`: SIGTERM, then SIGKILL after two seconds. */
+async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'gone'> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidfile, 'utf8').trim());
+  } catch {
+    return 'gone';
+  }
+  const alive = () => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 1 || !alive()) return 'gone';
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  return 'removed';
+}
+
 async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | 'gone'> {
+  if (u.op === 'kill-pidfile') return stopDaemon(u.pidfile, u.comm);
+  if (u.op === 'rm-dir') {
+    // Only ever a directory of ours: under the state directory, named by a run id.
+    if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);
+    if (!existsSync(u.path)) return 'gone';
+    rmSync(u.path, { recursive: true, force: true });
+    return 'removed';
+  }
   if (!netnsExists(u.netns)) return 'gone'; // a link dies with its namespace
   if (u.op === 'del-netns') {
     await run(['ip', 'netns', 'del', u.netns]);

@@ -68,6 +68,8 @@ function isUndo(x: unknown): x is UndoAction {
   const o = x as Record<string, unknown>;
   if (o.op === 'del-netns') return typeof o.netns === 'string';
   if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
+  if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
+  if (o.op === 'rm-dir') return typeof o.path === 'string';
   return false;
 }
 

@@ -6,7 +6,11 @@ import type { Topology } from '../topology/model.js';
 
 export type UndoAction =
   | { op: 'del-netns'; netns: string }
-  | { op: 'del-link'; netns: string; dev: string };
+  | { op: 'del-link'; netns: string; dev: string }
+  /** stop a daemon we started: the pid in pidfile, if that process still has this command name */
+  | { op: 'kill-pidfile'; pidfile: string; comm: string }
+  /** remove a run directory we created (only ever under the state directory) */
+  | { op: 'rm-dir'; path: string };
 
 export interface Step {
   argv: string[];
@@ -73,6 +77,17 @@ export function stepsFor(t: Topology): Step[] {
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
     for (const d of devices) if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
   }
+  // Daemons (OVS) run inside our namespaces with all their files in the run's directory; each one's
+  // stop is journaled before it starts. Their configuration commands follow.
+  if (t.daemons?.length) {
+    const dir = t.daemons[0]!.runDir;
+    steps.push({ argv: ['mkdir', '-p', '-m', '700', dir], undo: { op: 'rm-dir', path: dir } });
+  }
+  for (const d of t.daemons ?? []) {
+    for (const argv of d.prepare ?? []) steps.push({ argv });
+    steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'env', ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`), ...d.argv], undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm } });
+  }
+  for (const argv of t.configure ?? []) steps.push({ argv });
   for (const r of t.rulesets ?? []) {
     const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
     steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text });

@@ -3,6 +3,7 @@
  * tear down, always, also on error and on a signal → a run record. The caller stores and reports it.
  */
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { checkDatapathOptions, getDatapath } from '../datapaths/registry.js';
 import type { PlanContext } from '../datapaths/types.js';
 import { readDropCounters } from '../host/counters.js';
@@ -80,19 +81,33 @@ const MISSING_FEATURES: Array<[RegExp, string]> = [
   [/type macvlan mode passthru.*Invalid argument/s, 'macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node\'s veth NIC does not'],
 ];
 
+/** Tools a datapath may need, and the Debian package that provides each. */
+const PACKAGES: Record<string, string> = {
+  'ovsdb-tool': 'openvswitch-switch',
+  'ovsdb-server': 'openvswitch-switch',
+  'ovs-vswitchd': 'openvswitch-switch',
+  'ovs-vsctl': 'openvswitch-switch',
+  nft: 'nftables',
+  'iptables-restore': 'iptables',
+  ethtool: 'ethtool',
+  sysctl: 'procps',
+};
+
 export function explainBuildFailure(message: string): string {
   for (const [re, meaning] of MISSING_FEATURES) if (re.test(message)) return `${meaning} — ${message}`;
+  const missing = /: (\S+) not found on PATH/.exec(message)?.[1] ?? /exec of "([^"]+)" failed: No such file/.exec(message)?.[1];
+  if (missing && PACKAGES[missing]) return `${missing} is not installed (Debian package ${PACKAGES[missing]}; scripts/setup.sh installs it) — ${message}`;
   return message;
 }
 
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
-  const ctx: PlanContext = { ...options, runId, pairs: Math.max(pairs, options.pairs ?? 1) };
+  const ctx: PlanContext = { ...options, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
   checkDatapathOptions(d, ctx);
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
   if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
-  if (options.offload) t.offload = options.offload;
+  if (options.offload) t.offload = { ...t.offload, ...options.offload };
   return assertValidTopology(t);
 }
 

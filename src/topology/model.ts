@@ -32,6 +32,19 @@ export interface Route {
   onlink?: boolean;
 }
 
+/** A daemon that detaches itself and writes its pid to pidfile; everything it writes is in runDir. */
+export interface Daemon {
+  netns: string;
+  /** the process name, checked before it is stopped (a recycled pid is never signalled) */
+  comm: string;
+  argv: string[];
+  env?: Record<string, string>;
+  pidfile: string;
+  runDir: string;
+  /** commands run before it starts (ovsdb-tool create) */
+  prepare?: string[][];
+}
+
 /** A ruleset for `nft -f -` or `iptables-restore --noflush`, loaded inside one of our namespaces. */
 export interface Ruleset {
   netns: string;
@@ -80,6 +93,10 @@ export interface Topology {
   sysctls?: Sysctl[];
   /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
   rawUnsupported?: string;
+  /** daemons started inside our namespaces (OVS), stopped by pidfile at teardown */
+  daemons?: Daemon[];
+  /** commands run after the daemons start (ovs-vsctl), before rules and routes */
+  configure?: string[][];
   /** firewall rules loaded into our namespaces, in tables and chains of the run's own */
   rulesets?: Ruleset[];
   /** ethtool -K features for every device created (bridges excepted): seed 002's GRO/TSO studies */

@@ -25,6 +25,7 @@ export interface HostSnapshot {
   iptables: string;
   stateDir: string[];
   engines: string;
+  daemons: string;
 }
 
 export function hostSnapshot(): HostSnapshot {
@@ -45,6 +46,7 @@ export function hostSnapshot(): HostSnapshot {
     iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
+    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd']).join(' '),
   };
 }
 
@@ -53,13 +55,18 @@ export function hostSnapshot(): HostSnapshot {
  * nothing (no sockets, no namespace), so it is not counted.
  */
 export function liveEngines(): string[] {
+  return liveProcesses(['cnperf-engine']);
+}
+
+/** Live (not zombie) processes with one of these command names. */
+export function liveProcesses(names: string[]): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (comm === 'cnperf-engine' && state !== 'Z') out.push(pid);
+      if (names.includes(comm) && state !== 'Z') out.push(pid);
     } catch {
       /* exited while we looked */
     }

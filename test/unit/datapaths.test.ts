@@ -27,8 +27,9 @@ describe('datapath planning', () => {
     it(`${d.name}: every command is ip, no shell, and everything created has an undo`, () => {
       const t = d.plan({ runId: RUN, placement: d.placements[0] });
       const steps = stepsFor(t);
-      for (const s of steps) assert.equal(s.argv[0], 'ip');
-      const undone = new Set(steps.flatMap((s) => (s.undo ? [s.undo.op === 'del-netns' ? s.undo.netns : `${s.undo.netns}/${s.undo.dev}`] : [])));
+      // argv arrays of known tools only: nothing is ever a shell string
+      for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl'].includes(s.argv[0]!), s.argv.join(' '));
+      const undone = new Set(steps.flatMap((s) => (s.undo?.op === 'del-netns' ? [s.undo.netns] : s.undo?.op === 'del-link' ? [`${s.undo.netns}/${s.undo.dev}`] : [])));
       for (const ns of t.namespaces) assert.ok(undone.has(ns.name), `namespace ${ns.name} has no undo`);
       for (const l of t.links) assert.ok(undone.has(`${l.netns}/${l.name}`), `link ${l.name} has no undo`);
       // The undo is recorded before anything inside the namespace is touched.
@@ -160,13 +161,37 @@ describe('datapath planning', () => {
     assert.ok(ethtool.every((x) => x.startsWith('ethtool -K cnp') && x.endsWith(' gro on tso off')));
   });
 
+  it('ovs: private daemons in the run directory, stopped by pidfile; ports with TX checksum offload off', () => {
+    const t = planDatapath('ovs', RUN);
+    const steps = stepsFor(t);
+    const dir = t.daemons![0]!.runDir;
+    assert.match(dir, new RegExp(`/cnp${RUN}$`));
+    const mkdir = steps.findIndex((st) => st.argv[0] === 'mkdir');
+    assert.deepEqual(steps[mkdir]!.undo, { op: 'rm-dir', path: dir });
+    const daemons = steps.filter((st) => st.undo?.op === 'kill-pidfile');
+    assert.deepEqual(daemons.map((st) => (st.undo as { comm: string }).comm), ['ovsdb-server', 'ovs-vswitchd']);
+    for (const d of daemons) {
+      assert.deepEqual(d.argv.slice(0, 4), ['ip', 'netns', 'exec', `cnp${RUN}-n`]);
+      assert.ok(d.argv.includes('--detach') && d.argv.some((a) => a.startsWith(`--pidfile=${dir}/`)));
+    }
+    const ovsdb = steps.findIndex((st) => (st.undo as { comm?: string } | undefined)?.comm === 'ovsdb-server');
+    assert.ok(steps.findIndex((st) => st.argv[0] === 'ovsdb-tool') < ovsdb, 'the database exists before its server');
+    assert.ok(steps.some((st) => st.argv.includes('datapath_type=netdev')));
+    assert.equal(steps.filter((st) => st.argv[0] === 'ovs-vsctl' && st.argv.includes('add-port')).length, 2);
+    assert.equal(steps.filter((st) => st.argv.includes('ethtool') && st.argv.join(' ').endsWith(' tx off')).length, 4);
+  });
+
+  it('names the Debian package of a missing tool', () => {
+    assert.match(explainBuildFailure('command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-switch/);
+  });
+
   it('explains kernel answers that mean a missing feature', () => {
     assert.match(explainBuildFailure('command failed (exit 2): ip -n x link add y link z type ipvlan mode l2: Error: Unknown device type.'), /^this kernel has no ipvlan/);
     assert.equal(explainBuildFailure('something else'), 'something else');
   });
 
   it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {
-    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge, routed, macvlan, ipvlan, vxlan/.test(e.hint ?? ''));
+    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs/.test(e.hint ?? ''));
     assert.equal(nearest('xyzzy', ['bridge', 'veth']), undefined);
   });
 });

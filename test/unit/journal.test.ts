@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -44,6 +44,35 @@ describe('journal', () => {
     assert.ok(isAlive(process.pid, me));
     assert.ok(!isAlive(process.pid, String(Number(me) + 1))); // same pid, other start: recycled
     assert.ok(!isAlive(2 ** 22 + 1, me)); // beyond pid_max
+  });
+});
+
+describe('undo actions beyond links', () => {
+  it('journals daemon stops and run directories, and reads them back', () => {
+    const j = Journal.create(dir, { runId: 'eeeeee', kind: 'run', datapath: 'ovs' });
+    j.append({ op: 'rm-dir', path: '/run/cnperf/cnpeeeeee' });
+    j.append({ op: 'kill-pidfile', pidfile: '/run/cnperf/cnpeeeeee/ovs-vswitchd.pid', comm: 'ovs-vswitchd' });
+    assert.deepEqual(readJournal(j.path).undos.map((u) => u.op), ['rm-dir', 'kill-pidfile']);
+  });
+
+  it('a pidfile that is gone, or names another process, is "already gone": nothing is signalled', async () => {
+    const r = await undoAll([
+      { op: 'kill-pidfile', pidfile: path.join(dir, 'nope.pid'), comm: 'ovs-vswitchd' },
+      // our own pid, under a name that is not ours: must not be killed
+      ...(() => {
+        const f = path.join(dir, 'self.pid');
+        writeFileSync(f, String(process.pid));
+        return [{ op: 'kill-pidfile' as const, pidfile: f, comm: 'ovs-vswitchd' }];
+      })(),
+    ]);
+    assert.equal(r.alreadyGone.length, 2);
+    assert.equal(r.failed.length, 0);
+  });
+
+  it('refuses to remove a directory that is not a run directory under the state directory', async () => {
+    const r = await undoAll([{ op: 'rm-dir', path: '/etc' }, { op: 'rm-dir', path: '/run/cnperf/../../etc/cnpaaaaaa' }]);
+    assert.equal(r.failed.length, 2);
+    for (const f of r.failed) assert.match(f.error, /^refusing to remove \/.+: not a run directory under /);
   });
 });
 
