@@ -3,6 +3,7 @@
  * Datapaths are checked for real: each is built in fresh namespaces and torn down again, and one that
  * cannot be built says why in the user's terms (e.g. the kernel feature it lacks).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { runCommand } from '../host/command.js';
@@ -11,6 +12,17 @@ import { buildTopology, explainBuildFailure, planDatapath } from '../runner/meas
 import { installStopHandlers } from '../runner/signals.js';
 import { errorMessage } from '../util/errors.js';
 import { parseCommandArgs } from './args.js';
+
+function irqbalanceRunning(): boolean {
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'irqbalance') return true;
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return false;
+}
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   parseCommandArgs('doctor', argv, {}, 'cnperf doctor');
@@ -58,6 +70,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   if (env.smt === '1') noise.push('SMT is on: a sibling thread shares the core with the engine');
   if (env.virtualization) noise.push(`virtualized (${env.virtualization}): the hypervisor adds its own latency tail`);
   if (!env.preemption?.startsWith('PREEMPT_RT')) noise.push(`kernel preemption: ${env.preemption ?? 'unknown'} (PREEMPT_RT shortens worst cases, seed 000)`);
+  if (irqbalanceRunning()) noise.push('irqbalance is running: it moves interrupts between CPUs while you measure');
   if (env.cpu_count < 3) noise.push(`${env.cpu_count} CPUs: client, server and softirq work share them; pin with --cpus`);
   out('info', 'kernel', `${env.kernel} ${env.preemption ?? ''}`.trim());
   out('info', 'clocksource', env.clocksource ?? 'unknown');

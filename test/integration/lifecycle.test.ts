@@ -50,6 +50,22 @@ describe('run lifecycle', () => {
     assert.match(again.stdout, /nothing to clean/);
   });
 
+  it('SIGKILL during an ovs run: its daemons outlive cnperf; `cnperf clean` stops them from the journal', async () => {
+    const before = hostSnapshot();
+    const child = spawnCnperf(['quick', 'ovs', '--count', '1000000', '--interval', '1ms', '--db', db]);
+    const done = collect(child);
+    await waitForStderr(child, /measuring/);
+    child.kill('SIGKILL');
+    await done;
+    assert.notEqual(hostSnapshot().daemons, '', 'the OVS daemons detach: they should still run here');
+    const c = await cnperf(['clean']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /removed ovs-vswitchd \(/);
+    assert.match(c.stdout, /removed ovsdb-server \(/);
+    await sleep(200);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   for (const step of [1, 4, 9, 14]) {
     it(`a failure injected at build step ${step} is reported clearly and leaves nothing`, async () => {
       const before = hostSnapshot();
