@@ -20,16 +20,19 @@ export const DATAPATH_OPTION_SPEC: OptionSpec = {
   rules: { type: 'string' },
   conntrack: { type: 'string' },
   'br-netfilter': { type: 'string' },
+  rps: { type: 'string' },
+  xps: { type: 'string' },
+  'ovs-datapath': { type: 'string' },
 };
 export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
 
 export function datapathOptions(p: Parsed, datapaths: readonly string[]): DatapathOptions {
   const o: DatapathOptions = {};
   // An option no named datapath understands is a mistake, not something to ignore.
-  for (const key of ['mode', 'variant', 'vni', 'vxlan-port'] as DatapathOption[]) {
+  for (const key of ['mode', 'variant', 'vni', 'vxlan-port', 'ovs-datapath'] as DatapathOption[]) {
     if (str(p, key) === undefined) continue;
     if (!datapaths.some((d) => getDatapath(d).takes.includes(key))) {
-      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
+      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan', 'ovs'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
     }
   }
   const pairs = str(p, 'pairs');
@@ -68,6 +71,17 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
       ...(onOff('conntrack') ? { conntrack: onOff('conntrack') } : {}),
       ...(onOff('br-netfilter') ? { brNetfilter: onOff('br-netfilter') } : {}),
     };
+  }
+  for (const key of ['rps', 'xps'] as const) {
+    const mask = str(p, key);
+    if (mask === undefined) continue;
+    if (!/^[0-9a-f]{1,8}(,[0-9a-f]{8})*$/i.test(mask)) throw new UserError(`--${key} '${mask}': expected a hexadecimal CPU mask as in /sys (e.g. 3 for CPUs 0 and 1)`);
+    o[key] = mask.toLowerCase();
+  }
+  const ovsDatapath = str(p, 'ovs-datapath');
+  if (ovsDatapath !== undefined) {
+    if (ovsDatapath !== 'netdev' && ovsDatapath !== 'system') throw new UserError(`--ovs-datapath '${ovsDatapath}': expected netdev (userspace) or system (kernel module)`);
+    o.ovsDatapath = ovsDatapath;
   }
   const offload = str(p, 'offload');
   if (offload !== undefined) o.offload = parseOffload(offload);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ownedName, type Topology } from '../topology/model.js';
 import { pairIps, pairSuffix, type Datapath } from './types.js';
@@ -9,8 +10,9 @@ export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
  * Open vSwitch in place of the Linux bridge (seeds 001/004): container veths are ports of an OVS bridge
  * in the node's namespace. cnperf runs a private ovsdb-server and ovs-vswitchd inside that namespace,
  * with database, sockets, pidfiles and logs in the run's own directory, and stops them at teardown.
- * The datapath is OVS's userspace one (datapath_type=netdev): this needs no kernel module, and is what
- * runs where the openvswitch module is missing. Userspace OVS receives the veths' packets through
+ * The datapath is OVS's userspace one (datapath_type=netdev) by default: it needs no kernel module;
+ * `--ovs-datapath system` uses the kernel module where it exists (not on the machines cnperf is
+ * developed on, so that path is untested here). Userspace OVS receives the veths' packets through
  * packet sockets with their checksums still partial (TX checksum offload) and forwards them that way,
  * so the receiver drops UDP as corrupt: TX checksum offload is turned off on every port, as OVS's own
  * documentation advises for veths.
@@ -19,8 +21,10 @@ export const ovs: Datapath = {
   name: 'ovs',
   description: 'container veths on an Open vSwitch bridge in the node (userspace datapath, private daemons)',
   placements: ['same-node'],
-  takes: [],
-  plan({ runId, pairs = 1, runDir }) {
+  takes: ['ovs-datapath'],
+  // Checked before anything is built (it reads the host, but changes nothing).
+  refuse: ({ ovsDatapath }) => (ovsDatapath === 'system' && !existsSync('/sys/module/openvswitch') ? 'the kernel datapath needs the openvswitch kernel module, which this kernel lacks: use --ovs-datapath netdev' : null),
+  plan({ runId, pairs = 1, runDir, ovsDatapath = 'netdev' }) {
     const dir = runDir ?? `/run/cnperf/cnp${runId}`;
     const node = ownedName(runId, 'n');
     const br = ownedName(runId, 'ovs');
@@ -56,9 +60,9 @@ export const ovs: Datapath = {
           pidfile: path.join(dir, 'ovs-vswitchd.pid'),
         },
       ],
-      configure: [vsctl('add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev')],
-      // TX checksum offload off on both ends of every port's veth (see above).
-      offload: { tx: 'off' },
+      configure: [vsctl('add-br', br, '--', 'set', 'bridge', br, `datapath_type=${ovsDatapath}`)],
+      // Userspace: TX checksum offload off on both ends of every port's veth (see above).
+      ...(ovsDatapath === 'netdev' ? { offload: { tx: 'off' as const } } : {}),
     };
     for (let i = 0; i < pairs; i++) {
       const x = pairSuffix(i);
@@ -76,7 +80,7 @@ export const ovs: Datapath = {
       const c = attach('c', ip.client);
       const s = attach('s', ip.server);
       t.pairs.push({ client: { netns: c.netns, ip: c.ip, dev: c.dev }, server: { netns: s.netns, ip: s.ip, dev: s.dev } });
-      if (i === 0) t.summary = `${c.netns} [${c.dev}] ═veth═ [${c.port}] OVS ${br} (netdev)@${node} [${s.port}] ═veth═ [${s.dev}] ${s.netns}`;
+      if (i === 0) t.summary = `${c.netns} [${c.dev}] ═veth═ [${c.port}] OVS ${br} (${ovsDatapath})@${node} [${s.port}] ═veth═ [${s.dev}] ${s.netns}`;
     }
     if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
     t.endpoints = t.pairs[0]!;

@@ -24,13 +24,18 @@ export interface PlanContext {
   netfilter?: NetfilterOptions;
   /** the run's own directory (daemons keep their files there); set by the planner */
   runDir?: string;
+  /** RPS / XPS CPU masks (hex, as in /sys/class/net/DEV/queues/…) for every device created */
+  rps?: string;
+  xps?: string;
+  /** ovs: the userspace (netdev) or the kernel (system) datapath */
+  ovsDatapath?: 'netdev' | 'system';
 }
 
 /** The offload features --offload accepts (ethtool -K names). */
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'ovs-datapath';
 
 /** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
 export const MAX_PAIRS = 128;

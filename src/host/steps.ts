@@ -77,6 +77,14 @@ export function stepsFor(t: Topology): Step[] {
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
     for (const d of devices) if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
   }
+  // RPS/XPS: sysfs as seen from inside the namespace (ip netns exec mounts the namespace's own).
+  for (const [file, mask] of [['rx-0/rps_cpus', t.rps], ['tx-0/xps_cpus', t.xps]] as const) {
+    if (!mask) continue;
+    const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
+    for (const d of devices) {
+      if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'tee', `/sys/class/net/${d.dev}/queues/${file}`], stdin: mask });
+    }
+  }
   // Daemons (OVS) run inside our namespaces with all their files in the run's directory; each one's
   // stop is journaled before it starts. Their configuration commands follow.
   if (t.daemons?.length) {

@@ -108,6 +108,8 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
   if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
   if (options.offload) t.offload = { ...t.offload, ...options.offload };
+  if (options.rps) t.rps = options.rps;
+  if (options.xps) t.xps = options.xps;
   return assertValidTopology(t);
 }
 

@@ -101,6 +101,9 @@ export interface Topology {
   rulesets?: Ruleset[];
   /** ethtool -K features for every device created (bridges excepted): seed 002's GRO/TSO studies */
   offload?: Record<string, 'on' | 'off'>;
+  /** RPS / XPS CPU masks written to queue 0 of every device created (bridges excepted) */
+  rps?: string;
+  xps?: string;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */

@@ -194,6 +194,19 @@ describe('datapaths in real namespaces', () => {
     }
   });
 
+  it('--rps and --xps set the CPU masks of the devices the datapath creates', async () => {
+    const topo = planDatapath('veth', undefined, 1, { rps: '3', xps: '1' });
+    const host = await buildTopology(topo, 'run');
+    try {
+      const { netns, dev } = topo.endpoints.server;
+      const read = (f: string) => parseInt(execFileSync('ip', ['netns', 'exec', netns, 'cat', `/sys/class/net/${dev}/queues/${f}`], { encoding: 'utf8' }).trim().replace(/,/g, ''), 16);
+      assert.equal(read('rx-0/rps_cpus'), 3);
+      assert.equal(read('tx-0/xps_cpus'), 1);
+    } finally {
+      await host.teardown();
+    }
+  });
+
   it('macvlan --mode private and vepa carry traffic across nodes', async () => {
     for (const mode of ['private', 'vepa']) {
       const topo = planDatapath('macvlan', undefined, 1, { placement: 'cross-node', mode });

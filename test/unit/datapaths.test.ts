@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
 import { explainBuildFailure, planDatapath } from '../../src/runner/measure.js';
 import { parseOffload } from '../../src/cli/datapath-options.js';
+import { parseQuickArgs } from '../../src/cli/quick.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
@@ -179,6 +180,17 @@ describe('datapath planning', () => {
     assert.ok(steps.some((st) => st.argv.includes('datapath_type=netdev')));
     assert.equal(steps.filter((st) => st.argv[0] === 'ovs-vsctl' && st.argv.includes('add-port')).length, 2);
     assert.equal(steps.filter((st) => st.argv.includes('ethtool') && st.argv.join(' ').endsWith(' tx off')).length, 4);
+  });
+
+  it('--rps/--xps: one write per created device and queue, inside its namespace', () => {
+    const t = planDatapath('veth', RUN, 1, { rps: '3', xps: '1' });
+    const writes = stepsFor(t).filter((st) => st.argv.includes('tee'));
+    assert.deepEqual(
+      writes.map((st) => `${st.argv[3]} ${st.argv[5]} ${st.stdin}`),
+      [`cnp${RUN}-c /sys/class/net/cnp${RUN}-c0/queues/rx-0/rps_cpus 3`, `cnp${RUN}-s /sys/class/net/cnp${RUN}-s0/queues/rx-0/rps_cpus 3`, `cnp${RUN}-c /sys/class/net/cnp${RUN}-c0/queues/tx-0/xps_cpus 1`, `cnp${RUN}-s /sys/class/net/cnp${RUN}-s0/queues/tx-0/xps_cpus 1`],
+    );
+    assert.throws(() => parseQuickArgs(['veth', '--rps', 'zz']), /hexadecimal CPU mask/);
+    assert.throws(() => parseQuickArgs(['veth', '--ovs-datapath', 'system']), /--ovs-datapath does not apply to veth/);
   });
 
   it('names the Debian package of a missing tool', () => {
