@@ -23,6 +23,7 @@ export const DATAPATH_OPTION_SPEC: OptionSpec = {
   rps: { type: 'string' },
   xps: { type: 'string' },
   'ovs-datapath': { type: 'string' },
+  fabric: { type: 'string' },
 };
 export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
 
@@ -77,6 +78,11 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
     if (mask === undefined) continue;
     if (!/^[0-9a-f]{1,8}(,[0-9a-f]{8})*$/i.test(mask)) throw new UserError(`--${key} '${mask}': expected a hexadecimal CPU mask as in /sys (e.g. 3 for CPUs 0 and 1)`);
     o[key] = mask.toLowerCase();
+  }
+  const fabric = str(p, 'fabric');
+  if (fabric !== undefined) {
+    if (fabric !== 'wire' && fabric !== 'switch') throw new UserError(`--fabric '${fabric}': expected wire (a veth between the nodes) or switch (a bridge in a fabric namespace)`);
+    o.fabric = fabric;
   }
   const ovsDatapath = str(p, 'ovs-datapath');
   if (ovsDatapath !== undefined) {

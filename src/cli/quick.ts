@@ -31,7 +31,7 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
   datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
            [--vni N] [--vxlan-port N] [--mtu N] [--offload gro=off,tso=off,... (ethtool -K)]
            [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
-           [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system]
+           [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--fabric wire|switch]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]

@@ -23,7 +23,7 @@ import { requireRoot } from './common.js';
 export const TOPO_USAGE = `cnperf topo up DATAPATH [--placement same-node|cross-node] [--mode M] [--variant V]
                      [--pairs N] [--vni N] [--vxlan-port N] [--mtu N] [--offload F=on|off,...]
                      [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
-                     [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--dry-run] [--json]
+                     [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--fabric wire|switch] [--dry-run] [--json]
        cnperf topo down ID
        cnperf topo list
 datapaths: ${datapathNames().join(', ')}`;

@@ -20,7 +20,7 @@ export const bridge: Datapath = {
     const t: Topology = { runId, datapath: 'bridge', summary: '', namespaces: [], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
     let nodes: Array<{ netns: string; tag: string }>;
     if (placement === 'cross-node') {
-      const [a, b] = addNodes(t, runId, placement);
+      const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
       nodes = [a, b];
       for (const n of [a, b]) {
         const br = ownedName(runId, n.tag ? `b${n.tag}` : 'br');

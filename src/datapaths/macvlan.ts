@@ -25,7 +25,7 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
   const { runId, pairs = 1, placement = 'same-node' } = ctx;
   const mode = (ctx.mode ?? (kind === 'macvlan' ? 'bridge' : 'l2')) as MacvlanMode & IpvlanMode;
   const t = emptyTopology(runId, kind);
-  const [a, b] = addNodes(t, runId, placement);
+  const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
   const letter = kind === 'macvlan' ? 'm' : 'i';
   for (let i = 0; i < pairs; i++) {
     const x = pairSuffix(i);

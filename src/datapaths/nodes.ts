@@ -1,7 +1,8 @@
 /**
  * Simulated nodes: a node is a namespace with its own "physical" NIC. Two nodes are joined by a wire
- * (a veth between their NICs, underlay 198.19.0.0/24). A single node's NIC is wired to a stub
- * namespace so that it has carrier, as a host NIC plugged into a switch has.
+ * (a veth between their NICs, underlay 198.19.0.0/24) or, with --fabric switch, by a switch: a bridge
+ * in a fabric namespace with each NIC's peer as a port. A single node's NIC is wired to a stub
+ * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
 import { ownedName, type Topology } from '../topology/model.js';
 import type { Placement } from './types.js';
@@ -16,10 +17,30 @@ export interface SimNode {
 
 export const UNDERLAY_PREFIX = 24;
 
+export type Fabric = 'wire' | 'switch';
+export const FABRICS: readonly Fabric[] = ['wire', 'switch'];
+
 /** Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node). */
-export function addNodes(t: Topology, runId: string, placement: Placement, mtu?: number): [SimNode, SimNode] {
+export function addNodes(t: Topology, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire'): [SimNode, SimNode] {
   const n0: SimNode = { netns: ownedName(runId, 'n'), nic: ownedName(runId, 'ne'), underlayIp: '198.19.0.1', tag: '' };
   t.namespaces.push({ name: n0.netns, role: 'node' });
+  const m = mtu ? { mtu } : {};
+  t.fabric = fabric;
+  if (fabric === 'switch') {
+    const f = ownedName(runId, 'f');
+    const sw = ownedName(runId, 'fsw');
+    t.namespaces.push({ name: f, role: 'fabric' });
+    t.links.push({ kind: 'bridge', name: sw, netns: f, ...m });
+    const nodes = placement === 'cross-node' ? [n0, { netns: ownedName(runId, 'n1'), nic: ownedName(runId, 'n1e'), underlayIp: '198.19.0.2', tag: '1' }] : [n0];
+    for (const n of nodes) {
+      if (n !== n0) t.namespaces.push({ name: n.netns, role: 'node' });
+      const port = ownedName(runId, `n${n.tag}f`);
+      t.links.push({ kind: 'veth', name: n.nic, netns: n.netns, peer: port, peerNetns: f, ...m });
+      t.ports.push({ netns: f, dev: port, master: sw });
+      t.addresses.push({ netns: n.netns, dev: n.nic, cidr: `${n.underlayIp}/${UNDERLAY_PREFIX}` });
+    }
+    return [nodes[0]!, nodes[nodes.length - 1]!];
+  }
   let n1 = n0;
   if (placement === 'cross-node') {
     n1 = { netns: ownedName(runId, 'n1'), nic: ownedName(runId, 'n1e'), underlayIp: '198.19.0.2', tag: '1' };

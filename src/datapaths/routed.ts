@@ -20,7 +20,7 @@ export const routed: Datapath = {
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = emptyTopology(runId, 'routed');
-    const [a, b] = addNodes(t, runId, placement);
+    const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
     for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
     for (let i = 0; i < pairs; i++) {
       const x = pairSuffix(i);

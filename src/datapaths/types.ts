@@ -29,6 +29,8 @@ export interface PlanContext {
   xps?: string;
   /** ovs: the userspace (netdev) or the kernel (system) datapath */
   ovsDatapath?: 'netdev' | 'system';
+  /** how simulated nodes are joined: a wire (a veth) or a switch (a bridge in a fabric namespace) */
+  fabric?: 'wire' | 'switch';
 }
 
 /** The offload features --offload accepts (ethtool -K names). */

@@ -19,9 +19,9 @@ export const vxlan: Datapath = {
   takes: ['variant', 'vni', 'vxlan-port'],
   variants: VXLAN_VARIANTS,
   refuse: ({ pairs = 1, variant = 'host' }) => (variant === 'host' && pairs > 1 ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)' : null),
-  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500 }) {
+  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric }) {
     const t = emptyTopology(runId, 'vxlan');
-    const [a, b] = addNodes(t, runId, 'cross-node', mtu);
+    const [a, b] = addNodes(t, runId, 'cross-node', mtu, fabric);
     const inner = mtu - VXLAN_OVERHEAD;
     const vx = (n: typeof a, other: typeof a) => {
       const name = ownedName(runId, n.tag ? `v${n.tag}` : 'vx');

@@ -17,7 +17,7 @@ import { aggregateSeries, steadyState } from '../stats/series.js';
 import { summarize } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { assertValidTopology, type Topology } from '../topology/model.js';
-import { errorMessage } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { runRtt, type RttParams } from '../workloads/rtt.js';
 import { runStream, type StreamOutcome, type StreamParams } from '../workloads/stream.js';
@@ -107,6 +107,9 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
   if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
+  if (options.fabric && !t.fabric) {
+    throw new UserError(`--fabric applies to datapaths with simulated nodes (routed, macvlan, ipvlan, vxlan, bridge --placement cross-node), not ${name}${ctx.placement === 'cross-node' ? '' : ' on one node'}`);
+  }
   if (options.offload) t.offload = { ...t.offload, ...options.offload };
   if (options.rps) t.rps = options.rps;
   if (options.xps) t.xps = options.xps;

@@ -93,6 +93,8 @@ export interface Topology {
   sysctls?: Sysctl[];
   /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
   rawUnsupported?: string;
+  /** how the simulated nodes are joined, when the datapath has nodes with NICs */
+  fabric?: 'wire' | 'switch';
   /** daemons started inside our namespaces (OVS), stopped by pidfile at teardown */
   daemons?: Daemon[];
   /** commands run after the daemons start (ovs-vsctl), before rules and routes */

@@ -207,6 +207,25 @@ describe('datapaths in real namespaces', () => {
     }
   });
 
+  it('--fabric switch: across nodes through the fabric\'s switch, whose ports count the packets', async () => {
+    const before = hostSnapshot();
+    for (const datapath of ['macvlan', 'vxlan']) {
+      const topo = planDatapath(datapath, undefined, 1, { placement: 'cross-node', fabric: 'switch' });
+      const host = await buildTopology(topo, 'run');
+      try {
+        const out = await runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count: 200, intervalNs: 0 }, { workDir: stateDir() });
+        assert.equal(out.client.received, 200, datapath);
+        for (const p of topo.ports.filter((x) => topo.namespaces.find((n) => n.name === x.netns)?.role === 'fabric')) {
+          const c = packets(p.netns, p.dev);
+          assert.ok(c.rx + c.tx >= 200, `${datapath}: fabric port ${p.dev} counted ${c.rx + c.tx}`);
+        }
+      } finally {
+        await host.teardown();
+      }
+    }
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('macvlan --mode private and vepa carry traffic across nodes', async () => {
     for (const mode of ['private', 'vepa']) {
       const topo = planDatapath('macvlan', undefined, 1, { placement: 'cross-node', mode });

@@ -193,6 +193,17 @@ describe('datapath planning', () => {
     assert.throws(() => parseQuickArgs(['veth', '--ovs-datapath', 'system']), /--ovs-datapath does not apply to veth/);
   });
 
+  it('--fabric switch: nodes join a bridge in a fabric namespace instead of a wire', () => {
+    const t = planDatapath('routed', RUN, 1, { placement: 'cross-node', fabric: 'switch' });
+    const fabric = t.namespaces.find((n) => n.role === 'fabric')!;
+    assert.ok(fabric);
+    const sw = t.links.find((l) => l.kind === 'bridge' && l.netns === fabric.name)!;
+    assert.deepEqual(t.ports.filter((p) => p.netns === fabric.name && p.master === sw.name).map((p) => p.dev), [`cnp${RUN}-nf`, `cnp${RUN}-n1f`]);
+    assert.ok(!t.links.some((l) => l.kind === 'veth' && l.netns === `cnp${RUN}-n` && l.peerNetns === `cnp${RUN}-n1`), 'no direct wire');
+    assert.throws(() => planDatapath('veth', RUN, 1, { fabric: 'switch' }), /--fabric applies to datapaths with simulated nodes/);
+    assert.throws(() => parseQuickArgs(['routed', '--fabric', 'hub']), /expected wire .* or switch/);
+  });
+
   it('names the Debian package of a missing tool', () => {
     assert.match(explainBuildFailure('command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-switch/);
   });
