@@ -10,7 +10,7 @@ import { resultsCommand } from './results.js';
 import { topoCommand } from './topo.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  quick: { run: quickCommand, help: 'measure UDP round-trip time through one or more datapaths' },
+  quick: { run: quickCommand, help: 'measure RTT, throughput, rate sweeps or latency under load through datapaths' },
   topo: { run: topoCommand, help: 'build a datapath and leave it (up), remove it (down), list kept ones' },
   clean: { run: cleanCommand, help: 'remove what killed runs left behind' },
   results: { run: resultsCommand, help: 'list and show stored runs' },
@@ -25,7 +25,10 @@ usage: cnperf COMMAND [options]   (cnperf COMMAND --help for its options)
 ${cmds.join('\n')}
 
 datapaths: ${datapathNames().join(', ')}
-example:   sudo bin/cnperf quick loopback veth bridge --count 10000 --interval 1ms
+examples:  bin/cnperf quick loopback veth bridge --count 10000 --interval 1ms
+           bin/cnperf quick bridge --workload stream --api send,sendmmsg,raw,raw-mmsg --burst 64
+           bin/cnperf quick bridge routed macvlan vxlan --placement cross-node
+(as root)
 `;
 }
 

@@ -27,9 +27,9 @@ import { MAX_PAIRS } from '../datapaths/types.js';
 import { flag, parseCommandArgs, str, type OptionSpec, type Parsed } from './args.js';
 import { parseCpus, progress, requireRoot } from './common.js';
 
-export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep] [common] [rtt | stream | sweep options]
-  datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node] [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)]
-           [--vni N] [--vxlan-port N] [--mtu N] [--offload gro=off,tso=off,... (ethtool -K)]
+export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|sweep|load] [datapath] [common] [workload options]
+  datapath: [--pairs N (container pairs; rtt measures each in turn)] [--placement same-node|cross-node]
+           [--mode M (macvlan, ipvlan)] [--variant host|bridge (vxlan)] [--vni N] [--vxlan-port N] [--mtu N] [--offload gro=off,tso=off,... (ethtool -K)]
            [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
            [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--fabric wire|switch]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
