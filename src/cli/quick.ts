@@ -7,6 +7,7 @@
 import { datapathNames, getDatapath } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { acquireMeasureLock } from '../host/lock.js';
+import { ensureStateDir } from '../host/statedir.js';
 import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
 import { StreamApi, rttClientArgv, rttServerArgv, streamRxArgv, streamTxArgv } from '../engine/protocol.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
@@ -234,6 +235,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     return 0;
   }
   requireRoot('quick');
+  ensureStateDir(stateDir());
   const stop = installStopHandlers();
   const engineVersion = await probeEngineVersion();
   const batchId = newRunId();

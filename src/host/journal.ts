@@ -3,7 +3,8 @@
  * appended BEFORE the forward action runs. Teardown replays it backwards. Lines are NDJSON written
  * with one append each, so a crash leaves at worst a truncated last line, which readers skip.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ensureStateDir } from './statedir.js';
 import path from 'node:path';
 import { processStartTime } from './proc.js';
 import type { UndoAction } from './steps.js';
@@ -31,7 +32,7 @@ export class Journal {
   private constructor(readonly path: string, readonly header: JournalHeader) {}
 
   static create(dir: string, header: Omit<JournalHeader, 'v' | 'pid' | 'pidStart' | 'created'>): Journal {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensureStateDir(dir);
     const full: JournalHeader = {
       v: 1,
       ...header,

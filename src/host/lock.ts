@@ -3,7 +3,8 @@
  * file created with O_EXCL holding the owner's pid and start time; a lock whose owner is dead (the
  * run was SIGKILLed) is taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ensureStateDir } from './statedir.js';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { isAlive, processStartTime } from './proc.js';
@@ -31,7 +32,7 @@ export function removeStaleLock(dir: string): LockOwner | null {
 }
 
 export function acquireMeasureLock(dir: string, runId: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensureStateDir(dir);
   const file = path.join(dir, 'measure.lock');
   const me: LockOwner = { pid: process.pid, pidStart: processStartTime(process.pid) ?? '', runId };
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -2,7 +2,6 @@
  * Measures one case — a datapath and a workload — : plan → build (journaled) → run the engines →
  * tear down, always, also on error and on a signal → a run record. The caller stores and reports it.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkDatapathOptions, getDatapath } from '../datapaths/registry.js';
 import type { PlanContext } from '../datapaths/types.js';
@@ -10,6 +9,7 @@ import { readDropCounters } from '../host/counters.js';
 import { HostExecutor, type TeardownReport } from '../host/executor.js';
 import { Journal } from '../host/journal.js';
 import { waitReady } from '../host/ready.js';
+import { ensureStateDir } from '../host/statedir.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
@@ -132,7 +132,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null, series: null },
     teardown,
   });
-  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+  ensureStateDir(stateDir());
   ctx.progress(`${datapath}: building ${topo.summary}`);
   let host: HostExecutor;
   try {

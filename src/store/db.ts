@@ -4,7 +4,7 @@
  * a report can be remade without re-measuring.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../host/statedir.js';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -84,7 +84,7 @@ export class Store {
 
   static open(file: string): Store {
     try {
-      mkdirSync(path.dirname(file), { recursive: true });
+      makeDirs(path.dirname(file), 0o755);
     } catch (e) {
       throw new UserError(`cannot create the results directory for ${file}: ${(e as Error).message}`, 'choose another place with --db PATH');
     }
