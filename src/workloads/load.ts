@@ -6,6 +6,7 @@
 import type { Endpoint } from '../topology/model.js';
 import { runRtt, type RttOutcome, type RttParams } from './rtt.js';
 import { runStream, type StreamOutcome, type StreamParams } from './stream.js';
+import { within } from '../util/timeout.js';
 
 export interface LoadParams {
   /** the load; its duration is derived from the probe's */
@@ -46,7 +47,11 @@ export async function runLoadLatency(client: Endpoint, server: Endpoint, p: Load
   const loadStarted = Date.now();
   const stream = runStream(client, server, { ...p.stream, durationNs: loadDurationNs(p) });
   // If the load fails before the probe starts, say so instead of measuring an unloaded path.
-  const early = await Promise.race([stream.then(() => 'ended' as const, () => 'failed' as const), new Promise<'settled'>((r) => setTimeout(() => r('settled'), p.settleNs / 1e6))]);
+  const early = await within(
+    stream.then(() => 'ended' as const, () => 'failed' as const),
+    p.settleNs / 1e6,
+    'settled' as const,
+  );
   if (early !== 'settled') {
     await stream; // rethrows the load's failure
     throw new Error('the load ended before the probe started');

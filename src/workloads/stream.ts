@@ -17,6 +17,7 @@ import {
   type WaitMode,
 } from '../engine/protocol.js';
 import type { Endpoint } from '../topology/model.js';
+import { within } from '../util/timeout.js';
 
 export interface StreamParams {
   api: StreamApi;
@@ -72,6 +73,8 @@ export async function macOf(ep: Endpoint): Promise<string> {
 
 /** Time for in-flight packets to land after the sender stops, before the receiver is stopped. */
 const DRAIN_MS = 300;
+/** A TCP receiver ends by itself once the sender closes; after this long it is stopped. */
+const TCP_RX_END_MS = 5000;
 
 export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void } = {}): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
@@ -120,7 +123,7 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
     if (!txResult) throw tx.failure() ?? new EngineError('stream-tx', `exited (${describeExit(txExit)}) without a result`);
     // TCP: the receiver ends by itself when the sender closes; UDP: let the last packets land.
     if (p.api !== 'tcp') await new Promise((r) => setTimeout(r, DRAIN_MS));
-    const rxExit = p.api === 'tcp' ? await Promise.race([rx.exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]).then((x) => x ?? rx.stop()) : await rx.stop();
+    const rxExit = p.api === 'tcp' ? ((await within(rx.exited, TCP_RX_END_MS, null)) ?? (await rx.stop())) : await rx.stop();
     const rxResult = rxExit.events.find((e): e is StreamRxResult => e.event === 'result' && e.role === 'stream-rx');
     if (!rxResult) throw rx.failure() ?? new EngineError('stream-rx', `exited (${describeExit(rxExit)}) without a result`);
     const series = (events: typeof txExit.events) => events.filter((e): e is IntervalEvent => e.event === 'interval');
