@@ -358,6 +358,26 @@ static uint32_t ovfl_of(struct msghdr *m)
 	return UINT32_MAX; /* not reported: no drop since the last report */
 }
 
+/* One receive call: up to `slots` datagrams with recvmmsg, or one with recvmsg. Returns how many
+ * arrived (-1 on error/timeout) and adds their bytes to *got. Only stores and syscalls: it runs in the
+ * measured loop. */
+static int receive_batch(int fd, struct mmsghdr *msgs, uint32_t slots, int mmsg, int flags, uint64_t *got)
+{
+	for (uint32_t i = 0; i < slots; i++)
+		msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
+	if (mmsg) {
+		int n = recvmmsg(fd, msgs, slots, flags, NULL);
+		for (int i = 0; i < n; i++)
+			*got += msgs[i].msg_len;
+		return n;
+	}
+	ssize_t r = recvmsg(fd, &msgs[0].msg_hdr, flags & MSG_DONTWAIT);
+	if (r < 0)
+		return -1;
+	*got += (uint64_t)r;
+	return 1;
+}
+
 int stream_rx(const struct opts *o)
 {
 	if (prepare_process(o) < 0)
@@ -412,19 +432,8 @@ int stream_rx(const struct opts *o)
 	struct period p = {0};
 	/* ---- receive loop: recvmsg/recvmmsg and the vDSO clock; one write() per second ---- */
 	while (!stop_requested) {
-		for (uint32_t i = 0; i < slots; i++)
-			msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
-		int n;
 		uint64_t got = 0;
-		if (mmsg) {
-			n = recvmmsg(fd, msgs, slots, flags, NULL);
-			for (int i = 0; i < n; i++)
-				got += msgs[i].msg_len;
-		} else {
-			ssize_t r = recvmsg(fd, &msgs[0].msg_hdr, flags == MSG_WAITFORONE ? 0 : flags);
-			n = r >= 0 ? 1 : -1;
-			got = r >= 0 ? (uint64_t)r : 0;
-		}
+		int n = receive_batch(fd, msgs, slots, mmsg, flags, &got);
 		uint64_t now = now_ns();
 		if (first)
 			close_seconds("stream-rx", &p, now);
@@ -450,20 +459,8 @@ int stream_rx(const struct opts *o)
 	/* ---- end of receive loop ---- */
 	/* Stopped: read what is still queued, so that it counts as received rather than vanishing. */
 	for (;;) {
-		int n;
 		uint64_t got = 0;
-		if (mmsg) {
-			for (uint32_t i = 0; i < slots; i++)
-				msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
-			n = recvmmsg(fd, msgs, slots, MSG_DONTWAIT, NULL);
-			for (int i = 0; i < n; i++)
-				got += msgs[i].msg_len;
-		} else {
-			msgs[0].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
-			ssize_t r = recvmsg(fd, &msgs[0].msg_hdr, MSG_DONTWAIT);
-			n = r >= 0 ? 1 : -1;
-			got = r >= 0 ? (uint64_t)r : 0;
-		}
+		int n = receive_batch(fd, msgs, slots, mmsg, MSG_DONTWAIT, &got);
 		if (n <= 0)
 			break;
 		if (!first)

@@ -7,7 +7,6 @@
 import { datapathNames, getDatapath } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { acquireMeasureLock } from '../host/lock.js';
-import { ensureStateDir } from '../host/statedir.js';
 import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
 import { StreamApi, rttClientArgv, rttServerArgv, streamRxArgv, streamTxArgv } from '../engine/protocol.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
@@ -235,7 +234,6 @@ export async function quickCommand(argv: string[]): Promise<number> {
     return 0;
   }
   requireRoot('quick');
-  ensureStateDir(stateDir());
   const stop = installStopHandlers();
   const engineVersion = await probeEngineVersion();
   const batchId = newRunId();

@@ -59,6 +59,8 @@ export interface Datapath {
   takes: readonly DatapathOption[];
   modes?: readonly string[];
   variants?: readonly string[];
+  /** its plan applies --mtu itself (where links need different MTUs, as an overlay does) */
+  plansMtu?: boolean;
   /**
    * Why this combination of options cannot work, or null. Pure, checked before anything is built
    * (e.g. macvlan private mode between two containers of one node: forbidden by design).

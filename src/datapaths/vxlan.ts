@@ -18,6 +18,7 @@ export const vxlan: Datapath = {
   placements: ['cross-node'],
   takes: ['variant', 'vni', 'vxlan-port'],
   variants: VXLAN_VARIANTS,
+  plansMtu: true,
   refuse: ({ pairs = 1, variant = 'host' }) => (variant === 'host' && pairs > 1 ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)' : null),
   plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric }) {
     const t = emptyTopology(runId, 'vxlan');

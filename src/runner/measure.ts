@@ -9,7 +9,6 @@ import { readDropCounters } from '../host/counters.js';
 import { HostExecutor, type TeardownReport } from '../host/executor.js';
 import { Journal } from '../host/journal.js';
 import { waitReady } from '../host/ready.js';
-import { ensureStateDir } from '../host/statedir.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
@@ -105,8 +104,8 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   const ctx: PlanContext = { ...options, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
   checkDatapathOptions(d, ctx);
   const t = d.plan(ctx);
-  // --mtu: every link the datapath creates (vxlan applies it to its underlay itself).
-  if (options.mtu && !d.takes.includes('vni')) for (const l of t.links) l.mtu = options.mtu;
+  // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
+  if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
   if (options.fabric && !t.fabric) {
     throw new UserError(`--fabric applies to datapaths with simulated nodes (routed, macvlan, ipvlan, vxlan, bridge --placement cross-node), not ${name}${ctx.placement === 'cross-node' ? '' : ' on one node'}`);
   }
@@ -132,7 +131,6 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     record: { ...base, status: 'failed', problem, samples: 0, lost: 0, summary: null, engine: null, histogram: null, raw: null, series: null },
     teardown,
   });
-  ensureStateDir(stateDir());
   ctx.progress(`${datapath}: building ${topo.summary}`);
   let host: HostExecutor;
   try {
@@ -264,13 +262,20 @@ async function streamOutcome(topo: Topology, p: StreamParams): Promise<Outcome> 
 
 const stripEvent = <T extends { event: unknown; role: unknown }>({ event: _e, role: _r, ...rest }: T) => rest;
 
-function streamParts(p: StreamParams, outs: StreamOutcome[], before: DropCounters, after: DropCounters): Outcome {
-  const tx = steadyState(aggregateSeries(outs.map((o) => o.txSeries)), p.warmupNs);
-  const rx = steadyState(aggregateSeries(outs.map((o) => o.rxSeries)), p.warmupNs);
-  // TCP counts bytes (it has no datagrams); UDP counts datagrams.
-  const sum = (f: (o: StreamOutcome) => number) => outs.reduce((a, o) => a + f(o), 0);
-  const sent = sum((o) => (p.api === 'tcp' ? o.tx.bytes : o.tx.packets));
-  const got = sum((o) => (p.api === 'tcp' ? o.rx.bytes : o.rx.packets));
+/** What a flow sent and what arrived: bytes for TCP (a stream has no datagrams), datagrams for UDP. */
+function sentAndReceived(api: StreamParams['api'], o: StreamOutcome): [number, number] {
+  return api === 'tcp' ? [o.tx.bytes, o.rx.bytes] : [o.tx.packets, o.rx.packets];
+}
+
+const lossRatio = ([sent, got]: [number, number]) => (sent > 0 ? Math.max(0, (sent - got) / sent) : 0);
+
+function streamParts(p: Omit<StreamParams, 'durationNs'>, outs: StreamOutcome[], before: DropCounters, after: DropCounters): Outcome {
+  // One aggregate series per direction serves both the means and the stored series.
+  const txSeries = aggregateSeries(outs.map((o) => o.txSeries.map(stripEvent)));
+  const rxSeries = aggregateSeries(outs.map((o) => o.rxSeries.map(stripEvent)));
+  const tx = steadyState(txSeries, p.warmupNs);
+  const rx = steadyState(rxSeries, p.warmupNs);
+  const totals = outs.map((o) => sentAndReceived(p.api, o)).reduce(([s, g], [s2, g2]) => [s + s2, g + g2] as [number, number], [0, 0] as [number, number]);
   const out = outs[0]!;
   const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
   const summary: StreamSummary = {
@@ -283,34 +288,33 @@ function streamParts(p: StreamParams, outs: StreamOutcome[], before: DropCounter
     rx_pps: round(rx?.pps),
     rx_pps_stddev: round(rx?.pps_stddev),
     rx_gbps: round(rx?.gbps, 4),
-    loss_ratio: sent > 0 ? Math.max(0, (sent - got) / sent) : 0,
+    loss_ratio: lossRatio(totals),
     seconds: rx?.seconds ?? 0,
-    rx_socket_drops: sum((o) => o.rx.socket_drops),
+    rx_socket_drops: outs.reduce((a, o) => a + o.rx.socket_drops, 0),
     path_drops: after.devices - before.devices,
     backlog_drops: after.backlog - before.backlog,
     rx_call: out.rx.call,
   };
   if (outs.length > 1) {
-    summary.per_flow = outs.map((o) => {
-      const r = steadyState(o.rxSeries, p.warmupNs);
-      const s = p.api === 'tcp' ? o.tx.bytes : o.tx.packets;
-      const g = p.api === 'tcp' ? o.rx.bytes : o.rx.packets;
-      return { tx_pps: round(steadyState(o.txSeries, p.warmupNs)?.pps), rx_pps: round(r?.pps), loss_ratio: s ? Math.max(0, (s - g) / s) : 0 };
-    });
+    summary.per_flow = outs.map((o) => ({
+      tx_pps: round(steadyState(o.txSeries, p.warmupNs)?.pps),
+      rx_pps: round(steadyState(o.rxSeries, p.warmupNs)?.pps),
+      loss_ratio: lossRatio(sentAndReceived(p.api, o)),
+    }));
   }
   const noSteady = !rx ? `no steady-state second: make --duration longer than --warmup + 1s` : null;
   const problems = outs.map((o, i) => (o.problem ? (outs.length > 1 ? `flow ${i}: ${o.problem}` : o.problem) : null));
   return {
     problem: [...problems, noSteady].filter(Boolean).join('; ') || null,
     samples: rx?.seconds ?? 0,
-    lost: Math.max(0, sent - got),
+    lost: Math.max(0, totals[0] - totals[1]),
     summary: summary as unknown as Record<string, unknown>,
     engine: { tx: stripEvent(out.tx), rx: stripEvent(out.rx), flows: outs.map((o) => ({ tx: stripEvent(o.tx), rx: stripEvent(o.rx) })) },
     histogram: null,
     raw: null,
     series: {
-      tx: aggregateSeries(outs.map((o) => o.txSeries.map(stripEvent))),
-      rx: aggregateSeries(outs.map((o) => o.rxSeries.map(stripEvent))),
+      tx: txSeries,
+      rx: rxSeries,
       ...(outs.length > 1 ? { per_flow: outs.map((o) => ({ tx: o.txSeries.map(stripEvent), rx: o.rxSeries.map(stripEvent) })) } : {}),
     },
   };
@@ -323,7 +327,7 @@ async function loadOutcome(topo: Topology, p: LoadParams): Promise<Outcome> {
   const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, stateDir());
   const after = await readDropCounters(topo);
   const probe = rttParts(out.probe);
-  const load = streamParts({ ...p.stream, durationNs: 0 }, [out.stream], before, after);
+  const load = streamParts(p.stream, [out.stream], before, after);
   return {
     problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
     samples: probe.samples,
