@@ -194,6 +194,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (!*v)
 				FAIL("--raw-out: empty path");
 			o->raw_out = v;
+		} else if (strcmp(k, "--stamps-out") == 0) {
+			if (!*v)
+				FAIL("--stamps-out: empty path");
+			o->stamps_out = v;
 		} else {
 			FAIL("unknown option '%s'", k);
 		}

@@ -27,6 +27,7 @@ struct opts {
 	uint64_t timeout_ns;      /* reply deadline per packet */
 	uint64_t max_consecutive_lost; /* 0: never give up */
 	const char *raw_out;      /* NULL: no raw sample file */
+	const char *stamps_out;   /* NULL: no per-packet timestamps (round-trip breakdown) */
 	int from_planned;         /* RTT from the planned send time, schedule never resynchronised */
 
 	/* stream-tx / stream-rx */

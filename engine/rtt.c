@@ -3,6 +3,7 @@
 #include "hist.h"
 #include "out.h"
 #include "sock.h"
+#include "stamps.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -33,35 +34,74 @@ int rtt_server(const struct opts *o)
 		ev_error("alloc", "no memory for the receive buffer");
 		return 1;
 	}
+
+	/* Breakdown mode: one row of stamps per sequence number, allocated before the loop. */
+	int64_t *stamps = NULL;
+	const uint64_t rows = o->stamps_out ? o->count + o->warmup : 0;
+	if (o->stamps_out) {
+		stamps = calloc(rows, sizeof *stamps * STAMP_FIELDS);
+		if (!stamps) {
+			ev_error("alloc", "no memory for %llu timestamp rows", (unsigned long long)rows);
+			return 1;
+		}
+		if (stamps_enable(fd) < 0)
+			return 1;
+	}
 	if (emit_ready(fd, o, "rtt-server") < 0)
 		return 1;
 
 	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
-	uint64_t echoed = 0, send_errors = 0;
+	uint64_t echoed = 0, send_errors = 0, stamped = 0;
+	uint32_t txkey = 0; /* SOF_TIMESTAMPING_OPT_ID numbers this socket's sends from 0 */
 	int fatal = 0;
 	while (!stop_requested) {
 		struct sockaddr_in peer;
 		socklen_t pl = sizeof peer;
-		ssize_t n = recvfrom(fd, buf, RX_BUF_BYTES, flags, (struct sockaddr *)&peer, &pl);
+		int64_t rx_kernel = 0, rx_user = 0;
+		ssize_t n = stamps ? recv_stamped(fd, buf, RX_BUF_BYTES, flags, (struct sockaddr *)&peer, &pl, &rx_kernel)
+				   : recvfrom(fd, buf, RX_BUF_BYTES, flags, (struct sockaddr *)&peer, &pl);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				continue;
 			fatal = errno;
 			break;
 		}
-		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, pl) < 0)
+		if (stamps)
+			rx_user = real_ns();
+		const int64_t tx_user = stamps ? real_ns() : 0;
+		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, pl) < 0) {
 			send_errors++;
-		else
-			echoed++;
+			continue;
+		}
+		echoed++;
+		if (stamps) {
+			/* After the echo left: the client's clock is already running, not waiting on us. */
+			int64_t driver = 0, sched = 0;
+			drain_tx_stamps(fd, txkey++, &driver, &sched);
+			uint64_t seq;
+			if ((size_t)n >= RTT_HEADER_BYTES && (memcpy(&seq, buf + 8, 8), seq < rows)) {
+				int64_t *row = stamps + seq * STAMP_FIELDS;
+				row[SS_KERNEL_RX] = rx_kernel;
+				row[SS_USER_RECV] = rx_user;
+				row[SS_USER_SEND] = tx_user;
+				row[SS_KERNEL_TX] = driver ? driver : sched;
+				stamped++;
+			}
+		}
 	}
 	if (fatal)
 		ev_error("io", "recvfrom: %s", strerror(fatal));
+	int rc = fatal ? 1 : 0;
+	if (stamps && stamps_write(o->stamps_out, stamps, rows) < 0)
+		rc = 1;
 	struct jbuf *b = ev_begin("result");
 	ev_str(b, "role", "rtt-server");
 	ev_u64(b, "echoed", echoed);
 	ev_u64(b, "send_errors", send_errors);
+	ev_u64(b, "stamped", stamped);
 	ev_end(b);
-	return fatal ? 1 : 0;
+	free(stamps);
+	return rc;
 }
 
 static int write_raw(const char *path, const int64_t *samples, uint64_t n)
@@ -108,19 +148,23 @@ int rtt_client(const struct opts *o)
 	uint8_t *tx = calloc(1, o->size);
 	uint8_t *rx = calloc(1, RX_BUF_BYTES);
 	struct hist *h = malloc(sizeof *h);
-	if (!samples || !tx || !rx || !h) {
+	const uint64_t total = o->warmup + o->count;
+	int64_t *stamps = o->stamps_out ? calloc(total, sizeof *stamps * STAMP_FIELDS) : NULL;
+	if (!samples || !tx || !rx || !h || (o->stamps_out && !stamps)) {
 		ev_error("alloc", "no memory for %llu samples", (unsigned long long)o->count);
 		return 1;
 	}
 	for (uint64_t k = 0; k < o->count; k++)
 		samples[k] = RAW_LOST;
 	hist_reset(h);
+	if (stamps && stamps_enable(fd) < 0)
+		return 1;
 	const uint32_t cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
 	if (emit_ready(fd, o, "rtt-client") < 0)
 		return 1;
 
 	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
-	const uint64_t total = o->warmup + o->count;
+	uint32_t txkey = 0; /* SOF_TIMESTAMPING_OPT_ID numbers this socket's sends from 0 */
 	uint64_t sent = 0, late = 0, refused = 0, send_errors = 0, recv_errors = 0;
 	uint64_t warmup_lost = 0, misses = 0, consecutive_lost = 0, attempted = 0;
 	const char *aborted = NULL;
@@ -147,7 +191,9 @@ int rtt_client(const struct opts *o)
 		}
 		rtt_hdr_write(tx, cookie, i);
 		int64_t rtt = RAW_LOST;
-		const uint64_t t_send = now_ns();
+		/* Breakdown mode: CLOCK_REALTIME stamps bracket the CLOCK_MONOTONIC ones (see stamps.h). */
+		int64_t *const row = stamps ? stamps + i * STAMP_FIELDS : NULL;
+		const uint64_t t_send = row ? paired_now(&row[CS_USER_SEND]) : now_ns();
 		const uint64_t t0 = o->from_planned && o->interval_ns ? next : t_send;
 		if (send(fd, tx, o->size, 0) < 0) {
 			if (errno == ECONNREFUSED)
@@ -158,12 +204,19 @@ int rtt_client(const struct opts *o)
 			sent++;
 			const uint64_t deadline = t_send + o->timeout_ns;
 			for (;;) {
-				ssize_t n = recv(fd, rx, RX_BUF_BYTES, flags);
-				const uint64_t t1 = now_ns();
+				int64_t rx_kernel = 0;
+				ssize_t n = row ? recv_stamped(fd, rx, RX_BUF_BYTES, flags, NULL, NULL, &rx_kernel)
+						: recv(fd, rx, RX_BUF_BYTES, flags);
+				int64_t t1_real = 0;
+				const uint64_t t1 = row ? paired_now(&t1_real) : now_ns();
 				if (n >= 0) {
 					uint64_t seq;
 					if (rtt_hdr_read(rx, (size_t)n, cookie, &seq) == 0 && seq == i) {
 						rtt = (int64_t)(t1 - t0);
+						if (row) {
+							row[CS_USER_RECV] = t1_real;
+							row[CS_KERNEL_RX] = rx_kernel;
+						}
 						break;
 					}
 					late++; /* a reply to an earlier packet that we gave up on */
@@ -183,6 +236,12 @@ int rtt_client(const struct opts *o)
 					break;
 				}
 			}
+		}
+		if (row && sent > txkey) {
+			/* The send's TX stamp, read after the reply so the RTT does not include it. */
+			int64_t driver = 0, sched = 0;
+			drain_tx_stamps(fd, txkey++, &driver, &sched);
+			row[CS_KERNEL_TX] = driver ? driver : sched;
 		}
 		if (rtt < 0 && stop_requested) {
 			aborted = "signal"; /* interrupted, not lost: the slot does not count */
@@ -223,6 +282,8 @@ int rtt_client(const struct opts *o)
 	int rc = 0;
 	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
 		rc = 1;
+	if (stamps && stamps_write(o->stamps_out, stamps, total) < 0)
+		rc = 1;
 
 	struct jbuf *b = ev_begin("result");
 	ev_str(b, "role", "rtt-client");
@@ -253,6 +314,7 @@ int rtt_client(const struct opts *o)
 	ev_hist(b, "hist", h);
 	ev_end(b);
 	free(samples);
+	free(stamps);
 	free(tx);
 	free(rx);
 	free(h);

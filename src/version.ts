@@ -2,4 +2,4 @@
  * and the engine is refused when its `hello` reports another one. */
 export const VERSION = '0.1.0';
 /** Version of the engine's NDJSON event shapes (engine/version.h CNPERF_ENGINE_PROTO). */
-export const ENGINE_PROTO = 1;
+export const ENGINE_PROTO = 2;

@@ -34,7 +34,9 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
            [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--fabric wire|switch]
   common:  [--size BYTES] [--wait block|spin] [--pace sleep|spin] [--cpus CLIENT,SERVER] [--rt-prio 1..99]
            [--json] [--db FILE] [--dry-run]
+           [--trace (tracepoints: stack traversals per packet, softirq durations; CPU, softirq, IRQ and drop counters are always on)]
   rtt:     [--count N] [--interval 1ms|0] [--warmup N] [--timeout 200ms] [--max-consecutive-lost N] [--raw]
+           [--breakdown (split every RTT into send, forward path, server wake-up, turnaround, return path, wake-up)]
   stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0 (per flow)] [--duration 10s]
            [--warmup 2s] [--flows N (pairs at once, each in its own namespaces)] [--qdisc-bypass]
   sweep:   the stream options, with --rate LIST (50k,100k,200k) or RANGE (50k..400k:8), [--loss-threshold 0.1%]
@@ -42,8 +44,8 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
            [--api A] [--burst N] [--rate PPS] [--size BYTES (of the load)] [--settle 1s] [--worst 5000]
 datapaths: ${datapathNames().join(', ')}`;
 
-const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup', ...DATAPATH_OPTION_NAMES];
-const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw'];
+const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup', 'trace', ...DATAPATH_OPTION_NAMES];
+const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw', 'breakdown'];
 const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass', 'flows'];
 const SWEEP_ONLY = ['loss-threshold'];
 const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api', 'burst', 'rate', 'qdisc-bypass', 'settle', 'worst'];
@@ -58,6 +60,8 @@ const OPTIONS: OptionSpec = {
   cpus: { type: 'string' },
   'rt-prio': { type: 'string' },
   json: { type: 'boolean' },
+  trace: { type: 'boolean' },
+  breakdown: { type: 'boolean' },
   db: { type: 'string' },
   'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -83,6 +87,7 @@ export interface QuickArgs {
   datapathOptions: DatapathOptions;
   jobs: Job[];
   json: boolean;
+  trace: boolean;
   db: string;
   dryRun: boolean;
 }
@@ -120,7 +125,7 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
     const raw = jobs.find((j) => j.workload !== 'rtt' && (j.workload === 'load' ? j.params.stream.api : j.params.api).startsWith('raw'));
     if (topo.rawUnsupported && raw) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
   }
-  return { datapaths: p.positionals, datapathOptions: dpOptions, jobs, json: flag(p, 'json'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
+  return { datapaths: p.positionals, datapathOptions: dpOptions, jobs, json: flag(p, 'json'), trace: flag(p, 'trace'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
 }
 
 function commonParams(p: Parsed, defaults: { size: number; wait: 'block' | 'spin'; pace: 'sleep' | 'spin' }, minSize: number) {
@@ -163,6 +168,7 @@ function rttParams(p: Parsed): RttParams {
   const mcl = str(p, 'max-consecutive-lost');
   if (mcl !== undefined) params.maxConsecutiveLost = parseIntIn(mcl, '--max-consecutive-lost', 0, 100_000_000);
   params.raw = flag(p, 'raw');
+  params.breakdown = flag(p, 'breakdown');
   return params;
 }
 
@@ -212,7 +218,7 @@ function streamParams(p: Parsed, sweep: boolean): StreamParams[] {
 
 /** An RTT probe (64 B, periodic, counted from planned send times) under one load per API. */
 function loadParams(p: Parsed): LoadParams[] {
-  const probe: RttParams = { ...rttParams(p), size: RTT_DEFAULTS.size, raw: true, fromPlanned: true }; // --size is the load's
+  const probe: RttParams = { ...rttParams(p), size: RTT_DEFAULTS.size, raw: true, fromPlanned: true, breakdown: false }; // --size is the load's
   if (probe.intervalNs === 0) throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
   const settleText = str(p, 'settle');
   const settleNs = settleText === undefined ? 1e9 : parseDuration(settleText, '--settle');
@@ -246,7 +252,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     for (const d of args.datapaths) {
       for (const job of args.jobs) {
         if (stop.requested) break;
-        const m = await measure(d, job, { batchId, env, stop, progress, datapathOptions: args.datapathOptions });
+        const m = await measure(d, job, { batchId, env, stop, progress, trace: args.trace, datapathOptions: args.datapathOptions });
         store.saveRun(m.record);
         results.push(m);
         if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);

@@ -72,6 +72,8 @@ export const RttServerResult = z.object({
   role: z.literal('rtt-server'),
   echoed: u64,
   send_errors: u64,
+  /** echoes whose timestamps were kept (breakdown mode) */
+  stamped: u64,
 });
 
 export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp']);
@@ -188,10 +190,15 @@ export interface RttClientArgs extends ProcessOptions {
   maxConsecutiveLost: number;
   fromPlanned?: boolean;
   rawOut?: string;
+  /** per-packet timestamps for the round-trip breakdown */
+  stampsOut?: string;
 }
 
-export function rttServerArgv(o: ProcessOptions & { bind: string }): string[] {
-  return ['rtt-server', '--bind', `${o.bind}:0`, ...processArgs(o)];
+export function rttServerArgv(o: ProcessOptions & { bind: string; stamps?: { out: string; rows: number } }): string[] {
+  const a = ['rtt-server', '--bind', `${o.bind}:0`, ...processArgs(o)];
+  // The server keeps one row per sequence number: it must know how many (warm-up + count).
+  if (o.stamps) a.push('--stamps-out', o.stamps.out, '--count', String(o.stamps.rows), '--warmup', '0');
+  return a;
 }
 
 export function rttClientArgv(o: RttClientArgs): string[] {
@@ -209,6 +216,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
   ];
   if (o.fromPlanned) a.push('--from-planned');
   if (o.rawOut) a.push('--raw-out', o.rawOut);
+  if (o.stampsOut) a.push('--stamps-out', o.stampsOut);
   return a;
 }
 
@@ -273,4 +281,21 @@ export function parseRawSamples(buf: Buffer): BigInt64Array {
   const out = new BigInt64Array(n);
   for (let i = 0; i < n; i++) out[i] = buf.readBigInt64LE(16 + i * 8);
   return out;
+}
+
+/** A stamps file (engine/stamps.h): rows of STAMP_FIELDS int64 ns, row i for sequence number i, 0 = missing. */
+export interface StampRows {
+  rows: number;
+  fields: number;
+  data: BigInt64Array;
+}
+
+export function parseStamps(buf: Buffer): StampRows {
+  if (buf.length < 24 || buf.subarray(0, 8).toString('latin1') !== 'CNPSTMP1') throw new Error('not a cnperf timestamp file');
+  const rows = Number(buf.readBigUInt64LE(8));
+  const fields = Number(buf.readBigUInt64LE(16));
+  if (buf.length !== 24 + rows * fields * 8) throw new Error(`timestamp file holds ${buf.length - 24} bytes, expected ${rows * fields * 8}`);
+  const data = new BigInt64Array(rows * fields);
+  for (let i = 0; i < data.length; i++) data[i] = buf.readBigInt64LE(24 + i * 8);
+  return { rows, fields, data };
 }

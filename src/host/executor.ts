@@ -10,6 +10,7 @@ import { HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
+import { removeTraceInstance, unmountTracefs } from './tracefs.js';
 
 export interface TeardownReport {
   removed: string[];
@@ -61,6 +62,10 @@ export function describeUndo(u: UndoAction): string {
       return `${u.comm} (${u.pidfile})`;
     case 'rm-dir':
       return `directory ${u.path}`;
+    case 'rm-trace-instance':
+      return `tracefs instance ${u.path}`;
+    case 'umount-tracefs':
+      return `tracefs mount ${u.path}`;
   }
 }
 
@@ -106,6 +111,8 @@ async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'g
 
 async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | 'gone'> {
   if (u.op === 'kill-pidfile') return stopDaemon(u.pidfile, u.comm);
+  if (u.op === 'rm-trace-instance') return removeTraceInstance(u.path);
+  if (u.op === 'umount-tracefs') return unmountTracefs(u.path, run);
   if (u.op === 'rm-dir') {
     // Only ever a directory of ours: under the state directory, named by a run id.
     if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);

@@ -70,7 +70,7 @@ function isUndo(x: unknown): x is UndoAction {
   if (o.op === 'del-netns') return typeof o.netns === 'string';
   if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
   if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
-  if (o.op === 'rm-dir') return typeof o.path === 'string';
+  if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs') return typeof o.path === 'string';
   return false;
 }
 

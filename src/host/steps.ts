@@ -10,7 +10,11 @@ export type UndoAction =
   /** stop a daemon we started: the pid in pidfile, if that process still has this command name */
   | { op: 'kill-pidfile'; pidfile: string; comm: string }
   /** remove a run directory we created (only ever under the state directory) */
-  | { op: 'rm-dir'; path: string };
+  | { op: 'rm-dir'; path: string }
+  /** remove the tracefs instance a traced run created (src/probes/tracepoints.ts) */
+  | { op: 'rm-trace-instance'; path: string }
+  /** unmount tracefs, which a traced run mounted because nothing had */
+  | { op: 'umount-tracefs'; path: string };
 
 export interface Step {
   argv: string[];

@@ -6,6 +6,7 @@ import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import type { StreamSummary, SweepSummary } from '../runner/measure.js';
 import { renderTable, us } from './table.js';
+import { breakdownTable, probesJson, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
@@ -118,7 +119,7 @@ export function resultsTables(runs: RunRecord[]): string {
     of('sweep').length ? sweepTable(of('sweep')) : null,
     of('load').length ? loadTable(of('load')) : null,
   ];
-  return parts.filter(Boolean).join('\n\n');
+  return [...parts, breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
 }
 
 /**
@@ -140,5 +141,5 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   if (r.workload === 'stream' || r.workload === 'load') out.stream = streamSummaryOf(r);
   if (r.workload === 'load') out.load = { timing: 'planned', worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v) };
   if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
-  return out;
+  return { ...out, ...probesJson(r) };
 }

@@ -25,6 +25,8 @@ import type { RttOutcome } from '../workloads/rtt.js';
 import type { DropCounters } from '../host/counters.js';
 import type { Environment } from '../env/environment.js';
 import type { StopState } from './signals.js';
+import { ProbeSession, type ProbeReport } from '../probes/session.js';
+import type { BreakdownSummary } from '../stats/breakdown.js';
 
 /** A rate sweep: one stream per offered rate through the same datapath (seed 001, Figure 2). */
 export interface SweepParams extends StreamParams {
@@ -41,6 +43,8 @@ export type Job =
 
 export interface MeasureContext {
   batchId: string;
+  /** run the tracepoint probes (tracefs) alongside the always-on counters */
+  trace?: boolean;
   datapathOptions?: DatapathOptions;
   env: Environment;
   stop: StopState;
@@ -53,7 +57,7 @@ export interface Measured {
 }
 
 /** What a workload contributes to a run record. */
-type Outcome = Pick<RunRecord, 'samples' | 'lost' | 'summary' | 'engine' | 'histogram' | 'raw' | 'series'> & { problem: string | null };
+type Outcome = Pick<RunRecord, 'samples' | 'lost' | 'summary' | 'engine' | 'histogram' | 'raw' | 'series'> & { problem: string | null; breakdown?: BreakdownSummary | null };
 
 /** Builds the topology, returning the executor whose teardown undoes it (also after a failure). */
 export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promise<HostExecutor> {
@@ -140,9 +144,12 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     return failed(`building the datapath failed: ${explainBuildFailure(errorMessage(e))}`, { removed: [], alreadyGone: [], failed: [] });
   }
   let outcome: Outcome | null = null;
+  let probes: ProbeReport | null = null;
   let error: unknown = null;
+  let session: ProbeSession | null = null;
   try {
     if (!ctx.stop.requested) {
+      session = await ProbeSession.start({ topo, cpus: cpusOf(job), trace: ctx.trace ?? false, expectedPackets: expectedPackets(job), journal: host.journal });
       ctx.progress(`${datapath}: ${describeJob(job)} (run ${topo.runId})`);
       outcome =
         job.workload === 'rtt'
@@ -152,9 +159,13 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
             : job.workload === 'sweep'
               ? await sweepOutcome(topo, job.params, (msg) => ctx.progress(`${datapath}: ${msg}`), ctx.stop)
               : await loadOutcome(topo, job.params);
+      probes = await session.stop();
+      session = null;
     }
   } catch (e) {
     error = e;
+  } finally {
+    session?.abort();
   }
   // Teardown before anything else can fail.
   const teardown = await host.teardown();
@@ -163,8 +174,26 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean' retries`);
   }
   if (!outcome) return failed(error ? errorMessage(error) : 'interrupted before measuring', teardown);
-  const { problem, ...rest } = outcome;
-  return { record: { ...base, status: problem ? 'partial' : 'ok', problem, ...rest }, teardown };
+  const { problem, breakdown, ...rest } = outcome;
+  const why = probes || breakdown ? { ...(probes ?? {}), ...(breakdown ? { breakdown } : {}) } : null;
+  return { record: { ...base, status: problem ? 'partial' : 'ok', problem, ...rest, probes: why }, teardown };
+}
+
+/** The CPUs the engines are pinned to, for the probes' per-endpoint CPU split. */
+function cpusOf(job: Job): [number, number] | undefined {
+  return job.workload === 'load' ? job.params.probe.cpus : job.params.cpus;
+}
+
+/** Roughly how many packets a job carries (sizes the trace buffers; never a limit). */
+export function expectedPackets(job: Job): number {
+  if (job.workload === 'rtt') return 2 * (job.params.count + job.params.warmup);
+  const streamPackets = (p: StreamParams) => ((p.ratePps || 1_000_000) * p.durationNs * p.flows) / 1e9;
+  if (job.workload === 'load') {
+    const { probe, settleNs, stream } = job.params;
+    return 2 * (probe.count + probe.warmup) + streamPackets({ ...stream, durationNs: settleNs + (probe.count + probe.warmup) * probe.intervalNs });
+  }
+  if (job.workload === 'sweep') return job.params.rates.reduce((a, r) => a + streamPackets({ ...job.params, ratePps: r }), 0);
+  return streamPackets(job.params);
 }
 
 function describeJob(job: Job): string {
@@ -221,6 +250,7 @@ function rttParts(out: RttOutcome): Outcome {
     histogram: hist.encode(),
     raw: out.raw ? Buffer.from(out.raw.buffer) : null,
     series: null,
+    breakdown: out.breakdown,
   };
 }
 
@@ -411,6 +441,7 @@ export function paramsRecord(job: Job): Record<string, unknown> {
       timeout_ns: p.timeoutNs,
       max_consecutive_lost: p.maxConsecutiveLost,
       raw: p.raw,
+      breakdown: p.breakdown ?? false,
     };
   }
   if (job.workload === 'load') {

@@ -32,6 +32,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX runs_batch ON runs (batch_id);`,
   // 2: per-second series of stream runs ({tx: [...], rx: [...]}), kept so reports can plot them.
   `ALTER TABLE runs ADD COLUMN series TEXT;`,
+  // 3: what the probes saw during the run (CPU split, softirqs, drops, trace, round-trip breakdown).
+  `ALTER TABLE runs ADD COLUMN probes TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -57,6 +59,8 @@ export interface RunRecord {
   raw: Buffer | null;
   /** per-second series (stream runs) */
   series: unknown;
+  /** what the probes saw (src/probes/session.ts ProbeReport, plus the round-trip breakdown) */
+  probes?: Record<string, unknown> | null;
 }
 
 interface Row {
@@ -77,6 +81,7 @@ interface Row {
   histogram: Buffer | null;
   raw: Buffer | null;
   series: string | null;
+  probes: string | null;
 }
 
 export class Store {
@@ -108,9 +113,9 @@ export class Store {
     this.db
       .prepare(
         `INSERT INTO runs (id, batch_id, created_at, datapath, workload, params, topology, env, status, problem,
-                           samples, lost, summary, engine, histogram, raw, series)
+                           samples, lost, summary, engine, histogram, raw, series, probes)
          VALUES (@id, @batch_id, @created_at, @datapath, @workload, @params, @topology, @env, @status, @problem,
-                 @samples, @lost, @summary, @engine, @histogram, @raw, @series)`,
+                 @samples, @lost, @summary, @engine, @histogram, @raw, @series, @probes)`,
       )
       .run({
         ...r,
@@ -120,6 +125,7 @@ export class Store {
         summary: r.summary ? JSON.stringify(r.summary) : null,
         engine: r.engine ? JSON.stringify(r.engine) : null,
         series: r.series ? JSON.stringify(r.series) : null,
+        probes: r.probes ? JSON.stringify(r.probes) : null,
       });
   }
 
@@ -153,6 +159,7 @@ function fromRow(r: Row): RunRecord {
     summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
     engine: r.engine ? (JSON.parse(r.engine) as Record<string, unknown>) : null,
     series: r.series ? (JSON.parse(r.series) as unknown) : null,
+    probes: r.probes ? (JSON.parse(r.probes) as Record<string, unknown>) : null,
   };
 }
 

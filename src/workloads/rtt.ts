@@ -6,7 +6,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
-import { parseRawSamples, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
+import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
+import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
 import type { Endpoint } from '../topology/model.js';
 
 export interface RttParams {
@@ -27,6 +28,8 @@ export interface RttParams {
   raw: boolean;
   /** count each RTT from its planned send time (latency under load: no coordinated omission) */
   fromPlanned?: boolean;
+  /** split every RTT into its parts from kernel and user timestamps on both ends */
+  breakdown?: boolean;
 }
 
 export const RTT_DEFAULTS: RttParams = {
@@ -46,6 +49,8 @@ export interface RttOutcome {
   server: RttServerResult | null;
   /** every RTT in sequence order (-1 = lost), when params.raw */
   raw: BigInt64Array | null;
+  /** the round-trip breakdown, when params.breakdown */
+  breakdown: BreakdownSummary | null;
   /** what went wrong while still producing a result (server died, deadline), else null */
   problem: string | null;
 }
@@ -69,14 +74,24 @@ export interface RttHooks {
 }
 
 export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, hooks: RttHooks): Promise<RttOutcome> {
+  const file = (what: string) => path.join(hooks.workDir, `${what}-${process.pid}-${Date.now()}.bin`);
+  // The breakdown joins the stamps to the RTTs, so it needs the raw samples too.
+  const rawOut = p.raw || p.breakdown ? file('raw') : undefined;
+  const stamps = p.breakdown ? { client: file('stamps-client'), server: file('stamps-server') } : null;
   const srv = new EngineProcess(
     'rtt-server',
-    rttServerArgv({ bind: server.ip, netns: server.netns, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait }),
+    rttServerArgv({
+      bind: server.ip,
+      netns: server.netns,
+      cpu: p.cpus?.[1],
+      rtPrio: p.rtPrio,
+      wait: p.wait,
+      ...(stamps ? { stamps: { out: stamps.server, rows: p.count + p.warmup } } : {}),
+    }),
     clientDeadlineMs(p) + 10_000,
   );
   hooks.onEngine?.(srv);
   let cli: EngineProcess | null = null;
-  const rawOut = p.raw ? path.join(hooks.workDir, `raw-${process.pid}-${Date.now()}.bin`) : undefined;
   try {
     const ready = await srv.waitFor('ready');
     cli = new EngineProcess(
@@ -97,6 +112,7 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
         rtPrio: p.rtPrio,
         wait: p.wait,
         rawOut,
+        stampsOut: stamps?.client,
       }),
       clientDeadlineMs(p),
     );
@@ -123,6 +139,10 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
 
     let raw: BigInt64Array | null = null;
     if (rawOut) raw = parseRawSamples(readFileSync(rawOut));
+    let breakdown: BreakdownSummary | null = null;
+    if (stamps && raw && srvResult) {
+      breakdown = breakdownRoundTrips(parseStamps(readFileSync(stamps.client)), parseStamps(readFileSync(stamps.server)), raw, p.warmup);
+    }
     const problems = [
       serverDied,
       cliExit.stoppedBy === 'deadline' ? `rtt-client stopped at its deadline (${Math.round(clientDeadlineMs(p) / 1000)} s)` : null,
@@ -130,9 +150,9 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
       result.aborted === 'signal' && !serverDied && cliExit.stoppedBy !== 'deadline' ? 'interrupted' : null,
       failure ? failure.message : null,
     ].filter((x): x is string => x !== null);
-    return { client: result, server: srvResult, raw, problem: problems.length ? problems.join('; ') : null };
+    return { client: result, server: srvResult, raw: p.raw ? raw : null, breakdown, problem: problems.length ? problems.join('; ') : null };
   } finally {
     await Promise.all([srv.stop('request'), cli?.stop('request')]);
-    if (rawOut) rmSync(rawOut, { force: true });
+    for (const f of [rawOut, stamps?.client, stamps?.server]) if (f) rmSync(f, { force: true });
   }
 }

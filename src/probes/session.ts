@@ -1,0 +1,209 @@
+/**
+ * All probes of one run, started before its workload and stopped after it, summarized into the
+ * run's `probes` record: CPU split, softirqs and IRQs per packet, drops and errors of every device
+ * and namespace of the datapath and, with --trace, stack traversals per packet and softirq durations.
+ * "Per packet" means per packet delivered to an endpoint (rx_packets of the endpoints' devices).
+ */
+import { cpus } from 'node:os';
+import type { Journal } from '../host/journal.js';
+import type { Topology } from '../topology/model.js';
+import { errorMessage } from '../util/errors.js';
+import { cpuShare, type CpuShare } from './cpu.js';
+import { deviceDelta, readLinkStats, type DeviceCounters } from './devices.js';
+import { readSnmp, snmpErrorDeltas, type Snmp } from './snmp.js';
+import { Timeline, type HostSample } from './timeline.js';
+import { TraceSession, type TraceSummary } from './tracepoints.js';
+
+export interface ProbeOptions {
+  topo: Topology;
+  /** [client, server] CPUs the engines are pinned to */
+  cpus?: [number, number];
+  trace: boolean;
+  /** packets the workload is expected to carry: sizes the trace buffers */
+  expectedPackets: number;
+  journal?: Journal;
+}
+
+export interface ProbeReport {
+  window_ms: number;
+  /** packets delivered to the endpoints' devices during the window */
+  packets: number;
+  /** netif_receive_skb events on the datapath's devices per packet delivered (--trace) */
+  traversals_per_packet: number | null;
+  /** net_dev_xmit events on the datapath's devices per packet delivered (--trace) */
+  xmits_per_packet: number | null;
+  /** the longest softirq of any vector (--trace): how long it could hold up the workload */
+  softirq_max_ns: number | null;
+  net_rx_softirqs_per_packet: number | null;
+  net_tx_softirqs_per_packet: number | null;
+  irqs_per_packet: number | null;
+  cpu: { all: CpuShare | null; per_cpu: Array<CpuShare | null>; client?: { cpu: number } & Partial<CpuShare>; server?: { cpu: number } & Partial<CpuShare> };
+  softirqs: { net_rx: number; net_tx: number; net_rx_per_cpu: number[]; net_tx_per_cpu: number[] };
+  interrupts: number;
+  /** counters of every device of the datapath ("netns/dev"), over the window */
+  devices: Record<string, DeviceCounters>;
+  /** error/drop counters of the stack that moved, per namespace */
+  snmp_errors: Record<string, Record<string, number>>;
+  trace: TraceSummary | null;
+  /** what a probe could not do (the run itself is fine) */
+  problems: string[];
+  /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
+  timeline: Array<{ t_ms: number; cpu: Array<CpuShare | null>; net_rx: number[]; irqs: number[] }>;
+}
+
+interface NsCounters {
+  devices: Record<string, Record<string, DeviceCounters>>;
+  snmp: Record<string, Snmp>;
+}
+
+async function readNsCounters(namespaces: string[], problems: string[]): Promise<NsCounters> {
+  const out: NsCounters = { devices: {}, snmp: {} };
+  await Promise.all(
+    namespaces.map(async (ns) => {
+      try {
+        [out.devices[ns], out.snmp[ns]] = await Promise.all([readLinkStats(ns), readSnmp(ns)]);
+      } catch (e) {
+        problems.push(`counters of ${ns}: ${errorMessage(e)}`);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Per-CPU trace buffer: ~300 bytes of events per packet, 4..128 MiB. */
+export function traceBufferKb(expectedPackets: number, cpus: number): number {
+  return Math.min(131072, Math.max(4096, Math.ceil((expectedPackets * 300) / Math.max(1, cpus) / 1024)));
+}
+
+export class ProbeSession {
+  private constructor(
+    private readonly o: ProbeOptions,
+    private readonly before: NsCounters,
+    private readonly timeline: Timeline,
+    private readonly trace: TraceSession | null,
+    private readonly problems: string[],
+  ) {}
+
+  static async start(o: ProbeOptions): Promise<ProbeSession> {
+    const problems: string[] = [];
+    const before = await readNsCounters(namespacesOf(o.topo), problems);
+    let trace: TraceSession | null = null;
+    if (o.trace) {
+      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : [])];
+      const cpus = readHostCpuCount();
+      trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets, cpus), journal: o.journal });
+    }
+    return new ProbeSession(o, before, new Timeline().start(), trace, problems);
+  }
+
+  /** On the error path: stops sampling and removes the trace instance; nothing is summarized. */
+  abort(): void {
+    this.timeline.stop();
+    this.trace?.removeSync();
+  }
+
+  async stop(): Promise<ProbeReport> {
+    const samples = this.timeline.stop();
+    const trace = this.trace ? await this.trace.stop() : null;
+    const after = await readNsCounters(namespacesOf(this.o.topo), this.problems);
+    return summarizeProbes(this.o, samples, this.before, after, trace, this.problems);
+  }
+}
+
+function readHostCpuCount(): number {
+  return cpus().length;
+}
+
+function namespacesOf(t: Topology): string[] {
+  return t.namespaces.map((n) => n.name);
+}
+
+/** Every probe's figures for the window between the first and last sample. Pure, for tests. */
+export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples: HostSample[], before: NsCounters, after: NsCounters, trace: TraceSummary | null, problems: string[]): ProbeReport {
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const ncpu = last.stat.cpus.length;
+
+  const devices: Record<string, DeviceCounters> = {};
+  for (const [ns, devs] of Object.entries(after.devices)) {
+    for (const [dev, c] of Object.entries(devs)) {
+      // The datapath's devices, and lo where an endpoint uses it.
+      if (!dev.startsWith(`cnp${o.topo.runId}-`) && dev !== 'lo') continue;
+      const d = deviceDelta(before.devices[ns]?.[dev], c);
+      if (dev === 'lo' && d.rx_packets === 0 && d.tx_packets === 0) continue;
+      devices[`${ns}/${dev}`] = d;
+    }
+  }
+  const endpointKeys = new Set(o.topo.pairs.flatMap((p) => [`${p.client.netns}/${p.client.dev}`, `${p.server.netns}/${p.server.dev}`]));
+  const packets = [...endpointKeys].reduce((a, k) => a + (devices[k]?.rx_packets ?? 0), 0);
+
+  const sumDelta = (a: number[] | undefined, b: number[] | undefined) => (b ?? []).map((v, i) => v - (a?.[i] ?? 0));
+  const netRx = sumDelta(first.softirqs.NET_RX, last.softirqs.NET_RX);
+  const netTx = sumDelta(first.softirqs.NET_TX, last.softirqs.NET_TX);
+  const irqs = sumDelta(first.irqs, last.irqs).reduce((a, b) => a + b, 0);
+  const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const perPacket = (n: number) => (packets > 0 ? Number((n / packets).toFixed(4)) : null);
+
+  const perCpu = Array.from({ length: ncpu }, (_, i) => {
+    const a = first.stat.cpus[i];
+    const b = last.stat.cpus[i];
+    return a && b ? cpuShare(a, b) : null;
+  });
+  const cpu: ProbeReport['cpu'] = { all: cpuShare(first.stat.all, last.stat.all), per_cpu: perCpu };
+  if (o.cpus) {
+    cpu.client = { cpu: o.cpus[0], ...(perCpu[o.cpus[0]] ?? {}) };
+    cpu.server = { cpu: o.cpus[1], ...(perCpu[o.cpus[1]] ?? {}) };
+  }
+
+  let traversals: number | null = null;
+  let xmits: number | null = null;
+  let softirqMax: number | null = null;
+  if (trace) {
+    const ours = (byDev: Record<string, number>) => Object.entries(byDev).reduce((a, [dev, n]) => a + (dev.startsWith(`cnp${o.topo.runId}-`) || dev === 'lo' ? n : 0), 0);
+    // Per packet of the trace's own window (it may end early when the buffer filled): every
+    // delivered packet's last pass into a stack is on an endpoint device.
+    const endpointDevs = new Set(o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]));
+    const delivered = Object.entries(trace.receive_by_device).reduce((a, [dev, n]) => a + (endpointDevs.has(dev) ? n : 0), 0);
+    if (delivered > 0) {
+      traversals = Number((ours(trace.receive_by_device) / delivered).toFixed(3));
+      xmits = Number((ours(trace.xmit_by_device) / delivered).toFixed(3));
+    }
+    const maxes = Object.values(trace.softirq).map((s) => s.max_ns);
+    softirqMax = maxes.length ? Math.max(...maxes) : null;
+  }
+
+  const snmpErrors: ProbeReport['snmp_errors'] = {};
+  for (const [ns, s] of Object.entries(after.snmp)) {
+    const d = snmpErrorDeltas(before.snmp[ns] ?? {}, s);
+    if (Object.keys(d).length) snmpErrors[ns] = d;
+  }
+
+  const timeline = samples.slice(1).map((s, k) => {
+    const p = samples[k]!;
+    return {
+      t_ms: s.t_ms,
+      cpu: Array.from({ length: ncpu }, (_, i) => (p.stat.cpus[i] && s.stat.cpus[i] ? cpuShare(p.stat.cpus[i]!, s.stat.cpus[i]!) : null)),
+      net_rx: sumDelta(p.softirqs.NET_RX, s.softirqs.NET_RX),
+      irqs: sumDelta(p.irqs, s.irqs),
+    };
+  });
+
+  return {
+    window_ms: last.t_ms - first.t_ms,
+    packets,
+    traversals_per_packet: traversals,
+    xmits_per_packet: xmits,
+    softirq_max_ns: softirqMax,
+    net_rx_softirqs_per_packet: perPacket(total(netRx)),
+    net_tx_softirqs_per_packet: perPacket(total(netTx)),
+    irqs_per_packet: perPacket(irqs),
+    cpu,
+    softirqs: { net_rx: total(netRx), net_tx: total(netTx), net_rx_per_cpu: netRx, net_tx_per_cpu: netTx },
+    interrupts: irqs,
+    devices,
+    snmp_errors: snmpErrors,
+    trace,
+    problems,
+    timeline,
+  };
+}

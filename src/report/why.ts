@@ -1,0 +1,73 @@
+/**
+ * The "why" of a run, for the terminal and for `--json`: what the probes saw (traversals, softirqs,
+ * CPU split, drops) and, with --breakdown, where in the round trip the time went and which part
+ * grew in the tail. Made from stored records only.
+ */
+import type { ProbeReport } from '../probes/session.js';
+import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
+import type { RunRecord } from '../store/db.js';
+import { renderTable, us } from './table.js';
+
+type StoredProbes = Partial<ProbeReport> & { breakdown?: BreakdownSummary };
+
+export function probesOf(r: RunRecord): StoredProbes | null {
+  return (r.probes as StoredProbes | null | undefined) ?? null;
+}
+
+const pct = (x: number | undefined) => (typeof x === 'number' ? `${Math.round(x * 100)}%` : '–');
+const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number' ? x.toFixed(digits) : '–');
+
+/** One line per run: the figures that explain it. */
+export function whyLines(runs: RunRecord[]): string {
+  const lines: string[] = [];
+  for (const r of runs) {
+    const p = probesOf(r);
+    if (!p || p.packets === undefined) continue;
+    const parts: string[] = [];
+    if (p.traversals_per_packet !== null && p.traversals_per_packet !== undefined) parts.push(`stack traversals/pkt ${num(p.traversals_per_packet)} (xmits ${num(p.xmits_per_packet)})`);
+    parts.push(`NET_RX softirqs/pkt ${num(p.net_rx_softirqs_per_packet)}`, `IRQs/pkt ${num(p.irqs_per_packet)}`);
+    if (typeof p.softirq_max_ns === 'number') {
+      const worst = Object.entries(p.trace?.softirq ?? {}).sort((a, b) => b[1].max_ns - a[1].max_ns)[0]?.[0];
+      parts.push(`softirq max ${us(p.softirq_max_ns)} µs${worst ? ` (${worst})` : ''}`);
+    }
+    const a = p.cpu?.all;
+    if (a) parts.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}`);
+    if (p.cpu?.server) parts.push(`server CPU ${p.cpu.server.cpu}: softirq ${pct(p.cpu.server.softirq)} sys ${pct(p.cpu.server.sys)}`);
+    const drops = Object.values(p.devices ?? {}).reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0);
+    const errors = Object.values(p.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
+    parts.push(`device drops ${drops}${errors.length ? `, stack: ${errors.join(', ')}` : ''}`);
+    if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
+    lines.push(`  ${r.datapath}: ${parts.join(' · ')}`);
+    const b = p.breakdown;
+    if (b?.tail.dominant) {
+      const d = b.tail.dominant;
+      lines.push(`  ${' '.repeat(r.datapath.length)}  tail: ${d} grew most in ${b.tail.grew[d]} of the ${b.tail.samples} worst RTTs (+${us(b.tail.mean_excess_ns[d])} µs over its median ${us(b.components[d].p50)} µs)`);
+    }
+    for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(r.datapath.length)}  probe problem: ${problem}`);
+  }
+  return lines.length ? `Why (per packet delivered to an endpoint; ${runs.some((r) => probesOf(r)?.trace) ? 'traversals and softirq durations from tracepoints' : 'add --trace for stack traversals and softirq durations'})\n${lines.join('\n')}` : '';
+}
+
+/** Where the round trip's time went: each part's p50 / p99 (µs), one row per run with --breakdown. */
+export function breakdownTable(runs: RunRecord[]): string {
+  const rows = runs
+    .map((r) => [r, probesOf(r)?.breakdown] as const)
+    .filter((x): x is readonly [RunRecord, BreakdownSummary] => !!x[1])
+    .map(([r, b]) => [r.datapath, ...COMPONENTS.map((c) => `${us(b.components[c].p50)} / ${us(b.components[c].p99)}`), String(b.samples), b.tail.dominant ?? '–', r.id]);
+  if (!rows.length) return '';
+  return `Round-trip breakdown, µs (p50 / p99 of each part; the parts of each round trip add up to it)\n${renderTable(['datapath', ...COMPONENTS, 'split', 'tail grew', 'run'], rows, [0, 8, 9])}`;
+}
+
+/** The `probes` and `breakdown_ns` members of a `--json` result. */
+export function probesJson(r: RunRecord): Record<string, unknown> {
+  const p = probesOf(r);
+  if (!p) return {};
+  const { timeline: _t, breakdown, ...probes } = p;
+  const out: Record<string, unknown> = {};
+  if (probes.packets !== undefined) out.probes = probes;
+  if (breakdown) {
+    out.breakdown_ns = Object.fromEntries(COMPONENTS.map((c) => [c, { p50: breakdown.components[c].p50, p99: breakdown.components[c].p99, max: breakdown.components[c].max }]));
+    out.breakdown = { samples: breakdown.samples, missing: breakdown.missing, max_sum_error_ns: breakdown.max_sum_error_ns, tail: breakdown.tail };
+  }
+  return out;
+}
