@@ -67,7 +67,7 @@ export function probesJson(r: RunRecord): Record<string, unknown> {
   if (probes.packets !== undefined) out.probes = probes;
   if (breakdown) {
     out.breakdown_ns = Object.fromEntries(COMPONENTS.map((c) => [c, { p50: breakdown.components[c].p50, p99: breakdown.components[c].p99, max: breakdown.components[c].max }]));
-    out.breakdown = { samples: breakdown.samples, missing: breakdown.missing, max_sum_error_ns: breakdown.max_sum_error_ns, tail: breakdown.tail };
+    out.breakdown = { samples: breakdown.samples, missing: breakdown.missing, max_sum_error_ns: breakdown.max_sum_error_ns, over_tolerance: breakdown.over_tolerance, tail: breakdown.tail };
   }
   return out;
 }

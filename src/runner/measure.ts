@@ -105,7 +105,9 @@ export function explainBuildFailure(message: string): string {
 
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
-  const ctx: PlanContext = { ...options, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
+  // Without --placement, a datapath that only crosses nodes (vxlan) crosses nodes: `quick veth vxlan` works.
+  const placement = options.placement ?? (d.placements.includes('same-node') ? 'same-node' : d.placements[0]);
+  const ctx: PlanContext = { ...options, placement, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
   checkDatapathOptions(d, ctx);
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).

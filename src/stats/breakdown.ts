@@ -38,6 +38,8 @@ export interface BreakdownSummary {
   components: Record<Component, ComponentStats>;
   /** the largest |sum of the parts − RTT| over all split round trips */
   max_sum_error_ns: number;
+  /** round trips whose parts miss their RTT by more than 1 % or 1 µs (whichever is larger) */
+  over_tolerance: number;
   /** the worst round trips (the slowest 1 %, at least one): which part grew most over its median */
   tail: { samples: number; grew: Partial<Record<Component, number>>; dominant: Component | null; mean_excess_ns: Record<Component, number> };
 }
@@ -64,6 +66,7 @@ export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: 
   let missing = 0;
   let inconsistent = 0;
   let maxErr = 0;
+  let overTolerance = 0;
   for (let k = 0; k < rtts.length; k++) {
     const rtt = Number(rtts[k]);
     if (rtt < 0) continue;
@@ -80,7 +83,9 @@ export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: 
       hists[i]!.record(p);
       sums[i]! += p;
     });
-    maxErr = Math.max(maxErr, Math.abs(parts.reduce((a, b) => a + b, 0) - rtt));
+    const err = Math.abs(parts.reduce((a, b) => a + b, 0) - rtt);
+    maxErr = Math.max(maxErr, err);
+    if (err > Math.max(1000, rtt / 100)) overTolerance++;
     kept.push({ rtt, parts });
   }
   if (!kept.length) return null;
@@ -104,6 +109,7 @@ export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: 
     inconsistent,
     components,
     max_sum_error_ns: maxErr,
+    over_tolerance: overTolerance,
     tail: { samples: worst.length, grew, dominant, mean_excess_ns: Object.fromEntries(COMPONENTS.map((n, i) => [n, Math.round(excess[i]! / worst.length)])) as Record<Component, number> },
   };
 }

@@ -26,6 +26,33 @@ export interface HostSnapshot {
   stateDir: string[];
   engines: string;
   daemons: string;
+  /** tracefs mounts and, where mounted, its instances and global settings */
+  tracefs: string;
+}
+
+export function tracefsState(): string {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[2] === 'tracefs')
+    .map((l) => l.split(' ')[1]!);
+  const parts = [`mounts: ${mounts.join(' ')}`];
+  for (const m of mounts) {
+    const read = (f: string) => {
+      try {
+        return readFileSync(`${m}/${f}`, 'utf8').trim();
+      } catch (e) {
+        return `(${(e as NodeJS.ErrnoException).code})`;
+      }
+    };
+    let instances: string[] = [];
+    try {
+      instances = readdirSync(`${m}/instances`).sort();
+    } catch {
+      /* no instances directory */
+    }
+    parts.push(`${m}: instances [${instances.join(' ')}] tracing_on ${read('tracing_on')} current_tracer ${read('current_tracer')} set_event [${read('set_event')}] buffer_size_kb ${read('buffer_size_kb')} trace_clock ${read('trace_clock')}`);
+  }
+  return parts.join('\n');
 }
 
 export function hostSnapshot(): HostSnapshot {
@@ -47,6 +74,7 @@ export function hostSnapshot(): HostSnapshot {
     stateDir,
     engines: liveEngines().join(' '),
     daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd']).join(' '),
+    tracefs: tracefsState(),
   };
 }
 

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EngineProcess, liveEngineCount } from '../../src/engine/supervisor.js';
-import { VERSION } from '../../src/version.js';
+import { ENGINE_PROTO, VERSION } from '../../src/version.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-fake-engine-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const HELLO = `{"event":"hello","version":"${VERSION}","proto":1,"role":"rtt-server","pid":1}`;
+const HELLO = `{"event":"hello","version":"${VERSION}","proto":${ENGINE_PROTO},"role":"rtt-server","pid":1}`;
 
 function fakeEngine(name: string, body: string): void {
   const file = path.join(dir, name);
