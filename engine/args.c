@@ -194,6 +194,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (!*v)
 				FAIL("--raw-out: empty path");
 			o->raw_out = v;
+		} else if (strcmp(k, "--rcvbuf") == 0) {
+			if (parse_u64(v, &n) || n < 4096 || n > (1ull << 30))
+				FAIL("--rcvbuf '%s': expected 4096..1073741824 bytes", v);
+			o->rcvbuf = n;
 		} else if (strcmp(k, "--stamps-out") == 0) {
 			if (!*v)
 				FAIL("--stamps-out: empty path");

@@ -41,6 +41,7 @@ struct opts {
 	struct sockaddr_in src;   /* raw APIs: source address:port written into the frames */
 	int have_src;
 	int qdisc_bypass;         /* raw APIs: PACKET_QDISC_BYPASS */
+	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */
 };
 
 #define RTT_HEADER_BYTES 16u

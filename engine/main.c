@@ -22,7 +22,7 @@ static void usage(void)
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
 		"                    [--pace sleep|spin] [--from-planned] [--max-consecutive-lost N] [--raw-out FILE]\n"
 		"                    [--stamps-out FILE] [common]\n"
-		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [common]\n"
+		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES] [common]\n"
 		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp]\n"
 		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
 		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs) [common]\n"

@@ -417,6 +417,14 @@ int stream_rx(const struct opts *o)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_control = ctrl + (size_t)i * CMSG_SPACE(sizeof(uint32_t));
 	}
+	if (o->rcvbuf) {
+		/* FORCE: past net.core.rmem_max (we are root). The kernel doubles it for its bookkeeping. */
+		int want = (int)o->rcvbuf;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0) {
+			ev_error("socket", "SO_RCVBUFFORCE %d: %s", want, strerror(errno));
+			return 1;
+		}
+	}
 	int rcvbuf = 0;
 	socklen_t rl = sizeof rcvbuf;
 	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);

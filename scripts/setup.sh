@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # iproute2: builds every datapath; ethtool: --offload; nftables, iptables: --netfilter; procps: sysctl
 # inside our namespaces; openvswitch-switch: the ovs datapath; gcc/make: build the engine; sockperf and
-# iperf3: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning.
+# iperf3: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning and
+# setpriv (perf dies with cnperf); linux-perf: --trace's per-function CPU profile.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -19,6 +20,8 @@ command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 command -v sysctl >/dev/null 2>&1 || need+=(procps)
 command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
+command -v perf >/dev/null 2>&1 || need+=(linux-perf)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

@@ -17,7 +17,7 @@ import { installStopHandlers, signalExitCode } from '../runner/signals.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
+import { parseBytes, parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
 import { RTT_DEFAULTS, type RttParams } from '../workloads/rtt.js';
 import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, type StreamParams } from '../workloads/stream.js';
 import { datapathOptions, DATAPATH_OPTION_SPEC, DATAPATH_OPTION_NAMES } from './datapath-options.js';
@@ -39,6 +39,7 @@ export const QUICK_USAGE = `cnperf quick DATAPATH... [--workload rtt|stream|swee
            [--breakdown (split every RTT into send, forward path, server wake-up, turnaround, return path, wake-up)]
   stream:  [--api send,sendmmsg,raw,raw-mmsg,tcp] [--burst N] [--rate PPS|0 (per flow)] [--duration 10s]
            [--warmup 2s] [--flows N (pairs at once, each in its own namespaces)] [--qdisc-bypass]
+           [--rcvbuf 4M (the receiver's socket buffer; default: the kernel's)]
   sweep:   the stream options, with --rate LIST (50k,100k,200k) or RANGE (50k..400k:8), [--loss-threshold 0.1%]
   load:    an RTT probe [--count N] [--interval 1ms] [--warmup N] [--timeout T] under a stream load
            [--api A] [--burst N] [--rate PPS] [--size BYTES (of the load)] [--settle 1s] [--worst 5000]
@@ -46,9 +47,9 @@ datapaths: ${datapathNames().join(', ')}`;
 
 const COMMON = ['workload', 'size', 'wait', 'pace', 'cpus', 'rt-prio', 'json', 'db', 'dry-run', 'help', 'warmup', 'trace', ...DATAPATH_OPTION_NAMES];
 const RTT_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'raw', 'breakdown'];
-const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass', 'flows'];
+const STREAM_ONLY = ['api', 'burst', 'rate', 'duration', 'qdisc-bypass', 'flows', 'rcvbuf'];
 const SWEEP_ONLY = ['loss-threshold'];
-const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api', 'burst', 'rate', 'qdisc-bypass', 'settle', 'worst'];
+const LOAD_ONLY = ['count', 'interval', 'timeout', 'max-consecutive-lost', 'api', 'burst', 'rate', 'qdisc-bypass', 'settle', 'worst', 'rcvbuf'];
 const WORKLOAD_OPTIONS: Record<string, string[]> = { rtt: RTT_ONLY, stream: STREAM_ONLY, sweep: [...STREAM_ONLY.filter((k) => k !== 'flows'), ...SWEEP_ONLY], load: LOAD_ONLY };
 
 const OPTIONS: OptionSpec = {
@@ -78,6 +79,7 @@ const OPTIONS: OptionSpec = {
   'qdisc-bypass': { type: 'boolean' },
   'loss-threshold': { type: 'string' },
   flows: { type: 'string' },
+  rcvbuf: { type: 'string' },
   settle: { type: 'string' },
   worst: { type: 'string' },
 };
@@ -180,6 +182,8 @@ function streamBase(p: Parsed, sweep: boolean): StreamParams {
   const rate = str(p, 'rate');
   if (rate !== undefined && !sweep) base.ratePps = parseRate(rate, '--rate');
   base.qdiscBypass = flag(p, 'qdisc-bypass');
+  const rcvbuf = str(p, 'rcvbuf');
+  if (rcvbuf !== undefined) base.rcvbuf = parseBytes(rcvbuf, '--rcvbuf', 4096, 2 ** 30);
   return base;
 }
 

@@ -221,6 +221,8 @@ export function rttClientArgv(o: RttClientArgs): string[] {
 }
 
 export interface StreamRxArgs extends ProcessOptions {
+  /** SO_RCVBUFFORCE bytes (0 or absent: the kernel default) */
+  rcvbuf?: number;
   bind: string;
   api: StreamApi;
   burst: number;
@@ -238,6 +240,7 @@ export function streamRxArgv(o: StreamRxArgs): string[] {
     '--size', String(o.size),
     '--duration-ns', String(o.maxDurationNs),
     ...processArgs(o),
+    ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []),
   ];
 }
 

@@ -10,6 +10,7 @@ import { errorMessage } from '../util/errors.js';
 import { cpuShare, type CpuShare } from './cpu.js';
 import { deviceDelta, readLinkStats, type DeviceCounters } from './devices.js';
 import { readSnmp, snmpErrorDeltas, type Snmp } from './snmp.js';
+import { PerfSession, type PerfSummary } from './perf.js';
 import { Timeline, type HostSample } from './timeline.js';
 import { TraceSession, type TraceSummary } from './tracepoints.js';
 
@@ -21,6 +22,8 @@ export interface ProbeOptions {
   /** packets the workload is expected to carry: sizes the trace buffers */
   expectedPackets: number;
   journal?: Journal;
+  /** the run's directory (under the state directory): perf writes its samples there */
+  runDir: string;
 }
 
 export interface ProbeReport {
@@ -44,6 +47,8 @@ export interface ProbeReport {
   /** error/drop counters of the stack that moved, per namespace */
   snmp_errors: Record<string, Record<string, number>>;
   trace: TraceSummary | null;
+  /** CPU time by function (--trace, when perf is installed) */
+  perf: PerfSummary | null;
   /** what a probe could not do (the run itself is fine) */
   problems: string[];
   /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
@@ -84,6 +89,7 @@ export class ProbeSession {
     private readonly before: NsCounters,
     private readonly timeline: Timeline,
     private readonly trace: TraceSession | null,
+    private readonly perf: PerfSession | null,
     private readonly problems: string[],
   ) {}
 
@@ -95,20 +101,29 @@ export class ProbeSession {
       const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : [])];
       trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets), journal: o.journal });
     }
-    return new ProbeSession(o, before, new Timeline().start(), trace, problems);
+    let perf: PerfSession | null = null;
+    try {
+      perf = o.trace ? await PerfSession.start(o.runDir, o.journal, problems) : null;
+    } catch (e) {
+      trace?.removeSync();
+      throw e;
+    }
+    return new ProbeSession(o, before, new Timeline().start(), trace, perf, problems);
   }
 
   /** On the error path: stops sampling and removes the trace instance; nothing is summarized. */
   abort(): void {
     this.timeline.stop();
     this.trace?.removeSync();
+    this.perf?.abort();
   }
 
   async stop(): Promise<ProbeReport> {
     const samples = this.timeline.stop();
+    const perf = this.perf ? await this.perf.stop(this.problems) : null;
     const trace = this.trace ? await this.trace.stop() : null;
     const after = await readNsCounters(namespacesOf(this.o.topo), this.problems);
-    return summarizeProbes(this.o, samples, this.before, after, trace, this.problems);
+    return { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
   }
 }
 
@@ -201,6 +216,7 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
     devices,
     snmp_errors: snmpErrors,
     trace,
+    perf: null,
     problems,
     timeline,
   };

@@ -36,6 +36,7 @@ export function whyLines(runs: RunRecord[]): string {
     const drops = Object.values(p.devices ?? {}).reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0);
     const errors = Object.values(p.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
     parts.push(`device drops ${drops}${errors.length ? `, stack: ${errors.join(', ')}` : ''}`);
+    if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
     lines.push(`  ${r.datapath}: ${parts.join(' · ')}`);
     const b = p.breakdown;

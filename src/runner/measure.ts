@@ -151,7 +151,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   let session: ProbeSession | null = null;
   try {
     if (!ctx.stop.requested) {
-      session = await ProbeSession.start({ topo, cpus: cpusOf(job), trace: ctx.trace ?? false, expectedPackets: expectedPackets(job), journal: host.journal });
+      session = await ProbeSession.start({ topo, cpus: cpusOf(job), trace: ctx.trace ?? false, expectedPackets: expectedPackets(job), journal: host.journal, runDir: path.join(stateDir(), `cnp${topo.runId}`) });
       ctx.progress(`${datapath}: ${describeJob(job)} (run ${topo.runId})`);
       outcome =
         job.workload === 'rtt'
@@ -471,5 +471,6 @@ export function paramsRecord(job: Job): Record<string, unknown> {
     rt_prio: p.rtPrio ?? 0,
     qdisc_bypass: p.qdiscBypass,
     flows: p.flows,
+    rcvbuf: p.rcvbuf ?? null,
   };
 }

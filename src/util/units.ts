@@ -27,6 +27,15 @@ export function parseIntIn(text: string, what: string, min: number, max: number)
   return n;
 }
 
+/** Bytes: "4096", "256K", "4M", "1G" (binary multiples), within min..max. */
+export function parseBytes(text: string, what: string, min: number, max: number): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
+  if (!m) throw new UserError(`${what} '${text}': expected bytes, e.g. 262144, 256K, 4M`);
+  const n = Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+  if (n < min || n > max) throw new UserError(`${what} ${text}: out of range, allowed ${min}..${max} bytes`);
+  return n;
+}
+
 export function formatNs(ns: number): string {
   if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)}s`;
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)}ms`;

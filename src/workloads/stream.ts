@@ -35,6 +35,8 @@ export interface StreamParams {
   cpus?: [number, number];
   rtPrio?: number;
   qdiscBypass: boolean;
+  /** the receiver's socket buffer (SO_RCVBUFFORCE bytes); absent: the kernel's default */
+  rcvbuf?: number;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
   flows: number;
 }
@@ -80,7 +82,7 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
   const durationMs = p.durationNs / 1e6;
   const rx = new EngineProcess(
     'stream-rx',
-    streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait }),
+    streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf }),
     durationMs + 70_000,
   );
   hooks.onEngine?.(rx);

@@ -17,7 +17,7 @@ async function stream(datapath: string, p: Partial<StreamParams>) {
   resetStopState();
   const m = await measure(datapath, { workload: 'stream', params: { ...STREAM_DEFAULTS, ...p } }, { batchId: 'itest1', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} });
   assert.equal(m.record.status, 'ok', m.record.problem ?? '');
-  const engine = m.record.engine as { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number; socket_drops: number } };
+  const engine = m.record.engine as { tx: { packets: number; bytes: number }; rx: { packets: number; bytes: number; socket_drops: number; rcvbuf: number } };
   return { s: m.record.summary as unknown as StreamSummary, tx: engine.tx, rx: engine.rx, record: m.record };
 }
 
@@ -49,11 +49,12 @@ describe('stream through real datapaths', () => {
     ['raw-mmsg', 16, 40_000],
   ] as Array<[StreamApi, number, number]>) {
     it(`veth / ${api}: paced at ${rate} pps (burst ${burst}), sent and received rates within 2 %`, async () => {
-      const { s } = await stream('veth', { api, burst, ratePps: rate, durationNs: 4e9, warmupNs: 1e9 });
+      // A 16 MiB receive buffer: this test is about the sender's pacing, and on this VM the receiver
+      // can stall for milliseconds (measured: up to 3 % lost with the default 208 KiB at 50 kpps).
+      const { s, rx } = await stream('veth', { api, burst, ratePps: rate, durationNs: 4e9, warmupNs: 1e9, rcvbuf: 16 << 20 });
+      assert.ok(rx.rcvbuf >= 16 << 20, `rcvbuf ${rx.rcvbuf}`);
       assert.ok(Math.abs(s.tx_pps! - rate) / rate < 0.02, `tx ${s.tx_pps} pps`);
       assert.ok(Math.abs(s.rx_pps! - rate) / rate < 0.02, `rx ${s.rx_pps} pps`);
-      // Not zero: on a small VM the receiver can stall for milliseconds, and its default 208 KiB
-      // buffer holds only a few hundred small datagrams; those drops are reported, and they are rare.
       assert.ok(s.loss_ratio < 0.01, `loss ${s.loss_ratio}`);
       assert.equal(s.offered_pps, rate);
     });

@@ -122,3 +122,17 @@ describe('durations', () => {
     assert.equal(parseDuration('100ns', 'x'), 100);
   });
 });
+
+describe('probe and buffer options', () => {
+  it('--trace for every workload, --breakdown for rtt only, --rcvbuf in bytes for streams', () => {
+    const rtt = parseQuickArgs(['veth', '--trace', '--breakdown']) as QuickArgs;
+    assert.equal(rtt.trace, true);
+    assert.equal((rtt.jobs[0]!.params as RttParams).breakdown, true);
+    assert.equal((parseQuickArgs(['veth']) as QuickArgs).trace, false);
+    assert.throws(() => parseQuickArgs(['veth', '--workload', 'stream', '--breakdown']), /--breakdown does not apply to --workload stream/);
+    const s = parseQuickArgs(['veth', '--workload', 'stream', '--rcvbuf', '4M', '--trace']) as QuickArgs;
+    assert.equal((s.jobs[0]!.params as StreamParams).rcvbuf, 4 << 20);
+    assert.throws(() => parseQuickArgs(['veth', '--workload', 'stream', '--rcvbuf', '1K']), /--rcvbuf 1K: out of range, allowed 4096/);
+    assert.throws(() => parseQuickArgs(['veth', '--workload', 'stream', '--rcvbuf', 'lots']), /expected bytes/);
+  });
+});

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { cpuShare, parseProcStat } from '../../src/probes/cpu.js';
 import { deviceDelta, parseLinkStats } from '../../src/probes/devices.js';
 import { dataLocString, parseEventFormat, parseRingBufferPages } from '../../src/probes/ringbuffer.js';
+import { parsePerfReport } from '../../src/probes/perf.js';
 import { summarizeProbes, traceBufferKb } from '../../src/probes/session.js';
 import { parseSnmp, snmpErrorDeltas } from '../../src/probes/snmp.js';
 import { parseInterruptTotals, parseSoftirqs } from '../../src/probes/softirqs.js';
@@ -177,5 +178,21 @@ describe('probe summary', () => {
     assert.equal(r.traversals_per_packet, 2, 'eth0 is not the run\'s: not counted');
     assert.equal(r.xmits_per_packet, 2);
     assert.equal(r.softirq_max_ns, 30000, 'the longest softirq of any vector');
+  });
+});
+
+describe('perf profile', () => {
+  it('parses `perf report --sort sym` (captured): kernel symbols, shares of busy time, the idle loop set apart', () => {
+    const p = parsePerfReport(procfs('perf-report.txt'));
+    assert.ok(p.idle_share > 0.5, `idle ${p.idle_share}: the capture was of a mostly idle machine`);
+    assert.ok(!p.top.some((f) => f.symbol === 'pv_native_safe_halt'));
+    const first = p.top[0]!;
+    assert.equal(first.symbol, '_raw_spin_unlock_irqrestore');
+    assert.equal(first.kernel, true);
+    assert.equal(first.share, 0.1159);
+    assert.ok(Math.abs(first.busy_share - 0.1159 / (1 - p.idle_share)) < 1e-3);
+    assert.ok(p.top.every((f) => f.kernel), 'kernel symbols only: user space is mostly cnperf itself');
+    assert.ok(procfs('perf-report.txt').includes('[.] __libc_recvmsg'));
+    assert.deepEqual(parsePerfReport('garbage\n'), { idle_share: 0, top: [] });
   });
 });
