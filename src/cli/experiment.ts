@@ -1,0 +1,40 @@
+/**
+ * `cnperf validate FILE...`: checks experiment files and changes nothing.
+ * `cnperf schema`: the JSON Schema of experiment files (for editors).
+ */
+import { loadExperiment } from '../experiment/load.js';
+import { expandCases, repeatsOf, SCALES } from '../experiment/plan.js';
+import { experimentJsonSchema } from '../experiment/schema.js';
+import { UserError } from '../util/errors.js';
+
+export const VALIDATE_USAGE = 'cnperf validate FILE...   (checks experiment files; changes nothing)';
+
+export async function validateCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`usage: ${VALIDATE_USAGE}\n`);
+    return 0;
+  }
+  const files = argv.filter((a) => !a.startsWith('-'));
+  const bad = argv.find((a) => a.startsWith('-'));
+  if (bad) throw new UserError(`validate: unknown option '${bad}'`, `usage: ${VALIDATE_USAGE}`);
+  if (!files.length) throw new UserError('validate: name at least one experiment file', `usage: ${VALIDATE_USAGE}`);
+  const errors: string[] = [];
+  for (const f of files) {
+    try {
+      const e = loadExperiment(f);
+      const sizes = SCALES.map((s) => `${s}: ${expandCases(e.spec, s).length} cases × ${repeatsOf(e.spec, s)} repeats`).join(', ');
+      process.stdout.write(`${f}: ok (${e.spec.name}, ${e.spec.workload}; ${sizes})\n`);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      errors.push(err.message);
+    }
+  }
+  if (errors.length) throw new UserError(errors.join('\n'), '`cnperf schema` prints the JSON Schema of experiment files');
+  return 0;
+}
+
+export async function schemaCommand(argv: string[]): Promise<number> {
+  if (argv.length) throw new UserError(`schema: takes no arguments (got '${argv[0]}')`, 'usage: cnperf schema > cnperf-experiment.schema.json');
+  process.stdout.write(JSON.stringify(experimentJsonSchema(), null, 2) + '\n');
+  return 0;
+}

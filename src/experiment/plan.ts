@@ -1,0 +1,132 @@
+/**
+ * An experiment's cases: each datapath entry × every combination of the list-valued parameters,
+ * at a scale, with the overrides applied — and each case parsed by `cnperf quick`'s own argument
+ * parser, so an experiment accepts exactly what the command line accepts. Pure.
+ */
+import { parseQuickArgs, type QuickArgs } from '../cli/quick.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import type { Experiment } from './schema.js';
+
+export const SCALES = ['quick', 'full'] as const;
+export type Scale = (typeof SCALES)[number];
+
+type Scalar = string | number | boolean;
+type Path = Array<string | number>;
+
+export interface Case {
+  /** stable identity of the case within the experiment (what --resume matches) */
+  key: string;
+  /** for tables and plots: the label, plus the values of the matrix axes */
+  label: string;
+  datapath: string;
+  /** every parameter of the case, by quick's option name */
+  params: Record<string, Scalar>;
+  /** the axes' values (the parameters given as lists) */
+  axes: Record<string, Scalar>;
+  quick: QuickArgs;
+}
+
+/** A bad value, with where it came from in the file. */
+export class CaseError extends UserError {
+  constructor(
+    message: string,
+    readonly source: Path,
+    readonly key: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+interface Sourced {
+  value: Scalar | Scalar[];
+  source: Path;
+}
+
+function layer(into: Map<string, Sourced>, params: Record<string, unknown> | undefined, source: Path): void {
+  for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) into.set(k, { value: v as Scalar | Scalar[], source });
+}
+
+/** Every combination of the list-valued entries (in key order), each with its axes. */
+function combinations(params: Map<string, Sourced>): Array<{ values: Map<string, Sourced & { value: Scalar }>; axes: Record<string, Scalar> }> {
+  let out = [{ values: new Map<string, Sourced & { value: Scalar }>(), axes: {} as Record<string, Scalar> }];
+  for (const [k, s] of [...params].sort(([a], [b]) => a.localeCompare(b))) {
+    const list = Array.isArray(s.value) ? s.value : [s.value];
+    out = out.flatMap((c) =>
+      list.map((v) => {
+        const values = new Map(c.values);
+        values.set(k, { value: v, source: s.source });
+        return { values, axes: Array.isArray(s.value) ? { ...c.axes, [k]: v } : c.axes };
+      }),
+    );
+  }
+  return out;
+}
+
+function argvOf(datapath: string, workload: string, values: Map<string, { value: Scalar }>): string[] {
+  const argv = [datapath, '--workload', workload];
+  for (const [k, { value }] of values) {
+    if (typeof value === 'boolean') {
+      if (value) argv.push(`--${k}`);
+    } else {
+      argv.push(`--${k}`, String(value));
+    }
+  }
+  return argv;
+}
+
+export function expandCases(spec: Experiment, scale: Scale): Case[] {
+  const scaleSpec = spec.scales?.[scale];
+  const entries = scaleSpec?.datapaths ?? spec.datapaths;
+  const entriesPath: Path = scaleSpec?.datapaths ? ['scales', scale, 'datapaths'] : ['datapaths'];
+  const cases: Case[] = [];
+  const keys = new Set<string>();
+  entries.forEach((entry, i) => {
+    const datapath = typeof entry === 'string' ? entry : entry.datapath;
+    const label = (typeof entry === 'string' ? undefined : entry.label) ?? datapath;
+    const params = new Map<string, Sourced>();
+    layer(params, spec.params, ['params']);
+    layer(params, scaleSpec?.params, ['scales', scale, 'params']);
+    if (typeof entry !== 'string') layer(params, entry.params, [...entriesPath, i, 'params']);
+    for (const combo of combinations(params)) {
+      // Overrides match the case as it stands (datapath, label, values), in file order.
+      const values = new Map<string, Sourced>(combo.values);
+      (spec.overrides ?? []).forEach((o, j) => {
+        const w = o.when;
+        if (w.datapath !== undefined && w.datapath !== datapath) return;
+        if (w.label !== undefined && w.label !== label) return;
+        if (w.params && !Object.entries(w.params).every(([k, v]) => values.get(k)?.value === v)) return;
+        layer(values, o.params, ['overrides', j, 'params']);
+      });
+      for (const final of combinations(values)) {
+        const axes = { ...combo.axes, ...final.axes };
+        const flat = Object.fromEntries([...final.values].map(([k, s]) => [k, s.value]));
+        let quick: QuickArgs;
+        try {
+          const parsed = parseQuickArgs(argvOf(datapath, spec.workload, final.values));
+          if (parsed === 'help') throw new UserError('internal: help requested');
+          quick = parsed;
+        } catch (e) {
+          // Point at the parameter the message names, where the file set it.
+          const key = /--([a-z][a-z-]*)/.exec(errorMessage(e))?.[1];
+          const src = key ? final.values.get(key)?.source : undefined;
+          throw new CaseError(`${label}${Object.keys(axes).length ? ` (${describeAxes(axes)})` : ''}: ${errorMessage(e)}`, src ?? [...entriesPath, i], src ? key : undefined);
+        }
+        if (quick.jobs.length !== 1) throw new CaseError(`${label}: give 'api' as a list (an axis), not a comma-separated string`, final.values.get('api')?.source ?? [...entriesPath, i], 'api');
+        const key = `${label}|${Object.entries(flat).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
+        if (keys.has(key)) throw new CaseError(`two cases are the same: ${key} (give the datapath entries distinct labels)`, [...entriesPath, i], undefined);
+        keys.add(key);
+        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, params: flat, axes, quick });
+      }
+    }
+  });
+  return cases;
+}
+
+export function describeAxes(axes: Record<string, Scalar>): string {
+  return Object.entries(axes).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+}
+
+/** Repeats at a scale. */
+export function repeatsOf(spec: Experiment, scale: Scale): number {
+  return spec.scales?.[scale]?.repeats ?? spec.repeats;
+}

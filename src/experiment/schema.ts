@@ -1,0 +1,80 @@
+/**
+ * The experiment file: one zod schema is the single source of truth, for validation here and for
+ * the JSON Schema `cnperf schema` prints (editors complete and check files with it).
+ *
+ * Parameters use the names and value syntax of `cnperf quick`'s options (count: 10000,
+ * interval: 1ms, rate: 250k), so a case is exactly a quick command and is checked by the same code.
+ * A list value is a matrix axis: every combination of every list is one case.
+ */
+import { z } from 'zod/v4';
+import { DATAPATH_OPTION_NAMES } from '../cli/datapath-options.js';
+
+/** Workload options an experiment may set (quick's names; `workload` and output options excluded). */
+export const WORKLOAD_PARAMS = [
+  'count', 'interval', 'warmup', 'timeout', 'max-consecutive-lost', 'raw', 'breakdown',
+  'size', 'wait', 'pace', 'cpus', 'rt-prio',
+  'api', 'burst', 'rate', 'duration', 'flows', 'qdisc-bypass', 'rcvbuf', 'loss-threshold', 'settle', 'worst',
+] as const;
+export const PARAM_NAMES: readonly string[] = [...WORKLOAD_PARAMS, ...DATAPATH_OPTION_NAMES];
+
+const Scalar = z.union([z.string().max(200), z.number(), z.boolean()]);
+const ParamValue = z.union([Scalar, z.array(Scalar).min(1).max(100)]).describe('a value, or a list of values: a matrix axis');
+const Params = z
+  .strictObject(Object.fromEntries(PARAM_NAMES.map((k) => [k, ParamValue.optional()])) as Record<string, z.ZodOptional<typeof ParamValue>>)
+  .describe("cnperf quick's options, by name without the dashes; a list is a matrix axis");
+
+const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters');
+
+const DatapathEntry = z.union([
+  z.string().max(32).describe('a datapath name'),
+  z
+    .strictObject({
+      datapath: z.string().max(32).describe('a datapath name'),
+      label: Name.optional().describe('how this case is named in tables and plots (default: the datapath)'),
+      params: Params.optional(),
+    })
+    .describe('a datapath with its own options'),
+]);
+
+const Override = z.strictObject({
+  when: z
+    .strictObject({
+      datapath: z.string().max(32).optional(),
+      label: z.string().max(63).optional(),
+      params: z.record(z.string(), Scalar).optional().describe('cases whose parameter has this value'),
+    })
+    .describe('which cases the override applies to (all conditions must hold)'),
+  params: Params,
+});
+
+const Scale = z.strictObject({
+  repeats: z.number().int().min(1).max(100).optional(),
+  params: Params.optional(),
+  datapaths: z.array(DatapathEntry).min(1).max(64).optional().describe('replaces the datapaths at this scale'),
+});
+
+export const Experiment = z
+  .strictObject({
+    name: Name.describe('the experiment, in stored results and reports'),
+    description: z.string().max(4000).optional(),
+    workload: z.enum(['rtt', 'stream', 'sweep', 'load']),
+    datapaths: z.array(DatapathEntry).min(1).max(64),
+    params: Params.optional(),
+    repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),
+    cooldown: z.string().regex(/^\d+(\.\d+)?(ns|us|ms|s)$|^0$/, 'a duration: 500ms, 2s').default('0').describe('pause between cases'),
+    trace: z.boolean().default(false).describe('tracepoints and perf for every case (see cnperf quick --trace)'),
+    overrides: z.array(Override).max(100).optional(),
+    scales: z
+      .strictObject({ quick: Scale.optional(), full: Scale.optional() })
+      .optional()
+      .describe('what changes at `--scale quick` (minutes) and `--scale full` (the paper’s parameters)'),
+  })
+  .describe('a cnperf experiment: datapaths × workload parameters, repeated');
+
+export type Experiment = z.infer<typeof Experiment>;
+export type ParamsSpec = z.infer<typeof Params>;
+export type DatapathSpec = z.infer<typeof DatapathEntry>;
+
+export function experimentJsonSchema(): unknown {
+  return { ...z.toJSONSchema(Experiment, { io: 'input' }), title: 'cnperf experiment' };
+}
