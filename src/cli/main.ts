@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
 import { schemaCommand, validateCommand } from './experiment.js';
+import { runCommand } from './run.js';
 import { quickCommand } from './quick.js';
 import { resultsCommand } from './results.js';
 import { topoCommand } from './topo.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   clean: { run: cleanCommand, help: 'remove what killed runs left behind' },
   results: { run: resultsCommand, help: 'list and show stored runs' },
   doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
+  run: { run: runCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
   validate: { run: validateCommand, help: 'check experiment files (changes nothing)' },
   schema: { run: schemaCommand, help: 'print the JSON Schema of experiment files' },
 };

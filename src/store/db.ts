@@ -34,7 +34,43 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE runs ADD COLUMN series TEXT;`,
   // 3: what the probes saw during the run (CPU split, softirqs, drops, trace, round-trip breakdown).
   `ALTER TABLE runs ADD COLUMN probes TEXT;`,
+  // 4: experiments (cnperf run FILE) and which case and repeat of one a run is.
+  `CREATE TABLE experiments (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     scale TEXT NOT NULL,
+     file TEXT NOT NULL,
+     text TEXT NOT NULL,
+     plan_hash TEXT NOT NULL,
+     cases INTEGER NOT NULL,
+     repeats INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     finished_at TEXT,
+     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted'))
+   );
+   CREATE INDEX experiments_name ON experiments (name, scale, plan_hash);
+   ALTER TABLE runs ADD COLUMN experiment_id TEXT;
+   ALTER TABLE runs ADD COLUMN case_key TEXT;
+   ALTER TABLE runs ADD COLUMN case_label TEXT;
+   ALTER TABLE runs ADD COLUMN repeat INTEGER;
+   CREATE INDEX runs_experiment ON runs (experiment_id);`,
 ];
+
+export interface ExperimentRecord {
+  id: string;
+  name: string;
+  scale: string;
+  file: string;
+  /** the experiment file as it was run */
+  text: string;
+  /** identity of the expanded plan (cases, repeats): --resume continues only the same plan */
+  plan_hash: string;
+  cases: number;
+  repeats: number;
+  created_at: string;
+  finished_at: string | null;
+  status: 'running' | 'done' | 'interrupted';
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -61,6 +97,11 @@ export interface RunRecord {
   series: unknown;
   /** what the probes saw (src/probes/session.ts ProbeReport, plus the round-trip breakdown) */
   probes?: Record<string, unknown> | null;
+  /** set when the run is a case of an experiment */
+  experiment_id?: string | null;
+  case_key?: string | null;
+  case_label?: string | null;
+  repeat?: number | null;
 }
 
 interface Row {
@@ -82,6 +123,10 @@ interface Row {
   raw: Buffer | null;
   series: string | null;
   probes: string | null;
+  experiment_id: string | null;
+  case_key: string | null;
+  case_label: string | null;
+  repeat: number | null;
 }
 
 export class Store {
@@ -113,9 +158,9 @@ export class Store {
     this.db
       .prepare(
         `INSERT INTO runs (id, batch_id, created_at, datapath, workload, params, topology, env, status, problem,
-                           samples, lost, summary, engine, histogram, raw, series, probes)
+                           samples, lost, summary, engine, histogram, raw, series, probes, experiment_id, case_key, case_label, repeat)
          VALUES (@id, @batch_id, @created_at, @datapath, @workload, @params, @topology, @env, @status, @problem,
-                 @samples, @lost, @summary, @engine, @histogram, @raw, @series, @probes)`,
+                 @samples, @lost, @summary, @engine, @histogram, @raw, @series, @probes, @experiment_id, @case_key, @case_label, @repeat)`,
       )
       .run({
         ...r,
@@ -126,7 +171,54 @@ export class Store {
         engine: r.engine ? JSON.stringify(r.engine) : null,
         series: r.series ? JSON.stringify(r.series) : null,
         probes: r.probes ? JSON.stringify(r.probes) : null,
+        experiment_id: r.experiment_id ?? null,
+        case_key: r.case_key ?? null,
+        case_label: r.case_label ?? null,
+        repeat: r.repeat ?? null,
       });
+  }
+
+  createExperiment(e: ExperimentRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO experiments (id, name, scale, file, text, plan_hash, cases, repeats, created_at, finished_at, status)
+         VALUES (@id, @name, @scale, @file, @text, @plan_hash, @cases, @repeats, @created_at, @finished_at, @status)`,
+      )
+      .run(e);
+  }
+
+  finishExperiment(id: string, status: ExperimentRecord['status']): void {
+    this.db.prepare(`UPDATE experiments SET status = ?, finished_at = ? WHERE id = ?`).run(status, status === 'running' ? null : new Date().toISOString(), id);
+  }
+
+  /** The latest unfinished experiment with this exact plan (what --resume continues). */
+  findResumable(name: string, scale: string, planHash: string): ExperimentRecord | null {
+    return (this.db.prepare(`SELECT * FROM experiments WHERE name = ? AND scale = ? AND plan_hash = ? AND status != 'done' ORDER BY created_at DESC LIMIT 1`).get(name, scale, planHash) as ExperimentRecord | undefined) ?? null;
+  }
+
+  /** "case_key#repeat" of the runs of an experiment that measured something (ok or partial). */
+  measuredCases(experimentId: string): Set<string> {
+    const rows = this.db.prepare(`SELECT case_key, repeat FROM runs WHERE experiment_id = ? AND status != 'failed'`).all(experimentId) as Array<{ case_key: string; repeat: number }>;
+    return new Set(rows.map((r) => `${r.case_key}#${r.repeat}`));
+  }
+
+  listExperiments(limit = 50): ExperimentRecord[] {
+    return this.db.prepare(`SELECT * FROM experiments ORDER BY created_at DESC LIMIT ?`).all(limit) as ExperimentRecord[];
+  }
+
+  /** An experiment by id (or unambiguous prefix), or the latest one of that name. */
+  findExperiment(idOrName: string): ExperimentRecord | null {
+    const byName = this.db.prepare(`SELECT * FROM experiments WHERE name = ? ORDER BY created_at DESC LIMIT 1`).get(idOrName) as ExperimentRecord | undefined;
+    if (byName) return byName;
+    if (!/^[a-z0-9]{1,32}$/.test(idOrName)) return null;
+    const rows = this.db.prepare(`SELECT * FROM experiments WHERE id LIKE ? || '%' LIMIT 2`).all(idOrName) as ExperimentRecord[];
+    if (rows.length > 1) throw new UserError(`'${idOrName}' matches several experiments`, 'give more characters of the id');
+    return rows[0] ?? null;
+  }
+
+  /** Every run of an experiment, in the order they were measured. */
+  runsOfExperiment(experimentId: string): RunRecord[] {
+    return (this.db.prepare(`SELECT * FROM runs WHERE experiment_id = ? ORDER BY created_at, id`).all(experimentId) as Row[]).map(fromRow);
   }
 
   listRuns(limit = 50): RunRecord[] {

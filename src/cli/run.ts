@@ -1,0 +1,91 @@
+/**
+ * `cnperf run FILE [--scale quick|full] [--resume]`: runs an experiment file — every case and repeat,
+ * stored as each finishes — with a progress line per case and a summary at the end.
+ */
+import { collectEnvironment } from '../env/environment.js';
+import { probeEngineVersion } from '../engine/supervisor.js';
+import { loadExperiment } from '../experiment/load.js';
+import { expandCases, repeatsOf, SCALES, type Scale } from '../experiment/plan.js';
+import { acquireMeasureLock } from '../host/lock.js';
+import { defaultDbPath, stateDir } from '../paths.js';
+import { groupByCase } from '../report/cases.js';
+import { experimentTables } from '../report/experiment.js';
+import { resultJson } from '../report/results.js';
+import { runExperiment } from '../runner/experiment.js';
+import { installStopHandlers, signalExitCode } from '../runner/signals.js';
+import { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
+import { progress, requireRoot } from './common.js';
+
+export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--db FILE] [--json] [--dry-run]
+  --scale quick   the experiment's quick scale (minutes); full (default): the paper's parameters
+  --resume        continue the last interrupted run of the same plan: cases already stored are skipped
+  --dry-run       list the cases and change nothing`;
+
+const OPTIONS: OptionSpec = {
+  scale: { type: 'string' },
+  resume: { type: 'boolean' },
+  db: { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const minutes = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${Math.round(ms / 1000)}s`);
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const p = parseCommandArgs('run', argv, OPTIONS, RUN_USAGE);
+  if (flag(p, 'help')) {
+    process.stdout.write(`usage: ${RUN_USAGE}\n`);
+    return 0;
+  }
+  if (p.positionals.length !== 1) throw new UserError('run: name one experiment file', `usage: ${RUN_USAGE}`);
+  const scaleText = str(p, 'scale') ?? 'full';
+  if (!SCALES.includes(scaleText as Scale)) throw new UserError(`--scale '${scaleText}': expected ${SCALES.join(' or ')}`);
+  const scale = scaleText as Scale;
+  const loaded = loadExperiment(p.positionals[0]!);
+  const db = str(p, 'db') ?? defaultDbPath();
+  if (flag(p, 'dry-run')) {
+    const cases = expandCases(loaded.spec, scale);
+    process.stdout.write(`# ${loaded.spec.name}, ${scale} scale: ${cases.length} cases × ${repeatsOf(loaded.spec, scale)} repeats\n`);
+    for (const c of cases) process.stdout.write(`cnperf quick ${c.datapath} --workload ${loaded.spec.workload} ${Object.entries(c.params).map(([k, v]) => (v === true ? `--${k}` : v === false ? '' : `--${k} ${String(v)}`)).filter(Boolean).join(' ')}${loaded.spec.trace ? ' --trace' : ''}   # ${c.label}\n`);
+    return 0;
+  }
+  requireRoot('run');
+  const stop = installStopHandlers();
+  const engineVersion = await probeEngineVersion();
+  const release = acquireMeasureLock(stateDir(), `exp-${loaded.spec.name}`.slice(0, 32));
+  let store: Store | null = null;
+  try {
+    store = Store.open(db);
+    const outcome = await runExperiment(loaded, scale, {
+      store,
+      resume: flag(p, 'resume'),
+      env: collectEnvironment(engineVersion),
+      stop,
+      progress: {
+        caseStarted: (i, n, c, r, eta) => progress(`[${i}/${n}] ${c.label} (repeat ${r})${eta !== null ? ` · about ${minutes(eta)} left` : ''}`),
+        caseDone: (i, n, c, r, rec) => {
+          if (rec.status !== 'ok') progress(`[${i}/${n}] ${c.label} (repeat ${r}): ${rec.status}: ${rec.problem}`);
+        },
+        detail: (msg) => progress(`  ${msg}`),
+      },
+    });
+    const runs = store.runsOfExperiment(outcome.experiment.id);
+    const cases = groupByCase(runs);
+    if (flag(p, 'json')) {
+      process.stdout.write(JSON.stringify({ experiment: { ...outcome.experiment, text: undefined }, results: runs.map((r) => ({ ...resultJson(r), case: r.case_label, repeat: r.repeat })) }) + '\n');
+    } else {
+      process.stdout.write(`${experimentTables(outcome.experiment, cases)}\n`);
+      process.stdout.write(`${outcome.ok} ok, ${outcome.partial} partial, ${outcome.failed} failed${outcome.skipped ? `, ${outcome.skipped} already stored (resumed)` : ''}; stored in ${db} as experiment ${outcome.experiment.id}\n`);
+      process.stdout.write(`report: cnperf report ${outcome.experiment.id} --db ${db} -o ${loaded.spec.name}.html\n`);
+    }
+    if (stop.requested) return signalExitCode(stop.signal);
+    return outcome.failed || outcome.partial ? 1 : 0;
+  } finally {
+    release();
+    store?.close();
+  }
+}
+

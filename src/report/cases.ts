@@ -1,0 +1,75 @@
+/**
+ * An experiment's runs grouped by case, with the statistics across repeats: pooled RTT percentiles
+ * with bootstrap intervals, and mean ± standard error (95 % CI) of throughput. Made from stored
+ * records only, for the terminal summary, the HTML report, CSV/JSON export and `compare`.
+ */
+import { Histogram } from '../stats/histogram.js';
+import { meanCi, quantileCi, type MeanCi, type QuantileCi } from '../stats/repeats.js';
+import type { RunRecord } from '../store/db.js';
+import { streamSummaryOf, sweepSummaryOf } from './results.js';
+
+export interface CaseStats {
+  key: string;
+  label: string;
+  datapath: string;
+  workload: string;
+  runs: RunRecord[];
+  /** runs that measured something (ok or partial) */
+  measured: number;
+  failed: number;
+  problems: string[];
+  rtt: { samples: number; lost: number; p50: QuantileCi | null; p99: QuantileCi | null; p999: QuantileCi | null; max: number; cdf: Array<[number, number]> } | null;
+  rx_pps: MeanCi | null;
+  tx_pps: MeanCi | null;
+  loss_ratio: MeanCi | null;
+  max_sustained_pps: MeanCi | null;
+  params: Record<string, unknown>;
+}
+
+export function groupByCase(runs: readonly RunRecord[]): CaseStats[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const key = r.case_key ?? r.id;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups].map(([key, rs]) => caseStats(key, rs));
+}
+
+export function caseStats(key: string, runs: RunRecord[]): CaseStats {
+  const ok = runs.filter((r) => r.status !== 'failed');
+  const first = runs[0]!;
+  const hists = ok.filter((r) => r.histogram).map((r) => Histogram.decode(r.histogram!));
+  let rtt: CaseStats['rtt'] = null;
+  if (hists.length) {
+    const pooled = new Histogram();
+    for (const h of hists) pooled.merge(h);
+    rtt = {
+      samples: ok.reduce((a, r) => a + r.samples, 0),
+      lost: ok.reduce((a, r) => a + r.lost, 0),
+      p50: quantileCi(hists, 0.5),
+      p99: quantileCi(hists, 0.99),
+      p999: quantileCi(hists, 0.999),
+      max: pooled.max,
+      cdf: pooled.cdf(400),
+    };
+  }
+  const streams = ok.map(streamSummaryOf).filter((s): s is NonNullable<typeof s> => !!s && s.rx_pps !== null);
+  const sweeps = ok.map(sweepSummaryOf).filter((s): s is NonNullable<typeof s> => !!s);
+  const sustained = sweeps.map((s) => s.max_sustained_pps).filter((x): x is number => x !== null);
+  return {
+    key,
+    label: first.case_label ?? first.datapath,
+    datapath: first.datapath,
+    workload: first.workload,
+    runs,
+    measured: ok.length,
+    failed: runs.length - ok.length,
+    problems: [...new Set(runs.map((r) => r.problem).filter((p): p is string => !!p))],
+    rtt,
+    rx_pps: streams.length ? meanCi(streams.map((s) => s.rx_pps!)) : null,
+    tx_pps: streams.length ? meanCi(streams.map((s) => s.tx_pps ?? 0)) : null,
+    loss_ratio: streams.length ? meanCi(streams.map((s) => s.loss_ratio)) : null,
+    max_sustained_pps: sustained.length ? meanCi(sustained) : null,
+    params: first.params,
+  };
+}

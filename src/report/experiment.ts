@@ -1,0 +1,33 @@
+/** The terminal summary of an experiment: one table per workload, statistics across repeats. */
+import type { ExperimentRecord } from '../store/db.js';
+import type { QuantileCi } from '../stats/repeats.js';
+import type { MeanCi } from '../stats/repeats.js';
+import type { CaseStats } from './cases.js';
+import { renderTable, us } from './table.js';
+
+const withCi = (q: QuantileCi | null | undefined) => (q ? `${us(q.value)} [${us(q.ci95[0])}–${us(q.ci95[1])}]` : '–');
+const kpps = (m: MeanCi | null, digits = 1) => (m ? `${(m.mean / 1000).toFixed(digits)}${m.se !== null ? ` ± ${(m.se / 1000).toFixed(digits)}` : ''}` : '–');
+const ci = (m: MeanCi | null) => (m?.ci95 ? `${(m.ci95[0] / 1000).toFixed(1)}–${(m.ci95[1] / 1000).toFixed(1)}` : '–');
+
+export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): string {
+  const parts: string[] = [`Experiment ${e.name} (${e.scale} scale, id ${e.id}): ${cases.length} cases × ${e.repeats} repeats, ${e.status}`];
+  const rtt = cases.filter((c) => c.workload === 'rtt' || c.workload === 'load');
+  if (rtt.length) {
+    const rows = rtt.map((c) => [c.label, `${c.measured}/${c.runs.length}`, String(c.rtt?.samples ?? 0), String(c.rtt?.lost ?? 0), withCi(c.rtt?.p50), withCi(c.rtt?.p99), withCi(c.rtt?.p999), us(c.rtt?.max), ...(c.workload === 'load' ? [kpps(c.rx_pps)] : [])]);
+    const header = ['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max', ...(rtt.some((c) => c.workload === 'load') ? ['load rx kpps'] : [])];
+    parts.push(`RTT, µs, pooled over repeats (intervals: bootstrap over repeats; over samples with one run)\n${renderTable(header, rows, [0])}`);
+  }
+  const stream = cases.filter((c) => c.workload === 'stream');
+  if (stream.length) {
+    const rows = stream.map((c) => [c.label, `${c.measured}/${c.runs.length}`, kpps(c.rx_pps), ci(c.rx_pps), kpps(c.tx_pps), c.loss_ratio ? (c.loss_ratio.mean * 100).toFixed(2) : '–']);
+    parts.push(`Throughput, kpps received: mean ± standard error over repeats [95% CI, Student t]\n${renderTable(['case', 'runs', 'rx kpps', '95% CI', 'tx kpps', 'loss %'], rows, [0])}`);
+  }
+  const sweep = cases.filter((c) => c.workload === 'sweep');
+  if (sweep.length) {
+    const rows = sweep.map((c) => [c.label, `${c.measured}/${c.runs.length}`, kpps(c.max_sustained_pps), ci(c.max_sustained_pps)]);
+    parts.push(`Rate sweeps: maximum sustained rate, kpps\n${renderTable(['case', 'runs', 'max sustained', '95% CI'], rows, [0])}`);
+  }
+  const failed = cases.filter((c) => c.problems.length);
+  if (failed.length) parts.push(`Problems:\n${failed.map((c) => `  ${c.label}: ${c.problems.join('; ')}`).join('\n')}`);
+  return parts.join('\n\n');
+}
