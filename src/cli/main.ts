@@ -7,6 +7,7 @@ import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
 import { schemaCommand, validateCommand } from './experiment.js';
 import { runCommand } from './run.js';
+import { compareCommand, reportCommand } from './report.js';
 import { quickCommand } from './quick.js';
 import { resultsCommand } from './results.js';
 import { topoCommand } from './topo.js';
@@ -18,6 +19,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   results: { run: resultsCommand, help: 'list and show stored runs' },
   doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
   run: { run: runCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
+  report: { run: reportCommand, help: 'one HTML report (or CSV, JSON) of an experiment or of runs' },
+  compare: { run: compareCommand, help: 'two experiments or runs side by side, with significance' },
   validate: { run: validateCommand, help: 'check experiment files (changes nothing)' },
   schema: { run: schemaCommand, help: 'print the JSON Schema of experiment files' },
 };
