@@ -23,12 +23,15 @@ export interface Problem {
 }
 
 export class ExperimentError extends UserError {
+  readonly problems: Problem[];
+
   constructor(
     readonly file: string,
-    readonly problems: Problem[],
+    problems: Problem[],
   ) {
     const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
     super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`, '`cnperf schema` prints the JSON Schema of experiment files');
+    this.problems = sorted;
   }
 }
 
@@ -71,7 +74,7 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const at = issue.path.length ? `'${issue.path.join('.')}': ` : '';
   switch (issue.code) {
     case 'invalid_type':
-      return `${at}expected ${issue.expected}, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}`;
+      return `${at}expected ${({ array: 'a list', object: 'a map' } as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`}, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a map' : `a ${typeof value}`}`;
     case 'too_big':
     case 'too_small':
       return `${at}${issue.message.replace(/^Too (big|small): expected /, 'expected ')}`;
