@@ -103,6 +103,11 @@ function caseTables(cases: CaseStats[]): string {
   if (rtt.length) parts.push(`<h3>Round-trip time, µs</h3>${table(['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max'], rtt.map((c) => [c.label, `${c.measured}/${c.runs.length}`, String(c.rtt!.samples), String(c.rtt!.lost), ci(c.rtt!.p50), ci(c.rtt!.p99), ci(c.rtt!.p999), us(c.rtt!.max)]))}`);
   const st = cases.filter((c) => c.rx_pps);
   if (st.length) parts.push(`<h3>Throughput, kpps</h3>${table(['case', 'runs', 'rx mean', '± SE', '95% CI', 'tx mean', 'loss %'], st.map((c) => [c.label, `${c.measured}/${c.runs.length}`, (c.rx_pps!.mean / 1000).toFixed(1), c.rx_pps!.se === null ? '–' : (c.rx_pps!.se / 1000).toFixed(1), c.rx_pps!.ci95 ? `${(c.rx_pps!.ci95[0] / 1000).toFixed(1)}–${(c.rx_pps!.ci95[1] / 1000).toFixed(1)}` : '–', c.tx_pps ? (c.tx_pps.mean / 1000).toFixed(1) : '–', c.loss_ratio ? (c.loss_ratio.mean * 100).toFixed(2) : '–']))}`);
+  const sw = cases.filter((c) => c.workload === 'sweep');
+  if (sw.length) {
+    const pts = (c: CaseStats) => c.runs.flatMap((r) => sweepSummaryOf(r)?.points ?? []).map((p) => `${(p.offered_pps / 1000).toFixed(0)}→${p.rx_pps === null ? '–' : (p.rx_pps / 1000).toFixed(1)}`).join(' ');
+    parts.push(`<h3>Rate sweeps, kpps</h3>${table(['case', 'runs', 'max sustained (mean)', '95% CI', 'offered → received'], sw.map((c) => [c.label, `${c.measured}/${c.runs.length}`, c.max_sustained_pps ? (c.max_sustained_pps.mean / 1000).toFixed(1) : 'none', c.max_sustained_pps?.ci95 ? `${(c.max_sustained_pps.ci95[0] / 1000).toFixed(1)}–${(c.max_sustained_pps.ci95[1] / 1000).toFixed(1)}` : '–', pts(c)]))}`);
+  }
   const bad = cases.filter((c) => c.problems.length);
   if (bad.length) parts.push(`<h3>Problems</h3><ul>${bad.map((c) => `<li><b>${esc(c.label)}</b>: ${esc(c.problems.join('; '))}</li>`).join('')}</ul>`);
   return parts.join('\n');
