@@ -206,9 +206,14 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			FAIL("unknown option '%s'", k);
 		}
 	}
-	if (!o->have_addr)
-		FAIL("missing --bind (server) or --server (client) IPV4:PORT");
 	if (o->rt_prio)
 		o->mlock = 1;
+	return 0;
+}
+
+int opts_require_addr(const struct opts *o, char *err, size_t errlen)
+{
+	if (!o->have_addr)
+		FAIL("missing --bind (server) or --server (client) IPV4:PORT");
 	return 0;
 }

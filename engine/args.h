@@ -51,6 +51,8 @@ struct opts {
 /* Parses argv[first..argc). On error returns -1 and writes a one-line reason to err. */
 int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size_t errlen);
 void opts_defaults(struct opts *o);
+/* -1 with a reason when a command that talks to a peer was given no address. */
+int opts_require_addr(const struct opts *o, char *err, size_t errlen);
 int parse_u64(const char *s, uint64_t *out);
 int parse_ipv4_port(const char *s, struct sockaddr_in *out);
 int valid_netns_name(const char *s);

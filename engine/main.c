@@ -2,6 +2,7 @@
  * logs on stderr. See src/engine/protocol.ts for the other side of the contract. */
 #define _GNU_SOURCE
 #include "args.h"
+#include "calib.h"
 #include "out.h"
 #include "rtt.h"
 #include "sock.h"
@@ -26,6 +27,8 @@ static void usage(void)
 		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp]\n"
 		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
 		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs) [common]\n"
+		"       cnperf-engine calibrate-clock [--count N] | calibrate-timer [--interval-ns NS] [--count N]\n"
+		"                    | calibrate-noise [--duration-ns NS]   [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
 }
@@ -61,19 +64,27 @@ int main(int argc, char **argv)
 		hello("version");
 		return 0;
 	}
-	if (!is_server && !is_client && !is_tx && !is_rx) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, stream-tx, stream-rx, version)", cmd);
+	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
+	if (!is_server && !is_client && !is_tx && !is_rx && strcmp(cmd, "calibrate-clock") != 0 &&
+	    strcmp(cmd, "calibrate-timer") != 0 && strcmp(cmd, "calibrate-noise") != 0) {
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version)", cmd);
 		return 2;
 	}
 	hello(cmd);
 	struct opts o;
 	char err[256];
 	opts_defaults(&o);
-	if (parse_opts(argc, argv, 2, &o, err, sizeof err) < 0) {
+	if (parse_opts(argc, argv, 2, &o, err, sizeof err) < 0 || (!is_calib && opts_require_addr(&o, err, sizeof err) < 0)) {
 		ev_error("usage", "%s", err);
 		return 2;
 	}
 	install_stop_handler();
+	if (strcmp(cmd, "calibrate-clock") == 0)
+		return calib_clock(&o);
+	if (strcmp(cmd, "calibrate-timer") == 0)
+		return calib_timer(&o);
+	if (strcmp(cmd, "calibrate-noise") == 0)
+		return calib_noise(&o);
 	if (is_tx)
 		return stream_tx(&o);
 	if (is_rx)

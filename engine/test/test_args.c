@@ -33,7 +33,7 @@ int main(void)
 	CHECK(o.wait == WAIT_SPIN && o.cpu == 1 && o.rt_prio == 50 && o.mlock == 1);
 	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.sin_port) == 9000);
 
-	CHECK(parse("--count 10", &o, err) < 0 && strstr(err, "missing --bind"));
+	CHECK(parse("--count 10", &o, err) == 0 && opts_require_addr(&o, err, sizeof err) < 0 && strstr(err, "missing --bind"));
 	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) < 0 && strstr(err, "--size"));
 	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block or spin"));
 	CHECK(parse("--bind 1.2.3.4:5 --pace spin", &o, err) == 0 && o.pace == PACE_SPIN);

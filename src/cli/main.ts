@@ -3,6 +3,7 @@ import { datapathNames } from '../datapaths/registry.js';
 import { EngineError } from '../engine/supervisor.js';
 import { HostCommandError, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
+import { calibrateCommand } from './calibrate.js';
 import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
 import { schemaCommand, validateCommand } from './experiment.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   topo: { run: topoCommand, help: 'build a datapath and leave it (up), remove it (down), list kept ones' },
   clean: { run: cleanCommand, help: 'remove what killed runs left behind' },
   results: { run: resultsCommand, help: 'list and show stored runs' },
+  calibrate: { run: calibrateCommand, help: "measure this machine's floor: clock cost, minimum RTT, timer lateness, noise" },
   doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
   run: { run: runCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
   report: { run: reportCommand, help: 'one HTML report (or CSV, JSON) of an experiment or of runs' },

@@ -15,6 +15,8 @@ import { resultJson, resultsTables } from '../report/results.js';
 import { measure, planDatapath, type Job, type Measured } from '../runner/measure.js';
 import { installStopHandlers, signalExitCode } from '../runner/signals.js';
 import { Store } from '../store/db.js';
+import { floorLine } from '../runner/calibrate.js';
+import { hostname } from 'node:os';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { parseBytes, parseDuration, parseIntIn, parsePercent, parseRate, parseRateList } from '../util/units.js';
@@ -250,6 +252,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
   const release = acquireMeasureLock(stateDir(), batchId);
   const results: Measured[] = [];
   let store: Store | null = null;
+  let floor: ReturnType<Store['latestCalibration']> = null;
   try {
     store = Store.open(args.db);
     const env = collectEnvironment(engineVersion);
@@ -262,15 +265,16 @@ export async function quickCommand(argv: string[]): Promise<number> {
         if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
       }
     }
+    floor = store.latestCalibration(hostname());
   } finally {
     release();
     store?.close();
   }
   const records = results.map((m) => m.record);
   if (args.json) {
-    process.stdout.write(JSON.stringify({ results: records.map(resultJson) }) + '\n');
+    process.stdout.write(JSON.stringify({ results: records.map(resultJson), floor: floor?.result ?? null }) + '\n');
   } else if (records.length) {
-    process.stdout.write(`${resultsTables(records)}\n${describeJobs(args.jobs)}; stored in ${args.db}\n`);
+    process.stdout.write(`${resultsTables(records)}\n${describeJobs(args.jobs)}; stored in ${args.db}\n${floorLine(floor)}\n`);
   }
   if (stop.requested) return signalExitCode(stop.signal);
   return records.every((r) => r.status === 'ok') ? 0 : 1;

@@ -122,7 +122,50 @@ export const StreamRxResult = z.object({
   rcvbuf: u64,
 });
 
-export const EngineEvent = z.union([HelloEvent, ReadyEvent, ErrorEvent, IntervalEvent, RttClientResult, RttServerResult, StreamTxResult, StreamRxResult]);
+export const CalibrateClockResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('calibrate-clock'),
+  reads: u64,
+  monotonic_ns: z.number(),
+  realtime_ns: z.number(),
+});
+
+export const CalibrateTimerResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('calibrate-timer'),
+  interval_ns: u64,
+  wakeups: u64,
+  max_ns: u64,
+  hist: HistogramPayload,
+});
+
+export const CalibrateNoiseResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('calibrate-noise'),
+  duration_ns: u64,
+  threshold_ns: u64,
+  gaps: u64,
+  stolen_ns: u64,
+  max_ns: u64,
+  hist: HistogramPayload,
+});
+
+export const EngineEvent = z.union([
+  HelloEvent,
+  ReadyEvent,
+  ErrorEvent,
+  IntervalEvent,
+  RttClientResult,
+  RttServerResult,
+  StreamTxResult,
+  StreamRxResult,
+  CalibrateClockResult,
+  CalibrateTimerResult,
+  CalibrateNoiseResult,
+]);
+export type CalibrateClockResult = z.infer<typeof CalibrateClockResult>;
+export type CalibrateTimerResult = z.infer<typeof CalibrateTimerResult>;
+export type CalibrateNoiseResult = z.infer<typeof CalibrateNoiseResult>;
 
 export type HelloEvent = z.infer<typeof HelloEvent>;
 export type ReadyEvent = z.infer<typeof ReadyEvent>;

@@ -20,13 +20,19 @@ export interface TeardownReport {
 
 /**
  * Test-only fault injection (issue: reliability): CNPERF_TEST_FAULT="fail@K" makes step K (1-based)
- * fail; "kill@K" SIGKILLs this process right after step K. Never set outside tests.
+ * fail; "kill@K" SIGKILLs this process right after step K; "pause@K" and "pause@teardown" say so on
+ * stderr and wait 1.5 s there, so a test can signal a run at a known point. Never set outside tests.
  */
-function faultAt(stepNo: number): 'fail' | 'kill' | null {
+function faultAt(stepNo: number | 'teardown'): 'fail' | 'kill' | 'pause' | null {
   const spec = process.env.CNPERF_TEST_FAULT;
   if (!spec) return null;
-  const m = /^(fail|kill)@(\d+)$/.exec(spec);
-  return m && Number(m[2]) === stepNo ? (m[1] as 'fail' | 'kill') : null;
+  const m = /^(fail|kill|pause)@(\d+|teardown)$/.exec(spec);
+  return m && m[2] === String(stepNo) ? (m[1] as 'fail' | 'kill' | 'pause') : null;
+}
+
+async function pauseForTest(where: string): Promise<void> {
+  process.stderr.write(`cnperf: test fault: paused ${where}\n`);
+  await new Promise((r) => setTimeout(r, 1500));
 }
 
 export class HostExecutor {
@@ -42,10 +48,12 @@ export class HostExecutor {
       if (fault === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
       await this.run(step.argv, step.stdin);
       if (fault === 'kill') process.kill(process.pid, 'SIGKILL');
+      if (fault === 'pause') await pauseForTest(`after step ${i + 1}`);
     }
   }
 
   async teardown(): Promise<TeardownReport> {
+    if (faultAt('teardown') === 'pause') await pauseForTest('at teardown');
     const report = await undoAll(this.journal.undos(), this.run);
     if (report.failed.length === 0) this.journal.remove();
     return report;

@@ -54,6 +54,15 @@ const MIGRATIONS: string[] = [
    ALTER TABLE runs ADD COLUMN case_label TEXT;
    ALTER TABLE runs ADD COLUMN repeat INTEGER;
    CREATE INDEX runs_experiment ON runs (experiment_id);`,
+  // 5: cnperf calibrate: this machine's floor, shown next to every run's results.
+  `CREATE TABLE calibrations (
+     id TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     hostname TEXT NOT NULL,
+     env TEXT NOT NULL,
+     result TEXT NOT NULL
+   );
+   CREATE INDEX calibrations_host ON calibrations (hostname, created_at);`,
 ];
 
 export interface ExperimentRecord {
@@ -200,6 +209,16 @@ export class Store {
   measuredCases(experimentId: string): Set<string> {
     const rows = this.db.prepare(`SELECT case_key, repeat FROM runs WHERE experiment_id = ? AND status != 'failed'`).all(experimentId) as Array<{ case_key: string; repeat: number }>;
     return new Set(rows.map((r) => `${r.case_key}#${r.repeat}`));
+  }
+
+  saveCalibration(c: { id: string; created_at: string; hostname: string; env: unknown; result: unknown }): void {
+    this.db.prepare(`INSERT INTO calibrations (id, created_at, hostname, env, result) VALUES (?, ?, ?, ?, ?)`).run(c.id, c.created_at, c.hostname, JSON.stringify(c.env), JSON.stringify(c.result));
+  }
+
+  /** The latest calibration of this host, or null. */
+  latestCalibration(hostname: string): { id: string; created_at: string; result: unknown } | null {
+    const row = this.db.prepare(`SELECT id, created_at, result FROM calibrations WHERE hostname = ? ORDER BY created_at DESC LIMIT 1`).get(hostname) as { id: string; created_at: string; result: string } | undefined;
+    return row ? { id: row.id, created_at: row.created_at, result: JSON.parse(row.result) as unknown } : null;
   }
 
   listExperiments(limit = 50): ExperimentRecord[] {

@@ -173,6 +173,16 @@ describe('user errors', () => {
     [['topo', 'down', '../x'], /not a topology id/, 2],
     [['topo', 'down', 'qqqqqq'], /no topology 'qqqqqq'/, 2],
     [['topo', 'sideways'], /unknown subcommand 'sideways'/, 2],
+    [['quick', 'a;reboot'], /unknown datapath 'a;reboot'/, 2],
+    [['quick', 'veth', '--count', '$(id)'], /--count '\$\(id\)': expected a whole number/, 2],
+    [['quick', 'veth', '--count', '99999999999999999999'], /--count .*out of range/, 2],
+    [['quick', 'veth', '--cpus', '0;reboot'], /--cpus/, 2],
+    [['quick', 'bridge', '--rules', '100000000'], /--rules/, 2],
+    [['quick', 'veth', '--pairs', '100000'], /--pairs/, 2],
+    [['validate', 'test/fixtures/experiments/bad/injection.yaml'], /injection\.yaml:1:7: 'name': 'a;reboot' is not valid/, 2],
+    [['run', '/nonexistent/x.yaml'], /cannot read experiment file \/nonexistent\/x\.yaml: ENOENT/, 2],
+    [['run', 'test/fixtures/experiments/bad/alias-bomb.yaml'], /alias-bomb\.yaml:1:1: YAML: Excessive alias count/, 2],
+    [['report', 'zzzzzz', '--db', db], /no run 'zzzzzz'/, 2],
   ] as const) {
     it(`cnperf ${args.join(' ')}: exit ${code}, one clear message, no stack`, async () => {
       const r = await cnperf([...args]);

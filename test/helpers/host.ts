@@ -28,6 +28,34 @@ export interface HostSnapshot {
   daemons: string;
   /** tracefs mounts and, where mounted, its instances and global settings */
   tracefs: string;
+  /** the root namespace's sysctls a datapath could be tempted to change */
+  sysctls: string;
+}
+
+const SYSCTLS = [
+  'net/ipv4/ip_forward',
+  'net/ipv4/conf/all/forwarding',
+  'net/ipv4/conf/all/rp_filter',
+  'net/ipv4/conf/all/proxy_arp',
+  'net/ipv6/conf/all/forwarding',
+  'net/core/rmem_max',
+  'net/core/wmem_max',
+  'net/core/netdev_budget',
+  'net/core/netdev_max_backlog',
+  'net/bridge/bridge-nf-call-iptables',
+  'net/bridge/bridge-nf-call-ip6tables',
+  'net/netfilter/nf_conntrack_max',
+  'kernel/perf_event_paranoid',
+];
+
+export function sysctlState(): string {
+  return SYSCTLS.map((k) => {
+    try {
+      return `${k}=${readFileSync(`/proc/sys/${k}`, 'utf8').trim()}`;
+    } catch {
+      return `${k}=(absent)`;
+    }
+  }).join(' ');
 }
 
 export function tracefsState(): string {
@@ -75,6 +103,7 @@ export function hostSnapshot(): HostSnapshot {
     engines: liveEngines().join(' '),
     daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd']).join(' '),
     tracefs: tracefsState(),
+    sysctls: sysctlState(),
   };
 }
 

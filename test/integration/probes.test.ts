@@ -68,8 +68,12 @@ describe('probes through real datapaths', () => {
           assert.ok(c.p50 >= 0 && c.p50 <= c.p99 && c.p99 <= c.max, `${r.datapath} ${part}: ${JSON.stringify(c)}`);
         }
       }
-      assert.equal(veth!.probes.traversals_per_packet, 1, 'veth: the packet enters one stack, the receiver\'s');
-      assert.equal(bridge!.probes.traversals_per_packet, 2, 'bridge: the bridge port, then the receiver');
+      // Within 1 %: the namespaces' own chatter (the bridge device's IPv6 neighbour discovery, sent
+      // from inside the bridge) reaches an endpoint without entering a port first.
+      const near = (x: number | null, v: number) => x !== null && Math.abs(x - v) < 0.01 * v;
+      assert.ok(near(veth!.probes.traversals_per_packet, 1), `veth: the packet enters one stack, the receiver's (${veth!.probes.traversals_per_packet})`);
+      assert.ok(near(bridge!.probes.traversals_per_packet, 2), `bridge: the bridge port, then the receiver (${bridge!.probes.traversals_per_packet})`);
+      assert.ok(bridge!.probes.traversals_per_packet! > veth!.probes.traversals_per_packet!);
       assert.deepEqual(hostSnapshot(), before, 'tracefs was not mounted before: it must not be after');
     });
   });
@@ -125,5 +129,22 @@ describe('probes through real datapaths', () => {
       assert.match(c.stdout, /removed tracefs mount \/sys\/kernel\/tracing/);
       assert.deepEqual(hostSnapshot(), before);
     });
+  });
+});
+
+describe('calibration', () => {
+  it('cnperf calibrate measures and stores the floor; quick shows it under its results', async () => {
+    const before = hostSnapshot();
+    const c = await cnperf(['calibrate', '--json', '--db', db]);
+    assert.equal(c.code, 0, c.stderr);
+    const cal = (JSON.parse(c.stdout) as { calibration: { clock_read_ns: { monotonic: number }; min_rtt_ns: { one_core: { min: number } | null; two_cores_spin: { min: number } | null }; timer_lateness_ns: { wakeups: number; p99: number }; noise: { duration_ns: number; max_ns: number } } }).calibration;
+    assert.ok(cal.clock_read_ns.monotonic > 0 && cal.clock_read_ns.monotonic < 5000);
+    assert.ok(cal.min_rtt_ns.one_core!.min > 0);
+    assert.ok(cal.min_rtt_ns.two_cores_spin!.min > 0);
+    assert.equal(cal.timer_lateness_ns.wakeups, 5000);
+    assert.ok(cal.noise.duration_ns >= 5e9);
+    const q = await cnperf(['quick', 'loopback', '--count', '100', '--db', db]);
+    assert.match(q.stdout, /Floor \(cnperf calibrate, \d{4}-\d\d-\d\d \d\d:\d\d\): clock read [\d.]+ ns · min RTT loopback one core [\d.]+ µs/);
+    assert.deepEqual(hostSnapshot(), before);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * Host integrity under the reliability issue's remaining cases: SIGINT in every phase (build,
+ * warm-up, measure, teardown — twice there), a host that has its own routes, firewall, ip_forward=0
+ * and objects named like cnperf's, `clean` during a live run that then completes, and settings
+ * (offloads, RPS, tracefs, sysctls) put back after a normal exit and after a failure.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cnperf, collect, hostSnapshot, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-integrity-'));
+const db = path.join(tmp, 'results.sqlite');
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Starts cnperf, waits for a line on stderr, signals it (twice if asked), and returns its end. */
+async function signalAt(args: string[], env: Record<string, string>, at: RegExp, opts: { delayMs?: number; twice?: boolean } = {}) {
+  const child = spawnCnperf([...args, '--db', db], env);
+  const done = collect(child);
+  await waitForStderr(child, at);
+  if (opts.delayMs) await sleep(opts.delayMs);
+  child.kill('SIGINT');
+  if (opts.twice) {
+    await sleep(100);
+    child.kill('SIGINT');
+  }
+  return done;
+}
+
+describe('SIGINT in every phase', () => {
+  it('during the build (after step 8 of a bridge): the build stops, nothing is measured, nothing left', async () => {
+    const before = hostSnapshot();
+    const r = await signalAt(['quick', 'bridge', '--count', '1000'], { CNPERF_TEST_FAULT: 'pause@8' }, /paused after step 8/);
+    assert.equal(r.code, 130, r.stderr);
+    assert.doesNotMatch(r.stderr, /measuring \d+ round trips/);
+    assert.match(r.stderr, /interrupted before measuring/);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('during a stream\'s warm-up: stopped, nothing left', async () => {
+    const before = hostSnapshot();
+    const r = await signalAt(['quick', 'veth', '--workload', 'stream', '--rate', '10k', '--duration', '8s', '--warmup', '5s'], {}, /streaming/, { delayMs: 1000 });
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('during the teardown, twice: the teardown is not cut short', async () => {
+    const before = hostSnapshot();
+    const r = await signalAt(['quick', 'bridge', '--count', '200', '--interval', '0'], { CNPERF_TEST_FAULT: 'pause@teardown' }, /paused at teardown/, { twice: true });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /SIGINT again: still removing/);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+});
+
+describe('a host with its own networking', () => {
+  it('own routes, nft table, iptables chain, ip_forward=0, and a namespace and links named like ours but unmarked: untouched by runs and by clean', async () => {
+    const forward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    sh(['ip', 'route', 'add', '198.51.100.0/24', 'dev', 'lo']);
+    sh(['nft', 'add', 'table', 'inet', 'cnptest_host']);
+    sh(['nft', 'add', 'chain', 'inet', 'cnptest_host', 'input', '{ type filter hook input priority 0; policy accept; }']);
+    sh(['nft', 'add', 'rule', 'inet', 'cnptest_host', 'input', 'ip', 'saddr', '198.51.100.7', 'counter', 'accept']);
+    sh(['iptables', '-N', 'CNPTEST']);
+    sh(['iptables', '-A', 'CNPTEST', '-s', '198.51.100.7', '-j', 'RETURN']);
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
+    sh(['ip', 'netns', 'add', 'cnpqqqqqq-c']);
+    sh(['ip', 'link', 'add', 'cnpqqqqqq-a', 'type', 'veth', 'peer', 'name', 'cnpqqqqqq-b']);
+    try {
+      const before = hostSnapshot();
+      const r = await cnperf(['quick', 'bridge', 'routed', 'vxlan', '--count', '300', '--interval', '0', '--db', db]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(hostSnapshot(), before, 'a run changed the host');
+      const c = await cnperf(['clean', '--all']);
+      assert.equal(c.code, 0, c.stderr);
+      assert.deepEqual(hostSnapshot(), before, 'clean changed the host');
+      assert.ok(ownedNetns().includes('cnpqqqqqq-c'));
+      assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '0');
+    } finally {
+      sh(['ip', 'link', 'del', 'cnpqqqqqq-a']);
+      sh(['ip', 'netns', 'del', 'cnpqqqqqq-c']);
+      sh(['iptables', '-F', 'CNPTEST']);
+      sh(['iptables', '-X', 'CNPTEST']);
+      sh(['nft', 'delete', 'table', 'inet', 'cnptest_host']);
+      sh(['ip', 'route', 'del', '198.51.100.0/24', 'dev', 'lo']);
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', forward);
+    }
+  });
+});
+
+describe('clean and settings', () => {
+  it('`clean` while a run is live: its objects survive and its measurement completes, whole', async () => {
+    const before = hostSnapshot();
+    const child = spawnCnperf(['quick', 'veth', '--count', '3000', '--interval', '1ms', '--json', '--db', db]);
+    const done = collect(child);
+    await waitForStderr(child, /measuring/);
+    const c = await cnperf(['clean']);
+    assert.match(c.stdout, /left alone: run [a-z0-9]{6} \(veth\) is live/);
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = (JSON.parse(r.stdout) as { results: Array<{ status: string; samples: number; lost: number }> }).results;
+    assert.deepEqual([res!.status, res!.samples, res!.lost], ['ok', 3000, 0]);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('offloads, RPS/XPS and tracing are put back after a normal exit and after a failure half-way', async () => {
+    const before = hostSnapshot();
+    const args = ['quick', 'bridge', '--count', '200', '--interval', '0', '--offload', 'gro=off,tso=off', '--rps', '3', '--xps', '1', '--trace', '--db', db];
+    const ok = await cnperf(args);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(hostSnapshot(), before);
+    const failed = await cnperf(args, { CNPERF_TEST_FAULT: 'fail@20' });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr + failed.stdout, /injected failure/);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+});
