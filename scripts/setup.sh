@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # inside our namespaces; openvswitch-switch: the ovs datapath; gcc/make: build the engine; sockperf and
 # iperf3: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning and
 # setpriv (perf dies with cnperf); linux-perf: --trace's per-function CPU profile; chromium: the test
-# that opens a produced HTML report headless (through playwright-core, with Debian's browser).
+# that opens a produced HTML report headless (through playwright-core, with Debian's browser);
+# containernetworking-plugins: the CNI plugins the cni datapath runs.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -24,6 +25,7 @@ command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

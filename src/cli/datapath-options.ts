@@ -6,6 +6,7 @@ import type { DatapathOptions } from '../runner/measure.js';
 import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
 import { str, type OptionSpec, type Parsed } from './args.js';
+import { readNetworkConfig } from '../cni/config.js';
 
 export const DATAPATH_OPTION_SPEC: OptionSpec = {
   pairs: { type: 'string' },
@@ -24,16 +25,17 @@ export const DATAPATH_OPTION_SPEC: OptionSpec = {
   xps: { type: 'string' },
   'ovs-datapath': { type: 'string' },
   fabric: { type: 'string' },
+  'cni-config': { type: 'string' },
 };
 export const DATAPATH_OPTION_NAMES = Object.keys(DATAPATH_OPTION_SPEC);
 
 export function datapathOptions(p: Parsed, datapaths: readonly string[]): DatapathOptions {
   const o: DatapathOptions = {};
   // An option no named datapath understands is a mistake, not something to ignore.
-  for (const key of ['mode', 'variant', 'vni', 'vxlan-port', 'ovs-datapath'] as DatapathOption[]) {
+  for (const key of ['mode', 'variant', 'vni', 'vxlan-port', 'ovs-datapath', 'cni-config'] as DatapathOption[]) {
     if (str(p, key) === undefined) continue;
     if (!datapaths.some((d) => getDatapath(d).takes.includes(key))) {
-      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan', 'ovs'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
+      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${['macvlan', 'ipvlan', 'vxlan', 'ovs', 'cni'].filter((d) => getDatapath(d).takes.includes(key)).join(', ')}`);
     }
   }
   const pairs = str(p, 'pairs');
@@ -91,6 +93,8 @@ export function datapathOptions(p: Parsed, datapaths: readonly string[]): Datapa
   }
   const offload = str(p, 'offload');
   if (offload !== undefined) o.offload = parseOffload(offload);
+  const cniConfig = str(p, 'cni-config');
+  if (cniConfig !== undefined) o.cni = readNetworkConfig(cniConfig);
   // vxlan always crosses nodes: say so once, instead of refusing the default placement.
   if (o.placement === undefined && datapaths.length > 0 && datapaths.every((d) => d === 'vxlan')) o.placement = 'cross-node';
   return o;

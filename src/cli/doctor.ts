@@ -10,7 +10,8 @@ import { runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { buildTopology, explainBuildFailure, planDatapath } from '../runner/measure.js';
 import { installStopHandlers } from '../runner/signals.js';
-import { errorMessage } from '../util/errors.js';
+import { UserError, errorMessage } from '../util/errors.js';
+import { findPlugin } from '../cni/plugin.js';
 import { parseCommandArgs } from './args.js';
 
 function irqbalanceRunning(): boolean {
@@ -52,6 +53,16 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     for (const d of DATAPATHS) {
       for (const placement of d.placements) {
         const what = `datapath ${d.name}${d.placements.length > 1 ? ` (${placement})` : ''}`;
+        if (d.name === 'cni') {
+          // Built from the user's own configuration: what can be checked here is the plugins.
+          try {
+            out('ok  ', what, `${d.description}; plugins: ${findPlugin('bridge').replace(/\/bridge$/, '')}`);
+          } catch (e) {
+            unavailable++;
+            out('no  ', what, errorMessage(e) + (e instanceof UserError && e.hint ? ` (${e.hint})` : ''));
+          }
+          continue;
+        }
         try {
           const host = await buildTopology(planDatapath(d.name, undefined, 1, { placement }), 'run');
           const t = await host.teardown();

@@ -7,9 +7,10 @@ import { routed } from './routed.js';
 import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
 import { vxlan } from './vxlan.js';
+import { cni } from './cni.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

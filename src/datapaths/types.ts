@@ -1,4 +1,4 @@
-import type { Topology } from '../topology/model.js';
+import type { CniPlan, Topology } from '../topology/model.js';
 import type { NetfilterOptions } from './netfilter.js';
 
 export type Placement = 'same-node' | 'cross-node';
@@ -31,13 +31,15 @@ export interface PlanContext {
   ovsDatapath?: 'netdev' | 'system';
   /** how simulated nodes are joined: a wire (a veth) or a switch (a bridge in a fabric namespace) */
   fabric?: 'wire' | 'switch';
+  /** cni: the network configuration list (--cni-config) */
+  cni?: CniPlan['network'];
 }
 
 /** The offload features --offload accepts (ethtool -K names). */
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'ovs-datapath';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'ovs-datapath' | 'cni-config';
 
 /** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
 export const MAX_PAIRS = 128;

@@ -11,6 +11,7 @@ import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
+import { cniDel } from '../cni/runtime.js';
 
 export interface TeardownReport {
   removed: string[];
@@ -74,6 +75,8 @@ export function describeUndo(u: UndoAction): string {
       return `tracefs instance ${u.path}`;
     case 'umount-tracefs':
       return `tracefs mount ${u.path}`;
+    case 'cni-del':
+      return `CNI attachment ${u.containerId} (network ${u.network.name}) in ${u.netns}`;
   }
 }
 
@@ -121,6 +124,13 @@ async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | '
   if (u.op === 'kill-pidfile') return stopDaemon(u.pidfile, u.comm);
   if (u.op === 'rm-trace-instance') return removeTraceInstance(u.path);
   if (u.op === 'umount-tracefs') return unmountTracefs(u.path, run);
+  if (u.op === 'cni-del') {
+    // Without the node the plugins have nothing to undo there; the run directory (IPAM state) goes
+    // with its own journal entry.
+    if (!netnsExists(u.runIn) || !netnsExists(u.netns)) return 'gone';
+    await cniDel({ network: { ...u.network, plugins: u.network.plugins }, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
+    return 'removed';
+  }
   if (u.op === 'rm-dir') {
     // Only ever a directory of ours: under the state directory, named by a run id.
     if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);

@@ -40,6 +40,15 @@ export async function notReady(t: Topology, run: CommandRunner = runCommand): Pr
       if (!l?.flags?.includes('LOWER_UP')) waiting.push(`${dev} in ${ns}: no carrier yet`);
     }
   }
+  // CNI plugins made the containers' interfaces and the node's bridge ports: wait for all of them.
+  for (const c of t.cni?.containers ?? []) {
+    const links = JSON.parse((await run(['ip', '-n', c.netns, '-j', 'link', 'show', 'dev', c.ifname])).stdout) as LinkState[];
+    if (!links[0]?.flags?.includes('LOWER_UP')) waiting.push(`${c.ifname} in ${c.netns}: no carrier yet`);
+  }
+  if (t.cni) {
+    const ports = JSON.parse((await run(['bridge', '-n', t.cni.node, '-j', 'link', 'show'])).stdout) as PortState[];
+    for (const p of ports) if (p.state !== 'forwarding') waiting.push(`bridge port ${p.ifname} in ${t.cni.node}: ${p.state ?? 'absent'}`);
+  }
   for (const ns of new Set(t.ports.map((p) => p.netns))) {
     const ports = JSON.parse((await run(['bridge', '-n', ns, '-j', 'link', 'show'])).stdout) as PortState[];
     for (const p of t.ports.filter((x) => x.netns === ns)) {

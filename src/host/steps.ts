@@ -2,7 +2,7 @@
  * Turns a topology into the exact ordered `ip` commands that build it, each with the action that
  * reverses it. Pure: `--dry-run` prints these, the executor runs them, tests inspect them.
  */
-import type { Topology } from '../topology/model.js';
+import type { CniPlan, Topology } from '../topology/model.js';
 
 export type UndoAction =
   | { op: 'del-netns'; netns: string }
@@ -14,7 +14,9 @@ export type UndoAction =
   /** remove the tracefs instance a traced run created (src/probes/tracepoints.ts) */
   | { op: 'rm-trace-instance'; path: string }
   /** unmount tracefs, which a traced run mounted because nothing had */
-  | { op: 'umount-tracefs'; path: string };
+  | { op: 'umount-tracefs'; path: string }
+  /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
+  | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 
 export interface Step {
   argv: string[];

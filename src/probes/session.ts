@@ -98,7 +98,9 @@ export class ProbeSession {
     const before = await readNsCounters(namespacesOf(o.topo), problems);
     let trace: TraceSession | null = null;
     if (o.trace) {
-      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : [])];
+      // Tracepoints name devices, not namespaces: the run's prefix, and what CNI plugins name theirs.
+      const cniNames = o.topo.cni ? ['eth0', 'veth*', ...o.topo.cni.network.plugins.map((p) => p.bridge).filter((b): b is string => typeof b === 'string')] : [];
+      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []), ...cniNames];
       trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets), journal: o.journal });
     }
     let perf: PerfSession | null = null;
@@ -140,8 +142,8 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
   const devices: Record<string, DeviceCounters> = {};
   for (const [ns, devs] of Object.entries(after.devices)) {
     for (const [dev, c] of Object.entries(devs)) {
-      // The datapath's devices, and lo where an endpoint uses it.
-      if (!dev.startsWith(`cnp${o.topo.runId}-`) && dev !== 'lo') continue;
+      // Every device of the run's namespaces is the run's (CNI plugins name theirs eth0, veth…);
+      // lo only where it carried something.
       const d = deviceDelta(before.devices[ns]?.[dev], c);
       if (dev === 'lo' && d.rx_packets === 0 && d.tx_packets === 0) continue;
       devices[`${ns}/${dev}`] = d;
@@ -172,7 +174,8 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
   let xmits: number | null = null;
   let softirqMax: number | null = null;
   if (trace) {
-    const ours = (byDev: Record<string, number>) => Object.entries(byDev).reduce((a, [dev, n]) => a + (dev.startsWith(`cnp${o.topo.runId}-`) || dev === 'lo' ? n : 0), 0);
+    // The trace was filtered to the run's device names already.
+    const ours = (byDev: Record<string, number>) => Object.values(byDev).reduce((a, n) => a + n, 0);
     // Per packet of the trace's own window (it may end early when the buffer filled): every
     // delivered packet's last pass into a stack is on an endpoint device.
     const endpointDevs = new Set(o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]));

@@ -9,6 +9,7 @@ import { readDropCounters } from '../host/counters.js';
 import { HostExecutor, type TeardownReport } from '../host/executor.js';
 import { Journal } from '../host/journal.js';
 import { waitReady } from '../host/ready.js';
+import { attachCni } from '../cni/attach.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { Histogram } from '../stats/histogram.js';
@@ -65,6 +66,7 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   const host = new HostExecutor(journal);
   try {
     await host.apply(stepsFor(topo));
+    if (topo.cni) await attachCni(topo, path.join(stateDir(), `cnp${topo.runId}`), journal);
     await waitReady(topo);
   } catch (e) {
     await host.teardown();
@@ -79,6 +81,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 /** Kernel answers that mean "this kernel lacks a feature", turned into what the user needs to know. */
 const MISSING_FEATURES: Array<[RegExp, string]> = [
   [/type ipvlan.*Unknown device type/s, 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)'],
+  [/plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s, 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs'],
   [/type macvlan.*Unknown device type/s, 'this kernel has no macvlan (CONFIG_MACVLAN)'],
   [/type vxlan.*Unknown device type/s, 'this kernel has no VXLAN (CONFIG_VXLAN)'],
   [/type macvlan mode passthru.*Invalid argument/s, 'macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node\'s veth NIC does not'],

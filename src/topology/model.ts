@@ -106,10 +106,21 @@ export interface Topology {
   /** RPS / XPS CPU masks written to queue 0 of every device created (bridges excepted) */
   rps?: string;
   xps?: string;
+  /** containers wired by real CNI plugins after the namespaces exist (datapath cni) */
+  cni?: CniPlan;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
   pairs: Array<{ client: Endpoint; server: Endpoint }>;
+}
+
+/** What a CNI network does for a run: each container namespace is ADDed, its address fills its endpoint. */
+export interface CniPlan {
+  /** the parsed network configuration list (src/cni/config.ts NetworkList) */
+  network: { cniVersion: string; name: string; disableCheck: boolean; plugins: Array<{ type: string } & Record<string, unknown>>; file: string };
+  /** the namespace plugins run in: the node, whose side they wire (cni0, routes, IPAM) */
+  node: string;
+  containers: Array<{ netns: string; ifname: string; containerId: string }>;
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */
@@ -171,7 +182,8 @@ export function validateTopology(t: Topology): string[] {
   t.pairs.forEach((pair, i) => {
     for (const [role, ep] of Object.entries(pair)) {
       if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
-      if (ep.dev !== 'lo' && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
+      const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
+      if (ep.dev !== 'lo' && !byCni && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
     }
   });
   return problems;

@@ -164,7 +164,7 @@ describe('user errors', () => {
   for (const [args, re, code] of [
     [['frobnicate'], /unknown command 'frobnicate'/, 2],
     [['quick'], /name at least one datapath/, 2],
-    [['quick', 'vxlam'], /unknown datapath 'vxlam' \(did you mean 'vxlan'\?\)[\s\S]*known datapaths: loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs/, 2],
+    [['quick', 'vxlam'], /unknown datapath 'vxlam' \(did you mean 'vxlan'\?\)[\s\S]*known datapaths: loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni/, 2],
     [['quick', 'veth', '--placement', 'cross-node'], /datapath 'veth' cannot be placed cross-node/, 2],
     [['quick', 'macvlan', '--mode', 'vepa'], /vepa mode sends local traffic to the external switch/, 2],
     [['quick', 'bridge', '--vni', '5'], /--vni does not apply to bridge/, 2],

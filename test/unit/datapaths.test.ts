@@ -9,24 +9,29 @@ import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/
 import { UserError } from '../../src/util/errors.js';
 
 const RUN = 'ab12cd';
+/** The cni datapath plans from a network configuration: the bridge plugin with host-local IPAM. */
+const CNI = { cniVersion: '1.0.0', name: 'cnperf-test', disableCheck: false, file: 'test.conflist', plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', subnet: '10.244.0.0/24' } }] };
+const ctxFor = (d: { name: string }) => (d.name === 'cni' ? { cni: CNI } : {});
+/** Every link is named cnp<run>-…, but for the cni node's NIC: eth0, what CNI configurations name as master. */
+const ownedLink = (d: { name: string }, name: string) => (d.name === 'cni' && name === 'eth0') || new RegExp(`^cnp${RUN}-`).test(name);
 
 describe('datapath planning', () => {
   for (const d of DATAPATHS) {
     it(`${d.name}: plans a valid topology with owned, short names`, () => {
-      const t = d.plan({ runId: RUN, placement: d.placements[0] });
+      const t = d.plan({ runId: RUN, placement: d.placements[0], ...ctxFor(d) });
       assert.deepEqual(validateTopology(t), []);
       assert.equal(t.runId, RUN);
       for (const ns of t.namespaces) assert.match(ns.name, new RegExp(`^cnp${RUN}-`));
       for (const l of t.links) {
         assert.ok(l.name.length <= IFNAME_MAX);
-        assert.match(l.name, new RegExp(`^cnp${RUN}-`));
+        assert.ok(ownedLink(d, l.name), l.name);
       }
       assert.ok(t.namespaces.some((n) => n.name === t.endpoints.client.netns));
       assert.ok(t.namespaces.some((n) => n.name === t.endpoints.server.netns));
     });
 
     it(`${d.name}: every command is ip, no shell, and everything created has an undo`, () => {
-      const t = d.plan({ runId: RUN, placement: d.placements[0] });
+      const t = d.plan({ runId: RUN, placement: d.placements[0], ...ctxFor(d) });
       const steps = stepsFor(t);
       // argv arrays of known tools only: nothing is ever a shell string
       for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl'].includes(s.argv[0]!), s.argv.join(' '));
@@ -81,7 +86,7 @@ describe('datapath planning', () => {
 
   for (const d of DATAPATHS) {
     it(`${d.name}: plans 128 pairs with unique names of at most 15 characters`, () => {
-      const opts = { placement: d.placements[0], ...(d.variants?.includes('bridge') ? { variant: 'bridge' } : {}) };
+      const opts = { placement: d.placements[0], ...(d.variants?.includes('bridge') ? { variant: 'bridge' } : {}), ...ctxFor(d) };
       const t = d.plan({ runId: RUN, pairs: 128, ...opts });
       assert.deepEqual(validateTopology(t), []);
       assert.equal(t.pairs.length, 128);
@@ -214,7 +219,7 @@ describe('datapath planning', () => {
   });
 
   it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {
-    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs/.test(e.hint ?? ''));
+    assert.throws(() => getDatapath('brigde'), (e: unknown) => e instanceof UserError && /did you mean 'bridge'/.test(e.message) && /loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni/.test(e.hint ?? ''));
     assert.equal(nearest('xyzzy', ['bridge', 'veth']), undefined);
   });
 });

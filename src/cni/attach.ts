@@ -1,0 +1,47 @@
+/**
+ * Wires a planned cni topology: every container namespace is ADDed through the network's plugin
+ * chain (from inside the node), each DEL journaled before its ADD, each result checked (CHECK) and
+ * its address made the container's endpoint. host-local IPAM keeps its state in the run's
+ * directory unless the configuration names a dataDir, so nothing of a run is left on the host.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Journal } from '../host/journal.js';
+import type { Topology } from '../topology/model.js';
+import { CniError } from './plugin.js';
+import { cniAdd, cniCheck, negotiate, resultIp, type Attachment } from './runtime.js';
+import type { NetworkList } from './config.js';
+
+/** The list with host-local's dataDir pointed into the run's directory where the user gave none. */
+export function withRunIpam(n: NetworkList, runDir: string): NetworkList {
+  return {
+    ...n,
+    plugins: n.plugins.map((p) => {
+      const ipam = p.ipam as Record<string, unknown> | undefined;
+      return ipam?.type === 'host-local' && ipam.dataDir === undefined ? { ...p, ipam: { ...ipam, dataDir: path.join(runDir, 'ipam') } } : p;
+    }),
+  };
+}
+
+export async function attachCni(t: Topology, runDir: string, journal: Journal): Promise<void> {
+  const plan = t.cni!;
+  if (!existsSync(runDir)) {
+    journal.append({ op: 'rm-dir', path: runDir });
+    mkdirSync(runDir, { mode: 0o700 });
+  }
+  const network = withRunIpam(plan.network as NetworkList, runDir);
+  await negotiate(network, plan.node);
+  const ips = new Map<string, string>();
+  for (const c of plan.containers) {
+    const a: Attachment = { network, containerId: c.containerId, netns: c.netns, ifname: c.ifname, runIn: plan.node, cacheFile: path.join(runDir, `cni-${c.containerId}.json`) };
+    journal.append({ op: 'cni-del', network, netns: a.netns, ifname: a.ifname, containerId: a.containerId, runIn: a.runIn, cacheFile: a.cacheFile });
+    const result = await cniAdd(a);
+    await cniCheck(a, result);
+    const ip = resultIp(result, c.ifname);
+    if (!ip) throw new CniError(network.plugins[network.plugins.length - 1]!.type, 'ADD', null, `the result gives ${c.netns} no IPv4 address: ${JSON.stringify(result.ips ?? [])}`);
+    ips.set(c.netns, ip);
+  }
+  for (const pair of t.pairs) {
+    for (const ep of [pair.client, pair.server]) ep.ip = ips.get(ep.netns) ?? ep.ip;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Running one CNI plugin the way a container runtime does: the binary found on CNI_PATH, the
+ * spec's environment, the configuration on stdin, the result (or the spec's error object) on
+ * stdout — inside the simulated node's namespace, so the "host" side of the plugin (cni0, IPAM
+ * state, port maps) is the node's, never the real host's. A plugin that hangs is killed at its
+ * deadline; one that prints garbage or exits non-zero without an error object is reported as such.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../util/errors.js';
+
+export const DEFAULT_CNI_PATH = ['/usr/lib/cni', '/opt/cni/bin'];
+
+export function cniPath(): string[] {
+  return process.env.CNI_PATH ? process.env.CNI_PATH.split(':').filter(Boolean) : DEFAULT_CNI_PATH;
+}
+
+export function findPlugin(type: string, dirs = cniPath()): string {
+  for (const d of dirs) {
+    const p = path.join(d, type);
+    if (existsSync(p)) return p;
+  }
+  throw new UserError(`CNI plugin '${type}' not found on CNI_PATH (${dirs.join(':')})`, 'Debian: apt-get install containernetworking-plugins (scripts/setup.sh does); or set CNI_PATH');
+}
+
+/** The spec's error object. */
+export const CniErrorObject = z.object({ cniVersion: z.string().optional(), code: z.number().int(), msg: z.string(), details: z.string().optional() });
+
+export class CniError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly command: string,
+    readonly code: number | null,
+    message: string,
+    readonly details?: string,
+  ) {
+    super(`CNI ${command} of plugin '${plugin}' failed${code !== null ? ` (code ${code})` : ''}: ${message}${details ? ` — ${details}` : ''}`);
+    this.name = 'CniError';
+  }
+}
+
+export interface Invocation {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'GC' | 'STATUS';
+  containerId: string;
+  /** path of the container's network namespace (/run/netns/NAME) */
+  netnsPath: string;
+  ifname: string;
+  /** the namespace the plugin runs in (the node's); absent: cnperf's own */
+  runIn?: string;
+  config: Record<string, unknown>;
+  timeoutMs?: number;
+}
+
+/** Runs the plugin once; returns its parsed stdout (JSON) or throws a CniError. */
+export function execPlugin(type: string, inv: Invocation): Promise<unknown> {
+  const bin = findPlugin(type);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: inv.command,
+    CNI_CONTAINERID: inv.containerId,
+    CNI_NETNS: inv.netnsPath,
+    CNI_IFNAME: inv.ifname,
+    CNI_ARGS: '',
+    CNI_PATH: cniPath().join(':'),
+  };
+  const argv = inv.runIn ? ['ip', 'netns', 'exec', inv.runIn, bin] : [bin];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, inv.timeoutMs ?? 30_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new CniError(type, inv.command, null, `could not run ${bin}: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (killed) return reject(new CniError(type, inv.command, null, `no answer within ${Math.round((inv.timeoutMs ?? 30_000) / 1000)} s: killed`));
+      let json: unknown = undefined;
+      const text = stdout.trim();
+      if (text) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return reject(new CniError(type, inv.command, null, `printed something that is not JSON: ${JSON.stringify(text.slice(0, 200))}${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`));
+        }
+      }
+      if (code !== 0) {
+        const err = CniErrorObject.safeParse(json);
+        if (err.success) return reject(new CniError(type, inv.command, err.data.code, err.data.msg, err.data.details));
+        return reject(new CniError(type, inv.command, null, `exited with ${code} without an error object${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`));
+      }
+      resolve(json);
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(JSON.stringify(inv.config));
+  });
+}
