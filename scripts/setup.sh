@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # iproute2: builds every datapath; ethtool: --offload; nftables, iptables: --netfilter; procps: sysctl
 # inside our namespaces; openvswitch-switch: the ovs datapath; gcc/make: build the engine; sockperf and
-# iperf3: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning and
+# iperf3, qperf: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning and
 # setpriv (perf dies with cnperf); linux-perf: --trace's per-function CPU profile; chromium: the test
 # that opens a produced HTML report headless (through playwright-core, with Debian's browser);
 # containernetworking-plugins: the CNI plugins the cni datapath runs.
@@ -16,6 +16,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v sockperf >/dev/null 2>&1 || need+=(sockperf)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+command -v qperf >/dev/null 2>&1 || need+=(qperf)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)

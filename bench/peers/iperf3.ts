@@ -26,3 +26,13 @@ export function parseIperf3Udp(json: string): Iperf3Udp {
     seconds: got.seconds,
   };
 }
+
+/** Parses `iperf3 --json` TCP client output: what the receiver got, in Gbit/s. */
+export function parseIperf3Tcp(json: string): { rxGbps: number; txGbps: number; retransmits: number } {
+  const doc = JSON.parse(json) as { error?: string; end?: { sum_sent?: { bits_per_second: number; retransmits?: number }; sum_received?: { bits_per_second: number } } };
+  if (doc.error) throw new Error(`iperf3: ${doc.error}`);
+  const sent = doc.end?.sum_sent;
+  const got = doc.end?.sum_received;
+  if (!sent || !got) throw new Error('iperf3 output has no TCP sums (was it run with --json, without -u?)');
+  return { rxGbps: got.bits_per_second / 1e9, txGbps: sent.bits_per_second / 1e9, retransmits: sent.retransmits ?? 0 };
+}

@@ -1,6 +1,7 @@
 /** cnperf's command line: dispatch, help, and the one place where errors become exit codes. */
 import { datapathNames } from '../datapaths/registry.js';
 import { EngineError } from '../engine/supervisor.js';
+import { CniError } from '../cni/plugin.js';
 import { HostCommandError, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { calibrateCommand } from './calibrate.js';
@@ -73,7 +74,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UserError) {
       process.stderr.write(`cnperf: ${e.message}\n${e.hint ? e.hint.replace(/^/gm, '  ') + '\n' : ''}`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof HostCommandError || e instanceof EngineError) {
+    } else if (e instanceof HostCommandError || e instanceof EngineError || e instanceof CniError) {
       // The host or the engine refused something: say what, without a stack; it is not a bug here.
       process.stderr.write(`cnperf: ${e.message}\n`);
       process.exitCode = 1;

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cnperf, collect, hostSnapshot, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
+import { cnperf, collect, hostSnapshot, liveEngines, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-integrity-'));
 const db = path.join(tmp, 'results.sqlite');
@@ -52,6 +52,30 @@ describe('SIGINT in every phase', () => {
     const r = await signalAt(['quick', 'bridge', '--count', '200', '--interval', '0'], { CNPERF_TEST_FAULT: 'pause@teardown' }, /paused at teardown/, { twice: true });
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /SIGINT again: still removing/);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+});
+
+describe('a frozen engine', () => {
+  it('the rtt client SIGSTOPped mid-run: the run ends at its deadline, says which engine, keeps what it had, leaves nothing', async () => {
+    const before = hostSnapshot();
+    // A short deadline: 2000 round trips, back to back, 1 ms reply timeout, give up after one loss.
+    const child = spawnCnperf(['quick', 'veth', '--count', '2000', '--interval', '0', '--timeout', '1ms', '--max-consecutive-lost', '1', '--json', '--db', db]);
+    const done = collect(child);
+    await waitForStderr(child, /measuring/);
+    let pid: string | undefined;
+    for (let i = 0; i < 100 && !pid; i++) {
+      pid = liveEngines().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('rtt-client'));
+      if (!pid) await sleep(10);
+    }
+    assert.ok(pid, 'no rtt-client engine found');
+    process.kill(Number(pid), 'SIGSTOP');
+    const r = await done;
+    assert.equal(r.code, 1, r.stderr);
+    const [res] = (JSON.parse(r.stdout) as { results: Array<{ status: string; problem: string }> }).results;
+    assert.equal(res!.status, 'failed');
+    assert.match(res!.problem, /rtt-client/);
+    assert.match(r.stderr, /rtt-client/);
     assert.deepEqual(hostSnapshot(), before);
   });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import { parseIperf3Udp } from '../../bench/peers/iperf3.js';
+import { parseIperf3Tcp, parseIperf3Udp } from '../../bench/peers/iperf3.js';
+import { parseQperfUdpLat } from '../../bench/peers/qperf.js';
 import { parseSockperfThroughput } from '../../bench/peers/sockperf.js';
 import { FIXTURES } from '../helpers/paths.js';
 
@@ -21,4 +22,13 @@ it('parses real sockperf 3.7 throughput output', () => {
   const r = parseSockperfThroughput(read('sockperf-throughput-64.txt'));
   assert.deepEqual(r, { txPps: 157147, messages: 471520, seconds: 3.001 });
   assert.throws(() => parseSockperfThroughput('sockperf: ERROR'), /did the run fail/);
+});
+
+it('parses real iperf3 TCP --json output and qperf udp_lat (one-way latency, doubled by the bench)', () => {
+  const tcp = parseIperf3Tcp(readFileSync(path.join(FIXTURES, 'iperf3-tcp.json'), 'utf8'));
+  assert.ok(tcp.rxGbps > 0.1 && tcp.rxGbps <= tcp.txGbps * 1.01, JSON.stringify(tcp));
+  assert.throws(() => parseIperf3Tcp('{"error":"unable to connect"}'), /iperf3: unable to connect/);
+  assert.equal(parseQperfUdpLat(readFileSync(path.join(FIXTURES, 'qperf-udp-lat.txt'), 'utf8')), 61_800);
+  assert.equal(parseQperfUdpLat('udp_lat:\n    latency  =  57 us\n'), 57_000);
+  assert.throws(() => parseQperfUdpLat('failed to connect'), /no "latency =" line/);
 });

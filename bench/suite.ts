@@ -1,0 +1,419 @@
+/**
+ * `npm run bench`: cnperf next to its peers, in ONE process, on the same machine, in the same kind of
+ * fresh namespaces, pinned the same way (client/sender CPU 0, server/receiver CPU 1), the tools
+ * alternating round by round (the order reversed every other round) so that drift hits them equally.
+ * Each figure is the median of the rounds; ratios are cnperf / peer. Prints a markdown table and
+ * writes it to bench/results/<date>.md.
+ *
+ *   node dist/bench/suite.js [--rounds 3] [--quick]
+ *
+ * Needs root; sockperf, iperf3, qperf and containernetworking-plugins (scripts/setup.sh installs them).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { collectEnvironment } from '../src/env/environment.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { Histogram } from '../src/stats/histogram.js';
+import { summarize } from '../src/stats/summary.js';
+import { parseIperf3Tcp, parseIperf3Udp } from './peers/iperf3.js';
+import { parseQperfUdpLat } from './peers/qperf.js';
+import { parseSockperfPingPong, parseSockperfThroughput } from './peers/sockperf.js';
+
+const CNPERF = path.join(PROJECT_ROOT, 'bin', 'cnperf');
+const CLIENT_CPU = '0';
+const SERVER_CPU = '1';
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-bench-'));
+const db = path.join(tmp, 'bench.sqlite');
+
+function cnperf(args: string[]): string {
+  const r = spawnSync(process.execPath, [CNPERF, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`cnperf ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.slice(-500)}`);
+  return r.stdout;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+interface Topo {
+  id: string;
+  client: string;
+  server: string;
+  serverIp: string;
+}
+
+/** A datapath built by cnperf and kept for a peer tool (`cnperf topo up`), removed after fn. */
+function withTopo<T>(datapath: string, fn: (t: Topo) => T): T {
+  const doc = JSON.parse(cnperf(['topo', 'up', datapath, '--json'])) as { id: string; topology: { endpoints: { client: { netns: string }; server: { netns: string; ip: string } } } };
+  try {
+    const e = doc.topology.endpoints;
+    return fn({ id: doc.id, client: e.client.netns, server: e.server.netns, serverIp: e.server.ip });
+  } finally {
+    cnperf(['topo', 'down', doc.id]);
+  }
+}
+
+/** A peer's server in the server namespace, pinned; returns its stopper. */
+function server(netns: string, argv: string[]): () => void {
+  const p = spawn('ip', ['netns', 'exec', netns, 'taskset', '-c', SERVER_CPU, ...argv], { stdio: 'ignore', detached: true });
+  execFileSync('sleep', ['0.5']);
+  return () => {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
+}
+
+function client(netns: string, argv: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', netns, 'taskset', '-c', CLIENT_CPU, ...argv], { encoding: 'utf8', timeout: 120_000 });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
+
+/** A measurement that each round repeats: its name, its unit, and how to take it once. */
+interface Probe {
+  group: string;
+  tool: string;
+  unit: string;
+  /** higher is better (rates) or lower (latencies, times) */
+  higherBetter: boolean;
+  run: () => number;
+  values: number[];
+}
+
+function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): Probe[] {
+  const group = `RTT ${datapath}, ${mode}, 64 B back to back (p50 µs)`;
+  const out: Probe[] = [];
+  const count = String(Math.round(seconds * 15_000));
+  out.push({
+    group,
+    tool: 'cnperf',
+    unit: 'µs',
+    higherBetter: false,
+    values: [],
+    run: () => {
+      const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', mode, '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { p50: number } }> };
+      return doc.results[0]!.rtt_ns.p50 / 1000;
+    },
+  });
+  // sockperf spins with non-blocking sockets (its -F needs a feed file).
+  const spinArgs = mode === 'spin' ? ['--nonblocked'] : [];
+  out.push({
+    group,
+    tool: 'sockperf ping-pong',
+    unit: 'µs',
+    higherBetter: false,
+    values: [],
+    run: () =>
+      withTopo(datapath, (t) => {
+        const stop = server(t.server, ['sockperf', 'server', '-i', t.serverIp, '-p', '11111', ...spinArgs]);
+        try {
+          const r = parseSockperfPingPong(client(t.client, ['sockperf', 'ping-pong', '-i', t.serverIp, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt', ...spinArgs]));
+          return r.percentiles['50.000']! / 1000;
+        } finally {
+          stop();
+        }
+      }),
+  });
+  if (mode === 'block') {
+    out.push({
+      group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
+      tool: 'qperf udp_lat',
+      unit: 'µs',
+      higherBetter: false,
+      values: [],
+      run: () =>
+        withTopo(datapath, (t) => {
+          const stop = server(t.server, ['qperf', '-lp', '19765']);
+          try {
+            return (2 * parseQperfUdpLat(client(t.client, ['qperf', t.serverIp, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat']))) / 1000;
+          } finally {
+            stop();
+          }
+        }),
+    });
+    out.push({
+      group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
+      tool: 'cnperf',
+      unit: 'µs',
+      higherBetter: false,
+      values: [],
+      run: () => {
+        const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', 'block', '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { mean: number } }> };
+        return doc.results[0]!.rtt_ns.mean / 1000;
+      },
+    });
+  }
+  return out;
+}
+
+function rateProbes(seconds: number): Probe[] {
+  const group = 'UDP 64 B packet rate over veth (received kpps)';
+  const cn = (api: string): Probe => ({
+    group,
+    tool: `cnperf ${api} (burst 64)`,
+    unit: 'kpps',
+    higherBetter: true,
+    values: [],
+    run: () => {
+      const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', api, '--burst', '64', '--size', '64', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { rx_pps: number } }> };
+      return doc.results[0]!.stream.rx_pps / 1000;
+    },
+  });
+  return [
+    cn('sendmmsg'),
+    cn('raw-mmsg'),
+    {
+      group,
+      tool: 'iperf3 -u -l 64 -b 0',
+      unit: 'kpps',
+      higherBetter: true,
+      values: [],
+      run: () =>
+        withTopo('veth', (t) => {
+          const stop = server(t.server, ['iperf3', '-s', '-1', '-p', '5201']);
+          try {
+            return parseIperf3Udp(client(t.client, ['iperf3', '-c', t.serverIp, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000;
+          } finally {
+            stop();
+          }
+        }),
+    },
+    {
+      group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
+      tool: 'sockperf throughput',
+      unit: 'kpps',
+      higherBetter: true,
+      values: [],
+      run: () =>
+        withTopo('veth', (t) => {
+          const stop = server(t.server, ['sockperf', 'server', '-i', t.serverIp, '-p', '11111']);
+          try {
+            return parseSockperfThroughput(client(t.client, ['sockperf', 'throughput', '-i', t.serverIp, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000;
+          } finally {
+            stop();
+          }
+        }),
+    },
+    {
+      group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
+      tool: 'cnperf sendmmsg (burst 64)',
+      unit: 'kpps',
+      higherBetter: true,
+      values: [],
+      run: () => {
+        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'sendmmsg', '--burst', '64', '--size', '64', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { tx_pps: number } }> };
+        return doc.results[0]!.stream.tx_pps / 1000;
+      },
+    },
+  ];
+}
+
+function tcpProbes(seconds: number): Probe[] {
+  const group = 'TCP bulk over veth (Gbit/s received)';
+  return [
+    {
+      group,
+      tool: 'cnperf tcp (64 KiB writes)',
+      unit: 'Gbit/s',
+      higherBetter: true,
+      values: [],
+      run: () => {
+        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'tcp', '--size', '65507', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { rx_gbps: number } }> };
+        return doc.results[0]!.stream.rx_gbps;
+      },
+    },
+    {
+      group,
+      tool: 'iperf3 (TCP)',
+      unit: 'Gbit/s',
+      higherBetter: true,
+      values: [],
+      run: () =>
+        withTopo('veth', (t) => {
+          const stop = server(t.server, ['iperf3', '-s', '-1', '-p', '5202']);
+          try {
+            return parseIperf3Tcp(client(t.client, ['iperf3', '-c', t.serverIp, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'])).rxGbps;
+          } finally {
+            stop();
+          }
+        }),
+    },
+  ];
+}
+
+/** Wiring 128 container pairs (256 containers): cnperf's bridge datapath vs the CNI bridge plugin. */
+function wiringProbes(pairs: number): Probe[] {
+  const group = `Build + teardown of ${pairs} container pairs on one bridge (s)`;
+  const time = (args: string[]) => () => {
+    const t0 = performance.now();
+    const id = (JSON.parse(cnperf(['topo', 'up', ...args, '--pairs', String(pairs), '--json'])) as { id: string }).id;
+    const built = performance.now();
+    cnperf(['topo', 'down', id]);
+    const down = performance.now();
+    progress(`  ${args[0]}: build ${((built - t0) / 1000).toFixed(1)} s, teardown ${((down - built) / 1000).toFixed(1)} s`);
+    return (down - t0) / 1000;
+  };
+  // The shipped bridge.conflist's /24 holds 253 containers: 256 need the /16 a cluster node would have.
+  const conf = path.join(tmp, 'bridge-16.conflist');
+  const shipped = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'experiments', 'cni', 'bridge.conflist'), 'utf8')) as { plugins: Array<{ ipam: { ranges: Array<Array<{ subnet: string }>> } }> };
+  shipped.plugins[0]!.ipam.ranges = [[{ subnet: '10.244.0.0/16' }]];
+  writeFileSync(conf, JSON.stringify(shipped));
+  return [
+    { group, tool: 'cnperf bridge datapath', unit: 's', higherBetter: false, values: [], run: time(['bridge']) },
+    { group, tool: 'CNI bridge plugin (one ADD per container)', unit: 's', higherBetter: false, values: [], run: time(['cni', '--cni-config', conf]) },
+  ];
+}
+
+/** Memory the analysis holds beyond its input (heap and array buffers, MiB). */
+const memoryNote: { histogram?: number; sort?: number } = {};
+const memory = () => {
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.arrayBuffers) / 2 ** 20;
+};
+
+/** 10 million RTT samples to percentiles and a CDF: cnperf's histogram vs sorting them all. */
+function analysisProbes(n: number): Probe[] {
+  const group = `Analysis of ${n / 1e6} M RTT samples to percentiles and a CDF (ms)`;
+  const samples = (): Float64Array => {
+    const a = new Float64Array(n);
+    let x = 0x12345;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      a[i] = Math.round(20_000 + 5000 * -Math.log((x + 1) / 0x80000000)); // an exponential tail over 20 µs
+    }
+    return a;
+  };
+  const data = samples();
+  return [
+    {
+      group,
+      tool: 'cnperf histogram',
+      unit: 'ms',
+      higherBetter: false,
+      values: [],
+      run: () => {
+        const m0 = memory();
+        const t0 = performance.now();
+        const h = new Histogram();
+        for (let i = 0; i < data.length; i++) h.record(data[i]!);
+        summarize(h);
+        h.cdf();
+        const ms = performance.now() - t0;
+        memoryNote.histogram = Math.max(memoryNote.histogram ?? 0, memory() - m0);
+        return ms;
+      },
+    },
+    {
+      group,
+      tool: 'sort everything (Float64Array)',
+      unit: 'ms',
+      higherBetter: false,
+      values: [],
+      run: () => {
+        const m0 = memory();
+        const t0 = performance.now();
+        const s = Float64Array.from(data).sort();
+        for (const q of [0.5, 0.9, 0.99, 0.999, 0.9999]) void s[Math.ceil(q * s.length) - 1];
+        const ms = performance.now() - t0;
+        memoryNote.sort = Math.max(memoryNote.sort ?? 0, memory() - m0);
+        return ms;
+      },
+    },
+  ];
+}
+
+const failures: string[] = [];
+
+/** One measurement; a failure is noted (and shown under the table), the others go on. */
+function attempt(p: Probe): number {
+  try {
+    return p.run();
+  } catch (e) {
+    const msg = `${p.tool} (${p.group}): ${(e as Error).message.split('\n')[0]}`;
+    progress(`FAILED ${msg}`);
+    failures.push(msg);
+    return NaN;
+  }
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
+  const rounds = Number(values.rounds);
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it builds namespaces)');
+  for (const tool of ['sockperf', 'iperf3', 'qperf']) if (spawnSync(tool, ['--help']).error) throw new Error(`${tool} is not installed: run \`bash scripts/setup.sh\``);
+  const seconds = values.quick ? 2 : 3;
+  const probes = [
+    ...rttProbes('loopback', 'block', seconds),
+    ...rttProbes('loopback', 'spin', seconds),
+    ...rttProbes('veth', 'block', seconds),
+    ...rttProbes('veth', 'spin', seconds),
+    ...rateProbes(seconds + 2),
+    ...tcpProbes(seconds + 2),
+    ...analysisProbes(values.quick ? 1e6 : 10e6),
+  ];
+  const started = performance.now();
+  try {
+    for (let r = 0; r < rounds; r++) {
+      // Alternate: every other round runs the tools of each group in reverse order.
+      const groups = [...new Set(probes.map((p) => p.group))];
+      for (const g of groups) {
+        const members = probes.filter((p) => p.group === g);
+        for (const p of r % 2 ? [...members].reverse() : members) {
+          progress(`round ${r + 1}/${rounds}: ${g}: ${p.tool}`);
+          p.values.push(attempt(p));
+        }
+      }
+    }
+    // Wiring takes minutes: one round, both ways.
+    const wiring = wiringProbes(values.quick ? 16 : 128);
+    for (const p of wiring) {
+      progress(`${p.group}: ${p.tool}`);
+      p.values.push(attempt(p));
+    }
+    probes.push(...wiring);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const rss = process.resourceUsage().maxRSS / 1024;
+  const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+  const env = collectEnvironment(null);
+  const lines: string[] = [];
+  lines.push(`# cnperf benchmarks, ${new Date().toISOString().slice(0, 10)}`, '');
+  lines.push(`Machine: ${env.cpu_model ?? 'unknown CPU'}, ${env.cpu_count} CPUs, kernel ${env.kernel} (${env.preemption ?? '?'}), ${env.virtualization ?? 'bare metal'}. Client/sender pinned to CPU ${CLIENT_CPU}, server/receiver to CPU ${SERVER_CPU}. Medians of ${rounds} rounds, the tools alternating; wiring: one round. ${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`, '');
+  lines.push('| measurement | tool | median | rounds | cnperf / peer |', '|---|---|---:|---|---:|');
+  for (const g of [...new Set(probes.map((p) => p.group))]) {
+    const members = probes.filter((p) => p.group === g);
+    const ours = members.find((p) => p.tool.startsWith('cnperf'));
+    for (const p of members) {
+      const m = median(p.values);
+      const ratio = ours && !p.tool.startsWith('cnperf') ? (median(ours.values) / m).toFixed(2) : '';
+      lines.push(`| ${g} | ${p.tool} | ${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`);
+    }
+  }
+  lines.push('', `Memory the analysis held beyond its input: histogram ${(memoryNote.histogram ?? NaN).toFixed(1)} MiB, sort ${(memoryNote.sort ?? NaN).toFixed(1)} MiB (a copy of the samples).`);
+  for (const f of failures) lines.push('', `Failed: ${f}`);
+  lines.push('', 'Ratios are cnperf / peer: below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
+  const md = lines.join('\n') + '\n';
+  process.stdout.write(md);
+  const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}.md`);
+  writeFileSync(file, md);
+  progress(`wrote ${file}`);
+}
+
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}
