@@ -34,7 +34,8 @@ describe('cnperf quick --json', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout must hold one line: the JSON document');
     doc = JSON.parse(r.stdout) as QuickJson;
-    assert.deepEqual(Object.keys(doc), ['results']);
+    assert.deepEqual(Object.keys(doc), ['results', 'floor']);
+    assert.equal((doc as unknown as { floor: unknown }).floor, null, 'a fresh database holds no calibration: the floor is null');
     assert.deepEqual(doc.results.map((x) => x.datapath), ['loopback', 'veth', 'bridge']);
     for (const x of doc.results) {
       assert.equal(x.samples, 300);

@@ -96,7 +96,8 @@ describe('datapath planning', () => {
       if (d.name !== 'loopback') {
         // every pair in namespaces of its own, with addresses of its own
         assert.equal(new Set(t.pairs.map((p) => p.client.netns)).size, 128);
-        assert.equal(new Set(t.pairs.flatMap((p) => [p.client.ip, p.server.ip])).size, 256);
+        // (cni: the plugins give the addresses, at ADD)
+        if (d.name !== 'cni') assert.equal(new Set(t.pairs.flatMap((p) => [p.client.ip, p.server.ip])).size, 256);
       }
     });
   }
