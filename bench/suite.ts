@@ -73,6 +73,18 @@ function client(netns: string, argv: string[]): string {
   return execFileSync('ip', ['netns', 'exec', netns, 'taskset', '-c', CLIENT_CPU, ...argv], { encoding: 'utf8', timeout: 120_000 });
 }
 
+/** A peer tool once: its server and its client in a fresh datapath (argv get the server's address). */
+function peer(datapath: string, serverArgv: (ip: string) => string[], clientArgv: (ip: string) => string[]): string {
+  return withTopo(datapath, (t) => {
+    const stop = server(t.server, serverArgv(t.serverIp));
+    try {
+      return client(t.client, clientArgv(t.serverIp));
+    } finally {
+      stop();
+    }
+  });
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
@@ -113,15 +125,9 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
     higherBetter: false,
     values: [],
     run: () =>
-      withTopo(datapath, (t) => {
-        const stop = server(t.server, ['sockperf', 'server', '-i', t.serverIp, '-p', '11111', ...spinArgs]);
-        try {
-          const r = parseSockperfPingPong(client(t.client, ['sockperf', 'ping-pong', '-i', t.serverIp, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt', ...spinArgs]));
-          return r.percentiles['50.000']! / 1000;
-        } finally {
-          stop();
-        }
-      }),
+      parseSockperfPingPong(
+        peer(datapath, (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111', ...spinArgs], (ip) => ['sockperf', 'ping-pong', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt', ...spinArgs]),
+      ).percentiles['50.000']! / 1000,
   });
   if (mode === 'block') {
     out.push({
@@ -130,15 +136,7 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
       unit: 'µs',
       higherBetter: false,
       values: [],
-      run: () =>
-        withTopo(datapath, (t) => {
-          const stop = server(t.server, ['qperf', '-lp', '19765']);
-          try {
-            return (2 * parseQperfUdpLat(client(t.client, ['qperf', t.serverIp, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat']))) / 1000;
-          } finally {
-            stop();
-          }
-        }),
+      run: () => (2 * parseQperfUdpLat(peer(datapath, () => ['qperf', '-lp', '19765'], (ip) => ['qperf', ip, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat']))) / 1000,
     });
     out.push({
       group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
@@ -155,6 +153,12 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
   return out;
 }
 
+/** One cnperf stream over veth, pinned like the peers; returns its `stream` summary. */
+function cnperfStream(api: string, seconds: number, extra: string[] = []): { tx_pps: number; rx_pps: number; rx_gbps: number } {
+  const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', api, ...extra, '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { tx_pps: number; rx_pps: number; rx_gbps: number } }> };
+  return doc.results[0]!.stream;
+}
+
 function rateProbes(seconds: number): Probe[] {
   const group = 'UDP 64 B packet rate over veth (received kpps)';
   const cn = (api: string): Probe => ({
@@ -163,10 +167,7 @@ function rateProbes(seconds: number): Probe[] {
     unit: 'kpps',
     higherBetter: true,
     values: [],
-    run: () => {
-      const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', api, '--burst', '64', '--size', '64', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { rx_pps: number } }> };
-      return doc.results[0]!.stream.rx_pps / 1000;
-    },
+    run: () => cnperfStream(api, seconds, ['--burst', '64', '--size', '64']).rx_pps / 1000,
   });
   return [
     cn('sendmmsg'),
@@ -177,15 +178,7 @@ function rateProbes(seconds: number): Probe[] {
       unit: 'kpps',
       higherBetter: true,
       values: [],
-      run: () =>
-        withTopo('veth', (t) => {
-          const stop = server(t.server, ['iperf3', '-s', '-1', '-p', '5201']);
-          try {
-            return parseIperf3Udp(client(t.client, ['iperf3', '-c', t.serverIp, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000;
-          } finally {
-            stop();
-          }
-        }),
+      run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
     },
     {
       group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
@@ -193,15 +186,7 @@ function rateProbes(seconds: number): Probe[] {
       unit: 'kpps',
       higherBetter: true,
       values: [],
-      run: () =>
-        withTopo('veth', (t) => {
-          const stop = server(t.server, ['sockperf', 'server', '-i', t.serverIp, '-p', '11111']);
-          try {
-            return parseSockperfThroughput(client(t.client, ['sockperf', 'throughput', '-i', t.serverIp, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000;
-          } finally {
-            stop();
-          }
-        }),
+      run: () => parseSockperfThroughput(peer('veth', (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'throughput', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000,
     },
     {
       group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
@@ -209,10 +194,7 @@ function rateProbes(seconds: number): Probe[] {
       unit: 'kpps',
       higherBetter: true,
       values: [],
-      run: () => {
-        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'sendmmsg', '--burst', '64', '--size', '64', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { tx_pps: number } }> };
-        return doc.results[0]!.stream.tx_pps / 1000;
-      },
+      run: () => cnperfStream('sendmmsg', seconds, ['--burst', '64', '--size', '64']).tx_pps / 1000,
     },
   ];
 }
@@ -226,10 +208,7 @@ function tcpProbes(seconds: number): Probe[] {
       unit: 'Gbit/s',
       higherBetter: true,
       values: [],
-      run: () => {
-        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'tcp', '--size', '65507', '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { rx_gbps: number } }> };
-        return doc.results[0]!.stream.rx_gbps;
-      },
+      run: () => cnperfStream('tcp', seconds, ['--size', '65507']).rx_gbps,
     },
     {
       group,
@@ -237,15 +216,7 @@ function tcpProbes(seconds: number): Probe[] {
       unit: 'Gbit/s',
       higherBetter: true,
       values: [],
-      run: () =>
-        withTopo('veth', (t) => {
-          const stop = server(t.server, ['iperf3', '-s', '-1', '-p', '5202']);
-          try {
-            return parseIperf3Tcp(client(t.client, ['iperf3', '-c', t.serverIp, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'])).rxGbps;
-          } finally {
-            stop();
-          }
-        }),
+      run: () => parseIperf3Tcp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5202'], (ip) => ['iperf3', '-c', ip, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'])).rxGbps,
     },
   ];
 }

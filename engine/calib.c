@@ -36,16 +36,25 @@ int calib_clock(const struct opts *o)
 	return 0;
 }
 
-int calib_timer(const struct opts *o)
+/* Process set-up and an empty histogram, or NULL after an error event. */
+static struct hist *prepare_with_hist(const struct opts *o)
 {
 	if (prepare_process(o) < 0)
-		return 1;
+		return NULL;
 	struct hist *h = malloc(sizeof *h);
 	if (!h) {
 		ev_error("alloc", "no memory for the histogram");
-		return 1;
+		return NULL;
 	}
 	hist_reset(h);
+	return h;
+}
+
+int calib_timer(const struct opts *o)
+{
+	struct hist *h = prepare_with_hist(o);
+	if (!h)
+		return 1;
 	uint64_t next = now_ns() + o->interval_ns, max = 0, done = 0;
 	for (uint64_t i = 0; i < o->count && !stop_requested; i++) {
 		wait_until(next, PACE_SLEEP);
@@ -74,14 +83,9 @@ int calib_timer(const struct opts *o)
 
 int calib_noise(const struct opts *o)
 {
-	if (prepare_process(o) < 0)
+	struct hist *h = prepare_with_hist(o);
+	if (!h)
 		return 1;
-	struct hist *h = malloc(sizeof *h);
-	if (!h) {
-		ev_error("alloc", "no memory for the histogram");
-		return 1;
-	}
-	hist_reset(h);
 	const uint64_t start = now_ns(), end = start + o->duration_ns;
 	uint64_t prev = start, gaps = 0, max = 0, stolen = 0;
 	while (!stop_requested) {

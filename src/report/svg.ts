@@ -115,35 +115,39 @@ export interface Bar {
   hi?: number;
 }
 
+/** What bar charts share: the y scale from 0 to y1, one slot per label, the ticks and the labels. */
+function barFrame(labels: string[], y1: number) {
+  const sy = (v: number) => M.top + PH - (v / y1) * PH;
+  const bw = PW / labels.length;
+  const slot = (i: number) => ({ x: M.left + i * bw + bw * 0.15, w: bw * 0.7 });
+  const yTicks = niceTicks(0, y1).map((t) => ({ at: sy(t), label: fmt(t) }));
+  const text = labels.map((l, i) => `<text x="${M.left + i * bw + bw / 2}" y="${M.top + PH + 16}" font-size="10" text-anchor="middle">${esc(l.length > 18 ? l.slice(0, 17) + '…' : l)}</text>`).join('');
+  return { sy, slot, grid: axes([], yTicks) + text };
+}
+
 export function barChart(o: { kind: string; title: string; yLabel: string; bars: Bar[] }): string {
   if (!o.bars.length) return emptyChart(o.kind, o.title, 'no data');
-  const y1 = Math.max(...o.bars.map((b) => Math.max(b.value, b.hi ?? 0))) * 1.08 || 1;
-  const sy = (v: number) => M.top + PH - (v / y1) * PH;
-  const bw = PW / o.bars.length;
+  const { sy, slot, grid } = barFrame(o.bars.map((b) => b.label), Math.max(...o.bars.map((b) => Math.max(b.value, b.hi ?? 0))) * 1.08 || 1);
   const body = o.bars
     .map((b, i) => {
-      const x = M.left + i * bw + bw * 0.15;
-      const w = bw * 0.7;
+      const { x, w } = slot(i);
       const c = PALETTE[i % PALETTE.length]!;
-      const err = b.lo !== undefined && b.hi !== undefined ? `<line x1="${x + w / 2}" x2="${x + w / 2}" y1="${sy(b.lo)}" y2="${sy(b.hi)}" stroke="#000"/><line x1="${x + w / 2 - 5}" x2="${x + w / 2 + 5}" y1="${sy(b.hi)}" y2="${sy(b.hi)}" stroke="#000"/><line x1="${x + w / 2 - 5}" x2="${x + w / 2 + 5}" y1="${sy(b.lo)}" y2="${sy(b.lo)}" stroke="#000"/>` : '';
-      return `<rect class="mark" x="${x.toFixed(1)}" y="${sy(b.value).toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + PH - sy(b.value)).toFixed(1)}" fill="${c}"><title>${esc(b.label)}: ${fmt(b.value)}</title></rect>${err}<text x="${x + w / 2}" y="${sy(b.value) - 4}" font-size="10" text-anchor="middle">${fmt(b.value)}</text>`;
+      const mid = x + w / 2;
+      const tick = (v: number) => `<line x1="${mid - 5}" x2="${mid + 5}" y1="${sy(v)}" y2="${sy(v)}" stroke="#000"/>`;
+      const err = b.lo !== undefined && b.hi !== undefined ? `<line x1="${mid}" x2="${mid}" y1="${sy(b.lo)}" y2="${sy(b.hi)}" stroke="#000"/>${tick(b.hi)}${tick(b.lo)}` : '';
+      return `<rect class="mark" x="${x.toFixed(1)}" y="${sy(b.value).toFixed(1)}" width="${w.toFixed(1)}" height="${(M.top + PH - sy(b.value)).toFixed(1)}" fill="${c}"><title>${esc(b.label)}: ${fmt(b.value)}</title></rect>${err}<text x="${mid}" y="${sy(b.value) - 4}" font-size="10" text-anchor="middle">${fmt(b.value)}</text>`;
     })
     .join('');
-  const yTicks = niceTicks(0, y1).map((t) => ({ at: sy(t), label: fmt(t) }));
-  const labels = o.bars.map((b, i) => `<text x="${M.left + i * bw + bw / 2}" y="${M.top + PH + 16}" font-size="10" text-anchor="middle">${esc(b.label.length > 18 ? b.label.slice(0, 17) + '…' : b.label)}</text>`).join('');
-  return frame(o.kind, o.title, '', o.yLabel, axes([], yTicks) + body + labels, []);
+  return frame(o.kind, o.title, '', o.yLabel, grid + body, []);
 }
 
 /** Stacked bars: one bar per label, one colored part per category. */
 export function stackedBarChart(o: { kind: string; title: string; yLabel: string; categories: string[]; bars: Array<{ label: string; parts: number[] }> }): string {
   if (!o.bars.length) return emptyChart(o.kind, o.title, 'no data');
-  const y1 = Math.max(...o.bars.map((b) => b.parts.reduce((a, v) => a + v, 0))) * 1.05 || 1;
-  const sy = (v: number) => M.top + PH - (v / y1) * PH;
-  const bw = PW / o.bars.length;
+  const { sy, slot, grid } = barFrame(o.bars.map((b) => b.label), Math.max(...o.bars.map((b) => b.parts.reduce((a, v) => a + v, 0))) * 1.05 || 1);
   const body = o.bars
     .map((b, i) => {
-      const x = M.left + i * bw + bw * 0.15;
-      const w = bw * 0.7;
+      const { x, w } = slot(i);
       let base = 0;
       return b.parts
         .map((v, k) => {
@@ -154,9 +158,7 @@ export function stackedBarChart(o: { kind: string; title: string; yLabel: string
         .join('');
     })
     .join('');
-  const yTicks = niceTicks(0, y1).map((t) => ({ at: sy(t), label: fmt(t) }));
-  const labels = o.bars.map((b, i) => `<text x="${M.left + i * bw + bw / 2}" y="${M.top + PH + 16}" font-size="10" text-anchor="middle">${esc(b.label.length > 18 ? b.label.slice(0, 17) + '…' : b.label)}</text>`).join('');
-  return frame(o.kind, o.title, '', o.yLabel, axes([], yTicks) + body + labels, o.categories.map((c, k) => ({ name: c, color: PALETTE[k % PALETTE.length]! })));
+  return frame(o.kind, o.title, '', o.yLabel, grid + body, o.categories.map((c, k) => ({ name: c, color: PALETTE[k % PALETTE.length]! })));
 }
 
 function emptyChart(kind: string, title: string, why: string): string {

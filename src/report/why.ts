@@ -31,7 +31,7 @@ export function whyLines(runs: RunRecord[]): string {
       parts.push(`softirq max ${us(p.softirq_max_ns)} µs${worst ? ` (${worst})` : ''}`);
     }
     const a = p.cpu?.all;
-    if (a) parts.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}`);
+    if (a) parts.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}${a.steal ? ` steal ${pct(a.steal)}` : ''}`);
     if (p.cpu?.server) parts.push(`server CPU ${p.cpu.server.cpu}: softirq ${pct(p.cpu.server.softirq)} sys ${pct(p.cpu.server.sys)}`);
     const drops = Object.values(p.devices ?? {}).reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0);
     const errors = Object.values(p.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
