@@ -5,7 +5,8 @@
  * Each figure is the median of the rounds; ratios are cnperf / peer. Prints a markdown table and
  * writes it to bench/results/<date>.md.
  *
- *   node dist/bench/suite.js [--rounds 3] [--quick]
+ *   node dist/bench/suite.js [--rounds 3] [--quick]   (--quick: shorter runs, 16 pairs, 1 M samples; a
+ *   smoke run that is printed, not written to bench/results)
  *
  * Needs root; sockperf, iperf3, qperf and containernetworking-plugins (scripts/setup.sh installs them).
  */
@@ -375,6 +376,10 @@ function main(): void {
   lines.push('', 'Ratios are cnperf / peer: below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
   const md = lines.join('\n') + '\n';
   process.stdout.write(md);
+  if (values.quick) {
+    progress('--quick: a smoke run, not written to bench/results');
+    return;
+  }
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}.md`);
