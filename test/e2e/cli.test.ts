@@ -70,6 +70,22 @@ describe('cnperf quick --json', () => {
     assert.match(show.stdout, /engine: .*sent=301/);
   });
 
+  it('report and compare read the same stored runs: HTML, CSV, JSON; loopback vs bridge with a verdict', async () => {
+    const [lo, , br] = doc.results.map((x) => x.run_id);
+    const cmp = await cnperf(['compare', lo!, br!, '--db', db]);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    assert.match(cmp.stdout, /run-[a-z0-9]{6} \(A\) vs run-[a-z0-9]{6} \(B\)/);
+    assert.match(cmp.stdout, /loopback vs bridge\s+RTT p50, µs .* (yes|no)\s+95 % intervals disjoint/);
+    const csv = await cnperf(['report', lo!, br!, '--db', db, '--format', 'csv', '-o', '-']);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(csv.stdout.trim().split('\n').length, 3, 'a header and one row per run');
+    const json = await cnperf(['report', lo!, '--db', db, '--format', 'json', '-o', '-']);
+    assert.equal((JSON.parse(json.stdout) as { runs: unknown[] }).runs.length, 1);
+    const html = await cnperf(['report', lo!, br!, '--db', db, '-o', '-']);
+    assert.match(html.stdout, /^<!doctype html>/);
+    assert.match(html.stdout, /<svg class="chart" data-chart="rtt-cdf"/);
+  });
+
   it('--raw keeps every round trip', async () => {
     const r = await cnperf(['quick', 'loopback', '--count', '100', '--interval', '0', '--raw', '--json', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
