@@ -96,8 +96,6 @@ interface Probe {
   group: string;
   tool: string;
   unit: string;
-  /** higher is better (rates) or lower (latencies, times) */
-  higherBetter: boolean;
   run: () => number;
   values: number[];
 }
@@ -110,7 +108,6 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
     group,
     tool: 'cnperf',
     unit: 'µs',
-    higherBetter: false,
     values: [],
     run: () => {
       const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', mode, '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { p50: number } }> };
@@ -123,7 +120,6 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
     group,
     tool: 'sockperf ping-pong',
     unit: 'µs',
-    higherBetter: false,
     values: [],
     run: () =>
       parseSockperfPingPong(
@@ -135,7 +131,6 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
       group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
       tool: 'qperf udp_lat',
       unit: 'µs',
-      higherBetter: false,
       values: [],
       run: () => (2 * parseQperfUdpLat(peer(datapath, () => ['qperf', '-lp', '19765'], (ip) => ['qperf', ip, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat']))) / 1000,
     });
@@ -143,7 +138,6 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
       group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
       tool: 'cnperf',
       unit: 'µs',
-      higherBetter: false,
       values: [],
       run: () => {
         const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', 'block', '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { mean: number } }> };
@@ -166,7 +160,6 @@ function rateProbes(seconds: number): Probe[] {
     group,
     tool: `cnperf ${api} (burst 64)`,
     unit: 'kpps',
-    higherBetter: true,
     values: [],
     run: () => cnperfStream(api, seconds, ['--burst', '64', '--size', '64']).rx_pps / 1000,
   });
@@ -177,7 +170,6 @@ function rateProbes(seconds: number): Probe[] {
       group,
       tool: 'iperf3 -u -l 64 -b 0',
       unit: 'kpps',
-      higherBetter: true,
       values: [],
       run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
     },
@@ -185,7 +177,6 @@ function rateProbes(seconds: number): Probe[] {
       group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
       tool: 'sockperf throughput',
       unit: 'kpps',
-      higherBetter: true,
       values: [],
       run: () => parseSockperfThroughput(peer('veth', (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'throughput', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000,
     },
@@ -193,7 +184,6 @@ function rateProbes(seconds: number): Probe[] {
       group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
       tool: 'cnperf sendmmsg (burst 64)',
       unit: 'kpps',
-      higherBetter: true,
       values: [],
       run: () => cnperfStream('sendmmsg', seconds, ['--burst', '64', '--size', '64']).tx_pps / 1000,
     },
@@ -207,7 +197,6 @@ function tcpProbes(seconds: number): Probe[] {
       group,
       tool: 'cnperf tcp (64 KiB writes)',
       unit: 'Gbit/s',
-      higherBetter: true,
       values: [],
       run: () => cnperfStream('tcp', seconds, ['--size', '65507']).rx_gbps,
     },
@@ -215,7 +204,6 @@ function tcpProbes(seconds: number): Probe[] {
       group,
       tool: 'iperf3 (TCP)',
       unit: 'Gbit/s',
-      higherBetter: true,
       values: [],
       run: () => parseIperf3Tcp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5202'], (ip) => ['iperf3', '-c', ip, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'])).rxGbps,
     },
@@ -240,8 +228,8 @@ function wiringProbes(pairs: number): Probe[] {
   shipped.plugins[0]!.ipam.ranges = [[{ subnet: '10.244.0.0/16' }]];
   writeFileSync(conf, JSON.stringify(shipped));
   return [
-    { group, tool: 'cnperf bridge datapath', unit: 's', higherBetter: false, values: [], run: time(['bridge']) },
-    { group, tool: 'CNI bridge plugin (one ADD per container)', unit: 's', higherBetter: false, values: [], run: time(['cni', '--cni-config', conf]) },
+    { group, tool: 'cnperf bridge datapath', unit: 's', values: [], run: time(['bridge']) },
+    { group, tool: 'CNI bridge plugin (one ADD per container)', unit: 's', values: [], run: time(['cni', '--cni-config', conf]) },
   ];
 }
 
@@ -251,6 +239,17 @@ const memory = () => {
   const m = process.memoryUsage();
   return (m.heapUsed + m.arrayBuffers) / 2 ** 20;
 };
+
+/** The ms fn took; what it held at its end (its result still alive) goes to memoryNote[key], MiB. */
+function timedWithMemory(key: keyof typeof memoryNote, fn: () => unknown): number {
+  const m0 = memory();
+  const t0 = performance.now();
+  const result = fn();
+  const ms = performance.now() - t0;
+  memoryNote[key] = Math.max(memoryNote[key] ?? 0, memory() - m0);
+  void result;
+  return ms;
+}
 
 /** 10 million RTT samples to percentiles and a CDF: cnperf's histogram vs sorting them all. */
 function analysisProbes(n: number): Probe[] {
@@ -270,35 +269,25 @@ function analysisProbes(n: number): Probe[] {
       group,
       tool: 'cnperf histogram',
       unit: 'ms',
-      higherBetter: false,
       values: [],
-      run: () => {
-        const m0 = memory();
-        const t0 = performance.now();
-        const h = new Histogram();
-        for (let i = 0; i < data.length; i++) h.record(data[i]!);
-        summarize(h);
-        h.cdf();
-        const ms = performance.now() - t0;
-        memoryNote.histogram = Math.max(memoryNote.histogram ?? 0, memory() - m0);
-        return ms;
-      },
+      run: () =>
+        timedWithMemory('histogram', () => {
+          const h = new Histogram();
+          for (let i = 0; i < data.length; i++) h.record(data[i]!);
+          summarize(h);
+          return h.cdf();
+        }),
     },
     {
       group,
       tool: 'sort everything (Float64Array)',
       unit: 'ms',
-      higherBetter: false,
       values: [],
-      run: () => {
-        const m0 = memory();
-        const t0 = performance.now();
-        const s = Float64Array.from(data).sort();
-        for (const q of [0.5, 0.9, 0.99, 0.999, 0.9999]) void s[Math.ceil(q * s.length) - 1];
-        const ms = performance.now() - t0;
-        memoryNote.sort = Math.max(memoryNote.sort ?? 0, memory() - m0);
-        return ms;
-      },
+      run: () =>
+        timedWithMemory('sort', () => {
+          const s = Float64Array.from(data).sort();
+          return [0.5, 0.9, 0.99, 0.999, 0.9999].map((q) => s[Math.ceil(q * s.length) - 1]);
+        }),
     },
   ];
 }

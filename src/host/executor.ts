@@ -128,7 +128,7 @@ async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | '
     // Without the node the plugins have nothing to undo there; the run directory (IPAM state) goes
     // with its own journal entry.
     if (!netnsExists(u.runIn) || !netnsExists(u.netns)) return 'gone';
-    await cniDel({ network: { ...u.network, plugins: u.network.plugins }, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
+    await cniDel({ network: u.network, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
     return 'removed';
   }
   if (u.op === 'rm-dir') {

@@ -133,7 +133,6 @@ export class TraceSession {
     }
     const instance = traceInstancePath(root, o.runId);
     o.journal?.append({ op: 'rm-trace-instance', path: instance });
-    let session: TraceSession | null = null;
     try {
       mkdirSync(instance);
       const w = (file: string, value: string) => writeFileSync(path.join(instance, file), value);
@@ -144,17 +143,15 @@ export class TraceSession {
         if (!existsSync(dir)) throw new TraceUnavailable(`--trace: this kernel has no ${e.replace('/', ':')} tracepoint`);
         formats[e] = parseEventFormat(readFileSync(path.join(dir, 'format'), 'utf8'));
       }
-      session = new TraceSession(instance, mounted, formats);
       w('buffer_size_kb', String(o.bufferKb));
       w('options/overwrite', '0'); // when full, keep the start of the run and count what is lost
       w('trace_clock', 'local');
       for (const e of ['net/netif_receive_skb', 'net/net_dev_xmit']) w(`events/${e}/filter`, deviceFilter(o.devices));
       for (const e of EVENTS) w(`events/${e}/enable`, '1');
       w('tracing_on', '1');
-      return session;
+      return new TraceSession(instance, mounted, formats);
     } catch (e) {
-      if (session) await session.remove();
-      else await removeAll(instance, mounted);
+      await removeAll(instance, mounted);
       throw e;
     }
   }

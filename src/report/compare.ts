@@ -42,9 +42,8 @@ export function compareCases(A: CaseStats[], B: CaseStats[], nameA: string, name
       rows.push({ case: label, figure: 'rx kpps', a: a.rx_pps.mean / 1000, b: b.rx_pps.mean / 1000, change: b.rx_pps.mean / a.rx_pps.mean - 1, significant: w ? w.p < 0.05 : null, how: w ? `Welch p = ${w.p.toPrecision(2)}` : 'needs 2+ repeats each' });
     }
   }
-  const fmt = (v: number, fig: string) => (fig.startsWith('RTT') ? v.toFixed(1) : v.toFixed(1));
   const text = rows.length
-    ? `${nameA} (A) vs ${nameB} (B)\n${renderTable(['case', 'figure', 'A', 'B', 'B/A − 1', 'significant', 'test'], rows.map((r) => [r.case, r.figure, fmt(r.a, r.figure), fmt(r.b, r.figure), `${(r.change * 100).toFixed(1)} %`, r.significant === null ? 'n/a' : r.significant ? 'yes' : 'no', r.how]), [0, 1, 6])}`
+    ? `${nameA} (A) vs ${nameB} (B)\n${renderTable(['case', 'figure', 'A', 'B', 'B/A − 1', 'significant', 'test'], rows.map((r) => [r.case, r.figure, r.a.toFixed(1), r.b.toFixed(1), `${(r.change * 100).toFixed(1)} %`, r.significant === null ? 'n/a' : r.significant ? 'yes' : 'no', r.how]), [0, 1, 6])}`
     : `${nameA} and ${nameB} have no case in common (cases are matched by label)`;
   return { rows, text };
 }

@@ -11,6 +11,7 @@ import { barChart, cdfChart, esc, lineChart, stackedBarChart, type Series } from
 import { us } from './table.js';
 import { probesOf } from './why.js';
 import { VERSION } from '../version.js';
+import { parse } from 'yaml';
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const kpps = (x: number) => x / 1000;
@@ -128,7 +129,7 @@ function environments(runs: RunRecord[]): string {
 export function htmlReport(o: { title: string; experiment: ExperimentRecord | null; cases: CaseStats[]; runs: RunRecord[] }): string {
   const e = o.experiment;
   const cs = charts(o.cases);
-  const desc = e ? (/^description:\s*>?\s*\n?([\s\S]*?)\n\S/m.exec(e.text)?.[1]?.replace(/\s+/g, ' ').trim() ?? '') : '';
+  const desc = e ? String((parse(e.text) as { description?: unknown } | null)?.description ?? '').trim() : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(o.title)}</title>
 <style>

@@ -4,7 +4,7 @@
  * how late a 1 ms timer wakes up (as cyclictest measures it: against the planned wake-up), and the
  * noise a quiet CPU shows (gaps in a tight clock loop: interrupts, softirqs, the hypervisor).
  */
-import { EngineProcess } from '../engine/supervisor.js';
+import { EngineError, EngineProcess } from '../engine/supervisor.js';
 import type { CalibrateClockResult, CalibrateNoiseResult, CalibrateTimerResult } from '../engine/protocol.js';
 import type { Environment } from '../env/environment.js';
 import { Histogram } from '../stats/histogram.js';
@@ -25,7 +25,7 @@ async function engineResult<T>(label: string, argv: string[], deadlineMs: number
   const exit = await p.exited;
   const failure = p.failure();
   const r = exit.events.find((e) => e.event === 'result');
-  if (!r) throw failure ?? new Error(`${label}: no result`);
+  if (!r) throw failure ?? new EngineError(label, 'exited without a result (rebuild the engine with `npm run build`)');
   return r as T;
 }
 

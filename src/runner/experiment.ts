@@ -67,8 +67,8 @@ export async function runExperiment(
         continue;
       }
       if (o.stop.requested) break;
-      const left = total - i + 1 - 0;
-      const eta = durations.length ? (durations.reduce((a, b) => a + b, 0) / durations.length) * left : null;
+      // Cases left, this one included, at the mean time of those measured so far.
+      const eta = durations.length ? (durations.reduce((a, b) => a + b, 0) / durations.length) * (total - i + 1) : null;
       o.progress.caseStarted(i, total, c, r, eta);
       const t0 = performance.now();
       const job = c.quick.jobs[0]!;
