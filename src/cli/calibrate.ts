@@ -1,15 +1,12 @@
 /** `cnperf calibrate [--json] [--db FILE]`: measures this machine's floor and stores it. */
 import os from 'node:os';
-import { collectEnvironment } from '../env/environment.js';
-import { probeEngineVersion } from '../engine/supervisor.js';
-import { acquireMeasureLock } from '../host/lock.js';
-import { defaultDbPath, stateDir } from '../paths.js';
-import { calibrate, floorLine } from '../runner/calibrate.js';
-import { installStopHandlers, signalExitCode } from '../runner/signals.js';
-import { Store } from '../store/db.js';
+import { defaultDbPath } from '../paths.js';
+import { calibrate, floorLine } from '../runner/calibration.js';
+import { withSession } from '../runner/session.js';
+import { signalExitCode } from '../runner/signals.js';
 import { newRunId } from '../util/ids.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
-import { progress, requireRoot } from './common.js';
+import { progress } from './common.js';
 
 const USAGE = 'cnperf calibrate [--json] [--db FILE]   (about 20 s; stored, and shown under every result as its floor)';
 
@@ -19,23 +16,14 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     process.stdout.write(`usage: ${USAGE}\n`);
     return 0;
   }
-  requireRoot('calibrate');
-  const stop = installStopHandlers();
-  const env = collectEnvironment(await probeEngineVersion());
-  const release = acquireMeasureLock(stateDir(), 'calibrate');
   const db = str(p, 'db') ?? defaultDbPath();
-  let store: Store | null = null;
-  try {
+  return withSession({ command: 'calibrate', owner: 'calibrate', db }, async ({ stop, env, store }) => {
     const result = await calibrate({ env, stop, progress, cpus: os.cpus().length });
     if (stop.requested) return signalExitCode(stop.signal);
-    store = Store.open(db);
     const rec = { id: newRunId(), created_at: new Date().toISOString(), hostname: os.hostname(), env, result };
-    store.saveCalibration(rec);
+    store!.saveCalibration(rec);
     if (flag(p, 'json')) process.stdout.write(JSON.stringify({ calibration: { id: rec.id, created_at: rec.created_at, ...result } }) + '\n');
     else process.stdout.write(`${floorLine(rec)}\nstored in ${db}\n`);
     return 0;
-  } finally {
-    release();
-    store?.close();
-  }
+  });
 }

@@ -2,7 +2,9 @@
 import { cleanStale } from '../host/cleanup.js';
 import { stateDir } from '../paths.js';
 import { flag, parseCommandArgs } from './args.js';
-import { requireRoot } from './common.js';
+import { requireRoot } from '../runner/session.js';
+// Every datapath's journal-entry handlers (cni-del) are registered when the datapaths are loaded.
+import '../datapaths/registry.js';
 
 const USAGE = 'cnperf clean [--all]   (--all: also topologies kept by `topo up`)';
 

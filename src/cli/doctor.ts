@@ -1,18 +1,54 @@
 /**
  * `cnperf doctor`: can this machine run cnperf's datapaths, and what will add noise to them?
  * Datapaths are checked for real: each is built in fresh namespaces and torn down again, and one that
- * cannot be built says why in the user's terms (e.g. the kernel feature it lacks).
+ * cannot be built says why in the user's terms (e.g. the kernel feature it lacks, the package to
+ * install). Building disturbs a measurement, so doctor takes the measurement lock like `quick` does.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
-import { buildTopology, explainBuildFailure, planDatapath } from '../runner/measure.js';
-import { installStopHandlers } from '../runner/signals.js';
+import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
+import type { Datapath, Tool } from '../datapaths/types.js';
+import { buildTopology } from '../runner/build.js';
+import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { findPlugin } from '../cni/plugin.js';
 import { parseCommandArgs } from './args.js';
+
+type Out = (mark: string, what: string, detail?: string) => void;
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(`${dir}/${tool}`));
+}
+
+/** Builds each datapath in every placement it supports, and removes it again; returns how many could not. */
+async function checkDatapaths(out: Out): Promise<number> {
+  let unavailable = 0;
+  const missing = (tools: readonly Tool[]) => tools.filter((t) => !onPath(t.tool));
+  for (const d of DATAPATHS) {
+    for (const placement of d.placements) {
+      const what = `datapath ${d.name}${d.placements.length > 1 ? ` (${placement})` : ''}`;
+      try {
+        const lacking = missing(d.tools ?? []);
+        if (lacking.length) throw new UserError(lacking.map((t) => `${t.tool} is not installed (Debian package ${t.package})`).join('; '));
+        out('ok  ', what, d.doctor ? `${d.description}; ${d.doctor()}` : await buildAndRemove(d, placement));
+      } catch (e) {
+        unavailable++;
+        out('no  ', what, e instanceof UserError ? errorMessage(e) + (e.hint ? ` (${e.hint})` : '') : explainBuildFailure(d, errorMessage(e)));
+      }
+    }
+  }
+  for (const t of missing(OPTION_TOOLS)) out('note', `${t.tool} is not installed (Debian package ${t.package}): options that need it will fail`);
+  return unavailable;
+}
+
+async function buildAndRemove(d: Datapath, placement: Datapath['placements'][number]): Promise<string> {
+  const host = await buildTopology(planDatapath(d.name, undefined, 1, { placement }), 'run');
+  const t = await host.teardown();
+  if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
+  return d.description;
+}
 
 function irqbalanceRunning(): boolean {
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
@@ -47,34 +83,8 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     bad++;
     out('FAIL', 'cnperf-engine', errorMessage(e));
   }
-  if (isRoot) {
-    installStopHandlers();
-    // Each datapath is built for real in every placement it supports, and removed again.
-    for (const d of DATAPATHS) {
-      for (const placement of d.placements) {
-        const what = `datapath ${d.name}${d.placements.length > 1 ? ` (${placement})` : ''}`;
-        if (d.name === 'cni') {
-          // Built from the user's own configuration: what can be checked here is the plugins.
-          try {
-            out('ok  ', what, `${d.description}; plugins: ${findPlugin('bridge').replace(/\/bridge$/, '')}`);
-          } catch (e) {
-            unavailable++;
-            out('no  ', what, errorMessage(e) + (e instanceof UserError && e.hint ? ` (${e.hint})` : ''));
-          }
-          continue;
-        }
-        try {
-          const host = await buildTopology(planDatapath(d.name, undefined, 1, { placement }), 'run');
-          const t = await host.teardown();
-          if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
-          out('ok  ', what, d.description);
-        } catch (e) {
-          unavailable++;
-          out('no  ', what, explainBuildFailure(errorMessage(e)));
-        }
-      }
-    }
-  }
+  // Without root nothing can be built; with it, the builds hold the measurement lock.
+  if (isRoot && engineVersion) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);
   const noise: string[] = [];
   if (env.governor && env.governor !== 'performance') noise.push(`CPU governor is '${env.governor}' (performance gives steadier latency)`);

@@ -7,8 +7,9 @@ import { VERSION } from '../version.js';
 import { calibrateCommand } from './calibrate.js';
 import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
-import { schemaCommand, validateCommand } from './experiment.js';
-import { runCommand } from './run.js';
+import { schemaCommand } from './schema.js';
+import { validateCommand } from './validate.js';
+import { runExperimentCommand } from './run.js';
 import { compareCommand, reportCommand } from './report.js';
 import { quickCommand } from './quick.js';
 import { resultsCommand } from './results.js';
@@ -21,7 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   results: { run: resultsCommand, help: 'list and show stored runs' },
   calibrate: { run: calibrateCommand, help: "measure this machine's floor: clock cost, minimum RTT, timer lateness, noise" },
   doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
-  run: { run: runCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
+  run: { run: runExperimentCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
   report: { run: reportCommand, help: 'one HTML report (or CSV, JSON) of an experiment or of runs' },
   compare: { run: compareCommand, help: 'two experiments or runs side by side, with significance' },
   validate: { run: validateCommand, help: 'check experiment files (changes nothing)' },

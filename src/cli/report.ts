@@ -8,7 +8,7 @@ import { defaultDbPath } from '../paths.js';
 import { groupByCase, type CaseStats } from '../report/cases.js';
 import { compareCases } from '../report/compare.js';
 import { csvReport, htmlReport } from '../report/html.js';
-import { resultJson } from '../report/results.js';
+import { resultJson } from '../report/run-tables.js';
 import { Store, type ExperimentRecord, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';

@@ -1,6 +1,6 @@
 /** `cnperf results list|show`: reads stored runs back from SQLite. */
 import { defaultDbPath } from '../paths.js';
-import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf, sweepSummaryOf } from '../report/results.js';
+import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf, sweepSummaryOf } from '../report/run-tables.js';
 import { renderTable, us } from '../report/table.js';
 import { Store, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';

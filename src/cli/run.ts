@@ -2,21 +2,18 @@
  * `cnperf run FILE [--scale quick|full] [--resume]`: runs an experiment file — every case and repeat,
  * stored as each finishes — with a progress line per case and a summary at the end.
  */
-import { collectEnvironment } from '../env/environment.js';
-import { probeEngineVersion } from '../engine/supervisor.js';
-import { loadExperiment } from '../experiment/load.js';
-import { expandCases, repeatsOf, SCALES, type Scale } from '../experiment/plan.js';
-import { acquireMeasureLock } from '../host/lock.js';
-import { defaultDbPath, stateDir } from '../paths.js';
+import { loadExperiment } from '../spec/experiment-file.js';
+import { expandCases, repeatsOf, SCALES, type Scale } from '../spec/matrix.js';
+import { defaultDbPath } from '../paths.js';
 import { groupByCase } from '../report/cases.js';
-import { experimentTables } from '../report/experiment.js';
-import { resultJson } from '../report/results.js';
-import { runExperiment } from '../runner/experiment.js';
-import { installStopHandlers, signalExitCode } from '../runner/signals.js';
-import { Store } from '../store/db.js';
+import { experimentTables } from '../report/experiment-tables.js';
+import { resultJson } from '../report/run-tables.js';
+import { runExperiment } from '../runner/run-experiment.js';
+import { withSession } from '../runner/session.js';
+import { signalExitCode } from '../runner/signals.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
-import { progress, requireRoot } from './common.js';
+import { progress } from './common.js';
 
 export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--db FILE] [--json] [--dry-run]
   --scale quick   the experiment's quick scale (minutes); full (default): the paper's parameters
@@ -34,7 +31,7 @@ const OPTIONS: OptionSpec = {
 
 const minutes = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${Math.round(ms / 1000)}s`);
 
-export async function runCommand(argv: string[]): Promise<number> {
+export async function runExperimentCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('run', argv, OPTIONS, RUN_USAGE);
   if (flag(p, 'help')) {
     process.stdout.write(`usage: ${RUN_USAGE}\n`);
@@ -52,17 +49,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     for (const c of cases) process.stdout.write(`cnperf quick ${c.datapath} --workload ${loaded.spec.workload} ${Object.entries(c.params).map(([k, v]) => (v === true ? `--${k}` : v === false ? '' : `--${k} ${String(v)}`)).filter(Boolean).join(' ')}${loaded.spec.trace ? ' --trace' : ''}   # ${c.label}\n`);
     return 0;
   }
-  requireRoot('run');
-  const stop = installStopHandlers();
-  const engineVersion = await probeEngineVersion();
-  const release = acquireMeasureLock(stateDir(), `exp-${loaded.spec.name}`.slice(0, 32));
-  let store: Store | null = null;
-  try {
-    store = Store.open(db);
+  return withSession({ command: 'run', owner: `exp-${loaded.spec.name}`.slice(0, 32), db }, async ({ stop, env, store }) => {
     const outcome = await runExperiment(loaded, scale, {
-      store,
+      store: store!,
       resume: flag(p, 'resume'),
-      env: collectEnvironment(engineVersion),
+      env,
       stop,
       progress: {
         caseStarted: (i, n, c, r, eta) => progress(`[${i}/${n}] ${c.label} (repeat ${r})${eta !== null ? ` · about ${minutes(eta)} left` : ''}`),
@@ -72,7 +63,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         detail: (msg) => progress(`  ${msg}`),
       },
     });
-    const runs = store.runsOfExperiment(outcome.experiment.id);
+    const runs = store!.runsOfExperiment(outcome.experiment.id);
     const cases = groupByCase(runs);
     if (flag(p, 'json')) {
       process.stdout.write(JSON.stringify({ experiment: { ...outcome.experiment, text: undefined }, results: runs.map((r) => ({ ...resultJson(r), case: r.case_label, repeat: r.repeat })) }) + '\n');
@@ -83,9 +74,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     if (stop.requested) return signalExitCode(stop.signal);
     return outcome.failed || outcome.partial ? 1 : 0;
-  } finally {
-    release();
-    store?.close();
-  }
+  });
 }
 

@@ -12,20 +12,23 @@ import { isAlive } from '../host/proc.js';
 import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { renderTable } from '../report/table.js';
-import { buildTopology, planDatapath } from '../runner/measure.js';
+import { planDatapath } from '../datapaths/plan.js';
+import { buildTopology } from '../runner/build.js';
+import { requireRoot, withSession } from '../runner/session.js';
 import { installStopHandlers, signalExitCode } from '../runner/signals.js';
+import { datapathOptions } from '../spec/datapath-options.js';
+import { DATAPATH_OPTION_NAMES, datapathUsage, parseArgsSpec, parseOptionValues } from '../spec/options.js';
 import { UserError } from '../util/errors.js';
 import { RUN_ID_RE } from '../util/ids.js';
 import { flag, parseCommandArgs } from './args.js';
-import { DATAPATH_OPTION_SPEC, datapathOptions } from './datapath-options.js';
-import { requireRoot } from './common.js';
 
-export const TOPO_USAGE = `cnperf topo up DATAPATH [--placement same-node|cross-node] [--mode M] [--variant V]
-                     [--pairs N] [--vni N] [--vxlan-port N] [--mtu N] [--offload F=on|off,...]
-                     [--netfilter none|iptables|nftables] [--rules N] [--conntrack on|off] [--br-netfilter on|off]
-                     [--rps MASK] [--xps MASK] [--ovs-datapath netdev|system] [--fabric wire|switch] [--dry-run] [--json]
+export const TOPO_USAGE = `cnperf topo up DATAPATH [datapath options] [--dry-run] [--json]
        cnperf topo down ID
        cnperf topo list
+datapath options:
+${datapathUsage()}
+topo up holds the measurement lock while it builds (a build disturbs a running measurement as much as
+another measurement would); the topology it leaves up holds none: it is idle until you use it.
 datapaths: ${datapathNames().join(', ')}`;
 
 export async function topoCommand(argv: string[]): Promise<number> {
@@ -41,20 +44,21 @@ export async function topoCommand(argv: string[]): Promise<number> {
 }
 
 async function topoUp(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('topo up', argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, ...DATAPATH_OPTION_SPEC }, TOPO_USAGE);
+  const p = parseCommandArgs('topo up', argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, ...parseArgsSpec(DATAPATH_OPTION_NAMES) }, TOPO_USAGE);
   if (p.positionals.length !== 1) throw new UserError('topo up: name exactly one datapath', `usage: ${TOPO_USAGE}`);
-  const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(p, p.positionals));
+  const { 'dry-run': _d, json: _j, ...values } = p.values;
+  const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(parseOptionValues(values), p.positionals));
   if (flag(p, 'dry-run')) {
     for (const s of stepsFor(topo)) process.stdout.write(formatStep(s) + '\n');
     return 0;
   }
-  requireRoot('topo up');
-  const stop = installStopHandlers();
-  const host = await buildTopology(topo, 'topo');
-  if (stop.requested) {
+  const built = await withSession({ command: 'topo up', owner: topo.runId }, async ({ stop }) => {
+    const host = await buildTopology(topo, 'topo');
+    if (!stop.requested) return null;
     await host.teardown();
     return signalExitCode(stop.signal);
-  }
+  });
+  if (built !== null) return built;
   if (flag(p, 'json')) {
     process.stdout.write(JSON.stringify({ id: topo.runId, topology: topo }) + '\n');
     return 0;

@@ -6,10 +6,11 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { netnsExists, registerUndoHandler } from '../host/executor.js';
 import type { Journal } from '../host/journal.js';
 import type { Topology } from '../topology/model.js';
 import { CniError } from './plugin.js';
-import { cniAdd, cniCheck, negotiate, resultIp, type Attachment } from './runtime.js';
+import { cniAdd, cniCheck, cniDel, negotiate, resultIp, type Attachment } from './runtime.js';
 import type { NetworkList } from './config.js';
 
 /** The list with host-local's dataDir pointed into the run's directory where the user gave none. */
@@ -45,3 +46,15 @@ export async function attachCni(t: Topology, runDir: string, journal: Journal): 
     for (const ep of [pair.client, pair.server]) ep.ip = ips.get(ep.netns) ?? ep.ip;
   }
 }
+
+// The journal's cni-del entries (written above, before each ADD) are undone here: teardown and `cnperf
+// clean` run DEL through the same chain. Without the node the plugins have nothing to undo there; the
+// run directory (IPAM state) goes with its own journal entry.
+registerUndoHandler('cni-del', {
+  describe: (u) => `CNI attachment ${u.containerId} (network ${u.network.name}) in ${u.netns}`,
+  async undo(u) {
+    if (!netnsExists(u.runIn) || !netnsExists(u.netns)) return 'gone';
+    await cniDel({ network: u.network, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
+    return 'removed';
+  },
+});

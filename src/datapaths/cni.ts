@@ -1,4 +1,7 @@
-import { ownedName, type Topology } from '../topology/model.js';
+import { attachCni } from '../cni/attach.js';
+import { findPlugin } from '../cni/plugin.js';
+import { ownedName } from '../topology/model.js';
+import { complete, draftTopology, type Pair } from './nodes.js';
 import { pairSuffix, type Datapath } from './types.js';
 
 /**
@@ -12,7 +15,9 @@ export const cni: Datapath = {
   name: 'cni',
   description: 'containers wired by real CNI plugins (--cni-config FILE), the way a container runtime does',
   placements: ['same-node'],
+  defaultPlacement: 'same-node',
   takes: ['cni-config'],
+  kernelFailures: [{ match: /plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs' }],
   refuse(ctx) {
     return ctx.cni ? null : 'the cni datapath needs --cni-config FILE (a .conflist or .conf; examples in experiments/cni/)';
   },
@@ -21,27 +26,29 @@ export const cni: Datapath = {
     const network = ctx.cni!;
     const node = ownedName(runId, 'n');
     const stub = ownedName(runId, 'w');
-    const t: Topology = { runId, datapath: 'cni', summary: '', namespaces: [{ name: node, role: 'node' }, { name: stub, role: 'wire' }], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
+    const t = draftTopology(runId, 'cni');
+    t.namespaces.push({ name: node, role: 'node' }, { name: stub, role: 'wire' });
     // The node's NIC, as plugins expect one (macvlan/ipvlan masters): eth0 inside the node.
     t.links.push({ kind: 'veth', name: 'eth0', netns: node, peer: ownedName(runId, 'we'), peerNetns: stub });
-    const containers: NonNullable<Topology['cni']>['containers'] = [];
+    const containers: Array<{ netns: string; ifname: string; containerId: string }> = [];
+    const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const x = pairSuffix(i);
       const ends = (side: 'c' | 's') => {
         const netns = ownedName(runId, `${side}${x}`);
         t.namespaces.push({ name: netns, role: side === 'c' ? 'client' : 'server' });
         containers.push({ netns, ifname: 'eth0', containerId: `cnperf-${runId}-${side}${x}` });
-        // The address is the plugin's to give: filled in after ADD.
+        // The address is the plugin's to give: filled in by attach, after ADD.
         return { netns, ip: '0.0.0.0', dev: 'eth0' };
       };
-      const c = ends('c');
-      const s = ends('s');
-      t.pairs.push({ client: c, server: s });
+      out.push({ client: ends('c'), server: ends('s') });
     }
     t.cni = { network, node, containers };
-    t.endpoints = t.pairs[0]!;
-    t.summary = `${t.pairs[0]!.client.netns} [eth0] ═CNI ${network.name}: ${network.plugins.map((p) => p.type).join(' → ')}@${node}═ [eth0] ${t.pairs[0]!.server.netns}${pairs > 1 ? ` (×${pairs} pairs)` : ''}`;
-    t.rawUnsupported = 'raw frames need the next hop\'s MAC, which a CNI network decides: use send, sendmmsg or tcp';
-    return t;
+    t.rawUnsupported = "raw frames need the next hop's MAC, which a CNI network decides: use send, sendmmsg or tcp";
+    const { client, server } = out[0]!;
+    return complete(t, out, `${client.netns} [eth0] ═CNI ${network.name}: ${network.plugins.map((p) => p.type).join(' → ')}@${node}═ [eth0] ${server.netns}`);
   },
+  attach: (t, { journal, runDir }) => attachCni(t, runDir, journal),
+  // Built from the user's own configuration: what can be checked without one is the plugins.
+  doctor: () => `plugins in ${findPlugin('bridge').replace(/\/bridge$/, '')}`,
 };

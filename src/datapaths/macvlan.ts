@@ -1,5 +1,5 @@
 import { ownedName, type IpvlanMode, type MacvlanMode } from '../topology/model.js';
-import { addNodes, emptyTopology } from './nodes.js';
+import { addNodes, complete, draftTopology, type Pair } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 
 export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
@@ -24,7 +24,9 @@ function macvlanRefuse({ placement = 'same-node', mode = 'bridge', pairs = 1 }: 
 function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
   const { runId, pairs = 1, placement = 'same-node' } = ctx;
   const mode = (ctx.mode ?? (kind === 'macvlan' ? 'bridge' : 'l2')) as MacvlanMode & IpvlanMode;
-  const t = emptyTopology(runId, kind);
+  const t = draftTopology(runId, kind);
+  const out: Pair[] = [];
+  let summary = '';
   const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
   const letter = kind === 'macvlan' ? 'm' : 'i';
   for (let i = 0; i < pairs; i++) {
@@ -40,21 +42,24 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
     };
     const c = attach('c', ip.client, a);
     const s = attach('s', ip.server, b);
-    t.pairs.push({ client: c, server: s });
-    if (i === 0) t.summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? ' ─wire─ ' : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
+    out.push({ client: c, server: s });
+    if (i === 0) summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? ' ─wire─ ' : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
   }
-  if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
-  t.endpoints = t.pairs[0]!;
   if (kind === 'ipvlan') t.rawUnsupported = 'ipvlan slaves share their lower device\'s MAC; raw frames are not supported on it yet';
-  return t;
+  return complete(t, out, summary);
 }
 
 export const macvlan: Datapath = {
   name: 'macvlan',
   description: 'containers with macvlan devices on their node\'s NIC (--mode bridge|private|vepa|passthru)',
   placements: ['same-node', 'cross-node'],
+  defaultPlacement: 'same-node',
   takes: ['mode'],
   modes: MACVLAN_MODES,
+  kernelFailures: [
+    { match: /type macvlan.*Unknown device type/s, meaning: 'this kernel has no macvlan (CONFIG_MACVLAN)' },
+    { match: /type macvlan mode passthru.*Invalid argument/s, meaning: "macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node's veth NIC does not" },
+  ],
   refuse: macvlanRefuse,
   plan: (ctx) => plan('macvlan', ctx),
 };
@@ -63,7 +68,9 @@ export const ipvlan: Datapath = {
   name: 'ipvlan',
   description: 'containers with ipvlan devices on their node\'s NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN',
   placements: ['same-node', 'cross-node'],
+  defaultPlacement: 'same-node',
   takes: ['mode'],
   modes: IPVLAN_MODES,
+  kernelFailures: [{ match: /type ipvlan.*Unknown device type/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)' }],
   plan: (ctx) => plan('ipvlan', ctx),
 };

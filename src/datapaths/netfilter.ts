@@ -4,7 +4,8 @@
  * one counting rule that matches it — its counter proves every packet walked past all N. The rules live
  * in a table (nft `cnp<id>`) or chain (iptables `CNP<id>`) of the run's own, inside the node's namespace.
  */
-import type { Ruleset, Sysctl, Topology } from '../topology/model.js';
+import type { Ruleset, Sysctl } from '../topology/model.js';
+import type { TopologyDraft } from './nodes.js';
 import { UserError } from '../util/errors.js';
 
 export type Netfilter = 'none' | 'iptables' | 'nftables';
@@ -55,7 +56,7 @@ export function iptablesRuleset(runId: string, rules: number, conntrack: boolean
  * Adds the rules (and the bridge sysctl) to every forwarding node of t. `bridged`: traffic crosses a
  * Linux bridge there, so the IP hooks see it only through br_netfilter.
  */
-export function addNetfilter(t: Topology, o: NetfilterOptions, bridged: boolean): void {
+export function addNetfilter(t: TopologyDraft, o: NetfilterOptions, bridged: boolean): void {
   const netfilter = o.netfilter ?? 'none';
   const rules = o.rules ?? 0;
   const conntrack = o.conntrack === 'on';

@@ -4,7 +4,7 @@
  * in a fabric namespace with each NIC's peer as a port. A single node's NIC is wired to a stub
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
-import { ownedName, type Topology } from '../topology/model.js';
+import { ownedName, type Endpoint, type Topology } from '../topology/model.js';
 import type { Placement } from './types.js';
 
 export interface SimNode {
@@ -21,7 +21,7 @@ export type Fabric = 'wire' | 'switch';
 export const FABRICS: readonly Fabric[] = ['wire', 'switch'];
 
 /** Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node). */
-export function addNodes(t: Topology, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire'): [SimNode, SimNode] {
+export function addNodes(t: TopologyDraft, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire'): [SimNode, SimNode] {
   const n0: SimNode = { netns: ownedName(runId, 'n'), nic: ownedName(runId, 'ne'), underlayIp: '198.19.0.1', tag: '' };
   t.namespaces.push({ name: n0.netns, role: 'node' });
   const m = mtu ? { mtu } : {};
@@ -56,7 +56,36 @@ export function addNodes(t: Topology, runId: string, placement: Placement, mtu?:
   return [n0, n1];
 }
 
+/** A topology being planned: everything but its pairs, which complete() adds. */
+export type TopologyDraft = Omit<Topology, 'endpoints' | 'pairs' | 'summary'>;
+
+export type Pair = { client: Endpoint; server: Endpoint };
+
 /** An empty topology to fill in. */
-export function emptyTopology(runId: string, datapath: string): Topology {
-  return { runId, datapath, summary: '', namespaces: [], links: [], ports: [], addresses: [], routes: [], sysctls: [], endpoints: undefined!, pairs: [] };
+export function draftTopology(runId: string, datapath: string): TopologyDraft {
+  return { runId, datapath, namespaces: [], links: [], ports: [], addresses: [], routes: [], sysctls: [] };
 }
+
+/** The finished plan: its pairs (the first is every workload's endpoints) and its one-line summary. */
+export function complete(t: TopologyDraft, pairs: Pair[], summary: string): Topology {
+  if (pairs.length === 0) throw new Error(`internal: datapath ${t.datapath} planned no pair`);
+  return { ...t, summary: pairs.length > 1 ? `${summary} (×${pairs.length} pairs)` : summary, endpoints: pairs[0]!, pairs };
+}
+
+/**
+ * A container of pair i on side c or s: its namespace, and a veth whose other end (named with
+ * `peerTag`, e.g. 'b' for a bridge port) lies in the node. Returns the endpoint and that other end.
+ */
+export function addVethContainer(t: TopologyDraft, runId: string, i: number, side: 'c' | 's', node: string, cidr: string, peerTag: string, mtu?: number): Endpoint & { peer: string } {
+  const x = i === 0 ? '' : String(i);
+  const netns = ownedName(runId, `${side}${x}`);
+  const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
+  const peer = ownedName(runId, `${side}${x}${peerTag}`);
+  t.namespaces.push({ name: netns, role: side === 'c' ? 'client' : 'server' });
+  t.links.push({ kind: 'veth', name: dev, netns, peer, peerNetns: node, ...(mtu ? { mtu } : {}) });
+  t.addresses.push({ netns, dev, cidr });
+  return { netns, ip: cidr.split('/')[0]!, dev, peer };
+}
+
+/** The endpoint part of what addVethContainer returns. */
+export const endpointOf = ({ netns, ip, dev }: Endpoint): Endpoint => ({ netns, ip, dev });

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ownedName, type Topology } from '../topology/model.js';
-import { pairIps, pairSuffix, type Datapath } from './types.js';
+import { ownedName } from '../topology/model.js';
+import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
+import { pairIps, type Datapath } from './types.js';
 
 /** Where Debian's openvswitch-common keeps the schema a fresh database is created from. */
 export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -21,7 +22,9 @@ export const ovs: Datapath = {
   name: 'ovs',
   description: 'container veths on an Open vSwitch bridge in the node (userspace datapath, private daemons)',
   placements: ['same-node'],
+  defaultPlacement: 'same-node',
   takes: ['ovs-datapath'],
+  tools: ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'].map((tool) => ({ tool, package: 'openvswitch-switch' })),
   // Checked before anything is built (it reads the host, but changes nothing).
   refuse: ({ ovsDatapath }) => (ovsDatapath === 'system' && !existsSync('/sys/module/openvswitch') ? 'the kernel datapath needs the openvswitch kernel module, which this kernel lacks: use --ovs-datapath netdev' : null),
   plan({ runId, pairs = 1, runDir, ovsDatapath = 'netdev' }) {
@@ -31,18 +34,10 @@ export const ovs: Datapath = {
     const db = `unix:${path.join(dir, 'db.sock')}`;
     const vsctl = (...args: string[]) => ['ovs-vsctl', `--db=${db}`, '--timeout=10', ...args];
     const env = { OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_PKGDATADIR: path.dirname(OVS_SCHEMA) };
-    const t: Topology = {
-      runId,
-      datapath: 'ovs',
-      summary: '',
-      namespaces: [{ name: node, role: 'node' }],
-      links: [],
-      ports: [],
-      addresses: [],
-      endpoints: undefined!,
-      pairs: [],
-      daemons: [
-        {
+    const t = draftTopology(runId, 'ovs');
+    t.namespaces.push({ name: node, role: 'node' });
+    t.daemons = [
+      {
           netns: node,
           comm: 'ovsdb-server',
           runDir: dir,
@@ -59,31 +54,24 @@ export const ovs: Datapath = {
           env,
           pidfile: path.join(dir, 'ovs-vswitchd.pid'),
         },
-      ],
-      configure: [vsctl('add-br', br, '--', 'set', 'bridge', br, `datapath_type=${ovsDatapath}`)],
-      // Userspace: TX checksum offload off on both ends of every port's veth (see above).
-      ...(ovsDatapath === 'netdev' ? { offload: { tx: 'off' as const } } : {}),
-    };
+    ];
+    t.configure = [vsctl('add-br', br, '--', 'set', 'bridge', br, `datapath_type=${ovsDatapath}`)];
+    // Userspace: TX checksum offload off on both ends of every port's veth (see above).
+    if (ovsDatapath === 'netdev') t.offload = { tx: 'off' };
+    const out: Pair[] = [];
+    let summary = '';
     for (let i = 0; i < pairs; i++) {
-      const x = pairSuffix(i);
       const ip = pairIps(i);
       const attach = (side: 'c' | 's', addr: string) => {
-        const ns = ownedName(runId, `${side}${x}`);
-        const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
-        const port = ownedName(runId, `${side}${x}b`);
-        t.namespaces.push({ name: ns, role: side === 'c' ? 'client' : 'server' });
-        t.links.push({ kind: 'veth', name: dev, netns: ns, peer: port, peerNetns: node });
-        t.configure!.push(vsctl('add-port', br, port));
-        t.addresses.push({ netns: ns, dev, cidr: `${addr}/16` });
-        return { netns: ns, ip: addr, dev, port };
+        const e = addVethContainer(t, runId, i, side, node, `${addr}/16`, 'b');
+        t.configure!.push(vsctl('add-port', br, e.peer));
+        return e;
       };
       const c = attach('c', ip.client);
       const s = attach('s', ip.server);
-      t.pairs.push({ client: { netns: c.netns, ip: c.ip, dev: c.dev }, server: { netns: s.netns, ip: s.ip, dev: s.dev } });
-      if (i === 0) t.summary = `${c.netns} [${c.dev}] ═veth═ [${c.port}] OVS ${br} (${ovsDatapath})@${node} [${s.port}] ═veth═ [${s.dev}] ${s.netns}`;
+      out.push({ client: endpointOf(c), server: endpointOf(s) });
+      if (i === 0) summary = `${c.netns} [${c.dev}] ═veth═ [${c.peer}] OVS ${br} (${ovsDatapath})@${node} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
     }
-    if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
-    t.endpoints = t.pairs[0]!;
-    return t;
+    return complete(t, out, summary);
   },
 };

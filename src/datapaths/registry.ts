@@ -18,7 +18,7 @@ export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, m
  * allowed.
  */
 export function checkDatapathOptions(d: Datapath, ctx: PlanContext): void {
-  const placement = ctx.placement ?? 'same-node';
+  const placement = ctx.placement ?? d.defaultPlacement;
   if (!d.placements.includes(placement)) {
     throw new UserError(`datapath '${d.name}' cannot be placed ${placement}`, `it supports: ${d.placements.join(', ')}`);
   }

@@ -1,7 +1,6 @@
-import { ownedName } from '../topology/model.js';
 import { addNetfilter } from './netfilter.js';
-import { addNodes, emptyTopology } from './nodes.js';
-import { pairIps, pairSuffix, type Datapath } from './types.js';
+import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
+import { pairIps, type Datapath } from './types.js';
 
 /** The gateway every container routes through, on the node's end of its veth (ptp plugin, Calico). */
 export const GATEWAY = '169.254.1.1';
@@ -16,43 +15,37 @@ export const routed: Datapath = {
   name: 'routed',
   description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
   placements: ['same-node', 'cross-node'],
+  defaultPlacement: 'same-node',
   takes: ['netfilter'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
-    const t = emptyTopology(runId, 'routed');
+    const t = draftTopology(runId, 'routed');
     const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
     for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
+    const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
-      const x = pairSuffix(i);
       const ip = pairIps(i);
       const attach = (side: 'c' | 's', addr: string, node: typeof a) => {
-        const ns = ownedName(runId, `${side}${x}`);
-        const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
-        const hostEnd = ownedName(runId, `${side}${x}v`);
-        t.namespaces.push({ name: ns, role: side === 'c' ? 'client' : 'server' });
-        t.links.push({ kind: 'veth', name: dev, netns: ns, peer: hostEnd, peerNetns: node.netns });
-        t.addresses.push({ netns: ns, dev, cidr: `${addr}/32` }, { netns: node.netns, dev: hostEnd, cidr: `${GATEWAY}/32` });
-        t.routes!.push({ netns: ns, dst: 'default', via: GATEWAY, dev, onlink: true }, { netns: node.netns, dst: `${addr}/32`, dev: hostEnd });
-        return { netns: ns, ip: addr, dev, hostEnd };
+        const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/32`, 'v');
+        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${GATEWAY}/32` });
+        t.routes!.push({ netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true }, { netns: node.netns, dst: `${addr}/32`, dev: e.peer });
+        return e;
       };
       const c = attach('c', ip.client, a);
       const s = attach('s', ip.server, b);
       if (placement === 'cross-node') {
         t.routes!.push({ netns: a.netns, dst: `${ip.server}/32`, via: b.underlayIp, dev: a.nic }, { netns: b.netns, dst: `${ip.client}/32`, via: a.underlayIp, dev: b.nic });
       }
-      t.pairs.push({ client: { netns: c.netns, ip: c.ip, dev: c.dev }, server: { netns: s.netns, ip: s.ip, dev: s.dev } });
-      if (i === 0) {
-        t.summary =
-          placement === 'cross-node'
-            ? `${c.netns} ═veth═ ${a.netns} (routes) ─wire─ ${b.netns} (routes) ═veth═ ${s.netns}`
-            : `${c.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${s.netns}`;
-      }
+      out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
-    if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
-    t.endpoints = t.pairs[0]!;
     // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
     t.rawUnsupported = 'routed: the next hop is the node, and cnperf addresses raw frames to the server\'s MAC; use veth, bridge or macvlan';
-    return t;
+    const { client, server } = out[0]!;
+    const summary =
+      placement === 'cross-node'
+        ? `${client.netns} ═veth═ ${a.netns} (routes) ─wire─ ${b.netns} (routes) ═veth═ ${server.netns}`
+        : `${client.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${server.netns}`;
+    return complete(t, out, summary);
   },
 };

@@ -1,3 +1,4 @@
+import type { Journal } from '../host/journal.js';
 import type { CniPlan, Topology } from '../topology/model.js';
 import type { NetfilterOptions } from './netfilter.js';
 
@@ -35,11 +36,32 @@ export interface PlanContext {
   cni?: CniPlan['network'];
 }
 
+/** Datapath options from the command line or an experiment: everything a plan takes but the run id. */
+export type DatapathOptions = Omit<PlanContext, 'runId'>;
+
 /** The offload features --offload accepts (ethtool -K names). */
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
 export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'ovs-datapath' | 'cni-config';
+
+/** A program a datapath runs, and the Debian package that provides it. */
+export interface Tool {
+  tool: string;
+  package: string;
+}
+
+/** A kernel answer that means "this kernel lacks a feature", and what the user needs to know. */
+export interface KernelFailure {
+  match: RegExp;
+  meaning: string;
+}
+
+/** What a datapath's lifecycle hooks get: the run's journal (undo first) and its own directory. */
+export interface AttachContext {
+  journal: Journal;
+  runDir: string;
+}
 
 /** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
 export const MAX_PAIRS = 128;
@@ -57,6 +79,8 @@ export interface Datapath {
   /** one line for `cnperf doctor` and help texts */
   description: string;
   placements: readonly Placement[];
+  /** where client and server sit when --placement is not given */
+  defaultPlacement: Placement;
   /** options beyond placement, pairs and MTU this datapath understands */
   takes: readonly DatapathOption[];
   modes?: readonly string[];
@@ -70,6 +94,20 @@ export interface Datapath {
   refuse?(ctx: PlanContext): string | null;
   /** Pure: describes the datapath; never touches the host. */
   plan(ctx: PlanContext): Topology;
+  /** programs it runs beyond iproute2 (checked by `cnperf doctor`, named with their package on failure) */
+  tools?: readonly Tool[];
+  /** how this kernel says it lacks what the datapath needs */
+  kernelFailures?: readonly KernelFailure[];
+  /**
+   * Runs after the topology's steps and before readiness, for what a topology cannot say (CNI plugins
+   * now; switch daemons and VMs next). Journals the undo of everything it does before doing it.
+   */
+  attach?(t: Topology, ctx: AttachContext): Promise<void>;
+  /**
+   * For a datapath that cannot be built without the user's input (cni needs a configuration): what
+   * `cnperf doctor` checks instead of building it; returns a description or throws why it cannot run.
+   */
+  doctor?(): string;
 }
 
 /**

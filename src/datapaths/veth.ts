@@ -1,4 +1,5 @@
-import { ownedName, type Topology } from '../topology/model.js';
+import { ownedName } from '../topology/model.js';
+import { complete, draftTopology, type Pair } from './nodes.js';
 import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 
 /** Two namespaces joined by one veth pair: one namespace crossing, no forwarding. With several
@@ -7,9 +8,11 @@ export const veth: Datapath = {
   name: 'veth',
   description: 'client and server in two namespaces joined by one veth pair',
   placements: ['same-node'],
+  defaultPlacement: 'same-node',
   takes: [],
   plan({ runId, pairs = 1 }) {
-    const t: Topology = { runId, datapath: 'veth', summary: '', namespaces: [], links: [], ports: [], addresses: [], endpoints: undefined!, pairs: [] };
+    const t = draftTopology(runId, 'veth');
+    const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const x = pairSuffix(i);
       const c = ownedName(runId, `c${x}`);
@@ -20,11 +23,9 @@ export const veth: Datapath = {
       t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
       t.links.push({ kind: 'veth', name: cDev, netns: c, peer: sDev, peerNetns: s });
       t.addresses.push({ netns: c, dev: cDev, cidr: `${ip.client}/${PREFIX}` }, { netns: s, dev: sDev, cidr: `${ip.server}/${PREFIX}` });
-      t.pairs.push({ client: { netns: c, ip: ip.client, dev: cDev }, server: { netns: s, ip: ip.server, dev: sDev } });
-      if (i === 0) t.summary = `${c} [${cDev}] ═veth═ [${sDev}] ${s}`;
+      out.push({ client: { netns: c, ip: ip.client, dev: cDev }, server: { netns: s, ip: ip.server, dev: sDev } });
     }
-    if (pairs > 1) t.summary += ` (×${pairs} pairs)`;
-    t.endpoints = t.pairs[0]!;
-    return t;
+    const first = out[0]!;
+    return complete(t, out, `${first.client.netns} [${first.client.dev}] ═veth═ [${first.server.dev}] ${first.server.netns}`);
   },
 };

@@ -1,6 +1,6 @@
 import { ownedName } from '../topology/model.js';
-import { addNodes, emptyTopology } from './nodes.js';
-import { type Datapath } from './types.js';
+import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
+import { PREFIX, pairIps, type Datapath } from './types.js';
 
 /** VXLAN over IPv4 adds 50 bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;
@@ -16,12 +16,14 @@ export const vxlan: Datapath = {
   name: 'vxlan',
   description: 'an overlay between two nodes (--variant host: apps on the nodes; bridge: Docker overlay)',
   placements: ['cross-node'],
+  defaultPlacement: 'cross-node',
+  kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],
   takes: ['variant', 'vni', 'vxlan-port'],
   variants: VXLAN_VARIANTS,
   plansMtu: true,
   refuse: ({ pairs = 1, variant = 'host' }) => (variant === 'host' && pairs > 1 ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)' : null),
   plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric }) {
-    const t = emptyTopology(runId, 'vxlan');
+    const t = draftTopology(runId, 'vxlan');
     const [a, b] = addNodes(t, runId, 'cross-node', mtu, fabric);
     const inner = mtu - VXLAN_OVERHEAD;
     const vx = (n: typeof a, other: typeof a) => {
@@ -32,11 +34,10 @@ export const vxlan: Datapath = {
     const va = vx(a, b);
     const vb = vx(b, a);
     if (variant === 'host') {
-      t.addresses.push({ netns: a.netns, dev: va, cidr: '198.18.0.1/24' }, { netns: b.netns, dev: vb, cidr: '198.18.0.2/24' });
-      t.endpoints = { client: { netns: a.netns, ip: '198.18.0.1', dev: va }, server: { netns: b.netns, ip: '198.18.0.2', dev: vb } };
-      t.pairs = [t.endpoints];
-      t.summary = `${a.netns} [${va}, VNI ${vni}] ─udp/${vxlanPort} over wire─ [${vb}] ${b.netns} (inner MTU ${inner})`;
-      return t;
+      const ip = pairIps(0);
+      t.addresses.push({ netns: a.netns, dev: va, cidr: `${ip.client}/${PREFIX}` }, { netns: b.netns, dev: vb, cidr: `${ip.server}/${PREFIX}` });
+      const pair = { client: { netns: a.netns, ip: ip.client, dev: va }, server: { netns: b.netns, ip: ip.server, dev: vb } };
+      return complete(t, [pair], `${a.netns} [${va}, VNI ${vni}] ─udp/${vxlanPort} over wire─ [${vb}] ${b.netns} (inner MTU ${inner})`);
     }
     const bridges = [a, b].map((n, k) => {
       const br = ownedName(runId, n.tag ? `b${n.tag}` : 'br');
@@ -44,24 +45,17 @@ export const vxlan: Datapath = {
       t.ports.push({ netns: n.netns, dev: k === 0 ? va : vb, master: br });
       return br;
     });
+    const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
-      const x = i === 0 ? '' : String(i);
+      const ip = pairIps(i);
       const attach = (side: 'c' | 's', node: typeof a, br: string, addr: string) => {
-        const ns = ownedName(runId, `${side}${x}`);
-        const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
-        const port = ownedName(runId, `${side}${x}b`);
-        t.namespaces.push({ name: ns, role: side === 'c' ? 'client' : 'server' });
-        t.links.push({ kind: 'veth', name: dev, netns: ns, peer: port, peerNetns: node.netns, mtu: inner });
-        t.ports.push({ netns: node.netns, dev: port, master: br });
-        t.addresses.push({ netns: ns, dev, cidr: `${addr}/16` });
-        return { netns: ns, ip: addr, dev };
+        const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/16`, 'b', inner);
+        t.ports.push({ netns: node.netns, dev: e.peer, master: br });
+        return endpointOf(e);
       };
-      const c = attach('c', a, bridges[0]!, `198.18.${i}.1`);
-      const s = attach('s', b, bridges[1]!, `198.18.${i}.2`);
-      t.pairs.push({ client: c, server: s });
+      out.push({ client: attach('c', a, bridges[0]!, ip.client), server: attach('s', b, bridges[1]!, ip.server) });
     }
-    t.endpoints = t.pairs[0]!;
-    t.summary = `${t.endpoints.client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over wire─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${t.endpoints.server.netns} (inner MTU ${inner})${pairs > 1 ? ` (×${pairs} pairs)` : ''}`;
-    return t;
+    const { client, server } = out[0]!;
+    return complete(t, out, `${client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over wire─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`);
   },
 };

@@ -43,12 +43,16 @@ export class EngineProcess {
   private killTimer: NodeJS.Timeout | undefined;
   private done = false;
 
-  constructor(readonly label: string, argv: string[], deadlineMs: number) {
+  constructor(
+    readonly label: string,
+    readonly argv: readonly string[],
+    deadlineMs: number,
+  ) {
     const bin = enginePath();
     if (!existsSync(bin)) throw new UserError(`the engine binary ${bin} is missing`, 'run `bash scripts/setup.sh` (or `npm run build`) first');
     // detached: its own process group, so a stop reaches everything it may have started, and a
     // Ctrl-C on the terminal reaches cnperf first (which then stops the engine in order).
-    this.child = spawn(bin, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(bin, [...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this);
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (d: string) => {

@@ -11,7 +11,6 @@ import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
-import { cniDel } from '../cni/runtime.js';
 
 export interface TeardownReport {
   removed: string[];
@@ -61,23 +60,26 @@ export class HostExecutor {
   }
 }
 
+/**
+ * How each kind of journal entry is described and undone. The host's own kinds are here; a module
+ * that journals kinds of its own (cni-del: src/cni/attach.ts) registers their handler when it is
+ * loaded, so the host layer never imports the layers above it.
+ */
+type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
+const UNDO_HANDLERS: { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> } = {};
+
+export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
+  (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
+}
+
+function handlerOf<U extends UndoAction>(u: U): UndoHandler<U> {
+  const h = UNDO_HANDLERS[u.op] as UndoHandler<U> | undefined;
+  if (!h) throw new Error(`no handler for journal entry '${u.op}' (its module was not loaded)`);
+  return h;
+}
+
 export function describeUndo(u: UndoAction): string {
-  switch (u.op) {
-    case 'del-netns':
-      return `namespace ${u.netns}`;
-    case 'del-link':
-      return `link ${u.dev} in ${u.netns}`;
-    case 'kill-pidfile':
-      return `${u.comm} (${u.pidfile})`;
-    case 'rm-dir':
-      return `directory ${u.path}`;
-    case 'rm-trace-instance':
-      return `tracefs instance ${u.path}`;
-    case 'umount-tracefs':
-      return `tracefs mount ${u.path}`;
-    case 'cni-del':
-      return `CNI attachment ${u.containerId} (network ${u.network.name}) in ${u.netns}`;
-  }
+  return UNDO_HANDLERS[u.op] ? handlerOf(u).describe(u) : `${u.op} ${JSON.stringify(u)}`;
 }
 
 export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand): Promise<TeardownReport> {
@@ -121,28 +123,17 @@ async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'g
 }
 
 async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (u.op === 'kill-pidfile') return stopDaemon(u.pidfile, u.comm);
-  if (u.op === 'rm-trace-instance') return removeTraceInstance(u.path);
-  if (u.op === 'umount-tracefs') return unmountTracefs(u.path, run);
-  if (u.op === 'cni-del') {
-    // Without the node the plugins have nothing to undo there; the run directory (IPAM state) goes
-    // with its own journal entry.
-    if (!netnsExists(u.runIn) || !netnsExists(u.netns)) return 'gone';
-    await cniDel({ network: u.network, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
-    return 'removed';
-  }
-  if (u.op === 'rm-dir') {
-    // Only ever a directory of ours: under the state directory, named by a run id.
-    if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);
-    if (!existsSync(u.path)) return 'gone';
-    rmSync(u.path, { recursive: true, force: true });
-    return 'removed';
-  }
+  return handlerOf(u).undo(u, run);
+}
+
+async function delNetns(u: { netns: string }, run: CommandRunner): Promise<'removed' | 'gone'> {
+  if (!netnsExists(u.netns)) return 'gone';
+  await run(['ip', 'netns', 'del', u.netns]);
+  return 'removed';
+}
+
+async function delLink(u: { netns: string; dev: string }, run: CommandRunner): Promise<'removed' | 'gone'> {
   if (!netnsExists(u.netns)) return 'gone'; // a link dies with its namespace
-  if (u.op === 'del-netns') {
-    await run(['ip', 'netns', 'del', u.netns]);
-    return 'removed';
-  }
   try {
     await run(['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev]);
     return 'removed';
@@ -151,3 +142,18 @@ async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | '
     throw e;
   }
 }
+
+/** Only ever a directory of ours: under the state directory, named by a run id. */
+async function rmRunDir(u: { path: string }): Promise<'removed' | 'gone'> {
+  if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);
+  if (!existsSync(u.path)) return 'gone';
+  rmSync(u.path, { recursive: true, force: true });
+  return 'removed';
+}
+
+registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: delNetns });
+registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: delLink });
+registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})`, undo: (u) => stopDaemon(u.pidfile, u.comm) });
+registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
+registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });
+registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });

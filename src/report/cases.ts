@@ -6,7 +6,7 @@
 import { Histogram } from '../stats/histogram.js';
 import { meanCi, quantileCi, type MeanCi, type QuantileCi } from '../stats/repeats.js';
 import type { RunRecord } from '../store/db.js';
-import { streamSummaryOf, sweepSummaryOf } from './results.js';
+import { streamSummaryOf, sweepSummaryOf } from './run-tables.js';
 
 export interface CaseStats {
   key: string;

@@ -5,7 +5,7 @@
  * p < 0.05 over the repeats.
  */
 import { welch } from '../stats/repeats.js';
-import { streamSummaryOf } from './results.js';
+import { streamSummaryOf } from './run-tables.js';
 import type { CaseStats } from './cases.js';
 import { renderTable, us } from './table.js';
 

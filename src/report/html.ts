@@ -6,7 +6,7 @@
 import { COMPONENTS } from '../stats/breakdown.js';
 import type { ExperimentRecord, RunRecord } from '../store/db.js';
 import type { CaseStats } from './cases.js';
-import { sweepSummaryOf, streamSummaryOf, rttSummaryOf } from './results.js';
+import { sweepSummaryOf, streamSummaryOf, rttSummaryOf } from './run-tables.js';
 import { barChart, cdfChart, esc, lineChart, stackedBarChart, type Series } from './svg.js';
 import { us } from './table.js';
 import { probesOf } from './why.js';

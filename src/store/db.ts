@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { makeDirs } from '../host/statedir.js';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
+import type { Environment } from '../env/environment.js';
+import type { WorkloadResult } from '../workloads/results.js';
 
 /** Migrations in order; index i brings the schema from version i to i+1. Never edit a shipped one. */
 const MIGRATIONS: string[] = [
@@ -83,27 +85,22 @@ export interface ExperimentRecord {
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export interface RunRecord {
+/** What every run stores, whatever its workload. */
+export interface RunBase {
   id: string;
   batch_id: string;
   created_at: string;
   datapath: string;
-  workload: string;
   params: Record<string, unknown>;
   topology: unknown;
-  env: Record<string, unknown>;
+  env: Record<string, unknown> | Environment;
   /** ok: measured as asked; partial: measured, but something went wrong (see problem); failed: no result */
   status: 'ok' | 'partial' | 'failed';
   problem: string | null;
   samples: number;
   lost: number;
-  summary: Record<string, unknown> | null;
-  /** the engine's own counters (sent, late, schedule misses, ...) */
-  engine: Record<string, unknown> | null;
   histogram: Buffer | null;
   raw: Buffer | null;
-  /** per-second series (stream runs) */
-  series: unknown;
   /** what the probes saw (src/probes/session.ts ProbeReport, plus the round-trip breakdown) */
   probes?: Record<string, unknown> | null;
   /** set when the run is a case of an experiment */
@@ -112,6 +109,12 @@ export interface RunRecord {
   case_label?: string | null;
   repeat?: number | null;
 }
+
+/**
+ * A stored run: its summary, engine counters and per-second series are the types its workload
+ * declares (src/workloads/results.ts); `workload` says which, so readers narrow on it.
+ */
+export type RunRecord = RunBase & WorkloadResult;
 
 interface Row {
   id: string;
@@ -122,7 +125,7 @@ interface Row {
   params: string;
   topology: string;
   env: string;
-  status: RunRecord['status'];
+  status: RunBase['status'];
   problem: string | null;
   samples: number;
   lost: number;
@@ -261,17 +264,20 @@ export class Store {
   }
 }
 
+/** A row back as a typed record: the JSON columns are what saveRun wrote for the row's workload. */
 function fromRow(r: Row): RunRecord {
+  const json = (text: string | null) => (text ? JSON.parse(text) : null);
   return {
     ...r,
-    params: JSON.parse(r.params) as Record<string, unknown>,
-    topology: JSON.parse(r.topology) as unknown,
-    env: JSON.parse(r.env) as Record<string, unknown>,
-    summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
-    engine: r.engine ? (JSON.parse(r.engine) as Record<string, unknown>) : null,
-    series: r.series ? (JSON.parse(r.series) as unknown) : null,
-    probes: r.probes ? (JSON.parse(r.probes) as Record<string, unknown>) : null,
-  };
+    workload: r.workload as RunRecord['workload'],
+    params: json(r.params),
+    topology: json(r.topology),
+    env: json(r.env),
+    summary: json(r.summary),
+    engine: json(r.engine),
+    series: json(r.series),
+    probes: json(r.probes),
+  } as RunRecord;
 }
 
 function migrate(db: Database.Database, file: string): void {

@@ -3,10 +3,14 @@
  * probe crosses the same path; the probe's RTT counts from each packet's planned send time, so a
  * stall delays — and is charged to — every packet planned during it. The worst samples are kept.
  */
+import { readDropCounters } from '../host/counters.js';
 import type { Endpoint } from '../topology/model.js';
-import { runRtt, type RttOutcome, type RttParams } from './rtt.js';
-import { runStream, type StreamOutcome, type StreamParams } from './stream.js';
+import { UserError } from '../util/errors.js';
 import { within } from '../util/timeout.js';
+import type { LoadEngineRecord, LoadSummary, StreamSeries } from './results.js';
+import { RTT_DEFAULTS, rttCommands, rttOutcomeOf, rttParams, rttRecord, runRtt, type RttOutcome, type RttParams } from './rtt.js';
+import { checkRaw, isRawApi, perApi, runStream, streamBase, streamCommands, streamOutcomeOf, streamPackets, streamRecord, type StreamOutcome, type StreamParams } from './stream.js';
+import type { Outcome, Workload } from './types.js';
 
 export interface LoadParams {
   /** the load; its duration is derived from the probe's */
@@ -74,3 +78,52 @@ export async function runLoadLatency(client: Endpoint, server: Endpoint, p: Load
   ].filter((x): x is string => x !== null);
   return { stream: load, probe, worst: worstSamples(probe.raw ?? new BigInt64Array(0), p.keepWorst), problem: problems.length ? problems.join('; ') : null };
 }
+
+export type LoadResultOutcome = Outcome<LoadSummary, LoadEngineRecord, StreamSeries>;
+
+export const DEFAULT_SETTLE_NS = 1e9;
+export const DEFAULT_KEEP_WORST = 5000;
+
+/** An RTT probe (64 B, periodic, counted from planned send times) under one load per API. */
+function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse']>[0]): LoadParams[] {
+  // --size is the load's: the probe keeps the RTT default.
+  const probe: RttParams = { ...rttParams(v), size: RTT_DEFAULTS.size, raw: true, fromPlanned: true, breakdown: false };
+  if (probe.intervalNs === 0) throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
+  const settleNs = v.settle ?? DEFAULT_SETTLE_NS;
+  const keepWorst = v.worst ?? DEFAULT_KEEP_WORST;
+  // The load's steady state starts when the probe does.
+  const base = { ...streamBase(v, 'one'), warmupNs: settleNs };
+  return perApi(v, base).map((stream) => ({ stream, probe, settleNs, keepWorst }));
+}
+
+export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
+  name: 'load',
+  description: 'an RTT probe under a stream load: latency under load (seed 003)',
+  parse: parseLoad,
+  pairsNeeded: () => 1,
+  rawApi: (p) => (isRawApi(p.stream.api) ? p.stream.api : null),
+  cpus: (p) => p.probe.cpus,
+  expectedPackets: (p) => 2 * (p.probe.count + p.probe.warmup) + streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
+  describe: (p) => `probing RTT (${p.probe.count} packets every ${p.probe.intervalNs / 1e6} ms) under a ${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
+  footer: (p) => `RTT from planned send times, ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept`,
+  record: (p) => ({ probe: rttRecord(p.probe), load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }), settle_ns: p.settleNs, keep_worst: p.keepWorst }),
+  commands: (topo, p, workDir) => [...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }), ...rttCommands(topo, { ...p.probe, fromPlanned: true, raw: true }, workDir)],
+  async run(topo, p, ctx) {
+    checkRaw(topo, p.stream.api);
+    const before = await readDropCounters(topo);
+    const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, ctx.workDir);
+    const after = await readDropCounters(topo);
+    const probe = rttOutcomeOf(out.probe);
+    const load = streamOutcomeOf(p.stream, [out.stream], before, after);
+    return {
+      problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
+      samples: probe.samples,
+      lost: probe.lost,
+      summary: { ...(probe.summary ?? {}), stream: load.summary, worst: out.worst, timing: 'planned' },
+      engine: { probe: probe.engine, load: load.engine },
+      histogram: probe.histogram,
+      raw: probe.raw,
+      series: load.series,
+    };
+  },
+};

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
 import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
 import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
-import type { Endpoint } from '../topology/model.js';
+import type { OptionValues } from '../spec/options.js';
+import { Histogram } from '../stats/histogram.js';
+import { summarize } from '../stats/summary.js';
+import type { Endpoint, Topology } from '../topology/model.js';
+import { parseIntIn } from '../util/units.js';
+import { commonParams } from './common.js';
+import type { RttEngineRecord, RttRunSummary } from './results.js';
+import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
 export interface RttParams {
   count: number;
@@ -73,49 +80,59 @@ export interface RttHooks {
   workDir: string;
 }
 
-export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, hooks: RttHooks): Promise<RttOutcome> {
-  const file = (what: string) => path.join(hooks.workDir, `${what}-${process.pid}-${Date.now()}.bin`);
+/** Where the engines write their per-packet files for these parameters (none unless asked). */
+export function sampleFiles(p: RttParams, workDir: string, tag = `${process.pid}-${Date.now()}`): { rawOut?: string; stamps?: { client: string; server: string } } {
+  const file = (what: string) => path.join(workDir, `${what}-${tag}.bin`);
   // The breakdown joins the stamps to the RTTs, so it needs the raw samples too.
-  const rawOut = p.raw || p.breakdown ? file('raw') : undefined;
-  const stamps = p.breakdown ? { client: file('stamps-client'), server: file('stamps-server') } : null;
-  const srv = new EngineProcess(
-    'rtt-server',
-    rttServerArgv({
-      bind: server.ip,
-      netns: server.netns,
-      cpu: p.cpus?.[1],
-      rtPrio: p.rtPrio,
-      wait: p.wait,
-      ...(stamps ? { stamps: { out: stamps.server, rows: p.count + p.warmup } } : {}),
-    }),
-    clientDeadlineMs(p) + 10_000,
-  );
+  return {
+    ...(p.raw || p.breakdown ? { rawOut: file('raw') } : {}),
+    ...(p.breakdown ? { stamps: { client: file('stamps-client'), server: file('stamps-server') } } : {}),
+  };
+}
+
+/** The server's engine command line. */
+export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnType<typeof sampleFiles>): string[] {
+  return rttServerArgv({
+    bind: server.ip,
+    netns: server.netns,
+    cpu: p.cpus?.[1],
+    rtPrio: p.rtPrio,
+    wait: p.wait,
+    ...(files.stamps ? { stamps: { out: files.stamps.server, rows: p.count + p.warmup } } : {}),
+  });
+}
+
+/** The client's engine command line; `port` is the one the server reports. */
+export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>): string[] {
+  return rttClientArgv({
+    server: server.ip,
+    port,
+    count: p.count,
+    warmup: p.warmup,
+    intervalNs: p.intervalNs,
+    timeoutNs: p.timeoutNs,
+    size: p.size,
+    pace: p.pace,
+    maxConsecutiveLost: p.maxConsecutiveLost,
+    fromPlanned: p.fromPlanned,
+    netns: client.netns,
+    cpu: p.cpus?.[0],
+    rtPrio: p.rtPrio,
+    wait: p.wait,
+    rawOut: files.rawOut,
+    stampsOut: files.stamps?.client,
+  });
+}
+
+export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, hooks: RttHooks): Promise<RttOutcome> {
+  const files = sampleFiles(p, hooks.workDir);
+  const { rawOut, stamps } = files;
+  const srv = new EngineProcess('rtt-server', rttServerCommand(server, p, files), clientDeadlineMs(p) + 10_000);
   hooks.onEngine?.(srv);
   let cli: EngineProcess | null = null;
   try {
     const ready = await srv.waitFor('ready');
-    cli = new EngineProcess(
-      'rtt-client',
-      rttClientArgv({
-        server: server.ip,
-        port: ready.port,
-        count: p.count,
-        warmup: p.warmup,
-        intervalNs: p.intervalNs,
-        timeoutNs: p.timeoutNs,
-        size: p.size,
-        pace: p.pace,
-        maxConsecutiveLost: p.maxConsecutiveLost,
-        fromPlanned: p.fromPlanned,
-        netns: client.netns,
-        cpu: p.cpus?.[0],
-        rtPrio: p.rtPrio,
-        wait: p.wait,
-        rawOut,
-        stampsOut: stamps?.client,
-      }),
-      clientDeadlineMs(p),
-    );
+    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files), clientDeadlineMs(p));
     hooks.onEngine?.(cli);
 
     // A server that dies mid-run must not leave the client waiting out every timeout: stop the
@@ -156,3 +173,110 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
     for (const f of [rawOut, stamps?.client, stamps?.server]) if (f) rmSync(f, { force: true });
   }
 }
+
+/** --count, --interval, --warmup (round trips), --timeout, ... over the defaults. */
+export function rttParams(v: OptionValues, defaults: RttParams = RTT_DEFAULTS): RttParams {
+  const p: RttParams = commonParams(v, defaults);
+  if (v.count !== undefined) p.count = v.count;
+  if (v.warmup !== undefined) p.warmup = parseIntIn(v.warmup, '--warmup (a count of round trips for rtt and load)', 0, 1_000_000);
+  if (v.interval !== undefined) p.intervalNs = v.interval;
+  if (v.timeout !== undefined) p.timeoutNs = v.timeout;
+  if (v['max-consecutive-lost'] !== undefined) p.maxConsecutiveLost = v['max-consecutive-lost'];
+  p.raw = v.raw ?? false;
+  p.breakdown = v.breakdown ?? false;
+  return p;
+}
+
+export type RttResultOutcome = Outcome<RttRunSummary, RttEngineRecord | { pairs: RttEngineRecord[] }, null>;
+
+/** One pair's engine result as a run's parts. */
+export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineRecord, null> {
+  const c = out.client;
+  const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
+  const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
+  const { hist: _h, event: _e, role: _r, ...engine } = c;
+  return {
+    problem: out.problem,
+    samples: c.received,
+    lost: c.lost,
+    summary: summary ? { ...summary, cdf: hist.cdf() } : null,
+    engine: { ...engine, server_echoed: out.server?.echoed ?? null },
+    histogram: hist.encode(),
+    raw: out.raw ? Buffer.from(out.raw.buffer) : null,
+    series: null,
+    breakdown: out.breakdown,
+  };
+}
+
+/** RTT through every pair in turn (one pair when there is one); percentiles pooled over all pairs. */
+async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<RttResultOutcome> {
+  if (topo.pairs.length === 1) return rttOutcomeOf(await runRtt(topo.endpoints.client, topo.endpoints.server, p, { workDir: ctx.workDir }));
+  const parts: Array<Outcome<RttRunSummary, RttEngineRecord, null>> = [];
+  for (const pair of topo.pairs) {
+    if (ctx.stop.requested) break;
+    parts.push(rttOutcomeOf(await runRtt(pair.client, pair.server, p, { workDir: ctx.workDir })));
+  }
+  const merged = new Histogram();
+  for (const part of parts) if (part.histogram) merged.merge(Histogram.decode(part.histogram));
+  const engines = parts.map((part) => part.engine!);
+  const received = engines.reduce((a, e) => a + e.received, 0);
+  // The pooled mean is exact (weighted by samples); the pooled stddev comes from the merged histogram.
+  const mean = received ? engines.reduce((a, e) => a + (e.mean_ns ?? 0) * e.received, 0) / received : NaN;
+  const summary = summarize(merged, received ? { mean, stddev: merged.approxStddev() } : undefined);
+  const problems = parts.map((part, i) => (part.problem ? `pair ${i}: ${part.problem}` : null)).filter(Boolean);
+  if (parts.length < topo.pairs.length) problems.push(`interrupted after ${parts.length} of ${topo.pairs.length} pairs`);
+  return {
+    problem: problems.length ? problems.join('; ') : null,
+    samples: parts.reduce((a, part) => a + part.samples, 0),
+    lost: parts.reduce((a, part) => a + part.lost, 0),
+    summary: summary ? { ...summary, cdf: merged.cdf(), pairs: parts.length, per_pair_p50_ns: parts.map((part) => part.summary?.p50 ?? null) } : null,
+    engine: { pairs: engines },
+    histogram: merged.encode(),
+    raw: null,
+    series: null,
+  };
+}
+
+/** The parameters of an RTT run as stored and printed in --json. */
+export function rttRecord(p: RttParams): Record<string, unknown> {
+  return {
+    count: p.count,
+    warmup: p.warmup,
+    interval_ns: p.intervalNs,
+    size: p.size,
+    wait: p.wait,
+    pace: p.pace,
+    cpus: p.cpus ?? null,
+    rt_prio: p.rtPrio ?? 0,
+    timeout_ns: p.timeoutNs,
+    max_consecutive_lost: p.maxConsecutiveLost,
+    raw: p.raw,
+    breakdown: p.breakdown ?? false,
+  };
+}
+
+/** The probe's command lines (server, then client), as a run of `p` through `topo`'s first pair runs them. */
+export function rttCommands(topo: Topology, p: RttParams, workDir: string): EngineCommand[] {
+  const { client, server } = topo.endpoints;
+  const files = sampleFiles(p, workDir, 'PID-TIME');
+  return [
+    { argv: rttServerCommand(server, p, files) },
+    { argv: rttClientCommand(client, server, 0, p, files), note: 'port: the one the server reports' },
+  ];
+}
+
+export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
+  name: 'rtt',
+  description: 'UDP ping-pong round-trip time (seed 000)',
+  parse: (v) => [rttParams(v)],
+  pairsNeeded: () => 1,
+  rawApi: () => null,
+  cpus: (p) => p.cpus,
+  expectedPackets: (p) => 2 * (p.count + p.warmup),
+  describe: (p) => `measuring ${p.count} round trips`,
+  footer: (p) =>
+    `${p.count} round trip${p.count === 1 ? '' : 's'} each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`,
+  record: rttRecord,
+  commands: rttCommands,
+  run: runPairs,
+};

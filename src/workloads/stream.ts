@@ -16,7 +16,16 @@ import {
   type StreamTxResult,
   type WaitMode,
 } from '../engine/protocol.js';
-import type { Endpoint } from '../topology/model.js';
+import { readDropCounters, type DropCounters } from '../host/counters.js';
+import { StreamApi as StreamApiEnum } from '../engine/protocol.js';
+import type { OptionValues } from '../spec/options.js';
+import { aggregateSeries, steadyState } from '../stats/series.js';
+import type { Endpoint, Topology } from '../topology/model.js';
+import { UserError } from '../util/errors.js';
+import { parseDuration, parseRate } from '../util/units.js';
+import { commonParams } from './common.js';
+import type { StreamEngineRecord, StreamSeries, StreamSummary } from './results.js';
+import type { EngineCommand, Outcome, Workload } from './types.js';
 import { within } from '../util/timeout.js';
 
 export interface StreamParams {
@@ -78,37 +87,42 @@ const DRAIN_MS = 300;
 /** A TCP receiver ends by itself once the sender closes; after this long it is stopped. */
 const TCP_RX_END_MS = 5000;
 
+/** The receiver's engine command line. */
+export function streamRxCommand(server: Endpoint, p: StreamParams): string[] {
+  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf });
+}
+
+/** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
+export function streamTxCommand(client: Endpoint, server: Endpoint, port: number, p: StreamParams, dstMac: string | null): string[] {
+  const raw = dstMac !== null ? { dev: client.dev, dstMac, src: client.ip, qdiscBypass: p.qdiscBypass } : undefined;
+  return streamTxArgv({
+    server: server.ip,
+    port,
+    api: p.api,
+    size: p.size,
+    burst: p.burst,
+    ratePps: p.ratePps,
+    durationNs: p.durationNs,
+    pace: p.pace,
+    netns: client.netns,
+    cpu: p.cpus?.[0],
+    rtPrio: p.rtPrio,
+    wait: p.wait,
+    raw,
+  });
+}
+
+export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg';
+
 export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void } = {}): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
-  const rx = new EngineProcess(
-    'stream-rx',
-    streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf }),
-    durationMs + 70_000,
-  );
+  const rx = new EngineProcess('stream-rx', streamRxCommand(server, p), durationMs + 70_000);
   hooks.onEngine?.(rx);
   let tx: EngineProcess | null = null;
   try {
     const ready = await rx.waitFor('ready');
-    const raw = p.api === 'raw' || p.api === 'raw-mmsg' ? { dev: client.dev, dstMac: await macOf(server), src: client.ip, qdiscBypass: p.qdiscBypass } : undefined;
-    tx = new EngineProcess(
-      'stream-tx',
-      streamTxArgv({
-        server: server.ip,
-        port: ready.port,
-        api: p.api,
-        size: p.size,
-        burst: p.burst,
-        ratePps: p.ratePps,
-        durationNs: p.durationNs,
-        pace: p.pace,
-        netns: client.netns,
-        cpu: p.cpus?.[0],
-        rtPrio: p.rtPrio,
-        wait: p.wait,
-        raw,
-      }),
-      durationMs + 30_000,
-    );
+    const dstMac = isRawApi(p.api) ? await macOf(server) : null;
+    tx = new EngineProcess('stream-tx', streamTxCommand(client, server, ready.port, p, dstMac), durationMs + 30_000);
     hooks.onEngine?.(tx);
     let rxDied: string | null = null;
     const txRef = tx;
@@ -140,3 +154,163 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
     await Promise.all([rx.stop('request'), tx?.stop('request')]);
   }
 }
+
+/** --api, --burst, --rate (one rate), --qdisc-bypass, --rcvbuf: what every stream-like workload shares. */
+export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams {
+  const base: StreamParams = commonParams(v, STREAM_DEFAULTS);
+  if (v.burst !== undefined) base.burst = v.burst;
+  if (v.rate !== undefined && rate === 'one') base.ratePps = parseRate(v.rate, '--rate');
+  base.qdiscBypass = v['qdisc-bypass'] ?? false;
+  if (v.rcvbuf !== undefined) base.rcvbuf = v.rcvbuf;
+  return base;
+}
+
+/** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
+export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
+  const apis = (v.api ?? base.api).split(',');
+  const allowed = StreamApiEnum.options;
+  return apis.map((a, i) => {
+    if (!allowed.includes(a as StreamApi)) throw new UserError(`--api '${a}': expected one or more of ${allowed.join(', ')} (comma-separated)`);
+    if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
+    const api = a as StreamApi;
+    const raw = isRawApi(api);
+    if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a raw frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg)');
+    // TCP is a byte stream: one write of --size bytes at a time, no bursts.
+    return { ...base, api, burst: api === 'tcp' ? 1 : base.burst, qdiscBypass: raw && base.qdiscBypass };
+  });
+}
+
+/** The stream and sweep workloads' parameters: the base, flows, duration and warm-up (a duration). */
+export function streamParams(v: OptionValues, rate: 'one' | 'list'): StreamParams[] {
+  const base = streamBase(v, rate);
+  if (v.flows !== undefined) base.flows = v.flows;
+  if (v.duration !== undefined) base.durationNs = v.duration;
+  if (v.warmup !== undefined) base.warmupNs = parseDuration(v.warmup, '--warmup (a duration for stream workloads)');
+  if (base.warmupNs + 1e9 > base.durationNs) {
+    throw new UserError(`--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s`, 'make --duration at least --warmup + 1s');
+  }
+  return perApi(v, base);
+}
+
+export type StreamResultOutcome = Outcome<StreamSummary, StreamEngineRecord, StreamSeries>;
+
+const stripEvent = <T extends { event: unknown; role: unknown }>({ event: _e, role: _r, ...rest }: T) => rest;
+
+/** What a flow sent and what arrived: bytes for TCP (a stream has no datagrams), datagrams for UDP. */
+function sentAndReceived(api: StreamParams['api'], o: StreamOutcome): [number, number] {
+  return api === 'tcp' ? [o.tx.bytes, o.rx.bytes] : [o.tx.packets, o.rx.packets];
+}
+
+const lossRatio = ([sent, got]: [number, number]) => (sent > 0 ? Math.max(0, (sent - got) / sent) : 0);
+
+/** The flows' engine results and the drop counters around them → the run's steady-state summary and series. */
+export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: StreamOutcome[], before: DropCounters, after: DropCounters): StreamResultOutcome {
+  // One aggregate series per direction serves both the means and the stored series.
+  const txSeries = aggregateSeries(outs.map((o) => o.txSeries.map(stripEvent)));
+  const rxSeries = aggregateSeries(outs.map((o) => o.rxSeries.map(stripEvent)));
+  const tx = steadyState(txSeries, p.warmupNs);
+  const rx = steadyState(rxSeries, p.warmupNs);
+  const totals = outs.map((o) => sentAndReceived(p.api, o)).reduce(([s, g], [s2, g2]) => [s + s2, g + g2] as [number, number], [0, 0] as [number, number]);
+  const out = outs[0]!;
+  const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+  const summary: StreamSummary = {
+    api: p.api,
+    size: p.size,
+    burst: p.burst,
+    flows: outs.length,
+    offered_pps: p.ratePps,
+    tx_pps: round(tx?.pps),
+    rx_pps: round(rx?.pps),
+    rx_pps_stddev: round(rx?.pps_stddev),
+    rx_gbps: round(rx?.gbps, 4),
+    loss_ratio: lossRatio(totals),
+    seconds: rx?.seconds ?? 0,
+    rx_socket_drops: outs.reduce((a, o) => a + o.rx.socket_drops, 0),
+    path_drops: after.devices - before.devices,
+    backlog_drops: after.backlog - before.backlog,
+    rx_call: out.rx.call,
+  };
+  if (outs.length > 1) {
+    summary.per_flow = outs.map((o) => ({
+      tx_pps: round(steadyState(o.txSeries, p.warmupNs)?.pps),
+      rx_pps: round(steadyState(o.rxSeries, p.warmupNs)?.pps),
+      loss_ratio: lossRatio(sentAndReceived(p.api, o)),
+    }));
+  }
+  const noSteady = !rx ? `no steady-state second: make --duration longer than --warmup + 1s` : null;
+  const problems = outs.map((o, i) => (o.problem ? (outs.length > 1 ? `flow ${i}: ${o.problem}` : o.problem) : null));
+  return {
+    problem: [...problems, noSteady].filter(Boolean).join('; ') || null,
+    samples: rx?.seconds ?? 0,
+    lost: Math.max(0, totals[0] - totals[1]),
+    summary,
+    engine: { tx: stripEvent(out.tx), rx: stripEvent(out.rx), flows: outs.map((o) => ({ tx: stripEvent(o.tx), rx: stripEvent(o.rx) })) },
+    histogram: null,
+    raw: null,
+    series: {
+      tx: txSeries,
+      rx: rxSeries,
+      ...(outs.length > 1 ? { per_flow: outs.map((o) => ({ tx: o.txSeries.map(stripEvent), rx: o.rxSeries.map(stripEvent) })) } : {}),
+    },
+  };
+}
+
+/** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
+export function checkRaw(topo: Topology, api: StreamApi): void {
+  if (isRawApi(api) && topo.rawUnsupported) throw new Error(`--api ${api}: ${topo.rawUnsupported}`);
+}
+
+/** One sender/receiver pair per flow, all at once, with the datapath's drop counters around them. */
+export async function runFlows(topo: Topology, p: StreamParams): Promise<StreamResultOutcome> {
+  checkRaw(topo, p.api);
+  const before = await readDropCounters(topo);
+  const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p)));
+  return streamOutcomeOf(p, flows, before, await readDropCounters(topo));
+}
+
+/** The parameters of a stream as stored and printed in --json. */
+export function streamRecord(p: StreamParams): Record<string, unknown> {
+  return {
+    api: p.api,
+    size: p.size,
+    burst: p.burst,
+    rate_pps: p.ratePps,
+    duration_ns: p.durationNs,
+    warmup_ns: p.warmupNs,
+    pace: p.pace,
+    wait: p.wait,
+    cpus: p.cpus ?? null,
+    rt_prio: p.rtPrio ?? 0,
+    qdisc_bypass: p.qdiscBypass,
+    flows: p.flows,
+    rcvbuf: p.rcvbuf ?? null,
+  };
+}
+
+/** The receiver's and sender's command lines of the first flow, as a run of `p` runs them. */
+export function streamCommands(topo: Topology, p: StreamParams): EngineCommand[] {
+  const { client, server } = topo.endpoints;
+  return [
+    { argv: streamRxCommand(server, p) },
+    { argv: streamTxCommand(client, server, 0, p, isRawApi(p.api) ? `MAC-OF-${server.dev}` : null), note: 'port: the one the receiver reports' },
+  ];
+}
+
+/** Roughly how many packets a stream carries. */
+export const streamPackets = (p: Pick<StreamParams, 'ratePps' | 'durationNs' | 'flows'>) => ((p.ratePps || 1_000_000) * p.durationNs * p.flows) / 1e9;
+
+export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
+  name: 'stream',
+  description: 'packet rate / bulk throughput with one or more sending APIs (seeds 001, 002, 004)',
+  parse: (v) => streamParams(v, 'one'),
+  pairsNeeded: (p) => p.flows,
+  rawApi: (p) => (isRawApi(p.api) ? p.api : null),
+  cpus: (p) => p.cpus,
+  expectedPackets: streamPackets,
+  describe: (p) => `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`,
+  footer: (p) => `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`,
+  record: streamRecord,
+  commands: streamCommands,
+  run: (topo, p) => runFlows(topo, p),
+};

@@ -12,8 +12,11 @@ import type { Placement } from '../../src/datapaths/types.js';
 import { collectEnvironment } from '../../src/env/environment.js';
 import { ownerMark } from '../../src/host/steps.js';
 import { stateDir } from '../../src/paths.js';
-import { rttSummaryOf } from '../../src/report/results.js';
-import { buildTopology, explainBuildFailure, measure, planDatapath } from '../../src/runner/measure.js';
+import { rttSummaryOf } from '../../src/report/run-tables.js';
+import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';
+import { getDatapath } from '../../src/datapaths/registry.js';
+import { buildTopology } from '../../src/runner/build.js';
+import { measure } from '../../src/runner/measure.js';
 import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
 import type { Topology } from '../../src/topology/model.js';
 import { errorMessage } from '../../src/util/errors.js';
@@ -47,7 +50,7 @@ async function unavailable(name: string, placement: Placement): Promise<string |
     await host.teardown();
     return null;
   } catch (e) {
-    return explainBuildFailure(errorMessage(e));
+    return explainBuildFailure(getDatapath(name), errorMessage(e));
   }
 }
 

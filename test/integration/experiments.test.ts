@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { cnperf, collect, hostSnapshot, spawnCnperf, waitForStderr } from '../helpers/host.js';
 import { ROOT } from '../helpers/paths.js';
-import { buildTopology, planDatapath } from '../../src/runner/measure.js';
+import { planDatapath } from '../../src/datapaths/plan.js';
+import { buildTopology } from '../../src/runner/build.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-experiments-'));
 const db = path.join(tmp, 'results.sqlite');

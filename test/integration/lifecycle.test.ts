@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stepsFor } from '../../src/host/steps.js';
-import { planDatapath } from '../../src/runner/measure.js';
+import { planDatapath } from '../../src/datapaths/plan.js';
 import { collect, cnperf, hostSnapshot, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-lifecycle-'));

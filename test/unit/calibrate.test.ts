@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
 import { parseEngineLine } from '../../src/engine/protocol.js';
-import { floorLine, type Calibration } from '../../src/runner/calibrate.js';
+import { floorLine, type Calibration } from '../../src/runner/calibration.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { FIXTURES } from '../helpers/paths.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
-import { explainBuildFailure, planDatapath } from '../../src/runner/measure.js';
-import { parseOffload } from '../../src/cli/datapath-options.js';
+import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';
+import { parseOffload } from '../../src/spec/options.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
@@ -153,7 +153,10 @@ describe('datapath planning', () => {
   it('checks options against what each datapath supports, before anything is built', () => {
     assert.throws(() => checkDatapathOptions(getDatapath('veth'), { runId: RUN, placement: 'cross-node' }), /cannot be placed cross-node[\s\S]*/);
     assert.throws(() => checkDatapathOptions(getDatapath('macvlan'), { runId: RUN, mode: 'l3' }), /expected bridge, private, vepa, passthru/);
-    assert.throws(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN }), /cannot be placed same-node/);
+    assert.throws(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN, placement: 'same-node' }), /cannot be placed same-node/);
+    // Without --placement, each datapath's own default: vxlan crosses nodes.
+    assert.doesNotThrow(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN }));
+    assert.equal(planDatapath('vxlan', RUN).namespaces.filter((n) => n.role === 'node').length, 2);
     assert.doesNotThrow(() => checkDatapathOptions(getDatapath('vxlan'), { runId: RUN, placement: 'cross-node' }));
   });
 
@@ -211,12 +214,14 @@ describe('datapath planning', () => {
   });
 
   it('names the Debian package of a missing tool', () => {
-    assert.match(explainBuildFailure('command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-switch/);
+    assert.match(explainBuildFailure(getDatapath('ovs'), 'command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-switch/);
   });
 
   it('explains kernel answers that mean a missing feature', () => {
-    assert.match(explainBuildFailure('command failed (exit 2): ip -n x link add y link z type ipvlan mode l2: Error: Unknown device type.'), /^this kernel has no ipvlan/);
-    assert.equal(explainBuildFailure('something else'), 'something else');
+    assert.match(explainBuildFailure(getDatapath('ipvlan'), 'command failed (exit 2): ip -n x link add y link z type ipvlan mode l2: Error: Unknown device type.'), /^this kernel has no ipvlan/);
+    assert.equal(explainBuildFailure(getDatapath('ipvlan'), 'something else'), 'something else');
+    // A datapath names only its own kernel features: macvlan's message is not ipvlan's.
+    assert.doesNotMatch(explainBuildFailure(getDatapath('macvlan'), 'type ipvlan mode l2: Error: Unknown device type.'), /ipvlan \(CONFIG/);
   });
 
   it('an unknown datapath is a user error that suggests the nearest name and lists all', () => {

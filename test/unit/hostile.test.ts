@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseQuickArgs } from '../../src/cli/quick.js';
-import { parseExperimentText } from '../../src/experiment/load.js';
+import { parseExperimentText } from '../../src/spec/experiment-file.js';
 import { validIfName, validNetnsName } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
 

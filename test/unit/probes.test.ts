@@ -15,7 +15,7 @@ import { parseSnmp, snmpErrorDeltas } from '../../src/probes/snmp.js';
 import { parseInterruptTotals, parseSoftirqs } from '../../src/probes/softirqs.js';
 import type { HostSample } from '../../src/probes/timeline.js';
 import { deviceFilter, parseLostEvents, TraceAggregator } from '../../src/probes/tracepoints.js';
-import { planDatapath } from '../../src/runner/measure.js';
+import { planDatapath } from '../../src/datapaths/plan.js';
 import { FIXTURES } from '../helpers/paths.js';
 
 const procfs = (f: string) => readFileSync(path.join(FIXTURES, 'procfs', f), 'utf8');

@@ -1,4 +1,5 @@
 /** The report's specification: which charts the data supports, and that each carries its data. */
+import { rttRunSummary, streamSummary } from '../helpers/records.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { caseStats } from '../../src/report/cases.js';
@@ -14,7 +15,7 @@ function rttRun(id: string, label: string, center: number, repeat: number): RunR
   return {
     id, batch_id: 'e1', created_at: '2026-11-25T00:00:00Z', datapath: label, workload: 'rtt', params: { count: 1000 }, topology: {},
     env: { kernel: '6.18', cpu_count: 2 }, status: 'ok', problem: null, samples: 1000, lost: 0,
-    summary: { p50: center, p99: center + 990 }, engine: null, histogram: h.encode(), raw: null, series: null,
+    summary: rttRunSummary({ p50: center, p99: center + 990 }), engine: null, histogram: h.encode(), raw: null, series: null,
     probes: { packets: 2000, net_rx_softirqs_per_packet: 1, irqs_per_packet: 0.5, traversals_per_packet: label === 'bridge' ? 2 : 1, cpu: { all: { usr: 0.1, sys: 0.2, softirq: 0.05, irq: 0, idle: 0.65, steal: 0 } } },
     experiment_id: 'e1', case_key: `${label}|`, case_label: label, repeat,
   };
@@ -23,7 +24,7 @@ function rttRun(id: string, label: string, center: number, repeat: number): RunR
 function streamRun(id: string, label: string, rx: number, repeat: number, flows: number): RunRecord {
   return {
     id, batch_id: 'e2', created_at: '2026-11-25T00:00:00Z', datapath: 'veth', workload: 'stream', params: { flows }, topology: {}, env: {}, status: 'ok', problem: null,
-    samples: 3, lost: 0, summary: { api: 'send', rx_pps: rx, tx_pps: rx, loss_ratio: 0 }, engine: null, histogram: null, raw: null, series: null,
+    samples: 3, lost: 0, summary: streamSummary({ api: 'send', rx_pps: rx, tx_pps: rx, loss_ratio: 0 }), engine: null, histogram: null, raw: null, series: null,
     experiment_id: 'e2', case_key: `${label}|flows=${flows}`, case_label: `${label} flows=${flows}`, repeat,
   };
 }

@@ -1,3 +1,4 @@
+import { streamSummary } from '../helpers/records.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,7 @@ function record(id: string, created: string): RunRecord {
     batch_id: 'batch1',
     created_at: created,
     datapath: 'veth',
-    workload: 'rtt',
+    workload: 'stream',
     params: { count: 3 },
     topology: { runId: id },
     env: { kernel: '6.1' },
@@ -27,11 +28,11 @@ function record(id: string, created: string): RunRecord {
     problem: null,
     samples: 3,
     lost: 0,
-    summary: { p50: 25_000 },
-    engine: { sent: 3 },
+    summary: streamSummary({ rx_pps: 25_000 }),
+    engine: null,
     histogram: h.encode(),
     raw: null,
-    series: { rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] },
+    series: { tx: [], rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] },
   };
 }
 
@@ -47,7 +48,7 @@ describe('store', () => {
     assert.equal(r.id, 'abc123');
     assert.deepEqual(r.params, { count: 3 });
     assert.equal(Histogram.decode(r.histogram!).valueAtQuantile(0.5), 25_000);
-    assert.deepEqual(r.series, { rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] });
+    assert.deepEqual(r.series, { tx: [], rx: [{ t: 0, ns: 1e9, packets: 5, bytes: 320 }] });
     s.close();
   });
 

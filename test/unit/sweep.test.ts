@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseQuickArgs } from '../../src/cli/quick.js';
-import { maxSustained, type SweepParams } from '../../src/runner/measure.js';
+import { maxSustained, type SweepParams } from '../../src/workloads/sweep.js';
 import { UserError } from '../../src/util/errors.js';
 import { parsePercent, parseRateList } from '../../src/util/units.js';
 

@@ -8,8 +8,8 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, typ
 import type { z } from 'zod/v4';
 import { datapathNames, nearest } from '../datapaths/registry.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { expandCases, SCALES } from './plan.js';
-import { Experiment, PARAM_NAMES } from './schema.js';
+import { expandCases, SCALES } from './matrix.js';
+import { Experiment, PARAM_NAMES } from './experiment-schema.js';
 
 /** Larger files are refused before parsing: an experiment is a page, not a data set. */
 export const MAX_EXPERIMENT_BYTES = 1 << 20;

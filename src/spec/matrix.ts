@@ -1,11 +1,11 @@
 /**
  * An experiment's cases: each datapath entry × every combination of the list-valued parameters,
- * at a scale, with the overrides applied — and each case parsed by `cnperf quick`'s own argument
- * parser, so an experiment accepts exactly what the command line accepts. Pure.
+ * at a scale, with the overrides applied — and each case planned by the same code as `cnperf quick`
+ * (src/spec/quick.ts) from its values, so an experiment accepts exactly what the command line accepts. Pure.
  */
-import { parseQuickArgs, type QuickArgs } from '../cli/quick.js';
+import { planQuick, type QuickPlan } from './quick.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import type { Experiment } from './schema.js';
+import type { Experiment } from './experiment-schema.js';
 
 export const SCALES = ['quick', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
@@ -23,7 +23,7 @@ export interface Case {
   params: Record<string, Scalar>;
   /** the axes' values (the parameters given as lists) */
   axes: Record<string, Scalar>;
-  quick: QuickArgs;
+  quick: QuickPlan;
 }
 
 /** A bad value, with where it came from in the file. */
@@ -62,16 +62,11 @@ function combinations(params: Map<string, Sourced>): Array<{ values: Map<string,
   return out;
 }
 
-function argvOf(datapath: string, workload: string, values: Map<string, { value: Scalar }>): string[] {
-  const argv = [datapath, '--workload', workload];
-  for (const [k, { value }] of values) {
-    if (typeof value === 'boolean') {
-      if (value) argv.push(`--${k}`);
-    } else {
-      argv.push(`--${k}`, String(value));
-    }
-  }
-  return argv;
+/** A case's values as the option table takes them: text for valued options, true/false for flags. */
+function rawValuesOf(workload: string, values: Map<string, { value: Scalar }>): Record<string, string | boolean> {
+  const raw: Record<string, string | boolean> = { workload };
+  for (const [k, { value }] of values) raw[k] = typeof value === 'boolean' ? value : String(value);
+  return raw;
 }
 
 export function expandCases(spec: Experiment, scale: Scale): Case[] {
@@ -100,11 +95,9 @@ export function expandCases(spec: Experiment, scale: Scale): Case[] {
       for (const final of combinations(values)) {
         const axes = { ...combo.axes, ...final.axes };
         const flat = Object.fromEntries([...final.values].map(([k, s]) => [k, s.value]));
-        let quick: QuickArgs;
+        let quick: QuickPlan;
         try {
-          const parsed = parseQuickArgs(argvOf(datapath, spec.workload, final.values));
-          if (parsed === 'help') throw new UserError('internal: help requested');
-          quick = parsed;
+          quick = planQuick([datapath], rawValuesOf(spec.workload, final.values));
         } catch (e) {
           // Point at the parameter the message names, where the file set it.
           const key = /--([a-z][a-z-]*)/.exec(errorMessage(e))?.[1];

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Environment } from '../env/environment.js';
-import type { LoadedExperiment } from '../experiment/load.js';
-import { expandCases, repeatsOf, type Case, type Scale } from '../experiment/plan.js';
+import type { LoadedExperiment } from '../spec/experiment-file.js';
+import { expandCases, repeatsOf, type Case, type Scale } from '../spec/matrix.js';
 import type { ExperimentRecord, RunRecord, Store } from '../store/db.js';
 import { newRunId } from '../util/ids.js';
 import { parseDuration } from '../util/units.js';

@@ -1,10 +1,8 @@
 /**
  * `cnperf validate FILE...`: checks experiment files and changes nothing.
- * `cnperf schema`: the JSON Schema of experiment files (for editors).
  */
-import { loadExperiment } from '../experiment/load.js';
-import { expandCases, repeatsOf, SCALES } from '../experiment/plan.js';
-import { experimentJsonSchema } from '../experiment/schema.js';
+import { loadExperiment } from '../spec/experiment-file.js';
+import { expandCases, repeatsOf, SCALES } from '../spec/matrix.js';
 import { UserError } from '../util/errors.js';
 
 export const VALIDATE_USAGE = 'cnperf validate FILE...   (checks experiment files; changes nothing)';
@@ -30,11 +28,5 @@ export async function validateCommand(argv: string[]): Promise<number> {
     }
   }
   if (errors.length) throw new UserError(errors.join('\n'), '`cnperf schema` prints the JSON Schema of experiment files');
-  return 0;
-}
-
-export async function schemaCommand(argv: string[]): Promise<number> {
-  if (argv.length) throw new UserError(`schema: takes no arguments (got '${argv[0]}')`, 'usage: cnperf schema > cnperf-experiment.schema.json');
-  process.stdout.write(JSON.stringify(experimentJsonSchema(), null, 2) + '\n');
   return 0;
 }

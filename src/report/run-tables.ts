@@ -4,28 +4,26 @@
  */
 import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
-import type { StreamSummary, SweepSummary } from '../runner/measure.js';
+import { rttFields, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
 import { breakdownTable, probesJson, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
-  if ((r.workload !== 'rtt' && r.workload !== 'load') || !r.summary) return null;
-  const { cdf: _cdf, stream: _s, worst: _w, timing: _t, pairs: _p, per_pair_p50_ns: _pp, ...s } = r.summary as Record<string, unknown>;
-  return Object.keys(s).length ? (s as unknown as RttSummary) : null;
+  if ((r.workload === 'rtt' || r.workload === 'load') && r.summary) return rttFields(r.summary);
+  return null;
 }
 
 /** The throughput summary of a stream run, or of a load run's load. */
 export function streamSummaryOf(r: RunRecord): StreamSummary | null {
-  if (!r.summary) return null;
-  if (r.workload === 'stream') return r.summary as unknown as StreamSummary;
-  if (r.workload === 'load') return ((r.summary as { stream?: unknown }).stream ?? null) as StreamSummary | null;
+  if (r.workload === 'stream') return r.summary;
+  if (r.workload === 'load') return r.summary?.stream ?? null;
   return null;
 }
 
 /** A load run's worst RTTs, [ns, sequence number], largest first. */
 export function worstOf(r: RunRecord): Array<[number, number]> {
-  return r.workload === 'load' && r.summary ? ((r.summary as { worst?: Array<[number, number]> }).worst ?? []) : [];
+  return r.workload === 'load' ? (r.summary?.worst ?? []) : [];
 }
 
 /** Latency under load: the probe's RTT (from planned send times) next to the load it ran under. */
@@ -91,7 +89,7 @@ export function streamTable(runs: RunRecord[]): string {
 }
 
 export function sweepSummaryOf(r: RunRecord): SweepSummary | null {
-  return r.workload === 'sweep' && r.summary ? (r.summary as unknown as SweepSummary) : null;
+  return r.workload === 'sweep' ? r.summary : null;
 }
 
 /** Received vs offered rate, one row per point, and each sweep's maximum sustained rate. */

@@ -9,6 +9,7 @@ import type { CalibrateClockResult, CalibrateNoiseResult, CalibrateTimerResult }
 import type { Environment } from '../env/environment.js';
 import { Histogram } from '../stats/histogram.js';
 import { RTT_DEFAULTS } from '../workloads/rtt.js';
+import { rttFields } from '../workloads/results.js';
 import { measure } from './measure.js';
 import type { StopState } from './signals.js';
 
@@ -35,8 +36,8 @@ export async function calibrate(ctx: { env: Environment; stop: StopState; progre
 
   const rtt = async (cpus: [number, number], spin: boolean) => {
     const m = await measure('loopback', { workload: 'rtt', params: { ...RTT_DEFAULTS, count: 20_000, intervalNs: 0, cpus, wait: spin ? 'spin' : 'block', pace: spin ? 'spin' : 'sleep' } }, { batchId: 'calibrate', env: ctx.env, stop: ctx.stop, progress: ctx.progress });
-    const s = m.record.summary as { min?: number; p50?: number } | null;
-    return m.record.status === 'failed' || !s ? null : { min: s.min ?? NaN, p50: s.p50 ?? NaN };
+    const s = m.record.workload === 'rtt' && m.record.summary ? rttFields(m.record.summary) : null;
+    return m.record.status === 'failed' || !s ? null : { min: s.min, p50: s.p50 };
   };
   ctx.progress('minimum RTT on loopback, one core');
   const oneCore = await rtt([0, 0], false);

@@ -7,20 +7,21 @@
  * A list value is a matrix axis: every combination of every list is one case.
  */
 import { z } from 'zod/v4';
-import { DATAPATH_OPTION_NAMES } from '../cli/datapath-options.js';
+import { EXPERIMENT_PARAM_NAMES, OPTIONS, type OptionDef } from './options.js';
+import { WORKLOAD_NAMES } from '../workloads/registry.js';
 
-/** Workload options an experiment may set (quick's names; `workload` and output options excluded). */
-export const WORKLOAD_PARAMS = [
-  'count', 'interval', 'warmup', 'timeout', 'max-consecutive-lost', 'raw', 'breakdown',
-  'size', 'wait', 'pace', 'cpus', 'rt-prio',
-  'api', 'burst', 'rate', 'duration', 'flows', 'qdisc-bypass', 'rcvbuf', 'loss-threshold', 'settle', 'worst',
-] as const;
-export const PARAM_NAMES: readonly string[] = [...WORKLOAD_PARAMS, ...DATAPATH_OPTION_NAMES];
+/** What an experiment's `params` may set: the option table's datapath and workload options. */
+export const PARAM_NAMES: readonly string[] = EXPERIMENT_PARAM_NAMES;
 
 const Scalar = z.union([z.string().max(200), z.number(), z.boolean()]);
-const ParamValue = z.union([Scalar, z.array(Scalar).min(1).max(100)]).describe('a value, or a list of values: a matrix axis');
+/** A value of one option (a flag takes true/false), or a list of them: a matrix axis. */
+function paramValue(name: string) {
+  const d = OPTIONS[name as keyof typeof OPTIONS] as OptionDef<unknown>;
+  const one = d.type === 'boolean' ? z.boolean() : z.union([z.string().max(200), z.number()]);
+  return z.union([one, z.array(one).min(1).max(100)]).describe(`${d.help}; a list is a matrix axis`);
+}
 const Params = z
-  .strictObject(Object.fromEntries(PARAM_NAMES.map((k) => [k, ParamValue.optional()])) as Record<string, z.ZodOptional<typeof ParamValue>>)
+  .strictObject(Object.fromEntries(PARAM_NAMES.map((k) => [k, paramValue(k).optional()])))
   .describe("cnperf quick's options, by name without the dashes; a list is a matrix axis");
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters');
@@ -57,7 +58,7 @@ export const Experiment = z
   .strictObject({
     name: Name.describe('the experiment, in stored results and reports'),
     description: z.string().max(4000).optional(),
-    workload: z.enum(['rtt', 'stream', 'sweep', 'load']),
+    workload: z.enum(WORKLOAD_NAMES as [string, ...string[]]),
     datapaths: z.array(DatapathEntry).min(1).max(64),
     params: Params.optional(),
     repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),

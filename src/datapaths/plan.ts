@@ -1,0 +1,47 @@
+/**
+ * Planning a datapath for a run: the datapath's own plan with the options every datapath shares
+ * applied (placement default, pairs, --mtu, --offload, --rps/--xps), checked before anything is
+ * built. Pure. And, after a build failed, what the kernel's or a tool's answer means to the user.
+ */
+import path from 'node:path';
+import { stateDir } from '../paths.js';
+import { assertValidTopology, type Topology } from '../topology/model.js';
+import { UserError } from '../util/errors.js';
+import { newRunId } from '../util/ids.js';
+import { checkDatapathOptions, getDatapath } from './registry.js';
+import type { Datapath, DatapathOptions, PlanContext, Tool } from './types.js';
+
+/** Tools that options of every datapath may need (rules, offloads, sysctls), with their packages. */
+export const OPTION_TOOLS: readonly Tool[] = [
+  { tool: 'ip', package: 'iproute2' },
+  { tool: 'nft', package: 'nftables' },
+  { tool: 'iptables-restore', package: 'iptables' },
+  { tool: 'ethtool', package: 'ethtool' },
+  { tool: 'sysctl', package: 'procps' },
+];
+
+export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
+  const d = getDatapath(name);
+  const placement = options.placement ?? d.defaultPlacement;
+  const ctx: PlanContext = { ...options, placement, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
+  checkDatapathOptions(d, ctx);
+  const t = d.plan(ctx);
+  // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
+  if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
+  if (options.fabric && !t.fabric) {
+    throw new UserError(`--fabric applies to datapaths with simulated nodes (routed, macvlan, ipvlan, vxlan, bridge --placement cross-node), not ${name}${ctx.placement === 'cross-node' ? '' : ' on one node'}`);
+  }
+  if (options.offload) t.offload = { ...t.offload, ...options.offload };
+  if (options.rps) t.rps = options.rps;
+  if (options.xps) t.xps = options.xps;
+  return assertValidTopology(t);
+}
+
+/** A build failure in the user's terms: the kernel feature the datapath lacks, or the package to install. */
+export function explainBuildFailure(d: Datapath, message: string): string {
+  for (const f of d.kernelFailures ?? []) if (f.match.test(message)) return `${f.meaning} — ${message}`;
+  const missing = /: (\S+) not found on PATH/.exec(message)?.[1] ?? /exec of "([^"]+)" failed: No such file/.exec(message)?.[1];
+  const tool = [...(d.tools ?? []), ...OPTION_TOOLS].find((t) => t.tool === missing);
+  if (tool) return `${tool.tool} is not installed (Debian package ${tool.package}; scripts/setup.sh installs it) — ${message}`;
+  return message;
+}

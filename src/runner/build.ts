@@ -1,0 +1,27 @@
+/**
+ * Building a planned topology on this host: the topology's steps through the journaled executor, the
+ * datapath's own lifecycle hook (CNI ADD, ...), then readiness. A failure anywhere tears down what was
+ * built before it is rethrown.
+ */
+import path from 'node:path';
+import { getDatapath } from '../datapaths/registry.js';
+import { HostExecutor } from '../host/executor.js';
+import { Journal } from '../host/journal.js';
+import { waitReady } from '../host/ready.js';
+import { stepsFor } from '../host/steps.js';
+import { stateDir } from '../paths.js';
+import type { Topology } from '../topology/model.js';
+
+export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promise<HostExecutor> {
+  const journal = Journal.create(stateDir(), { runId: topo.runId, kind, datapath: topo.datapath });
+  const host = new HostExecutor(journal);
+  try {
+    await host.apply(stepsFor(topo));
+    await getDatapath(topo.datapath).attach?.(topo, { journal, runDir: path.join(stateDir(), `cnp${topo.runId}`) });
+    await waitReady(topo);
+  } catch (e) {
+    await host.teardown();
+    throw e;
+  }
+  return host;
+}

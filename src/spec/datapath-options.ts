@@ -1,0 +1,43 @@
+/**
+ * Parsed option values → the options a datapath's plan takes, checked against the datapaths named:
+ * an option that no named datapath understands is a mistake, not something to ignore.
+ */
+import { readNetworkConfig } from '../cni/config.js';
+import { DATAPATHS, getDatapath } from '../datapaths/registry.js';
+import type { DatapathOptions } from '../datapaths/types.js';
+import { UserError } from '../util/errors.js';
+import { DATAPATH_OPTION_NAMES, OPTIONS, type OptionDef, type OptionValues } from './options.js';
+
+export function datapathOptions(v: OptionValues, datapaths: readonly string[]): DatapathOptions {
+  for (const key of DATAPATH_OPTION_NAMES) {
+    const only = (OPTIONS[key] as OptionDef<unknown>).only;
+    if (v[key] === undefined || !only) continue;
+    if (!datapaths.some((d) => getDatapath(d).takes.includes(only))) {
+      const takers = DATAPATHS.filter((d) => d.takes.includes(only)).map((d) => d.name);
+      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${takers.join(', ')}`);
+    }
+  }
+  const o: DatapathOptions = {};
+  if (v.pairs !== undefined) o.pairs = v.pairs;
+  if (v.placement !== undefined) o.placement = v.placement;
+  if (v.mode !== undefined) o.mode = v.mode;
+  if (v.variant !== undefined) o.variant = v.variant;
+  if (v.vni !== undefined) o.vni = v.vni;
+  if (v['vxlan-port'] !== undefined) o.vxlanPort = v['vxlan-port'];
+  if (v.mtu !== undefined) o.mtu = v.mtu;
+  if (v.netfilter !== undefined || v.rules !== undefined || v.conntrack !== undefined || v['br-netfilter'] !== undefined) {
+    o.netfilter = {
+      netfilter: v.netfilter ?? 'none',
+      ...(v.rules !== undefined ? { rules: v.rules } : {}),
+      ...(v.conntrack ? { conntrack: v.conntrack } : {}),
+      ...(v['br-netfilter'] ? { brNetfilter: v['br-netfilter'] } : {}),
+    };
+  }
+  if (v.rps !== undefined) o.rps = v.rps;
+  if (v.xps !== undefined) o.xps = v.xps;
+  if (v.fabric !== undefined) o.fabric = v.fabric;
+  if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
+  if (v.offload !== undefined) o.offload = v.offload;
+  if (v['cni-config'] !== undefined) o.cni = readNetworkConfig(v['cni-config']);
+  return o;
+}

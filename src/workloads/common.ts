@@ -1,0 +1,23 @@
+/** What every workload reads the same way from the parsed options. */
+import type { OptionValues } from '../spec/options.js';
+import type { PaceMode, WaitMode } from '../engine/protocol.js';
+
+export interface CommonParams {
+  size: number;
+  wait: WaitMode;
+  pace: PaceMode;
+  /** [client, server] CPUs; undefined: not pinned */
+  cpus?: [number, number];
+  rtPrio?: number;
+}
+
+/** The shared options over a workload's defaults. */
+export function commonParams<D extends CommonParams>(v: OptionValues, defaults: D): D {
+  const out: D = { ...defaults };
+  if (v.size !== undefined) out.size = v.size;
+  if (v.wait !== undefined) out.wait = v.wait;
+  if (v.pace !== undefined) out.pace = v.pace;
+  if (v.cpus !== undefined) out.cpus = v.cpus;
+  if (v['rt-prio'] !== undefined) out.rtPrio = v['rt-prio'];
+  return out;
+}

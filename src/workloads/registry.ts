@@ -1,0 +1,38 @@
+/**
+ * Every workload cnperf knows, listed explicitly, like the datapaths. A new workload is one module
+ * (./types.ts says what it owns) plus one line here, and its options in src/spec/options.ts.
+ */
+import { UserError } from '../util/errors.js';
+import { loadWorkload } from './load.js';
+import type { WorkloadName } from './results.js';
+import { rttWorkload } from './rtt.js';
+import { streamWorkload } from './stream.js';
+import { sweepWorkload } from './sweep.js';
+import type { Outcome, Workload } from './types.js';
+
+export const WORKLOADS = { rtt: rttWorkload, stream: streamWorkload, sweep: sweepWorkload, load: loadWorkload } as const satisfies Record<WorkloadName, unknown>;
+
+type ParamsOf<W> = W extends Workload<infer P, infer _O> ? P : never;
+
+/** One measurement of a case: a workload and its parameters. */
+export type Job = { [K in WorkloadName]: { workload: K; params: ParamsOf<(typeof WORKLOADS)[K]> } }[WorkloadName];
+
+export const WORKLOAD_NAMES = Object.keys(WORKLOADS) as WorkloadName[];
+
+export function getWorkload(name: string): (typeof WORKLOADS)[WorkloadName] {
+  if (!(WORKLOAD_NAMES as string[]).includes(name)) throw new UserError(`--workload '${name}': expected ${WORKLOAD_NAMES.join(', ')}`);
+  return WORKLOADS[name as WorkloadName];
+}
+
+/**
+ * The job's workload with its parameters. TypeScript cannot correlate `WORKLOADS[job.workload]` with
+ * `job.params`; the Job type guarantees they match, and this is the one place that says so.
+ */
+export function workloadOf(job: Job): { w: Workload<unknown, Outcome<unknown, unknown, unknown>>; p: unknown } {
+  return { w: WORKLOADS[job.workload] as Workload<unknown, Outcome<unknown, unknown, unknown>>, p: job.params };
+}
+
+/** Jobs for a workload from parsed options: one per variant (e.g. per --api). */
+export function jobsOf(name: WorkloadName, parse: (w: Workload<unknown, Outcome<unknown, unknown, unknown>>) => unknown[]): Job[] {
+  return parse(WORKLOADS[name] as Workload<unknown, Outcome<unknown, unknown, unknown>>).map((params) => ({ workload: name, params }) as Job);
+}

@@ -1,0 +1,103 @@
+/**
+ * The typed results of every workload, as stored (src/store/db.ts) and read back: a run record's
+ * summary, engine counters and series are one of these, keyed by its workload.
+ */
+import type { RttClientResult, StreamRxResult, StreamTxResult } from '../engine/protocol.js';
+import type { Interval } from '../stats/series.js';
+import type { RttSummary } from '../stats/summary.js';
+
+/** An rtt run's summary: the `rtt_ns` percentiles, the CDF, and with several pairs what each saw. */
+export interface RttRunSummary extends RttSummary {
+  cdf: Array<[number, number]>;
+  pairs?: number;
+  per_pair_p50_ns?: Array<number | null>;
+}
+
+/** The rtt engine's counters: the client's result without its histogram, and what the server echoed. */
+export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'event' | 'role'> & { server_echoed: number | null };
+
+/** The `stream` object of the JSON contract: steady-state means, plus what explains them. */
+export interface StreamSummary {
+  api: string;
+  size: number;
+  burst: number;
+  flows: number;
+  offered_pps: number;
+  tx_pps: number | null;
+  rx_pps: number | null;
+  rx_pps_stddev: number | null;
+  rx_gbps: number | null;
+  loss_ratio: number;
+  seconds: number;
+  /** drops the receiving socket reported (receive buffer full: SO_RXQ_OVFL) */
+  rx_socket_drops: number;
+  /** drops counted by the datapath's devices during the run (e.g. a veth's full backlog) */
+  path_drops: number;
+  /** drops in the per-CPU input backlog during the run (host-wide counter) */
+  backlog_drops: number;
+  rx_call: string;
+  /** with several flows: each flow's steady-state rates */
+  per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
+}
+
+/** One second of a stream's series (the flows' seconds added up for the aggregate). */
+export type IntervalPoint = Interval;
+export interface StreamSeries {
+  tx: IntervalPoint[];
+  rx: IntervalPoint[];
+  per_flow?: Array<{ tx: IntervalPoint[]; rx: IntervalPoint[] }>;
+}
+type Stripped<T> = Omit<T, 'event' | 'role'>;
+export interface StreamEngineRecord {
+  tx: Stripped<StreamTxResult>;
+  rx: Stripped<StreamRxResult>;
+  flows: Array<{ tx: Stripped<StreamTxResult>; rx: Stripped<StreamRxResult> }>;
+}
+
+export interface SweepPoint {
+  offered_pps: number;
+  tx_pps: number | null;
+  rx_pps: number | null;
+  loss_ratio: number;
+}
+
+/** The `sweep` object of the JSON contract. */
+export interface SweepSummary {
+  api: string;
+  size: number;
+  burst: number;
+  flows: number;
+  loss_threshold: number;
+  points: SweepPoint[];
+  /** the highest offered rate whose loss stayed under the threshold; null if none did */
+  max_sustained_pps: number | null;
+}
+export type SweepSeries = Array<{ offered_pps: number } & StreamSeries>;
+
+/** A load run: the probe's RTT percentiles (absent when no probe came back), and the load beside them. */
+export interface LoadSummary extends Partial<RttSummary> {
+  cdf?: Array<[number, number]>;
+  stream: StreamSummary | null;
+  /** the worst RTTs, [ns, sequence number], largest first */
+  worst: Array<[number, number]>;
+  timing: 'planned';
+}
+export interface LoadEngineRecord {
+  probe: RttEngineRecord | null;
+  load: StreamEngineRecord | null;
+}
+
+/** What a run measured, keyed by its workload. */
+export type WorkloadResult =
+  | { workload: 'rtt'; summary: RttRunSummary | null; engine: RttEngineRecord | { pairs: RttEngineRecord[] } | null; series: null }
+  | { workload: 'stream'; summary: StreamSummary | null; engine: StreamEngineRecord | null; series: StreamSeries | null }
+  | { workload: 'sweep'; summary: SweepSummary | null; engine: null; series: SweepSeries | null }
+  | { workload: 'load'; summary: LoadSummary | null; engine: LoadEngineRecord | null; series: StreamSeries | null };
+
+export type WorkloadName = WorkloadResult['workload'];
+
+/** The `rtt_ns` object of a summary that carries RTT percentiles (copied field by field). */
+export function rttFields(s: Partial<RttSummary>): RttSummary | null {
+  if (s.p50 === undefined || s.min === undefined || s.max === undefined) return null;
+  return { min: s.min, mean: s.mean ?? NaN, p50: s.p50, p90: s.p90 ?? NaN, p99: s.p99 ?? NaN, p999: s.p999 ?? NaN, p9999: s.p9999 ?? NaN, max: s.max, stddev: s.stddev ?? NaN };
+}
