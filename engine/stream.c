@@ -1,26 +1,17 @@
 #define _GNU_SOURCE
 #include "stream.h"
-#include "frame.h"
+#include "io.h"
 #include "out.h"
 #include "sock.h"
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_packet.h>
-#include <linux/sock_diag.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SECOND 1000000000ull
-#define RX_SLOT 2048u            /* bytes per recvmmsg slot: enough for one MTU-sized datagram */
-#define TCP_BUF (256u * 1024u)
 
 struct period {
 	uint64_t start, packets, bytes, errors, drops, index;
@@ -102,10 +93,6 @@ static void close_seconds(const char *role, struct period *p, uint64_t now)
 		emit_interval(role, p, p->start + SECOND);
 }
 
-struct tx_totals {
-	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, duration_ns;
-};
-
 static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 {
 	struct jbuf *b = ev_begin("result");
@@ -126,12 +113,6 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_end(b);
 }
 
-struct rx_totals {
-	const char *call;
-	uint64_t packets, bytes, duration_ns, socket_drops, rcvbuf;
-	int64_t snmp_rcvbuf_errors, snmp_in_errors; /* -1: not available */
-};
-
 static void emit_rx_result(const struct rx_totals *t)
 {
 	struct jbuf *b = ev_begin("result");
@@ -149,326 +130,112 @@ static void emit_rx_result(const struct rx_totals *t)
 
 /* ---------------------------------------------------------------- sender */
 
-static int open_raw(const struct opts *o, uint8_t *frame, size_t *frame_len)
+/* The measured send loop, the same for every I/O method: the vDSO clock, the pacing schedule, one
+ * burst per turn through the method's table entry, one write() per second. No allocation. */
+int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct tx_totals *t)
 {
-	if (!o->dev || !o->have_dst_mac || !o->have_src) {
-		ev_error("usage", "raw APIs need --dev, --dst-mac and --src");
-		return -1;
-	}
-	size_t max_payload = 1500 - 28;
-	if (o->size > max_payload) {
-		ev_error("usage", "--size %u: a raw frame carries at most %zu bytes of UDP payload at MTU 1500", o->size, max_payload);
-		return -1;
-	}
-	/* Protocol 0: this socket only sends; it never gets a copy of every received frame. */
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ev_error("socket", "socket(AF_PACKET, SOCK_RAW): %s", strerror(errno));
-		return -1;
-	}
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", o->dev);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
-		ev_error("socket", "cannot read the MAC address of %s: %s", o->dev, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	struct sockaddr_ll sll;
-	memset(&sll, 0, sizeof sll);
-	sll.sll_family = AF_PACKET;
-	sll.sll_ifindex = (int)if_nametoindex(o->dev);
-	if (sll.sll_ifindex == 0 || bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
-		ev_error("bind", "binding the packet socket to %s: %s", o->dev, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (o->qdisc_bypass) {
-		int one = 1;
-		if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) {
-			ev_error("socket", "PACKET_QDISC_BYPASS: %s", strerror(errno));
-			close(fd);
-			return -1;
+	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, k = 0;
+	const uint64_t start = now_ns(), end = start + o->duration_ns;
+	struct period p = {.start = start};
+	/* ---- send loop ---- */
+	for (;;) {
+		uint64_t now = now_ns();
+		if (now >= end || stop_requested)
+			break;
+		if (o->rate_pps) {
+			uint64_t at = burst_time(start, k++, o->burst, o->rate_pps);
+			if (at > now) {
+				wait_until(at, o->pace);
+				now = at;
+			}
 		}
+		close_seconds("stream-tx", &p, now);
+		uint64_t b = 0, e = 0;
+		int n = ops->tx_burst(io, o->burst, &b, &e);
+		errors += e;
+		p.errors += e;
+		if (n < 0)
+			break;
+		packets += (uint64_t)n;
+		p.packets += (uint64_t)n;
+		bytes += b;
+		p.bytes += b;
+		if (ops->batched && e == 0 && (uint32_t)n < o->burst)
+			short_sends++;
 	}
-	*frame_len = build_udp_frame(frame, (const uint8_t *)ifr.ifr_hwaddr.sa_data, o->dst_mac, &o->src, &o->addr, o->size);
-	return fd;
+	uint64_t t_end = now_ns();
+	/* ---- end of send loop ---- */
+	if (p.packets || p.errors)
+		emit_interval("stream-tx", &p, t_end);
+	if (ops->tx_finish) {
+		ops->tx_finish(io);
+		t_end = now_ns();
+	}
+	*t = (struct tx_totals){.frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
+				.errors = errors, .short_sends = short_sends, .duration_ns = t_end - start};
+	return 0;
 }
-
-static int tcp_tx(const struct opts *o);
 
 int stream_tx(const struct opts *o)
 {
 	if (prepare_process(o) < 0)
 		return 1;
-	if (o->api == API_TCP)
-		return tcp_tx(o);
-
-	const int raw = o->api == API_RAW || o->api == API_RAW_MMSG;
-	const int mmsg = o->api == API_SENDMMSG || o->api == API_RAW_MMSG;
-	uint8_t *buf = calloc(1, FRAME_HEADERS + MAX_UDP_PAYLOAD);
-	struct mmsghdr *msgs = calloc(o->burst, sizeof *msgs);
-	struct iovec iov;
-	if (!buf || !msgs) {
-		ev_error("alloc", "no memory for a burst of %u", o->burst);
+	const struct io_ops *ops = io_ops_of(o->api);
+	struct io io = {.o = o, .fd = -1, .listen_fd = -1};
+	if (ops->tx_open(o, &io) < 0)
 		return 1;
-	}
-	size_t len = o->size;
-	int fd;
-	if (raw) {
-		fd = open_raw(o, buf, &len);
-	} else {
-		fd = udp_socket(o);
-		if (fd >= 0 && connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-			ev_error("connect", "connect: %s", strerror(errno));
-			return 1;
-		}
-	}
-	if (fd < 0)
-		return 1;
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	for (uint32_t i = 0; i < o->burst; i++) {
-		msgs[i].msg_hdr.msg_iov = &iov;
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
 	/* A packet socket has no IP address of its own: report the one written into the frames. */
-	if ((raw ? emit_ready_addr(&o->src, o, "stream-tx") : emit_ready(fd, o, "stream-tx")) < 0)
+	if ((io.frame_bytes ? emit_ready_addr(&o->src, o, "stream-tx") : emit_ready(io.fd, o, "stream-tx")) < 0)
 		return 1;
-
-	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, k = 0;
-	const uint64_t start = now_ns(), end = start + o->duration_ns;
-	struct period p = {.start = start};
-	/* ---- send loop: send/sendmmsg and the vDSO clock; one write() per second ---- */
-	for (;;) {
-		uint64_t now = now_ns();
-		if (now >= end || stop_requested)
-			break;
-		if (o->rate_pps) {
-			uint64_t t = burst_time(start, k++, o->burst, o->rate_pps);
-			if (t > now) {
-				wait_until(t, o->pace);
-				now = t;
-			}
-		}
-		close_seconds("stream-tx", &p, now);
-		if (mmsg) {
-			int n = sendmmsg(fd, msgs, o->burst, 0);
-			if (n < 0) {
-				errors++;
-				p.errors++;
-			} else {
-				packets += (uint64_t)n;
-				p.packets += (uint64_t)n;
-				if ((uint32_t)n < o->burst)
-					short_sends++;
-			}
-		} else {
-			for (uint32_t i = 0; i < o->burst; i++) {
-				if (send(fd, buf, len, 0) < 0) {
-					errors++;
-					p.errors++;
-				} else {
-					packets++;
-					p.packets++;
-				}
-			}
-		}
-		p.bytes = p.packets * o->size;
-	}
-	const uint64_t t_end = now_ns();
-	/* ---- end of send loop ---- */
-	if (p.packets || p.errors)
-		emit_interval("stream-tx", &p, t_end);
-	bytes = packets * o->size;
-	const struct tx_totals t = {.frame_bytes = raw ? len : 0, .burst = o->burst, .packets = packets, .bytes = bytes,
-				    .errors = errors, .short_sends = short_sends, .duration_ns = t_end - start};
+	struct tx_totals t;
+	tx_loop(o, ops, &io, &t);
 	emit_tx_result(o, &t);
-	return 0;
-}
-
-static int tcp_tx(const struct opts *o)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	uint8_t *buf = calloc(1, o->size);
-	if (fd < 0 || !buf) {
-		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
-		return 1;
-	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-		ev_error("connect", "connect: %s", strerror(errno));
-		return 1;
-	}
-	if (emit_ready(fd, o, "stream-tx") < 0)
-		return 1;
-	uint64_t messages = 0, bytes = 0, errors = 0, k = 0;
-	const uint64_t start = now_ns(), end = start + o->duration_ns;
-	struct period p = {.start = start};
-	for (;;) {
-		uint64_t now = now_ns();
-		if (now >= end || stop_requested)
-			break;
-		if (o->rate_pps) {
-			uint64_t t = burst_time(start, k++, 1, o->rate_pps);
-			if (t > now) {
-				wait_until(t, o->pace);
-				now = t;
-			}
-		}
-		close_seconds("stream-tx", &p, now);
-		ssize_t n = write(fd, buf, o->size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			errors++;
-			break;
-		}
-		messages++;
-		bytes += (uint64_t)n;
-		p.packets++;
-		p.bytes += (uint64_t)n;
-	}
-	uint64_t t_end = now_ns();
-	if (p.bytes)
-		emit_interval("stream-tx", &p, t_end);
-	/* Half-close and wait for the receiver to close: afterwards every byte written was read. */
-	shutdown(fd, SHUT_WR);
-	char tmp[64];
-	while (read(fd, tmp, sizeof tmp) > 0)
-		;
-	t_end = now_ns();
-	const struct tx_totals t = {.burst = 1, .packets = messages, .bytes = bytes, .errors = errors, .duration_ns = t_end - start};
-	emit_tx_result(o, &t);
-	close(fd);
 	return 0;
 }
 
 /* ---------------------------------------------------------------- receiver */
 
-static int tcp_rx(const struct opts *o);
-
-static uint32_t ovfl_of(struct msghdr *m)
+/* The measured receive loop, the same for every I/O method: one receive call through the method's
+ * table entry, the vDSO clock, one write() per second; then, once stopped, what is still queued is
+ * read so it counts as received rather than vanishing. Returns -1 if the method failed fatally. */
+int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct rx_totals *t)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t v;
-			memcpy(&v, CMSG_DATA(c), sizeof v);
-			return v;
-		}
-	return UINT32_MAX; /* not reported: no drop since the last report */
-}
-
-/* One receive call: up to `slots` datagrams with recvmmsg, or one with recvmsg. Returns how many
- * arrived (-1 on error/timeout) and adds their bytes to *got. Only stores and syscalls: it runs in the
- * measured loop. */
-static int receive_batch(int fd, struct mmsghdr *msgs, uint32_t slots, int mmsg, int flags, uint64_t *got)
-{
-	for (uint32_t i = 0; i < slots; i++)
-		msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
-	if (mmsg) {
-		int n = recvmmsg(fd, msgs, slots, flags, NULL);
-		for (int i = 0; i < n; i++)
-			*got += msgs[i].msg_len;
-		return n;
-	}
-	ssize_t r = recvmsg(fd, &msgs[0].msg_hdr, flags & MSG_DONTWAIT);
-	if (r < 0)
-		return -1;
-	*got += (uint64_t)r;
-	return 1;
-}
-
-int stream_rx(const struct opts *o)
-{
-	if (prepare_process(o) < 0)
-		return 1;
-	if (o->api == API_TCP)
-		return tcp_rx(o);
-	const int mmsg = o->api == API_SENDMMSG || o->api == API_RAW_MMSG;
-	const uint32_t slots = mmsg ? o->burst : 1;
-	int fd = udp_socket(o);
-	if (fd < 0)
-		return 1;
-	int one = 1;
-	/* SO_RXQ_OVFL: every datagram carries the socket's cumulative drop count (receive buffer full). */
-	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) {
-		ev_error("socket", "SO_RXQ_OVFL: %s", strerror(errno));
-		return 1;
-	}
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000}; /* wake up to report even when idle */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (bind(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-		ev_error("bind", "bind: %s", strerror(errno));
-		return 1;
-	}
-	const size_t slot = mmsg ? RX_SLOT : 65536;
-	uint8_t *bufs = calloc(slots, slot);
-	struct mmsghdr *msgs = calloc(slots, sizeof *msgs);
-	struct iovec *iovs = calloc(slots, sizeof *iovs);
-	char *ctrl = calloc(slots, CMSG_SPACE(sizeof(uint32_t)));
-	if (!bufs || !msgs || !iovs || !ctrl) {
-		ev_error("alloc", "no memory for %u receive slots", slots);
-		return 1;
-	}
-	for (uint32_t i = 0; i < slots; i++) {
-		iovs[i].iov_base = bufs + (size_t)i * slot;
-		iovs[i].iov_len = slot;
-		msgs[i].msg_hdr.msg_iov = &iovs[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_control = ctrl + (size_t)i * CMSG_SPACE(sizeof(uint32_t));
-	}
-	if (o->rcvbuf) {
-		/* FORCE: past net.core.rmem_max (we are root). The kernel doubles it for its bookkeeping. */
-		int want = (int)o->rcvbuf;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0) {
-			ev_error("socket", "SO_RCVBUFFORCE %d: %s", want, strerror(errno));
-			return 1;
-		}
-	}
-	int rcvbuf = 0;
-	socklen_t rl = sizeof rcvbuf;
-	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
-	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
-	int have_snmp = read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
-	if (emit_ready(fd, o, "stream-rx") < 0)
-		return 1;
-
 	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : MSG_WAITFORONE;
 	const uint64_t started = now_ns(), give_up = started + o->duration_ns;
-	uint64_t packets = 0, bytes = 0, first = 0, last = 0;
-	uint32_t ovfl = 0;
+	uint64_t packets = 0, bytes = 0, drops = 0, first = 0, last = 0;
+	int ended = 0;
 	struct period p = {0};
-	/* ---- receive loop: recvmsg/recvmmsg and the vDSO clock; one write() per second ---- */
+	/* ---- receive loop ---- */
 	while (!stop_requested) {
-		uint64_t got = 0;
-		int n = receive_batch(fd, msgs, slots, mmsg, flags, &got);
+		uint64_t got = 0, dropped = 0;
+		int n = ops->rx_batch(io, flags, &got, &dropped);
 		uint64_t now = now_ns();
+		if (n == IO_FATAL)
+			return -1;
 		if (first)
 			close_seconds("stream-rx", &p, now);
-		if (n > 0) {
+		if (n > 0 || got) {
 			if (!first)
 				first = p.start = now;
-			for (int i = 0; i < n; i++) {
-				uint32_t d = ovfl_of(&msgs[i].msg_hdr);
-				if (d != UINT32_MAX && d != ovfl) {
-					p.drops += d - ovfl;
-					ovfl = d;
-				}
-			}
-			packets += (uint64_t)n;
-			p.packets += (uint64_t)n;
+			packets += n > 0 ? (uint64_t)n : 0;
+			p.packets += n > 0 ? (uint64_t)n : 0;
 			bytes += got;
 			p.bytes += got;
+			drops += dropped;
+			p.drops += dropped;
 			last = now;
+		}
+		if (n == IO_EOF) {
+			ended = 1;
+			break;
 		}
 		if (now >= give_up)
 			break;
 	}
 	/* ---- end of receive loop ---- */
-	/* Stopped: read what is still queued, so that it counts as received rather than vanishing. */
-	for (;;) {
-		uint64_t got = 0;
-		int n = receive_batch(fd, msgs, slots, mmsg, MSG_DONTWAIT, &got);
+	while (!ended) {
+		uint64_t got = 0, dropped = 0;
+		int n = ops->rx_batch(io, MSG_DONTWAIT, &got, &dropped);
 		if (n <= 0)
 			break;
 		if (!first)
@@ -476,86 +243,48 @@ int stream_rx(const struct opts *o)
 		last = now_ns();
 		packets += (uint64_t)n;
 		bytes += got;
+		drops += dropped;
 		p.packets += (uint64_t)n;
 		p.bytes += got;
+		p.drops += dropped;
 	}
-	/* SO_RXQ_OVFL travels with the next datagram, so drops after the last one are never reported
-	 * that way: the socket's own drop counter (SO_MEMINFO) has them all. */
-	uint32_t meminfo[SK_MEMINFO_VARS];
-	socklen_t ml = sizeof meminfo;
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &ml) == 0 && ml >= sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1) &&
-	    meminfo[SK_MEMINFO_DROPS] > ovfl) {
-		p.drops += meminfo[SK_MEMINFO_DROPS] - ovfl;
-		ovfl = meminfo[SK_MEMINFO_DROPS];
+	if (ops->rx_final_drops) {
+		uint64_t more = ops->rx_final_drops(io);
+		drops += more;
+		p.drops += more;
 	}
-	if (first && (p.packets || p.drops) && last > p.start)
+	if (first && (p.packets || p.bytes || p.drops) && last > p.start)
 		emit_interval("stream-rx", &p, last);
-	if (have_snmp)
-		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
-
-	const struct rx_totals t = {
-		.call = mmsg ? "recvmmsg" : "recvmsg",
-		.packets = packets,
-		.bytes = bytes,
-		.duration_ns = first ? last - first : 0,
-		.socket_drops = ovfl,
-		.rcvbuf = (uint64_t)rcvbuf,
-		.snmp_rcvbuf_errors = have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1,
-		.snmp_in_errors = have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1,
-	};
-	emit_rx_result(&t);
+	*t = (struct rx_totals){.call = ops->rx_call, .packets = packets, .bytes = bytes, .duration_ns = first ? last - first : 0, .socket_drops = drops};
 	return 0;
 }
 
-static int tcp_rx(const struct opts *o)
+int stream_rx(const struct opts *o)
 {
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	uint8_t *buf = malloc(TCP_BUF);
-	if (ls < 0 || !buf) {
-		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+	if (prepare_process(o) < 0)
 		return 1;
-	}
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(ls, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || listen(ls, 1) < 0) {
-		ev_error("bind", "bind/listen: %s", strerror(errno));
+	const struct io_ops *ops = io_ops_of(o->api);
+	struct io io = {.o = o, .fd = -1, .listen_fd = -1};
+	if (ops->rx_open(o, &io) < 0)
 		return 1;
-	}
-	if (emit_ready(ls, o, "stream-rx") < 0)
+	int rcvbuf = 0;
+	socklen_t rl = sizeof rcvbuf;
+	getsockopt(io.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
+	const int udp = o->api != API_TCP;
+	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
+	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
+	if (emit_ready(io.fd, o, "stream-rx") < 0)
 		return 1;
-	int fd = accept(ls, NULL, NULL);
-	if (fd < 0) {
-		if (errno == EINTR && stop_requested) {
-			ev_error("io", "stopped before the sender connected");
-			return 1;
-		}
-		ev_error("io", "accept: %s", strerror(errno));
+	struct rx_totals t;
+	if (rx_loop(o, ops, &io, &t) < 0)
 		return 1;
-	}
-	uint64_t bytes = 0, first = 0, last = 0;
-	struct period p = {0};
-	for (;;) {
-		ssize_t n = read(fd, buf, TCP_BUF);
-		uint64_t now = now_ns();
-		if (n > 0) {
-			if (!first)
-				first = p.start = now;
-			close_seconds("stream-rx", &p, now);
-			bytes += (uint64_t)n;
-			p.bytes += (uint64_t)n;
-			p.packets += (uint64_t)n / o->size; /* messages, approximately: TCP has no boundaries */
-			last = now;
-			continue;
-		}
-		if (n < 0 && errno == EINTR && !stop_requested)
-			continue;
-		break; /* EOF: the sender is done; or stopped */
-	}
-	if (first && p.bytes && last > p.start)
-		emit_interval("stream-rx", &p, last);
-	close(fd); /* lets the sender's final read() see EOF */
-	const struct rx_totals t = {.call = "read", .packets = bytes / o->size, .bytes = bytes,
-				    .duration_ns = first ? last - first : 0, .snmp_rcvbuf_errors = -1, .snmp_in_errors = -1};
+	if (io.listen_fd >= 0 && io.fd != io.listen_fd)
+		close(io.fd); /* lets the TCP sender's final read() see EOF */
+	if (have_snmp)
+		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
+	t.rcvbuf = udp ? (uint64_t)rcvbuf : 0;
+	t.snmp_rcvbuf_errors = have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1;
+	t.snmp_in_errors = have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1;
 	emit_rx_result(&t);
 	return 0;
 }

@@ -4,9 +4,24 @@
 #ifndef CNPERF_STREAM_H
 #define CNPERF_STREAM_H
 #include "args.h"
+#include "io.h"
+
+struct tx_totals {
+	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, duration_ns;
+};
+struct rx_totals {
+	const char *call;
+	uint64_t packets, bytes, duration_ns, socket_drops, rcvbuf;
+	int64_t snmp_rcvbuf_errors, snmp_in_errors; /* -1: not available */
+};
 
 int stream_tx(const struct opts *o);
 int stream_rx(const struct opts *o);
+
+/* The measured loops, shared by every I/O method (exported for the C tests, which drive them over
+ * loopback): they emit `interval` events and fill the totals; the callers emit the `result`. */
+int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct tx_totals *t);
+int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct rx_totals *t);
 
 /* Pacing schedule: the send time of burst k at `rate` packets/s, `burst` packets per burst, exact
  * in integers so a long run does not drift. */

@@ -1,0 +1,99 @@
+/* A TCP byte stream: the sender writes --size bytes per call, the receiver reads what arrives.
+ * TCP has no message boundaries: the receiver counts whole messages from the bytes it has read
+ * so far (exact, whatever sizes read() returns), and bytes are the measure of record. */
+#define _GNU_SOURCE
+#include "io.h"
+#include "out.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TCP_BUF (256u * 1024u)
+
+static int tcp_tx_open(const struct opts *o, struct io *io)
+{
+	io->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	io->buf = calloc(1, o->size);
+	io->len = o->size;
+	if (io->fd < 0 || !io->buf) {
+		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+		return -1;
+	}
+	if (connect(io->fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+		ev_error("connect", "connect: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One write per burst (a byte stream has no bursts): 1 message, or 0 when a signal interrupted it. */
+static int tcp_tx_write(struct io *io, uint32_t burst, uint64_t *bytes, uint64_t *errors)
+{
+	(void)burst;
+	ssize_t n = write(io->fd, io->buf, io->len);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		(*errors)++;
+		return -1;
+	}
+	*bytes += (uint64_t)n;
+	return 1;
+}
+
+/* Half-close and wait for the receiver to close: afterwards every byte written was read. */
+static void tcp_tx_finish(struct io *io)
+{
+	shutdown(io->fd, SHUT_WR);
+	char tmp[64];
+	while (read(io->fd, tmp, sizeof tmp) > 0)
+		;
+}
+
+static int tcp_rx_open(const struct opts *o, struct io *io)
+{
+	io->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	io->buf = malloc(TCP_BUF);
+	int one = 1;
+	if (io->listen_fd < 0 || !io->buf) {
+		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(io->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(io->listen_fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || listen(io->listen_fd, 1) < 0) {
+		ev_error("bind", "bind/listen: %s", strerror(errno));
+		return -1;
+	}
+	/* `ready` reports the listening socket's port. */
+	io->fd = io->listen_fd;
+	return 0;
+}
+
+static int tcp_rx_read(struct io *io, int flags, uint64_t *bytes, uint64_t *drops)
+{
+	(void)flags;
+	(void)drops;
+	if (io->fd == io->listen_fd) {
+		int c = accept(io->listen_fd, NULL, NULL);
+		if (c < 0) {
+			ev_error("io", errno == EINTR ? "stopped before the sender connected" : "accept: %s", strerror(errno));
+			return IO_FATAL;
+		}
+		io->fd = c;
+	}
+	ssize_t n = read(io->fd, io->buf, TCP_BUF);
+	if (n == 0)
+		return IO_EOF;
+	if (n < 0)
+		return errno == EINTR ? IO_NOTHING : IO_EOF;
+	const uint64_t size = io->o->size;
+	const uint64_t before = io->stream_bytes / size;
+	io->stream_bytes += (uint64_t)n;
+	*bytes += (uint64_t)n;
+	return (int)(io->stream_bytes / size - before);
+}
+
+const struct io_ops io_tcp = {"read", 0, tcp_tx_open, tcp_tx_write, tcp_tx_finish, tcp_rx_open, tcp_rx_read, NULL};
