@@ -67,7 +67,8 @@ export function caseStats(key: string, runs: RunRecord[]): CaseStats {
     problems: [...new Set(runs.map((r) => r.problem).filter((p): p is string => !!p))],
     rtt,
     rx_pps: streams.length ? meanCi(streams.map((s) => s.rx_pps!)) : null,
-    tx_pps: streams.length ? meanCi(streams.map((s) => s.tx_pps ?? 0)) : null,
+    // A send rate that was not measured is left out, never averaged in as 0.
+    tx_pps: streams.some((s) => s.tx_pps !== null) ? meanCi(streams.map((s) => s.tx_pps).filter((x): x is number => x !== null)) : null,
     loss_ratio: streams.length ? meanCi(streams.map((s) => s.loss_ratio)) : null,
     max_sustained_pps: sustained.length ? meanCi(sustained) : null,
     params: first.params,

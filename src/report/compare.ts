@@ -1,10 +1,10 @@
 /**
  * Two sets of cases side by side (two experiments, two runs), matched by case label — or, for two
- * single runs, the one against the other — with a verdict per figure: a percentile differs
- * significantly when the 95 % intervals do not overlap; a mean throughput when Welch's test gives
- * p < 0.05 over the repeats.
+ * single runs, the one against the other — with a verdict per figure: Welch's test over the repeats
+ * (each run's own percentile, or its throughput), p < 0.05, from 3 repeats on each side. Fewer
+ * repeats, or one run's within-run interval, decide nothing: the verdict is n/a.
  */
-import { welch } from '../stats/repeats.js';
+import { differs } from '../stats/repeats.js';
 import { streamSummaryOf } from './run-tables.js';
 import type { CaseStats } from './cases.js';
 import { renderTable, us } from './table.js';
@@ -32,14 +32,13 @@ export function compareCases(A: CaseStats[], B: CaseStats[], nameA: string, name
       const x = a.rtt?.[q];
       const y = b.rtt?.[q];
       if (!x || !y) continue;
-      const disjoint = x.ci95[1] < y.ci95[0] || y.ci95[1] < x.ci95[0];
-      rows.push({ case: label, figure: `RTT ${q}, µs`, a: x.value / 1000, b: y.value / 1000, change: y.value / x.value - 1, significant: disjoint, how: '95 % intervals disjoint' });
+      const d = differs(x.per_run, y.per_run);
+      rows.push({ case: label, figure: `RTT ${q}, µs`, a: x.value / 1000, b: y.value / 1000, change: y.value / x.value - 1, ...d });
     }
     if (a.rx_pps && b.rx_pps) {
       const ra = a.runs.map(streamSummaryOf).map((s) => s?.rx_pps).filter((v): v is number => typeof v === 'number');
       const rb = b.runs.map(streamSummaryOf).map((s) => s?.rx_pps).filter((v): v is number => typeof v === 'number');
-      const w = welch(ra, rb);
-      rows.push({ case: label, figure: 'rx kpps', a: a.rx_pps.mean / 1000, b: b.rx_pps.mean / 1000, change: b.rx_pps.mean / a.rx_pps.mean - 1, significant: w ? w.p < 0.05 : null, how: w ? `Welch p = ${w.p.toPrecision(2)}` : 'needs 2+ repeats each' });
+      rows.push({ case: label, figure: 'rx kpps', a: a.rx_pps.mean / 1000, b: b.rx_pps.mean / 1000, change: b.rx_pps.mean / a.rx_pps.mean - 1, ...differs(ra, rb) });
     }
   }
   const text = rows.length

@@ -5,9 +5,9 @@ import type { MeanCi } from '../stats/repeats.js';
 import type { CaseStats } from './cases.js';
 import { renderTable, us } from './table.js';
 
-const withCi = (q: QuantileCi | null | undefined) => (q ? `${us(q.value)} [${us(q.ci95[0])}–${us(q.ci95[1])}]` : '–');
+const withCi = (q: QuantileCi | null | undefined) => (q ? `${us(q.value)} ${q.ci95 ? `[${us(q.ci95[0])}–${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]` : '[n/a: needs ≥ 3 repeats]'}` : '–');
 const kpps = (m: MeanCi | null, digits = 1) => (m ? `${(m.mean / 1000).toFixed(digits)}${m.se !== null ? ` ± ${(m.se / 1000).toFixed(digits)}` : ''}` : '–');
-const ci = (m: MeanCi | null) => (m?.ci95 ? `${(m.ci95[0] / 1000).toFixed(1)}–${(m.ci95[1] / 1000).toFixed(1)}` : '–');
+const ci = (m: MeanCi | null) => (!m ? '–' : m.ci95 ? `${(m.ci95[0] / 1000).toFixed(1)}–${(m.ci95[1] / 1000).toFixed(1)}` : 'n/a (needs ≥ 3 repeats)');
 
 export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): string {
   const parts: string[] = [`Experiment ${e.name} (${e.scale} scale, id ${e.id}): ${cases.length} cases × ${e.repeats} repeats, ${e.status}`];
@@ -15,7 +15,7 @@ export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): strin
   if (rtt.length) {
     const rows = rtt.map((c) => [c.label, `${c.measured}/${c.runs.length}`, String(c.rtt?.samples ?? 0), String(c.rtt?.lost ?? 0), withCi(c.rtt?.p50), withCi(c.rtt?.p99), withCi(c.rtt?.p999), us(c.rtt?.max), ...(c.workload === 'load' ? [kpps(c.rx_pps)] : [])]);
     const header = ['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max', ...(rtt.some((c) => c.workload === 'load') ? ['load rx kpps'] : [])];
-    parts.push(`RTT, µs, pooled over repeats (intervals: bootstrap over repeats; over samples with one run)\n${renderTable(header, rows, [0])}`);
+    parts.push(`RTT, µs, pooled over repeats (95 % intervals: Student t over each repeat's own percentile, from 3 repeats; with one run, the within-run sampling interval)\n${renderTable(header, rows, [0])}`);
   }
   const stream = cases.filter((c) => c.workload === 'stream');
   if (stream.length) {

@@ -24,7 +24,7 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
     out.push({ id: 'rtt-cdf', svg: cdfChart({ kind: 'rtt-cdf', title: 'RTT distribution (pooled over repeats), tail stretched', xLabel: 'round-trip time, µs (log scale)', series: rtt.map((c) => ({ name: c.label, points: c.rtt!.cdf.map(([ns, p]) => [ns / 1000, p] as [number, number]) })) }) });
     out.push({
       id: 'rtt-p99',
-      svg: barChart({ kind: 'rtt-p99', title: 'RTT 99th percentile with 95 % interval', yLabel: 'µs', bars: rtt.filter((c) => c.rtt!.p99).map((c) => ({ label: c.label, value: c.rtt!.p99!.value / 1000, lo: c.rtt!.p99!.ci95[0] / 1000, hi: c.rtt!.p99!.ci95[1] / 1000 })) }),
+      svg: barChart({ kind: 'rtt-p99', title: 'RTT 99th percentile with 95 % interval', yLabel: 'µs', bars: rtt.filter((c) => c.rtt!.p99).map((c) => ({ label: c.label, value: c.rtt!.p99!.value / 1000, ...(c.rtt!.p99!.ci95 ? { lo: c.rtt!.p99!.ci95[0] / 1000, hi: c.rtt!.p99!.ci95[1] / 1000 } : {}) })) }),
     });
   }
   const sweeps = cases.filter((c) => c.workload === 'sweep');
@@ -98,7 +98,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function caseTables(cases: CaseStats[]): string {
-  const ci = (q: { value: number; ci95: [number, number] } | null | undefined) => (q ? `${us(q.value)} [${us(q.ci95[0])}–${us(q.ci95[1])}]` : '–');
+  const ci = (q: { value: number; ci95: [number, number] | null; method: string } | null | undefined) => (q ? `${us(q.value)} ${q.ci95 ? `[${us(q.ci95[0])}–${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]` : '[n/a: needs ≥ 3 repeats]'}` : '–');
   const parts: string[] = [];
   const rtt = cases.filter((c) => c.rtt);
   if (rtt.length) parts.push(`<h3>Round-trip time, µs</h3>${table(['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max'], rtt.map((c) => [c.label, `${c.measured}/${c.runs.length}`, String(c.rtt!.samples), String(c.rtt!.lost), ci(c.rtt!.p50), ci(c.rtt!.p99), ci(c.rtt!.p999), us(c.rtt!.max)]))}`);

@@ -99,13 +99,18 @@ export function sweepTable(runs: RunRecord[]): string {
   for (const r of runs) {
     const s = sweepSummaryOf(r);
     if (!s) {
-      rows.push([label(r), '–', '–', '–', '–', '–', r.id]);
+      rows.push([label(r), '–', '–', '–', '–', '–', '–', r.id]);
       continue;
     }
-    for (const pt of s.points) rows.push([label(r), s.api, kpps(pt.offered_pps), kpps(pt.tx_pps), kpps(pt.rx_pps), (pt.loss_ratio * 100).toFixed(2), r.id]);
-    maxima.push(`${r.datapath} ${s.api}: max sustained ${s.max_sustained_pps === null ? 'none (every rate lost more)' : `${kpps(s.max_sustained_pps)} kpps`} (loss < ${s.loss_threshold * 100} %)`);
+    // Stored before sender-limited points were judged: unknown, not "no".
+    const limited = (pt: (typeof s.points)[number]) => (pt.sender_limited === undefined || pt.sender_limited === null ? '–' : pt.sender_limited ? 'yes' : 'no');
+    for (const pt of s.points) rows.push([label(r), s.api, kpps(pt.offered_pps), kpps(pt.tx_pps), limited(pt), kpps(pt.rx_pps), (pt.loss_ratio * 100).toFixed(2), r.id]);
+    const at = s.max_sustained_offered_pps ? ` received at ${kpps(s.max_sustained_offered_pps)} kpps offered` : '';
+    maxima.push(
+      `${r.datapath} ${s.api}: max sustained ${s.max_sustained_pps === null ? 'none (no rate the sender reached lost less)' : `${kpps(s.max_sustained_pps)} kpps${at}`} (loss < ${s.loss_threshold * 100} %${s.sender_limit !== undefined ? `, sender within ${s.sender_limit * 100} % of the offered rate` : ''})`,
+    );
   }
-  return `Rate sweep: received vs offered (kpps)\n${renderTable(['datapath', 'api', 'offered', 'sent', 'received', 'loss %', 'run'], rows, [0, 1, 6])}\n${maxima.join('\n')}`;
+  return `Rate sweep: received vs offered (kpps); a sender-limited point never sent the rate offered and is never "sustained"\n${renderTable(['datapath', 'api', 'offered', 'sent', 'sender-limited', 'received', 'loss %', 'run'], rows, [0, 1, 4, 7])}\n${maxima.join('\n')}`;
 }
 
 /** Tables for a mixed list of runs: one per workload, in the order the runs came. */

@@ -1,7 +1,13 @@
 /**
  * Statistics across the repeats of a case: pooled percentiles from merged histograms (never averaged
  * percentiles), mean ± standard error and a Student-t confidence interval for per-run figures
- * (throughput), bootstrap intervals for percentiles, and Welch's test for "is this difference real".
+ * (throughput, and each run's own percentile), and Welch's test for "is this difference real".
+ *
+ * What varies between runs of one datapath (2–3× between rounds on a small VM) dwarfs what varies
+ * within one run, so an interval that claims to say where a datapath's figure lies must come from
+ * repeats: with fewer than MIN_REPEATS it is not given (null), and a one-run interval over samples is
+ * labelled 'within-run' and never decides a comparison. The coverage and false-positive rate of this
+ * are simulated in test/unit/intervals.test.ts.
  */
 import { Histogram } from './histogram.js';
 
@@ -12,9 +18,12 @@ export interface MeanCi {
   sd: number | null;
   /** standard error of the mean */
   se: number | null;
-  /** 95 % confidence interval of the mean (Student t); null with one value */
+  /** 95 % confidence interval of the mean (Student t); null below MIN_REPEATS values */
   ci95: [number, number] | null;
 }
+
+/** Repeats needed before an interval over repeats is given. */
+export const MIN_REPEATS = 3;
 
 /** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom. */
 const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
@@ -25,15 +34,22 @@ export function t975(df: number): number {
   return 1.96 + 2.4 / df; // within 0.3 % of the true quantile above 30
 }
 
-export function meanCi(values: readonly number[]): MeanCi {
+/**
+ * Mean, standard deviation, standard error and the Student-t 95 % interval of the mean (from
+ * MIN_REPEATS values on). A quantity that cannot be negative (rates, latencies, ratios) gets no
+ * negative bound: the interval is cut at 0 (`nonNegative`, the default).
+ */
+export function meanCi(values: readonly number[], o: { nonNegative?: boolean } = {}): MeanCi {
   const n = values.length;
   if (n === 0) return { n, mean: NaN, sd: null, se: null, ci95: null };
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n === 1) return { n, mean, sd: null, se: null, ci95: null };
   const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
   const se = sd / Math.sqrt(n);
+  if (n < MIN_REPEATS) return { n, mean, sd, se, ci95: null };
   const h = t975(n - 1) * se;
-  return { n, mean, sd, se, ci95: [mean - h, mean + h] };
+  const lo = o.nonNegative === false ? mean - h : Math.max(0, mean - h);
+  return { n, mean, sd, se, ci95: [lo, mean + h] };
 }
 
 /** Welch's t-test: the two-sided p-value that two means differ (normal approximation of t above 30 df). */
@@ -105,35 +121,48 @@ export function prng(seed: number): () => number {
 }
 
 export interface QuantileCi {
+  /** the q-quantile of the runs' histograms merged */
   value: number;
-  ci95: [number, number];
-  /** 'repeats': runs resampled (run-to-run variation, 1000 resamples); 'samples': one run, its samples */
-  method: 'repeats' | 'samples';
+  /** 95 % interval; null with 2 runs (too few repeats for an interval that means anything) */
+  ci95: [number, number] | null;
+  /**
+   * 'repeats': Student t over each run's own q-quantile (run-to-run variation); 'within-run': one run,
+   * the sampling interval of its quantile (says nothing of another run); 'too-few-repeats': 2 runs
+   */
+  method: 'repeats' | 'within-run' | 'too-few-repeats';
+  /** each run's own q-quantile (what comparisons test), with MIN_REPEATS runs or more */
+  per_run?: number[];
 }
 
 /**
- * The pooled q-quantile of several runs' histograms, with a 95 % bootstrap interval. With two or more
- * runs the runs are resampled (what varies between runs is what matters when comparing datapaths);
- * with one, the samples are — for which the bootstrap distribution of a quantile is known exactly
- * (the number of resampled values below x_(j) is Binomial(n, j/n)), so it is computed, not drawn.
+ * The pooled q-quantile of several runs' histograms, with a 95 % interval. From MIN_REPEATS runs
+ * on: a Student-t interval over the runs' own q-quantiles. One run: the sampling interval of the
+ * quantile (the number of samples below x_(j) is Binomial(n, j/n)), labelled within-run. Two runs:
+ * no interval.
  */
-export function quantileCi(runs: readonly Histogram[], q: number, resamples = 1000): QuantileCi | null {
+export function quantileCi(runs: readonly Histogram[], q: number): QuantileCi | null {
   const pooled = new Histogram();
   for (const h of runs) pooled.merge(h);
   if (pooled.total === 0) return null;
   const value = pooled.valueAtQuantile(q);
-  if (runs.length >= 2) {
-    const rnd = prng(0x5eed + Math.round(q * 1e6));
-    const stats: number[] = [];
-    for (let b = 0; b < resamples; b++) {
-      const h = new Histogram();
-      for (let i = 0; i < runs.length; i++) h.merge(runs[Math.floor(rnd() * runs.length)]!);
-      stats.push(h.valueAtQuantile(q));
-    }
-    stats.sort((x, y) => x - y);
-    return { value, ci95: [stats[Math.floor(0.025 * resamples)]!, stats[Math.ceil(0.975 * resamples) - 1]!], method: 'repeats' };
+  const measured = runs.filter((h) => h.total > 0);
+  if (measured.length >= MIN_REPEATS) {
+    const perRun = measured.map((h) => h.valueAtQuantile(q));
+    return { value, ci95: meanCi(perRun).ci95, method: 'repeats', per_run: perRun };
   }
+  if (measured.length === 2) return { value, ci95: null, method: 'too-few-repeats' };
   const n = pooled.total;
   const half = 1.96 * Math.sqrt((q * (1 - q)) / n);
-  return { value, ci95: [pooled.valueAtQuantile(Math.max(0, q - half)), pooled.valueAtQuantile(Math.min(1, q + half))], method: 'samples' };
+  return { value, ci95: [pooled.valueAtQuantile(Math.max(0, q - half)), pooled.valueAtQuantile(Math.min(1, q + half))], method: 'within-run' };
+}
+
+/**
+ * Whether two cases' figures differ: Welch's test over per-repeat values, p < 0.05, only with
+ * MIN_REPEATS repeats on each side; otherwise null (not decided) with the reason.
+ */
+export function differs(a: readonly number[] | undefined, b: readonly number[] | undefined): { significant: boolean | null; how: string } {
+  if (!a || !b || a.length < MIN_REPEATS || b.length < MIN_REPEATS) return { significant: null, how: `n/a (needs ≥ ${MIN_REPEATS} repeats each)` };
+  const w = welch(a, b);
+  if (!w) return { significant: null, how: `n/a (needs ≥ ${MIN_REPEATS} repeats each)` };
+  return { significant: w.p < 0.05, how: `Welch p = ${w.p.toPrecision(2)} over ${a.length}+${b.length} repeats` };
 }

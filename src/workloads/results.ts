@@ -59,6 +59,8 @@ export interface SweepPoint {
   tx_pps: number | null;
   rx_pps: number | null;
   loss_ratio: number;
+  /** the sender fell short of the offered rate (null: its rate was not measured): never "sustained" */
+  sender_limited: boolean | null;
 }
 
 /** The `sweep` object of the JSON contract. */
@@ -68,9 +70,13 @@ export interface SweepSummary {
   burst: number;
   flows: number;
   loss_threshold: number;
+  /** the fraction below the offered rate at which a point counts as sender-limited */
+  sender_limit?: number;
   points: SweepPoint[];
-  /** the highest offered rate whose loss stayed under the threshold; null if none did */
+  /** the received rate at the highest offered rate the sender reached with loss under the threshold; null if none */
   max_sustained_pps: number | null;
+  /** that point's offered rate */
+  max_sustained_offered_pps?: number | null;
 }
 export type SweepSeries = Array<{ offered_pps: number } & StreamSeries>;
 

@@ -222,7 +222,8 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
     offered_pps: p.ratePps,
     tx_pps: round(tx?.pps),
     rx_pps: round(rx?.pps),
-    rx_pps_stddev: round(rx?.pps_stddev),
+    // One steady second has no spread to speak of: not measured, not 0.
+    rx_pps_stddev: rx && rx.seconds > 1 ? round(rx.pps_stddev) : null,
     rx_gbps: round(rx?.gbps, 4),
     loss_ratio: lossRatio(totals),
     seconds: rx?.seconds ?? 0,

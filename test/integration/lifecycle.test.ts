@@ -134,6 +134,13 @@ describe('run lifecycle', () => {
     const second = await cnperf(['quick', 'loopback', '--count', '10', '--db', db]);
     assert.equal(second.code, 3);
     assert.match(second.stderr, new RegExp(`another cnperf run is measuring \\(pid ${child.pid}, run [a-z0-9]{6}\\)`));
+    // doctor and topo up build datapaths too: they wait their turn the same way, and build nothing.
+    for (const args of [['doctor'], ['topo', 'up', 'veth']]) {
+      const other = await cnperf(args);
+      assert.equal(other.code, 3, `${args.join(' ')}: ${other.stderr}`);
+      assert.match(other.stderr, new RegExp(`another cnperf run is measuring \\(pid ${child.pid}`));
+      assert.deepEqual(ownedNetns(), live, `${args.join(' ')} built something while a run measured`);
+    }
     const c = await cnperf(['clean']);
     assert.match(c.stdout, /left alone: run [a-z0-9]{6} \(veth\) is live/);
     assert.deepEqual(ownedNetns(), live, 'clean touched a live run');

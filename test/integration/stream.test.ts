@@ -61,19 +61,28 @@ describe('stream through real datapaths', () => {
     });
   }
 
-  it('sweep: one point per offered rate through one datapath, and the maximum sustained rate', async () => {
+  it('sweep: one point per offered rate through one datapath, and the maximum sustained rate (never a rate the sender could not offer)', async () => {
     resetStopState();
     const before = hostSnapshot();
     const m = await measure(
       'veth',
-      { workload: 'sweep', params: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, durationNs: 2e9, warmupNs: 1e9, rates: [5_000, 10_000], lossThreshold: 0.01 } },
+      { workload: 'sweep', params: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, durationNs: 2e9, warmupNs: 1e9, rates: [5_000, 10_000, 50_000_000], lossThreshold: 0.01, senderLimit: 0.02 } },
       { batchId: 'itest2', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
     );
     assert.equal(m.record.status, 'ok', m.record.problem ?? '');
-    const s = m.record.summary as unknown as SweepSummary;
-    assert.deepEqual(s.points.map((p) => p.offered_pps), [5_000, 10_000]);
-    for (const p of s.points) assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
-    assert.equal(s.max_sustained_pps, 10_000);
+    assert.equal(m.record.workload, 'sweep');
+    const s = m.record.summary as SweepSummary;
+    assert.deepEqual(s.points.map((p) => p.offered_pps), [5_000, 10_000, 50_000_000]);
+    for (const p of s.points.slice(0, 2)) {
+      assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
+      assert.equal(p.sender_limited, false);
+    }
+    // 50 Mpps is beyond any sender here: it loses nothing it sent, yet it is not sustained.
+    const top = s.points[2]!;
+    assert.equal(top.sender_limited, true, JSON.stringify(top));
+    assert.ok(top.tx_pps! < 50_000_000 * 0.98);
+    assert.equal(s.max_sustained_offered_pps, 10_000);
+    assert.ok(Math.abs(s.max_sustained_pps! - 10_000) / 10_000 < 0.02, `max sustained ${s.max_sustained_pps} (received at 10k offered)`);
     assert.deepEqual(hostSnapshot(), before);
   });
 

@@ -58,14 +58,18 @@ describe('HTML report', () => {
     assert.match(csv[0]!, /^experiment,case,repeat,run,datapath,workload,status,samples,lost,rtt_p50_ns/);
     assert.match(csv[1]!, /^e1,veth,1,a1,veth,rtt,ok,1000,0,/);
   });
-  it('compare: matched by label; disjoint intervals are significant', () => {
-    const other = [caseStats('veth|', [rttRun('c1', 'veth', 40_000, 1), rttRun('c2', 'veth', 41_000, 2)])];
-    const r = compareCases(rtt, other, 'A', 'B');
+  it('compare: matched by label; Welch over 3+ repeats decides, 2 repeats decide nothing', () => {
+    const two = [caseStats('veth|', [rttRun('c1', 'veth', 40_000, 1), rttRun('c2', 'veth', 41_000, 2)])];
+    assert.ok(compareCases(rtt, two, 'A', 'B').rows.every((x) => x.significant === null), 'two repeats: n/a');
+    const a3 = [caseStats('veth|', [rttRun('a1', 'veth', 20_000, 1), rttRun('a2', 'veth', 21_000, 2), rttRun('a3', 'veth', 20_500, 3)])];
+    const b3 = [caseStats('veth|', [rttRun('c1', 'veth', 40_000, 1), rttRun('c2', 'veth', 41_000, 2), rttRun('c3', 'veth', 40_500, 3)])];
+    const r = compareCases(a3, b3, 'A', 'B');
     const p50 = r.rows.find((x) => x.figure === 'RTT p50, µs')!;
     assert.equal(p50.case, 'veth');
     assert.equal(p50.significant, true);
+    assert.match(p50.how, /Welch p = .* over 3\+3 repeats/);
     assert.ok(p50.change > 0.9);
-    assert.equal(compareCases(rtt, rtt, 'A', 'A').rows.every((x) => x.significant === false), true);
+    assert.equal(compareCases(a3, a3, 'A', 'A').rows.every((x) => x.significant === false), true);
   });
   it('ticks and the tail axis', () => {
     assert.deepEqual(niceTicks(0, 10), [0, 2, 4, 6, 8, 10]);

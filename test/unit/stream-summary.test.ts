@@ -1,0 +1,37 @@
+/** The stream summary says "not measured" (null, printed –) rather than inventing a number. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { StreamRxResult, StreamTxResult } from '../../src/engine/protocol.js';
+import { caseStats } from '../../src/report/cases.js';
+import type { RunRecord } from '../../src/store/db.js';
+import { STREAM_DEFAULTS, streamOutcomeOf, type StreamOutcome } from '../../src/workloads/stream.js';
+import { streamSummary } from '../helpers/records.js';
+
+const second = (t: number, packets: number) => ({ event: 'interval' as const, role: 'stream-rx' as const, t, ns: 1e9, packets, bytes: packets * 64, errors: 0, drops: 0 });
+
+function outcome(seconds: number): StreamOutcome {
+  const tx = { event: 'result', role: 'stream-tx', api: 'send', size: 64, frame_bytes: 0, burst: 1, rate_pps: 0, pace: 'sleep', qdisc_bypass: 0, packets: 1000 * seconds, bytes: 64000 * seconds, errors: 0, short_sends: 0, duration_ns: seconds * 1e9, stopped: null } satisfies StreamTxResult;
+  const rx = { event: 'result', role: 'stream-rx', call: 'recvmsg', packets: 1000 * seconds, bytes: 64000 * seconds, duration_ns: seconds * 1e9, socket_drops: 0, snmp_rcvbuf_errors: 0, snmp_in_errors: 0, rcvbuf: 212992 } satisfies StreamRxResult;
+  const series = Array.from({ length: seconds }, (_, t) => second(t, 1000 + t));
+  return { tx, rx, txSeries: series.map((s) => ({ ...s, role: 'stream-tx' as const })), rxSeries: series, problem: null };
+}
+
+describe('stream summary', () => {
+  it('the spread of a single steady second is not measured: null, not ± 0', () => {
+    const one = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [outcome(1)], { devices: 0, backlog: 0 }, { devices: 0, backlog: 0 });
+    assert.equal(one.summary!.seconds, 1);
+    assert.equal(one.summary!.rx_pps_stddev, null);
+    const three = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [outcome(3)], { devices: 0, backlog: 0 }, { devices: 0, backlog: 0 });
+    assert.ok(three.summary!.rx_pps_stddev! > 0);
+  });
+
+  it('a repeat whose send rate was not measured is left out of the mean send rate, not averaged in as 0', () => {
+    const run = (id: string, tx: number | null): RunRecord => ({
+      id, batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: 'veth', workload: 'stream', params: {}, topology: {}, env: {},
+      status: 'ok', problem: null, samples: 3, lost: 0, summary: streamSummary({ rx_pps: 1000, tx_pps: tx }), engine: null, histogram: null, raw: null, series: null,
+    });
+    const c = caseStats('k', [run('a', 1000), run('b', null), run('c', 1000)]);
+    assert.equal(c.tx_pps!.mean, 1000);
+    assert.equal(c.tx_pps!.n, 2);
+  });
+});
