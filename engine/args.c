@@ -92,8 +92,8 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			o->mlock = 1;
 			continue;
 		}
-		if (strcmp(k, "--from-planned") == 0) {
-			o->from_planned = 1;
+		if (strcmp(k, "--open-loop") == 0) {
+			o->open_loop = 1;
 			continue;
 		}
 		if (strcmp(k, "--qdisc-bypass") == 0) {

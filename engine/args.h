@@ -28,7 +28,7 @@ struct opts {
 	uint64_t max_consecutive_lost; /* 0: never give up */
 	const char *raw_out;      /* NULL: no raw sample file */
 	const char *stamps_out;   /* NULL: no per-packet timestamps (round-trip breakdown) */
-	int from_planned;         /* RTT from the planned send time, schedule never resynchronised */
+	int open_loop;            /* rtt-client: send on schedule, never wait for replies (probe.c) */
 
 	/* stream-tx / stream-rx */
 	enum stream_api api;

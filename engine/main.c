@@ -21,7 +21,7 @@ static void usage(void)
 		"       cnperf-engine rtt-server --bind IPV4:PORT [--stamps-out FILE --count N --warmup N] [common]\n"
 		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
-		"                    [--pace sleep|spin] [--from-planned] [--max-consecutive-lost N] [--raw-out FILE]\n"
+		"                    [--pace sleep|spin] [--open-loop] [--max-consecutive-lost N] [--raw-out FILE]\n"
 		"                    [--stamps-out FILE] [common]\n"
 		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES] [common]\n"
 		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp]\n"

@@ -104,7 +104,7 @@ int rtt_server(const struct opts *o)
 	return rc;
 }
 
-static int write_raw(const char *path, const int64_t *samples, uint64_t n)
+int write_raw(const char *path, const int64_t *samples, uint64_t n)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f) {
@@ -124,6 +124,8 @@ static int write_raw(const char *path, const int64_t *samples, uint64_t n)
 
 int rtt_client(const struct opts *o)
 {
+	if (o->open_loop)
+		return rtt_open_loop(o);
 	if (prepare_process(o) < 0)
 		return 1;
 	int fd = udp_socket(o);
@@ -178,15 +180,7 @@ int rtt_client(const struct opts *o)
 			break;
 		}
 		if (o->interval_ns && i > 0) {
-			if (o->from_planned) {
-				/* Latency under load: keep the schedule whatever happens, and count from it,
-				 * so a stall delays (and is charged to) every packet planned during it. */
-				next += o->interval_ns;
-				if (now_ns() > next)
-					misses++;
-			} else {
-				misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
-			}
+			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
 			wait_until(next, o->pace);
 		}
 		rtt_hdr_write(tx, cookie, i);
@@ -194,7 +188,7 @@ int rtt_client(const struct opts *o)
 		/* Breakdown mode: CLOCK_REALTIME stamps bracket the CLOCK_MONOTONIC ones (see stamps.h). */
 		int64_t *const row = stamps ? stamps + i * STAMP_FIELDS : NULL;
 		const uint64_t t_send = row ? paired_now(&row[CS_USER_SEND]) : now_ns();
-		const uint64_t t0 = o->from_planned && o->interval_ns ? next : t_send;
+		const uint64_t t0 = t_send;
 		if (send(fd, tx, o->size, 0) < 0) {
 			if (errno == ECONNREFUSED)
 				refused++;
@@ -289,7 +283,7 @@ int rtt_client(const struct opts *o)
 	ev_str(b, "role", "rtt-client");
 	ev_str(b, "wait", wait_name(o->wait));
 	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
-	ev_str(b, "timing", o->from_planned && o->interval_ns ? "planned" : "send");
+	ev_str(b, "timing", "send");
 	ev_u64(b, "size", o->size);
 	ev_u64(b, "count", o->count);
 	ev_u64(b, "warmup", o->warmup);

@@ -53,5 +53,9 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
 
 int rtt_server(const struct opts *o);
 int rtt_client(const struct opts *o);
+/* The open-loop probe (probe.c): latency under load without coordinated omission. */
+int rtt_open_loop(const struct opts *o);
+/* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */
+int write_raw(const char *path, const int64_t *samples, uint64_t n);
 
 #endif

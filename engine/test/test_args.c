@@ -54,7 +54,7 @@ int main(void)
 	CHECK(parse("--server 1.2.3.4:5 --dst-mac 02:ab:cd:00:00", &o, err) < 0 && strstr(err, "--dst-mac"));
 	CHECK(parse("--server 1.2.3.4:5 --dev this-is-16-chars", &o, err) < 0 && strstr(err, "--dev"));
 	CHECK(strcmp(api_name(API_SENDMMSG), "sendmmsg") == 0);
-	CHECK(parse("--server 1.2.3.4:5 --from-planned", &o, err) == 0 && o.from_planned == 1);
+	CHECK(parse("--server 1.2.3.4:5 --open-loop", &o, err) == 0 && o.open_loop == 1);
 	CHECK(parse("--bind 1.2.3.4:5 --rcvbuf 16777216", &o, err) == 0 && o.rcvbuf == 16777216);
 	CHECK(parse("--bind 1.2.3.4:5 --rcvbuf 100", &o, err) < 0 && strstr(err, "--rcvbuf"));
 	CHECK(parse("--bind 1.2.3.4:5 --stamps-out /tmp/s.bin", &o, err) == 0 && strcmp(o.stamps_out, "/tmp/s.bin") == 0);

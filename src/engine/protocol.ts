@@ -41,8 +41,8 @@ export const RttClientResult = z.object({
   role: z.literal('rtt-client'),
   wait: z.enum(['block', 'spin']),
   pace: z.enum(['sleep', 'spin']),
-  /** 'planned': RTT counted from the planned send time (latency under load); 'send': from the send */
-  timing: z.enum(['planned', 'send']),
+  /** 'send': ping-pong, each RTT from its send; 'open-loop': probes on schedule, replies matched by sequence */
+  timing: z.enum(['send', 'open-loop']),
   size: u64,
   count: u64,
   warmup: u64,
@@ -65,6 +65,11 @@ export const RttClientResult = z.object({
   stddev_ns: z.number().nullable(),
   aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
   hist: HistogramPayload,
+  /** open loop: replies seen twice, datagrams not of this run, the sender's lateness against its schedule */
+  duplicates: u64.optional(),
+  stray: u64.optional(),
+  lateness_max_ns: u64.optional(),
+  lateness_hist: HistogramPayload.optional(),
 });
 
 export const RttServerResult = z.object({
@@ -231,7 +236,8 @@ export interface RttClientArgs extends ProcessOptions {
   size: number;
   pace: PaceMode;
   maxConsecutiveLost: number;
-  fromPlanned?: boolean;
+  /** send on schedule without waiting for replies (latency under load) */
+  openLoop?: boolean;
   rawOut?: string;
   /** per-packet timestamps for the round-trip breakdown */
   stampsOut?: string;
@@ -257,7 +263,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
     '--max-consecutive-lost', String(o.maxConsecutiveLost),
     ...processArgs(o),
   ];
-  if (o.fromPlanned) a.push('--from-planned');
+  if (o.openLoop) a.push('--open-loop');
   if (o.rawOut) a.push('--raw-out', o.rawOut);
   if (o.stampsOut) a.push('--stamps-out', o.stampsOut);
   return a;

@@ -26,12 +26,16 @@ export function worstOf(r: RunRecord): Array<[number, number]> {
   return r.workload === 'load' ? (r.summary?.worst ?? []) : [];
 }
 
-/** Latency under load: the probe's RTT (from planned send times) next to the load it ran under. */
+/** Latency under load: the open-loop probe's RTT next to the load it ran under and the probe's own lateness. */
 export function loadTable(runs: RunRecord[]): string {
+  const notes: string[] = [];
   const rows = runs.map((r) => {
     const s = rttSummaryOf(r);
     const l = streamSummaryOf(r);
     const worst = worstOf(r);
+    const load = r.workload === 'load' ? r.summary : null;
+    if (load?.timing === 'planned') notes.push(`${r.id}: stored by an older cnperf — closed-loop probe, RTT from planned send times`);
+    if (load?.placement?.shared) notes.push(`${r.id}: ${load.placement.shared}`);
     return [
       label(r),
       l ? `${l.api} ${l.offered_pps ? kpps(l.offered_pps) : 'max'}` : '–',
@@ -43,11 +47,14 @@ export function loadTable(runs: RunRecord[]): string {
       us(s?.p999),
       us(s?.max),
       worst.length ? us(worst[worst.length - 1]![0]) : '–',
+      us(load?.lateness_ns?.p99),
+      us(load?.lateness_ns?.max),
       r.id,
     ];
   });
-  const header = ['datapath', 'load kpps', 'load rx kpps', 'probes', 'lost', 'p50', 'p99', 'p99.9', 'max', 'worst-N from', 'run'];
-  return `Latency under load: RTT from planned send times, µs\n${renderTable(header, rows, [0, 1, 10])}`;
+  const header = ['datapath', 'load kpps', 'load rx kpps', 'probes', 'lost', 'p50', 'p99', 'p99.9', 'max', 'worst-N from', 'late p99', 'late max', 'run'];
+  const table = renderTable(header, rows, [0, 1, 12]);
+  return `Latency under load: open-loop probe, RTT from each probe's actual send, µs; "late": how far the probe's sender was behind its schedule (not in any RTT)\n${table}${notes.length ? `\n${notes.join('\n')}` : ''}`;
 }
 
 function label(r: RunRecord): string {
@@ -142,7 +149,10 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
     problem: r.problem,
   };
   if (r.workload === 'stream' || r.workload === 'load') out.stream = streamSummaryOf(r);
-  if (r.workload === 'load') out.load = { timing: 'planned', worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v) };
+  if (r.workload === 'load') {
+    const s = r.summary;
+    out.load = { timing: s?.timing ?? null, worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v), sender_lateness_ns: s?.lateness_ns ?? null, placement: s?.placement ?? null };
+  }
   if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
   return { ...out, ...probesJson(r) };
 }

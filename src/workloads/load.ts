@@ -1,8 +1,13 @@
 /**
  * Latency under load (seed 003): a stream loads the datapath at a given rate while a periodic RTT
- * probe crosses the same path; the probe's RTT counts from each packet's planned send time, so a
- * stall delays — and is charged to — every packet planned during it. The worst samples are kept.
+ * probe crosses the same path. The probe is open loop, as MoonGen's is: it sends each probe at its
+ * planned time (spinning on the clock unless --pace sleep), never waits for replies, and a receiver
+ * thread matches them by sequence (engine/probe.c). RTT runs from each probe's actual send stamp; the
+ * sender's lateness against its schedule is reported beside it, so a late wake-up is never charged to
+ * the path; a lost probe is one loss. The load's sender gets a CPU of its own where the machine has one
+ * (the output says what shares). The worst samples are kept.
  */
+import os from 'node:os';
 import { readDropCounters } from '../host/counters.js';
 import type { Endpoint } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
@@ -11,6 +16,29 @@ import type { LoadEngineRecord, LoadSummary, StreamSeries } from './results.js';
 import { RTT_DEFAULTS, rttCommands, rttOutcomeOf, rttParams, rttRecord, runRtt, type RttOutcome, type RttParams } from './rtt.js';
 import { checkRaw, isRawApi, perApi, runStream, streamBase, streamCommands, streamOutcomeOf, streamPackets, streamRecord, type StreamOutcome, type StreamParams } from './stream.js';
 import type { Outcome, Workload } from './types.js';
+
+/** Where the probe's and the load's engines run, and what shares a CPU (null: nothing). */
+export interface LoadPlacement {
+  probe_client: number;
+  probe_server: number;
+  load_sender: number;
+  load_receiver: number;
+  shared: string | null;
+}
+
+/**
+ * The probe where --cpus puts it (default: client 0, server 1); the load's sender on a CPU that neither
+ * probe end uses if the machine has one, else on the server's (never the probe client's, whose spinning
+ * sender and reply wake-ups are what is measured), and its receiver with the probe's server (the same
+ * container). Pure.
+ */
+export function loadPlacement(probeCpus: [number, number] | undefined, cpuCount: number): LoadPlacement {
+  const [c, s] = probeCpus ?? [0, Math.min(1, cpuCount - 1)];
+  const free = Array.from({ length: cpuCount }, (_, i) => i).find((i) => i !== c && i !== s);
+  const sender = free ?? (s !== c ? s : c);
+  const sharing = [sender === c ? `the load sender shares CPU ${c} with the probe client` : null, sender === s && free === undefined ? `the load sender shares CPU ${s} with the probe server` : null, c === s ? `the probe client and server share CPU ${c}` : null].filter(Boolean);
+  return { probe_client: c, probe_server: s, load_sender: sender, load_receiver: s, shared: sharing.length ? sharing.join('; ') : null };
+}
 
 export interface LoadParams {
   /** the load; its duration is derived from the probe's */
@@ -21,6 +49,7 @@ export interface LoadParams {
   settleNs: number;
   /** how many of the worst RTTs to keep */
   keepWorst: number;
+  placement: LoadPlacement;
 }
 
 export interface LoadOutcome {
@@ -63,7 +92,7 @@ export async function runLoadLatency(client: Endpoint, server: Endpoint, p: Load
   let probe: RttOutcome | null = null;
   let probeError: unknown = null;
   try {
-    probe = await runRtt(client, server, { ...p.probe, fromPlanned: true, raw: true }, { workDir });
+    probe = await runRtt(client, server, { ...p.probe, openLoop: true, raw: true }, { workDir });
   } catch (e) {
     probeError = e;
   }
@@ -86,14 +115,23 @@ export const DEFAULT_KEEP_WORST = 5000;
 
 /** An RTT probe (64 B, periodic, counted from planned send times) under one load per API. */
 function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse']>[0]): LoadParams[] {
-  // --size is the load's: the probe keeps the RTT default.
-  const probe: RttParams = { ...rttParams(v), size: RTT_DEFAULTS.size, raw: true, fromPlanned: true, breakdown: false };
+  // --size is the load's: the probe keeps the RTT default. The probe spins to keep its schedule
+  // unless told to sleep; its lateness is reported either way.
+  const placement = loadPlacement(v.cpus, os.cpus().length);
+  const probe: RttParams = {
+    ...rttParams(v, { ...RTT_DEFAULTS, pace: 'spin' }),
+    size: RTT_DEFAULTS.size,
+    raw: true,
+    openLoop: true,
+    breakdown: false,
+    cpus: [placement.probe_client, placement.probe_server],
+  };
   if (probe.intervalNs === 0) throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
   const settleNs = v.settle ?? DEFAULT_SETTLE_NS;
   const keepWorst = v.worst ?? DEFAULT_KEEP_WORST;
   // The load's steady state starts when the probe does.
-  const base = { ...streamBase(v, 'one'), warmupNs: settleNs };
-  return perApi(v, base).map((stream) => ({ stream, probe, settleNs, keepWorst }));
+  const base = { ...streamBase(v, 'one'), warmupNs: settleNs, cpus: [placement.load_sender, placement.load_receiver] as [number, number] };
+  return perApi(v, base).map((stream) => ({ stream, probe, settleNs, keepWorst, placement }));
 }
 
 export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
@@ -105,9 +143,10 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
   cpus: (p) => p.probe.cpus,
   expectedPackets: (p) => 2 * (p.probe.count + p.probe.warmup) + streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
   describe: (p) => `probing RTT (${p.probe.count} packets every ${p.probe.intervalNs / 1e6} ms) under a ${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
-  footer: (p) => `RTT from planned send times, ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept`,
-  record: (p) => ({ probe: rttRecord(p.probe), load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }), settle_ns: p.settleNs, keep_worst: p.keepWorst }),
-  commands: (topo, p, workDir) => [...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }), ...rttCommands(topo, { ...p.probe, fromPlanned: true, raw: true }, workDir)],
+  footer: (p) =>
+    `open-loop probe: ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms (pace ${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept; CPUs: probe ${p.placement.probe_client}→${p.placement.probe_server}, load ${p.placement.load_sender}→${p.placement.load_receiver}${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
+  record: (p) => ({ probe: rttRecord(p.probe), load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }), settle_ns: p.settleNs, keep_worst: p.keepWorst, placement: p.placement }),
+  commands: (topo, p, workDir) => [...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }), ...rttCommands(topo, { ...p.probe, openLoop: true, raw: true }, workDir)],
   async run(topo, p, ctx) {
     checkRaw(topo, p.stream.api);
     const before = await readDropCounters(topo);
@@ -119,7 +158,7 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
       problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
       samples: probe.samples,
       lost: probe.lost,
-      summary: { ...(probe.summary ?? {}), stream: load.summary, worst: out.worst, timing: 'planned' },
+      summary: { ...(probe.summary ?? {}), stream: load.summary, worst: out.worst, timing: 'open-loop', placement: p.placement },
       engine: { probe: probe.engine, load: load.engine },
       histogram: probe.histogram,
       raw: probe.raw,

@@ -9,12 +9,14 @@ import type { RttSummary } from '../stats/summary.js';
 /** An rtt run's summary: the `rtt_ns` percentiles, the CDF, and with several pairs what each saw. */
 export interface RttRunSummary extends RttSummary {
   cdf: Array<[number, number]>;
+  /** open loop: how late the sender was against its schedule (not part of any RTT) */
+  lateness_ns?: { p50: number; p99: number; max: number };
   pairs?: number;
   per_pair_p50_ns?: Array<number | null>;
 }
 
 /** The rtt engine's counters: the client's result without its histogram, and what the server echoed. */
-export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'event' | 'role'> & { server_echoed: number | null };
+export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'lateness_hist' | 'event' | 'role'> & { server_echoed: number | null };
 
 /** The `stream` object of the JSON contract: steady-state means, plus what explains them. */
 export interface StreamSummary {
@@ -83,10 +85,14 @@ export type SweepSeries = Array<{ offered_pps: number } & StreamSeries>;
 /** A load run: the probe's RTT percentiles (absent when no probe came back), and the load beside them. */
 export interface LoadSummary extends Partial<RttSummary> {
   cdf?: Array<[number, number]>;
+  lateness_ns?: { p50: number; p99: number; max: number };
   stream: StreamSummary | null;
   /** the worst RTTs, [ns, sequence number], largest first */
   worst: Array<[number, number]>;
-  timing: 'planned';
+  /** 'open-loop' (this cnperf); runs stored by older versions say 'planned' (closed loop, from planned send times) */
+  timing: 'open-loop' | 'planned';
+  /** where the probe and the load ran (absent in older runs) */
+  placement?: { probe_client: number; probe_server: number; load_sender: number; load_receiver: number; shared: string | null };
 }
 export interface LoadEngineRecord {
   probe: RttEngineRecord | null;

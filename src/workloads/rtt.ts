@@ -33,8 +33,11 @@ export interface RttParams {
   maxConsecutiveLost: number;
   /** keep every RTT, not only the histogram */
   raw: boolean;
-  /** count each RTT from its planned send time (latency under load: no coordinated omission) */
-  fromPlanned?: boolean;
+  /**
+   * open loop (latency under load): the client sends each probe at its planned time and never waits
+   * for replies; a receiver thread matches them by sequence (engine/probe.c)
+   */
+  openLoop?: boolean;
   /** split every RTT into its parts from kernel and user timestamps on both ends */
   breakdown?: boolean;
 }
@@ -114,7 +117,7 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
     size: p.size,
     pace: p.pace,
     maxConsecutiveLost: p.maxConsecutiveLost,
-    fromPlanned: p.fromPlanned,
+    openLoop: p.openLoop,
     netns: client.netns,
     cpu: p.cpus?.[0],
     rtPrio: p.rtPrio,
@@ -194,12 +197,14 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
   const c = out.client;
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
-  const { hist: _h, event: _e, role: _r, ...engine } = c;
+  const { hist: _h, lateness_hist: lh, event: _e, role: _r, ...engine } = c;
+  const late = lh ? Histogram.fromEngine(lh, { min: 0, max: c.lateness_max_ns ?? 0 }) : null;
+  const lateness_ns = late && late.total ? { p50: late.valueAtQuantile(0.5), p99: late.valueAtQuantile(0.99), max: late.max } : undefined;
   return {
     problem: out.problem,
     samples: c.received,
     lost: c.lost,
-    summary: summary ? { ...summary, cdf: hist.cdf() } : null,
+    summary: summary ? { ...summary, cdf: hist.cdf(), ...(lateness_ns ? { lateness_ns } : {}) } : null,
     engine: { ...engine, server_echoed: out.server?.echoed ?? null },
     histogram: hist.encode(),
     raw: out.raw ? Buffer.from(out.raw.buffer) : null,

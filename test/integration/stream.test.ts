@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { collectEnvironment } from '../../src/env/environment.js';
 import type { StreamApi } from '../../src/engine/protocol.js';
 import { measure } from '../../src/runner/measure.js';
-import type { StreamSummary, SweepSummary } from '../../src/workloads/results.js';
+import type { LoadEngineRecord, LoadSummary, StreamSummary, SweepSummary } from '../../src/workloads/results.js';
+import { loadPlacement } from '../../src/workloads/load.js';
 import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
 import { STREAM_DEFAULTS, type StreamParams } from '../../src/workloads/stream.js';
 import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
@@ -86,7 +87,7 @@ describe('stream through real datapaths', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('load: an RTT probe from planned send times under a paced load, with its worst samples', async () => {
+  it('load: an open-loop RTT probe under a paced load, with its worst samples and its own lateness', async () => {
     resetStopState();
     const before = hostSnapshot();
     const m = await measure(
@@ -95,22 +96,25 @@ describe('stream through real datapaths', () => {
         workload: 'load',
         params: {
           stream: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, ratePps: 5_000, warmupNs: 1e9 },
-          probe: { ...RTT_DEFAULTS, count: 500, intervalNs: 1e6, raw: true, fromPlanned: true },
+          probe: { ...RTT_DEFAULTS, count: 500, intervalNs: 1e6, raw: true, openLoop: true, pace: 'spin' },
           settleNs: 1e9,
           keepWorst: 100,
+          placement: loadPlacement(undefined, 2),
         },
       },
       { batchId: 'itest3', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
     );
     assert.equal(m.record.status, 'ok', m.record.problem ?? '');
     assert.equal(m.record.samples + m.record.lost, 500);
-    const summary = m.record.summary as { p50: number; max: number; timing: string; worst: Array<[number, number]>; stream: StreamSummary };
-    assert.equal(summary.timing, 'planned');
-    assert.equal((m.record.engine as { probe: { timing: string } }).probe.timing, 'planned');
+    assert.equal(m.record.workload, 'load');
+    const summary = m.record.summary as LoadSummary & { max: number };
+    assert.equal(summary.timing, 'open-loop');
+    assert.equal((m.record.engine as LoadEngineRecord).probe!.timing, 'open-loop');
+    assert.ok(summary.lateness_ns && summary.lateness_ns.max >= summary.lateness_ns.p99 && summary.lateness_ns.p99 >= summary.lateness_ns.p50, JSON.stringify(summary.lateness_ns));
     assert.equal(summary.worst.length, 100);
     assert.equal(summary.worst[0]![0], summary.max);
     for (let i = 1; i < summary.worst.length; i++) assert.ok(summary.worst[i]![0] <= summary.worst[i - 1]![0]);
-    assert.ok(Math.abs(summary.stream.rx_pps! - 5_000) / 5_000 < 0.02, `load ran at ${summary.stream.rx_pps} pps`);
+    assert.ok(Math.abs(summary.stream!.rx_pps! - 5_000) / 5_000 < 0.02, `load ran at ${summary.stream!.rx_pps} pps`);
     assert.deepEqual(hostSnapshot(), before);
   });
 

@@ -1,0 +1,242 @@
+/* Latency under load, open loop (seed 003, measured the way MoonGen measures it): the sender sends
+ * probe i at its planned time start + i × interval and never waits for a reply; a receiver thread
+ * matches replies to probes by sequence number. RTT = the reply's receive stamp − the probe's actual
+ * send stamp, taken just before send(): a send that blocks because the path pushes back (a full
+ * socket buffer, a full qdisc) is counted in that probe's RTT, as the path's cost. The sender's own
+ * lateness against its schedule (actual − planned send time) is a separate distribution, so a probe
+ * that oversleeps is never charged to the network. A reply later than the timeout is late: a loss,
+ * and nothing else — the probes after it are unaffected. */
+#define _GNU_SOURCE
+#include "hist.h"
+#include "out.h"
+#include "rtt.h"
+#include "sock.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PROBE_RX_BUF 2048
+
+struct probe {
+	int fd;
+	uint32_t cookie;
+	uint64_t total, timeout_ns;
+	int spin;
+	uint64_t *t_sent;  /* written by the sender (release) before each send(); 0: not sent */
+	int64_t *rtt;      /* RAW_LOST until the reply is matched; only the receiver writes it */
+	int done;          /* set by the sender once the last reply can no longer count */
+	uint64_t late, duplicates, stray, refused, recv_errors;
+};
+
+/* The receiver thread: recv, the vDSO clock and stores only. */
+static void *receive_replies(void *arg)
+{
+	struct probe *p = arg;
+	uint8_t buf[PROBE_RX_BUF];
+	const int flags = p->spin ? MSG_DONTWAIT : 0;
+	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
+		ssize_t n = recv(p->fd, buf, sizeof buf, flags);
+		const uint64_t t1 = now_ns();
+		if (n < 0) {
+			if (errno == ECONNREFUSED)
+				p->refused++;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				p->recv_errors++;
+			continue;
+		}
+		uint64_t seq;
+		if (rtt_hdr_read(buf, (size_t)n, p->cookie, &seq) != 0 || seq >= p->total) {
+			p->stray++;
+			continue;
+		}
+		const uint64_t sent = __atomic_load_n(&p->t_sent[seq], __ATOMIC_ACQUIRE);
+		if (!sent) {
+			p->stray++;
+			continue;
+		}
+		if (p->rtt[seq] != RAW_LOST) {
+			p->duplicates++;
+			continue;
+		}
+		if (t1 - sent > p->timeout_ns) {
+			p->late++;
+			continue;
+		}
+		p->rtt[seq] = (int64_t)(t1 - sent);
+	}
+	return NULL;
+}
+
+/* A spinning sender must not share its CPU with the receiver it would starve: the receiver gets
+ * every other CPU of the process's set. A sleeping sender leaves its CPU idle between probes. */
+static void place_receiver(pthread_t t, const struct opts *o)
+{
+	if (o->pace != PACE_SPIN || o->cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long c = 0; c < n && c < CPU_SETSIZE; c++)
+		if (c != o->cpu)
+			CPU_SET((int)c, &set);
+	if (CPU_COUNT(&set) > 0)
+		pthread_setaffinity_np(t, sizeof set, &set);
+}
+
+int rtt_open_loop(const struct opts *o)
+{
+	if (!o->interval_ns) {
+		ev_error("usage", "--open-loop needs a periodic schedule: --interval-ns > 0");
+		return 1;
+	}
+	if (o->stamps_out) {
+		ev_error("usage", "--open-loop does not take --stamps-out (the breakdown is a ping-pong measurement)");
+		return 1;
+	}
+	if (prepare_process(o) < 0)
+		return 1;
+	int fd = udp_socket(o);
+	if (fd < 0)
+		return 1;
+	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+		ev_error("connect", "connect: %s", strerror(errno));
+		return 1;
+	}
+	/* The receiver wakes up at least this often to see that the run is over. */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+	const uint64_t total = o->warmup + o->count;
+	struct probe p = {.fd = fd, .total = total, .timeout_ns = o->timeout_ns, .spin = o->wait == WAIT_SPIN};
+	p.cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+	p.t_sent = calloc(total, sizeof *p.t_sent);
+	p.rtt = malloc(total * sizeof *p.rtt);
+	uint8_t *tx = calloc(1, o->size);
+	struct hist *h = malloc(sizeof *h), *lateness = malloc(sizeof *lateness);
+	if (!p.t_sent || !p.rtt || !tx || !h || !lateness) {
+		ev_error("alloc", "no memory for %llu probes", (unsigned long long)total);
+		return 1;
+	}
+	for (uint64_t i = 0; i < total; i++)
+		p.rtt[i] = RAW_LOST;
+	hist_reset(h);
+	hist_reset(lateness);
+	pthread_t rx;
+	if (pthread_create(&rx, NULL, receive_replies, &p) != 0) {
+		ev_error("thread", "cannot start the receiver thread");
+		return 1;
+	}
+	place_receiver(rx, o);
+	if (emit_ready(fd, o, "rtt-client") < 0) {
+		__atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
+		pthread_join(rx, NULL);
+		return 1;
+	}
+
+	uint64_t sent = 0, send_errors = 0, refused = 0, late_sends = 0, late_max = 0;
+	const char *aborted = NULL;
+	const uint64_t t_start = now_ns();
+	/* ---- measured loop: the clock, send, and stores ---- */
+	for (uint64_t i = 0; i < total; i++) {
+		if (stop_requested) {
+			aborted = "signal";
+			break;
+		}
+		const uint64_t planned = t_start + i * o->interval_ns;
+		wait_until(planned, o->pace);
+		rtt_hdr_write(tx, p.cookie, i);
+		const uint64_t t_send = now_ns();
+		__atomic_store_n(&p.t_sent[i], t_send, __ATOMIC_RELEASE);
+		if (send(fd, tx, o->size, 0) < 0) {
+			__atomic_store_n(&p.t_sent[i], 0, __ATOMIC_RELEASE); /* never left: lost */
+			if (errno == ECONNREFUSED)
+				refused++;
+			else
+				send_errors++;
+		}
+		sent = i + 1;
+		const uint64_t lateness_ns = t_send > planned ? t_send - planned : 0;
+		hist_add(lateness, lateness_ns);
+		if (lateness_ns > late_max)
+			late_max = lateness_ns;
+		if (lateness_ns >= o->interval_ns)
+			late_sends++;
+	}
+	/* ---- end of measured loop ---- */
+	/* The last replies may take up to the timeout; then nothing more counts. */
+	const uint64_t last = sent ? __atomic_load_n(&p.t_sent[sent - 1], __ATOMIC_ACQUIRE) : t_start;
+	while (!stop_requested && now_ns() < (last ? last : t_start) + o->timeout_ns)
+		wait_until(now_ns() + 1000000, PACE_SLEEP);
+	__atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
+	pthread_join(rx, NULL);
+	const uint64_t t_end = now_ns();
+
+	const uint64_t attempted = sent > o->warmup ? sent - o->warmup : 0;
+	uint64_t received = 0, warmup_lost = 0, mn = UINT64_MAX, mx = 0;
+	double mean = 0, m2 = 0; /* Welford */
+	for (uint64_t i = 0; i < sent && i < o->warmup; i++)
+		if (p.rtt[i] < 0)
+			warmup_lost++;
+	int64_t *samples = p.rtt + o->warmup;
+	for (uint64_t k = 0; k < attempted; k++) {
+		if (samples[k] < 0)
+			continue;
+		uint64_t v = (uint64_t)samples[k];
+		received++;
+		hist_add(h, v);
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+		double d = (double)v - mean;
+		mean += d / (double)received;
+		m2 += d * ((double)v - mean);
+	}
+	int rc = 0;
+	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
+		rc = 1;
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "rtt-client");
+	ev_str(b, "wait", wait_name(o->wait));
+	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_str(b, "timing", "open-loop");
+	ev_u64(b, "size", o->size);
+	ev_u64(b, "count", o->count);
+	ev_u64(b, "warmup", o->warmup);
+	ev_u64(b, "interval_ns", o->interval_ns);
+	ev_u64(b, "timeout_ns", o->timeout_ns);
+	ev_u64(b, "sent", sent - send_errors - refused);
+	ev_u64(b, "attempted", attempted);
+	ev_u64(b, "received", received);
+	ev_u64(b, "lost", attempted - received);
+	ev_u64(b, "warmup_lost", warmup_lost);
+	ev_u64(b, "late", p.late);
+	ev_u64(b, "refused", refused + p.refused);
+	ev_u64(b, "send_errors", send_errors);
+	ev_u64(b, "recv_errors", p.recv_errors);
+	/* sends at least one period behind their schedule */
+	ev_u64(b, "schedule_misses", late_sends);
+	ev_u64(b, "duration_ns", t_end - t_start);
+	ev_u64(b, "min_ns", received ? mn : 0);
+	ev_u64(b, "max_ns", mx);
+	ev_dbl(b, "mean_ns", received ? mean : NAN);
+	ev_dbl(b, "stddev_ns", received > 1 ? sqrt(m2 / (double)(received - 1)) : NAN);
+	ev_str(b, "aborted", aborted);
+	ev_u64(b, "duplicates", p.duplicates);
+	ev_u64(b, "stray", p.stray);
+	ev_u64(b, "lateness_max_ns", late_max);
+	ev_hist(b, "lateness_hist", lateness);
+	ev_hist(b, "hist", h);
+	ev_end(b);
+	free(p.t_sent);
+	free(p.rtt);
+	free(tx);
+	free(h);
+	free(lateness);
+	close(fd);
+	return rc;
+}
