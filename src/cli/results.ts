@@ -32,8 +32,8 @@ export async function resultsCommand(argv: string[]): Promise<number> {
       } else if (runs.length === 0) {
         process.stdout.write(`no runs stored in ${store.file}\n`);
       } else {
-        const rows = runs.map((r) => [r.id, r.created_at.replace('T', ' ').slice(0, 19), r.datapath, r.workload, r.status, String(r.samples), String(r.lost), headline(r)]);
-        process.stdout.write(renderTable(['run', 'created (UTC)', 'datapath', 'workload', 'status', 'samples', 'lost', 'result'], rows, [0, 1, 2, 3, 4, 7]) + '\n');
+        const rows = runs.map((r) => [r.id, r.created_at.replace('T', ' ').slice(0, 19), r.datapath, r.workload, r.status, ...measuredAndLost(r), headline(r)]);
+        process.stdout.write(renderTable(['run', 'created (UTC)', 'datapath', 'workload', 'status', 'measured', 'lost', 'result'], rows, [0, 1, 2, 3, 4, 7]) + '\n');
       }
       return 0;
     }
@@ -49,6 +49,16 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/**
+ * What a run's sample count is, in its own unit (round trips, steady seconds, offered rates), and what
+ * it lost (probes, packets, or bytes for TCP): "samples 2" for a 2-second stream said neither.
+ */
+export function measuredAndLost(r: RunRecord): [string, string] {
+  if (r.workload === 'rtt' || r.workload === 'load') return [`${r.samples} RTTs`, `${r.lost} probes`];
+  if (r.workload === 'sweep') return [`${r.samples} rates`, `${r.lost} pkts`];
+  return [`${r.samples} s`, `${r.lost} ${r.summary?.api === 'tcp' ? 'bytes' : 'pkts'}`];
 }
 
 /** One line that says what a run found. */

@@ -70,6 +70,6 @@ describe('architecture', () => {
     if (load === 'help') return;
     const loadText = dryRun('veth', load.jobs, load.datapathOptions);
     assert.doesNotMatch(loadText, /--duration-ns 0\b/);
-    assert.match(loadText, /rtt-client .*--from-planned .*--raw-out/);
+    assert.match(loadText, /rtt-client .*--open-loop .*--raw-out/);
   });
 });

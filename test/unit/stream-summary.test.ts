@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StreamRxResult, StreamTxResult } from '../../src/engine/protocol.js';
+import { measuredAndLost } from '../../src/cli/results.js';
 import { caseStats } from '../../src/report/cases.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { STREAM_DEFAULTS, streamOutcomeOf, type StreamOutcome } from '../../src/workloads/stream.js';
@@ -33,5 +34,12 @@ describe('stream summary', () => {
     const c = caseStats('k', [run('a', 1000), run('b', null), run('c', 1000)]);
     assert.equal(c.tx_pps!.mean, 1000);
     assert.equal(c.tx_pps!.n, 2);
+  });
+
+  it('results list says what its columns count: round trips, steady seconds, rates; packets or bytes lost', () => {
+    const base = { id: 'x', batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: 'veth', params: {}, topology: {}, env: {}, status: 'ok' as const, problem: null, histogram: null, raw: null, engine: null, series: null };
+    assert.deepEqual(measuredAndLost({ ...base, workload: 'stream', samples: 2, lost: 5, summary: streamSummary({}) }), ['2 s', '5 pkts']);
+    assert.deepEqual(measuredAndLost({ ...base, workload: 'stream', samples: 2, lost: 0, summary: streamSummary({ api: 'tcp' }) }), ['2 s', '0 bytes']);
+    assert.deepEqual(measuredAndLost({ ...base, workload: 'rtt', samples: 300, lost: 1, summary: null }), ['300 RTTs', '1 probes']);
   });
 });
