@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import type { Topology } from '../topology/model.js';
 import { runCommand } from './command.js';
 
+/** null: a counter could not be read — not measured, never taken for 0 drops. */
 export interface DropCounters {
-  devices: number;
-  backlog: number;
+  devices: number | null;
+  backlog: number | null;
 }
 
 /** Sums the "dropped" column (2nd, hex) of /proc/net/softnet_stat over all CPUs. Pure, for tests. */
@@ -21,14 +22,19 @@ export function parseSoftnetDrops(text: string): number {
     .reduce((sum, line) => sum + parseInt(line.trim().split(/\s+/)[1] ?? '0', 16), 0);
 }
 
-async function deviceDrops(netns: string, dev: string): Promise<number> {
+async function deviceDrops(netns: string, dev: string): Promise<number | null> {
   try {
     const { stdout } = await runCommand(['ip', '-n', netns, '-s', '-j', 'link', 'show', 'dev', dev]);
     const s = (JSON.parse(stdout) as Array<{ stats64?: { rx: { dropped: number }; tx: { dropped: number } } }>)[0]?.stats64;
-    return s ? s.rx.dropped + s.tx.dropped : 0;
+    return s ? s.rx.dropped + s.tx.dropped : null;
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** after − before, or null when either was not read. */
+export function dropsBetween(before: number | null, after: number | null): number | null {
+  return before === null || after === null ? null : after - before;
 }
 
 export async function readDropCounters(t: Topology): Promise<DropCounters> {
@@ -37,12 +43,13 @@ export async function readDropCounters(t: Topology): Promise<DropCounters> {
     devs.push([l.netns, l.name]);
     if (l.kind === 'veth') devs.push([l.peerNetns, l.peer]);
   }
-  const devices = (await Promise.all(devs.map(([ns, d]) => deviceDrops(ns, d)))).reduce((a, b) => a + b, 0);
-  let backlog = 0;
+  const each = await Promise.all(devs.map(([ns, d]) => deviceDrops(ns, d)));
+  const devices = each.some((x) => x === null) ? null : (each as number[]).reduce((a, b) => a + b, 0);
+  let backlog: number | null = null;
   try {
     backlog = parseSoftnetDrops(readFileSync('/proc/net/softnet_stat', 'utf8'));
   } catch {
-    /* not available: count as none */
+    /* not available: not measured */
   }
   return { devices, backlog };
 }

@@ -33,7 +33,9 @@ export function whyLines(runs: RunRecord[]): string {
     const a = p.cpu?.all;
     if (a) parts.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}${a.steal ? ` steal ${pct(a.steal)}` : ''}`);
     if (p.cpu?.server) parts.push(`server CPU ${p.cpu.server.cpu}: softirq ${pct(p.cpu.server.softirq)} sys ${pct(p.cpu.server.sys)}`);
-    const drops = Object.values(p.devices ?? {}).reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0);
+    // No device read: not measured ("–"), not zero drops.
+    const devices = Object.values(p.devices ?? {});
+    const drops = devices.length ? String(devices.reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0)) : '–';
     const errors = Object.values(p.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
     parts.push(`device drops ${drops}${errors.length ? `, stack: ${errors.join(', ')}` : ''}`);
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);

@@ -33,10 +33,10 @@ export interface StreamSummary {
   seconds: number;
   /** drops the receiving socket reported (receive buffer full: SO_RXQ_OVFL) */
   rx_socket_drops: number;
-  /** drops counted by the datapath's devices during the run (e.g. a veth's full backlog) */
-  path_drops: number;
-  /** drops in the per-CPU input backlog during the run (host-wide counter) */
-  backlog_drops: number;
+  /** drops counted by the datapath's devices during the run (e.g. a veth's full backlog); null: unreadable */
+  path_drops: number | null;
+  /** drops in the per-CPU input backlog during the run (host-wide counter); null: unreadable */
+  backlog_drops: number | null;
   rx_call: string;
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;

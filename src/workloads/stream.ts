@@ -16,7 +16,7 @@ import {
   type StreamTxResult,
   type WaitMode,
 } from '../engine/protocol.js';
-import { readDropCounters, type DropCounters } from '../host/counters.js';
+import { dropsBetween, readDropCounters, type DropCounters } from '../host/counters.js';
 import { StreamApi as StreamApiEnum } from '../engine/protocol.js';
 import type { OptionValues } from '../spec/options.js';
 import { aggregateSeries, steadyState } from '../stats/series.js';
@@ -228,8 +228,8 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
     loss_ratio: lossRatio(totals),
     seconds: rx?.seconds ?? 0,
     rx_socket_drops: outs.reduce((a, o) => a + o.rx.socket_drops, 0),
-    path_drops: after.devices - before.devices,
-    backlog_drops: after.backlog - before.backlog,
+    path_drops: dropsBetween(before.devices, after.devices),
+    backlog_drops: dropsBetween(before.backlog, after.backlog),
     rx_call: out.rx.call,
   };
   if (outs.length > 1) {

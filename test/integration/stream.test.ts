@@ -31,7 +31,7 @@ describe('stream through real datapaths', () => {
         const { s, tx, rx } = await stream(datapath, { api, burst: 32, durationNs: 2e9, warmupNs: 0 });
         assert.ok(rx.packets > 1000, `only ${rx.packets} packets arrived`);
         assert.equal(rx.bytes, rx.packets * 64, 'every datagram carries the 64 B payload');
-        assert.equal(rx.packets + s.rx_socket_drops + s.path_drops + s.backlog_drops, tx.packets, JSON.stringify(s));
+        assert.equal(rx.packets + s.rx_socket_drops + s.path_drops! + s.backlog_drops!, tx.packets, JSON.stringify(s));
         assert.equal(s.rx_call, api.endsWith('mmsg') ? 'recvmmsg' : 'recvmsg');
         assert.ok(s.rx_pps! > 0 && s.seconds >= 1);
         assert.deepEqual(hostSnapshot(), before);
@@ -130,7 +130,7 @@ describe('stream through real datapaths', () => {
     for (const f of engine.flows) assert.ok(f.rx.packets > 1000);
     const tx = engine.flows.reduce((a, f) => a + f.tx.packets, 0);
     const rx = engine.flows.reduce((a, f) => a + f.rx.packets, 0);
-    assert.equal(rx + s.rx_socket_drops + s.path_drops + s.backlog_drops, tx);
+    assert.equal(rx + s.rx_socket_drops + s.path_drops! + s.backlog_drops!, tx);
     assert.deepEqual(hostSnapshot(), before);
   });
 

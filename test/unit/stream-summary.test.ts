@@ -26,6 +26,12 @@ describe('stream summary', () => {
     assert.ok(three.summary!.rx_pps_stddev! > 0);
   });
 
+  it('a drop counter that could not be read is null (–), not 0 drops', () => {
+    const o = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [outcome(3)], { devices: null, backlog: 5 }, { devices: 7, backlog: 9 });
+    assert.equal(o.summary!.path_drops, null);
+    assert.equal(o.summary!.backlog_drops, 4);
+  });
+
   it('a repeat whose send rate was not measured is left out of the mean send rate, not averaged in as 0', () => {
     const run = (id: string, tx: number | null): RunRecord => ({
       id, batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: 'veth', workload: 'stream', params: {}, topology: {}, env: {},
