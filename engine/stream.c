@@ -108,6 +108,7 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "bytes", t->bytes);
 	ev_u64(b, "errors", t->errors);
 	ev_u64(b, "short_sends", t->short_sends);
+	ev_u64(b, "missed_slots", t->missed_slots);
 	ev_u64(b, "duration_ns", t->duration_ns);
 	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
 	ev_end(b);
@@ -134,7 +135,7 @@ static void emit_rx_result(const struct rx_totals *t)
  * burst per turn through the method's table entry, one write() per second. No allocation. */
 int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct tx_totals *t)
 {
-	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, k = 0;
+	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, missed = 0, k = 0;
 	const uint64_t start = now_ns(), end = start + o->duration_ns;
 	struct period p = {.start = start};
 	/* ---- send loop ---- */
@@ -143,6 +144,7 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 		if (now >= end || stop_requested)
 			break;
 		if (o->rate_pps) {
+			k = next_slot(start, k, now, o->burst, o->rate_pps, &missed);
 			uint64_t at = burst_time(start, k++, o->burst, o->rate_pps);
 			if (at > now) {
 				wait_until(at, o->pace);
@@ -172,7 +174,7 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 		t_end = now_ns();
 	}
 	*t = (struct tx_totals){.frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
-				.errors = errors, .short_sends = short_sends, .duration_ns = t_end - start};
+				.errors = errors, .short_sends = short_sends, .missed_slots = missed, .duration_ns = t_end - start};
 	return 0;
 }
 

@@ -7,7 +7,7 @@
 #include "io.h"
 
 struct tx_totals {
-	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, duration_ns;
+	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, missed_slots, duration_ns;
 };
 struct rx_totals {
 	const char *call;
@@ -28,6 +28,20 @@ int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 static inline uint64_t burst_time(uint64_t start, uint64_t k, uint32_t burst, uint64_t rate)
 {
 	return start + (uint64_t)((unsigned __int128)k * burst * 1000000000ull / rate);
+}
+
+/* The slot to send next: burst k if it is still due, or — when the sender fell more than one burst
+ * period behind (a stall: preemption, a blocked send) — the first slot not yet past, so the missed
+ * slots are skipped and counted in *missed instead of sent back to back as a burst the schedule never
+ * asked for. Returns the slot's index; its time is burst_time(start, index, ...). */
+static inline uint64_t next_slot(uint64_t start, uint64_t k, uint64_t now, uint32_t burst, uint64_t rate, uint64_t *missed)
+{
+	if (burst_time(start, k + 1, burst, rate) > now)
+		return k;
+	/* the last slot whose time has come: floor((now - start) × rate / burst) */
+	uint64_t due = (uint64_t)((unsigned __int128)(now - start) * rate / ((uint64_t)burst * 1000000000ull));
+	*missed += due - k;
+	return due;
 }
 
 /* Reads Udp RcvbufErrors and InErrors from a /proc/net/snmp text (this namespace's, since the

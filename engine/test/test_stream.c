@@ -22,5 +22,15 @@ int main(void)
 	/* 3 pps: no cumulative rounding drift */
 	CHECK(burst_time(0, 3, 1, 3) == 1000000000ull);
 	CHECK(burst_time(0, 3000000, 1, 3) == 1000000ull * 1000000000ull);
+	/* On time, or less than a period late: the slot itself, nothing missed. */
+	uint64_t missed = 0;
+	CHECK(next_slot(0, 5, 5000000, 1, 1000, &missed) == 5 && missed == 0);
+	CHECK(next_slot(0, 5, 5900000, 1, 1000, &missed) == 5 && missed == 0);
+	/* A 100 ms stall at 1000 pps: slots 5..104 are past; the sender resumes with slot 105, the one
+	 * due now, and counts 100 missed — never 100 sends back to back. */
+	CHECK(next_slot(0, 5, 105000000, 1, 1000, &missed) == 105 && missed == 100);
+	/* Bursts of 10 at 1000 pps: a slot every 10 ms. */
+	missed = 0;
+	CHECK(next_slot(0, 2, 55000000, 10, 1000, &missed) == 5 && missed == 3);
 	return check_done("stream");
 }

@@ -109,6 +109,8 @@ export const StreamTxResult = z.object({
   bytes: u64,
   errors: u64,
   short_sends: u64,
+  /** paced slots skipped after the sender fell behind (a stall), instead of sent as a catch-up burst */
+  missed_slots: u64,
   duration_ns: u64,
   stopped: z.literal('signal').nullable(),
 });

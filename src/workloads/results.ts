@@ -38,6 +38,8 @@ export interface StreamSummary {
   /** drops in the per-CPU input backlog during the run (host-wide counter); null: unreadable */
   backlog_drops: number | null;
   rx_call: string;
+  /** paced send slots the sender skipped after falling behind (a stall); absent in older runs */
+  missed_slots?: number;
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }

@@ -231,6 +231,7 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
     path_drops: dropsBetween(before.devices, after.devices),
     backlog_drops: dropsBetween(before.backlog, after.backlog),
     rx_call: out.rx.call,
+    missed_slots: outs.reduce((a, o) => a + o.tx.missed_slots, 0),
   };
   if (outs.length > 1) {
     summary.per_flow = outs.map((o) => ({

@@ -11,7 +11,7 @@ import { streamSummary } from '../helpers/records.js';
 const second = (t: number, packets: number) => ({ event: 'interval' as const, role: 'stream-rx' as const, t, ns: 1e9, packets, bytes: packets * 64, errors: 0, drops: 0 });
 
 function outcome(seconds: number): StreamOutcome {
-  const tx = { event: 'result', role: 'stream-tx', api: 'send', size: 64, frame_bytes: 0, burst: 1, rate_pps: 0, pace: 'sleep', qdisc_bypass: 0, packets: 1000 * seconds, bytes: 64000 * seconds, errors: 0, short_sends: 0, duration_ns: seconds * 1e9, stopped: null } satisfies StreamTxResult;
+  const tx = { event: 'result', role: 'stream-tx', api: 'send', size: 64, frame_bytes: 0, burst: 1, rate_pps: 0, pace: 'sleep', qdisc_bypass: 0, packets: 1000 * seconds, bytes: 64000 * seconds, errors: 0, short_sends: 0, missed_slots: 0, duration_ns: seconds * 1e9, stopped: null } satisfies StreamTxResult;
   const rx = { event: 'result', role: 'stream-rx', call: 'recvmsg', packets: 1000 * seconds, bytes: 64000 * seconds, duration_ns: seconds * 1e9, socket_drops: 0, snmp_rcvbuf_errors: 0, snmp_in_errors: 0, rcvbuf: 212992 } satisfies StreamRxResult;
   const series = Array.from({ length: seconds }, (_, t) => second(t, 1000 + t));
   return { tx, rx, txSeries: series.map((s) => ({ ...s, role: 'stream-tx' as const })), rxSeries: series, problem: null };
