@@ -66,6 +66,7 @@ function headline(r: RunRecord): string {
   const rtt = rttSummaryOf(r);
   if (rtt) return `RTT p50 ${us(rtt.p50)} µs, p99 ${us(rtt.p99)} µs, max ${us(rtt.max)} µs`;
   const s = streamSummaryOf(r);
+  if (s && s.api === 'tcp' && s.rx_gbps !== null) return `tcp ${s.size} B writes: rx ${s.rx_gbps.toFixed(3)} Gbit/s`;
   if (s && s.rx_pps !== null) return `${s.api} ${s.size} B: rx ${(s.rx_pps / 1000).toFixed(1)} kpps, ${s.rx_gbps} Gbit/s, loss ${(s.loss_ratio * 100).toFixed(2)} %`;
   const w = sweepSummaryOf(r);
   if (w) return `${w.api} sweep of ${w.points.length} rates: max sustained ${w.max_sustained_pps === null ? 'none' : `${(w.max_sustained_pps / 1000).toFixed(1)} kpps`}`;

@@ -17,7 +17,14 @@ export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): strin
     const header = ['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max', ...(rtt.some((c) => c.workload === 'load') ? ['load rx kpps'] : [])];
     parts.push(`RTT, µs, pooled over repeats (95 % intervals: Student t over each repeat's own percentile, from 3 repeats; with one run, the within-run sampling interval)\n${renderTable(header, rows, [0])}`);
   }
-  const stream = cases.filter((c) => c.workload === 'stream');
+  const tcp = cases.filter((c) => c.workload === 'stream' && c.api === 'tcp');
+  if (tcp.length) {
+    const g = (m: MeanCi | null) => (m ? `${m.mean.toFixed(3)}${m.se !== null ? ` ± ${m.se.toFixed(3)}` : ''}` : '–');
+    const gci = (m: MeanCi | null) => (!m ? '–' : m.ci95 ? `${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)}` : 'n/a (needs ≥ 3 repeats)');
+    const rows = tcp.map((c) => [c.label, `${c.measured}/${c.runs.length}`, g(c.rx_gbps), gci(c.rx_gbps)]);
+    parts.push(`TCP throughput, Gbit/s received: mean ± standard error over repeats [95% CI, Student t]\n${renderTable(['case', 'runs', 'rx Gbit/s', '95% CI'], rows, [0])}`);
+  }
+  const stream = cases.filter((c) => c.workload === 'stream' && c.api !== 'tcp');
   if (stream.length) {
     const rows = stream.map((c) => [c.label, `${c.measured}/${c.runs.length}`, kpps(c.rx_pps), ci(c.rx_pps), kpps(c.tx_pps), c.loss_ratio ? (c.loss_ratio.mean * 100).toFixed(2) : '–']);
     parts.push(`Throughput, kpps received: mean ± standard error over repeats [95% CI, Student t]\n${renderTable(['case', 'runs', 'rx kpps', '95% CI', 'tx kpps', 'loss %'], rows, [0])}`);

@@ -38,7 +38,11 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
     const withMax = sweeps.filter((c) => c.max_sustained_pps);
     if (withMax.length) out.push({ id: 'max-sustained', svg: barChart({ kind: 'max-sustained', title: 'Maximum sustained rate (loss under the threshold)', yLabel: 'kpps', bars: withMax.map((c) => ({ label: c.label, value: kpps(c.max_sustained_pps!.mean), ...(c.max_sustained_pps!.ci95 ? { lo: kpps(c.max_sustained_pps!.ci95[0]), hi: kpps(c.max_sustained_pps!.ci95[1]) } : {}) })) }) });
   }
-  const streams = cases.filter((c) => c.rx_pps && c.workload === 'stream');
+  const tcp = cases.filter((c) => c.rx_gbps && c.workload === 'stream' && c.api === 'tcp');
+  if (tcp.length) {
+    out.push({ id: 'throughput-tcp', svg: barChart({ kind: 'throughput-tcp', title: 'TCP throughput received (mean over repeats, 95 % CI)', yLabel: 'Gbit/s', bars: tcp.map((c) => ({ label: c.label, value: c.rx_gbps!.mean, ...(c.rx_gbps!.ci95 ? { lo: c.rx_gbps!.ci95[0], hi: c.rx_gbps!.ci95[1] } : {}) })) }) });
+  }
+  const streams = cases.filter((c) => c.rx_pps && c.workload === 'stream' && c.api !== 'tcp');
   if (streams.length) {
     out.push({ id: 'throughput', svg: barChart({ kind: 'throughput', title: 'Throughput received (mean over repeats, 95 % CI)', yLabel: 'kpps', bars: streams.map((c) => ({ label: c.label, value: kpps(c.rx_pps!.mean), ...(c.rx_pps!.ci95 ? { lo: kpps(c.rx_pps!.ci95[0]), hi: kpps(c.rx_pps!.ci95[1]) } : {}) })) }) });
     // Scaling: the same case over flows (or pairs): one line per everything-else.

@@ -73,26 +73,45 @@ export function rttTable(runs: RunRecord[]): string {
 
 const kpps = (x: number | null | undefined) => (typeof x === 'number' ? (x / 1000).toFixed(1) : '–');
 
-/** The throughput table: steady-state means of the receiver (and the sender's offered rate). */
+const gbps = (x: number | null | undefined) => (typeof x === 'number' ? x.toFixed(3) : '–');
+
+/**
+ * The throughput tables: steady-state means of the receiver (and the sender's offered rate). UDP in
+ * packets per second; TCP, a byte stream, in Gbit/s of bytes read (its "messages" are only writes).
+ */
 export function streamTable(runs: RunRecord[]): string {
-  const rows = runs.map((r) => {
-    const s = streamSummaryOf(r);
-    return [
-      label(r),
-      s?.api ?? '–',
-      s ? String(s.size) : '–',
-      s ? String(s.burst) : '–',
-      s ? (s.offered_pps ? kpps(s.offered_pps) : 'max') : '–',
-      kpps(s?.tx_pps),
-      s && s.rx_pps !== null ? `${kpps(s.rx_pps)} ± ${kpps(s.rx_pps_stddev)}` : '–',
-      typeof s?.rx_gbps === 'number' ? s.rx_gbps.toFixed(3) : '–',
-      s ? `${(s.loss_ratio * 100).toFixed(2)}` : '–',
-      s ? String(s.seconds) : '–',
-      r.id,
-    ];
-  });
-  const header = ['datapath', 'api', 'size', 'burst', 'offered kpps', 'tx kpps', 'rx kpps', 'rx Gbit/s', 'loss %', 'seconds', 'run'];
-  return `Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP payload (TCP: of bytes read)\n${renderTable(header, rows, [0, 1, 10])}`;
+  const isTcp = (r: RunRecord) => streamSummaryOf(r)?.api === 'tcp';
+  const udp = runs.filter((r) => !isTcp(r));
+  const tcp = runs.filter(isTcp);
+  const parts: string[] = [];
+  if (udp.length) {
+    const rows = udp.map((r) => {
+      const s = streamSummaryOf(r);
+      return [
+        label(r),
+        s?.api ?? '–',
+        s ? String(s.size) : '–',
+        s ? String(s.burst) : '–',
+        s ? (s.offered_pps ? kpps(s.offered_pps) : 'max') : '–',
+        kpps(s?.tx_pps),
+        s && s.rx_pps !== null ? `${kpps(s.rx_pps)} ± ${kpps(s.rx_pps_stddev)}` : '–',
+        gbps(s?.rx_gbps),
+        s ? `${(s.loss_ratio * 100).toFixed(2)}` : '–',
+        s ? String(s.seconds) : '–',
+        r.id,
+      ];
+    });
+    const header = ['datapath', 'api', 'size', 'burst', 'offered kpps', 'tx kpps', 'rx kpps', 'rx Gbit/s', 'loss %', 'seconds', 'run'];
+    parts.push(`Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP payload\n${renderTable(header, rows, [0, 1, 10])}`);
+  }
+  if (tcp.length) {
+    const rows = tcp.map((r) => {
+      const s = streamSummaryOf(r)!;
+      return [label(r), String(s.size), String(s.flows), gbps(s.tx_gbps), s.rx_gbps !== null ? `${gbps(s.rx_gbps)} ± ${gbps(s.rx_gbps_stddev)}` : '–', String(s.seconds), r.id];
+    });
+    parts.push(`TCP throughput, Gbit/s of bytes written and read, steady-state means per second (rx ± stddev)\n${renderTable(['datapath', 'write B', 'flows', 'tx Gbit/s', 'rx Gbit/s', 'seconds', 'run'], rows, [0, 6])}`);
+  }
+  return parts.join('\n\n');
 }
 
 export function sweepSummaryOf(r: RunRecord): SweepSummary | null {

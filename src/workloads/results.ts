@@ -28,7 +28,10 @@ export interface StreamSummary {
   tx_pps: number | null;
   rx_pps: number | null;
   rx_pps_stddev: number | null;
+  /** payload (UDP) or bytes read (TCP) per second, Gbit/s: TCP's primary figure */
   rx_gbps: number | null;
+  rx_gbps_stddev?: number | null;
+  tx_gbps?: number | null;
   loss_ratio: number;
   seconds: number;
   /** drops the receiving socket reported (receive buffer full: SO_RXQ_OVFL) */

@@ -225,6 +225,8 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
     // One steady second has no spread to speak of: not measured, not 0.
     rx_pps_stddev: rx && rx.seconds > 1 ? round(rx.pps_stddev) : null,
     rx_gbps: round(rx?.gbps, 4),
+    rx_gbps_stddev: rx && rx.seconds > 1 ? round(rx.gbps_stddev, 4) : null,
+    tx_gbps: round(tx?.gbps, 4),
     loss_ratio: lossRatio(totals),
     seconds: rx?.seconds ?? 0,
     rx_socket_drops: outs.reduce((a, o) => a + o.rx.socket_drops, 0),

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import type { StreamRxResult, StreamTxResult } from '../../src/engine/protocol.js';
 import { measuredAndLost } from '../../src/cli/results.js';
 import { caseStats } from '../../src/report/cases.js';
+import { charts } from '../../src/report/html.js';
+import { streamTable } from '../../src/report/run-tables.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { STREAM_DEFAULTS, streamOutcomeOf, type StreamOutcome } from '../../src/workloads/stream.js';
 import { streamSummary } from '../helpers/records.js';
@@ -47,5 +49,19 @@ describe('stream summary', () => {
     assert.deepEqual(measuredAndLost({ ...base, workload: 'stream', samples: 2, lost: 5, summary: streamSummary({}) }), ['2 s', '5 pkts']);
     assert.deepEqual(measuredAndLost({ ...base, workload: 'stream', samples: 2, lost: 0, summary: streamSummary({ api: 'tcp' }) }), ['2 s', '0 bytes']);
     assert.deepEqual(measuredAndLost({ ...base, workload: 'rtt', samples: 300, lost: 1, summary: null }), ['300 RTTs', '1 probes']);
+  });
+
+  it('TCP is reported in Gbit/s (its table, its chart), UDP in packets per second', () => {
+    const base = { batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: 'veth', params: {}, topology: {}, env: {}, status: 'ok' as const, problem: null, histogram: null, raw: null, engine: null, series: null, samples: 3, lost: 0, workload: 'stream' as const };
+    const tcp: RunRecord = { ...base, id: 'tcp001', case_key: 'tcp', case_label: 'tcp', summary: streamSummary({ api: 'tcp', size: 32768, rx_pps: 30_000, tx_pps: 30_000, rx_gbps: 7.8642, tx_gbps: 7.8701, rx_gbps_stddev: 0.12 }) };
+    const udp: RunRecord = { ...base, id: 'udp001', case_key: 'udp', case_label: 'udp', summary: streamSummary({ api: 'send', rx_pps: 250_000, tx_pps: 250_000, rx_gbps: 0.128 }) };
+    const text = streamTable([udp, tcp]);
+    assert.match(text, /TCP throughput, Gbit\/s/);
+    assert.match(text, /veth\s+32768\s+1\s+7\.870\s+7\.864 ± 0\.120/);
+    assert.match(text, /send\s+64\s+1\s+max\s+250\.0\s+250\.0 ± –/);
+    const ids = charts([caseStats('tcp', [tcp]), caseStats('udp', [udp])]).map((c) => c.id);
+    assert.ok(ids.includes('throughput-tcp') && ids.includes('throughput'), ids.join(','));
+    const tcpChart = charts([caseStats('tcp', [tcp])]).find((c) => c.id === 'throughput-tcp')!;
+    assert.match(tcpChart.svg, /Gbit\/s/);
   });
 });
