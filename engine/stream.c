@@ -23,9 +23,9 @@ static void emit_interval(const char *role, struct period *p, uint64_t now)
 {
 	char buf[320];
 	int n = snprintf(buf, sizeof buf,
-			 "{\"event\":\"interval\",\"role\":\"%s\",\"t\":%llu,\"ns\":%llu,\"packets\":%llu,"
+			 "{\"event\":\"interval\",\"role\":\"%s\",\"t\":%llu,\"start\":%llu,\"ns\":%llu,\"packets\":%llu,"
 			 "\"bytes\":%llu,\"errors\":%llu,\"drops\":%llu}\n",
-			 role, (unsigned long long)p->index, (unsigned long long)(now - p->start),
+			 role, (unsigned long long)p->index, (unsigned long long)p->start, (unsigned long long)(now - p->start),
 			 (unsigned long long)p->packets, (unsigned long long)p->bytes,
 			 (unsigned long long)p->errors, (unsigned long long)p->drops);
 	if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0) {

@@ -88,6 +88,8 @@ export const IntervalEvent = z.object({
   event: z.literal('interval'),
   role: z.enum(['stream-tx', 'stream-rx']),
   t: u64,
+  /** CLOCK_MONOTONIC ns at the interval's start: flows on one host share the clock */
+  start: u64,
   ns: u64,
   packets: u64,
   bytes: u64,

@@ -8,6 +8,10 @@ export interface Interval {
   ns: number;
   packets: number;
   bytes: number;
+  /** CLOCK_MONOTONIC ns at the interval's start (absent in older stored series) */
+  start?: number;
+  /** an aggregate second that not every flow covered: shown, never averaged */
+  partial?: boolean;
 }
 
 export interface SteadyState {
@@ -34,7 +38,7 @@ export function steadyState(series: readonly Interval[], warmupNs: number): Stea
   let start = 0;
   const kept: Interval[] = [];
   for (const iv of [...series].sort((a, b) => a.t - b.t)) {
-    if (start >= warmupNs && iv.ns >= MIN_INTERVAL_NS) kept.push(iv);
+    if (start >= warmupNs && iv.ns >= MIN_INTERVAL_NS && !iv.partial) kept.push(iv);
     start += iv.ns;
   }
   if (kept.length === 0) return null;
@@ -44,12 +48,44 @@ export function steadyState(series: readonly Interval[], warmupNs: number): Stea
 }
 
 /**
- * The aggregate of several flows' series: second t's rate is the sum of every flow's rate in its
- * second t (each normalised by its exact length). A second is kept only where every flow has a
- * whole one, so a flow that started late or ended early never dilutes the aggregate.
+ * The aggregate of several flows' series, over common wall-clock seconds: flows start at different
+ * moments, so "second t" of one flow is not "second t" of another. Second k of the aggregate is
+ * [t0 + k s, t0 + (k+1) s) from the earliest flow's start; each flow's intervals are apportioned to
+ * it by their overlap (rates are steady within a second), and a second that not every flow covered
+ * whole is marked partial — shown, never averaged. Series without start stamps (stored by an older
+ * cnperf) are added by their own second index.
  */
 export function aggregateSeries(flows: ReadonlyArray<readonly Interval[]>): Interval[] {
   if (flows.length === 1) return [...flows[0]!];
+  if (flows.some((f) => f.length === 0 || f.some((iv) => iv.start === undefined))) return aggregateByIndex(flows);
+  const spans = flows.map((f) => ({ from: Math.min(...f.map((iv) => iv.start!)), to: Math.max(...f.map((iv) => iv.start! + iv.ns)) }));
+  const t0 = Math.min(...spans.map((s) => s.from));
+  const end = Math.max(...spans.map((s) => s.to));
+  const bins = Math.ceil((end - t0) / 1e9);
+  const out: Interval[] = Array.from({ length: bins }, (_, k) => ({ t: k, start: t0 + k * 1e9, ns: 1e9, packets: 0, bytes: 0 }));
+  for (const f of flows) {
+    for (const iv of f) {
+      if (iv.ns <= 0) continue;
+      const a = iv.start! - t0;
+      const b = a + iv.ns;
+      for (let k = Math.floor(a / 1e9); k < bins && k * 1e9 < b; k++) {
+        const share = (Math.min(b, (k + 1) * 1e9) - Math.max(a, k * 1e9)) / iv.ns;
+        out[k]!.packets += iv.packets * share;
+        out[k]!.bytes += iv.bytes * share;
+      }
+    }
+  }
+  for (const bin of out) {
+    bin.packets = Math.round(bin.packets);
+    bin.bytes = Math.round(bin.bytes);
+    const whole = spans.every((s) => s.from <= bin.start! && bin.start! + 1e9 <= s.to);
+    if (!whole) bin.partial = true;
+  }
+  return out;
+}
+
+/** Older series without start stamps: second t of every flow added, kept where every flow has a whole one. */
+function aggregateByIndex(flows: ReadonlyArray<readonly Interval[]>): Interval[] {
   const byT = flows.map((f) => new Map(f.map((iv) => [iv.t, iv])));
   const ts = [...new Set(flows.flatMap((f) => f.map((iv) => iv.t)))].sort((a, b) => a - b);
   const out: Interval[] = [];

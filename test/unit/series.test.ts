@@ -42,6 +42,26 @@ describe('several flows', () => {
     assert.equal(steadyState(agg, 0)!.pps, 155);
   });
 
+  it('over common wall-clock seconds: a flow that started half a second later is added where it ran, not by its own second index', () => {
+    // Flow a runs 1000 pkt/s from 0 s to 4 s; flow b 1000 pkt/s from 0.5 s to 4.5 s.
+    const at = (start: number, packets = 1000) => ({ t: Math.round(start), start: start * 1e9, ns: 1e9, packets, bytes: packets * 64 });
+    const a = [at(0), at(1), at(2), at(3)];
+    const b = [0.5, 1.5, 2.5, 3.5].map((x, i) => ({ ...at(x), t: i }));
+    const agg = aggregateSeries([a, b]);
+    assert.deepEqual(agg.map((x) => x.t), [0, 1, 2, 3, 4]);
+    // Second 0 holds all of a's first second and half of b's: 1500, and b did not cover it whole.
+    assert.deepEqual(agg.map((x) => x.packets), [1500, 2000, 2000, 2000, 500]);
+    assert.deepEqual(agg.map((x) => x.partial === true), [true, false, false, false, true]);
+    // The steady rate is the 2000/s both flows sustained together; by index it would be 2000 too, but
+    // from seconds that never coincided — with unequal flows the index sum is simply wrong:
+    assert.equal(steadyState(agg, 0)!.pps, 2000);
+    const c = [at(0.9, 100), at(1.9, 100), at(2.9, 100)].map((x, i) => ({ ...x, t: i })); // 100/s from 0.9 s to 3.9 s
+    const d = [at(0, 1000), at(1, 1000), at(2, 0), at(3, 0)]; // 1000/s for 2 s, then silent
+    const byWall = aggregateSeries([c, d]);
+    // Seconds both flows covered whole: [1, 2) and [2, 3): 1100 and 100 per second.
+    assert.deepEqual(byWall.filter((x) => !x.partial).map((x) => x.packets), [1100, 100]);
+  });
+
   it('one flow is its own aggregate', () => {
     const a = [sec(0, 1), sec(1, 2)];
     assert.deepEqual(aggregateSeries([a]), a);

@@ -10,7 +10,7 @@ import type { RunRecord } from '../../src/store/db.js';
 import { STREAM_DEFAULTS, streamOutcomeOf, type StreamOutcome } from '../../src/workloads/stream.js';
 import { streamSummary } from '../helpers/records.js';
 
-const second = (t: number, packets: number) => ({ event: 'interval' as const, role: 'stream-rx' as const, t, ns: 1e9, packets, bytes: packets * 64, errors: 0, drops: 0 });
+const second = (t: number, packets: number) => ({ event: 'interval' as const, role: 'stream-rx' as const, t, start: t * 1e9, ns: 1e9, packets, bytes: packets * 64, errors: 0, drops: 0 });
 
 function outcome(seconds: number): StreamOutcome {
   const tx = { event: 'result', role: 'stream-tx', api: 'send', size: 64, frame_bytes: 0, burst: 1, rate_pps: 0, pace: 'sleep', qdisc_bypass: 0, packets: 1000 * seconds, bytes: 64000 * seconds, errors: 0, short_sends: 0, missed_slots: 0, duration_ns: seconds * 1e9, stopped: null } satisfies StreamTxResult;
