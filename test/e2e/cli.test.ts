@@ -111,12 +111,24 @@ describe('cnperf quick --workload stream --json', () => {
     assert.equal(r.stdout.trim().split('\n').length, 1);
     const doc = JSON.parse(r.stdout) as { results: Array<Record<string, unknown> & { stream: Record<string, unknown> }> };
     assert.deepEqual(doc.results.map((x) => x.workload), ['stream', 'stream']);
+    type Stream = { api: string; size: number; burst: number; flows: number; tx_pps: number; rx_pps: number; rx_pps_stddev: number | null; rx_gbps: number; tx_gbps: number; loss_ratio: number; seconds: number; missed_slots: number };
     for (const x of doc.results) {
-      for (const k of ['api', 'size', 'burst', 'flows', 'tx_pps', 'rx_pps', 'rx_pps_stddev', 'rx_gbps', 'loss_ratio']) assert.ok(k in x.stream, `stream.${k} missing`);
+      const st = x.stream as unknown as Stream;
       assert.equal(x.rtt_ns, null);
-      assert.ok((x.stream.rx_pps as number) > 0);
-      assert.equal(x.stream.flows, 1);
+      assert.equal(st.flows, 1);
+      assert.equal(st.seconds, 1, 'a 2 s run with 1 s of warm-up has one steady second');
+      assert.equal(st.rx_pps_stddev, null, 'one steady second has no spread to report');
+      assert.equal(st.missed_slots, 0, 'an unpaced sender has no slots to miss');
+      assert.ok(st.rx_pps > 0 && st.tx_pps > 0, JSON.stringify(st));
+      assert.ok(st.loss_ratio >= 0 && st.loss_ratio < 1);
     }
+    const [udp, tcp] = doc.results.map((x) => x.stream as unknown as Stream);
+    assert.deepEqual([udp!.api, udp!.size, udp!.burst], ['sendmmsg', 64, 16]);
+    // Gbit/s of UDP payload is the packet rate times the payload: the two figures agree.
+    assert.ok(Math.abs(udp!.rx_gbps - (udp!.rx_pps * 64 * 8) / 1e9) / udp!.rx_gbps < 0.01, JSON.stringify(udp));
+    // TCP is a byte stream: no bursts, nothing lost, what was written in the steady second was read.
+    assert.deepEqual([tcp!.api, tcp!.burst, tcp!.loss_ratio], ['tcp', 1, 0]);
+    assert.ok(tcp!.rx_gbps > 0.1 && Math.abs(tcp!.tx_gbps - tcp!.rx_gbps) / tcp!.rx_gbps < 0.2, JSON.stringify(tcp));
     assert.deepEqual(doc.results.map((x) => x.stream.api), ['sendmmsg', 'tcp']);
     const show = await cnperf(['results', 'show', doc.results[0]!.run_id as string, '--db', db]);
     assert.match(show.stdout, /Throughput, steady-state means/);
@@ -125,14 +137,22 @@ describe('cnperf quick --workload stream --json', () => {
 });
 
 describe('cnperf quick --workload sweep --json', () => {
-  it('carries sweep.points and max_sustained_pps', async () => {
+  it('carries sweep.points (sender-limited or not) and the maximum sustained rate as received', async () => {
     const r = await cnperf(['quick', 'loopback', '--workload', 'sweep', '--api', 'send', '--rate', '2k,4k', '--duration', '2s', '--warmup', '1s', '--json', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
-    const x = (JSON.parse(r.stdout) as { results: Array<{ workload: string; sweep: { points: Array<Record<string, number>>; max_sustained_pps: number } }> }).results[0]!;
+    type Point = { offered_pps: number; tx_pps: number; rx_pps: number; loss_ratio: number; sender_limited: boolean };
+    const x = (JSON.parse(r.stdout) as { results: Array<{ workload: string; sweep: { points: Point[]; max_sustained_pps: number; max_sustained_offered_pps: number } }> }).results[0]!;
     assert.equal(x.workload, 'sweep');
     assert.deepEqual(x.sweep.points.map((p) => p.offered_pps), [2000, 4000]);
-    for (const p of x.sweep.points) for (const k of ['offered_pps', 'rx_pps', 'loss_ratio']) assert.ok(k in p);
-    assert.equal(x.sweep.max_sustained_pps, 4000);
+    for (const p of x.sweep.points) {
+      // Loopback at a few kpps: the sender keeps the rate, nothing is lost, what arrives is what was sent.
+      assert.equal(p.sender_limited, false, JSON.stringify(p));
+      assert.ok(Math.abs(p.tx_pps - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
+      assert.ok(Math.abs(p.rx_pps - p.tx_pps) / p.tx_pps < 0.02, JSON.stringify(p));
+      assert.equal(p.loss_ratio, 0);
+    }
+    assert.equal(x.sweep.max_sustained_offered_pps, 4000);
+    assert.ok(Math.abs(x.sweep.max_sustained_pps - 4000) / 4000 < 0.02, `max sustained ${x.sweep.max_sustained_pps} (received at 4k offered)`);
   });
 });
 
