@@ -22,6 +22,7 @@ import { summarize } from '../src/stats/summary.js';
 import { parseIperf3Tcp, parseIperf3Udp } from './peers/iperf3.js';
 import { parseQperfUdpLat } from './peers/qperf.js';
 import { parseSockperfPingPong, parseSockperfThroughput } from './peers/sockperf.js';
+import { median, ratioText } from './ratio.js';
 
 const CNPERF = path.join(PROJECT_ROOT, 'bin', 'cnperf');
 const CLIENT_CPU = '0';
@@ -86,10 +87,6 @@ function peer(datapath: string, serverArgv: (ip: string) => string[], clientArgv
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
 
 /** A measurement that each round repeats: its name, its unit, and how to take it once. */
 interface Probe {
@@ -98,7 +95,10 @@ interface Probe {
   unit: string;
   run: () => number;
   values: number[];
+  /** a row of cnperf's own with no peer to compare to (batching) */
+  noRatio?: boolean;
 }
+
 
 function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): Probe[] {
   const group = `RTT ${datapath}, ${mode}, 64 B back to back (p50 µs)`;
@@ -154,39 +154,41 @@ function cnperfStream(api: string, seconds: number, extra: string[] = []): { tx_
   return doc.results[0]!.stream;
 }
 
+/**
+ * Packet rates. Like for like first: one datagram per send call and a plain recv receiver, as iperf3
+ * and sockperf send; then cnperf's batching APIs, which no peer has (sendmmsg, raw-mmsg with bursts
+ * of 64): those rows measure batching, not the tool, and carry no ratio.
+ */
 function rateProbes(seconds: number): Probe[] {
-  const group = 'UDP 64 B packet rate over veth (received kpps)';
-  const cn = (api: string): Probe => ({
+  const received = 'UDP 64 B over veth, one datagram per call (received kpps)';
+  const sent = 'UDP 64 B over veth, one datagram per call (sent kpps: sockperf reports no receive side)';
+  const batching = 'UDP 64 B over veth with batching, burst 64 (received kpps; no peer batches: no ratio)';
+  const cn = (group: string, api: string, burst: number, side: 'rx_pps' | 'tx_pps'): Probe => ({
     group,
-    tool: `cnperf ${api} (burst 64)`,
+    tool: `cnperf ${api} (burst ${burst})`,
     unit: 'kpps',
     values: [],
-    run: () => cnperfStream(api, seconds, ['--burst', '64', '--size', '64']).rx_pps / 1000,
+    run: () => cnperfStream(api, seconds, ['--burst', String(burst), '--size', '64'])[side] / 1000,
   });
   return [
-    cn('sendmmsg'),
-    cn('raw-mmsg'),
+    cn(received, 'send', 1, 'rx_pps'),
     {
-      group,
+      group: received,
       tool: 'iperf3 -u -l 64 -b 0',
       unit: 'kpps',
       values: [],
       run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
     },
+    cn(sent, 'send', 1, 'tx_pps'),
     {
-      group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
+      group: sent,
       tool: 'sockperf throughput',
       unit: 'kpps',
       values: [],
       run: () => parseSockperfThroughput(peer('veth', (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'throughput', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000,
     },
-    {
-      group: 'UDP 64 B packet rate over veth (sent kpps: sockperf reports no receive side)',
-      tool: 'cnperf sendmmsg (burst 64)',
-      unit: 'kpps',
-      values: [],
-      run: () => cnperfStream('sendmmsg', seconds, ['--burst', '64', '--size', '64']).tx_pps / 1000,
-    },
+    { ...cn(batching, 'sendmmsg', 64, 'rx_pps'), noRatio: true },
+    { ...cn(batching, 'raw-mmsg', 64, 'rx_pps'), noRatio: true },
   ];
 }
 
@@ -350,19 +352,19 @@ function main(): void {
   const lines: string[] = [];
   lines.push(`# cnperf benchmarks, ${new Date().toISOString().slice(0, 10)}`, '');
   lines.push(`Machine: ${env.cpu_model ?? 'unknown CPU'}, ${env.cpu_count} CPUs, kernel ${env.kernel} (${env.preemption ?? '?'}), ${env.virtualization ?? 'bare metal'}. Client/sender pinned to CPU ${CLIENT_CPU}, server/receiver to CPU ${SERVER_CPU}. Medians of ${rounds} rounds, the tools alternating; wiring: one round. ${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`, '');
-  lines.push('| measurement | tool | median | rounds | cnperf / peer |', '|---|---|---:|---|---:|');
+  lines.push('| measurement | tool | median | rounds | cnperf / peer: median (rounds\' range) |', '|---|---|---:|---|---:|');
   for (const g of [...new Set(probes.map((p) => p.group))]) {
     const members = probes.filter((p) => p.group === g);
     const ours = members.find((p) => p.tool.startsWith('cnperf'));
     for (const p of members) {
       const m = median(p.values);
-      const ratio = ours && !p.tool.startsWith('cnperf') ? (median(ours.values) / m).toFixed(2) : '';
+      const ratio = ours && !p.tool.startsWith('cnperf') && !p.noRatio ? ratioText(ours.values, p.values) : '';
       lines.push(`| ${g} | ${p.tool} | ${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`);
     }
   }
   lines.push('', `Memory the analysis held beyond its input: histogram ${(memoryNote.histogram ?? NaN).toFixed(1)} MiB, sort ${(memoryNote.sort ?? NaN).toFixed(1)} MiB (a copy of the samples).`);
   for (const f of failures) lines.push('', `Failed: ${f}`);
-  lines.push('', 'Ratios are cnperf / peer: below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
+  lines.push('', 'Ratios are cnperf / peer, taken round by round (the two ran back to back): the median ratio and the range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
   const md = lines.join('\n') + '\n';
   process.stdout.write(md);
   if (values.quick) {
