@@ -183,6 +183,6 @@ it('counts the hostile inputs tried', () => {
   // node runs the tests above first, in order: at least this many went through.
   assert.ok(tried >= 3000, `tried ${tried}`);
   // Enough of them are accepted for the range checks on accepted values to mean something.
-  assert.ok(accepted >= 100, `only ${accepted} accepted`);
+  assert.ok(accepted >= 40, `only ${accepted} accepted`); // about 100 in a typical run (fast-check draws anew each run)
   process.stdout.write(`# hostile inputs tried: ${tried}, accepted and checked: ${accepted}\n`);
 });
