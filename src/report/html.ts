@@ -45,18 +45,23 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
   const streams = cases.filter((c) => c.rx_pps && c.workload === 'stream' && c.api !== 'tcp');
   if (streams.length) {
     out.push({ id: 'throughput', svg: barChart({ kind: 'throughput', title: 'Throughput received (mean over repeats, 95 % CI)', yLabel: 'kpps', bars: streams.map((c) => ({ label: c.label, value: kpps(c.rx_pps!.mean), ...(c.rx_pps!.ci95 ? { lo: kpps(c.rx_pps!.ci95[0]), hi: kpps(c.rx_pps!.ci95[1]) } : {}) })) }) });
-    // Scaling: the same case over flows (or pairs): one line per everything-else.
+  }
+  // Scaling: the same case over flows (or pairs), one line per everything-else; UDP in kpps, TCP in Gbit/s.
+  for (const [kind, group, unit, value] of [
+    ['', streams, 'received, kpps', (c: CaseStats) => kpps(c.rx_pps!.mean)],
+    ['-tcp', tcp, 'received, Gbit/s', (c: CaseStats) => c.rx_gbps!.mean],
+  ] as const) {
     for (const axis of ['flows', 'pairs']) {
       const lines = new Map<string, Array<[number, number]>>();
-      for (const c of streams) {
+      for (const c of group) {
         const params = c.runs[0]!.params as { flows?: number; datapath?: { pairs?: number } };
         const v = Number(axis === 'flows' ? params.flows : params.datapath?.pairs);
         if (!Number.isFinite(v)) continue;
         const base = c.label.replace(new RegExp(`\\s*${axis}=\\S+`), '');
-        lines.set(base, [...(lines.get(base) ?? []), [v, kpps(c.rx_pps!.mean)]]);
+        lines.set(base, [...(lines.get(base) ?? []), [v, value(c)]]);
       }
       const series = [...lines].filter(([, pts]) => pts.length > 1).map(([name, pts]) => ({ name, points: pts.sort((a, b) => a[0] - b[0]) }));
-      if (series.length) out.push({ id: `scaling-${axis}`, svg: lineChart({ kind: `scaling-${axis}`, title: `Scaling over ${axis}`, xLabel: axis, yLabel: 'received, kpps', series, yMin: 0 }) });
+      if (series.length) out.push({ id: `scaling-${axis}${kind}`, svg: lineChart({ kind: `scaling-${axis}${kind}`, title: `Scaling over ${axis}${kind ? ' (TCP)' : ''}`, xLabel: axis, yLabel: unit, series, yMin: 0 }) });
     }
   }
   const probed = cases.filter((c) => c.runs.some((r) => probesOf(r)?.cpu?.all));

@@ -50,38 +50,40 @@ export function steadyState(series: readonly Interval[], warmupNs: number): Stea
 /**
  * The aggregate of several flows' series, over common wall-clock seconds: flows start at different
  * moments, so "second t" of one flow is not "second t" of another. Second k of the aggregate is
- * [t0 + k s, t0 + (k+1) s) from the earliest flow's start; each flow's intervals are apportioned to
- * it by their overlap (rates are steady within a second), and a second that not every flow covered
- * whole is marked partial — shown, never averaged. Series without start stamps (stored by an older
- * cnperf) are added by their own second index.
+ * [t0 + k s, t0 + (k+1) s) from the earliest flow's start; in it, each flow's rate is what it moved
+ * there over the time it ran there (its intervals apportioned by overlap), and the aggregate is the
+ * sum of those rates. A second in which some flow ran less than half of it is marked partial — shown,
+ * never averaged. Series without start stamps (stored by an older cnperf) are added by index.
  */
 export function aggregateSeries(flows: ReadonlyArray<readonly Interval[]>): Interval[] {
   if (flows.length === 1) return [...flows[0]!];
   if (flows.some((f) => f.length === 0 || f.some((iv) => iv.start === undefined))) return aggregateByIndex(flows);
-  const spans = flows.map((f) => ({ from: Math.min(...f.map((iv) => iv.start!)), to: Math.max(...f.map((iv) => iv.start! + iv.ns)) }));
-  const t0 = Math.min(...spans.map((s) => s.from));
-  const end = Math.max(...spans.map((s) => s.to));
+  const t0 = Math.min(...flows.map((f) => Math.min(...f.map((iv) => iv.start!))));
+  const end = Math.max(...flows.map((f) => Math.max(...f.map((iv) => iv.start! + iv.ns))));
   const bins = Math.ceil((end - t0) / 1e9);
-  const out: Interval[] = Array.from({ length: bins }, (_, k) => ({ t: k, start: t0 + k * 1e9, ns: 1e9, packets: 0, bytes: 0 }));
-  for (const f of flows) {
+  // per flow and second: packets, bytes and the ns the flow ran in that second
+  const acc = flows.map(() => Array.from({ length: bins }, () => ({ packets: 0, bytes: 0, ns: 0 })));
+  flows.forEach((f, i) => {
     for (const iv of f) {
       if (iv.ns <= 0) continue;
       const a = iv.start! - t0;
       const b = a + iv.ns;
       for (let k = Math.floor(a / 1e9); k < bins && k * 1e9 < b; k++) {
-        const share = (Math.min(b, (k + 1) * 1e9) - Math.max(a, k * 1e9)) / iv.ns;
-        out[k]!.packets += iv.packets * share;
-        out[k]!.bytes += iv.bytes * share;
+        const overlap = Math.min(b, (k + 1) * 1e9) - Math.max(a, k * 1e9);
+        const cell = acc[i]![k]!;
+        cell.packets += (iv.packets * overlap) / iv.ns;
+        cell.bytes += (iv.bytes * overlap) / iv.ns;
+        cell.ns += overlap;
       }
     }
-  }
-  for (const bin of out) {
-    bin.packets = Math.round(bin.packets);
-    bin.bytes = Math.round(bin.bytes);
-    const whole = spans.every((s) => s.from <= bin.start! && bin.start! + 1e9 <= s.to);
-    if (!whole) bin.partial = true;
-  }
-  return out;
+  });
+  return Array.from({ length: bins }, (_, k) => {
+    const cells = acc.map((f) => f[k]!);
+    const rate = (x: 'packets' | 'bytes') => cells.reduce((sum, c) => sum + (c.ns > 0 ? (c[x] * 1e9) / c.ns : 0), 0);
+    const bin: Interval = { t: k, start: t0 + k * 1e9, ns: 1e9, packets: Math.round(rate('packets')), bytes: Math.round(rate('bytes')) };
+    if (cells.some((c) => c.ns < MIN_INTERVAL_NS)) bin.partial = true;
+    return bin;
+  });
 }
 
 /** Older series without start stamps: second t of every flow added, kept where every flow has a whole one. */

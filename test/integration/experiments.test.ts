@@ -49,7 +49,7 @@ const STUDIES: Record<string, string[]> = {
   'ara-rate-curves': ['rate-curves', 'max-sustained', 'cpu'],
   'lei-overlay': ['throughput', 'scaling-flows', 'cpu', 'softirqs-per-packet'],
   'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'cpu'],
-  'claassen-modules': ['throughput', 'scaling-flows', 'cpu'],
+  'claassen-modules': ['throughput-tcp', 'scaling-flows-tcp', 'cpu'],
 };
 
 describe('shipped experiments, quick scale, end to end', () => {

@@ -49,17 +49,18 @@ describe('several flows', () => {
     const b = [0.5, 1.5, 2.5, 3.5].map((x, i) => ({ ...at(x), t: i }));
     const agg = aggregateSeries([a, b]);
     assert.deepEqual(agg.map((x) => x.t), [0, 1, 2, 3, 4]);
-    // Second 0 holds all of a's first second and half of b's: 1500, and b did not cover it whole.
-    assert.deepEqual(agg.map((x) => x.packets), [1500, 2000, 2000, 2000, 500]);
-    assert.deepEqual(agg.map((x) => x.partial === true), [true, false, false, false, true]);
-    // The steady rate is the 2000/s both flows sustained together; by index it would be 2000 too, but
-    // from seconds that never coincided — with unequal flows the index sum is simply wrong:
+    // Second 0: a ran all of it at 1000/s, b half of it at 1000/s: 2000/s together. Second 4: only b ran.
+    assert.deepEqual(agg.map((x) => x.packets), [2000, 2000, 2000, 2000, 1000]);
+    assert.deepEqual(agg.map((x) => x.partial === true), [false, false, false, false, true]);
     assert.equal(steadyState(agg, 0)!.pps, 2000);
     const c = [at(0.9, 100), at(1.9, 100), at(2.9, 100)].map((x, i) => ({ ...x, t: i })); // 100/s from 0.9 s to 3.9 s
     const d = [at(0, 1000), at(1, 1000), at(2, 0), at(3, 0)]; // 1000/s for 2 s, then silent
     const byWall = aggregateSeries([c, d]);
-    // Seconds both flows covered whole: [1, 2) and [2, 3): 1100 and 100 per second.
-    assert.deepEqual(byWall.filter((x) => !x.partial).map((x) => x.packets), [1100, 100]);
+    // c ran 0.1 s of second 0 (partial there); then 100/s beside d's 1000/s, then d's silence.
+    assert.deepEqual(byWall.map((x) => x.partial === true), [true, false, false, false]);
+    assert.deepEqual(byWall.filter((x) => !x.partial).map((x) => x.packets), [1100, 100, 100]);
+    // By each flow's own index, c's second 2 (2.9–3.9 s) would be added to d's second 2 (2–3 s): the
+    // index sum pairs seconds that never coincided.
   });
 
   it('one flow is its own aggregate', () => {
