@@ -40,6 +40,19 @@ export function loadPlacement(probeCpus: [number, number] | undefined, cpuCount:
   return { probe_client: c, probe_server: s, load_sender: sender, load_receiver: s, shared: sharing.length ? sharing.join('; ') : null };
 }
 
+/**
+ * A probe whose period is a whole multiple of the load's packet period (1 ms against 1 kpps) meets the
+ * load at one phase for the whole run, so its latency depends on that phase — measured on this VM: p50
+ * 28 or 62 µs from one run to the next. Returns a warning, or null.
+ */
+export function phaseLockWarning(p: Pick<LoadParams, 'probe' | 'stream'>): string | null {
+  const rate = p.stream.ratePps;
+  if (!rate) return null;
+  const perProbe = (rate * p.probe.intervalNs) / 1e9 / p.stream.burst;
+  if (Math.abs(perProbe - Math.round(perProbe)) > 1e-9) return null;
+  return `the probe's period (${p.probe.intervalNs / 1e6} ms) is a whole multiple of the load's (${Math.round(perProbe)} burst${Math.round(perProbe) === 1 ? '' : 's'} per probe): they stay at one phase for the whole run and the probe's latency depends on it; give an interval that is not (e.g. ${((p.probe.intervalNs * 0.997) / 1e3).toFixed(0)}us)`;
+}
+
 export interface LoadParams {
   /** the load; its duration is derived from the probe's */
   stream: Omit<StreamParams, 'durationNs'>;
@@ -144,7 +157,7 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
   expectedPackets: (p) => 2 * (p.probe.count + p.probe.warmup) + streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
   describe: (p) => `probing RTT (${p.probe.count} packets every ${p.probe.intervalNs / 1e6} ms) under a ${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
   footer: (p) =>
-    `open-loop probe: ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms (pace ${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept; CPUs: probe ${p.placement.probe_client}→${p.placement.probe_server}, load ${p.placement.load_sender}→${p.placement.load_receiver}${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
+    `${phaseLockWarning(p) ? `warning: ${phaseLockWarning(p)}\n` : ''}open-loop probe: ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms (pace ${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept; CPUs: probe ${p.placement.probe_client}→${p.placement.probe_server}, load ${p.placement.load_sender}→${p.placement.load_receiver}${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
   record: (p) => ({ probe: rttRecord(p.probe), load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }), settle_ns: p.settleNs, keep_worst: p.keepWorst, placement: p.placement }),
   commands: (topo, p, workDir) => [...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }), ...rttCommands(topo, { ...p.probe, openLoop: true, raw: true }, workDir)],
   async run(topo, p, ctx) {

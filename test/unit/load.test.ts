@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseQuickArgs } from '../../src/cli/quick.js';
-import { loadDurationNs, loadPlacement, worstSamples, type LoadParams } from '../../src/workloads/load.js';
+import { loadDurationNs, loadPlacement, phaseLockWarning, worstSamples, type LoadParams } from '../../src/workloads/load.js';
 import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
 import { STREAM_DEFAULTS } from '../../src/workloads/stream.js';
 
@@ -46,5 +46,14 @@ describe('latency under load', () => {
     const one = loadPlacement(undefined, 1);
     assert.equal(one.load_sender, 0);
     assert.match(one.shared!, /shares CPU 0 with the probe client/);
+  });
+
+  it('warns when the probe is phase-locked to the load (a whole number of load bursts per probe)', () => {
+    const at = (ratePps: number, burst: number, intervalNs: number) => phaseLockWarning({ stream: { ...STREAM_DEFAULTS, ratePps, burst }, probe: { ...RTT_DEFAULTS, intervalNs } });
+    assert.match(at(1000, 1, 1e6)!, /whole multiple.*1 burst per probe/);
+    assert.match(at(1_536_000, 16, 250_000)!, /24 bursts per probe/);
+    assert.equal(at(1_520_000, 16, 250_000), null, '23.75 bursts per probe: the phase drifts');
+    assert.equal(at(1000, 1, 997_000), null);
+    assert.equal(at(0, 1, 1e6), null, 'an unpaced load has no period');
   });
 });
