@@ -26,7 +26,10 @@ export interface CaseStats {
   api: string | null;
   tx_pps: MeanCi | null;
   loss_ratio: MeanCi | null;
+  /** over the repeats that sustained some rate; those that sustained none are counted, not averaged in */
   max_sustained_pps: MeanCi | null;
+  /** repeats of a sweep in which no offered rate was sustained */
+  sustained_none: number;
   params: Record<string, unknown>;
 }
 
@@ -77,6 +80,7 @@ export function caseStats(key: string, runs: RunRecord[]): CaseStats {
     tx_pps: streams.some((s) => s.tx_pps !== null) ? meanCi(streams.map((s) => s.tx_pps).filter((x): x is number => x !== null)) : null,
     loss_ratio: streams.length ? meanCi(streams.map((s) => s.loss_ratio)) : null,
     max_sustained_pps: sustained.length ? meanCi(sustained) : null,
+    sustained_none: sweeps.length - sustained.length,
     params: first.params,
   };
 }

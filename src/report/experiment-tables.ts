@@ -31,8 +31,11 @@ export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): strin
   }
   const sweep = cases.filter((c) => c.workload === 'sweep');
   if (sweep.length) {
-    const rows = sweep.map((c) => [c.label, `${c.measured}/${c.runs.length}`, kpps(c.max_sustained_pps), ci(c.max_sustained_pps)]);
-    parts.push(`Rate sweeps: maximum sustained rate, kpps\n${renderTable(['case', 'runs', 'max sustained', '95% CI'], rows, [0])}`);
+    const none = (c: CaseStats) => (c.sustained_none ? `${c.sustained_none} of ${c.sustained_none + (c.max_sustained_pps?.n ?? 0)}` : '0');
+    const rows = sweep.map((c) => [c.label, `${c.measured}/${c.runs.length}`, kpps(c.max_sustained_pps), ci(c.max_sustained_pps), none(c)]);
+    parts.push(
+      `Rate sweeps: maximum sustained rate, kpps received, over the repeats that sustained a rate (repeats that sustained none are counted beside it, not averaged in)\n${renderTable(['case', 'runs', 'max sustained', '95% CI', 'sustained none'], rows, [0])}`,
+    );
   }
   const failed = cases.filter((c) => c.problems.length);
   if (failed.length) parts.push(`Problems:\n${failed.map((c) => `  ${c.label}: ${c.problems.join('; ')}`).join('\n')}`);

@@ -6,6 +6,7 @@ import { measuredAndLost } from '../../src/cli/results.js';
 import { caseStats } from '../../src/report/cases.js';
 import { charts } from '../../src/report/html.js';
 import { streamTable } from '../../src/report/run-tables.js';
+import { experimentTables } from '../../src/report/experiment-tables.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { STREAM_DEFAULTS, streamOutcomeOf, type StreamOutcome } from '../../src/workloads/stream.js';
 import { streamSummary } from '../helpers/records.js';
@@ -63,5 +64,16 @@ describe('stream summary', () => {
     assert.ok(ids.includes('throughput-tcp') && ids.includes('throughput'), ids.join(','));
     const tcpChart = charts([caseStats('tcp', [tcp])]).find((c) => c.id === 'throughput-tcp')!;
     assert.match(tcpChart.svg, /Gbit\/s/);
+  });
+
+  it('sweep repeats that sustained no rate are counted beside the mean, never silently dropped from it', () => {
+    const base = { batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: 'veth', params: {}, topology: {}, env: {}, status: 'ok' as const, problem: null, histogram: null, raw: null, engine: null, series: null, samples: 2, lost: 0, workload: 'sweep' as const, case_key: 'k', case_label: 'veth' };
+    const sweep = (id: string, max: number | null): RunRecord => ({ ...base, id, summary: { api: 'send', size: 64, burst: 1, flows: 1, loss_threshold: 0.001, points: [], max_sustained_pps: max } });
+    const c = caseStats('k', [sweep('a', 100_000), sweep('b', null), sweep('c', 120_000)]);
+    assert.equal(c.max_sustained_pps!.n, 2);
+    assert.equal(c.sustained_none, 1);
+    const text = experimentTables({ id: 'e', name: 'x', scale: 'quick', file: 'f', text: '', plan_hash: 'h', cases: 1, repeats: 3, created_at: '', finished_at: null, status: 'done' }, [c]);
+    assert.match(text, /sustained none/);
+    assert.match(text, /veth\s+3\/3\s+110\.0 ± 10\.0\s+n\/a \(needs ≥ 3 repeats\)\s+1 of 3/);
   });
 });
