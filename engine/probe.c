@@ -13,7 +13,6 @@
 #include "sock.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -178,54 +177,20 @@ int rtt_open_loop(const struct opts *o)
 	const uint64_t t_end = now_ns();
 
 	const uint64_t attempted = sent > o->warmup ? sent - o->warmup : 0;
-	uint64_t received = 0, warmup_lost = 0, mn = UINT64_MAX, mx = 0;
-	double mean = 0, m2 = 0; /* Welford */
+	uint64_t warmup_lost = 0;
 	for (uint64_t i = 0; i < sent && i < o->warmup; i++)
 		if (p.rtt[i] < 0)
 			warmup_lost++;
 	int64_t *samples = p.rtt + o->warmup;
-	for (uint64_t k = 0; k < attempted; k++) {
-		if (samples[k] < 0)
-			continue;
-		uint64_t v = (uint64_t)samples[k];
-		received++;
-		hist_add(h, v);
-		mn = v < mn ? v : mn;
-		mx = v > mx ? v : mx;
-		double d = (double)v - mean;
-		mean += d / (double)received;
-		m2 += d * ((double)v - mean);
-	}
+	/* sends at least one period behind their schedule count as schedule misses */
+	struct rtt_totals t = {.timing = "open-loop", .sent = sent - send_errors - refused, .attempted = attempted, .warmup_lost = warmup_lost,
+			       .late = p.late, .refused = refused + p.refused, .send_errors = send_errors, .recv_errors = p.recv_errors,
+			       .schedule_misses = late_sends, .duration_ns = t_end - t_start, .aborted = aborted};
+	rtt_summarize(samples, attempted, h, &t);
 	int rc = 0;
 	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
 		rc = 1;
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "rtt-client");
-	ev_str(b, "wait", wait_name(o->wait));
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
-	ev_str(b, "timing", "open-loop");
-	ev_u64(b, "size", o->size);
-	ev_u64(b, "count", o->count);
-	ev_u64(b, "warmup", o->warmup);
-	ev_u64(b, "interval_ns", o->interval_ns);
-	ev_u64(b, "timeout_ns", o->timeout_ns);
-	ev_u64(b, "sent", sent - send_errors - refused);
-	ev_u64(b, "attempted", attempted);
-	ev_u64(b, "received", received);
-	ev_u64(b, "lost", attempted - received);
-	ev_u64(b, "warmup_lost", warmup_lost);
-	ev_u64(b, "late", p.late);
-	ev_u64(b, "refused", refused + p.refused);
-	ev_u64(b, "send_errors", send_errors);
-	ev_u64(b, "recv_errors", p.recv_errors);
-	/* sends at least one period behind their schedule */
-	ev_u64(b, "schedule_misses", late_sends);
-	ev_u64(b, "duration_ns", t_end - t_start);
-	ev_u64(b, "min_ns", received ? mn : 0);
-	ev_u64(b, "max_ns", mx);
-	ev_dbl(b, "mean_ns", received ? mean : NAN);
-	ev_dbl(b, "stddev_ns", received > 1 ? sqrt(m2 / (double)(received - 1)) : NAN);
-	ev_str(b, "aborted", aborted);
+	struct jbuf *b = rtt_result_begin(o, &t);
 	ev_u64(b, "duplicates", p.duplicates);
 	ev_u64(b, "stray", p.stray);
 	ev_u64(b, "lateness_max_ns", late_max);

@@ -122,6 +122,64 @@ int write_raw(const char *path, const int64_t *samples, uint64_t n)
 	return 0;
 }
 
+/* Statistics over the measured samples, after the loop (RAW_LOST skipped): the histogram, count,
+ * exact min and max, and mean and standard deviation by Welford's method (numerically stable). */
+void rtt_summarize(const int64_t *samples, uint64_t n, struct hist *h, struct rtt_totals *t)
+{
+	uint64_t mn = UINT64_MAX, mx = 0;
+	double mean = 0, m2 = 0;
+	t->received = 0;
+	for (uint64_t k = 0; k < n; k++) {
+		if (samples[k] < 0)
+			continue;
+		uint64_t v = (uint64_t)samples[k];
+		t->received++;
+		hist_add(h, v);
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+		double d = (double)v - mean;
+		mean += d / (double)t->received;
+		m2 += d * ((double)v - mean);
+	}
+	t->min_ns = t->received ? mn : 0;
+	t->max_ns = mx;
+	t->mean_ns = t->received ? mean : NAN;
+	t->stddev_ns = t->received > 1 ? sqrt(m2 / (double)(t->received - 1)) : NAN;
+}
+
+/* The rtt-client result event's fields that every client reports (ping-pong and open loop); the
+ * caller adds its own, then the histogram, and ends it. One place for the event's shape. */
+struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t)
+{
+	struct jbuf *b = ev_begin("result");
+	ev_str(b, "role", "rtt-client");
+	ev_str(b, "wait", wait_name(o->wait));
+	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_str(b, "timing", t->timing);
+	ev_u64(b, "size", o->size);
+	ev_u64(b, "count", o->count);
+	ev_u64(b, "warmup", o->warmup);
+	ev_u64(b, "interval_ns", o->interval_ns);
+	ev_u64(b, "timeout_ns", o->timeout_ns);
+	ev_u64(b, "sent", t->sent);
+	ev_u64(b, "attempted", t->attempted);
+	ev_u64(b, "received", t->received);
+	ev_u64(b, "lost", t->attempted - t->received);
+	ev_u64(b, "warmup_lost", t->warmup_lost);
+	ev_u64(b, "late", t->late);
+	ev_u64(b, "refused", t->refused);
+	ev_u64(b, "send_errors", t->send_errors);
+	ev_u64(b, "recv_errors", t->recv_errors);
+	ev_u64(b, "schedule_misses", t->schedule_misses);
+	ev_u64(b, "duration_ns", t->duration_ns);
+	ev_u64(b, "min_ns", t->min_ns);
+	ev_u64(b, "max_ns", t->max_ns);
+	ev_dbl(b, "mean_ns", t->mean_ns);
+	ev_dbl(b, "stddev_ns", t->stddev_ns);
+	ev_str(b, "aborted", t->aborted);
+	return b;
+}
+
 int rtt_client(const struct opts *o)
 {
 	if (o->open_loop)
@@ -257,54 +315,17 @@ int rtt_client(const struct opts *o)
 	const uint64_t t_end = now_ns();
 	/* ---- end of measured loop ---- */
 
-	uint64_t received = 0, mn = UINT64_MAX, mx = 0;
-	double mean = 0, m2 = 0; /* Welford: numerically stable mean and variance */
-	for (uint64_t k = 0; k < attempted; k++) {
-		if (samples[k] < 0)
-			continue;
-		uint64_t v = (uint64_t)samples[k];
-		received++;
-		hist_add(h, v);
-		if (v < mn)
-			mn = v;
-		if (v > mx)
-			mx = v;
-		double d = (double)v - mean;
-		mean += d / (double)received;
-		m2 += d * ((double)v - mean);
-	}
+	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = attempted, .warmup_lost = warmup_lost, .late = late,
+			       .refused = refused, .send_errors = send_errors, .recv_errors = recv_errors, .schedule_misses = misses,
+			       .duration_ns = t_end - t_start, .aborted = aborted};
+	rtt_summarize(samples, attempted, h, &t);
 	int rc = 0;
 	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
 		rc = 1;
 	if (stamps && stamps_write(o->stamps_out, stamps, total) < 0)
 		rc = 1;
 
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "rtt-client");
-	ev_str(b, "wait", wait_name(o->wait));
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
-	ev_str(b, "timing", "send");
-	ev_u64(b, "size", o->size);
-	ev_u64(b, "count", o->count);
-	ev_u64(b, "warmup", o->warmup);
-	ev_u64(b, "interval_ns", o->interval_ns);
-	ev_u64(b, "timeout_ns", o->timeout_ns);
-	ev_u64(b, "sent", sent);
-	ev_u64(b, "attempted", attempted);
-	ev_u64(b, "received", received);
-	ev_u64(b, "lost", attempted - received);
-	ev_u64(b, "warmup_lost", warmup_lost);
-	ev_u64(b, "late", late);
-	ev_u64(b, "refused", refused);
-	ev_u64(b, "send_errors", send_errors);
-	ev_u64(b, "recv_errors", recv_errors);
-	ev_u64(b, "schedule_misses", misses);
-	ev_u64(b, "duration_ns", t_end - t_start);
-	ev_u64(b, "min_ns", received ? mn : 0);
-	ev_u64(b, "max_ns", mx);
-	ev_dbl(b, "mean_ns", received ? mean : NAN);
-	ev_dbl(b, "stddev_ns", received > 1 ? sqrt(m2 / (double)(received - 1)) : NAN);
-	ev_str(b, "aborted", aborted);
+	struct jbuf *b = rtt_result_begin(o, &t);
 	ev_hist(b, "hist", h);
 	ev_end(b);
 	free(samples);

@@ -51,6 +51,20 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
 	return 0;
 }
 
+struct hist;
+struct jbuf;
+
+/* What an RTT client measured, for its result event. */
+struct rtt_totals {
+	const char *timing; /* "send" (ping-pong) or "open-loop" */
+	uint64_t sent, attempted, received, warmup_lost, late, refused, send_errors, recv_errors, schedule_misses, duration_ns;
+	uint64_t min_ns, max_ns;
+	double mean_ns, stddev_ns;
+	const char *aborted; /* NULL, "signal" or "peer-unresponsive" */
+};
+void rtt_summarize(const int64_t *samples, uint64_t n, struct hist *h, struct rtt_totals *t);
+struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t);
+
 int rtt_server(const struct opts *o);
 int rtt_client(const struct opts *o);
 /* The open-loop probe (probe.c): latency under load without coordinated omission. */
