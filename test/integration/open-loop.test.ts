@@ -5,39 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { after, before, describe, it } from 'node:test';
-import { planDatapath } from '../../src/datapaths/plan.js';
-import type { HostExecutor } from '../../src/host/executor.js';
+import { describe, it } from 'node:test';
 import { runCommand } from '../../src/host/command.js';
 import { stateDir } from '../../src/paths.js';
-import { buildTopology } from '../../src/runner/build.js';
 import { Histogram } from '../../src/stats/histogram.js';
-import type { Topology } from '../../src/topology/model.js';
 import { loadPlacement, runLoadLatency } from '../../src/workloads/load.js';
 import { RTT_DEFAULTS, runRtt, type RttOutcome, type RttParams } from '../../src/workloads/rtt.js';
 import { STREAM_DEFAULTS, runStream } from '../../src/workloads/stream.js';
-import { hostSnapshot, type HostSnapshot } from '../helpers/host.js';
+import { topologyForSuite } from '../helpers/topology.js';
 
 const placement = loadPlacement(undefined, os.cpus().length);
 const probe: RttParams = { ...RTT_DEFAULTS, count: 2000, warmup: 1, intervalNs: 1e6, raw: true, openLoop: true, pace: 'spin', cpus: [placement.probe_client, placement.probe_server] };
 const quantile = (o: RttOutcome, q: number) => Histogram.fromEngine(o.client.hist, { min: o.client.min_ns, max: o.client.max_ns }).valueAtQuantile(q);
 
 describe('schedules that do not lie: the open-loop probe, the paced sender', () => {
-  let topo: Topology;
-  let host: HostExecutor;
-  let snapshot: HostSnapshot;
-  before(async () => {
-    snapshot = hostSnapshot();
-    topo = planDatapath('veth');
-    host = await buildTopology(topo, 'run');
-  });
-  after(async () => {
-    await host.teardown();
-    assert.deepEqual(hostSnapshot(), snapshot);
-  });
+  const topology = topologyForSuite('veth');
 
   it('a lost probe is one loss: the p99 stays in the loss-free band', async () => {
-    const { client, server } = topo.endpoints;
+    const { client, server } = topology().endpoints;
     const free = await runRtt(client, server, probe, { workDir: stateDir() });
     assert.equal(free.client.lost, 0, 'the loss-free run lost probes');
     // Drop probe 1000 on its way into the server's namespace, by the sequence number in its payload
@@ -60,7 +45,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
   });
 
   it('a server stalled for 50 ms: the probes sent during the stall come back late by what is left of it', async () => {
-    const { client, server } = topo.endpoints;
+    const { client, server } = topology().endpoints;
     let stalled = false;
     const out = await runRtt(client, server, { ...probe, count: 1000 }, {
       workDir: stateDir(),
@@ -83,7 +68,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
   });
 
   it('a 1 kpps load on CPUs of its own: the probe p50 within 1.5× of the idle p50, measured the same way', async () => {
-    const { client, server } = topo.endpoints;
+    const { client, server } = topology().endpoints;
     // Every 997 µs, not every 1 ms: a probe at the load's own period locks to one phase of it for the
     // whole run (measured: p50 28 or 62 µs from run to run, depending on that phase alone).
     const p = { ...probe, intervalNs: 997_000 };
@@ -96,7 +81,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
   });
 
   it('a paced sender stalled for 300 ms skips the slots it missed instead of bursting to catch up', async () => {
-    const { client, server } = topo.endpoints;
+    const { client, server } = topology().endpoints;
     let stalled = false;
     const out = await runStream(client, server, { ...STREAM_DEFAULTS, ratePps: 10_000, durationNs: 3e9, warmupNs: 0, pace: 'spin', rcvbuf: 8 << 20 }, {
       onEngine: (e) => {
