@@ -39,13 +39,9 @@ int udp_tx_connect(const struct opts *o, struct io *io)
 		return -1;
 	}
 	io->len = o->size;
-	io->fd = udp_socket(o);
+	io->fd = udp_connected(o);
 	if (io->fd < 0)
 		return -1;
-	if (connect(io->fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-		ev_error("connect", "connect: %s", strerror(errno));
-		return -1;
-	}
 	return tx_burst_headers(io, o->burst);
 }
 

@@ -100,13 +100,9 @@ int rtt_open_loop(const struct opts *o)
 	}
 	if (prepare_process(o) < 0)
 		return 1;
-	int fd = udp_socket(o);
+	int fd = udp_connected(o);
 	if (fd < 0)
 		return 1;
-	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-		ev_error("connect", "connect: %s", strerror(errno));
-		return 1;
-	}
 	/* The receiver wakes up at least this often to see that the run is over. */
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -186,14 +186,9 @@ int rtt_client(const struct opts *o)
 		return rtt_open_loop(o);
 	if (prepare_process(o) < 0)
 		return 1;
-	int fd = udp_socket(o);
+	int fd = udp_connected(o);
 	if (fd < 0)
 		return 1;
-	/* Connected, so an ICMP port-unreachable from a dead server surfaces as ECONNREFUSED. */
-	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
-		ev_error("connect", "connect: %s", strerror(errno));
-		return 1;
-	}
 	if (o->wait == WAIT_BLOCK) {
 		struct timeval tv = {.tv_sec = (time_t)(o->timeout_ns / 1000000000ull),
 				     .tv_usec = (suseconds_t)(o->timeout_ns % 1000000000ull / 1000)};

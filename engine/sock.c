@@ -129,3 +129,18 @@ int udp_socket(const struct opts *o)
 	}
 	return fd;
 }
+
+/* A UDP socket connected to o->addr. Connected, so an ICMP port-unreachable from a dead server
+ * surfaces as ECONNREFUSED, and each send skips the route lookup of an unconnected sendto. */
+int udp_connected(const struct opts *o)
+{
+	int fd = udp_socket(o);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+		ev_error("connect", "connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

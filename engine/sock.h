@@ -29,5 +29,6 @@ int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const cha
 int enter_netns(const char *name);
 int prepare_process(const struct opts *o);
 int udp_socket(const struct opts *o);
+int udp_connected(const struct opts *o);
 
 #endif

@@ -18,7 +18,7 @@ import { signalExitCode } from '../runner/signals.js';
 import { OPTION_NAMES, parseArgsSpec, quickUsage } from '../spec/options.js';
 import { planQuick } from '../spec/quick.js';
 import { newRunId } from '../util/ids.js';
-import { WORKLOADS, workloadOf, type Job } from '../workloads/registry.js';
+import { WORKLOADS, pairsNeeded, workloadOf, type Job } from '../workloads/registry.js';
 import { flag, parseCommandArgs, str } from './args.js';
 import { progress } from './common.js';
 
@@ -79,8 +79,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
 
 /** The host commands the datapath runs and the engine command lines each job runs, as text. */
 export function dryRun(datapath: string, jobs: readonly Job[], options: DatapathOptions): string {
-  const pairs = Math.max(...jobs.map((j) => workloadOf(j).w.pairsNeeded(workloadOf(j).p)));
-  const topo = planDatapath(datapath, undefined, pairs, options);
+  const topo = planDatapath(datapath, undefined, pairsNeeded(jobs), options);
   const lines = [`# ${datapath}: ${topo.summary}`, ...stepsFor(topo).map(formatStep)];
   for (const job of jobs) {
     const { w, p } = workloadOf(job);

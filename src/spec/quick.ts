@@ -8,7 +8,7 @@ import { planDatapath } from '../datapaths/plan.js';
 import { getDatapath } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
-import { getWorkload, jobsOf, workloadOf, type Job } from '../workloads/registry.js';
+import { getWorkload, jobsOf, pairsNeeded, rawApiOf, type Job } from '../workloads/registry.js';
 import type { WorkloadName } from '../workloads/results.js';
 import { datapathOptions } from './datapath-options.js';
 import { OPTIONS, parseOptionValues, workloadOptionNames, type OptionName, type OptionValues } from './options.js';
@@ -42,11 +42,11 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
   const values = parseOptionValues(raw);
   const jobs = jobsOf(workload.name as WorkloadName, (w) => w.parse(values));
   const dpOptions = datapathOptions(values, datapaths);
+  const pairs = pairsNeeded(jobs);
+  const rawApi = rawApiOf(jobs);
   for (const d of datapaths) {
     // Plans are pure: planning every case now finds every refusal before anything is built.
-    const pairs = Math.max(...jobs.map((j) => workloadOf(j).w.pairsNeeded(workloadOf(j).p)));
     const topo = planDatapath(d, 'aaaaaa', pairs, dpOptions);
-    const rawApi = jobs.map((j) => workloadOf(j).w.rawApi(workloadOf(j).p)).find((a) => a !== null);
     if (topo.rawUnsupported && rawApi) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
   }
   return { datapaths: [...datapaths], workload: workload.name as WorkloadName, datapathOptions: dpOptions, jobs, values };

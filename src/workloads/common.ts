@@ -21,3 +21,8 @@ export function commonParams<D extends CommonParams>(v: OptionValues, defaults: 
   if (v['rt-prio'] !== undefined) out.rtPrio = v['rt-prio'];
   return out;
 }
+
+/** The shared options as stored and printed in --json (snake_case). */
+export function commonRecord(p: CommonParams): Record<string, unknown> {
+  return { size: p.size, wait: p.wait, pace: p.pace, cpus: p.cpus ?? null, rt_prio: p.rtPrio ?? 0 };
+}

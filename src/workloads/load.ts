@@ -12,19 +12,10 @@ import { readDropCounters } from '../host/counters.js';
 import type { Endpoint } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { within } from '../util/timeout.js';
-import type { LoadEngineRecord, LoadSummary, StreamSeries } from './results.js';
+import type { LoadEngineRecord, LoadPlacement, LoadSummary, StreamSeries } from './results.js';
 import { RTT_DEFAULTS, rttCommands, rttOutcomeOf, rttParams, rttRecord, runRtt, type RttOutcome, type RttParams } from './rtt.js';
 import { checkRaw, isRawApi, perApi, runStream, streamBase, streamCommands, streamOutcomeOf, streamPackets, streamRecord, type StreamOutcome, type StreamParams } from './stream.js';
 import type { Outcome, Workload } from './types.js';
-
-/** Where the probe's and the load's engines run, and what shares a CPU (null: nothing). */
-export interface LoadPlacement {
-  probe_client: number;
-  probe_server: number;
-  load_sender: number;
-  load_receiver: number;
-  shared: string | null;
-}
 
 /**
  * The probe where --cpus puts it (default: client 0, server 1); the load's sender on a CPU that neither

@@ -36,3 +36,21 @@ export function workloadOf(job: Job): { w: Workload<unknown, Outcome<unknown, un
 export function jobsOf(name: WorkloadName, parse: (w: Workload<unknown, Outcome<unknown, unknown, unknown>>) => unknown[]): Job[] {
   return parse(WORKLOADS[name] as Workload<unknown, Outcome<unknown, unknown, unknown>>).map((params) => ({ workload: name, params }) as Job);
 }
+
+/** The client/server pairs a set of jobs needs from the datapath: the most any of them uses at once. */
+export function pairsNeeded(jobs: readonly Job[]): number {
+  return Math.max(1, ...jobs.map((j) => {
+    const { w, p } = workloadOf(j);
+    return w.pairsNeeded(p);
+  }));
+}
+
+/** The first raw sending API any of the jobs uses, or null. */
+export function rawApiOf(jobs: readonly Job[]): string | null {
+  for (const j of jobs) {
+    const { w, p } = workloadOf(j);
+    const api = w.rawApi(p);
+    if (api) return api;
+  }
+  return null;
+}

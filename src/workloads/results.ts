@@ -87,6 +87,15 @@ export interface SweepSummary {
 }
 export type SweepSeries = Array<{ offered_pps: number } & StreamSeries>;
 
+/** Where the probe's and the load's engines run, and what shares a CPU (null: nothing). */
+export interface LoadPlacement {
+  probe_client: number;
+  probe_server: number;
+  load_sender: number;
+  load_receiver: number;
+  shared: string | null;
+}
+
 /** A load run: the probe's RTT percentiles (absent when no probe came back), and the load beside them. */
 export interface LoadSummary extends Partial<RttSummary> {
   cdf?: Array<[number, number]>;
@@ -97,7 +106,7 @@ export interface LoadSummary extends Partial<RttSummary> {
   /** 'open-loop' (this cnperf); runs stored by older versions say 'planned' (closed loop, from planned send times) */
   timing: 'open-loop' | 'planned';
   /** where the probe and the load ran (absent in older runs) */
-  placement?: { probe_client: number; probe_server: number; load_sender: number; load_receiver: number; shared: string | null };
+  placement?: LoadPlacement;
 }
 export interface LoadEngineRecord {
   probe: RttEngineRecord | null;

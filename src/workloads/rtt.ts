@@ -13,7 +13,7 @@ import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
 import type { Endpoint, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
-import { commonParams } from './common.js';
+import { commonParams, commonRecord } from './common.js';
 import type { RttEngineRecord, RttRunSummary } from './results.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
@@ -248,11 +248,7 @@ export function rttRecord(p: RttParams): Record<string, unknown> {
     count: p.count,
     warmup: p.warmup,
     interval_ns: p.intervalNs,
-    size: p.size,
-    wait: p.wait,
-    pace: p.pace,
-    cpus: p.cpus ?? null,
-    rt_prio: p.rtPrio ?? 0,
+    ...commonRecord(p),
     timeout_ns: p.timeoutNs,
     max_consecutive_lost: p.maxConsecutiveLost,
     raw: p.raw,

@@ -23,7 +23,7 @@ import { aggregateSeries, steadyState } from '../stats/series.js';
 import type { Endpoint, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { parseDuration, parseRate } from '../util/units.js';
-import { commonParams } from './common.js';
+import { commonParams, commonRecord } from './common.js';
 import type { StreamEngineRecord, StreamSeries, StreamSummary } from './results.js';
 import type { EngineCommand, Outcome, Workload } from './types.js';
 import { within } from '../util/timeout.js';
@@ -277,15 +277,11 @@ export async function runFlows(topo: Topology, p: StreamParams): Promise<StreamR
 export function streamRecord(p: StreamParams): Record<string, unknown> {
   return {
     api: p.api,
-    size: p.size,
+    ...commonRecord(p),
     burst: p.burst,
     rate_pps: p.ratePps,
     duration_ns: p.durationNs,
     warmup_ns: p.warmupNs,
-    pace: p.pace,
-    wait: p.wait,
-    cpus: p.cpus ?? null,
-    rt_prio: p.rtPrio ?? 0,
     qdisc_bypass: p.qdiscBypass,
     flows: p.flows,
     rcvbuf: p.rcvbuf ?? null,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, it } from 'node:test';
+import type { EngineProcess } from '../../src/engine/supervisor.js';
 import { runCommand } from '../../src/host/command.js';
 import { stateDir } from '../../src/paths.js';
 import { Histogram } from '../../src/stats/histogram.js';
@@ -16,6 +17,19 @@ import { topologyForSuite } from '../helpers/topology.js';
 
 const placement = loadPlacement(undefined, os.cpus().length);
 const probe: RttParams = { ...RTT_DEFAULTS, count: 2000, warmup: 1, intervalNs: 1e6, raw: true, openLoop: true, pace: 'spin', cpus: [placement.probe_client, placement.probe_server] };
+/** An onEngine hook that freezes the engine labelled `label` (SIGSTOP) `afterMs` after it starts, for `forMs`. */
+function stallOnce(label: string, afterMs: number, forMs: number): (e: EngineProcess) => void {
+  let done = false;
+  return (e) => {
+    if (e.label !== label || done) return;
+    done = true;
+    setTimeout(() => {
+      process.kill(e.pid!, 'SIGSTOP');
+      setTimeout(() => process.kill(e.pid!, 'SIGCONT'), forMs);
+    }, afterMs);
+  };
+}
+
 const quantile = (o: RttOutcome, q: number) => Histogram.fromEngine(o.client.hist, { min: o.client.min_ns, max: o.client.max_ns }).valueAtQuantile(q);
 
 describe('schedules that do not lie: the open-loop probe, the paced sender', () => {
@@ -46,18 +60,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
 
   it('a server stalled for 50 ms: the probes sent during the stall come back late by what is left of it', async () => {
     const { client, server } = topology().endpoints;
-    let stalled = false;
-    const out = await runRtt(client, server, { ...probe, count: 1000 }, {
-      workDir: stateDir(),
-      onEngine: (e) => {
-        if (e.label !== 'rtt-server' || stalled) return;
-        stalled = true;
-        setTimeout(() => {
-          process.kill(e.pid!, 'SIGSTOP');
-          setTimeout(() => process.kill(e.pid!, 'SIGCONT'), 50);
-        }, 500);
-      },
-    });
+    const out = await runRtt(client, server, { ...probe, count: 1000 }, { workDir: stateDir(), onEngine: stallOnce('rtt-server', 500, 50) });
     assert.equal(out.client.lost, 0, 'a 50 ms stall under a 200 ms timeout loses nothing');
     const samples = [...out.raw!].map(Number);
     const during = samples.filter((v) => v > 5e6);
@@ -82,17 +85,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
 
   it('a paced sender stalled for 300 ms skips the slots it missed instead of bursting to catch up', async () => {
     const { client, server } = topology().endpoints;
-    let stalled = false;
-    const out = await runStream(client, server, { ...STREAM_DEFAULTS, ratePps: 10_000, durationNs: 3e9, warmupNs: 0, pace: 'spin', rcvbuf: 8 << 20 }, {
-      onEngine: (e) => {
-        if (e.label !== 'stream-tx' || stalled) return;
-        stalled = true;
-        setTimeout(() => {
-          process.kill(e.pid!, 'SIGSTOP');
-          setTimeout(() => process.kill(e.pid!, 'SIGCONT'), 300);
-        }, 1200);
-      },
-    });
+    const out = await runStream(client, server, { ...STREAM_DEFAULTS, ratePps: 10_000, durationNs: 3e9, warmupNs: 0, pace: 'spin', rcvbuf: 8 << 20 }, { onEngine: stallOnce('stream-tx', 1200, 300) });
     // About 3000 slots fell in the stall: skipped and counted, so about 27 000 of 30 000 were sent.
     assert.ok(out.tx.missed_slots >= 2000 && out.tx.missed_slots <= 4500, `missed ${out.tx.missed_slots}`);
     assert.ok(Math.abs(out.tx.packets + out.tx.missed_slots - 30_000) < 600, `sent ${out.tx.packets} + missed ${out.tx.missed_slots}`);
