@@ -9,6 +9,11 @@ export function enginePath(): string {
   return process.env.CNPERF_ENGINE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-engine');
 }
 
+/** The netlink applier (engine/wire/); CNPERF_WIRE overrides it. */
+export function wirePath(): string {
+  return process.env.CNPERF_WIRE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-wire');
+}
+
 /** Where journals and locks live: tmpfs, so a reboot (which also removes namespaces) clears it. */
 export function stateDir(): string {
   return process.env.CNPERF_STATE_DIR ?? '/run/cnperf';

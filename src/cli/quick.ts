@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { datapathNames } from '../datapaths/registry.js';
 import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
-import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
+import { formatCommand, formatSteps, stepsFor } from '../host/steps.js';
 import { defaultDbPath, stateDir } from '../paths.js';
 import { resultJson, resultsTables } from '../report/run-tables.js';
 import { floorLine } from '../runner/calibration.js';
@@ -80,7 +80,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
 /** The host commands the datapath runs and the engine command lines each job runs, as text. */
 export function dryRun(datapath: string, jobs: readonly Job[], options: DatapathOptions): string {
   const topo = planDatapath(datapath, undefined, pairsNeeded(jobs), options);
-  const lines = [`# ${datapath}: ${topo.summary}`, ...stepsFor(topo).map(formatStep)];
+  const lines = [`# ${datapath}: ${topo.summary}`, ...formatSteps(stepsFor(topo))];
   for (const job of jobs) {
     const { w, p } = workloadOf(job);
     for (const c of w.commands(topo, p, stateDir())) lines.push(formatCommand(['cnperf-engine', ...c.argv]) + (c.note ? `   # ${c.note}` : ''));

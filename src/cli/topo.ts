@@ -9,7 +9,7 @@ import { datapathNames } from '../datapaths/registry.js';
 import { Journal, listJournals } from '../host/journal.js';
 import { HostExecutor } from '../host/executor.js';
 import { isAlive } from '../host/proc.js';
-import { formatCommand, formatStep, stepsFor } from '../host/steps.js';
+import { formatCommand, formatSteps, stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import { renderTable } from '../report/table.js';
 import { planDatapath } from '../datapaths/plan.js';
@@ -49,7 +49,7 @@ async function topoUp(argv: string[]): Promise<number> {
   const { 'dry-run': _d, json: _j, ...values } = p.values;
   const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(parseOptionValues(values), p.positionals));
   if (flag(p, 'dry-run')) {
-    for (const s of stepsFor(topo)) process.stdout.write(formatStep(s) + '\n');
+    for (const line of formatSteps(stepsFor(topo))) process.stdout.write(line + '\n');
     return 0;
   }
   const built = await withSession({ command: 'topo up', owner: topo.runId }, async ({ stop }) => {

@@ -63,8 +63,14 @@ export interface AttachContext {
   runDir: string;
 }
 
-/** At most this many pairs (seed 004 goes to 128): names stay within 15 characters. */
-export const MAX_PAIRS = 128;
+/**
+ * At most this many pairs: seed 004 goes to 128, a busy node runs hundreds of pods. Names stay within
+ * 15 characters (IFNAMSIZ) up to here: 'cnp' + run id + '-c511e'.
+ */
+export const MAX_PAIRS = 512;
+
+/** At most this many concurrent stream flows: each is two engine processes, all running at once. */
+export const MAX_FLOWS = 128;
 
 /**
  * The role suffix of pair i: '' for the first (so one pair keeps the short names c, s, c0, ...),
@@ -118,7 +124,11 @@ export const CLIENT_IP = '198.18.0.1';
 export const SERVER_IP = '198.18.0.2';
 export const PREFIX = 24;
 
-/** Pair i's addresses: 198.18.i.1 and 198.18.i.2. */
+/**
+ * Pair i's addresses: 198.18.i.1 and 198.18.i.2; beyond 256 pairs the third octet wraps and the
+ * host part moves on (pair 256: 198.18.0.3 and .4), so every address stays unique in 198.18.0.0/16.
+ */
 export function pairIps(i: number): { client: string; server: string } {
-  return { client: `198.18.${i}.1`, server: `198.18.${i}.2` };
+  const base = 1 + 2 * Math.floor(i / 256);
+  return { client: `198.18.${i % 256}.${base}`, server: `198.18.${i % 256}.${base + 1}` };
 }

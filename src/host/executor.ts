@@ -2,6 +2,13 @@
  * The only code that changes the host's network state. It runs planned steps in order, journaling
  * each step's reverse action first, and tears down by replaying the journal backwards. Teardown
  * treats "already gone" as success, so it can be run any number of times.
+ *
+ * Consecutive kernel steps go to cnperf-wire as one batch (src/host/wire.ts): their undos are all
+ * journaled, in one write, before the batch is sent, so a crash anywhere in it is still undone (an
+ * undo whose object was never made finds it "already gone"). A batch ends at a test fault point, so
+ * fail@K / kill@K / pause@K still act exactly at step K. Teardown deletes namespaces rather than
+ * the links inside them: the kernel then dismantles every device of every dying namespace in one
+ * batch (one RCU grace period) instead of one per link.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +18,7 @@ import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
+import { runWire, wireLine, type NetOp } from './wire.js';
 
 export interface TeardownReport {
   removed: string[];
@@ -42,13 +50,23 @@ export class HostExecutor {
   ) {}
 
   async apply(steps: readonly Step[]): Promise<void> {
-    for (const [i, step] of steps.entries()) {
-      if (step.undo) this.journal.append(step.undo);
-      const fault = faultAt(i + 1);
-      if (fault === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
-      await this.run(step.argv, step.stdin);
-      if (fault === 'kill') process.kill(process.pid, 'SIGKILL');
-      if (fault === 'pause') await pauseForTest(`after step ${i + 1}`);
+    for (let i = 0; i < steps.length; ) {
+      const batch = netlinkBatch(steps, i);
+      if (batch.length > 0) {
+        this.journal.appendAll(batch.flatMap((s) => (s.undo ? [s.undo] : [])));
+        const { answers } = await runWire('apply', batch.map((s) => wireLine(s.net!)), this.run);
+        const refused = answers.findIndex((a) => !a.ok);
+        if (refused >= 0) throw new NetlinkStepError(batch[refused]!.argv, (answers[refused] as { error: string }).error);
+        i += batch.length;
+      } else {
+        const step = steps[i++]!;
+        if (step.undo) this.journal.append(step.undo);
+        if (faultAt(i) === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
+        await this.run(step.argv, step.stdin);
+      }
+      // i steps are done: act on a fault point right after the last of them
+      if (faultAt(i) === 'kill') process.kill(process.pid, 'SIGKILL');
+      if (faultAt(i) === 'pause') await pauseForTest(`after step ${i}`);
     }
   }
 
@@ -68,6 +86,30 @@ export class HostExecutor {
 type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
 const UNDO_HANDLERS: { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> } = {};
 
+/** A kernel step cnperf-wire applied and the kernel refused: named by its `ip` equivalent. */
+export class NetlinkStepError extends HostCommandError {
+  constructor(argv: readonly string[], error: string) {
+    super(argv, error, 1);
+    this.message = `netlink request failed (as \`${argv.join(' ')}\`): ${error}`;
+  }
+}
+
+/**
+ * The kernel steps from `from` on that go to cnperf-wire together: consecutive netlink steps, ending
+ * before a step that is to fail (it is journaled and fails on its own) or right after one where the
+ * process is to be killed or paused.
+ */
+function netlinkBatch(steps: readonly Step[], from: number): Step[] {
+  const batch: Step[] = [];
+  for (let i = from; i < steps.length && steps[i]!.net; i++) {
+    const fault = faultAt(i + 1);
+    if (fault === 'fail') break;
+    batch.push(steps[i]!);
+    if (fault) break;
+  }
+  return batch;
+}
+
 export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
   (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
 }
@@ -84,7 +126,15 @@ export function describeUndo(u: UndoAction): string {
 
 export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand): Promise<TeardownReport> {
   const report: TeardownReport = { removed: [], alreadyGone: [], failed: [] };
-  for (const u of [...undos].reverse()) {
+  const order = [...undos].reverse();
+  for (let i = 0; i < order.length; ) {
+    const kernel: Array<Extract<UndoAction, { op: 'del-netns' | 'del-link' }>> = [];
+    for (let u = order[i]; u && (u.op === 'del-netns' || u.op === 'del-link'); u = order[++i]) kernel.push(u);
+    if (kernel.length > 0) {
+      await undoKernel(kernel, order, run, report);
+      continue;
+    }
+    const u = order[i++]!;
     const what = describeUndo(u);
     try {
       const r = await undoOne(u, run);
@@ -94,6 +144,39 @@ export async function undoAll(undos: readonly UndoAction[], run: CommandRunner =
     }
   }
   return report;
+}
+
+/**
+ * Namespace and link deletions in one cnperf-wire call. A link inside a namespace this teardown also
+ * deletes is not deleted on its own: it goes with its namespace, and its fate is the namespace's.
+ */
+async function undoKernel(
+  undos: ReadonlyArray<Extract<UndoAction, { op: 'del-netns' | 'del-link' }>>,
+  all: readonly UndoAction[],
+  run: CommandRunner,
+  report: TeardownReport,
+): Promise<void> {
+  const dying = new Set(all.flatMap((u) => (u.op === 'del-netns' ? [u.netns] : [])));
+  const requests: Array<{ what: string; op: NetOp }> = [];
+  const riders = new Map<string, string[]>(); // namespace → links that go with it
+  for (const u of undos) {
+    if (u.op === 'del-link' && dying.has(u.netns)) riders.set(u.netns, [...(riders.get(u.netns) ?? []), `${describeUndo(u)} (with its namespace)`]);
+    else requests.push({ what: describeUndo(u), op: u.op === 'del-netns' ? { op: 'netns-del', netns: u.netns } : { op: 'link-del', netns: u.netns, dev: u.dev } });
+  }
+  let answers: Awaited<ReturnType<typeof runWire>>['answers'];
+  try {
+    ({ answers } = await runWire('undo', requests.map((r) => wireLine(r.op)), run));
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    for (const r of requests) report.failed.push({ what: r.what, error });
+    return;
+  }
+  requests.forEach((r, i) => {
+    const a = answers[i]!;
+    const withIt = r.op.op === 'netns-del' ? (riders.get(r.op.netns) ?? []) : [];
+    if (!a.ok) report.failed.push(...[r.what, ...withIt].map((what) => ({ what, error: a.error })));
+    else (a.gone ? report.alreadyGone : report.removed).push(r.what, ...withIt);
+  });
 }
 
 export function netnsExists(name: string): boolean {
@@ -126,21 +209,11 @@ async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | '
   return handlerOf(u).undo(u, run);
 }
 
-async function delNetns(u: { netns: string }, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (!netnsExists(u.netns)) return 'gone';
-  await run(['ip', 'netns', 'del', u.netns]);
-  return 'removed';
-}
-
-async function delLink(u: { netns: string; dev: string }, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (!netnsExists(u.netns)) return 'gone'; // a link dies with its namespace
-  try {
-    await run(['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev]);
-    return 'removed';
-  } catch (e) {
-    if (e instanceof HostCommandError && /Cannot find device/.test(e.stderr)) return 'gone';
-    throw e;
-  }
+/** One namespace or link deletion on its own (undoAll batches them; this serves a lone entry). */
+async function undoKernelOne(op: NetOp, run: CommandRunner): Promise<'removed' | 'gone'> {
+  const a = (await runWire('undo', [wireLine(op)], run)).answers[0]!;
+  if (!a.ok) throw new Error(a.error);
+  return a.gone ? 'gone' : 'removed';
 }
 
 /** Only ever a directory of ours: under the state directory, named by a run id. */
@@ -151,8 +224,8 @@ async function rmRunDir(u: { path: string }): Promise<'removed' | 'gone'> {
   return 'removed';
 }
 
-registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: delNetns });
-registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: delLink });
+registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: (u, run) => undoKernelOne({ op: 'netns-del', netns: u.netns }, run) });
+registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: (u, run) => undoKernelOne({ op: 'link-del', netns: u.netns, dev: u.dev }, run) });
 registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})`, undo: (u) => stopDaemon(u.pidfile, u.comm) });
 registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
 registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });

@@ -55,6 +55,11 @@ export class Journal {
     appendFileSync(this.path, JSON.stringify(undo) + '\n');
   }
 
+  /** Several undos in one write (a batch of kernel steps is journaled whole before it is sent). */
+  appendAll(undos: readonly UndoAction[]): void {
+    if (undos.length) appendFileSync(this.path, undos.map((u) => JSON.stringify(u) + '\n').join(''));
+  }
+
   undos(): UndoAction[] {
     return readJournal(this.path).undos;
   }

@@ -1,8 +1,11 @@
 /**
- * Turns a topology into the exact ordered `ip` commands that build it, each with the action that
- * reverses it. Pure: `--dry-run` prints these, the executor runs them, tests inspect them.
+ * Turns a topology into the exact ordered steps that build it, each with the action that reverses
+ * it. Kernel steps are netlink requests (applied in batches by cnperf-wire, src/host/wire.ts) shown
+ * as the `ip` command with the same effect; the rest (ethtool, nft, daemons, ...) are commands. Pure:
+ * `--dry-run` prints these, the executor runs them, tests inspect them.
  */
 import type { CniPlan, Topology } from '../topology/model.js';
+import { ipEquivalent, type NetOp } from './wire.js';
 
 export type UndoAction =
   | { op: 'del-netns'; netns: string }
@@ -19,7 +22,10 @@ export type UndoAction =
   | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 
 export interface Step {
+  /** the command run, or for a netlink step the `ip` command with the same effect (display only) */
   argv: string[];
+  /** a kernel step cnperf-wire applies over netlink instead of running argv */
+  net?: NetOp;
   /** fed to the command's stdin (rulesets for nft -f - and iptables-restore) */
   stdin?: string;
   /** journaled before the command runs, so a crash right after it still gets undone */
@@ -34,50 +40,43 @@ export function ownerMark(runId: string): string {
 export function stepsFor(t: Topology): Step[] {
   const mark = ownerMark(t.runId);
   const steps: Step[] = [];
-  const ip = (netns: string, ...args: string[]) => ['ip', '-n', netns, ...args];
+  const kernel = (net: NetOp, undo?: UndoAction) => steps.push({ argv: ipEquivalent(net), net, ...(undo ? { undo } : {}) });
   const devices: Array<{ netns: string; dev: string }> = [];
 
   for (const ns of t.namespaces) {
-    steps.push({ argv: ['ip', 'netns', 'add', ns.name], undo: { op: 'del-netns', netns: ns.name } });
+    kernel({ op: 'netns-add', netns: ns.name }, { op: 'del-netns', netns: ns.name });
     // A namespace has no label of its own; its loopback's alias is our ownership mark.
-    steps.push({ argv: ip(ns.name, 'link', 'set', 'lo', 'alias', mark) });
-    steps.push({ argv: ip(ns.name, 'link', 'set', 'lo', 'up') });
+    kernel({ op: 'link-alias', netns: ns.name, dev: 'lo', alias: mark });
+    kernel({ op: 'link-up', netns: ns.name, dev: 'lo' });
   }
   for (const l of t.links) {
-    const mtu = l.mtu ? ['mtu', String(l.mtu)] : [];
+    const mtu = l.mtu ? { mtu: l.mtu } : {};
     const undo: UndoAction = { op: 'del-link', netns: l.netns, dev: l.name };
     if (l.kind === 'bridge') {
-      steps.push({ argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'bridge'), undo });
+      kernel({ op: 'bridge-add', netns: l.netns, name: l.name, ...mtu }, undo);
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'macvlan' || l.kind === 'ipvlan') {
       // Created on its lower device and moved into the container's namespace in one step.
-      const move = l.netns === l.lowerNetns ? [] : ['netns', l.netns];
-      steps.push({ argv: ip(l.lowerNetns, 'link', 'add', l.name, 'link', l.lower, ...move, ...mtu, 'type', l.kind, 'mode', l.mode), undo });
+      kernel({ op: l.kind === 'macvlan' ? 'macvlan-add' : 'ipvlan-add', lowerNetns: l.lowerNetns, lower: l.lower, netns: l.netns, name: l.name, mode: l.mode, ...mtu }, undo);
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'vxlan') {
-      steps.push({
-        argv: ip(l.netns, 'link', 'add', l.name, ...mtu, 'type', 'vxlan', 'id', String(l.vni), 'dstport', String(l.port), 'local', l.local, 'remote', l.remote, 'dev', l.dev),
-        undo,
-      });
+      kernel({ op: 'vxlan-add', netns: l.netns, name: l.name, vni: l.vni, port: l.port, local: l.local, remote: l.remote, dev: l.dev, ...mtu }, undo);
       devices.push({ netns: l.netns, dev: l.name });
     } else {
       // Both ends are created directly inside their namespaces: nothing ever appears in the
       // root namespace, not even for a moment.
-      steps.push({
-        argv: ['ip', 'link', 'add', l.name, 'netns', l.netns, ...mtu, 'type', 'veth', 'peer', 'name', l.peer, 'netns', l.peerNetns, ...mtu],
-        undo: { op: 'del-link', netns: l.netns, dev: l.name },
-      });
+      kernel({ op: 'veth-add', netns: l.netns, name: l.name, peerNetns: l.peerNetns, peer: l.peer, ...mtu }, undo);
       devices.push({ netns: l.netns, dev: l.name }, { netns: l.peerNetns, dev: l.peer });
     }
   }
   for (const d of devices) {
-    steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'alias', mark) });
+    kernel({ op: 'link-alias', netns: d.netns, dev: d.dev, alias: mark });
     // No IPv6 link-local address: no DAD, router or MLD packets crossing the measured path.
-    steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'addrgenmode', 'none') });
+    kernel({ op: 'link-addrgenmode-none', netns: d.netns, dev: d.dev });
   }
-  for (const p of t.ports) steps.push({ argv: ip(p.netns, 'link', 'set', 'dev', p.dev, 'master', p.master) });
-  for (const a of t.addresses) steps.push({ argv: ip(a.netns, 'addr', 'add', a.cidr, 'dev', a.dev) });
-  for (const d of devices) steps.push({ argv: ip(d.netns, 'link', 'set', 'dev', d.dev, 'up') });
+  for (const p of t.ports) kernel({ op: 'link-master', netns: p.netns, dev: p.dev, master: p.master });
+  for (const a of t.addresses) kernel({ op: 'addr-add', netns: a.netns, dev: a.dev, cidr: a.cidr });
+  for (const d of devices) kernel({ op: 'link-up', netns: d.netns, dev: d.dev });
   if (t.offload && Object.keys(t.offload).length) {
     const features = Object.entries(t.offload).flat();
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
@@ -107,10 +106,14 @@ export function stepsFor(t: Topology): Step[] {
     steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text });
   }
   for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
-  for (const r of t.routes ?? []) {
-    steps.push({ argv: ip(r.netns, 'route', 'add', r.dst, ...(r.via ? ['via', r.via] : []), ...(r.dev ? ['dev', r.dev] : []), ...(r.onlink ? ['onlink'] : [])) });
-  }
+  for (const r of t.routes ?? []) kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) });
   return steps;
+}
+
+/** A plan as --dry-run prints it: one line per step, after a line saying how kernel steps are applied. */
+export function formatSteps(steps: readonly Step[]): string[] {
+  const header = steps.some((s) => s.net) ? ['# ip commands here are applied as rtnetlink requests by cnperf-wire, many per process; each line shows the ip command with the same effect'] : [];
+  return [...header, ...steps.map(formatStep)];
 }
 
 /** Renders a step for display (a here-document shows its stdin). Display only: nothing runs a shell. */

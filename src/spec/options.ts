@@ -12,7 +12,7 @@
  */
 import os from 'node:os';
 import { MAX_RULES, NETFILTERS, type Netfilter } from '../datapaths/netfilter.js';
-import { MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
+import { MAX_FLOWS, MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
 import { parseBytes, parseDuration, parseIntIn, parsePercent } from '../util/units.js';
 
@@ -128,7 +128,7 @@ export const OPTIONS = {
   duration: def<number>({ type: 'string', for: ['stream', 'sweep'], value: 'DURATION', help: 'how long each stream runs (default 10s)', parse: durationIn(1e9, 86400e9, '1s..24h') }),
   'qdisc-bypass': def({ type: 'boolean', for: STREAMS, help: 'raw APIs: PACKET_QDISC_BYPASS' }),
   rcvbuf: def<number>({ type: 'string', for: STREAMS, value: 'BYTES', help: "the receiver's socket buffer (SO_RCVBUFFORCE; default: the kernel's)", parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30) }),
-  flows: def<number>({ type: 'string', for: ['stream'], value: 'N', help: 'sender/receiver pairs at once, each in its own namespaces', parse: intIn(1, MAX_PAIRS) }),
+  flows: def<number>({ type: 'string', for: ['stream'], value: 'N', help: 'sender/receiver pairs at once, each in its own namespaces', parse: intIn(1, MAX_FLOWS) }),
   'loss-threshold': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'the highest rate with less loss is the maximum sustained (default 0.1%)', parse: parsePercent }),
   'sender-limit': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'a point whose send rate falls more than this below the offered rate is sender-limited and never sustained (default 2%)', parse: parsePercent }),
   settle: def<number>({ type: 'string', for: ['load'], value: 'DURATION', help: 'how long the load runs before the probe starts (default 1s)', parse: (t, f) => parseDuration(t, f) }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
 import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';
+import { MAX_PAIRS, pairIps } from '../../src/datapaths/types.js';
 import { parseOffload } from '../../src/spec/options.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
@@ -81,26 +82,34 @@ describe('datapath planning', () => {
     const steps = stepsFor(t).map((s) => s.argv.join(' '));
     const idx = (re: RegExp) => steps.findIndex((s) => re.test(s));
     assert.ok(idx(/type bridge/) < idx(/ master /));
-    assert.ok(idx(/addr add/) < idx(/dev \S+ up$/));
+    assert.ok(idx(/addr add/) < idx(/dev (?!lo )\S+ up$/));
   });
 
   for (const d of DATAPATHS) {
-    it(`${d.name}: plans 128 pairs with unique names of at most 15 characters`, () => {
+    it(`${d.name}: plans ${MAX_PAIRS} pairs with unique names of at most 15 characters`, () => {
       const opts = { placement: d.placements[0], ...(d.variants?.includes('bridge') ? { variant: 'bridge' } : {}), ...ctxFor(d) };
-      const t = d.plan({ runId: RUN, pairs: 128, ...opts });
+      const t = d.plan({ runId: RUN, pairs: MAX_PAIRS, ...opts });
       assert.deepEqual(validateTopology(t), []);
-      assert.equal(t.pairs.length, 128);
+      assert.equal(t.pairs.length, MAX_PAIRS);
       assert.deepEqual(t.pairs[0], t.endpoints);
       const one = d.plan({ runId: RUN, ...opts });
       assert.deepEqual(t.endpoints, one.endpoints, 'pair 0 keeps the single-pair names and addresses');
       if (d.name !== 'loopback') {
         // every pair in namespaces of its own, with addresses of its own
-        assert.equal(new Set(t.pairs.map((p) => p.client.netns)).size, 128);
+        assert.equal(new Set(t.pairs.map((p) => p.client.netns)).size, MAX_PAIRS);
         // (cni: the plugins give the addresses, at ADD)
-        if (d.name !== 'cni') assert.equal(new Set(t.pairs.flatMap((p) => [p.client.ip, p.server.ip])).size, 256);
+        if (d.name !== 'cni') assert.equal(new Set(t.pairs.flatMap((p) => [p.client.ip, p.server.ip])).size, 2 * MAX_PAIRS);
       }
     });
   }
+
+  it('pair addresses stay in 198.18.0.0/16 and never repeat up to the limit; pair 0 keeps .1 and .2', () => {
+    const all = Array.from({ length: MAX_PAIRS }, (_, i) => pairIps(i)).flatMap((p) => [p.client, p.server]);
+    assert.equal(new Set(all).size, all.length);
+    for (const ip of all) assert.match(ip, /^198\.18\.\d{1,3}\.\d$/);
+    assert.deepEqual(pairIps(0), { client: '198.18.0.1', server: '198.18.0.2' });
+    assert.deepEqual(pairIps(256), { client: '198.18.0.3', server: '198.18.0.4' });
+  });
 
   it('routed: /32 per container, a default route to the link-local gateway on the node end, host routes, forwarding', () => {
     const t = getDatapath('routed').plan({ runId: RUN, placement: 'cross-node' });

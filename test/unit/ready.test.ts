@@ -1,39 +1,66 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
 import type { CommandRunner } from '../../src/host/command.js';
-import { notReady, waitReady } from '../../src/host/ready.js';
+import { readyConditions, waitReady } from '../../src/host/ready.js';
 import { FIXTURES } from '../helpers/paths.js';
 
-const ipLink = readFileSync(path.join(FIXTURES, 'ip-link-node1.json'), 'utf8');
-const bridgeLink = readFileSync(path.join(FIXTURES, 'bridge-link-node1.json'), 'utf8');
-const topo = getDatapath('bridge').plan({ runId: 'runid0', placement: 'cross-node' });
-const node1 = 'cnprunid0-n1';
-const real = (s: string) => s.replace(/RUNID0/g, 'runid0');
+const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 
-/** Answers every namespace with node 1's real output (ports and links of other namespaces: absent). */
-function runner(edit: (s: string) => string = (s) => s): CommandRunner {
-  return async (argv) => ({ stdout: argv[0] === 'bridge' ? edit(bridgeLink) : edit(ipLink), stderr: '' });
+/** Answers cnperf-wire's readiness requests with a captured output, recording what it was asked. */
+function wire(stdout: string, asked: string[] = []): CommandRunner {
+  return async (argv, input) => {
+    assert.match(argv[0]!, /cnperf-wire$/);
+    assert.equal(argv[1], 'apply');
+    asked.push(...(input ?? '').trim().split('\n'));
+    return { stdout, stderr: '' };
+  };
 }
 
-it('reads real ip/bridge JSON: a disabled bridge port, or a device without carrier, is not ready', async () => {
-  // The runner answers node 1's real output; check node 1's two ports and its two veth ends.
-  const t = {
-    ...topo,
-    links: [{ kind: 'veth' as const, name: 'cnprunid0-n1e', netns: node1, peer: 'cnprunid0-sb', peerNetns: node1 }],
-    ports: topo.ports.filter((p) => p.netns === node1),
-  };
-  assert.equal(t.ports.length, 2);
-  assert.deepEqual(await notReady(t, runner(real)), []);
-  const disabled = await notReady(t, runner((s) => real(s).replace('"forwarding"', '"disabled"')));
-  assert.deepEqual(disabled, [`bridge port cnprunid0-n1e in ${node1}: disabled`]);
-  const noCarrier = await notReady(t, runner((s) => real(s).replace(/"LOWER_UP"/g, '"DORMANT"')));
-  assert.ok(noCarrier.includes(`cnprunid0-n1e in ${node1}: no carrier yet`));
-});
+describe('readiness', () => {
+  it('waits for carrier on both ends of every veth and for every bridge port to forward', () => {
+    const t = getDatapath('bridge').plan({ runId: 'runid0', placement: 'cross-node', pairs: 2 });
+    const c = readyConditions(t);
+    const veths = t.links.filter((l) => l.kind === 'veth');
+    assert.equal(c.filter((x) => x.op === 'wait-carrier').length, 2 * veths.length);
+    assert.deepEqual(
+      c.filter((x) => x.op === 'wait-port').map((x) => x.op === 'wait-port' && `${x.netns}/${x.dev}`),
+      t.ports.map((p) => `${p.netns}/${p.dev}`),
+    );
+    // the wire between the nodes is a bridge port on each side
+    assert.ok(c.some((x) => x.op === 'wait-port' && x.dev === 'cnprunid0-n1e'));
+  });
 
-it('gives up after its timeout, naming what was not ready', async () => {
-  const t = { ...topo, links: [], ports: [{ netns: 'x', dev: 'cnpabc123-sb', master: 'br' }] };
-  await assert.rejects(waitReady(t, 50, async () => ({ stdout: '[{"ifname":"cnpabc123-sb","state":"disabled"}]', stderr: '' })), /not ready 50 ms after it was built: bridge port cnpabc123-sb in x: disabled/);
+  it('a CNI datapath waits for every container interface and every port the plugin made', () => {
+    const topo = getDatapath('bridge').plan({ runId: 'runid0' });
+    const t = { ...topo, links: [], ports: [], cni: { node: 'cnprunid0-n', containers: [{ netns: 'cnprunid0-c', ifname: 'eth0' }] } } as unknown as typeof topo;
+    assert.deepEqual(readyConditions(t), [
+      { op: 'wait-carrier', netns: 'cnprunid0-c', dev: 'eth0' },
+      { op: 'wait-ports', netns: 'cnprunid0-n' },
+    ]);
+  });
+
+  it('returns the milliseconds cnperf-wire waited, having asked it for every condition and the timeout', async () => {
+    const t = getDatapath('bridge').plan({ runId: 'runid0' });
+    const asked: string[] = [];
+    const ok = fixture('wire-ready-ok.txt').replace(/^(ok\n){4}/, 'ok\n'.repeat(readyConditions(t).length));
+    assert.equal(await waitReady(t, 1234, wire(ok.replace(/ok 0\n$/, 'ok 17\n'), asked)), 17);
+    assert.equal(asked.length, readyConditions(t).length + 1);
+    assert.equal(asked.at(-1), 'wait\t1234');
+  });
+
+  it('gives up after its timeout, naming what was not ready and why (real cnperf-wire output)', async () => {
+    const t = getDatapath('bridge').plan({ runId: 'runid0' });
+    await assert.rejects(
+      waitReady(t, 200, wire(fixture('wire-ready-timeout.txt'))),
+      /not ready 200 ms after it was built: cnpfix001-c0 in cnpfix001-c: no carrier yet; .*bridge port cnpfix001-cb in cnpfix001-n: disabled/,
+    );
+  });
+
+  it('a refusal before the wait (an unknown namespace) is reported as such, not as a timeout', async () => {
+    const t = getDatapath('bridge').plan({ runId: 'runid0' });
+    await assert.rejects(waitReady(t, 200, wire('err cannot open network namespace "x": No such file or directory\n')), /cannot wait for the datapath to be ready: cannot open network namespace "x"/);
+  });
 });
