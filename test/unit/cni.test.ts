@@ -90,7 +90,7 @@ describe('CNI configuration', () => {
     assert.throws(() => findPlugin('no-such-plugin', ['/nonexistent']), /CNI plugin 'no-such-plugin' not found on CNI_PATH \(\/nonexistent\)/);
   });
   it('host-local keeps its state in the run directory unless the configuration says where', () => {
-    const n = parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge","ipam":{"type":"host-local","subnet":"10.1.0.0/24"}},{"type":"ptp","ipam":{"type":"host-local","dataDir":"/mine"}}]}', 'x');
+    const n = parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge","ipam":{"type":"host-local","subnet":"198.18.1.0/24"}},{"type":"ptp","ipam":{"type":"host-local","dataDir":"/mine"}}]}', 'x');
     const w = withRunIpam(n, '/run/cnperf/cnpabc123');
     assert.equal((w.plugins[0]!.ipam as { dataDir: string }).dataDir, '/run/cnperf/cnpabc123/ipam');
     assert.equal((w.plugins[1]!.ipam as { dataDir: string }).dataDir, '/mine');

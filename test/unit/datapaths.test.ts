@@ -11,7 +11,7 @@ import { UserError } from '../../src/util/errors.js';
 
 const RUN = 'ab12cd';
 /** The cni datapath plans from a network configuration: the bridge plugin with host-local IPAM. */
-const CNI = { cniVersion: '1.0.0', name: 'cnperf-test', disableCheck: false, file: 'test.conflist', plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', subnet: '10.244.0.0/24' } }] };
+const CNI = { cniVersion: '1.0.0', name: 'cnperf-test', disableCheck: false, file: 'test.conflist', plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', subnet: '198.18.0.0/16' } }] };
 const ctxFor = (d: { name: string }) => (d.name === 'cni' ? { cni: CNI } : {});
 /** Every link is named cnp<run>-…, but for the cni node's NIC: eth0, what CNI configurations name as master. */
 const ownedLink = (d: { name: string }, name: string) => (d.name === 'cni' && name === 'eth0') || new RegExp(`^cnp${RUN}-`).test(name);
