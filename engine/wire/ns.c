@@ -3,6 +3,7 @@
 #include "ns.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 static struct ns *slots[SLOTS];
 static int home_fd = -1;
 static int dir_ready;
+/* guards slots: namespaces may be created by several threads (ns_add_many) */
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint32_t hash(const char *s)
 {
@@ -85,14 +88,16 @@ static int prepare_dir(char err[NL_ERR])
 
 static struct ns *remember(const char *name, int fd, int nl)
 {
+	pthread_mutex_lock(&slots_lock);
 	struct ns **s = slot_of(name);
 	struct ns *n = s ? calloc(1, sizeof(*n)) : NULL;
-	if (!n)
-		return NULL;
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	n->fd = fd;
-	n->nl = nl;
-	*s = n;
+	if (n) {
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		n->fd = fd;
+		n->nl = nl;
+		*s = n;
+	}
+	pthread_mutex_unlock(&slots_lock);
 	return n;
 }
 
@@ -144,6 +149,48 @@ int ns_add(const char *name, char err[NL_ERR])
 		return -e;
 	}
 	return 0;
+}
+
+struct add_job {
+	char *const *names;
+	int *rc;
+	char (*err)[NL_ERR];
+	int from, to;
+};
+
+static void *add_range(void *arg)
+{
+	struct add_job *j = arg;
+	for (int i = j->from; i < j->to; i++)
+		j->rc[i] = ns_add(j->names[i], j->err[i]) < 0 ? -1 : 1;
+	return NULL;
+}
+
+void ns_add_many(char *const *names, int n, int threads, int *rc, char (*err)[NL_ERR])
+{
+	enum { MAX_THREADS = 8 };
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	/* the shared directory once, before any thread races to prepare it */
+	int prep = prepare_dir(err[0]);
+	struct add_job jobs[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
+	int started = 0;
+	for (int t = 0; t < threads && prep == 0; t++) {
+		jobs[t] = (struct add_job){names, rc, err, n * t / threads, n * (t + 1) / threads};
+		if (t > 0 && pthread_create(&tids[t], NULL, add_range, &jobs[t]) == 0)
+			started |= 1 << t;
+		else if (t > 0)
+			add_range(&jobs[t]); /* no thread: do its share here */
+	}
+	if (prep == 0)
+		add_range(&jobs[0]);
+	else
+		for (int i = 0; i < n; i++)
+			rc[i] = -1, snprintf(err[i], NL_ERR, "%s", err[0]);
+	for (int t = 1; t < threads; t++)
+		if (started & (1 << t))
+			pthread_join(tids[t], NULL);
 }
 
 struct ns *ns_get(const char *name, char err[NL_ERR])

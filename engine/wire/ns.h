@@ -20,6 +20,10 @@ int ns_init(void);
 /* Creates namespace `name` (like `ip netns add`); -errno with err filled. */
 int ns_add(const char *name, char err[NL_ERR]);
 
+/* Creates n namespaces with up to `threads` threads at once (the kernel builds namespaces in parallel;
+ * on 2 CPUs two threads took ~25 % less time for 1000). rc[i] is 1 or -errno with err[i] filled. */
+void ns_add_many(char *const *names, int n, int threads, int *rc, char (*err)[NL_ERR]);
+
 /* The namespace `name`, opened on first use; NULL with err filled if it does not exist. */
 struct ns *ns_get(const char *name, char err[NL_ERR]);
 

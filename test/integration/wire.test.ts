@@ -104,6 +104,22 @@ describe('cnperf-wire', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('namespaces created by several threads at once: a refusal is answered in order and teardown finds every one', async () => {
+    const before = hostSnapshot();
+    const names = Array.from({ length: 64 }, (_, i) => `cnpwire01-t${i}`);
+    names[40] = names[3]!; // made twice: one of the two threads is refused
+    const lines = names.map((n) => `netns-add\t${n}`);
+    const { answers } = await runWire('apply', lines, runCommand);
+    const refused = answers.findIndex((a) => !a.ok);
+    assert.ok(refused === 3 || refused === 40, `refused at ${refused}`);
+    assert.match((answers[refused] as { error: string }).error, /cannot create namespace file "\/run\/netns\/cnpwire01-t3": File exists/);
+    assert.equal(answers.length, refused + 1, 'nothing answered after the refusal');
+    const undo = await runWire('undo', [...new Set(names)].reverse().map((n) => `netns-del\t${n}`), runCommand);
+    assert.ok(undo.answers.every((a) => a.ok));
+    assert.equal(undo.answers.filter((a) => a.ok && !a.gone).length, 63, 'all 63 distinct namespaces existed');
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('refuses a namespace name that is a path, touching nothing', async () => {
     const { answers } = await runWire('undo', ['netns-del\t..', 'netns-add\tx/y'], runCommand);
     assert.deepEqual(answers, [
