@@ -119,14 +119,16 @@ static void word_error(const struct nlmsghdr *h, int error, char err[NL_ERR])
 		snprintf(err, NL_ERR, "RTNETLINK answers: %s", strerror(-error));
 }
 
-int nl_query(int fd, struct nlreq *r, void *reply, size_t cap, char err[NL_ERR])
+/* Sends the request and reads its answers until the ack (or a dump's end), handing every other answer
+ * to fn. Answers to earlier requests (a dump given up on) are skipped by sequence number. */
+static int exchange(int fd, struct nlreq *r, void (*fn)(const struct nlmsghdr *, void *), void *ctx, char err[NL_ERR])
 {
 	if (send(fd, r->buf, r->h.nlmsg_len, 0) < 0) {
 		int e = -errno;
 		word_error(NULL, e, err);
 		return e;
 	}
-	static char rx[16384];
+	char rx[32768];
 	for (;;) {
 		ssize_t n = recv(fd, rx, sizeof(rx), 0);
 		if (n < 0) {
@@ -139,17 +141,36 @@ int nl_query(int fd, struct nlreq *r, void *reply, size_t cap, char err[NL_ERR])
 		int len = (int)n;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)rx; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != r->h.nlmsg_seq)
-				continue; /* an answer to an earlier request we gave up on */
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 				if (e->error)
 					word_error(h, e->error, err);
 				return e->error;
 			}
-			if (reply)
-				memcpy(reply, h, h->nlmsg_len < cap ? h->nlmsg_len : cap);
+			if (fn)
+				fn(h, ctx);
 		}
 	}
+}
+
+struct copy_to {
+	void *buf;
+	size_t cap;
+};
+
+static void copy_reply(const struct nlmsghdr *h, void *ctx)
+{
+	struct copy_to *c = ctx;
+	memcpy(c->buf, h, h->nlmsg_len < c->cap ? h->nlmsg_len : c->cap);
+}
+
+int nl_query(int fd, struct nlreq *r, void *reply, size_t cap, char err[NL_ERR])
+{
+	struct copy_to c = {reply, cap};
+	return exchange(fd, r, reply ? copy_reply : NULL, &c, err);
 }
 
 int nl_talk(int fd, struct nlreq *r, char err[NL_ERR])
@@ -182,34 +203,5 @@ int nl_ifindex(int fd, const char *name, char err[NL_ERR])
 int nl_dump(int fd, struct nlreq *r, void (*fn)(const struct nlmsghdr *, void *), void *ctx, char err[NL_ERR])
 {
 	r->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	if (send(fd, r->buf, r->h.nlmsg_len, 0) < 0) {
-		int e = -errno;
-		word_error(NULL, e, err);
-		return e;
-	}
-	static char rx[32768];
-	for (;;) {
-		ssize_t n = recv(fd, rx, sizeof(rx), 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			word_error(NULL, e, err);
-			return e;
-		}
-		int len = (int)n;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rx; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != r->h.nlmsg_seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				if (e->error)
-					word_error(h, e->error, err);
-				return e->error;
-			}
-			fn(h, ctx);
-		}
-	}
+	return exchange(fd, r, fn, ctx, err);
 }
