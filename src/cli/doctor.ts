@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
+import { wirePath } from '../paths.js';
 import { runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
@@ -83,8 +84,18 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     bad++;
     out('FAIL', 'cnperf-engine', errorMessage(e));
   }
+  // Every datapath's kernel steps go through cnperf-wire (src/host/wire.ts).
+  let wireOk = false;
+  try {
+    const { stdout } = await runCommand([wirePath(), 'version']);
+    wireOk = stdout.trim() === engineVersion;
+    wireOk ? out('ok  ', 'cnperf-wire', `version ${stdout.trim()}`) : (bad++, out('FAIL', 'cnperf-wire', `version ${stdout.trim()}, the engine's is ${engineVersion ?? '–'}: rebuild both with 'npm run build'`));
+  } catch (e) {
+    bad++;
+    out('FAIL', 'cnperf-wire', `${errorMessage(e)} (build it with 'npm run build')`);
+  }
   // Without root nothing can be built; with it, the builds hold the measurement lock.
-  if (isRoot && engineVersion) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
+  if (isRoot && engineVersion && wireOk) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);
   const noise: string[] = [];
   if (env.governor && env.governor !== 'performance') noise.push(`CPU governor is '${env.governor}' (performance gives steadier latency)`);

@@ -13,12 +13,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { stateDir } from '../paths.js';
-import { HostCommandError } from '../util/errors.js';
+import { errorMessage, HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
-import { runWire, wireLine, type NetOp } from './wire.js';
+import { runWire, wireLine, type NetOp, type WireAnswer } from './wire.js';
 
 export interface TeardownReport {
   removed: string[];
@@ -167,9 +167,13 @@ async function undoKernel(
   try {
     ({ answers } = await runWire('undo', requests.map((r) => wireLine(r.op)), run));
   } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    for (const r of requests) report.failed.push({ what: r.what, error });
-    return;
+    // Teardown must not depend on the tool that built: without cnperf-wire, `ip` removes the same.
+    if (!(e instanceof HostCommandError && e.code === 127)) {
+      for (const r of requests) report.failed.push({ what: r.what, error: errorMessage(e) });
+      return;
+    }
+    answers = [];
+    for (const r of requests) answers.push(await undoWithIp(r.op as Extract<NetOp, { op: 'netns-del' | 'link-del' }>, run));
   }
   requests.forEach((r, i) => {
     const a = answers[i]!;
@@ -209,11 +213,24 @@ async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | '
   return handlerOf(u).undo(u, run);
 }
 
+/** A namespace or link deletion as the `ip` command, for a host where cnperf-wire is missing. */
+async function undoWithIp(op: Extract<NetOp, { op: 'netns-del' | 'link-del' }>, run: CommandRunner): Promise<WireAnswer> {
+  if (!netnsExists(op.netns)) return { ok: true, gone: true }; // a link dies with its namespace
+  try {
+    await run(op.op === 'netns-del' ? ['ip', 'netns', 'del', op.netns] : ['ip', '-n', op.netns, 'link', 'del', 'dev', op.dev]);
+    return { ok: true, gone: false };
+  } catch (e) {
+    if (e instanceof HostCommandError && /Cannot find device/.test(e.stderr)) return { ok: true, gone: true };
+    return { ok: false, error: errorMessage(e) };
+  }
+}
+
 /** One namespace or link deletion on its own (undoAll batches them; this serves a lone entry). */
-async function undoKernelOne(op: NetOp, run: CommandRunner): Promise<'removed' | 'gone'> {
-  const a = (await runWire('undo', [wireLine(op)], run)).answers[0]!;
-  if (!a.ok) throw new Error(a.error);
-  return a.gone ? 'gone' : 'removed';
+async function undoKernelOne(u: Extract<UndoAction, { op: 'del-netns' | 'del-link' }>, run: CommandRunner): Promise<'removed' | 'gone'> {
+  const report: TeardownReport = { removed: [], alreadyGone: [], failed: [] };
+  await undoKernel([u], [], run, report);
+  if (report.failed.length) throw new Error(report.failed[0]!.error);
+  return report.removed.length ? 'removed' : 'gone';
 }
 
 /** Only ever a directory of ours: under the state directory, named by a run id. */
@@ -224,8 +241,8 @@ async function rmRunDir(u: { path: string }): Promise<'removed' | 'gone'> {
   return 'removed';
 }
 
-registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: (u, run) => undoKernelOne({ op: 'netns-del', netns: u.netns }, run) });
-registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: (u, run) => undoKernelOne({ op: 'link-del', netns: u.netns, dev: u.dev }, run) });
+registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: (u, run) => undoKernelOne(u, run) });
+registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: (u, run) => undoKernelOne(u, run) });
 registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})`, undo: (u) => stopDaemon(u.pidfile, u.comm) });
 registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
 registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });

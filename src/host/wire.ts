@@ -143,7 +143,7 @@ export async function runWire(mode: 'apply' | 'undo', lines: readonly string[], 
     ({ stdout } = await run(argv, lines.join('\n') + '\n'));
   } catch (e) {
     if (e instanceof HostCommandError && /not found on PATH|ENOENT/.test(e.stderr)) {
-      throw new HostCommandError(argv, `${wirePath()} is missing: build it with 'npm run build' (make -C engine)`, e.code);
+      throw new HostCommandError(argv, `${wirePath()} is missing: build it with 'npm run build' (make -C engine)`, 127);
     }
     throw e;
   }

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import type { DatapathOptions } from '../../src/datapaths/types.js';
@@ -117,6 +119,21 @@ describe('cnperf-wire', () => {
     const undo = await runWire('undo', [...new Set(names)].reverse().map((n) => `netns-del\t${n}`), runCommand);
     assert.ok(undo.answers.every((a) => a.ok));
     assert.equal(undo.answers.filter((a) => a.ok && !a.gone).length, 63, 'all 63 distinct namespaces existed');
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('without cnperf-wire: a build fails saying how to get it, and a teardown still works (with ip)', async () => {
+    const before = hostSnapshot();
+    const missing = { CNPERF_WIRE: '/nonexistent/cnperf-wire' };
+    const r = await cnperf(['quick', 'veth', '--count', '5', '--db', path.join(stateDir(), 'wire-test.sqlite')], missing);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /\/nonexistent\/cnperf-wire is missing: build it with 'npm run build'/);
+    rmSync(path.join(stateDir(), 'wire-test.sqlite'), { force: true });
+    assert.deepEqual(hostSnapshot(), before);
+    const up = await cnperf(['topo', 'up', 'bridge', '--json']);
+    const { id } = JSON.parse(up.stdout) as { id: string };
+    const down = await cnperf(['topo', 'down', id], missing);
+    assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(hostSnapshot(), before);
   });
 
