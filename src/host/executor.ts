@@ -43,6 +43,30 @@ async function pauseForTest(where: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 1500));
 }
 
+/** A kernel step cnperf-wire applied and the kernel refused: named by its `ip` equivalent. */
+export class NetlinkStepError extends HostCommandError {
+  constructor(argv: readonly string[], error: string) {
+    super(argv, error, 1);
+    this.message = `netlink request failed (as \`${argv.join(' ')}\`): ${error}`;
+  }
+}
+
+/**
+ * The kernel steps from `from` on that go to cnperf-wire together: consecutive netlink steps, ending
+ * before a step that is to fail (it is journaled and fails on its own) or right after one where the
+ * process is to be killed or paused.
+ */
+function netlinkBatch(steps: readonly Step[], from: number): Step[] {
+  const batch: Step[] = [];
+  for (let i = from; i < steps.length && steps[i]!.net; i++) {
+    const fault = faultAt(i + 1);
+    if (fault === 'fail') break;
+    batch.push(steps[i]!);
+    if (fault) break;
+  }
+  return batch;
+}
+
 export class HostExecutor {
   constructor(
     readonly journal: Journal,
@@ -85,30 +109,6 @@ export class HostExecutor {
  */
 type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
 const UNDO_HANDLERS: { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> } = {};
-
-/** A kernel step cnperf-wire applied and the kernel refused: named by its `ip` equivalent. */
-export class NetlinkStepError extends HostCommandError {
-  constructor(argv: readonly string[], error: string) {
-    super(argv, error, 1);
-    this.message = `netlink request failed (as \`${argv.join(' ')}\`): ${error}`;
-  }
-}
-
-/**
- * The kernel steps from `from` on that go to cnperf-wire together: consecutive netlink steps, ending
- * before a step that is to fail (it is journaled and fails on its own) or right after one where the
- * process is to be killed or paused.
- */
-function netlinkBatch(steps: readonly Step[], from: number): Step[] {
-  const batch: Step[] = [];
-  for (let i = from; i < steps.length && steps[i]!.net; i++) {
-    const fault = faultAt(i + 1);
-    if (fault === 'fail') break;
-    batch.push(steps[i]!);
-    if (fault) break;
-  }
-  return batch;
-}
 
 export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
   (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
