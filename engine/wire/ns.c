@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* Open addressing on the name's hash: a build asks for the same few hundred namespaces thousands of
- * times. Sized for MAX namespaces well above 2 × 512 pairs + nodes. */
+ * times. 4096 slots: four times the namespaces of 512 pairs and their nodes. */
 #define SLOTS 4096
 static struct ns *slots[SLOTS];
 static int home_fd = -1;
@@ -186,8 +186,8 @@ void ns_add_many(char *const *names, int n, int threads, int *rc, char (*err)[NL
 	if (prep == 0)
 		add_range(&jobs[0]);
 	else
-		for (int i = 0; i < n; i++)
-			rc[i] = -1, snprintf(err[i], NL_ERR, "%s", err[0]);
+		for (int i = 0; i < n; i++) /* every one refused, for the reason err[0] holds */
+			rc[i] = -1, i > 0 ? (void)snprintf(err[i], NL_ERR, "%s", err[0]) : (void)0;
 	for (int t = 1; t < threads; t++)
 		if (started & (1 << t))
 			pthread_join(tids[t], NULL);
