@@ -14,6 +14,16 @@ export function wirePath(): string {
   return process.env.CNPERF_WIRE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-wire');
 }
 
+/** The BPF loader of the eBPF datapaths (engine/bpf/loader.c); CNPERF_BPF overrides it. */
+export function bpfToolPath(): string {
+  return process.env.CNPERF_BPF ?? path.join(PROJECT_ROOT, 'engine', 'bpf', 'cnperf-bpf');
+}
+
+/** A compiled BPF object of engine/bpf/. */
+export function bpfObjectPath(name: string): string {
+  return path.join(PROJECT_ROOT, 'engine', 'bpf', `${name}.bpf.o`);
+}
+
 /** Where journals and locks live: tmpfs, so a reboot (which also removes namespaces) clears it. */
 export function stateDir(): string {
   return process.env.CNPERF_STATE_DIR ?? '/run/cnperf';

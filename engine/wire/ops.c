@@ -97,13 +97,29 @@ static int op_netns_add(char **f, char err[NL_ERR])
 /* netns-del NAME */
 static int op_netns_del(char **f, char err[NL_ERR]) { return ns_del(f[0], err); }
 
-/* veth-add NS NAME PEERNS PEER MTU: both ends created directly in their namespaces. */
+/* A MAC address "02:00:00:00:00:01" as IFLA_ADDRESS, unless absent ("-"). */
+static int put_mac(struct nlreq *r, const char *mac, char err[NL_ERR])
+{
+	if (absent(mac))
+		return 0;
+	uint8_t a[6];
+	char tail;
+	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &tail) != 6) {
+		snprintf(err, NL_ERR, "Error: \"%s\" is not a MAC address (expected xx:xx:xx:xx:xx:xx).", mac);
+		return -EINVAL;
+	}
+	nla_put(r, IFLA_ADDRESS, a, sizeof a);
+	return 0;
+}
+
+/* veth-add NS NAME PEERNS PEER MTU MAC PEERMAC: both ends created directly in their namespaces,
+ * with the MAC addresses the plan gives them (datapaths that switch by MAC in BPF need them known). */
 static int op_veth_add(char **f, char err[NL_ERR])
 {
 	NS_OR_FAIL(n, f[0]);
 	NS_OR_FAIL(peer, f[2]);
 	struct nlreq r;
-	if (!new_link(&r, f[1], f[4], err))
+	if (!new_link(&r, f[1], f[4], err) || put_mac(&r, f[5], err) < 0)
 		return -EINVAL;
 	nla_nest_begin(&r, IFLA_LINKINFO);
 	nla_put_str(&r, IFLA_INFO_KIND, "veth");
@@ -115,6 +131,8 @@ static int op_veth_add(char **f, char err[NL_ERR])
 	nla_put_u32(&r, IFLA_NET_NS_FD, (uint32_t)peer->fd);
 	if (!absent(f[4]))
 		nla_put_u32(&r, IFLA_MTU, (uint32_t)atol(f[4]));
+	if (put_mac(&r, f[6], err) < 0)
+		return -EINVAL;
 	nla_nest_end(&r);
 	nla_nest_end(&r);
 	nla_nest_end(&r);
@@ -331,7 +349,7 @@ static int op_route_add(char **f, char err[NL_ERR])
 const struct op OPS[] = {
 	{"netns-add", 1, op_netns_add, "NAME"},
 	{"netns-del", 1, op_netns_del, "NAME"},
-	{"veth-add", 5, op_veth_add, "NS NAME PEER-NS PEER MTU|-"},
+	{"veth-add", 7, op_veth_add, "NS NAME PEER-NS PEER MTU|- MAC|- PEER-MAC|-"},
 	{"bridge-add", 3, op_bridge_add, "NS NAME MTU|-"},
 	{"macvlan-add", 6, op_macvlan_add, "LOWER-NS LOWER NS NAME MODE MTU|-"},
 	{"ipvlan-add", 6, op_ipvlan_add, "LOWER-NS LOWER NS NAME MODE MTU|-"},

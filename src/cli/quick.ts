@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { datapathNames } from '../datapaths/registry.js';
 import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
+import { describeUndo } from '../host/executor.js';
 import { formatCommand, formatSteps, stepsFor } from '../host/steps.js';
 import { defaultDbPath, stateDir } from '../paths.js';
 import { resultJson, resultsTables } from '../report/run-tables.js';
@@ -80,11 +81,14 @@ export async function quickCommand(argv: string[]): Promise<number> {
 /** The host commands the datapath runs and the engine command lines each job runs, as text. */
 export function dryRun(datapath: string, jobs: readonly Job[], options: DatapathOptions): string {
   const topo = planDatapath(datapath, undefined, pairsNeeded(jobs), options);
-  const lines = [`# ${datapath}: ${topo.summary}`, ...formatSteps(stepsFor(topo))];
+  const steps = stepsFor(topo);
+  const lines = [`# ${datapath}: ${topo.summary}`, ...formatSteps(steps)];
   for (const job of jobs) {
     const { w, p } = workloadOf(job);
     for (const c of w.commands(topo, p, stateDir())) lines.push(formatCommand(['cnperf-engine', ...c.argv]) + (c.note ? `   # ${c.note}` : ''));
   }
-  lines.push(`# teardown: ip netns del ${topo.namespaces.map((n) => n.name).join(' / ')}`);
+  // Teardown replays the journal backwards: what is not a namespace first (daemons, mounts, directories).
+  const others = steps.flatMap((s) => (s.undo && s.undo.op !== 'del-netns' && s.undo.op !== 'del-link' ? [describeUndo(s.undo)] : [])).reverse();
+  lines.push(`# teardown: ${[...others, `ip netns del ${topo.namespaces.map((n) => n.name).join(' / ')}`].join('; ')}`);
   return lines.join('\n') + '\n';
 }

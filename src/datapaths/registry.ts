@@ -8,9 +8,11 @@ import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
 import { vxlan } from './vxlan.js';
 import { cni } from './cni.js';
+import { tcx } from './tcx.js';
+import { xdp } from './xdp.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

@@ -17,6 +17,7 @@ import { errorMessage, HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
 import type { Step, UndoAction } from './steps.js';
+import { unmountRunBpffs } from './bpffs.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
 import { runWire, wireLine, type NetOp, type WireAnswer } from './wire.js';
 
@@ -246,4 +247,5 @@ registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`
 registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})`, undo: (u) => stopDaemon(u.pidfile, u.comm) });
 registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
 registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });
+registerUndoHandler('umount-bpffs', { describe: (u) => `bpffs mount ${u.path} (its pins)`, undo: (u, run) => unmountRunBpffs(u.path, run) });
 registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });

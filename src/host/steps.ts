@@ -4,6 +4,8 @@
  * as the `ip` command with the same effect; the rest (ethtool, nft, daemons, ...) are commands. Pure:
  * `--dry-run` prints these, the executor runs them, tests inspect them.
  */
+import path from 'node:path';
+import { bpfObjectPath, bpfToolPath } from '../paths.js';
 import type { CniPlan, Topology } from '../topology/model.js';
 import { ipEquivalent, type NetOp } from './wire.js';
 
@@ -16,6 +18,8 @@ export type UndoAction =
   | { op: 'rm-dir'; path: string }
   /** remove the tracefs instance a traced run created (src/probes/tracepoints.ts) */
   | { op: 'rm-trace-instance'; path: string }
+  /** unmount the run's own bpffs (its pins, and with them the maps no program holds, go with it) */
+  | { op: 'umount-bpffs'; path: string }
   /** unmount tracefs, which a traced run mounted because nothing had */
   | { op: 'umount-tracefs'; path: string }
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
@@ -65,7 +69,7 @@ export function stepsFor(t: Topology): Step[] {
     } else {
       // Both ends are created directly inside their namespaces: nothing ever appears in the
       // root namespace, not even for a moment.
-      kernel({ op: 'veth-add', netns: l.netns, name: l.name, peerNetns: l.peerNetns, peer: l.peer, ...mtu }, undo);
+      kernel({ op: 'veth-add', netns: l.netns, name: l.name, peerNetns: l.peerNetns, peer: l.peer, ...mtu, ...(l.mac ? { mac: l.mac } : {}), ...(l.peerMac ? { peerMac: l.peerMac } : {}) }, undo);
       devices.push({ netns: l.netns, dev: l.name }, { netns: l.peerNetns, dev: l.peer });
     }
   }
@@ -92,10 +96,8 @@ export function stepsFor(t: Topology): Step[] {
   }
   // Daemons (OVS) run inside our namespaces with all their files in the run's directory; each one's
   // stop is journaled before it starts. Their configuration commands follow.
-  if (t.daemons?.length) {
-    const dir = t.daemons[0]!.runDir;
-    steps.push({ argv: ['mkdir', '-p', '-m', '700', dir], undo: { op: 'rm-dir', path: dir } });
-  }
+  const runDir = t.daemons?.[0]?.runDir ?? (t.bpf?.length ? path.dirname(t.bpf[0]!.root) : undefined);
+  if (runDir) steps.push({ argv: ['mkdir', '-p', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } });
   for (const d of t.daemons ?? []) {
     for (const argv of d.prepare ?? []) steps.push({ argv });
     steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'env', ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`), ...d.argv], undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm } });
@@ -104,6 +106,14 @@ export function stepsFor(t: Topology): Step[] {
   for (const r of t.rulesets ?? []) {
     const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
     steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text });
+  }
+  // BPF: a bpffs of the run's own (never the host's /sys/fs/bpf), then one loader per node. Programs
+  // are attached to devices in our namespaces and go with them; the unmount drops every pin.
+  if (t.bpf?.length) {
+    const root = t.bpf[0]!.root;
+    steps.push({ argv: ['mkdir', '-m', '700', root] });
+    steps.push({ argv: ['mount', '-t', 'bpf', '-o', 'mode=700', 'cnperf-bpf', root], undo: { op: 'umount-bpffs', path: root } });
+    for (const b of t.bpf) steps.push({ argv: [bpfToolPath(), 'load', bpfObjectPath(b.object), b.pinDir], stdin: b.requests.map((r) => r.join('\t')).join('\n') + '\n' });
   }
   for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
   for (const r of t.routes ?? []) kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) });

@@ -14,7 +14,7 @@ import type { CommandRunner } from './command.js';
 export type NetOp =
   | { op: 'netns-add'; netns: string }
   | { op: 'netns-del'; netns: string }
-  | { op: 'veth-add'; netns: string; name: string; peerNetns: string; peer: string; mtu?: number }
+  | { op: 'veth-add'; netns: string; name: string; peerNetns: string; peer: string; mtu?: number; mac?: string; peerMac?: string }
   | { op: 'bridge-add'; netns: string; name: string; mtu?: number }
   | { op: 'macvlan-add' | 'ipvlan-add'; lowerNetns: string; lower: string; netns: string; name: string; mode: string; mtu?: number }
   | { op: 'vxlan-add'; netns: string; name: string; vni: number; port: number; local: string; remote: string; dev: string; mtu?: number }
@@ -40,7 +40,7 @@ export function wireLine(o: NetOp | ReadyCondition): string {
       case 'wait-ports':
         return [o.netns];
       case 'veth-add':
-        return [o.netns, o.name, o.peerNetns, o.peer, opt(o.mtu)];
+        return [o.netns, o.name, o.peerNetns, o.peer, opt(o.mtu), opt(o.mac), opt(o.peerMac)];
       case 'bridge-add':
         return [o.netns, o.name, opt(o.mtu)];
       case 'macvlan-add':
@@ -69,13 +69,14 @@ export function wireLine(o: NetOp | ReadyCondition): string {
 export function ipEquivalent(o: NetOp): string[] {
   const ip = (netns: string, ...args: string[]) => ['ip', '-n', netns, ...args];
   const mtu = (m?: number) => (m ? ['mtu', String(m)] : []);
+  const mac = (m?: string) => (m ? ['address', m] : []);
   switch (o.op) {
     case 'netns-add':
       return ['ip', 'netns', 'add', o.netns];
     case 'netns-del':
       return ['ip', 'netns', 'del', o.netns];
     case 'veth-add':
-      return ['ip', 'link', 'add', o.name, 'netns', o.netns, ...mtu(o.mtu), 'type', 'veth', 'peer', 'name', o.peer, 'netns', o.peerNetns, ...mtu(o.mtu)];
+      return ['ip', 'link', 'add', o.name, 'netns', o.netns, ...mtu(o.mtu), ...mac(o.mac), 'type', 'veth', 'peer', 'name', o.peer, 'netns', o.peerNetns, ...mtu(o.mtu), ...mac(o.peerMac)];
     case 'bridge-add':
       return ip(o.netns, 'link', 'add', o.name, ...mtu(o.mtu), 'type', 'bridge');
     case 'macvlan-add':

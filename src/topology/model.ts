@@ -12,7 +12,8 @@ export interface Namespace {
 }
 
 export type Link =
-  | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number }
+  /** mac/peerMac: set where the plan must know them (BPF datapaths switch by MAC); else the kernel picks */
+  | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number; mac?: string; peerMac?: string }
   | { kind: 'bridge'; name: string; netns: string; mtu?: number }
   /** created on `lower` (in lowerNetns) and moved into netns, as a container runtime does */
   | { kind: 'macvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: MacvlanMode; mtu?: number }
@@ -57,6 +58,22 @@ export interface Sysctl {
   netns: string;
   key: string;
   value: string;
+}
+
+/**
+ * BPF programs loaded for a datapath by cnperf-bpf (engine/bpf/loader.c): one object per node, its
+ * maps and programs pinned in pinDir (a directory of the run's own bpffs mount, `root`), then the
+ * requests applied in order (attach a program to a device, fill a map), each a list of fields.
+ */
+export interface BpfLoad {
+  /** the namespace whose devices the programs forward between (a node) */
+  netns: string;
+  /** engine/bpf/<object>.bpf.o */
+  object: 'fwd_xdp' | 'fwd_tc';
+  /** the run's bpffs mount (under the run's directory) */
+  root: string;
+  pinDir: string;
+  requests: string[][];
 }
 
 /** Enslaves `dev` (in `netns`) to the bridge `master` in the same namespace. */
@@ -106,6 +123,8 @@ export interface Topology {
   /** RPS / XPS CPU masks written to queue 0 of every device created (bridges excepted) */
   rps?: string;
   xps?: string;
+  /** BPF programs attached to our devices, and the maps they forward with (datapaths xdp, tcx) */
+  bpf?: BpfLoad[];
   /** containers wired by real CNI plugins after the namespaces exist (datapath cni) */
   cni?: CniPlan;
   /** the first pair (every workload uses it) */
@@ -167,6 +186,17 @@ export function validateTopology(t: Topology): string[] {
   for (const c of t.sysctls ?? []) {
     if (!nsNames.has(c.netns)) problems.push(`sysctl ${c.key} is in undeclared namespace '${c.netns}'`);
     if (!/^net\.[a-z0-9_.-]+$/.test(c.key)) problems.push(`sysctl '${c.key}': only net.* keys, inside our namespaces`);
+  }
+  for (const b of t.bpf ?? []) {
+    if (!nsNames.has(b.netns)) problems.push(`BPF object ${b.object} is loaded for undeclared namespace '${b.netns}'`);
+    if (!b.pinDir.startsWith(b.root + '/')) problems.push(`BPF pins '${b.pinDir}' lie outside the run's bpffs '${b.root}'`);
+    for (const r of b.requests) {
+      // every request names a namespace, then the device: right after it, or after a MAC or an IP
+      const ns = r[1] ?? '';
+      const dev = (r[0] === 'fdb' || r[0] === 'local' || r[0] === 'remote' ? r[3] : r[2]) ?? '';
+      if (!nsNames.has(ns)) problems.push(`BPF request '${r.join(' ')}' names undeclared namespace '${ns}'`);
+      else if (!devs.has(`${ns}/${dev}`)) problems.push(`BPF request '${r.join(' ')}' names undeclared device '${dev}' in '${ns}'`);
+    }
   }
   for (const p of t.ports) {
     if (!devs.has(`${p.netns}/${p.dev}`)) problems.push(`port '${p.dev}' is not a declared device in '${p.netns}'`);

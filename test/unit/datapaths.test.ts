@@ -6,6 +6,7 @@ import { MAX_PAIRS, pairIps } from '../../src/datapaths/types.js';
 import { parseOffload } from '../../src/spec/options.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 import { ownerMark, stepsFor } from '../../src/host/steps.js';
+import { bpfToolPath } from '../../src/paths.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
 
@@ -35,7 +36,9 @@ describe('datapath planning', () => {
       const t = d.plan({ runId: RUN, placement: d.placements[0], ...ctxFor(d) });
       const steps = stepsFor(t);
       // argv arrays of known tools only: nothing is ever a shell string
-      for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl'].includes(s.argv[0]!), s.argv.join(' '));
+      for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl', 'mount', bpfToolPath()].includes(s.argv[0]!), s.argv.join(' '));
+      // A mount outside our namespaces (the eBPF datapaths' bpffs) is journaled for unmounting.
+      for (const s of steps.filter((x) => x.argv[0] === 'mount')) assert.deepEqual(s.undo, { op: 'umount-bpffs', path: s.argv.at(-1) });
       const undone = new Set(steps.flatMap((s) => (s.undo?.op === 'del-netns' ? [s.undo.netns] : s.undo?.op === 'del-link' ? [`${s.undo.netns}/${s.undo.dev}`] : [])));
       for (const ns of t.namespaces) assert.ok(undone.has(ns.name), `namespace ${ns.name} has no undo`);
       for (const l of t.links) assert.ok(undone.has(`${l.netns}/${l.name}`), `link ${l.name} has no undo`);

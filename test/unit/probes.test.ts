@@ -179,6 +179,19 @@ describe('probe summary', () => {
     assert.equal(r.xmits_per_packet, 2);
     assert.equal(r.softirq_max_ns, 30000, 'the longest softirq of any vector');
   });
+
+  it('traversals under bpf_redirect_peer: one pass per packet, though the tracepoint names the node\'s device, not the endpoint', () => {
+    const tcx = planDatapath('tcx', 'abc123');
+    const [c, s] = [tcx.endpoints.client, tcx.endpoints.server];
+    const b = { devices: { [c.netns]: { [c.dev]: dev(0) }, [s.netns]: { [s.dev]: dev(0) } }, snmp: {} };
+    const a = { devices: { [c.netns]: { [c.dev]: dev(500) }, [s.netns]: { [s.dev]: dev(500) } }, snmp: {} };
+    const receives = { 'cnpabc123-cv': 500, 'cnpabc123-sv': 500 };
+    const trace = { events: 0, lost_events: 0, softirq: {}, receive_by_device: receives, xmit_by_device: { [c.dev]: 500, [s.dev]: 500 } };
+    const r = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, trace, []);
+    assert.equal(r.traversals_per_packet, 1, 'the node-side end\'s pass carries the packet into the container');
+    const cut = summarizeProbes({ topo }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], before, after, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cb': 100, [server.dev]: 50, [client.dev]: 50 } }, []);
+    assert.equal(cut.traversals_per_packet, 2, 'a trace cut short by a full buffer: per delivery within it');
+  });
 });
 
 describe('perf profile', () => {

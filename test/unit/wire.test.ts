@@ -51,7 +51,7 @@ describe('cnperf-wire requests', () => {
     const samples: NetOp[] = [
       { op: 'netns-add', netns: 'n' },
       { op: 'netns-del', netns: 'n' },
-      { op: 'veth-add', netns: 'a', name: 'x', peerNetns: 'b', peer: 'y', mtu: 1400 },
+      { op: 'veth-add', netns: 'a', name: 'x', peerNetns: 'b', peer: 'y', mtu: 1400, mac: '02:cb:00:00:0c:01', peerMac: '02:cb:00:00:0c:02' },
       { op: 'bridge-add', netns: 'n', name: 'br' },
       { op: 'macvlan-add', lowerNetns: 'n', lower: 'e', netns: 'c', name: 'm', mode: 'bridge' },
       { op: 'ipvlan-add', lowerNetns: 'n', lower: 'e', netns: 'c', name: 'm', mode: 'l2' },

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pairMac } from '../../src/datapaths/ebpf.js';
+import { planDatapath } from '../../src/datapaths/plan.js';
+import { MAX_PAIRS } from '../../src/datapaths/types.js';
+import { stepsFor } from '../../src/host/steps.js';
+import { validateTopology, type Link } from '../../src/topology/model.js';
+
+const veths = (links: Link[]) => links.filter((l): l is Extract<Link, { kind: 'veth' }> => l.kind === 'veth');
+
+describe('eBPF datapath planning', () => {
+  it('pair MACs: locally administered unicast, unique over every pair and end', () => {
+    const all = new Set<string>();
+    for (let i = 0; i < MAX_PAIRS; i++) for (const side of ['c', 's'] as const) for (const inside of [true, false]) all.add(pairMac(i, side, inside));
+    assert.equal(all.size, MAX_PAIRS * 4);
+    for (const m of all) {
+      assert.match(m, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      assert.equal(parseInt(m.slice(0, 2), 16) & 3, 2, `${m}: locally administered, not multicast`);
+    }
+  });
+
+  it('xdp: every node-side end forwards (xdp_fwd, a DEVMAP port), every container end runs xdp_peer, every container MAC maps to its node-side end', () => {
+    const t = planDatapath('xdp', 'abc123', 3);
+    assert.equal(t.bpf?.length, 1);
+    const load = t.bpf![0]!;
+    assert.equal(load.object, 'fwd_xdp');
+    assert.equal(load.pinDir, `${load.root}/${load.netns}`);
+    assert.match(load.root, /\/cnpabc123\/bpf$/);
+    const req = (op: string) => load.requests.filter((r) => r[0] === op);
+    const containerEnds = veths(t.links);
+    assert.equal(containerEnds.length, 6);
+    for (const l of containerEnds) {
+      assert.ok(l.mac && l.peerMac, `${l.name} has planned MACs`);
+      assert.ok(req('xdp').some((r) => r[1] === l.peerNetns && r[2] === l.peer && r[3] === 'xdp_fwd'), `${l.peer} forwards`);
+      assert.ok(req('xdp').some((r) => r[1] === l.netns && r[2] === l.name && r[3] === 'xdp_peer'), `${l.name} takes redirected frames`);
+      assert.ok(req('port').some((r) => r[2] === l.peer));
+      assert.deepEqual(req('fdb').find((r) => r[2] === l.mac), ['fdb', load.netns, l.mac, l.peer]);
+    }
+    assert.deepEqual(t.offload, { tx: 'off' }, 'the sender fills checksums: XDP frames carry no pending checksum');
+    assert.deepEqual(validateTopology(t), []);
+  });
+
+  it('tcx same-node: no forwarding and no routes on the node: the program is the only way through', () => {
+    const t = planDatapath('tcx', 'abc123', 2);
+    const node = t.bpf![0]!.netns;
+    assert.equal(t.sysctls!.filter((c) => c.key === 'net.ipv4.ip_forward').length, 0);
+    assert.equal(t.routes!.filter((r) => r.netns === node).length, 0);
+    const load = t.bpf![0]!;
+    for (const p of t.pairs) {
+      for (const ep of [p.client, p.server]) {
+        const l = veths(t.links).find((x) => x.netns === ep.netns)!;
+        assert.deepEqual(load.requests.find((r) => r[0] === 'local' && r[2] === ep.ip), ['local', node, ep.ip, l.peer, l.mac, l.peerMac]);
+        assert.ok(load.requests.some((r) => r[0] === 'tc' && r[2] === l.peer));
+      }
+    }
+    assert.equal(load.requests.filter((r) => r[0] === 'remote').length, 0);
+    assert.deepEqual(validateTopology(t), []);
+  });
+
+  it('tcx cross-node: one object per node, NIC ingress attached, remote containers reached through the other node\'s underlay address', () => {
+    const t = planDatapath('tcx', 'abc123', 1, { placement: 'cross-node' });
+    const [a, b] = t.bpf!;
+    assert.ok(a && b && a.netns !== b.netns && a.pinDir !== b.pinDir && a.root === b.root);
+    const under = (ns: string) => t.addresses.find((x) => x.netns === ns && x.cidr.startsWith('198.19.'))!;
+    assert.deepEqual(a.requests.find((r) => r[0] === 'remote'), ['remote', a.netns, t.endpoints.server.ip, under(a.netns).dev, under(b.netns).cidr.split('/')[0]]);
+    assert.deepEqual(b.requests.find((r) => r[0] === 'remote'), ['remote', b.netns, t.endpoints.client.ip, under(b.netns).dev, under(a.netns).cidr.split('/')[0]]);
+    assert.ok(a.requests.some((r) => r[0] === 'tc' && r[2] === under(a.netns).dev), 'the NIC\'s ingress redirects arrivals to their container');
+  });
+
+  it('steps: the run\'s own bpffs is mounted (journaled) before the loaders run, one per node', () => {
+    const steps = stepsFor(planDatapath('tcx', 'abc123', 1, { placement: 'cross-node' }));
+    const mount = steps.findIndex((s) => s.argv[0] === 'mount');
+    assert.ok(mount > 0);
+    assert.deepEqual(steps[mount]!.argv.slice(0, 4), ['mount', '-t', 'bpf', '-o']);
+    assert.equal(steps[mount]!.undo?.op, 'umount-bpffs');
+    const loads = steps.map((s, i) => [s, i] as const).filter(([s]) => s.argv[1] === 'load');
+    assert.equal(loads.length, 2);
+    assert.ok(loads.every(([, i]) => i > mount));
+    assert.ok(steps.some((s) => s.undo?.op === 'rm-dir' && steps[mount]!.argv.at(-1)!.startsWith(s.undo.path + '/')), 'the run directory that holds it is removed too');
+  });
+
+  it('a request naming a device the plan does not have is caught before anything is built', () => {
+    const t = planDatapath('xdp', 'abc123');
+    t.bpf![0]!.requests.push(['xdp', t.bpf![0]!.netns, 'nosuchdev', 'xdp_fwd']);
+    assert.match(validateTopology(t).join('\n'), /undeclared device 'nosuchdev'/);
+  });
+});
