@@ -66,13 +66,15 @@ describe('cnperf-wire requests', () => {
     ];
     assert.deepEqual([...table.keys()].sort(), samples.map((s) => s.op).sort(), 'one sample per request kind cnperf-wire knows');
     for (const s of samples) assert.equal(wireLine(s).split('\t').length, table.get(s.op)! + 1, s.op);
-    assert.equal(wireLine(samples[2]!), 'veth-add\ta\tx\tb\ty\t1400');
+    assert.equal(wireLine(samples[2]!), 'veth-add\ta\tx\tb\ty\t1400\t02:cb:00:00:0c:01\t02:cb:00:00:0c:02');
+    assert.equal(wireLine({ op: 'veth-add', netns: 'a', name: 'x', peerNetns: 'b', peer: 'y' }), 'veth-add\ta\tx\tb\ty\t-\t-\t-', 'the kernel picks MACs unless the plan gives them');
     assert.equal(wireLine(samples[3]!), 'bridge-add\tn\tbr\t-');
     assert.equal(wireLine(samples[13]!), 'route-add\tn\tdefault\t169.254.1.1\te\tonlink');
   });
 
   it('shows each request as the ip command with the same effect', () => {
     assert.deepEqual(ipEquivalent({ op: 'veth-add', netns: 'a', name: 'x', peerNetns: 'b', peer: 'y', mtu: 1400 }), 'ip link add x netns a mtu 1400 type veth peer name y netns b mtu 1400'.split(' '));
+    assert.deepEqual(ipEquivalent({ op: 'veth-add', netns: 'a', name: 'x', peerNetns: 'b', peer: 'y', mac: '02:cb:00:00:0c:01', peerMac: '02:cb:00:00:0c:02' }), 'ip link add x netns a address 02:cb:00:00:0c:01 type veth peer name y netns b address 02:cb:00:00:0c:02'.split(' '));
     assert.deepEqual(ipEquivalent({ op: 'macvlan-add', lowerNetns: 'n', lower: 'e', netns: 'c', name: 'm', mode: 'passthru' }), 'ip -n n link add m link e netns c type macvlan mode passthru'.split(' '));
     assert.deepEqual(ipEquivalent({ op: 'route-add', netns: 'n', dst: '198.18.0.2/32', dev: 'e' }), 'ip -n n route add 198.18.0.2/32 dev e'.split(' '));
     assert.deepEqual(ipEquivalent({ op: 'link-alias', netns: 'n', dev: 'lo', alias: 'cnperf run abcdef' }), ['ip', '-n', 'n', 'link', 'set', 'dev', 'lo', 'alias', 'cnperf run abcdef']);
