@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # iperf3, qperf: the peers `npm run bench` compares against; util-linux: taskset for the bench's pinning and
 # setpriv (perf dies with cnperf); linux-perf: --trace's per-function CPU profile; chromium: the test
 # that opens a produced HTML report headless (through playwright-core, with Debian's browser);
-# containernetworking-plugins: the CNI plugins the cni datapath runs.
+# containernetworking-plugins: the CNI plugins the cni datapath runs; clang, libbpf-dev: the BPF programs
+# of the xdp and tcx datapaths and their loader (engine/bpf/); bpftool: the tests list loaded programs.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -27,6 +28,9 @@ command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v clang >/dev/null 2>&1 || need+=(clang)
+[ -f /usr/include/bpf/libbpf.h ] || need+=(libbpf-dev)
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

@@ -7,6 +7,7 @@
 import type { Journal } from '../host/journal.js';
 import type { Topology } from '../topology/model.js';
 import { errorMessage } from '../util/errors.js';
+import { BpfStatsSession, type BpfReport } from './bpf.js';
 import { cpuShare, type CpuShare } from './cpu.js';
 import { deviceDelta, readLinkStats, type DeviceCounters } from './devices.js';
 import { readSnmp, snmpErrorDeltas, type Snmp } from './snmp.js';
@@ -49,6 +50,8 @@ export interface ProbeReport {
   trace: TraceSummary | null;
   /** CPU time by function (--trace, when perf is installed) */
   perf: PerfSummary | null;
+  /** the eBPF datapaths' programs: runs, run time and their own action counts (null: no programs) */
+  bpf: BpfReport | null;
   /** what a probe could not do (the run itself is fine) */
   problems: string[];
   /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
@@ -90,6 +93,7 @@ export class ProbeSession {
     private readonly timeline: Timeline,
     private readonly trace: TraceSession | null,
     private readonly perf: PerfSession | null,
+    private readonly bpf: BpfStatsSession | null,
     private readonly problems: string[],
   ) {}
 
@@ -104,13 +108,18 @@ export class ProbeSession {
       trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets), journal: o.journal });
     }
     let perf: PerfSession | null = null;
+    let bpf: BpfStatsSession | null = null;
     try {
       perf = o.trace ? await PerfSession.start(o.runDir, o.journal, problems) : null;
+      bpf = await BpfStatsSession.start(o.topo).catch((e: unknown) => {
+        problems.push(`BPF program statistics: ${errorMessage(e)}`);
+        return null;
+      });
     } catch (e) {
       trace?.removeSync();
       throw e;
     }
-    return new ProbeSession(o, before, new Timeline().start(), trace, perf, problems);
+    return new ProbeSession(o, before, new Timeline().start(), trace, perf, bpf, problems);
   }
 
   /** On the error path: stops sampling and removes the trace instance; nothing is summarized. */
@@ -118,6 +127,7 @@ export class ProbeSession {
     this.timeline.stop();
     this.trace?.removeSync();
     this.perf?.abort();
+    this.bpf?.abort();
   }
 
   async stop(): Promise<ProbeReport> {
@@ -125,7 +135,14 @@ export class ProbeSession {
     const perf = this.perf ? await this.perf.stop(this.problems) : null;
     const trace = this.trace ? await this.trace.stop() : null;
     const after = await readNsCounters(namespacesOf(this.o.topo), this.problems);
-    return { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
+    const report = { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
+    if (this.bpf) {
+      report.bpf = await this.bpf.stop(report.packets).catch((e: unknown) => {
+        this.problems.push(`BPF program statistics: ${errorMessage(e)}`);
+        return null;
+      });
+    }
+    return report;
   }
 }
 
@@ -223,6 +240,7 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
     snmp_errors: snmpErrors,
     trace,
     perf: null,
+    bpf: null,
     problems,
     timeline,
   };

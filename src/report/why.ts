@@ -38,6 +38,17 @@ export function whyLines(runs: RunRecord[]): string {
     const drops = devices.length ? String(devices.reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0)) : '–';
     const errors = Object.values(p.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
     parts.push(`device drops ${drops}${errors.length ? `, stack: ${errors.join(', ')}` : ''}`);
+    if (p.bpf?.programs.length) {
+      // each program once (summed over nodes): how often it ran per packet and what a run cost
+      const byName = new Map<string, { runs: number; ns: number; perPacket: number | null }>();
+      for (const g of p.bpf.programs) {
+        const x = byName.get(g.name) ?? { runs: 0, ns: 0, perPacket: null };
+        byName.set(g.name, { runs: x.runs + g.runs, ns: x.ns + g.run_ns, perPacket: g.runs_per_packet === null ? x.perPacket : (x.perPacket ?? 0) + g.runs_per_packet });
+      }
+      const progs = [...byName].map(([name, x]) => `${name} ${num(x.perPacket)} runs/pkt × ${x.runs ? (x.ns / x.runs).toFixed(0) : '–'} ns`);
+      const acts = Object.entries(p.bpf.actions).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+      parts.push(`BPF: ${progs.join(', ')}${acts.length ? ` (actions: ${acts.join(', ')})` : ''}`);
+    }
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
     lines.push(`  ${r.datapath}: ${parts.join(' · ')}`);

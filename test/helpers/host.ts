@@ -28,6 +28,8 @@ export interface HostSnapshot {
   daemons: string;
   /** tracefs mounts and, where mounted, its instances and global settings */
   tracefs: string;
+  /** BPF programs and maps loaded (by name), and bpf filesystem mounts: the eBPF datapaths' leftovers */
+  bpf: string;
   /** the root namespace's sysctls a datapath could be tempted to change */
   sysctls: string;
 }
@@ -104,7 +106,29 @@ export function hostSnapshot(): HostSnapshot {
     daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd']).join(' '),
     tracefs: tracefsState(),
     sysctls: sysctlState(),
+    bpf: bpfState(),
   };
+}
+
+/** cnperf's BPF programs (engine/bpf/) as the kernel lists them. */
+const OUR_PROGRAMS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect)$/;
+
+/**
+ * Loaded BPF programs and maps (name:type, ids left out) and bpffs mounts. A program leaves when
+ * its last device does, and devices of a deleted namespace go asynchronously (the kernel's netns
+ * cleanup work): wait up to 5 s for cnperf's programs to go before reading.
+ */
+export function bpfState(): string {
+  const list = (what: 'prog' | 'map') => {
+    try {
+      return (JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as Array<{ name?: string; type: string }>).map((x) => `${x.name ?? '?'}:${x.type}`).sort();
+    } catch (e) {
+      return [`error: ${(e as Error).message}`];
+    }
+  };
+  for (let i = 0; i < 50 && list('prog').some((p) => OUR_PROGRAMS.test(p.split(':')[0]!)); i++) execFileSync('sleep', ['0.1']);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'bpf').map((l) => l.split(' ')[1]);
+  return `programs ${list('prog').join(' ')} | maps ${list('map').join(' ')} | mounts ${mounts.join(' ')}`;
 }
 
 /**
