@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
-import { wirePath } from '../paths.js';
+import { bpfToolPath, wirePath } from '../paths.js';
 import { runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
@@ -49,6 +49,23 @@ async function buildAndRemove(d: Datapath, placement: Datapath['placements'][num
   const t = await host.teardown();
   if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
   return d.description;
+}
+
+/**
+ * What the eBPF datapaths and AF_XDP need from this kernel, each named (cnperf-bpf probe asks the
+ * kernel itself: prog types and helpers it loads, the tcx attach type, AF_XDP sockets, bpffs).
+ * Missing features are facts about the kernel: the datapath checks below say which datapath they stop.
+ */
+async function checkBpf(out: Out): Promise<void> {
+  try {
+    const { stdout } = await runCommand([bpfToolPath(), 'probe']);
+    for (const line of stdout.trim().split('\n')) {
+      const [name, yes, detail] = line.split('\t');
+      out(yes === 'yes' ? 'ok  ' : 'no  ', `eBPF ${name}`, detail);
+    }
+  } catch (e) {
+    out('no  ', 'eBPF loader (cnperf-bpf)', `${errorMessage(e)}: the xdp and tcx datapaths need it (install clang and libbpf-dev, as scripts/setup.sh does, then 'npm run build')`);
+  }
 }
 
 function irqbalanceRunning(): boolean {
@@ -94,6 +111,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     bad++;
     out('FAIL', 'cnperf-wire', `${errorMessage(e)} (build it with 'npm run build')`);
   }
+  await checkBpf(out);
   // Without root nothing can be built; with it, the builds hold the measurement lock.
   if (isRoot && engineVersion && wireOk) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);

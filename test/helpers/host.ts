@@ -116,9 +116,10 @@ const OUR_PROGRAMS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect)$/;
 /**
  * Loaded BPF programs and maps (name:type, ids left out) and bpffs mounts. A program leaves when
  * its last device does, and devices of a deleted namespace go asynchronously (the kernel's netns
- * cleanup work): wait up to 5 s for cnperf's programs to go before reading.
+ * cleanup work): wait up to 5 s for cnperf's programs to go before reading (unless settle is false:
+ * what is loaded now).
  */
-export function bpfState(): string {
+export function bpfState(settle = true): string {
   const list = (what: 'prog' | 'map') => {
     try {
       return (JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as Array<{ name?: string; type: string }>).map((x) => `${x.name ?? '?'}:${x.type}`).sort();
@@ -126,7 +127,7 @@ export function bpfState(): string {
       return [`error: ${(e as Error).message}`];
     }
   };
-  for (let i = 0; i < 50 && list('prog').some((p) => OUR_PROGRAMS.test(p.split(':')[0]!)); i++) execFileSync('sleep', ['0.1']);
+  for (let i = 0; settle && i < 50 && list('prog').some((p) => OUR_PROGRAMS.test(p.split(':')[0]!)); i++) execFileSync('sleep', ['0.1']);
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'bpf').map((l) => l.split(' ')[1]);
   return `programs ${list('prog').join(' ')} | maps ${list('map').join(' ')} | mounts ${mounts.join(' ')}`;
 }
