@@ -20,6 +20,8 @@ void opts_defaults(struct opts *o)
 	o->api = API_SEND;
 	o->burst = 1;
 	o->duration_ns = 10000000000ull;
+	o->xdp_frames = 4096;
+	o->xdp_ring = 2048;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -78,7 +80,7 @@ int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp"};
+static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp", "xdp"};
 
 const char *api_name(enum stream_api a) { return API_NAMES[a]; }
 
@@ -164,7 +166,7 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				if (strcmp(v, API_NAMES[a]) == 0)
 					break;
 			if (a == sizeof API_NAMES / sizeof *API_NAMES)
-				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg or tcp", v);
+				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg, tcp or xdp", v);
 			o->api = (enum stream_api)a;
 		} else if (strcmp(k, "--burst") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_BURST)
@@ -198,6 +200,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (parse_u64(v, &n) || n < 4096 || n > (1ull << 30))
 				FAIL("--rcvbuf '%s': expected 4096..1073741824 bytes", v);
 			o->rcvbuf = n;
+		} else if (strcmp(k, "--xdp-frames") == 0 || strcmp(k, "--xdp-ring") == 0) {
+			if (parse_u64(v, &n) || n < 64 || n > (1u << 20) || (n & (n - 1)))
+				FAIL("%s '%s': expected a power of two, 64..1048576", k, v);
+			*(k[6] == 'f' ? &o->xdp_frames : &o->xdp_ring) = (uint32_t)n;
 		} else if (strcmp(k, "--stamps-out") == 0) {
 			if (!*v)
 				FAIL("--stamps-out: empty path");
@@ -208,6 +214,8 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 	}
 	if (o->rt_prio)
 		o->mlock = 1;
+	if (o->xdp_ring >= o->xdp_frames)
+		FAIL("--xdp-ring %u must be smaller than --xdp-frames %u (the receiver stocks its fill ring with ring-many frames)", o->xdp_ring, o->xdp_frames);
 	return 0;
 }
 

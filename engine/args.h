@@ -9,7 +9,7 @@ enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1 };
  * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
 enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1 };
 /* How stream-tx sends (seed 001, Table 1) and, mirrored, how stream-rx receives. */
-enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP };
+enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
@@ -42,6 +42,8 @@ struct opts {
 	int have_src;
 	int qdisc_bypass;         /* raw APIs: PACKET_QDISC_BYPASS */
 	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */
+	uint32_t xdp_frames;      /* xdp: UMEM frames of 2 KiB (power of two) */
+	uint32_t xdp_ring;        /* xdp: entries of each AF_XDP ring (power of two, < xdp_frames) */
 };
 
 #define RTT_HEADER_BYTES 16u

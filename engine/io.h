@@ -2,7 +2,7 @@
  * (stream.c) are shared by every method: they pace, count and close seconds; a method only opens
  * its sockets and moves one burst (or one receive batch). One file per family: io_udp.c (send,
  * sendmmsg, and the UDP receiver every datagram method uses), io_raw.c (AF_PACKET raw, raw-mmsg),
- * io_tcp.c (a TCP byte stream). AF_XDP and DPDK slot in as further entries. */
+ * io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h). DPDK slots in as a further entry. */
 #ifndef CNPERF_IO_H
 #define CNPERF_IO_H
 #include "args.h"
@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+struct xsk;
 
 /* Returns of rx_batch besides a count of datagrams (or whole TCP messages). */
 #define IO_NOTHING (-1) /* timeout or a transient error: nothing arrived */
@@ -31,6 +33,7 @@ struct io {
 	uint32_t slots;
 	uint32_t ovfl;
 	uint64_t stream_bytes; /* tcp rx: bytes so far, so whole messages are counted exactly */
+	struct xsk *xsk;       /* xdp: the AF_XDP socket (xsk.h) */
 };
 
 struct io_ops {
@@ -63,6 +66,12 @@ int udp_rx_open(const struct opts *o, struct io *io);
 int udp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *drops);
 uint64_t udp_rx_final_drops(struct io *io);
 
-extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp;
+extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp, io_xdp;
+
+/* xdp: the XDP mode the receiver's program ran in ("native", "generic"), "copy" for a sender
+ * (bound in copy mode, no program); NULL for the other methods. */
+const char *io_xdp_mode(const struct io *io);
+/* xdp: detaches the receiver's program and frees the socket (the others close with the process). */
+void io_xdp_close(struct io *io);
 
 #endif

@@ -185,6 +185,8 @@ const struct io_ops *io_ops_of(enum stream_api api)
 		return &io_raw_mmsg;
 	case API_TCP:
 		return &io_tcp;
+	case API_XDP:
+		return &io_xdp;
 	}
 	return NULL;
 }

@@ -104,6 +104,8 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "rate_pps", o->rate_pps);
 	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
 	ev_u64(b, "qdisc_bypass", (uint64_t)o->qdisc_bypass);
+	if (t->xdp_bind)
+		ev_str(b, "xdp_bind", t->xdp_bind);
 	ev_u64(b, "packets", t->packets);
 	ev_u64(b, "bytes", t->bytes);
 	ev_u64(b, "errors", t->errors);
@@ -119,6 +121,8 @@ static void emit_rx_result(const struct rx_totals *t)
 	struct jbuf *b = ev_begin("result");
 	ev_str(b, "role", "stream-rx");
 	ev_str(b, "call", t->call);
+	if (t->xdp_mode)
+		ev_str(b, "xdp_mode", t->xdp_mode);
 	ev_u64(b, "packets", t->packets);
 	ev_u64(b, "bytes", t->bytes);
 	ev_u64(b, "duration_ns", t->duration_ns);
@@ -173,7 +177,7 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 		ops->tx_finish(io);
 		t_end = now_ns();
 	}
-	*t = (struct tx_totals){.frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
+	*t = (struct tx_totals){.xdp_bind = io->xsk ? "copy" : NULL, .frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
 				.errors = errors, .short_sends = short_sends, .missed_slots = missed, .duration_ns = t_end - start};
 	return 0;
 }
@@ -191,6 +195,7 @@ int stream_tx(const struct opts *o)
 		return 1;
 	struct tx_totals t;
 	tx_loop(o, ops, &io, &t);
+	io_xdp_close(&io);
 	emit_tx_result(o, &t);
 	return 0;
 }
@@ -257,7 +262,7 @@ int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 	}
 	if (first && (p.packets || p.bytes || p.drops) && last > p.start)
 		emit_interval("stream-rx", &p, last);
-	*t = (struct rx_totals){.call = ops->rx_call, .packets = packets, .bytes = bytes, .duration_ns = first ? last - first : 0, .socket_drops = drops};
+	*t = (struct rx_totals){.call = ops->rx_call, .xdp_mode = io_xdp_mode(io), .packets = packets, .bytes = bytes, .duration_ns = first ? last - first : 0, .socket_drops = drops};
 	return 0;
 }
 
@@ -272,15 +277,19 @@ int stream_rx(const struct opts *o)
 	int rcvbuf = 0;
 	socklen_t rl = sizeof rcvbuf;
 	getsockopt(io.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
-	const int udp = o->api != API_TCP;
+	/* UDP socket figures: not for TCP, and not for AF_XDP, whose frames never reach the UDP stack */
+	const int udp = o->api != API_TCP && o->api != API_XDP;
 	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
 	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
-	if (emit_ready(io.fd, o, "stream-rx") < 0)
+	/* AF_XDP: the UDP socket that holds the port says which one it is */
+	if (emit_ready(o->api == API_XDP ? io.listen_fd : io.fd, o, "stream-rx") < 0)
 		return 1;
 	struct rx_totals t;
-	if (rx_loop(o, ops, &io, &t) < 0)
+	int failed = rx_loop(o, ops, &io, &t) < 0;
+	io_xdp_close(&io);
+	if (failed)
 		return 1;
-	if (io.listen_fd >= 0 && io.fd != io.listen_fd)
+	if (o->api == API_TCP && io.listen_fd >= 0 && io.fd != io.listen_fd)
 		close(io.fd); /* lets the TCP sender's final read() see EOF */
 	if (have_snmp)
 		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;

@@ -7,10 +7,12 @@
 #include "io.h"
 
 struct tx_totals {
+	const char *xdp_bind; /* xdp: how the socket was bound ("copy"); NULL otherwise */
 	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, missed_slots, duration_ns;
 };
 struct rx_totals {
 	const char *call;
+	const char *xdp_mode; /* xdp: the receiver's program ran "native" or "generic"; NULL otherwise */
 	uint64_t packets, bytes, duration_ns, socket_drops, rcvbuf;
 	int64_t snmp_rcvbuf_errors, snmp_in_errors; /* -1: not available */
 };

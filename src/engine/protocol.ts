@@ -81,7 +81,7 @@ export const RttServerResult = z.object({
   stamped: u64,
 });
 
-export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp']);
+export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp', 'xdp']);
 
 /** Per-second counters of one end of a stream (deltas; `ns` is the exact length of the interval). */
 export const IntervalEvent = z.object({
@@ -107,6 +107,8 @@ export const StreamTxResult = z.object({
   rate_pps: u64,
   pace: z.enum(['sleep', 'spin']),
   qdisc_bypass: u64,
+  /** xdp: how the AF_XDP socket was bound (veth: copy mode) */
+  xdp_bind: z.literal('copy').optional(),
   packets: u64,
   bytes: u64,
   errors: u64,
@@ -120,7 +122,9 @@ export const StreamTxResult = z.object({
 export const StreamRxResult = z.object({
   event: z.literal('result'),
   role: z.literal('stream-rx'),
-  call: z.enum(['recvmsg', 'recvmmsg', 'read']),
+  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'AF_XDP']),
+  /** xdp: the mode the receiver's XDP program ran in (native where the driver has it) */
+  xdp_mode: z.enum(['native', 'generic']).optional(),
   packets: u64,
   bytes: u64,
   duration_ns: u64,
@@ -276,6 +280,8 @@ export function rttClientArgv(o: RttClientArgs): string[] {
 export interface StreamRxArgs extends ProcessOptions {
   /** SO_RCVBUFFORCE bytes (0 or absent: the kernel default) */
   rcvbuf?: number;
+  /** xdp: the device the receiver's AF_XDP socket is bound to */
+  dev?: string;
   bind: string;
   api: StreamApi;
   burst: number;
@@ -294,6 +300,7 @@ export function streamRxArgv(o: StreamRxArgs): string[] {
     '--duration-ns', String(o.maxDurationNs),
     ...processArgs(o),
     ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []),
+    ...(o.dev ? ['--dev', o.dev] : []),
   ];
 }
 
@@ -306,7 +313,7 @@ export interface StreamTxArgs extends ProcessOptions {
   ratePps: number;
   durationNs: number;
   pace: PaceMode;
-  /** raw APIs: where frames leave, the next hop's MAC, and the source written into them */
+  /** raw APIs and xdp: where frames leave, the next hop's MAC, and the source written into them */
   raw?: { dev: string; dstMac: string; src: string; qdiscBypass: boolean };
 }
 

@@ -41,6 +41,8 @@ export interface StreamSummary {
   /** drops in the per-CPU input backlog during the run (host-wide counter); null: unreadable */
   backlog_drops: number | null;
   rx_call: string;
+  /** xdp: the mode the receiver's XDP program ran in ("native" or "generic") */
+  xdp_mode?: string;
   /** paced send slots the sender skipped after falling behind (a stall); absent in older runs */
   missed_slots?: number;
   /** with several flows: each flow's steady-state rates */

@@ -63,6 +63,9 @@ export const STREAM_DEFAULTS: StreamParams = {
   qdiscBypass: false,
 };
 
+/** --api xdp's batch when --burst is not given: what one sendto() transmits in copy mode. */
+export const XDP_DEFAULT_BURST = 32;
+
 /** The largest UDP payload a raw frame carries at the datapaths' MTU of 1500. */
 export const RAW_MAX_PAYLOAD = 1500 - 28;
 
@@ -89,7 +92,7 @@ const TCP_RX_END_MS = 5000;
 
 /** The receiver's engine command line. */
 export function streamRxCommand(server: Endpoint, p: StreamParams): string[] {
-  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf });
+  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(p.api === 'xdp' ? { dev: server.dev } : {}) });
 }
 
 /** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
@@ -112,7 +115,8 @@ export function streamTxCommand(client: Endpoint, server: Endpoint, port: number
   });
 }
 
-export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg';
+/** The APIs that send Ethernet frames cnperf builds (addressed to the server's MAC): raw, raw-mmsg, xdp. */
+export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg' || api === 'xdp';
 
 export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void } = {}): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
@@ -174,10 +178,12 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     const api = a as StreamApi;
     const raw = isRawApi(api);
-    if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a raw frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a frame cnperf builds (--api ${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
     if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg)');
-    // TCP is a byte stream: one write of --size bytes at a time, no bursts.
-    return { ...base, api, burst: api === 'tcp' ? 1 : base.burst, qdiscBypass: raw && base.qdiscBypass };
+    // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
+    // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).
+    const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;
+    return { ...base, api, burst, qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass };
   });
 }
 
@@ -233,6 +239,7 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
     path_drops: dropsBetween(before.devices, after.devices),
     backlog_drops: dropsBetween(before.backlog, after.backlog),
     rx_call: out.rx.call,
+    ...(out.rx.xdp_mode ? { xdp_mode: out.rx.xdp_mode } : {}),
     missed_slots: outs.reduce((a, o) => a + o.tx.missed_slots, 0),
   };
   if (outs.length > 1) {
