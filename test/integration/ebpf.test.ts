@@ -80,6 +80,25 @@ describe('eBPF datapaths', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('AF_XDP beside send on veth: both rates, the receiver\'s program native and gone afterwards, no frame past a stack', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'send,xdp', '--duration', '3s', '--trace', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const { results } = JSON.parse(r.stdout) as { results: Array<{ status: string; stream: { api: string; rx_pps: number; burst: number; rx_call: string; xdp_mode?: string; loss_ratio: number }; probes: { traversals_per_packet: number | null } }> };
+    const [send, xdp] = [results[0]!, results[1]!];
+    assert.equal(send.stream.api, 'send');
+    assert.equal(xdp.stream.api, 'xdp');
+    assert.ok(send.stream.rx_pps > 10_000 && xdp.stream.rx_pps > 10_000, `${send.stream.rx_pps} / ${xdp.stream.rx_pps}`);
+    assert.equal(xdp.stream.rx_call, 'AF_XDP');
+    assert.equal(xdp.stream.xdp_mode, 'native', 'veth runs XDP natively');
+    assert.equal(xdp.stream.burst, 32, 'AF_XDP\'s default batch');
+    assert.equal(send.stream.xdp_mode, undefined);
+    // redirected to the socket before any stack: nothing passes netif_receive_skb on the way in
+    assert.ok(xdp.probes.traversals_per_packet! < 0.05, `xdp traversals ${xdp.probes.traversals_per_packet}`);
+    assert.ok(send.probes.traversals_per_packet! > 0.9);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('a program the kernel refuses: named, with the verifier\'s last lines, and nothing attached', () => {
     const src = path.join(dir, 'bad.bpf.c');
     // reads past the packet without a bounds check: the verifier refuses it
