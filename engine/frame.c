@@ -41,3 +41,20 @@ size_t build_udp_frame(uint8_t *buf, const uint8_t src_mac[6], const uint8_t dst
 	memset(udp + 8, 0, payload_len);
 	return FRAME_HEADERS + payload_len;
 }
+
+int reflect_udp_frame(uint8_t *f, size_t len)
+{
+	if (len < FRAME_HEADERS || f[12] != 0x08 || f[13] != 0x00 || f[14] != 0x45 || f[23] != 17)
+		return -1;
+	uint8_t t[6];
+	memcpy(t, f, 6); /* MACs */
+	memcpy(f, f + 6, 6);
+	memcpy(f + 6, t, 6);
+	memcpy(t, f + 26, 4); /* IPv4 source and destination */
+	memcpy(f + 26, f + 30, 4);
+	memcpy(f + 30, t, 4);
+	memcpy(t, f + 34, 2); /* UDP ports */
+	memcpy(f + 34, f + 36, 2);
+	memcpy(f + 36, t, 2);
+	return 0;
+}

@@ -17,4 +17,9 @@ uint16_t ipv4_checksum(const uint8_t *hdr, size_t len);
 size_t build_udp_frame(uint8_t *buf, const uint8_t src_mac[6], const uint8_t dst_mac[6],
 		       const struct sockaddr_in *src, const struct sockaddr_in *dst, size_t payload_len);
 
+/* Turns a received Ethernet/IPv4/UDP frame into its reply in place: MAC, IP addresses and UDP ports
+ * swapped. Both checksums stay valid (a ones' complement sum does not depend on the order of its
+ * words). Returns 0, or -1 when the frame is not IPv4/UDP without IP options. */
+int reflect_udp_frame(uint8_t *frame, size_t len);
+
 #endif

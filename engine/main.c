@@ -18,15 +18,16 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cnperf-engine version\n"
-		"       cnperf-engine rtt-server --bind IPV4:PORT [--stamps-out FILE --count N --warmup N] [common]\n"
+		"       cnperf-engine rtt-server --bind IPV4:PORT [--stamps-out FILE --count N --warmup N] [--api send|xdp --dev IF] [common]\n"
 		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
 		"                    [--pace sleep|spin] [--open-loop] [--max-consecutive-lost N] [--raw-out FILE]\n"
-		"                    [--stamps-out FILE] [common]\n"
+		"                    [--stamps-out FILE] [--api send|xdp --dev IF --dst-mac MAC --src IPV4:PORT] [common]\n"
 		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES] [common]\n"
-		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp]\n"
+		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|tcp|xdp]\n"
 		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
-		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs) [common]\n"
+		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs, xdp)\n"
+		"                    [--xdp-frames N --xdp-ring N]  (xdp: UMEM frames, ring entries) [common]\n"
 		"       cnperf-engine calibrate-clock [--count N] | calibrate-timer [--interval-ns NS] [--count N]\n"
 		"                    | calibrate-noise [--duration-ns NS]   [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
@@ -89,5 +90,16 @@ int main(int argc, char **argv)
 		return stream_tx(&o);
 	if (is_rx)
 		return stream_rx(&o);
+	if (o.api == API_XDP) {
+		if (o.stamps_out || o.open_loop) {
+			ev_error("usage", "--api xdp: %s is not built for AF_XDP (it needs the socket's kernel timestamps / the open-loop sender)", o.stamps_out ? "--stamps-out" : "--open-loop");
+			return 2;
+		}
+		return is_server ? rtt_xdp_server(&o) : rtt_xdp_client(&o);
+	}
+	if (o.api != API_SEND) {
+		ev_error("usage", "rtt: --api %s: the round trip runs over send (a UDP socket) or xdp (AF_XDP)", api_name(o.api));
+		return 2;
+	}
 	return is_server ? rtt_server(&o) : rtt_client(&o);
 }

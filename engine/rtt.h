@@ -67,6 +67,9 @@ struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t);
 
 int rtt_server(const struct opts *o);
 int rtt_client(const struct opts *o);
+/* Ping-pong over AF_XDP (rtt_xdp.c): --api xdp. */
+int rtt_xdp_server(const struct opts *o);
+int rtt_xdp_client(const struct opts *o);
 /* The open-loop probe (probe.c): latency under load without coordinated omission. */
 int rtt_open_loop(const struct opts *o);
 /* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */

@@ -75,6 +75,31 @@ static inline uint32_t xsk_tx_queue(struct xsk *x, uint32_t n, uint32_t len)
 	return n;
 }
 
+/* Queues one frame the caller owns (a received buffer sent back, say): 1, or 0 when the ring is full. */
+static inline uint32_t xsk_tx_queue_addr(struct xsk *x, uint64_t addr, uint32_t len)
+{
+	uint32_t prod = *x->tx.prod;
+	if (prod - ring_load(x->tx.cons) >= x->tx.size)
+		return 0;
+	((struct xdp_desc *)x->tx.descs)[prod & x->tx.mask] = (struct xdp_desc){.addr = addr, .len = len};
+	ring_store(x->tx.prod, prod + 1);
+	return 1;
+}
+
+/* Completed transmissions of frames that belong to the fill ring (a reflector's): straight back to it. */
+static inline void xsk_reap_to_fill(struct xsk *x)
+{
+	uint32_t cons = *x->comp.cons, n = ring_load(x->comp.prod) - cons, prod = *x->fill.prod;
+	const uint64_t *a = x->comp.descs;
+	uint64_t *f = x->fill.descs;
+	for (uint32_t i = 0; i < n; i++)
+		f[(prod + i) & x->fill.mask] = a[(cons + i) & x->comp.mask];
+	if (n) {
+		ring_store(x->fill.prod, prod + n);
+		ring_store(x->comp.cons, cons + n);
+	}
+}
+
 /* Copy mode transmits inside sendto(): at most 32 frames per call (the kernel's TX batch), so a
  * larger burst takes several. Returns -1 with errno on a real error. */
 int xsk_kick(struct xsk *x);
@@ -90,6 +115,9 @@ static inline const struct xdp_desc *xsk_rx_desc(const struct xsk *x, uint32_t i
 {
 	return &((const struct xdp_desc *)x->rx.descs)[i & x->rx.mask];
 }
+
+/* Releases n received frames whose buffers the caller keeps (a reflector sends them back). */
+static inline void xsk_rx_release(struct xsk *x, uint32_t n) { ring_store(x->rx.cons, *x->rx.cons + n); }
 
 /* Releases n received frames from index first on, handing their buffers straight back to the fill
  * ring for the next receptions (the fill ring is as large as the RX ring: there is always room). */
