@@ -46,9 +46,13 @@ static int map_ring(struct xsk *x, struct xsk_ring *r, uint64_t pgoff, const str
 	return 0;
 }
 
-/* The program and its object live beside the engine: <dir of this binary>/bpf/xsk_redirect.bpf.o. */
+/* The program and its object live beside the engine: <dir of this binary>/bpf/xsk_redirect.bpf.o
+ * (CNPERF_XSK_PROG overrides it: the C tests run from elsewhere). */
 static int object_path(char *out, size_t cap)
 {
+	const char *env = getenv("CNPERF_XSK_PROG");
+	if (env && *env)
+		return snprintf(out, cap, "%s", env) < (int)cap ? 0 : -1;
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0)

@@ -26,5 +26,22 @@ int main(void)
 	CHECK(ipv4_checksum(buf + 14, 20) == 0);
 	CHECK((buf[34] << 8 | buf[35]) == 9 && (buf[36] << 8 | buf[37]) == 4000);
 	CHECK((buf[38] << 8 | buf[39]) == 8 + 64);
+
+	/* The AF_XDP server's reflection: the reply goes back where the request came from, with the
+	 * payload untouched and the IP checksum still valid; reflecting twice gives the request back. */
+	uint8_t req[256];
+	memcpy(buf + 42, "CNP1payload", 11);
+	memcpy(req, buf, len);
+	CHECK(reflect_udp_frame(buf, len) == 0);
+	CHECK(memcmp(buf, smac, 6) == 0 && memcmp(buf + 6, dmac, 6) == 0);
+	CHECK(memcmp(buf + 26, &dst.sin_addr, 4) == 0 && memcmp(buf + 30, &src.sin_addr, 4) == 0);
+	CHECK((buf[34] << 8 | buf[35]) == 4000 && (buf[36] << 8 | buf[37]) == 9);
+	CHECK(ipv4_checksum(buf + 14, 20) == 0);
+	CHECK(memcmp(buf + 42, "CNP1payload", 11) == 0);
+	CHECK(reflect_udp_frame(buf, len) == 0 && memcmp(buf, req, len) == 0);
+	/* Not IPv4/UDP, or too short: left alone and refused. */
+	CHECK(reflect_udp_frame(buf, 41) == -1);
+	buf[23] = 6; /* TCP */
+	CHECK(reflect_udp_frame(buf, len) == -1 && memcmp(buf, req, 23) == 0);
 	return check_done("frame");
 }

@@ -65,6 +65,9 @@ export const RttClientResult = z.object({
   stddev_ns: z.number().nullable(),
   aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
   hist: HistogramPayload,
+  /** --api xdp: the round trip over AF_XDP sockets, and the mode the client's XDP program ran in */
+  api: z.literal('xdp').optional(),
+  xdp_mode: z.enum(['native', 'generic']).optional(),
   /** open loop: replies seen twice, datagrams not of this run, the sender's lateness against its schedule */
   duplicates: u64.optional(),
   stray: u64.optional(),
@@ -79,6 +82,8 @@ export const RttServerResult = z.object({
   send_errors: u64,
   /** echoes whose timestamps were kept (breakdown mode) */
   stamped: u64,
+  /** --api xdp: the mode the server's XDP program ran in */
+  xdp_mode: z.enum(['native', 'generic']).optional(),
 });
 
 export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp', 'xdp']);
@@ -249,10 +254,13 @@ export interface RttClientArgs extends ProcessOptions {
   rawOut?: string;
   /** per-packet timestamps for the round-trip breakdown */
   stampsOut?: string;
+  /** --api xdp: the client's device, the server's MAC, and its own address (port picked by the kernel) */
+  xdp?: { dev: string; dstMac: string; src: string };
 }
 
-export function rttServerArgv(o: ProcessOptions & { bind: string; stamps?: { out: string; rows: number } }): string[] {
+export function rttServerArgv(o: ProcessOptions & { bind: string; stamps?: { out: string; rows: number }; xdpDev?: string }): string[] {
   const a = ['rtt-server', '--bind', `${o.bind}:0`, ...processArgs(o)];
+  if (o.xdpDev) a.push('--api', 'xdp', '--dev', o.xdpDev);
   // The server keeps one row per sequence number: it must know how many (warm-up + count).
   if (o.stamps) a.push('--stamps-out', o.stamps.out, '--count', String(o.stamps.rows), '--warmup', '0');
   return a;
@@ -274,6 +282,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
   if (o.openLoop) a.push('--open-loop');
   if (o.rawOut) a.push('--raw-out', o.rawOut);
   if (o.stampsOut) a.push('--stamps-out', o.stampsOut);
+  if (o.xdp) a.push('--api', 'xdp', '--dev', o.xdp.dev, '--dst-mac', o.xdp.dstMac, '--src', `${o.xdp.src}:0`);
   return a;
 }
 

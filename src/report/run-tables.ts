@@ -65,7 +65,8 @@ function label(r: RunRecord): string {
 export function rttTable(runs: RunRecord[]): string {
   const rows = runs.map((r) => {
     const s = rttSummaryOf(r);
-    return [label(r), String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
+    const overXdp = (r.params as { api?: string } | null)?.api === 'xdp' ? ' AF_XDP' : '';
+    return [label(r) + overXdp, String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
   });
   const header = ['datapath', 'samples', 'lost', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'stddev', 'run'];
   return `UDP round-trip time, µs\n${renderTable(header, rows, [0, 11])}`;

@@ -51,7 +51,8 @@ export function whyLines(runs: RunRecord[]): string {
     }
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
-    lines.push(`  ${r.datapath}: ${parts.join(' · ')}`);
+    const name = `${r.datapath}${(r.params as { api?: string } | null)?.api === 'xdp' && r.workload === 'rtt' ? ' AF_XDP' : ''}`;
+    lines.push(`  ${name}: ${parts.join(' · ')}`);
     const b = p.breakdown;
     if (b?.tail.dominant) {
       const d = b.tail.dominant;

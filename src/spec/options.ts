@@ -122,7 +122,7 @@ export const OPTIONS = {
   warmup: def<string>({ type: 'string', for: ALL, value: 'N|DURATION', help: 'rtt/load: round trips discarded (default 1); stream/sweep: seconds discarded (default 2s)', parse: text }),
 
   // Streams (stream, sweep, and the load workload's load).
-  api: def<string>({ type: 'string', for: STREAMS, value: 'send,sendmmsg,raw,raw-mmsg,tcp,xdp', help: 'sending APIs, one run each (default send)', parse: text }),
+  api: def<string>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'send,sendmmsg,raw,raw-mmsg,tcp,xdp', help: 'sending APIs, one run each (default send; rtt: send or xdp)', parse: text }),
   burst: def<number>({ type: 'string', for: STREAMS, value: 'N', help: 'datagrams per send call or paced burst', parse: intIn(1, 1024) }),
   rate: def<string>({ type: 'string', for: STREAMS, value: 'PPS|0', help: 'offered packets per second per flow (0: as fast as possible); sweep: a list 50k,100k or a range 50k..400k:8', parse: text }),
   duration: def<number>({ type: 'string', for: ['stream', 'sweep'], value: 'DURATION', help: 'how long each stream runs (default 10s)', parse: durationIn(1e9, 86400e9, '1s..24h') }),

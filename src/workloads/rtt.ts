@@ -13,7 +13,9 @@ import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
 import type { Endpoint, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
+import { UserError } from '../util/errors.js';
 import { commonParams, commonRecord } from './common.js';
+import { macOf, RAW_MAX_PAYLOAD } from './stream.js';
 import type { RttEngineRecord, RttRunSummary } from './results.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
@@ -40,7 +42,12 @@ export interface RttParams {
   openLoop?: boolean;
   /** split every RTT into its parts from kernel and user timestamps on both ends */
   breakdown?: boolean;
+  /** how the endpoints send and receive: UDP sockets (send) or AF_XDP sockets on their devices (xdp) */
+  api?: RttApi;
 }
+
+export type RttApi = 'send' | 'xdp';
+export const RTT_APIS: readonly RttApi[] = ['send', 'xdp'];
 
 export const RTT_DEFAULTS: RttParams = {
   count: 10000,
@@ -102,11 +109,12 @@ export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnTy
     rtPrio: p.rtPrio,
     wait: p.wait,
     ...(files.stamps ? { stamps: { out: files.stamps.server, rows: p.count + p.warmup } } : {}),
+    ...(p.api === 'xdp' ? { xdpDev: server.dev } : {}),
   });
 }
 
-/** The client's engine command line; `port` is the one the server reports. */
-export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>): string[] {
+/** The client's engine command line; `port` is the one the server reports, `dstMac` (xdp) its MAC. */
+export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>, dstMac: string | null = null): string[] {
   return rttClientArgv({
     server: server.ip,
     port,
@@ -124,6 +132,7 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
     wait: p.wait,
     rawOut: files.rawOut,
     stampsOut: files.stamps?.client,
+    ...(p.api === 'xdp' ? { xdp: { dev: client.dev, dstMac: dstMac ?? `MAC-OF-${server.dev}`, src: client.ip } } : {}),
   });
 }
 
@@ -135,7 +144,8 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
   let cli: EngineProcess | null = null;
   try {
     const ready = await srv.waitFor('ready');
-    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files), clientDeadlineMs(p));
+    const dstMac = p.api === 'xdp' ? await macOf(server) : null;
+    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files, dstMac), clientDeadlineMs(p));
     hooks.onEngine?.(cli);
 
     // A server that dies mid-run must not leave the client waiting out every timeout: stop the
@@ -188,6 +198,19 @@ export function rttParams(v: OptionValues, defaults: RttParams = RTT_DEFAULTS): 
   p.raw = v.raw ?? false;
   p.breakdown = v.breakdown ?? false;
   return p;
+}
+
+/** One RttParams per API named in --api (send, xdp): the same round trips over each, one run each. */
+export function rttPerApi(v: OptionValues, p: RttParams): RttParams[] {
+  if (v.api === undefined) return [p];
+  const apis = v.api.split(',');
+  return apis.map((a, i) => {
+    if (!RTT_APIS.includes(a as RttApi)) throw new UserError(`--api '${a}' for rtt: expected ${RTT_APIS.join(' or ')} (comma-separated; the other APIs are stream workloads')`);
+    if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
+    if (a === 'xdp' && p.breakdown) throw new UserError('--breakdown needs the sockets\' kernel timestamps: not with --api xdp');
+    if (a === 'xdp' && p.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${p.size}: an AF_XDP frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    return { ...p, api: a as RttApi };
+  });
 }
 
 export type RttResultOutcome = Outcome<RttRunSummary, RttEngineRecord | { pairs: RttEngineRecord[] }, null>;
@@ -253,6 +276,7 @@ export function rttRecord(p: RttParams): Record<string, unknown> {
     max_consecutive_lost: p.maxConsecutiveLost,
     raw: p.raw,
     breakdown: p.breakdown ?? false,
+    api: p.api ?? 'send',
   };
 }
 
@@ -269,12 +293,13 @@ export function rttCommands(topo: Topology, p: RttParams, workDir: string): Engi
 export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
   name: 'rtt',
   description: 'UDP ping-pong round-trip time (seed 000)',
-  parse: (v) => [rttParams(v)],
+  parse: (v) => rttPerApi(v, rttParams(v)),
   pairsNeeded: () => 1,
-  rawApi: () => null,
+  // AF_XDP frames are addressed to the server's MAC, as raw ones are
+  rawApi: (p) => (p.api === 'xdp' ? 'xdp' : null),
   cpus: (p) => p.cpus,
   expectedPackets: (p) => 2 * (p.count + p.warmup),
-  describe: (p) => `measuring ${p.count} round trips`,
+  describe: (p) => `measuring ${p.count} round trips${p.api === 'xdp' ? ' over AF_XDP' : ''}`,
   footer: (p) =>
     `${p.count} round trip${p.count === 1 ? '' : 's'} each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`,
   record: rttRecord,
