@@ -9,7 +9,7 @@ enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1 };
  * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
 enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1 };
 /* How stream-tx sends (seed 001, Table 1) and, mirrored, how stream-rx receives. */
-enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP };
+enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */

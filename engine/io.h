@@ -2,7 +2,7 @@
  * (stream.c) are shared by every method: they pace, count and close seconds; a method only opens
  * its sockets and moves one burst (or one receive batch). One file per family: io_udp.c (send,
  * sendmmsg, and the UDP receiver every datagram method uses), io_raw.c (AF_PACKET raw, raw-mmsg),
- * io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h). DPDK slots in as a further entry. */
+ * io_ring.c (AF_PACKET TPACKET_V3 rings), io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h). DPDK slots in as a further entry. */
 #ifndef CNPERF_IO_H
 #define CNPERF_IO_H
 #include "args.h"
@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 struct xsk;
+struct pring;
 
 /* Returns of rx_batch besides a count of datagrams (or whole TCP messages). */
 #define IO_NOTHING (-1) /* timeout or a transient error: nothing arrived */
@@ -34,6 +35,7 @@ struct io {
 	uint32_t ovfl;
 	uint64_t stream_bytes; /* tcp rx: bytes so far, so whole messages are counted exactly */
 	struct xsk *xsk;       /* xdp: the AF_XDP socket (xsk.h) */
+	struct pring *ring;    /* raw-ring: the mapped packet ring (io_ring.c) */
 };
 
 struct io_ops {
@@ -66,7 +68,7 @@ int udp_rx_open(const struct opts *o, struct io *io);
 int udp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *drops);
 uint64_t udp_rx_final_drops(struct io *io);
 
-extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp, io_xdp;
+extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp, io_xdp, io_raw_ring;
 
 /* xdp: the XDP mode the receiver's program ran in ("native", "generic"), "copy" for a sender
  * (bound in copy mode, no program); NULL for the other methods. */

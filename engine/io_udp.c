@@ -187,6 +187,8 @@ const struct io_ops *io_ops_of(enum stream_api api)
 		return &io_tcp;
 	case API_XDP:
 		return &io_xdp;
+	case API_RAW_RING:
+		return &io_raw_ring;
 	}
 	return NULL;
 }

@@ -277,12 +277,14 @@ int stream_rx(const struct opts *o)
 	int rcvbuf = 0;
 	socklen_t rl = sizeof rcvbuf;
 	getsockopt(io.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
-	/* UDP socket figures: not for TCP, and not for AF_XDP, whose frames never reach the UDP stack */
-	const int udp = o->api != API_TCP && o->api != API_XDP;
+	/* AF_XDP and the packet ring read frames beside a UDP socket that only holds the port: its figures
+	 * (buffer, drops) say nothing about them; TCP has none */
+	const int frames = o->api == API_XDP || o->api == API_RAW_RING;
+	const int udp = o->api != API_TCP && !frames;
 	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
 	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
-	/* AF_XDP: the UDP socket that holds the port says which one it is */
-	if (emit_ready(o->api == API_XDP ? io.listen_fd : io.fd, o, "stream-rx") < 0)
+	/* AF_XDP, packet ring: the UDP socket that holds the port says which one it is */
+	if (emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx") < 0)
 		return 1;
 	struct rx_totals t;
 	int failed = rx_loop(o, ops, &io, &t) < 0;

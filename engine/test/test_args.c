@@ -49,7 +49,7 @@ int main(void)
 		    "--dev cnpab12cd-c0 --dst-mac 02:AB:cd:00:00:01 --src 198.18.0.1:9 --qdisc-bypass", &o, err) == 0);
 	CHECK(o.api == API_RAW_MMSG && o.burst == 64 && o.rate_pps == 100000 && o.duration_ns == 2000000000ull);
 	CHECK(o.have_dst_mac && o.dst_mac[1] == 0xab && o.dst_mac[5] == 1 && o.have_src && o.qdisc_bypass);
-	CHECK(parse("--server 1.2.3.4:5 --api dpdk", &o, err) < 0 && strstr(err, "raw-mmsg, tcp or xdp"));
+	CHECK(parse("--server 1.2.3.4:5 --api dpdk", &o, err) < 0 && strstr(err, "raw-ring, tcp or xdp"));
 	CHECK(parse("--server 1.2.3.4:5 --burst 0", &o, err) < 0 && strstr(err, "--burst"));
 	CHECK(parse("--server 1.2.3.4:5 --dst-mac 02:ab:cd:00:00", &o, err) < 0 && strstr(err, "--dst-mac"));
 	CHECK(parse("--server 1.2.3.4:5 --dev this-is-16-chars", &o, err) < 0 && strstr(err, "--dev"));

@@ -86,7 +86,8 @@ export const RttServerResult = z.object({
   xdp_mode: z.enum(['native', 'generic']).optional(),
 });
 
-export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'tcp', 'xdp']);
+/** Seed 001's ladder of kernel APIs, socket to bypass: send < sendmmsg < raw < raw-mmsg < raw-ring < xdp; and TCP. */
+export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'raw-ring', 'xdp', 'tcp']);
 
 /** Per-second counters of one end of a stream (deltas; `ns` is the exact length of the interval). */
 export const IntervalEvent = z.object({
@@ -127,7 +128,7 @@ export const StreamTxResult = z.object({
 export const StreamRxResult = z.object({
   event: z.literal('result'),
   role: z.literal('stream-rx'),
-  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'AF_XDP']),
+  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'TPACKET_V3', 'AF_XDP']),
   /** xdp: the mode the receiver's XDP program ran in (native where the driver has it) */
   xdp_mode: z.enum(['native', 'generic']).optional(),
   packets: u64,
@@ -289,7 +290,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
 export interface StreamRxArgs extends ProcessOptions {
   /** SO_RCVBUFFORCE bytes (0 or absent: the kernel default) */
   rcvbuf?: number;
-  /** xdp: the device the receiver's AF_XDP socket is bound to */
+  /** raw-ring, xdp: the device the receiver's packet ring or AF_XDP socket reads */
   dev?: string;
   bind: string;
   api: StreamApi;

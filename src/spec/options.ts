@@ -122,11 +122,11 @@ export const OPTIONS = {
   warmup: def<string>({ type: 'string', for: ALL, value: 'N|DURATION', help: 'rtt/load: round trips discarded (default 1); stream/sweep: seconds discarded (default 2s)', parse: text }),
 
   // Streams (stream, sweep, and the load workload's load).
-  api: def<string>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'send,sendmmsg,raw,raw-mmsg,tcp,xdp', help: 'sending APIs, one run each (default send; rtt: send or xdp)', parse: text }),
+  api: def<string>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'send,sendmmsg,raw,raw-mmsg,raw-ring,xdp,tcp', help: 'sending APIs, one run each (default send; rtt: send or xdp)', parse: text }),
   burst: def<number>({ type: 'string', for: STREAMS, value: 'N', help: 'datagrams per send call or paced burst', parse: intIn(1, 1024) }),
   rate: def<string>({ type: 'string', for: STREAMS, value: 'PPS|0', help: 'offered packets per second per flow (0: as fast as possible); sweep: a list 50k,100k or a range 50k..400k:8', parse: text }),
   duration: def<number>({ type: 'string', for: ['stream', 'sweep'], value: 'DURATION', help: 'how long each stream runs (default 10s)', parse: durationIn(1e9, 86400e9, '1s..24h') }),
-  'qdisc-bypass': def({ type: 'boolean', for: STREAMS, help: 'raw APIs: PACKET_QDISC_BYPASS' }),
+  'qdisc-bypass': def({ type: 'boolean', for: STREAMS, help: 'raw APIs (raw, raw-mmsg, raw-ring): PACKET_QDISC_BYPASS' }),
   rcvbuf: def<number>({ type: 'string', for: STREAMS, value: 'BYTES', help: "the receiver's socket buffer (SO_RCVBUFFORCE; default: the kernel's)", parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30) }),
   flows: def<number>({ type: 'string', for: ['stream'], value: 'N', help: 'sender/receiver pairs at once, each in its own namespaces', parse: intIn(1, MAX_FLOWS) }),
   'loss-threshold': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'the highest rate with less loss is the maximum sustained (default 0.1%)', parse: parsePercent }),

@@ -32,7 +32,7 @@ export interface StreamParams {
   api: StreamApi;
   /** UDP payload bytes (TCP: bytes per write) */
   size: number;
-  /** datagrams per send call (sendmmsg, raw-mmsg) or per paced burst */
+  /** datagrams per send call (sendmmsg, raw-mmsg, raw-ring, xdp) or per paced burst */
   burst: number;
   /** offered packets per second; 0 = as fast as possible */
   ratePps: number;
@@ -92,7 +92,7 @@ const TCP_RX_END_MS = 5000;
 
 /** The receiver's engine command line. */
 export function streamRxCommand(server: Endpoint, p: StreamParams): string[] {
-  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(p.api === 'xdp' ? { dev: server.dev } : {}) });
+  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}) });
 }
 
 /** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
@@ -115,8 +115,11 @@ export function streamTxCommand(client: Endpoint, server: Endpoint, port: number
   });
 }
 
-/** The APIs that send Ethernet frames cnperf builds (addressed to the server's MAC): raw, raw-mmsg, xdp. */
-export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg' || api === 'xdp';
+/** The APIs that send Ethernet frames cnperf builds (addressed to the server's MAC). */
+export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg' || api === 'raw-ring' || api === 'xdp';
+
+/** The receivers that read frames on the server's device rather than from a UDP socket. */
+const readsDevice = (api: StreamApi) => api === 'raw-ring' || api === 'xdp';
 
 export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void } = {}): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
@@ -179,7 +182,7 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     const api = a as StreamApi;
     const raw = isRawApi(api);
     if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a frame cnperf builds (--api ${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
-    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg)');
+    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
     // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).
     const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;

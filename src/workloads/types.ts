@@ -44,7 +44,7 @@ export interface Workload<P, O extends Outcome<unknown, unknown, unknown>> {
   parse(v: OptionValues): P[];
   /** client/server pairs the topology needs (flows at once) */
   pairsNeeded(p: P): number;
-  /** the sending APIs whose frames need raw support from the datapath ('raw', 'raw-mmsg'), if any */
+  /** the sending APIs whose frames need raw support from the datapath (raw, raw-mmsg, raw-ring, xdp), if any */
   rawApi(p: P): string | null;
   /** [client, server] CPUs the engines are pinned to, for the probes' per-endpoint CPU split */
   cpus(p: P): [number, number] | undefined;
