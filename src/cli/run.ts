@@ -46,7 +46,7 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
   if (flag(p, 'dry-run')) {
     const cases = expandCases(loaded.spec, scale);
     process.stdout.write(`# ${loaded.spec.name}, ${scale} scale: ${cases.length} cases × ${repeatsOf(loaded.spec, scale)} repeats\n`);
-    for (const c of cases) process.stdout.write(`cnperf quick ${c.datapath} --workload ${loaded.spec.workload} ${Object.entries(c.params).map(([k, v]) => (v === true ? `--${k}` : v === false ? '' : `--${k} ${String(v)}`)).filter(Boolean).join(' ')}${loaded.spec.trace ? ' --trace' : ''}   # ${c.label}\n`);
+    for (const c of cases) process.stdout.write(`cnperf quick ${c.datapath} --workload ${c.workload} ${Object.entries(c.params).map(([k, v]) => (v === true ? `--${k}` : v === false ? '' : `--${k} ${String(v)}`)).filter(Boolean).join(' ')}${loaded.spec.trace ? ' --trace' : ''}   # ${c.label}\n`);
     return 0;
   }
   return withSession({ command: 'run', owner: `exp-${loaded.spec.name}`.slice(0, 32), db }, async ({ stop, env, store }) => {

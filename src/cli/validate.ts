@@ -1,6 +1,7 @@
 /**
  * `cnperf validate FILE...`: checks experiment files and changes nothing.
  */
+import { workloadsOf } from '../spec/experiment-schema.js';
 import { loadExperiment } from '../spec/experiment-file.js';
 import { expandCases, repeatsOf, SCALES } from '../spec/matrix.js';
 import { UserError } from '../util/errors.js';
@@ -21,7 +22,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
     try {
       const e = loadExperiment(f);
       const sizes = SCALES.map((s) => `${s}: ${expandCases(e.spec, s).length} cases × ${repeatsOf(e.spec, s)} repeats`).join(', ');
-      process.stdout.write(`${f}: ok (${e.spec.name}, ${e.spec.workload}; ${sizes})\n`);
+      process.stdout.write(`${f}: ok (${e.spec.name}, ${workloadsOf(e.spec).join(' + ')}; ${sizes})\n`);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       errors.push(err.message);

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Environment } from '../env/environment.js';
 import type { LoadedExperiment } from '../spec/experiment-file.js';
+import { workloadsOf } from '../spec/experiment-schema.js';
 import { expandCases, repeatsOf, type Case, type Scale } from '../spec/matrix.js';
 import type { ExperimentRecord, RunRecord, Store } from '../store/db.js';
 import { newRunId } from '../util/ids.js';
@@ -45,7 +46,7 @@ export async function runExperiment(
   const { spec } = loaded;
   const cases = expandCases(spec, scale);
   const repeats = repeatsOf(spec, scale);
-  const hash = planHash(spec.workload, cases, repeats, spec.trace);
+  const hash = planHash(workloadsOf(spec).join(','), cases, repeats, spec.trace);
   let experiment = o.resume ? o.store.findResumable(spec.name, scale, hash) : null;
   if (!experiment) {
     experiment = { id: newRunId(), name: spec.name, scale, file: loaded.file, text: loaded.text, plan_hash: hash, cases: cases.length, repeats, created_at: new Date().toISOString(), finished_at: null, status: 'running' };

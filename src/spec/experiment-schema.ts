@@ -58,7 +58,9 @@ export const Experiment = z
   .strictObject({
     name: Name.describe('the experiment, in stored results and reports'),
     description: z.string().max(4000).optional(),
-    workload: z.enum(WORKLOAD_NAMES as [string, ...string[]]),
+    workload: z
+      .union([z.enum(WORKLOAD_NAMES as [string, ...string[]]), z.array(z.enum(WORKLOAD_NAMES as [string, ...string[]])).min(1).max(WORKLOAD_NAMES.length)])
+      .describe('what to measure; a list measures every case with each (each case gets the parameters that apply to its workload)'),
     datapaths: z.array(DatapathEntry).min(1).max(64),
     params: Params.optional(),
     repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),
@@ -75,6 +77,11 @@ export const Experiment = z
 export type Experiment = z.infer<typeof Experiment>;
 export type ParamsSpec = z.infer<typeof Params>;
 export type DatapathSpec = z.infer<typeof DatapathEntry>;
+
+/** The workloads an experiment measures, in file order. */
+export function workloadsOf(spec: Pick<Experiment, 'workload'>): string[] {
+  return Array.isArray(spec.workload) ? spec.workload : [spec.workload];
+}
 
 export function experimentJsonSchema(): unknown {
   return { ...z.toJSONSchema(Experiment, { io: 'input' }), title: 'cnperf experiment' };

@@ -5,7 +5,8 @@
  */
 import { planQuick, type QuickPlan } from './quick.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import type { Experiment } from './experiment-schema.js';
+import { workloadsOf, type Experiment } from './experiment-schema.js';
+import { optionDef } from './options.js';
 
 export const SCALES = ['quick', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
@@ -19,6 +20,7 @@ export interface Case {
   /** for tables and plots: the label, plus the values of the matrix axes */
   label: string;
   datapath: string;
+  workload: string;
   /** every parameter of the case, by quick's option name */
   params: Record<string, Scalar>;
   /** the axes' values (the parameters given as lists) */
@@ -69,7 +71,32 @@ function rawValuesOf(workload: string, values: Map<string, { value: Scalar }>): 
   return raw;
 }
 
+/**
+ * With several workloads, a case of workload w takes only the parameters that apply to w (and the
+ * datapath's); one that applies to none of them is an error where it is set. With one workload,
+ * every parameter must apply to it (planQuick says so).
+ */
+function forWorkload(values: Map<string, Sourced & { value: Scalar }>, workload: string, workloads: readonly string[]): Map<string, Sourced & { value: Scalar }> {
+  if (workloads.length === 1) return values;
+  const applies = (k: string, w: string) => {
+    const f = optionDef(k)?.for;
+    return f === 'datapath' || (Array.isArray(f) && f.includes(w));
+  };
+  for (const [k, s] of values) {
+    if (!workloads.some((w) => applies(k, w))) {
+      const f = optionDef(k)?.for;
+      throw new CaseError(`'${k}' applies to none of the workloads ${workloads.join(', ')}${Array.isArray(f) ? ` (it is for: ${f.join(', ')})` : ''}`, s.source, k);
+    }
+  }
+  return new Map([...values].filter(([k]) => applies(k, workload)));
+}
+
 export function expandCases(spec: Experiment, scale: Scale): Case[] {
+  const workloads = workloadsOf(spec);
+  return workloads.flatMap((w) => expandCasesOf(spec, scale, w, workloads));
+}
+
+function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloads: readonly string[]): Case[] {
   const scaleSpec = spec.scales?.[scale];
   const entries = scaleSpec?.datapaths ?? spec.datapaths;
   const entriesPath: Path = scaleSpec?.datapaths ? ['scales', scale, 'datapaths'] : ['datapaths'];
@@ -92,12 +119,14 @@ export function expandCases(spec: Experiment, scale: Scale): Case[] {
         if (w.params && !Object.entries(w.params).every(([k, v]) => values.get(k)?.value === v)) return;
         layer(values, o.params, ['overrides', j, 'params']);
       });
-      for (const final of combinations(values)) {
-        const axes = { ...combo.axes, ...final.axes };
+      for (const all of combinations(values)) {
+        const kept = forWorkload(all.values, workload, workloads);
+        const final = { values: kept, axes: Object.fromEntries(Object.entries(all.axes).filter(([k]) => kept.has(k))) };
+        const axes = Object.fromEntries(Object.entries({ ...combo.axes, ...final.axes }).filter(([k]) => kept.has(k)));
         const flat = Object.fromEntries([...final.values].map(([k, s]) => [k, s.value]));
         let quick: QuickPlan;
         try {
-          quick = planQuick([datapath], rawValuesOf(spec.workload, final.values));
+          quick = planQuick([datapath], rawValuesOf(workload, final.values));
         } catch (e) {
           // Point at the parameter the message names, where the file set it.
           const key = /--([a-z][a-z-]*)/.exec(errorMessage(e))?.[1];
@@ -105,10 +134,12 @@ export function expandCases(spec: Experiment, scale: Scale): Case[] {
           throw new CaseError(`${label}${Object.keys(axes).length ? ` (${describeAxes(axes)})` : ''}: ${errorMessage(e)}`, src ?? [...entriesPath, i], src ? key : undefined);
         }
         if (quick.jobs.length !== 1) throw new CaseError(`${label}: give 'api' as a list (an axis), not a comma-separated string`, final.values.get('api')?.source ?? [...entriesPath, i], 'api');
-        const key = `${label}|${Object.entries(flat).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
+        const key = `${workloads.length > 1 ? `${workload}|` : ''}${label}|${Object.entries(flat).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
+        // another workload's list parameter made this combination twice: it is the same case
+        if (keys.has(key) && workloads.length > 1) continue;
         if (keys.has(key)) throw new CaseError(`two cases are the same: ${key} (give the datapath entries distinct labels)`, [...entriesPath, i], undefined);
         keys.add(key);
-        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, params: flat, axes, quick });
+        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, workload, params: flat, axes, quick });
       }
     }
   });

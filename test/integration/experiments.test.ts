@@ -50,6 +50,7 @@ const STUDIES: Record<string, string[]> = {
   'lei-overlay': ['throughput', 'scaling-flows', 'cpu', 'softirqs-per-packet'],
   'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'cpu'],
   'claassen-modules': ['throughput-tcp', 'scaling-flows-tcp', 'cpu'],
+  'ebpf-paths': ['rtt-cdf', 'rtt-p99', 'throughput', 'traversals', 'cpu'],
 };
 
 describe('shipped experiments, quick scale, end to end', () => {

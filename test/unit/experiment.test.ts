@@ -121,6 +121,21 @@ scales:
     assert.equal(repeatsOf(s, 'full'), 4);
     assert.deepEqual(expandCases(s, 'full').map((c) => c.datapath), ['loopback']);
   });
+  it('several workloads: every case measured with each, each given only the parameters that apply to it', () => {
+    const s = spec('name: t\nworkload: [rtt, stream]\ndatapaths: [veth, tcx]\nparams: {count: 500, duration: 3s, burst: [8, 32], size: 100}\n');
+    const cases = expandCases(s, 'full');
+    assert.deepEqual(cases.map((c) => `${c.workload} ${c.label}`), ['rtt veth', 'rtt tcx', 'stream veth burst=8', 'stream veth burst=32', 'stream tcx burst=8', 'stream tcx burst=32']);
+    const rtt = cases[0]!.quick.jobs[0]!.params as RttParams;
+    assert.deepEqual([rtt.count, rtt.size], [500, 100]);
+    assert.deepEqual(cases[0]!.params, { count: 500, size: 100 }, 'no stream parameter on an rtt case, and the burst axis made it once');
+    const st = cases[3]!.quick.jobs[0]!.params as StreamParams;
+    assert.deepEqual([st.burst, st.size, st.durationNs], [32, 100, 3e9]);
+    assert.notEqual(cases[0]!.key, cases[2]!.key);
+    assert.match(cases[0]!.key, /^rtt\|veth\|/);
+  });
+  it('several workloads: a parameter none of them takes is an error where the file sets it', () => {
+    assert.throws(() => parseExperimentText('name: t\nworkload: [rtt, stream]\ndatapaths: [veth]\nparams: {settle: 1s}\n', 'x.yaml'), /x\.yaml:4:10: quick scale: 'settle' applies to none of the workloads rtt, stream \(it is for: load\)/);
+  });
   it('a comma-separated api is refused in favour of a list (one job per case)', () => {
     assert.throws(() => parseExperimentText('name: t\nworkload: stream\ndatapaths: [veth]\nparams: {api: "send,raw"}\n', 'x.yaml'), /x\.yaml:4:10: quick scale: veth: give 'api' as a list/);
   });
