@@ -156,13 +156,22 @@ function cnperfStream(api: string, seconds: number, extra: string[] = []): { tx_
 
 /**
  * Packet rates. Like for like first: one datagram per send call and a plain recv receiver, as iperf3
- * and sockperf send; then cnperf's batching APIs, which no peer has (sendmmsg, raw-mmsg with bursts
- * of 64): those rows measure batching, not the tool, and carry no ratio.
+ * and sockperf send; then cnperf's batching APIs, which no peer has (sendmmsg, raw-mmsg, raw-ring with
+ * bursts of 64): those rows measure batching, not the tool, and carry no ratio; then AF_XDP against
+ * iperf3 (a ratio by design: how much the bypass buys over the socket path a user would otherwise use).
  */
 function rateProbes(seconds: number): Probe[] {
   const received = 'UDP 64 B over veth, one datagram per call (received kpps)';
   const sent = 'UDP 64 B over veth, one datagram per call (sent kpps: sockperf reports no receive side)';
   const batching = 'UDP 64 B over veth with batching, burst 64 (received kpps; no peer batches: no ratio)';
+  const bypass = 'UDP 64 B over veth, AF_XDP receiver (received kpps; the peer: iperf3\'s socket receiver)';
+  const iperf3Udp: Probe = {
+    group: received,
+    tool: 'iperf3 -u -l 64 -b 0',
+    unit: 'kpps',
+    values: [],
+    run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
+  };
   const cn = (group: string, api: string, burst: number, side: 'rx_pps' | 'tx_pps'): Probe => ({
     group,
     tool: `cnperf ${api} (burst ${burst})`,
@@ -172,13 +181,7 @@ function rateProbes(seconds: number): Probe[] {
   });
   return [
     cn(received, 'send', 1, 'rx_pps'),
-    {
-      group: received,
-      tool: 'iperf3 -u -l 64 -b 0',
-      unit: 'kpps',
-      values: [],
-      run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
-    },
+    iperf3Udp,
     cn(sent, 'send', 1, 'tx_pps'),
     {
       group: sent,
@@ -189,6 +192,17 @@ function rateProbes(seconds: number): Probe[] {
     },
     { ...cn(batching, 'sendmmsg', 64, 'rx_pps'), noRatio: true },
     { ...cn(batching, 'raw-mmsg', 64, 'rx_pps'), noRatio: true },
+    { ...cn(batching, 'raw-ring', 64, 'rx_pps'), noRatio: true },
+    // Kernel bypass (issue 15's goal: ≥ 3× iperf3): AF_XDP in copy mode (veth has no zero-copy), the
+    // receiver polling its ring as AF_XDP applications do, against the same iperf3 as above.
+    {
+      group: bypass,
+      tool: 'cnperf xdp (burst 32, wait spin)',
+      unit: 'kpps',
+      values: [],
+      run: () => cnperfStream('xdp', seconds, ['--burst', '32', '--size', '64', '--wait', 'spin']).rx_pps / 1000,
+    },
+    { ...iperf3Udp, group: bypass },
   ];
 }
 

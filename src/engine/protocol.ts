@@ -228,6 +228,8 @@ export interface ProcessOptions {
   cpu?: number;
   rtPrio?: number;
   wait: WaitMode;
+  /** --api xdp: UMEM frames and ring entries */
+  xdpSizes?: { frames?: number; ring?: number };
 }
 
 /** The engine options shared by every subcommand. */
@@ -237,6 +239,8 @@ export function processArgs(o: ProcessOptions): string[] {
   if (o.cpu !== undefined) a.push('--cpu', String(o.cpu));
   if (o.rtPrio) a.push('--rt-prio', String(o.rtPrio));
   a.push('--wait', o.wait);
+  if (o.xdpSizes?.frames) a.push('--xdp-frames', String(o.xdpSizes.frames));
+  if (o.xdpSizes?.ring) a.push('--xdp-ring', String(o.xdpSizes.ring));
   return a;
 }
 

@@ -42,6 +42,11 @@ const oneOf =
     return text as T;
   };
 const intIn = (min: number, max: number) => (text: string, flag: string) => parseIntIn(text, flag, min, max);
+const powerOfTwo = (min: number, max: number) => (text: string, flag: string) => {
+  const n = parseIntIn(text, flag, min, max);
+  if (n & (n - 1)) throw new UserError(`${flag} ${text}: expected a power of two (${min}, ${min * 2}, … ${max})`);
+  return n;
+};
 const durationIn = (minNs: number, maxNs: number, range: string) => (text: string, flag: string) => {
   const ns = parseDuration(text, flag);
   if (ns < minNs || ns > maxNs) throw new UserError(`${flag} ${text}: allowed ${range}`);
@@ -123,6 +128,8 @@ export const OPTIONS = {
 
   // Streams (stream, sweep, and the load workload's load).
   api: def<string>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'send,sendmmsg,raw,raw-mmsg,raw-ring,xdp,tcp', help: 'sending APIs, one run each (default send; rtt: send or xdp)', parse: text }),
+  'xdp-frames': def<number>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'N', help: '--api xdp: UMEM frames of 2 KiB, a power of two (default 4096)', parse: powerOfTwo(64, 1 << 20) }),
+  'xdp-ring': def<number>({ type: 'string', for: [...STREAMS, 'rtt'], value: 'N', help: '--api xdp: entries of each AF_XDP ring, a power of two below --xdp-frames (default 2048)', parse: powerOfTwo(64, 1 << 19) }),
   burst: def<number>({ type: 'string', for: STREAMS, value: 'N', help: 'datagrams per send call or paced burst', parse: intIn(1, 1024) }),
   rate: def<string>({ type: 'string', for: STREAMS, value: 'PPS|0', help: 'offered packets per second per flow (0: as fast as possible); sweep: a list 50k,100k or a range 50k..400k:8', parse: text }),
   duration: def<number>({ type: 'string', for: ['stream', 'sweep'], value: 'DURATION', help: 'how long each stream runs (default 10s)', parse: durationIn(1e9, 86400e9, '1s..24h') }),

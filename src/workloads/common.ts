@@ -1,6 +1,7 @@
 /** What every workload reads the same way from the parsed options. */
 import type { OptionValues } from '../spec/options.js';
 import type { PaceMode, WaitMode } from '../engine/protocol.js';
+import { UserError } from '../util/errors.js';
 
 export interface CommonParams {
   size: number;
@@ -9,6 +10,8 @@ export interface CommonParams {
   /** [client, server] CPUs; undefined: not pinned */
   cpus?: [number, number];
   rtPrio?: number;
+  /** --api xdp: UMEM frames and ring entries (the engine's defaults 4096 and 2048 when absent) */
+  xdp?: { frames?: number; ring?: number };
 }
 
 /** The shared options over a workload's defaults. */
@@ -19,10 +22,16 @@ export function commonParams<D extends CommonParams>(v: OptionValues, defaults: 
   if (v.pace !== undefined) out.pace = v.pace;
   if (v.cpus !== undefined) out.cpus = v.cpus;
   if (v['rt-prio'] !== undefined) out.rtPrio = v['rt-prio'];
+  if (v['xdp-frames'] !== undefined || v['xdp-ring'] !== undefined) {
+    out.xdp = { ...(v['xdp-frames'] !== undefined ? { frames: v['xdp-frames'] } : {}), ...(v['xdp-ring'] !== undefined ? { ring: v['xdp-ring'] } : {}) };
+    const frames = out.xdp.frames ?? 4096;
+    const ring = out.xdp.ring ?? 2048;
+    if (ring >= frames) throw new UserError(`--xdp-ring ${ring} must be smaller than --xdp-frames ${frames}`, 'the receiver stocks its fill ring with ring-many frames and keeps the rest to send');
+  }
   return out;
 }
 
 /** The shared options as stored and printed in --json (snake_case). */
 export function commonRecord(p: CommonParams): Record<string, unknown> {
-  return { size: p.size, wait: p.wait, pace: p.pace, cpus: p.cpus ?? null, rt_prio: p.rtPrio ?? 0 };
+  return { size: p.size, wait: p.wait, pace: p.pace, cpus: p.cpus ?? null, rt_prio: p.rtPrio ?? 0, ...(p.xdp ? { xdp: p.xdp } : {}) };
 }

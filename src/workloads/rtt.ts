@@ -44,6 +44,8 @@ export interface RttParams {
   breakdown?: boolean;
   /** how the endpoints send and receive: UDP sockets (send) or AF_XDP sockets on their devices (xdp) */
   api?: RttApi;
+  /** --api xdp: UMEM frames and ring entries */
+  xdp?: { frames?: number; ring?: number };
 }
 
 export type RttApi = 'send' | 'xdp';
@@ -109,7 +111,7 @@ export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnTy
     rtPrio: p.rtPrio,
     wait: p.wait,
     ...(files.stamps ? { stamps: { out: files.stamps.server, rows: p.count + p.warmup } } : {}),
-    ...(p.api === 'xdp' ? { xdpDev: server.dev } : {}),
+    ...(p.api === 'xdp' ? { xdpDev: server.dev, ...(p.xdp ? { xdpSizes: p.xdp } : {}) } : {}),
   });
 }
 
@@ -132,7 +134,7 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
     wait: p.wait,
     rawOut: files.rawOut,
     stampsOut: files.stamps?.client,
-    ...(p.api === 'xdp' ? { xdp: { dev: client.dev, dstMac: dstMac ?? `MAC-OF-${server.dev}`, src: client.ip } } : {}),
+    ...(p.api === 'xdp' ? { xdp: { dev: client.dev, dstMac: dstMac ?? `MAC-OF-${server.dev}`, src: client.ip }, ...(p.xdp ? { xdpSizes: p.xdp } : {}) } : {}),
   });
 }
 
@@ -202,6 +204,7 @@ export function rttParams(v: OptionValues, defaults: RttParams = RTT_DEFAULTS): 
 
 /** One RttParams per API named in --api (send, xdp): the same round trips over each, one run each. */
 export function rttPerApi(v: OptionValues, p: RttParams): RttParams[] {
+  if (p.xdp && !(v.api ?? '').split(',').includes('xdp')) throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
   if (v.api === undefined) return [p];
   const apis = v.api.split(',');
   return apis.map((a, i) => {

@@ -32,6 +32,8 @@ export interface StreamParams {
   api: StreamApi;
   /** UDP payload bytes (TCP: bytes per write) */
   size: number;
+  /** --api xdp: UMEM frames and ring entries */
+  xdp?: { frames?: number; ring?: number };
   /** datagrams per send call (sendmmsg, raw-mmsg, raw-ring, xdp) or per paced burst */
   burst: number;
   /** offered packets per second; 0 = as fast as possible */
@@ -92,7 +94,7 @@ const TCP_RX_END_MS = 5000;
 
 /** The receiver's engine command line. */
 export function streamRxCommand(server: Endpoint, p: StreamParams): string[] {
-  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}) });
+  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}), ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}) });
 }
 
 /** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
@@ -112,6 +114,7 @@ export function streamTxCommand(client: Endpoint, server: Endpoint, port: number
     rtPrio: p.rtPrio,
     wait: p.wait,
     raw,
+    ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}),
   });
 }
 
@@ -182,6 +185,7 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     const api = a as StreamApi;
     const raw = isRawApi(api);
     if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a frame cnperf builds (--api ${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (base.xdp && !apis.includes('xdp')) throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
     if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
     // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).

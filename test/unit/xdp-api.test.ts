@@ -9,6 +9,17 @@ const { client, server } = planDatapath('veth', 'abc123').endpoints;
 const after = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
 
 describe('--api xdp (AF_XDP)', () => {
+  it('--xdp-frames / --xdp-ring size the socket on both engines, for --api xdp only, and must fit each other', () => {
+    const [p] = streamParams({ api: 'xdp', 'xdp-frames': 1024, 'xdp-ring': 256 }, 'one');
+    for (const argv of [streamRxCommand(server, p!), streamTxCommand(client, server, 1, p!, '02:cb:00:00:05:01')]) assert.deepEqual([after(argv, '--xdp-frames'), after(argv, '--xdp-ring')], ['1024', '256']);
+    const [x] = rttPerApi({ api: 'xdp' }, rttParams({ 'xdp-ring': 512 }));
+    assert.equal(after(rttClientCommand(client, server, 7000, x!, {}, '02:cb:00:00:05:01'), '--xdp-ring'), '512');
+    assert.equal(after(rttServerCommand(server, x!, {}), '--xdp-ring'), '512');
+    assert.throws(() => streamParams({ api: 'send', 'xdp-frames': 8192 }, 'one'), /apply to --api xdp/);
+    assert.throws(() => rttPerApi({}, rttParams({ 'xdp-frames': 8192 })), /apply to --api xdp/);
+    assert.throws(() => streamParams({ api: 'xdp', 'xdp-frames': 1024, 'xdp-ring': 1024 }, 'one'), /--xdp-ring 1024 must be smaller than --xdp-frames 1024/);
+  });
+
   it('stream: one run per API; xdp batches 32 frames unless --burst says otherwise', () => {
     const [send, xdp] = streamParams({ api: 'send,xdp' }, 'one');
     assert.equal(send!.burst, 1);
