@@ -197,9 +197,10 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
     // Not the trace's receives on endpoint devices: a packet handed over by bpf_redirect_peer enters
     // the container's device within the pass it began on the node's device (the tracepoint names
     // the node's), and XDP-redirected frames pass no tracepoint on the node at all. When the buffer
-    // filled, the trace covers only the start of the run: count deliveries within it instead.
+    // filled, the trace covers only the start of the run: count the packets the endpoints sent into
+    // the path within it instead (every packet leaves an endpoint device once, whatever path it takes).
     const endpointDevs = new Set(o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]));
-    const delivered = trace.lost_events === 0 ? packets : Object.entries(trace.receive_by_device).reduce((a, [dev, n]) => a + (endpointDevs.has(dev) ? n : 0), 0);
+    const delivered = trace.lost_events === 0 ? packets : Object.entries(trace.xmit_by_device).reduce((a, [dev, n]) => a + (endpointDevs.has(dev) ? n : 0), 0);
     if (delivered > 0) {
       traversals = Number((ours(trace.receive_by_device) / delivered).toFixed(3));
       xmits = Number((ours(trace.xmit_by_device) / delivered).toFixed(3));

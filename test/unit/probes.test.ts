@@ -189,8 +189,11 @@ describe('probe summary', () => {
     const trace = { events: 0, lost_events: 0, softirq: {}, receive_by_device: receives, xmit_by_device: { [c.dev]: 500, [s.dev]: 500 } };
     const r = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, trace, []);
     assert.equal(r.traversals_per_packet, 1, 'the node-side end\'s pass carries the packet into the container');
-    const cut = summarizeProbes({ topo }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], before, after, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cb': 100, [server.dev]: 50, [client.dev]: 50 } }, []);
-    assert.equal(cut.traversals_per_packet, 2, 'a trace cut short by a full buffer: per delivery within it');
+    // A trace cut short by a full buffer covers 100 of the packets: per packet sent within it.
+    const cut = summarizeProbes({ topo }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], before, after, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cb': 50, 'cnpabc123-sb': 50, [server.dev]: 50, [client.dev]: 50 }, xmit_by_device: { [client.dev]: 50, [server.dev]: 50 } }, []);
+    assert.equal(cut.traversals_per_packet, 2, 'bridge: the port, then the endpoint');
+    const cutTcx = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cv': 50, 'cnpabc123-sv': 50 }, xmit_by_device: { [c.dev]: 50, [s.dev]: 50 } }, []);
+    assert.equal(cutTcx.traversals_per_packet, 1, 'redirect_peer: no receive on the endpoint, still one pass per packet');
   });
 });
 
