@@ -48,6 +48,8 @@ export const tcx: Datapath = {
       out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
     t.bpf = cross ? [loadA, loadB] : [loadA];
+    // (Generic-mode XDP would see them: it runs again for the peer; the engine attaches natively.)
+    t.xdpUnsupported = 'bpf_redirect_peer hands packets to the container\'s device past its native XDP hook (the veth\'s NAPI poll), where the engine\'s AF_XDP program runs: it would see none';
     const { client, server } = out[0]!;
     const summary = cross
       ? `${client.netns} ═veth═ tcx@${a.netns} ─redirect_neigh─ wire ─tcx@${b.netns} redirect_peer═ ${server.netns}`

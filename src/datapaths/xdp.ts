@@ -48,6 +48,7 @@ export const xdp: Datapath = {
     }
     t.bpf = [load];
     t.offload = { tx: 'off' };
+    t.xdpUnsupported = 'the xdp datapath runs its own XDP program on every container end (a veth takes redirected frames only then): an AF_XDP receiver needs that hook for its own';
     return complete(t, out, summary);
   },
 };

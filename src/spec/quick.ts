@@ -8,7 +8,7 @@ import { planDatapath } from '../datapaths/plan.js';
 import { getDatapath } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
-import { getWorkload, jobsOf, pairsNeeded, rawApiOf, type Job } from '../workloads/registry.js';
+import { getWorkload, jobsOf, pairsNeeded, rawApisOf, type Job } from '../workloads/registry.js';
 import type { WorkloadName } from '../workloads/results.js';
 import { datapathOptions } from './datapath-options.js';
 import { OPTIONS, parseOptionValues, workloadOptionNames, type OptionName, type OptionValues } from './options.js';
@@ -43,11 +43,12 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
   const jobs = jobsOf(workload.name as WorkloadName, (w) => w.parse(values));
   const dpOptions = datapathOptions(values, datapaths);
   const pairs = pairsNeeded(jobs);
-  const rawApi = rawApiOf(jobs);
+  const rawApis = rawApisOf(jobs);
   for (const d of datapaths) {
     // Plans are pure: planning every case now finds every refusal before anything is built.
     const topo = planDatapath(d, 'aaaaaa', pairs, dpOptions);
-    if (topo.rawUnsupported && rawApi) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
+    if (topo.rawUnsupported && rawApis.length) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
+    if (topo.xdpUnsupported && rawApis.includes('xdp')) throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
   }
   return { datapaths: [...datapaths], workload: workload.name as WorkloadName, datapathOptions: dpOptions, jobs, values };
 }

@@ -110,6 +110,8 @@ export interface Topology {
   sysctls?: Sysctl[];
   /** why raw Ethernet frames from the client cannot reach the server's socket here, if they cannot */
   rawUnsupported?: string;
+  /** why an AF_XDP socket on the server's device cannot receive the client's frames here, if it cannot */
+  xdpUnsupported?: string;
   /** how the simulated nodes are joined, when the datapath has nodes with NICs */
   fabric?: 'wire' | 'switch';
   /** daemons started inside our namespaces (OVS), stopped by pidfile at teardown */

@@ -47,10 +47,14 @@ export function pairsNeeded(jobs: readonly Job[]): number {
 
 /** The first raw sending API any of the jobs uses, or null. */
 export function rawApiOf(jobs: readonly Job[]): string | null {
-  for (const j of jobs) {
+  return rawApisOf(jobs)[0] ?? null;
+}
+
+/** Every raw sending API the jobs use (raw, raw-mmsg, raw-ring, xdp), in job order. */
+export function rawApisOf(jobs: readonly Job[]): string[] {
+  return jobs.flatMap((j) => {
     const { w, p } = workloadOf(j);
     const api = w.rawApi(p);
-    if (api) return api;
-  }
-  return null;
+    return api ? [api] : [];
+  });
 }

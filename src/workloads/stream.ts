@@ -277,6 +277,7 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
 /** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
 export function checkRaw(topo: Topology, api: StreamApi): void {
   if (isRawApi(api) && topo.rawUnsupported) throw new Error(`--api ${api}: ${topo.rawUnsupported}`);
+  if (api === 'xdp' && topo.xdpUnsupported) throw new Error(`--api xdp: ${topo.xdpUnsupported}`);
 }
 
 /** One sender/receiver pair per flow, all at once, with the datapath's drop counters around them. */

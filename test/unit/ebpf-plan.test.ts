@@ -4,6 +4,7 @@ import { pairMac } from '../../src/datapaths/ebpf.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS } from '../../src/datapaths/types.js';
 import { stepsFor } from '../../src/host/steps.js';
+import { planQuick } from '../../src/spec/quick.js';
 import { validateTopology, type Link } from '../../src/topology/model.js';
 
 const veths = (links: Link[]) => links.filter((l): l is Extract<Link, { kind: 'veth' }> => l.kind === 'veth');
@@ -77,6 +78,13 @@ describe('eBPF datapath planning', () => {
     assert.equal(loads.length, 2);
     assert.ok(loads.every(([, i]) => i > mount));
     assert.ok(steps.some((s) => s.undo?.op === 'rm-dir' && steps[mount]!.argv.at(-1)!.startsWith(s.undo.path + '/')), 'the run directory that holds it is removed too');
+  });
+
+  it('--api xdp is refused before anything is built where an AF_XDP receiver cannot work, saying why', () => {
+    assert.throws(() => planQuick(['xdp'], { workload: 'stream', api: 'xdp' }), /datapath 'xdp' with --api xdp: .*needs that hook for its own/);
+    assert.throws(() => planQuick(['veth', 'tcx'], { workload: 'rtt', api: 'send,xdp' }), /datapath 'tcx' with --api xdp: bpf_redirect_peer/);
+    assert.equal(planQuick(['tcx'], { workload: 'stream', api: 'raw-ring' }).jobs.length, 1, 'raw frames do reach tcx\'s containers');
+    assert.equal(planQuick(['veth', 'bridge'], { workload: 'stream', api: 'xdp' }).jobs.length, 1);
   });
 
   it('a request naming a device the plan does not have is caught before anything is built', () => {
