@@ -165,13 +165,14 @@ function rateProbes(seconds: number): Probe[] {
   const sent = 'UDP 64 B over veth, one datagram per call (sent kpps: sockperf reports no receive side)';
   const batching = 'UDP 64 B over veth with batching, burst 64 (received kpps; no peer batches: no ratio)';
   const bypass = 'UDP 64 B over veth, AF_XDP receiver (received kpps; the peer: iperf3\'s socket receiver)';
-  const iperf3Udp: Probe = {
-    group: received,
+  // One probe per group (each keeps its own rounds), the same iperf3 run.
+  const iperf3Udp = (group: string): Probe => ({
+    group,
     tool: 'iperf3 -u -l 64 -b 0',
     unit: 'kpps',
     values: [],
     run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
-  };
+  });
   const cn = (group: string, api: string, burst: number, side: 'rx_pps' | 'tx_pps'): Probe => ({
     group,
     tool: `cnperf ${api} (burst ${burst})`,
@@ -181,7 +182,7 @@ function rateProbes(seconds: number): Probe[] {
   });
   return [
     cn(received, 'send', 1, 'rx_pps'),
-    iperf3Udp,
+    iperf3Udp(received),
     cn(sent, 'send', 1, 'tx_pps'),
     {
       group: sent,
@@ -202,7 +203,7 @@ function rateProbes(seconds: number): Probe[] {
       values: [],
       run: () => cnperfStream('xdp', seconds, ['--burst', '32', '--size', '64', '--wait', 'spin']).rx_pps / 1000,
     },
-    { ...iperf3Udp, group: bypass },
+    iperf3Udp(bypass),
   ];
 }
 
