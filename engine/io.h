@@ -59,6 +59,9 @@ struct io_ops {
 
 const struct io_ops *io_ops_of(enum stream_api api);
 
+/* Packet sockets (io_raw.c, io_ring.c): frames skip the device's queueing discipline; -1 after an error event. */
+int packet_qdisc_bypass(int fd);
+
 /* Shared by the datagram methods (io_udp.c). */
 int udp_tx_connect(const struct opts *o, struct io *io);
 int tx_send_each(struct io *io, uint32_t burst, uint64_t *bytes, uint64_t *errors);

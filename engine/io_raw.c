@@ -16,6 +16,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+int packet_qdisc_bypass(int fd)
+{
+	int one = 1;
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0)
+		return 0;
+	ev_error("socket", "PACKET_QDISC_BYPASS: %s", strerror(errno));
+	return -1;
+}
+
 static int raw_tx_open(const struct opts *o, struct io *io)
 {
 	if (!o->dev || !o->have_dst_mac || !o->have_src) {
@@ -53,13 +62,8 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 		ev_error("bind", "binding the packet socket to %s: %s", o->dev, strerror(errno));
 		return -1;
 	}
-	if (o->qdisc_bypass) {
-		int one = 1;
-		if (setsockopt(io->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) {
-			ev_error("socket", "PACKET_QDISC_BYPASS: %s", strerror(errno));
-			return -1;
-		}
-	}
+	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
+		return -1;
 	io->len = build_udp_frame(io->buf, (const uint8_t *)ifr.ifr_hwaddr.sa_data, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	return tx_burst_headers(io, o->burst);

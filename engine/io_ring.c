@@ -8,6 +8,7 @@
 #include "frame.h"
 #include "io.h"
 #include "out.h"
+#include "sock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -98,13 +99,8 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 		ev_error("socket", "cannot read the MAC address of %s: %s", o->dev, strerror(errno));
 		return -1;
 	}
-	if (o->qdisc_bypass) {
-		int one = 1;
-		if (setsockopt(io->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) {
-			ev_error("socket", "PACKET_QDISC_BYPASS: %s", strerror(errno));
-			return -1;
-		}
-	}
+	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
+		return -1;
 	/* a TX ring's V3 slots are fixed-size frames (no variable slots, no block retirement) */
 	struct tpacket_req3 req = {.tp_block_size = 4096 * 16, .tp_frame_size = SLOT, .tp_block_nr = TX_SLOTS * SLOT / (4096 * 16), .tp_frame_nr = TX_SLOTS};
 	if (map_ring(io, r, PACKET_TX_RING, &req) < 0)
@@ -161,13 +157,9 @@ static int ring_rx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "--api raw-ring needs --dev: the device the receiver's packet ring reads");
 		return -1;
 	}
-	struct sockaddr_in a = o->addr;
-	socklen_t al = sizeof a;
-	io->listen_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (io->listen_fd < 0 || bind(io->listen_fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || getsockname(io->listen_fd, (struct sockaddr *)&a, &al) < 0) {
-		ev_error("bind", "holding the UDP port for the packet ring: %s", strerror(errno));
+	struct sockaddr_in a;
+	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
 		return -1;
-	}
 	struct pring *r = calloc(1, sizeof *r);
 	int ifindex;
 	if (!r || (io->fd = packet_socket(o->dev, htons(ETH_P_IP), &ifindex)) < 0)

@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "io.h"
 #include "out.h"
+#include "sock.h"
 #include "xsk.h"
 
 #include <errno.h>
@@ -75,16 +76,10 @@ static int xdp_rx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "--api xdp needs --dev: the device the receiver's AF_XDP socket is bound to");
 		return -1;
 	}
-	/* A UDP socket on the address holds the port (the kernel picks it for port 0) and keeps the
-	 * namespace from answering the measured flow with "port unreachable" should a frame miss the
-	 * AF_XDP socket; `ready` reports its address. It never receives: the program takes the flow. */
-	struct sockaddr_in a = o->addr;
-	socklen_t al = sizeof a;
-	io->listen_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (io->listen_fd < 0 || bind(io->listen_fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || getsockname(io->listen_fd, (struct sockaddr *)&a, &al) < 0) {
-		ev_error("bind", "holding the UDP port for the AF_XDP receiver: %s", strerror(errno));
+	/* the port's holder (sock.h) says which port the kernel picked; `ready` reports it */
+	struct sockaddr_in a;
+	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
 		return -1;
-	}
 	struct xsk *x = xsk_new();
 	char err[256];
 	if (!x || xsk_open(x, o->dev, o->xdp_frames, o->xdp_ring, a.sin_port, err, sizeof err) < 0) {

@@ -221,7 +221,8 @@ int rtt_client(const struct opts *o)
 	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
 	uint32_t txkey = 0; /* SOF_TIMESTAMPING_OPT_ID numbers this socket's sends from 0 */
 	uint64_t sent = 0, late = 0, refused = 0, send_errors = 0, recv_errors = 0;
-	uint64_t warmup_lost = 0, misses = 0, consecutive_lost = 0, attempted = 0;
+	uint64_t misses = 0;
+	struct rtt_slots slots = {0};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
 	uint64_t next = t_start;
@@ -294,28 +295,18 @@ int rtt_client(const struct opts *o)
 			aborted = "signal"; /* interrupted, not lost: the slot does not count */
 			break;
 		}
-		if (i >= o->warmup) {
-			samples[i - o->warmup] = rtt;
-			attempted++;
-		} else if (rtt < 0) {
-			warmup_lost++;
-		}
-		if (rtt >= 0) {
-			consecutive_lost = 0;
-		} else if (o->max_consecutive_lost && ++consecutive_lost >= o->max_consecutive_lost) {
-			aborted = "peer-unresponsive";
+		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
 			break;
-		}
 	}
 	const uint64_t t_end = now_ns();
 	/* ---- end of measured loop ---- */
 
-	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = attempted, .warmup_lost = warmup_lost, .late = late,
+	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = slots.attempted, .warmup_lost = slots.warmup_lost, .late = late,
 			       .refused = refused, .send_errors = send_errors, .recv_errors = recv_errors, .schedule_misses = misses,
 			       .duration_ns = t_end - t_start, .aborted = aborted};
-	rtt_summarize(samples, attempted, h, &t);
+	rtt_summarize(samples, slots.attempted, h, &t);
 	int rc = 0;
-	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
+	if (o->raw_out && write_raw(o->raw_out, samples, slots.attempted) < 0)
 		rc = 1;
 	if (stamps && stamps_write(o->stamps_out, stamps, total) < 0)
 		rc = 1;

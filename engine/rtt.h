@@ -51,6 +51,29 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
 	return 0;
 }
 
+/* The ping-pong clients' per-slot bookkeeping (rtt.c, rtt_xdp.c): measured slots, warm-up losses,
+ * the current run of losses. */
+struct rtt_slots {
+	uint64_t attempted, warmup_lost, consecutive_lost;
+};
+
+/* Files slot i's RTT (RAW_LOST: no reply) after the warm-up into samples[]. Returns
+ * "peer-unresponsive" when --max-consecutive-lost losses in a row say to give up, else NULL. */
+static inline const char *rtt_slot_done(const struct opts *o, int64_t *samples, struct rtt_slots *s, uint64_t i, int64_t rtt)
+{
+	if (i >= o->warmup) {
+		samples[i - o->warmup] = rtt;
+		s->attempted++;
+	} else if (rtt < 0) {
+		s->warmup_lost++;
+	}
+	if (rtt >= 0)
+		s->consecutive_lost = 0;
+	else if (o->max_consecutive_lost && ++s->consecutive_lost >= o->max_consecutive_lost)
+		return "peer-unresponsive";
+	return NULL;
+}
+
 struct hist;
 struct jbuf;
 

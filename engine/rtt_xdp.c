@@ -20,18 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The UDP socket that holds the endpoint's port (the kernel picks it for port 0) and says which. */
-static int hold_port(const struct sockaddr_in *a, struct sockaddr_in *bound)
-{
-	socklen_t l = sizeof *bound;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (const struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)bound, &l) < 0) {
-		ev_error("bind", "holding the UDP port for AF_XDP: %s", strerror(errno));
-		return -1;
-	}
-	return fd;
-}
-
 static int open_xsk(const struct opts *o, struct xsk *x, uint16_t port_be)
 {
 	char err[256];
@@ -51,7 +39,7 @@ int rtt_xdp_server(const struct opts *o)
 	if (prepare_process(o) < 0)
 		return 1;
 	struct sockaddr_in bound;
-	int hold = hold_port(&o->addr, &bound);
+	int hold = hold_udp_port(&o->addr, &bound);
 	struct xsk x;
 	if (hold < 0 || open_xsk(o, &x, bound.sin_port) < 0)
 		return 1;
@@ -142,7 +130,7 @@ int rtt_xdp_client(const struct opts *o)
 	if (prepare_process(o) < 0)
 		return 1;
 	struct sockaddr_in src;
-	int hold = hold_port(&o->src, &src);
+	int hold = hold_udp_port(&o->src, &src);
 	struct xsk x;
 	if (hold < 0 || open_xsk(o, &x, src.sin_port) < 0)
 		return 1;
@@ -163,7 +151,8 @@ int rtt_xdp_client(const struct opts *o)
 		return 1;
 
 	const uint64_t total = o->warmup + o->count;
-	uint64_t sent = 0, late = 0, send_errors = 0, warmup_lost = 0, misses = 0, consecutive_lost = 0, attempted = 0;
+	uint64_t sent = 0, late = 0, send_errors = 0, misses = 0;
+	struct rtt_slots slots = {0};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
 	uint64_t next = t_start;
@@ -197,28 +186,18 @@ int rtt_xdp_client(const struct opts *o)
 			aborted = "signal";
 			break;
 		}
-		if (i >= o->warmup) {
-			samples[i - o->warmup] = rtt;
-			attempted++;
-		} else if (rtt < 0) {
-			warmup_lost++;
-		}
-		if (rtt >= 0) {
-			consecutive_lost = 0;
-		} else if (o->max_consecutive_lost && ++consecutive_lost >= o->max_consecutive_lost) {
-			aborted = "peer-unresponsive";
+		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
 			break;
-		}
 	}
 	const uint64_t t_end = now_ns();
 	/* ---- end of measured loop ---- */
 	const char *mode = x.mode;
 	xsk_close(&x);
 	close(hold);
-	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = attempted, .warmup_lost = warmup_lost, .late = late,
+	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = slots.attempted, .warmup_lost = slots.warmup_lost, .late = late,
 			       .send_errors = send_errors, .schedule_misses = misses, .duration_ns = t_end - t_start, .aborted = aborted};
-	rtt_summarize(samples, attempted, h, &t);
-	int rc = o->raw_out && write_raw(o->raw_out, samples, attempted) < 0 ? 1 : 0;
+	rtt_summarize(samples, slots.attempted, h, &t);
+	int rc = o->raw_out && write_raw(o->raw_out, samples, slots.attempted) < 0 ? 1 : 0;
 	struct jbuf *b = rtt_result_begin(o, &t);
 	ev_str(b, "api", "xdp");
 	ev_str(b, "xdp_mode", mode);

@@ -144,3 +144,16 @@ int udp_connected(const struct opts *o)
 	}
 	return fd;
 }
+
+int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound)
+{
+	socklen_t l = sizeof *bound;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)bound, &l) < 0) {
+		ev_error("bind", "holding the UDP port: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}

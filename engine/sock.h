@@ -30,5 +30,9 @@ int enter_netns(const char *name);
 int prepare_process(const struct opts *o);
 int udp_socket(const struct opts *o);
 int udp_connected(const struct opts *o);
+/* A UDP socket bound to `a` that only holds its port (the kernel picks one for port 0; *bound says
+ * which) for a receiver that reads frames beside the stack (AF_XDP, a packet ring): the namespace then
+ * never answers the measured flow with "port unreachable". -1 after an error event. */
+int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound);
 
 #endif

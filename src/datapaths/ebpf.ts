@@ -8,7 +8,7 @@ import path from 'node:path';
 import { bpfToolPath } from '../paths.js';
 import type { BpfLoad, Link } from '../topology/model.js';
 import type { TopologyDraft } from './nodes.js';
-import type { KernelFailure, PlanContext } from './types.js';
+import type { Datapath, KernelFailure, PlanContext } from './types.js';
 
 /**
  * A locally administered unicast MAC for pair i's container (side c or s), `inside` for the
@@ -46,3 +46,12 @@ export const BPF_KERNEL_FAILURES: readonly KernelFailure[] = [
   { match: /tcx attach|clsact/, meaning: 'this kernel cannot attach a BPF program at a device\'s ingress (cnperf doctor: tcx)' },
   { match: /mount: .*bpf|unknown filesystem type 'bpf'/, meaning: 'this kernel has no bpf filesystem (cnperf doctor: bpffs)' },
 ];
+
+/** What the eBPF datapaths declare alike: no options of their own, mount for their bpffs, the kernel's
+ * refusals in the user's terms, and a refusal before anything is built when the loader is missing. */
+export const BPF_DATAPATH: Pick<Datapath, 'takes' | 'tools' | 'kernelFailures' | 'refuse'> = {
+  takes: [],
+  tools: [{ tool: 'mount', package: 'mount' }],
+  kernelFailures: BPF_KERNEL_FAILURES,
+  refuse: () => refuseWithoutLoader(),
+};

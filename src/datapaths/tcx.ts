@@ -1,4 +1,4 @@
-import { bpfLoad, BPF_KERNEL_FAILURES, pairMac, refuseWithoutLoader, setVethMacs } from './ebpf.js';
+import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { GATEWAY } from './routed.js';
 import { pairIps, type Datapath } from './types.js';
@@ -18,10 +18,7 @@ export const tcx: Datapath = {
   description: 'routed container veths, forwarded by a tcx ingress program with bpf_redirect_peer (and bpf_redirect_neigh across nodes), as Cilium does; no ip_forward',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: [],
-  tools: [{ tool: 'mount', package: 'mount' }],
-  kernelFailures: BPF_KERNEL_FAILURES,
-  refuse: () => refuseWithoutLoader(),
+  ...BPF_DATAPATH,
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'tcx');

@@ -1,5 +1,5 @@
 import { ownedName } from '../topology/model.js';
-import { bpfLoad, BPF_KERNEL_FAILURES, pairMac, refuseWithoutLoader, setVethMacs } from './ebpf.js';
+import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 
@@ -20,10 +20,7 @@ export const xdp: Datapath = {
   description: 'container veths whose node-side ends switch by MAC in XDP (bpf_redirect_map into a DEVMAP): no bridge; sets XDP_PASS on container ends, TX checksum offload off',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
-  takes: [],
-  tools: [{ tool: 'mount', package: 'mount' }],
-  kernelFailures: BPF_KERNEL_FAILURES,
-  refuse: () => refuseWithoutLoader(),
+  ...BPF_DATAPATH,
   plan(ctx) {
     const { runId, pairs = 1 } = ctx;
     const t = draftTopology(runId, 'xdp');
