@@ -110,14 +110,14 @@ export function hostSnapshot(): HostSnapshot {
   };
 }
 
-/** cnperf's BPF programs (engine/bpf/) as the kernel lists them. */
-const OUR_PROGRAMS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect)$/;
+/** cnperf's BPF programs and maps (engine/bpf/) as the kernel lists them. */
+const OURS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect|fdb|ports|xdp_actions|endpoints|tc_actions|xsks|xsk_port|xsk_actions)$/;
 
 /**
  * Loaded BPF programs and maps (name:type, ids left out) and bpffs mounts. A program leaves when
- * its last device does, and devices of a deleted namespace go asynchronously (the kernel's netns
- * cleanup work): wait up to 5 s for cnperf's programs to go before reading (unless settle is false:
- * what is loaded now).
+ * its last device does, devices of a deleted namespace go asynchronously (the kernel's netns cleanup
+ * work), and a map after the last program that used it (deferred work again): wait up to 5 s for
+ * cnperf's programs and maps to go before reading (unless settle is false: what is loaded now).
  */
 export function bpfState(settle = true): string {
   const list = (what: 'prog' | 'map') => {
@@ -127,7 +127,8 @@ export function bpfState(settle = true): string {
       return [`error: ${(e as Error).message}`];
     }
   };
-  for (let i = 0; settle && i < 50 && list('prog').some((p) => OUR_PROGRAMS.test(p.split(':')[0]!)); i++) execFileSync('sleep', ['0.1']);
+  const ours = () => [...list('prog'), ...list('map')].some((x) => OURS.test(x.split(':')[0]!));
+  for (let i = 0; settle && i < 50 && ours(); i++) execFileSync('sleep', ['0.1']);
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'bpf').map((l) => l.split(' ')[1]);
   return `programs ${list('prog').join(' ')} | maps ${list('map').join(' ')} | mounts ${mounts.join(' ')}`;
 }
