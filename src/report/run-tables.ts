@@ -6,7 +6,7 @@ import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { rttFields, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
-import { breakdownTable, probesJson, whyLines } from './why.js';
+import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
@@ -65,8 +65,7 @@ function label(r: RunRecord): string {
 export function rttTable(runs: RunRecord[]): string {
   const rows = runs.map((r) => {
     const s = rttSummaryOf(r);
-    const overXdp = (r.params as { api?: string } | null)?.api === 'xdp' ? ' AF_XDP' : '';
-    return [label(r) + overXdp, String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
+    return [r.status === 'ok' ? runName(r) : `${runName(r)} (${r.status})`, String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
   });
   const header = ['datapath', 'samples', 'lost', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'stddev', 'run'];
   return `UDP round-trip time, µs\n${renderTable(header, rows, [0, 11])}`;

@@ -17,6 +17,16 @@ export function probesOf(r: RunRecord): StoredProbes | null {
 const pct = (x: number | undefined) => (typeof x === 'number' ? `${Math.round(x * 100)}%` : '–');
 const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number' ? x.toFixed(digits) : '–');
 
+/**
+ * A run's name in tables and why lines: its datapath, and how it sent when that is not the default —
+ * ' AF_XDP' for a round trip over AF_XDP, the API for a stream or sweep other than send.
+ */
+export function runName(r: RunRecord): string {
+  const api = (r.params as { api?: string } | null)?.api;
+  if (r.workload === 'rtt') return api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath;
+  return (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath;
+}
+
 /** One line per run: the figures that explain it. */
 export function whyLines(runs: RunRecord[]): string {
   const lines: string[] = [];
@@ -51,14 +61,14 @@ export function whyLines(runs: RunRecord[]): string {
     }
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
-    const name = `${r.datapath}${(r.params as { api?: string } | null)?.api === 'xdp' && r.workload === 'rtt' ? ' AF_XDP' : ''}`;
+    const name = runName(r);
     lines.push(`  ${name}: ${parts.join(' · ')}`);
     const b = p.breakdown;
     if (b?.tail.dominant) {
       const d = b.tail.dominant;
-      lines.push(`  ${' '.repeat(r.datapath.length)}  tail: ${d} grew most in ${b.tail.grew[d]} of the ${b.tail.samples} worst RTTs (+${us(b.tail.mean_excess_ns[d])} µs over its median ${us(b.components[d].p50)} µs)`);
+      lines.push(`  ${' '.repeat(name.length)}  tail: ${d} grew most in ${b.tail.grew[d]} of the ${b.tail.samples} worst RTTs (+${us(b.tail.mean_excess_ns[d])} µs over its median ${us(b.components[d].p50)} µs)`);
     }
-    for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(r.datapath.length)}  probe problem: ${problem}`);
+    for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(name.length)}  probe problem: ${problem}`);
   }
   return lines.length ? `Why (per packet delivered to an endpoint; ${runs.some((r) => probesOf(r)?.trace) ? 'traversals and softirq durations from tracepoints' : 'add --trace for stack traversals and softirq durations'})\n${lines.join('\n')}` : '';
 }

@@ -185,6 +185,7 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     const api = a as StreamApi;
     const raw = isRawApi(api);
     if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a frame cnperf builds (--api ${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (base.rcvbuf !== undefined && readsDevice(api)) throw new UserError(`--rcvbuf sizes a UDP socket's buffer: the ${api} receiver reads a ring on the device instead${api === 'xdp' ? ' (size it with --xdp-ring)' : ''}`);
     if (base.xdp && !apis.includes('xdp')) throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
     if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches

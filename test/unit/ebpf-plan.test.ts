@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { pairMac } from '../../src/datapaths/ebpf.js';
+import { bpfDelta, parseBpfStats } from '../../src/probes/bpf.js';
+import { FIXTURES } from '../helpers/paths.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS } from '../../src/datapaths/types.js';
 import { stepsFor } from '../../src/host/steps.js';
@@ -91,5 +95,29 @@ describe('eBPF datapath planning', () => {
     const t = planDatapath('xdp', 'abc123');
     t.bpf![0]!.requests.push(['xdp', t.bpf![0]!.netns, 'nosuchdev', 'xdp_fwd']);
     assert.match(validateTopology(t).join('\n'), /undeclared device 'nosuchdev'/);
+  });
+});
+
+describe('BPF program statistics', () => {
+  // `cnperf-bpf stats` on an xdp datapath (topo up xdp), before and after 201 round trips with
+  // run statistics held on: 402 datagrams, an ARP request (flooded) and its reply.
+  const fx = (n: string) => parseBpfStats(readFileSync(path.join(FIXTURES, n), 'utf8'));
+
+  it('per program: runs, mean run time and runs per delivered packet over the window; actions summed', () => {
+    const topo = planDatapath('xdp', 'uto0ai');
+    const [before, after] = [fx('bpf-stats-before.txt'), fx('bpf-stats-after.txt')];
+    topo.bpf![0]!.pinDir = after[0]!.dir; // the capture's state directory
+    const r = bpfDelta(topo, before, after, 404);
+    assert.deepEqual(r.programs.map((p) => [p.name, p.node, p.runs, p.ns_per_run, p.runs_per_packet]), [
+      ['xdp_fwd', 'cnputo0ai-n', 404, 236.6, 1],
+      ['xdp_peer', 'cnputo0ai-n', 404, 45.8, 1],
+    ]);
+    assert.deepEqual(r.actions, { redirect: 403, flood: 1, pass: 0, drop: 0, peer_pass: 404 });
+  });
+
+  it('nothing ran, or nothing was delivered: "not measured", never 0', () => {
+    const before = fx('bpf-stats-before.txt');
+    const r = bpfDelta(planDatapath('xdp', 'uto0ai'), before, before, 0);
+    assert.ok(r.programs.every((p) => p.runs === 0 && p.ns_per_run === null && p.runs_per_packet === null));
   });
 });

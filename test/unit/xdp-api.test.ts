@@ -4,6 +4,8 @@ import { planDatapath } from '../../src/datapaths/plan.js';
 import { rttClientCommand, rttParams, rttPerApi, rttServerCommand } from '../../src/workloads/rtt.js';
 import { streamParams, streamRxCommand, streamTxCommand, XDP_DEFAULT_BURST } from '../../src/workloads/stream.js';
 import { UserError } from '../../src/util/errors.js';
+import { runName } from '../../src/report/why.js';
+import type { RunRecord } from '../../src/store/db.js';
 
 const { client, server } = planDatapath('veth', 'abc123').endpoints;
 const after = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
@@ -40,6 +42,22 @@ describe('--api xdp (AF_XDP)', () => {
     assert.equal(after(tx, '--burst'), '32');
     const [send] = streamParams({ api: 'send' }, 'one');
     assert.ok(!streamRxCommand(server, send!).includes('--dev'), 'a socket receiver needs no device');
+  });
+
+  it('--rcvbuf is refused for the receivers that read a ring, not a socket', () => {
+    assert.throws(() => streamParams({ api: 'send,xdp', rcvbuf: 1 << 20 }, 'one'), /--rcvbuf sizes a UDP socket's buffer: the xdp receiver reads a ring on the device instead \(size it with --xdp-ring\)/);
+    assert.throws(() => streamParams({ api: 'raw-ring', rcvbuf: 1 << 20 }, 'one'), /the raw-ring receiver reads a ring/);
+    assert.equal(streamParams({ api: 'raw-mmsg', rcvbuf: 1 << 20 }, 'one')[0]!.rcvbuf, 1 << 20, 'raw senders still send to a UDP socket');
+  });
+
+  it('runs are named by how they sent when it is not the default: tables and why lines tell them apart', () => {
+    const run = (workload: string, api?: string) => ({ datapath: 'veth', workload, params: api ? { api } : {} }) as unknown as RunRecord;
+    assert.equal(runName(run('rtt', 'xdp')), 'veth AF_XDP');
+    assert.equal(runName(run('rtt', 'send')), 'veth');
+    assert.equal(runName(run('rtt')), 'veth');
+    assert.equal(runName(run('stream', 'raw-ring')), 'veth raw-ring');
+    assert.equal(runName(run('stream', 'send')), 'veth');
+    assert.equal(runName(run('load', 'xdp')), 'veth');
   });
 
   it('rtt: send and xdp, one run each; AF_XDP on both ends; what AF_XDP cannot do is refused', () => {
