@@ -22,6 +22,8 @@ void opts_defaults(struct opts *o)
 	o->duration_ns = 10000000000ull;
 	o->xdp_frames = 4096;
 	o->xdp_ring = 2048;
+	o->response_size = 0; /* 0: as large as the request */
+	o->flows = 1;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -102,6 +104,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			o->qdisc_bypass = 1;
 			continue;
 		}
+		if (strcmp(k, "--crr") == 0) {
+			o->crr = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			FAIL("option %s needs a value", k);
 		const char *v = argv[++i];
@@ -137,9 +143,17 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				FAIL("%s '%s': expected IPV4:PORT", k, v);
 			o->have_addr = 1;
 		} else if (strcmp(k, "--size") == 0) {
-			if (parse_u64(v, &n) || n < RTT_HEADER_BYTES || n > MAX_UDP_PAYLOAD)
-				FAIL("--size '%s': expected %u..%u bytes", v, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD);
+			if (parse_u64(v, &n) || n < 1 || n > MAX_UDP_PAYLOAD)
+				FAIL("--size '%s': expected 1..%u bytes (%u.. for UDP, whose payload carries a header)", v, MAX_UDP_PAYLOAD, RTT_HEADER_BYTES);
 			o->size = (uint32_t)n;
+		} else if (strcmp(k, "--response-size") == 0) {
+			if (parse_u64(v, &n) || n < 1 || n > MAX_UDP_PAYLOAD)
+				FAIL("--response-size '%s': expected 1..%u bytes", v, MAX_UDP_PAYLOAD);
+			o->response_size = (uint32_t)n;
+		} else if (strcmp(k, "--flows") == 0) {
+			if (parse_u64(v, &n) || n < 1 || n > MAX_FLOWS)
+				FAIL("--flows '%s': expected 1..%u", v, MAX_FLOWS);
+			o->flows = (uint32_t)n;
 		} else if (strcmp(k, "--count") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_COUNT)
 				FAIL("--count '%s': expected 1..%llu", v, MAX_COUNT);
@@ -216,6 +230,13 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 		o->mlock = 1;
 	if (o->xdp_ring >= o->xdp_frames)
 		FAIL("--xdp-ring %u must be smaller than --xdp-frames %u (the receiver stocks its fill ring with ring-many frames)", o->xdp_ring, o->xdp_frames);
+	return 0;
+}
+
+int opts_check_udp_size(const struct opts *o, char *err, size_t errlen)
+{
+	if (o->size < RTT_HEADER_BYTES)
+		FAIL("--size %u: a UDP payload carries cnperf's %u-byte header: expected %u..%u bytes", o->size, RTT_HEADER_BYTES, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD);
 	return 0;
 }
 

@@ -44,9 +44,15 @@ struct opts {
 	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */
 	uint32_t xdp_frames;      /* xdp: UMEM frames of 2 KiB (power of two) */
 	uint32_t xdp_ring;        /* xdp: entries of each AF_XDP ring (power of two, < xdp_frames) */
+
+	/* rr-client / rr-server (tcp_rr.c) */
+	uint32_t response_size;   /* response bytes per transaction (--size is the request) */
+	uint32_t flows;           /* rr-client: connections with one transaction in flight each */
+	int crr;                  /* rr-client: a new connection per transaction (TCP_CRR) */
 };
 
 #define RTT_HEADER_BYTES 16u
+#define MAX_FLOWS 4096u
 #define MAX_UDP_PAYLOAD 65507u
 #define MAX_COUNT 100000000ull
 
@@ -54,6 +60,8 @@ struct opts {
 int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size_t errlen);
 void opts_defaults(struct opts *o);
 /* -1 with a reason when a command that talks to a peer was given no address. */
+/* -1 with a reason when --size leaves no room for the UDP commands' header (TCP transactions take 1 byte). */
+int opts_check_udp_size(const struct opts *o, char *err, size_t errlen);
 int opts_require_addr(const struct opts *o, char *err, size_t errlen);
 int parse_u64(const char *s, uint64_t *out);
 int parse_ipv4_port(const char *s, struct sockaddr_in *out);

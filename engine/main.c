@@ -7,6 +7,7 @@
 #include "rtt.h"
 #include "sock.h"
 #include "stream.h"
+#include "tcp_rr.h"
 #include "version.h"
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,9 @@ static void usage(void)
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
 		"                    [--pace sleep|spin] [--open-loop] [--max-consecutive-lost N] [--raw-out FILE]\n"
 		"                    [--stamps-out FILE] [--api send|xdp --dev IF --dst-mac MAC --src IPV4:PORT] [common]\n"
+		"       cnperf-engine rr-server --bind IPV4:PORT [--size B] [--response-size B] [common]\n"
+		"       cnperf-engine rr-client --server IPV4:PORT [--crr] [--flows N] [--count N] [--warmup N] [--interval-ns NS]\n"
+		"                    [--timeout-ns NS] [--size B] [--response-size B] [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
 		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES] [common]\n"
 		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|raw-ring|tcp|xdp]\n"
 		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
@@ -61,14 +65,16 @@ int main(int argc, char **argv)
 	int is_client = strcmp(cmd, "rtt-client") == 0;
 	int is_tx = strcmp(cmd, "stream-tx") == 0;
 	int is_rx = strcmp(cmd, "stream-rx") == 0;
+	int is_rr_server = strcmp(cmd, "rr-server") == 0;
+	int is_rr_client = strcmp(cmd, "rr-client") == 0;
 	if (strcmp(cmd, "version") == 0) {
 		hello("version");
 		return 0;
 	}
 	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
-	if (!is_server && !is_client && !is_tx && !is_rx && strcmp(cmd, "calibrate-clock") != 0 &&
+	if (!is_server && !is_client && !is_tx && !is_rx && !is_rr_server && !is_rr_client && strcmp(cmd, "calibrate-clock") != 0 &&
 	    strcmp(cmd, "calibrate-timer") != 0 && strcmp(cmd, "calibrate-noise") != 0) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version)", cmd);
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version)", cmd);
 		return 2;
 	}
 	hello(cmd);
@@ -79,6 +85,10 @@ int main(int argc, char **argv)
 		ev_error("usage", "%s", err);
 		return 2;
 	}
+	if ((is_server || is_client || is_tx || is_rx) && opts_check_udp_size(&o, err, sizeof err) < 0) {
+		ev_error("usage", "%s", err);
+		return 2;
+	}
 	install_stop_handler();
 	if (strcmp(cmd, "calibrate-clock") == 0)
 		return calib_clock(&o);
@@ -86,6 +96,10 @@ int main(int argc, char **argv)
 		return calib_timer(&o);
 	if (strcmp(cmd, "calibrate-noise") == 0)
 		return calib_noise(&o);
+	if (is_rr_server)
+		return rr_server(&o);
+	if (is_rr_client)
+		return rr_client(&o);
 	if (is_tx)
 		return stream_tx(&o);
 	if (is_rx)

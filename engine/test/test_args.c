@@ -34,7 +34,11 @@ int main(void)
 	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.sin_port) == 9000);
 
 	CHECK(parse("--count 10", &o, err) == 0 && opts_require_addr(&o, err, sizeof err) < 0 && strstr(err, "missing --bind"));
-	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) < 0 && strstr(err, "--size"));
+	/* 8 bytes is a valid TCP request, too short for a UDP probe's header */
+	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) == 0 && opts_check_udp_size(&o, err, sizeof err) < 0 && strstr(err, "--size 8"));
+	CHECK(parse("--bind 1.2.3.4:5 --size 0", &o, err) < 0 && strstr(err, "--size"));
+	CHECK(parse("--server 1.2.3.4:5 --crr --flows 8 --response-size 1", &o, err) == 0 && o.crr && o.flows == 8 && o.response_size == 1);
+	CHECK(parse("--server 1.2.3.4:5 --flows 0", &o, err) < 0 && strstr(err, "--flows"));
 	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block or spin"));
 	CHECK(parse("--bind 1.2.3.4:5 --pace spin", &o, err) == 0 && o.pace == PACE_SPIN);
 	CHECK(parse("--bind 1.2.3.4:5", &o, err) == 0 && o.pace == PACE_SLEEP);
