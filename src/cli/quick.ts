@@ -6,7 +6,6 @@
  */
 import { hostname } from 'node:os';
 import { datapathNames } from '../datapaths/registry.js';
-import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { describeUndo } from '../host/executor.js';
 import { formatCommand, formatSteps, stepsFor } from '../host/steps.js';
@@ -19,7 +18,7 @@ import { signalExitCode } from '../runner/signals.js';
 import { OPTION_NAMES, parseArgsSpec, quickUsage } from '../spec/options.js';
 import { planQuick } from '../spec/quick.js';
 import { newRunId } from '../util/ids.js';
-import { WORKLOADS, pairsNeeded, workloadOf, type Job } from '../workloads/registry.js';
+import { WORKLOADS, planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import { flag, parseCommandArgs, str } from './args.js';
 import { progress } from './common.js';
 
@@ -80,7 +79,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
 
 /** The host commands the datapath runs and the engine command lines each job runs, as text. */
 export function dryRun(datapath: string, jobs: readonly Job[], options: DatapathOptions): string {
-  const topo = planDatapath(datapath, undefined, pairsNeeded(jobs), options);
+  const topo = planForJobs(datapath, jobs, options);
   const steps = stepsFor(topo);
   const lines = [`# ${datapath}: ${topo.summary}`, ...formatSteps(steps)];
   for (const job of jobs) {

@@ -58,12 +58,16 @@ export async function resultsCommand(argv: string[]): Promise<number> {
 export function measuredAndLost(r: RunRecord): [string, string] {
   if (r.workload === 'rtt' || r.workload === 'load') return [`${r.samples} RTTs`, `${r.lost} probes`];
   if (r.workload === 'sweep') return [`${r.samples} rates`, `${r.lost} pkts`];
+  if (r.workload === 'rr' || r.workload === 'crr') return [`${r.samples} transactions`, `${r.lost} failed`];
   return [`${r.samples} s`, `${r.lost} ${r.summary?.api === 'tcp' ? 'bytes' : 'pkts'}`];
 }
+
+const tps = (x: number | null | undefined) => (typeof x === 'number' ? Math.round(x).toString() : '–');
 
 /** One line that says what a run found. */
 function headline(r: RunRecord): string {
   const rtt = rttSummaryOf(r);
+  if (rtt && (r.workload === 'rr' || r.workload === 'crr')) return `${r.workload.toUpperCase()} p50 ${us(rtt.p50)} µs, p99 ${us(rtt.p99)} µs, ${tps(r.summary?.transactions_per_s)} transactions/s`;
   if (rtt) return `RTT p50 ${us(rtt.p50)} µs, p99 ${us(rtt.p99)} µs, max ${us(rtt.max)} µs`;
   const s = streamSummaryOf(r);
   if (s && s.api === 'tcp' && s.rx_gbps !== null) return `tcp ${s.size} B writes: rx ${s.rx_gbps.toFixed(3)} Gbit/s`;

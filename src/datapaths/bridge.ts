@@ -1,5 +1,6 @@
 import { ownedName } from '../topology/model.js';
 import { addNetfilter } from './netfilter.js';
+import { addServices } from './service.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 
@@ -15,7 +16,7 @@ export const bridge: Datapath = {
   description: 'two namespaces, each with a veth to a Linux bridge in a third (node) namespace',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['netfilter'],
+  takes: ['netfilter', 'service-proxy'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'bridge');
@@ -56,6 +57,13 @@ export const bridge: Datapath = {
       }
     }
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true);
+    if (ctx.service) {
+      // The bridge of each node becomes the containers' gateway (as the CNI bridge plugin's isGateway
+      // does): the client routes the Service range to its node, which DNATs and forwards.
+      const distinct = nodes.filter((n, i) => nodes.findIndex((m) => m.netns === n.netns) === i);
+      const gateways = distinct.map((n, i) => ({ netns: n.netns, dev: bridgeOf(n), cidr: `198.18.255.${254 - i}/16`, clients: i === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [] }));
+      addServices(t, out[0]!.server, ctx.service, true, gateways);
+    }
     return complete(t, out, summary);
   },
 };

@@ -1,4 +1,5 @@
 import { addNetfilter } from './netfilter.js';
+import { addServices } from './service.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 
@@ -16,7 +17,7 @@ export const routed: Datapath = {
   description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['netfilter'],
+  takes: ['netfilter', 'service-proxy'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');
@@ -40,6 +41,8 @@ export const routed: Datapath = {
     }
     // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
+    // The containers' default route already leads to their node, where the Service's rules are.
+    if (ctx.service) addServices(t, out[0]!.server, ctx.service, false);
     t.rawUnsupported = 'routed: the next hop is the node, and cnperf addresses raw frames to the server\'s MAC; use veth, bridge or macvlan';
     const { client, server } = out[0]!;
     const summary =

@@ -1,6 +1,7 @@
 import type { Journal } from '../host/journal.js';
 import type { CniPlan, Topology } from '../topology/model.js';
 import type { NetfilterOptions } from './netfilter.js';
+import type { ServiceOptions } from './service.js';
 
 export type Placement = 'same-node' | 'cross-node';
 export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
@@ -23,6 +24,8 @@ export interface PlanContext {
   offload?: Record<string, 'on' | 'off'>;
   /** firewall rules on the forwarding path (datapaths that forward through a node) */
   netfilter?: NetfilterOptions;
+  /** a Kubernetes Service in front of the server: kube-proxy's rules in the nodes (--service-proxy) */
+  service?: ServiceOptions;
   /** the run's own directory (daemons keep their files there); set by the planner */
   runDir?: string;
   /** RPS / XPS CPU masks (hex, as in /sys/class/net/DEV/queues/…) for every device created */
@@ -43,7 +46,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'ovs-datapath' | 'cni-config';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

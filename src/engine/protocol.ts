@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 
+export * from './argv.js';
+
 const u64 = z.number().int().nonnegative();
 
 export const HelloEvent = z.object({
@@ -84,6 +86,54 @@ export const RttServerResult = z.object({
   stamped: u64,
   /** --api xdp: the mode the server's XDP program ran in */
   xdp_mode: z.enum(['native', 'generic']).optional(),
+});
+
+/** TCP transactions (engine/tcp_rr.c): rr over persistent connections, crr a connection each. */
+export const RrClientResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('rr-client'),
+  mode: z.enum(['rr', 'crr']),
+  /** how connections end: rr's at the end of the run (fin), crr's after each transaction (rst: no TIME_WAIT) */
+  close: z.enum(['fin', 'rst']),
+  wait: z.enum(['block', 'spin']),
+  flows: u64,
+  size: u64,
+  response_size: u64,
+  count: u64,
+  warmup: u64,
+  interval_ns: u64,
+  timeout_ns: u64,
+  /** transactions started, and completed (both with the warm-up) */
+  issued: u64,
+  completed: u64,
+  /** measured transactions settled, with a response (received) or without (failed) */
+  attempted: u64,
+  received: u64,
+  failed: u64,
+  warmup_failed: u64,
+  connect_errors: u64,
+  resets: u64,
+  timeouts: u64,
+  io_errors: u64,
+  schedule_misses: u64,
+  duration_ns: u64,
+  min_ns: u64,
+  max_ns: u64,
+  mean_ns: z.number().nullable(),
+  stddev_ns: z.number().nullable(),
+  aborted: z.enum(['signal', 'peer-unresponsive', 'io-error']).nullable(),
+  hist: HistogramPayload,
+});
+
+export const RrServerResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('rr-server'),
+  accepted: u64,
+  served: u64,
+  closed: u64,
+  resets: u64,
+  refused_over_limit: u64,
+  errors: u64,
 });
 
 /** Seed 001's ladder of kernel APIs, socket to bypass: send < sendmmsg < raw < raw-mmsg < raw-ring < xdp; and TCP. */
@@ -176,6 +226,8 @@ export const EngineEvent = z.union([
   IntervalEvent,
   RttClientResult,
   RttServerResult,
+  RrClientResult,
+  RrServerResult,
   StreamTxResult,
   StreamRxResult,
   CalibrateClockResult,
@@ -191,6 +243,8 @@ export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 export type RttClientResult = z.infer<typeof RttClientResult>;
 export type RttServerResult = z.infer<typeof RttServerResult>;
+export type RrClientResult = z.infer<typeof RrClientResult>;
+export type RrServerResult = z.infer<typeof RrServerResult>;
 export type EngineEvent = z.infer<typeof EngineEvent>;
 export type StreamApi = z.infer<typeof StreamApi>;
 export type IntervalEvent = z.infer<typeof IntervalEvent>;
@@ -218,136 +272,6 @@ export function parseEngineLine(line: string): EngineEvent {
     throw new ProtocolError(`engine event ${JSON.stringify(ev)} does not match the protocol`, line);
   }
   return r.data;
-}
-
-export type WaitMode = 'block' | 'spin';
-export type PaceMode = 'sleep' | 'spin';
-
-export interface ProcessOptions {
-  netns?: string;
-  cpu?: number;
-  rtPrio?: number;
-  wait: WaitMode;
-  /** --api xdp: UMEM frames and ring entries */
-  xdpSizes?: { frames?: number; ring?: number };
-}
-
-/** The engine options shared by every subcommand. */
-export function processArgs(o: ProcessOptions): string[] {
-  const a: string[] = [];
-  if (o.netns) a.push('--netns', o.netns);
-  if (o.cpu !== undefined) a.push('--cpu', String(o.cpu));
-  if (o.rtPrio) a.push('--rt-prio', String(o.rtPrio));
-  a.push('--wait', o.wait);
-  if (o.xdpSizes?.frames) a.push('--xdp-frames', String(o.xdpSizes.frames));
-  if (o.xdpSizes?.ring) a.push('--xdp-ring', String(o.xdpSizes.ring));
-  return a;
-}
-
-export interface RttClientArgs extends ProcessOptions {
-  server: string;
-  port: number;
-  count: number;
-  warmup: number;
-  intervalNs: number;
-  timeoutNs: number;
-  size: number;
-  pace: PaceMode;
-  maxConsecutiveLost: number;
-  /** send on schedule without waiting for replies (latency under load) */
-  openLoop?: boolean;
-  rawOut?: string;
-  /** per-packet timestamps for the round-trip breakdown */
-  stampsOut?: string;
-  /** --api xdp: the client's device, the server's MAC, and its own address (port picked by the kernel) */
-  xdp?: { dev: string; dstMac: string; src: string };
-}
-
-export function rttServerArgv(o: ProcessOptions & { bind: string; stamps?: { out: string; rows: number }; xdpDev?: string }): string[] {
-  const a = ['rtt-server', '--bind', `${o.bind}:0`, ...processArgs(o)];
-  if (o.xdpDev) a.push('--api', 'xdp', '--dev', o.xdpDev);
-  // The server keeps one row per sequence number: it must know how many (warm-up + count).
-  if (o.stamps) a.push('--stamps-out', o.stamps.out, '--count', String(o.stamps.rows), '--warmup', '0');
-  return a;
-}
-
-export function rttClientArgv(o: RttClientArgs): string[] {
-  const a = [
-    'rtt-client',
-    '--server', `${o.server}:${o.port}`,
-    '--count', String(o.count),
-    '--warmup', String(o.warmup),
-    '--interval-ns', String(o.intervalNs),
-    '--timeout-ns', String(o.timeoutNs),
-    '--size', String(o.size),
-    '--pace', o.pace,
-    '--max-consecutive-lost', String(o.maxConsecutiveLost),
-    ...processArgs(o),
-  ];
-  if (o.openLoop) a.push('--open-loop');
-  if (o.rawOut) a.push('--raw-out', o.rawOut);
-  if (o.stampsOut) a.push('--stamps-out', o.stampsOut);
-  if (o.xdp) a.push('--api', 'xdp', '--dev', o.xdp.dev, '--dst-mac', o.xdp.dstMac, '--src', `${o.xdp.src}:0`);
-  return a;
-}
-
-export interface StreamRxArgs extends ProcessOptions {
-  /** SO_RCVBUFFORCE bytes (0 or absent: the kernel default) */
-  rcvbuf?: number;
-  /** raw-ring, xdp: the device the receiver's packet ring or AF_XDP socket reads */
-  dev?: string;
-  bind: string;
-  api: StreamApi;
-  burst: number;
-  size: number;
-  /** the receiver stops by itself after this long (the supervisor normally stops it first) */
-  maxDurationNs: number;
-}
-
-export function streamRxArgv(o: StreamRxArgs): string[] {
-  return [
-    'stream-rx',
-    '--bind', `${o.bind}:0`,
-    '--api', o.api,
-    '--burst', String(o.burst),
-    '--size', String(o.size),
-    '--duration-ns', String(o.maxDurationNs),
-    ...processArgs(o),
-    ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []),
-    ...(o.dev ? ['--dev', o.dev] : []),
-  ];
-}
-
-export interface StreamTxArgs extends ProcessOptions {
-  server: string;
-  port: number;
-  api: StreamApi;
-  size: number;
-  burst: number;
-  ratePps: number;
-  durationNs: number;
-  pace: PaceMode;
-  /** raw APIs and xdp: where frames leave, the next hop's MAC, and the source written into them */
-  raw?: { dev: string; dstMac: string; src: string; qdiscBypass: boolean };
-}
-
-export function streamTxArgv(o: StreamTxArgs): string[] {
-  const a = [
-    'stream-tx',
-    '--server', `${o.server}:${o.port}`,
-    '--api', o.api,
-    '--size', String(o.size),
-    '--burst', String(o.burst),
-    '--rate', String(o.ratePps),
-    '--duration-ns', String(o.durationNs),
-    '--pace', o.pace,
-    ...processArgs(o),
-  ];
-  if (o.raw) {
-    a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', `${o.raw.src}:9`);
-    if (o.raw.qdiscBypass) a.push('--qdisc-bypass');
-  }
-  return a;
 }
 
 /** Reads the engine's raw sample file: "CNPRAW01", u64 n, n × i64 RTT ns (-1 = lost). */

@@ -69,6 +69,9 @@ function netlinkBatch(steps: readonly Step[], from: number): Step[] {
 }
 
 export class HostExecutor {
+  /** how long each timed step took (Step.timed), in the order they ran */
+  readonly timings: Array<{ what: string; ms: number }> = [];
+
   constructor(
     readonly journal: Journal,
     private readonly run: CommandRunner = runCommand,
@@ -87,7 +90,9 @@ export class HostExecutor {
         const step = steps[i++]!;
         if (step.undo) this.journal.append(step.undo);
         if (faultAt(i) === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
+        const t0 = performance.now();
         await this.run(step.argv, step.stdin);
+        if (step.timed) this.timings.push({ what: step.timed, ms: Math.round((performance.now() - t0) * 10) / 10 });
       }
       // i steps are done: act on a fault point right after the last of them
       if (faultAt(i) === 'kill') process.kill(process.pid, 'SIGKILL');

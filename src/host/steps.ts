@@ -34,6 +34,8 @@ export interface Step {
   stdin?: string;
   /** journaled before the command runs, so a crash right after it still gets undone */
   undo?: UndoAction;
+  /** the executor times this step and reports it under this name (loading kube-proxy's rules) */
+  timed?: string;
 }
 
 /** The ifalias every object of a run carries; `cnperf clean` removes only what carries it. */
@@ -105,7 +107,7 @@ export function stepsFor(t: Topology): Step[] {
   for (const argv of t.configure ?? []) steps.push({ argv });
   for (const r of t.rulesets ?? []) {
     const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
-    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text });
+    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text, ...(r.label ? { timed: `${r.label} in ${r.netns}` } : {}) });
   }
   // BPF: a bpffs of the run's own (never the host's /sys/fs/bpf), then one loader per node. Programs
   // are attached to devices in our namespaces and go with them; the unmount drops every pin.

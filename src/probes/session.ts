@@ -8,6 +8,7 @@ import type { Journal } from '../host/journal.js';
 import type { Topology } from '../topology/model.js';
 import { errorMessage } from '../util/errors.js';
 import { BpfStatsSession, type BpfReport } from './bpf.js';
+import { conntrackDelta, readConntrack, type ConntrackDelta, type ConntrackReading } from './conntrack.js';
 import { cpuShare, type CpuShare } from './cpu.js';
 import { deviceDelta, readLinkStats, type DeviceCounters } from './devices.js';
 import { readSnmp, snmpErrorDeltas, type Snmp } from './snmp.js';
@@ -52,6 +53,10 @@ export interface ProbeReport {
   perf: PerfSummary | null;
   /** the eBPF datapaths' programs: runs, run time and their own action counts (null: no programs) */
   bpf: BpfReport | null;
+  /** connection tracking in the nodes that hold firewall or Service rules: entries at the end, trouble counters that moved */
+  conntrack?: Record<string, ConntrackDelta>;
+  /** how long loading each node's timed rules took (kube-proxy's rules for N Services), set by the runner */
+  rules_load?: Array<{ what: string; ms: number }>;
   /** what a probe could not do (the run itself is fine) */
   problems: string[];
   /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
@@ -61,10 +66,17 @@ export interface ProbeReport {
 interface NsCounters {
   devices: Record<string, Record<string, DeviceCounters>>;
   snmp: Record<string, Snmp>;
+  conntrack?: Record<string, ConntrackReading | null>;
 }
 
-async function readNsCounters(namespaces: string[], problems: string[]): Promise<NsCounters> {
-  const out: NsCounters = { devices: {}, snmp: {} };
+/** The namespaces whose conntrack says something: nodes with rules (Services, --netfilter). */
+function conntrackNamespaces(t: Topology): string[] {
+  return [...new Set((t.rulesets ?? []).map((r) => r.netns))];
+}
+
+async function readNsCounters(namespaces: string[], problems: string[], tracked: string[] = []): Promise<NsCounters> {
+  const out: NsCounters = { devices: {}, snmp: {}, conntrack: {} };
+  await Promise.all(tracked.map(async (ns) => (out.conntrack![ns] = await readConntrack(ns))));
   await Promise.all(
     namespaces.map(async (ns) => {
       try {
@@ -99,7 +111,7 @@ export class ProbeSession {
 
   static async start(o: ProbeOptions): Promise<ProbeSession> {
     const problems: string[] = [];
-    const before = await readNsCounters(namespacesOf(o.topo), problems);
+    const before = await readNsCounters(namespacesOf(o.topo), problems, conntrackNamespaces(o.topo));
     let trace: TraceSession | null = null;
     if (o.trace) {
       // Tracepoints name devices, not namespaces: the run's prefix, and what CNI plugins name theirs.
@@ -134,8 +146,10 @@ export class ProbeSession {
     const samples = this.timeline.stop();
     const perf = this.perf ? await this.perf.stop(this.problems) : null;
     const trace = this.trace ? await this.trace.stop() : null;
-    const after = await readNsCounters(namespacesOf(this.o.topo), this.problems);
+    const after = await readNsCounters(namespacesOf(this.o.topo), this.problems, conntrackNamespaces(this.o.topo));
     const report = { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
+    const ct = Object.entries(after.conntrack ?? {}).flatMap(([ns, r]) => (r ? [[ns, conntrackDelta(this.before.conntrack?.[ns] ?? null, r)] as const] : []));
+    if (ct.length) report.conntrack = Object.fromEntries(ct);
     if (this.bpf) {
       report.bpf = await this.bpf.stop(report.packets).catch((e: unknown) => {
         this.problems.push(`BPF program statistics: ${errorMessage(e)}`);

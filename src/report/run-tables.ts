@@ -4,14 +4,19 @@
  */
 import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
-import { rttFields, type StreamSummary, type SweepSummary } from '../workloads/results.js';
+import { rttFields, type RrSummary, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
 import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
-  if ((r.workload === 'rtt' || r.workload === 'load') && r.summary) return rttFields(r.summary);
+  if ((r.workload === 'rtt' || r.workload === 'load' || r.workload === 'rr' || r.workload === 'crr') && r.summary) return rttFields(r.summary);
   return null;
+}
+
+/** The summary of a TCP transaction run (rr, crr). */
+export function rrSummaryOf(r: RunRecord): RrSummary | null {
+  return r.workload === 'rr' || r.workload === 'crr' ? r.summary : null;
 }
 
 /** The throughput summary of a stream run, or of a load run's load. */
@@ -69,6 +74,32 @@ export function rttTable(runs: RunRecord[]): string {
   });
   const header = ['datapath', 'samples', 'lost', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'stddev', 'run'];
   return `UDP round-trip time, µs\n${renderTable(header, rows, [0, 11])}`;
+}
+
+/** TCP transactions: latency per transaction (µs) and transactions per second. */
+export function rrTable(runs: RunRecord[]): string {
+  const rows = runs.map((r) => {
+    const s = rttSummaryOf(r);
+    const t = rrSummaryOf(r);
+    const e = r.engine && 'response_size' in r.engine ? r.engine : null;
+    return [
+      r.status === 'ok' ? runName(r) : `${runName(r)} (${r.status})`,
+      r.workload,
+      t ? String(t.flows) : '–',
+      e ? `${e.size}/${e.response_size}` : '–',
+      String(r.samples),
+      String(r.lost),
+      typeof t?.transactions_per_s === 'number' ? Math.round(t.transactions_per_s).toString() : '–',
+      us(s?.p50),
+      us(s?.p90),
+      us(s?.p99),
+      us(s?.p999),
+      us(s?.max),
+      r.id,
+    ];
+  });
+  const header = ['datapath', 'mode', 'flows', 'req/resp B', 'transactions', 'failed', 'per s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'run'];
+  return `TCP transactions: latency per transaction, µs (crr: connect to close), and transactions per second\n${renderTable(header, rows, [0, 1, 12])}`;
 }
 
 const kpps = (x: number | null | undefined) => (typeof x === 'number' ? (x / 1000).toFixed(1) : '–');
@@ -147,6 +178,7 @@ export function resultsTables(runs: RunRecord[]): string {
     of('stream').length ? streamTable(of('stream')) : null,
     of('sweep').length ? sweepTable(of('sweep')) : null,
     of('load').length ? loadTable(of('load')) : null,
+    runs.some((r) => r.workload === 'rr' || r.workload === 'crr') ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr')) : null,
   ];
   return [...parts, breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
 }
@@ -173,5 +205,10 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
     out.load = { timing: s?.timing ?? null, worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v), sender_lateness_ns: s?.lateness_ns ?? null, placement: s?.placement ?? null };
   }
   if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
+  const rr = rrSummaryOf(r);
+  if (rr) out.transactions_per_s = rr.transactions_per_s;
+  // the Service path it went through (stored with the topology): ClusterIP, proxy, N, position
+  const service = (r.topology as { service?: unknown } | null)?.service;
+  if (service) out.service = service;
   return { ...out, ...probesJson(r) };
 }

@@ -5,6 +5,7 @@
  */
 import type { ProbeReport } from '../probes/session.js';
 import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
+import type { ServicePath } from '../topology/model.js';
 import type { RunRecord } from '../store/db.js';
 import { renderTable, us } from './table.js';
 
@@ -18,13 +19,16 @@ const pct = (x: number | undefined) => (typeof x === 'number' ? `${Math.round(x 
 const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number' ? x.toFixed(digits) : '–');
 
 /**
- * A run's name in tables and why lines: its datapath, and how it sent when that is not the default —
- * ' AF_XDP' for a round trip over AF_XDP, the API for a stream or sweep other than send.
+ * A run's name in tables and why lines: its datapath, how it sent when that is not the default —
+ * ' AF_XDP' for a round trip over AF_XDP, the API for a stream or sweep other than send — and the
+ * Service it went through (' → nftables×1000': kube-proxy's mode and the number of Services).
  */
 export function runName(r: RunRecord): string {
   const api = (r.params as { api?: string } | null)?.api;
-  if (r.workload === 'rtt') return api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath;
-  return (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath;
+  const svc = (r.topology as { service?: ServicePath } | null)?.service;
+  const via = svc ? ` → ${svc.proxy}×${svc.services}` : '';
+  if (r.workload === 'rtt') return `${api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath}${via}`;
+  return `${(r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath}${via}`;
 }
 
 /** One line per run: the figures that explain it. */
@@ -58,6 +62,16 @@ export function whyLines(runs: RunRecord[]): string {
       const progs = [...byName].map(([name, x]) => `${name} ${num(x.perPacket)} runs/pkt × ${x.runs ? (x.ns / x.runs).toFixed(0) : '–'} ns`);
       const acts = Object.entries(p.bpf.actions).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
       parts.push(`BPF: ${progs.join(', ')}${acts.length ? ` (actions: ${acts.join(', ')})` : ''}`);
+    }
+    const svc = (r.topology as { service?: ServicePath } | null)?.service;
+    if (svc) {
+      const load = (p.rules_load ?? []).map((x) => `${(x.ms / 1000).toFixed(2)} s`).join(', ');
+      const place = svc.proxy === 'iptables' ? `, Service ${svc.position} of ${svc.services} in KUBE-SERVICES` : ` of ${svc.services} in one verdict map`;
+      parts.push(`Service ${svc.cluster_ip}:${svc.port} via ${svc.proxy}${place}${load ? ` (rules loaded in ${load})` : ''}`);
+    }
+    for (const [ns, c] of Object.entries(p.conntrack ?? {})) {
+      const trouble = Object.entries(c.trouble).map(([k, v]) => `${k} ${v}`);
+      parts.push(`conntrack ${ns}: ${c.entries} entries${trouble.length ? `, ${trouble.join(', ')}` : ', no insert failures or drops'}`);
     }
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { getDatapath } from '../datapaths/registry.js';
-import { explainBuildFailure, planDatapath } from '../datapaths/plan.js';
+import { explainBuildFailure } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Environment } from '../env/environment.js';
 import type { HostExecutor, TeardownReport } from '../host/executor.js';
@@ -13,7 +13,7 @@ import { stateDir } from '../paths.js';
 import { ProbeSession, type ProbeReport } from '../probes/session.js';
 import type { RunRecord } from '../store/db.js';
 import { errorMessage } from '../util/errors.js';
-import { workloadOf, type Job } from '../workloads/registry.js';
+import { planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import type { Outcome } from '../workloads/types.js';
 import { buildTopology } from './build.js';
 import type { StopState } from './signals.js';
@@ -35,7 +35,7 @@ export interface Measured {
 
 export async function measure(datapath: string, job: Job, ctx: MeasureContext): Promise<Measured> {
   const { w, p } = workloadOf(job);
-  const topo = planDatapath(datapath, undefined, w.pairsNeeded(p), ctx.datapathOptions);
+  const topo = planForJobs(datapath, [job], ctx.datapathOptions ?? {});
   const runDir = path.join(stateDir(), `cnp${topo.runId}`);
   const base = {
     id: topo.runId,
@@ -84,6 +84,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
       outcome = await w.run(topo, p, { stop: ctx.stop, progress: (m) => ctx.progress(`${datapath}: ${m}`), workDir: stateDir() });
       probes = await session.stop();
       session = null;
+      if (host.timings.length) probes.rules_load = host.timings;
     }
   } catch (e) {
     error = e;

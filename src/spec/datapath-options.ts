@@ -33,6 +33,14 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
       ...(v['br-netfilter'] ? { brNetfilter: v['br-netfilter'] } : {}),
     };
   }
+  if (v['service-proxy'] !== undefined || v.services !== undefined || v['endpoints-per-service'] !== undefined || v['service-position'] !== undefined) {
+    o.service = {
+      proxy: v['service-proxy'] ?? 'none',
+      ...(v.services !== undefined ? { services: v.services } : {}),
+      ...(v['endpoints-per-service'] !== undefined ? { endpointsPerService: v['endpoints-per-service'] } : {}),
+      ...(v['service-position'] !== undefined ? { position: v['service-position'] } : {}),
+    };
+  }
   if (v.rps !== undefined) o.rps = v.rps;
   if (v.xps !== undefined) o.xps = v.xps;
   if (v.fabric !== undefined) o.fabric = v.fabric;

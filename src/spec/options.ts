@@ -12,6 +12,7 @@
  */
 import os from 'node:os';
 import { MAX_RULES, NETFILTERS, type Netfilter } from '../datapaths/netfilter.js';
+import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, SERVICE_PROXIES, type ServiceProxy } from '../datapaths/service-rules.js';
 import { MAX_FLOWS, MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
 import { parseBytes, parseDuration, parseIntIn, parsePercent } from '../util/units.js';
@@ -31,8 +32,9 @@ export interface OptionDef<T> {
   parse?: (text: string, flag: string) => T;
 }
 
-const ALL = ['rtt', 'stream', 'sweep', 'load'] as const;
-const PROBE = ['rtt', 'load'] as const;
+const ALL = ['rtt', 'stream', 'sweep', 'load', 'rr', 'crr'] as const;
+const PROBE = ['rtt', 'load', 'rr', 'crr'] as const;
+const TCP_TRANSACTIONS = ['rr', 'crr'] as const;
 const STREAMS = ['stream', 'sweep', 'load'] as const;
 
 const oneOf =
@@ -84,7 +86,7 @@ const def = <T = boolean>(d: OptionDef<T>) => d;
 
 export const OPTIONS = {
   // The command itself.
-  workload: def<string>({ type: 'string', for: 'output', value: 'rtt|stream|sweep|load', help: 'what to measure (default rtt)', experiment: false, parse: text }),
+  workload: def<string>({ type: 'string', for: 'output', value: 'rtt|stream|sweep|load|rr|crr', help: 'what to measure (default rtt; rr, crr: TCP transactions)', experiment: false, parse: text }),
   json: def({ type: 'boolean', for: 'output', help: 'one JSON document on stdout instead of tables', experiment: false }),
   db: def<string>({ type: 'string', for: 'output', value: 'FILE', help: 'the SQLite store (default cnperf-results/results.sqlite)', experiment: false, parse: text }),
   'dry-run': def({ type: 'boolean', for: 'output', help: 'print the commands (ip, nft, engine) a run would execute, and change nothing', experiment: false }),
@@ -104,6 +106,10 @@ export const OPTIONS = {
   rules: def<number>({ type: 'string', for: 'datapath', only: 'netfilter', value: 'N', help: 'how many non-matching rules precede the accepting one', parse: intIn(0, MAX_RULES) }),
   conntrack: def<'on' | 'off'>({ type: 'string', for: 'datapath', only: 'netfilter', value: 'on|off', help: 'connection tracking on the forwarding path', parse: onOff }),
   'br-netfilter': def<'on' | 'off'>({ type: 'string', for: 'datapath', only: 'netfilter', value: 'on|off', help: 'bridged frames through iptables (br_netfilter)', parse: onOff }),
+  'service-proxy': def<ServiceProxy>({ type: 'string', for: 'datapath', only: 'service-proxy', value: SERVICE_PROXIES.join('|'), help: "the client sends to a Service's ClusterIP through kube-proxy's rules in the nodes", parse: oneOf(SERVICE_PROXIES) }),
+  services: def<number>({ type: 'string', for: 'datapath', only: 'service-proxy', value: 'N', help: `ClusterIP Services in the rules (1..${MAX_SERVICES}, default 1)`, parse: intIn(1, MAX_SERVICES) }),
+  'endpoints-per-service': def<number>({ type: 'string', for: 'datapath', only: 'service-proxy', value: 'K', help: `endpoints of every Service (1..${MAX_ENDPOINTS_PER_SERVICE}, default 1); the measured one's are addresses of the server`, parse: intIn(1, MAX_ENDPOINTS_PER_SERVICE) }),
+  'service-position': def<'first' | 'last' | number>({ type: 'string', for: 'datapath', only: 'service-proxy', value: 'first|last|N', help: "the measured Service's place in iptables mode's KUBE-SERVICES list (default last: the worst case)", parse: (t, f) => (t === 'first' || t === 'last' ? t : parseIntIn(t, f, 1, MAX_SERVICES)) }),
   rps: def<string>({ type: 'string', for: 'datapath', value: 'MASK', help: 'RPS CPU mask on every device created', parse: cpuMask }),
   xps: def<string>({ type: 'string', for: 'datapath', value: 'MASK', help: 'XPS CPU mask on every device created', parse: cpuMask }),
   'ovs-datapath': def<'netdev' | 'system'>({ type: 'string', for: 'datapath', only: 'ovs-datapath', value: 'netdev|system', help: 'OVS userspace or kernel datapath', parse: oneOf(['netdev', 'system'] as const, 'netdev (userspace) or system (kernel module)') }),
@@ -115,13 +121,14 @@ export const OPTIONS = {
   interval: def<number>({ type: 'string', for: PROBE, value: '1ms|0', help: 'send period (0: back to back)', parse: durationIn(0, 60e9, '0..60s') }),
   timeout: def<number>({ type: 'string', for: PROBE, value: 'DURATION', help: 'a reply later than this is lost (default 200ms)', parse: durationIn(1000, 60e9, '1us..60s') }),
   'max-consecutive-lost': def<number>({ type: 'string', for: PROBE, value: 'N', help: 'give up after this many losses in a row (0: never)', parse: intIn(0, 100_000_000) }),
+  'response-size': def<number>({ type: 'string', for: TCP_TRANSACTIONS, value: 'BYTES', help: 'bytes of each response (default: as --size; both default 1 B, as netperf)', parse: intIn(1, 65507) }),
   raw: def({ type: 'boolean', for: ['rtt'], help: 'keep every RTT, not only the histogram' }),
   breakdown: def({ type: 'boolean', for: ['rtt'], help: 'split every RTT into send, forward path, server wake-up, turnaround, return path, wake-up' }),
 
   // Every workload.
-  size: def<number>({ type: 'string', for: ALL, value: 'BYTES', help: 'UDP payload (TCP: bytes per write; load: of the load)', parse: intIn(16, 65507) }),
+  size: def<number>({ type: 'string', for: ALL, value: 'BYTES', help: 'UDP payload, 16.. (TCP: bytes per write; rr/crr: of each request, 1..; load: of the load)', parse: intIn(1, 65507) }),
   wait: def<'block' | 'spin'>({ type: 'string', for: ALL, value: 'block|spin', help: 'how the engines wait for packets', parse: oneOf(['block', 'spin'] as const, 'block or spin') }),
-  pace: def<'sleep' | 'spin'>({ type: 'string', for: ALL, value: 'sleep|spin', help: 'how senders wait for their next send time', parse: oneOf(['sleep', 'spin'] as const, 'sleep (clock_nanosleep) or spin (busy-wait on the clock)') }),
+  pace: def<'sleep' | 'spin'>({ type: 'string', for: ['rtt', 'stream', 'sweep', 'load'], value: 'sleep|spin', help: 'how senders wait for their next send time', parse: oneOf(['sleep', 'spin'] as const, 'sleep (clock_nanosleep) or spin (busy-wait on the clock)') }),
   cpus: def<[number, number]>({ type: 'string', for: ALL, value: 'CLIENT,SERVER', help: 'pin the engines', parse: parseCpus }),
   'rt-prio': def<number>({ type: 'string', for: ALL, value: '1..99', help: 'SCHED_FIFO priority of the engines', parse: intIn(1, 99) }),
   warmup: def<string>({ type: 'string', for: ALL, value: 'N|DURATION', help: 'rtt/load: round trips discarded (default 1); stream/sweep: seconds discarded (default 2s)', parse: text }),
@@ -135,7 +142,7 @@ export const OPTIONS = {
   duration: def<number>({ type: 'string', for: ['stream', 'sweep'], value: 'DURATION', help: 'how long each stream runs (default 10s)', parse: durationIn(1e9, 86400e9, '1s..24h') }),
   'qdisc-bypass': def({ type: 'boolean', for: STREAMS, help: 'raw APIs (raw, raw-mmsg, raw-ring): PACKET_QDISC_BYPASS' }),
   rcvbuf: def<number>({ type: 'string', for: STREAMS, value: 'BYTES', help: "the receiver's socket buffer (SO_RCVBUFFORCE; default: the kernel's)", parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30) }),
-  flows: def<number>({ type: 'string', for: ['stream'], value: 'N', help: 'sender/receiver pairs at once, each in its own namespaces', parse: intIn(1, MAX_FLOWS) }),
+  flows: def<number>({ type: 'string', for: ['stream', ...TCP_TRANSACTIONS], value: 'N', help: 'stream: sender/receiver pairs at once, each in its own namespaces; rr/crr: connections at once, one transaction in flight each', parse: intIn(1, MAX_FLOWS) }),
   'loss-threshold': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'the highest rate with less loss is the maximum sustained (default 0.1%)', parse: parsePercent }),
   'sender-limit': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'a point whose send rate falls more than this below the offered rate is sender-limited and never sustained (default 2%)', parse: parsePercent }),
   settle: def<number>({ type: 'string', for: ['load'], value: 'DURATION', help: 'how long the load runs before the probe starts (default 1s)', parse: (t, f) => parseDuration(t, f) }),

@@ -4,11 +4,10 @@
  * once — before anything touches the host. Pure. The values are raw (strings, true for flags), as
  * they come from argv or from an experiment file; the option table parses them.
  */
-import { planDatapath } from '../datapaths/plan.js';
 import { getDatapath } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
-import { getWorkload, jobsOf, pairsNeeded, rawApisOf, type Job } from '../workloads/registry.js';
+import { getWorkload, jobsOf, planForJobs, rawApisOf, type Job } from '../workloads/registry.js';
 import type { WorkloadName } from '../workloads/results.js';
 import { datapathOptions } from './datapath-options.js';
 import { OPTIONS, parseOptionValues, workloadOptionNames, type OptionName, type OptionValues } from './options.js';
@@ -42,11 +41,10 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
   const values = parseOptionValues(raw);
   const jobs = jobsOf(workload.name as WorkloadName, (w) => w.parse(values));
   const dpOptions = datapathOptions(values, datapaths);
-  const pairs = pairsNeeded(jobs);
   const rawApis = rawApisOf(jobs);
   for (const d of datapaths) {
     // Plans are pure: planning every case now finds every refusal before anything is built.
-    const topo = planDatapath(d, 'aaaaaa', pairs, dpOptions);
+    const topo = planForJobs(d, jobs, dpOptions, 'aaaaaa');
     if (topo.rawUnsupported && rawApis.length) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
     if (topo.xdpUnsupported && rawApis.includes('xdp')) throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
   }

@@ -51,6 +51,26 @@ export interface Ruleset {
   netns: string;
   tool: 'nft' | 'iptables';
   text: string;
+  /** when set, the executor times loading it and reports it under this name (kube-proxy's rules) */
+  label?: string;
+}
+
+/** A Kubernetes Service between client and server: kube-proxy's rules in every node (src/datapaths/service.ts). */
+export interface ServicePath {
+  proxy: 'iptables' | 'nftables';
+  protocol: 'tcp' | 'udp';
+  services: number;
+  endpoints_per_service: number;
+  /** the measured Service's place in iptables mode's KUBE-SERVICES list (1-based) */
+  position: number;
+  /** where the client sends, and the port the server's engine binds */
+  cluster_ip: string;
+  port: number;
+  target_port: number;
+  /** the measured Service's endpoints (the server's addresses) */
+  endpoints: string[];
+  /** the node namespaces holding the rules */
+  nodes: string[];
 }
 
 /** A sysctl inside one of our namespaces (gone with it: nothing to restore). */
@@ -127,6 +147,8 @@ export interface Topology {
   xps?: string;
   /** BPF programs attached to our devices, and the maps they forward with (datapaths xdp, tcx) */
   bpf?: BpfLoad[];
+  /** the client reaches the server through a Service's ClusterIP (--service-proxy) */
+  service?: ServicePath;
   /** containers wired by real CNI plugins after the namespaces exist (datapath cni) */
   cni?: CniPlan;
   /** the first pair (every workload uses it) */

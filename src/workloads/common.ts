@@ -14,9 +14,10 @@ export interface CommonParams {
   xdp?: { frames?: number; ring?: number };
 }
 
-/** The shared options over a workload's defaults. */
-export function commonParams<D extends CommonParams>(v: OptionValues, defaults: D): D {
+/** The shared options over a workload's defaults; `minSize`: UDP payloads carry the engine's 16-byte header. */
+export function commonParams<D extends CommonParams>(v: OptionValues, defaults: D, minSize = 16): D {
   const out: D = { ...defaults };
+  if (v.size !== undefined && v.size < minSize) throw new UserError(`--size ${v.size}: a UDP payload carries cnperf's 16-byte header: allowed ${minSize}..65507 (rr and crr take 1..)`);
   if (v.size !== undefined) out.size = v.size;
   if (v.wait !== undefined) out.wait = v.wait;
   if (v.pace !== undefined) out.pace = v.pace;

@@ -139,6 +139,8 @@ function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse'
 }
 
 export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
+  // The probe and the load would both bind the Service's target port in one server namespace.
+  serviceUnsupported: () => 'the load workload runs a probe and a load to one server; through a Service (one target port) it is not built — measure rtt or stream through it',
   name: 'load',
   description: 'an RTT probe under a stream load: latency under load (seed 003)',
   parse: parseLoad,

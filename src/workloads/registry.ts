@@ -2,15 +2,19 @@
  * Every workload cnperf knows, listed explicitly, like the datapaths. A new workload is one module
  * (./types.ts says what it owns) plus one line here, and its options in src/spec/options.ts.
  */
+import { planDatapath } from '../datapaths/plan.js';
+import type { DatapathOptions } from '../datapaths/types.js';
+import type { Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { loadWorkload } from './load.js';
 import type { WorkloadName } from './results.js';
+import { crrWorkloadDef, rrWorkloadDef } from './rr.js';
 import { rttWorkload } from './rtt.js';
 import { streamWorkload } from './stream.js';
 import { sweepWorkload } from './sweep.js';
 import type { Outcome, Workload } from './types.js';
 
-export const WORKLOADS = { rtt: rttWorkload, stream: streamWorkload, sweep: sweepWorkload, load: loadWorkload } as const satisfies Record<WorkloadName, unknown>;
+export const WORKLOADS = { rtt: rttWorkload, stream: streamWorkload, sweep: sweepWorkload, load: loadWorkload, rr: rrWorkloadDef, crr: crrWorkloadDef } as const satisfies Record<WorkloadName, unknown>;
 
 type ParamsOf<W> = W extends Workload<infer P, infer _O> ? P : never;
 
@@ -57,4 +61,30 @@ export function rawApisOf(jobs: readonly Job[]): string[] {
     const api = w.rawApi(p);
     return api ? [api] : [];
   });
+}
+
+/**
+ * The datapath planned for these jobs (pure): enough pairs for all of them, a Service's rules for the
+ * protocol they send, and every refusal — a workload that cannot go through the Service — before
+ * anything is built.
+ */
+export function planForJobs(datapath: string, jobs: readonly Job[], options: DatapathOptions, runId?: string): Topology {
+  let opts = options;
+  if (options.service && options.service.proxy !== 'none') {
+    const transports = [...new Set(jobs.map((j) => {
+      const { w, p } = workloadOf(j);
+      return w.transport?.(p) ?? 'udp';
+    }))];
+    if (transports.length > 1) throw new UserError(`--service-proxy: a Service's rules match one protocol, and these runs send ${transports.join(' and ')}: measure them in separate runs`);
+    opts = { ...options, service: { ...options.service, protocol: transports[0]! } };
+  }
+  const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
+  if (topo.service) {
+    for (const j of jobs) {
+      const { w, p } = workloadOf(j);
+      const why = w.serviceUnsupported?.(p, topo.service);
+      if (why) throw new UserError(`--workload ${w.name} through a Service: ${why}`);
+    }
+  }
+  return topo;
 }

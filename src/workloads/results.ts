@@ -2,7 +2,7 @@
  * The typed results of every workload, as stored (src/store/db.ts) and read back: a run record's
  * summary, engine counters and series are one of these, keyed by its workload.
  */
-import type { RttClientResult, StreamRxResult, StreamTxResult } from '../engine/protocol.js';
+import type { RrClientResult, RttClientResult, StreamRxResult, StreamTxResult } from '../engine/protocol.js';
 import type { Interval } from '../stats/series.js';
 import type { RttSummary } from '../stats/summary.js';
 
@@ -115,12 +115,29 @@ export interface LoadEngineRecord {
   load: StreamEngineRecord | null;
 }
 
+/** An rr or crr run's summary: the transactions' latency percentiles (`rtt_ns`) and their rate. */
+export interface RrSummary extends RttSummary {
+  cdf: Array<[number, number]>;
+  /** completed transactions (warm-up included) per second of the client's run */
+  transactions_per_s: number | null;
+  mode: 'rr' | 'crr';
+  flows: number;
+}
+
+/** The rr engine's counters: the client's result without its histogram, the rate, and what the server saw. */
+export type RrEngineRecord = Omit<RrClientResult, 'hist' | 'event' | 'role'> & {
+  transactions_per_s: number | null;
+  server: { accepted: number; served: number; resets: number; errors: number } | null;
+};
+
 /** What a run measured, keyed by its workload. */
 export type WorkloadResult =
   | { workload: 'rtt'; summary: RttRunSummary | null; engine: RttEngineRecord | { pairs: RttEngineRecord[] } | null; series: null }
   | { workload: 'stream'; summary: StreamSummary | null; engine: StreamEngineRecord | null; series: StreamSeries | null }
   | { workload: 'sweep'; summary: SweepSummary | null; engine: null; series: SweepSeries | null }
-  | { workload: 'load'; summary: LoadSummary | null; engine: LoadEngineRecord | null; series: StreamSeries | null };
+  | { workload: 'load'; summary: LoadSummary | null; engine: LoadEngineRecord | null; series: StreamSeries | null }
+  | { workload: 'rr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: null }
+  | { workload: 'crr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: null };
 
 export type WorkloadName = WorkloadResult['workload'];
 

@@ -11,10 +11,11 @@ import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.j
 import type { OptionValues } from '../spec/options.js';
 import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
-import type { Endpoint, Topology } from '../topology/model.js';
+import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
 import { UserError } from '../util/errors.js';
 import { commonParams, commonRecord } from './common.js';
+import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import { macOf, RAW_MAX_PAYLOAD } from './stream.js';
 import type { RttEngineRecord, RttRunSummary } from './results.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
@@ -90,6 +91,8 @@ export interface RttHooks {
   onEngine?: (p: EngineProcess) => void;
   /** a directory for the raw sample file */
   workDir: string;
+  /** the Service the client reaches the server through, if any */
+  service?: ServicePath;
 }
 
 /** Where the engines write their per-packet files for these parameters (none unless asked). */
@@ -103,9 +106,10 @@ export function sampleFiles(p: RttParams, workDir: string, tag = `${process.pid}
 }
 
 /** The server's engine command line. */
-export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnType<typeof sampleFiles>): string[] {
+export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnType<typeof sampleFiles>, service?: ServicePath): string[] {
   return rttServerArgv({
-    bind: server.ip,
+    bind: serverBindOf(service, server),
+    port: serverPortOf(service),
     netns: server.netns,
     cpu: p.cpus?.[1],
     rtPrio: p.rtPrio,
@@ -116,10 +120,11 @@ export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnTy
 }
 
 /** The client's engine command line; `port` is the one the server reports, `dstMac` (xdp) its MAC. */
-export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>, dstMac: string | null = null): string[] {
+export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>, dstMac: string | null = null, service?: ServicePath): string[] {
+  const to = destinationOf(service, server, port);
   return rttClientArgv({
-    server: server.ip,
-    port,
+    server: to.ip,
+    port: to.port,
     count: p.count,
     warmup: p.warmup,
     intervalNs: p.intervalNs,
@@ -141,13 +146,13 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
 export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, hooks: RttHooks): Promise<RttOutcome> {
   const files = sampleFiles(p, hooks.workDir);
   const { rawOut, stamps } = files;
-  const srv = new EngineProcess('rtt-server', rttServerCommand(server, p, files), clientDeadlineMs(p) + 10_000);
+  const srv = new EngineProcess('rtt-server', rttServerCommand(server, p, files, hooks.service), clientDeadlineMs(p) + 10_000);
   hooks.onEngine?.(srv);
   let cli: EngineProcess | null = null;
   try {
     const ready = await srv.waitFor('ready');
     const dstMac = p.api === 'xdp' ? await macOf(server) : null;
-    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files, dstMac), clientDeadlineMs(p));
+    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files, dstMac, hooks.service), clientDeadlineMs(p));
     hooks.onEngine?.(cli);
 
     // A server that dies mid-run must not leave the client waiting out every timeout: stop the
@@ -241,7 +246,7 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
 
 /** RTT through every pair in turn (one pair when there is one); percentiles pooled over all pairs. */
 async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<RttResultOutcome> {
-  if (topo.pairs.length === 1) return rttOutcomeOf(await runRtt(topo.endpoints.client, topo.endpoints.server, p, { workDir: ctx.workDir }));
+  if (topo.pairs.length === 1) return rttOutcomeOf(await runRtt(topo.endpoints.client, topo.endpoints.server, p, { workDir: ctx.workDir, ...(topo.service ? { service: topo.service } : {}) }));
   const parts: Array<Outcome<RttRunSummary, RttEngineRecord, null>> = [];
   for (const pair of topo.pairs) {
     if (ctx.stop.requested) break;
@@ -288,8 +293,8 @@ export function rttCommands(topo: Topology, p: RttParams, workDir: string): Engi
   const { client, server } = topo.endpoints;
   const files = sampleFiles(p, workDir, 'PID-TIME');
   return [
-    { argv: rttServerCommand(server, p, files) },
-    { argv: rttClientCommand(client, server, 0, p, files), note: 'port: the one the server reports' },
+    { argv: rttServerCommand(server, p, files, topo.service) },
+    { argv: rttClientCommand(client, server, 0, p, files, null, topo.service), ...(topo.service ? {} : { note: 'port: the one the server reports' }) },
   ];
 }
 
@@ -298,6 +303,12 @@ export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
   description: 'UDP ping-pong round-trip time (seed 000)',
   parse: (v) => rttPerApi(v, rttParams(v)),
   pairsNeeded: () => 1,
+  serviceUnsupported: (p, s) =>
+    p.api === 'xdp'
+      ? "--api xdp sends frames addressed to the server itself, past the Service's ClusterIP"
+      : s.endpoints.length > 1
+        ? '--endpoints-per-service > 1 with rtt: the UDP server answers from its first address, not the endpoint the rules chose, so conntrack cannot un-NAT the reply; use rr or crr (TCP), or one endpoint'
+        : null,
   // AF_XDP frames are addressed to the server's MAC, as raw ones are
   rawApi: (p) => (p.api === 'xdp' ? 'xdp' : null),
   cpus: (p) => p.cpus,

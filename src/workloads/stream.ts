@@ -20,10 +20,11 @@ import { dropsBetween, readDropCounters, type DropCounters } from '../host/count
 import { StreamApi as StreamApiEnum } from '../engine/protocol.js';
 import type { OptionValues } from '../spec/options.js';
 import { aggregateSeries, steadyState } from '../stats/series.js';
-import type { Endpoint, Topology } from '../topology/model.js';
+import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { parseDuration, parseRate } from '../util/units.js';
 import { commonParams, commonRecord } from './common.js';
+import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import type { StreamEngineRecord, StreamSeries, StreamSummary } from './results.js';
 import type { EngineCommand, Outcome, Workload } from './types.js';
 import { within } from '../util/timeout.js';
@@ -93,16 +94,17 @@ const DRAIN_MS = 300;
 const TCP_RX_END_MS = 5000;
 
 /** The receiver's engine command line. */
-export function streamRxCommand(server: Endpoint, p: StreamParams): string[] {
-  return streamRxArgv({ bind: server.ip, netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}), ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}) });
+export function streamRxCommand(server: Endpoint, p: StreamParams, service?: ServicePath): string[] {
+  return streamRxArgv({ bind: serverBindOf(service, server), port: serverPortOf(service), netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}), ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}) });
 }
 
 /** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
-export function streamTxCommand(client: Endpoint, server: Endpoint, port: number, p: StreamParams, dstMac: string | null): string[] {
+export function streamTxCommand(client: Endpoint, server: Endpoint, port: number, p: StreamParams, dstMac: string | null, service?: ServicePath): string[] {
   const raw = dstMac !== null ? { dev: client.dev, dstMac, src: client.ip, qdiscBypass: p.qdiscBypass } : undefined;
+  const to = destinationOf(service, server, port);
   return streamTxArgv({
-    server: server.ip,
-    port,
+    server: to.ip,
+    port: to.port,
     api: p.api,
     size: p.size,
     burst: p.burst,
@@ -124,15 +126,15 @@ export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg' 
 /** The receivers that read frames on the server's device rather than from a UDP socket. */
 const readsDevice = (api: StreamApi) => api === 'raw-ring' || api === 'xdp';
 
-export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void } = {}): Promise<StreamOutcome> {
+export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void; service?: ServicePath } = {}): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
-  const rx = new EngineProcess('stream-rx', streamRxCommand(server, p), durationMs + 70_000);
+  const rx = new EngineProcess('stream-rx', streamRxCommand(server, p, hooks.service), durationMs + 70_000);
   hooks.onEngine?.(rx);
   let tx: EngineProcess | null = null;
   try {
     const ready = await rx.waitFor('ready');
     const dstMac = isRawApi(p.api) ? await macOf(server) : null;
-    tx = new EngineProcess('stream-tx', streamTxCommand(client, server, ready.port, p, dstMac), durationMs + 30_000);
+    tx = new EngineProcess('stream-tx', streamTxCommand(client, server, ready.port, p, dstMac, hooks.service), durationMs + 30_000);
     hooks.onEngine?.(tx);
     let rxDied: string | null = null;
     const txRef = tx;
@@ -278,6 +280,7 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
 /** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
 export function checkRaw(topo: Topology, api: StreamApi): void {
   if (isRawApi(api) && topo.rawUnsupported) throw new Error(`--api ${api}: ${topo.rawUnsupported}`);
+  if (isRawApi(api) && topo.service) throw new Error(`--api ${api}: frames built by cnperf are addressed to the server itself, past the Service's ClusterIP; use send, sendmmsg or tcp with --service-proxy`);
   if (api === 'xdp' && topo.xdpUnsupported) throw new Error(`--api xdp: ${topo.xdpUnsupported}`);
 }
 
@@ -285,7 +288,7 @@ export function checkRaw(topo: Topology, api: StreamApi): void {
 export async function runFlows(topo: Topology, p: StreamParams): Promise<StreamResultOutcome> {
   checkRaw(topo, p.api);
   const before = await readDropCounters(topo);
-  const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p)));
+  const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p, topo.service ? { service: topo.service } : {})));
   return streamOutcomeOf(p, flows, before, await readDropCounters(topo));
 }
 
@@ -308,8 +311,8 @@ export function streamRecord(p: StreamParams): Record<string, unknown> {
 export function streamCommands(topo: Topology, p: StreamParams): EngineCommand[] {
   const { client, server } = topo.endpoints;
   return [
-    { argv: streamRxCommand(server, p) },
-    { argv: streamTxCommand(client, server, 0, p, isRawApi(p.api) ? `MAC-OF-${server.dev}` : null), note: 'port: the one the receiver reports' },
+    { argv: streamRxCommand(server, p, topo.service) },
+    { argv: streamTxCommand(client, server, 0, p, isRawApi(p.api) ? `MAC-OF-${server.dev}` : null, topo.service), ...(topo.service ? {} : { note: 'port: the one the receiver reports' }) },
   ];
 }
 
@@ -321,6 +324,8 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
   description: 'packet rate / bulk throughput with one or more sending APIs (seeds 001, 002, 004)',
   parse: (v) => streamParams(v, 'one'),
   pairsNeeded: (p) => p.flows,
+  transport: (p) => (p.api === 'tcp' ? 'tcp' : 'udp'),
+  serviceUnsupported: (p) => (p.flows > 1 ? "--flows with --service-proxy: each flow has its own server, and the Service's endpoints are the first one's (not built)" : null),
   rawApi: (p) => (isRawApi(p.api) ? p.api : null),
   cpus: (p) => p.cpus,
   expectedPackets: streamPackets,

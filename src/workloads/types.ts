@@ -6,7 +6,7 @@
  */
 import type { OptionValues } from '../spec/options.js';
 import type { BreakdownSummary } from '../stats/breakdown.js';
-import type { Topology } from '../topology/model.js';
+import type { ServicePath, Topology } from '../topology/model.js';
 
 export interface RunContext {
   stop: { readonly requested: boolean };
@@ -44,6 +44,10 @@ export interface Workload<P, O extends Outcome<unknown, unknown, unknown>> {
   parse(v: OptionValues): P[];
   /** client/server pairs the topology needs (flows at once) */
   pairsNeeded(p: P): number;
+  /** the transport its traffic uses (a Service's rules match it); absent: udp */
+  transport?(p: P): 'tcp' | 'udp';
+  /** why it cannot run through this Service (--service-proxy), if it cannot */
+  serviceUnsupported?(p: P, service: ServicePath): string | null;
   /** the sending APIs whose frames need raw support from the datapath (raw, raw-mmsg, raw-ring, xdp), if any */
   rawApi(p: P): string | null;
   /** [client, server] CPUs the engines are pinned to, for the probes' per-endpoint CPU split */
