@@ -5,6 +5,7 @@ import { CniError } from '../cni/plugin.js';
 import { HostCommandError, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { calibrateCommand } from './calibrate.js';
+import { checkCommand } from './check.js';
 import { cleanCommand } from './clean.js';
 import { doctorCommand } from './doctor.js';
 import { schemaCommand } from './schema.js';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise' },
   run: { run: runExperimentCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)' },
   report: { run: reportCommand, help: 'one HTML report (or CSV, JSON) of an experiment or of runs' },
+  check: { run: checkCommand, help: 'judge stored results against expectations (exit 1 when one fails): a CI gate' },
   compare: { run: compareCommand, help: 'two experiments or runs side by side, with significance' },
   validate: { run: validateCommand, help: 'check experiment files (changes nothing)' },
   schema: { run: schemaCommand, help: 'print the JSON Schema of experiment files' },

@@ -14,10 +14,15 @@ import { signalExitCode } from '../runner/signals.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { progress } from './common.js';
+import { inconclusiveMode, judgeRuns } from './check.js';
+import { gateExitCode, gatesTable } from '../report/gates.js';
+import { parseExpectation } from '../spec/expect.js';
 
-export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--db FILE] [--json] [--dry-run]
+export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--check [--inconclusive fail|pass]] [--db FILE] [--json] [--dry-run]
   --scale quick   the experiment's quick scale (minutes); full (default): the paper's parameters
   --resume        continue the last interrupted run of the same plan: cases already stored are skipped
+  --check         judge the file's expect: conditions; exit 1 when one fails (a CI gate), 0 when all hold
+  --inconclusive  with --check: the exit status when a 95 % interval straddles a threshold (default fail)
   --dry-run       list the cases and change nothing`;
 
 const OPTIONS: OptionSpec = {
@@ -26,6 +31,8 @@ const OPTIONS: OptionSpec = {
   db: { type: 'string' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  check: { type: 'boolean' },
+  inconclusive: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -42,6 +49,10 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
   if (!SCALES.includes(scaleText as Scale)) throw new UserError(`--scale '${scaleText}': expected ${SCALES.join(' or ')}`);
   const scale = scaleText as Scale;
   const loaded = loadExperiment(p.positionals[0]!);
+  const check = flag(p, 'check');
+  const inconclusive = inconclusiveMode(str(p, 'inconclusive'));
+  if (str(p, 'inconclusive') !== undefined && !check) throw new UserError('--inconclusive goes with --check');
+  if (check && !expandCases(loaded.spec, scale).some((c) => c.expect.length)) throw new UserError(`--check: ${loaded.file} has no expect: conditions`, 'add e.g. expect: ["p99 < 200us"] at the top level or in a datapath entry');
   const db = str(p, 'db') ?? defaultDbPath();
   if (flag(p, 'dry-run')) {
     const cases = expandCases(loaded.spec, scale);
@@ -65,14 +76,18 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
     });
     const runs = store!.runsOfExperiment(outcome.experiment.id);
     const cases = groupByCase(runs);
+    const byKey = new Map(outcome.cases.map((c) => [c.key, c.expect]));
+    const judgements = check ? judgeRuns(runs, (k) => byKey.get(k) ?? [], []) : [];
     if (flag(p, 'json')) {
-      process.stdout.write(JSON.stringify({ experiment: { ...outcome.experiment, text: undefined }, results: runs.map((r) => ({ ...resultJson(r), case: r.case_label, repeat: r.repeat })) }) + '\n');
+      process.stdout.write(JSON.stringify({ experiment: { ...outcome.experiment, text: undefined }, results: runs.map((r) => ({ ...resultJson(r), case: r.case_label, repeat: r.repeat })), ...(check ? { judgements } : {}) }) + '\n');
     } else {
       process.stdout.write(`${experimentTables(outcome.experiment, cases)}\n`);
       process.stdout.write(`${outcome.ok} ok, ${outcome.partial} partial, ${outcome.failed} failed${outcome.skipped ? `, ${outcome.skipped} already stored (resumed)` : ''}; stored in ${db} as experiment ${outcome.experiment.id}\n`);
       process.stdout.write(`report: cnperf report ${outcome.experiment.id} --db ${db} -o ${loaded.spec.name}.html\n`);
+      if (check) process.stdout.write(`\n${gatesTable(judgements, (t) => parseExpectation(t).metric)}\n`);
     }
     if (stop.requested) return signalExitCode(stop.signal);
+    if (check) return gateExitCode(judgements, inconclusive) || (outcome.failed ? 1 : 0);
     return outcome.failed || outcome.partial ? 1 : 0;
   });
 }

@@ -6,7 +6,7 @@
 import { Histogram } from '../stats/histogram.js';
 import { meanCi, quantileCi, type MeanCi, type QuantileCi } from '../stats/repeats.js';
 import type { RunRecord } from '../store/db.js';
-import { streamSummaryOf, sweepSummaryOf } from './run-tables.js';
+import { rrSummaryOf, streamSummaryOf, sweepSummaryOf } from './run-tables.js';
 
 export interface CaseStats {
   key: string;
@@ -30,6 +30,8 @@ export interface CaseStats {
   max_sustained_pps: MeanCi | null;
   /** repeats of a sweep in which no offered rate was sustained */
   sustained_none: number;
+  /** rr, crr: completed transactions per second */
+  transactions_per_s: MeanCi | null;
   params: Record<string, unknown>;
 }
 
@@ -81,6 +83,10 @@ export function caseStats(key: string, runs: RunRecord[]): CaseStats {
     loss_ratio: streams.length ? meanCi(streams.map((s) => s.loss_ratio)) : null,
     max_sustained_pps: sustained.length ? meanCi(sustained) : null,
     sustained_none: sweeps.length - sustained.length,
+    transactions_per_s: (() => {
+      const tps = ok.map(rrSummaryOf).map((t) => t?.transactions_per_s).filter((x): x is number => typeof x === 'number');
+      return tps.length ? meanCi(tps) : null;
+    })(),
     params: first.params,
   };
 }

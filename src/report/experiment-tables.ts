@@ -17,6 +17,13 @@ export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): strin
     const header = ['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max', ...(rtt.some((c) => c.workload === 'load') ? ['load rx kpps'] : [])];
     parts.push(`RTT, µs, pooled over repeats (95 % intervals: Student t over each repeat's own percentile, from 3 repeats; with one run, the within-run sampling interval)\n${renderTable(header, rows, [0])}`);
   }
+  const rr = cases.filter((c) => c.workload === 'rr' || c.workload === 'crr');
+  if (rr.length) {
+    const tps = (m: MeanCi | null) => (m ? `${Math.round(m.mean)}${m.ci95 ? ` [${Math.round(m.ci95[0])}–${Math.round(m.ci95[1])}]` : ''}` : '–');
+    const rows = rr.map((c) => [c.label, c.workload, `${c.measured}/${c.runs.length}`, String(c.rtt?.samples ?? 0), String(c.rtt?.lost ?? 0), withCi(c.rtt?.p50), withCi(c.rtt?.p99), withCi(c.rtt?.p999), us(c.rtt?.max), tps(c.transactions_per_s)]);
+    const header = ['case', 'mode', 'runs', 'transactions', 'failed', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max', 'per s [95% CI]'];
+    parts.push(`TCP transactions, µs per transaction (crr: connect to close), pooled over repeats (intervals as for RTT); transactions per second, mean [Student t 95% CI over repeats]\n${renderTable(header, rows, [0, 1])}`);
+  }
   const tcp = cases.filter((c) => c.workload === 'stream' && c.api === 'tcp');
   if (tcp.length) {
     const g = (m: MeanCi | null) => (m ? `${m.mean.toFixed(3)}${m.se !== null ? ` ± ${m.se.toFixed(3)}` : ''}` : '–');

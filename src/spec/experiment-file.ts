@@ -64,7 +64,7 @@ function allowedKeys(path: Path): readonly string[] {
   if (last === 'params') return PARAM_NAMES;
   if (last === 'scales') return ['quick', 'full'];
   if (path[0] === 'scales' && path.length === 2) return ['repeats', 'params', 'datapaths'];
-  if (typeof last === 'number' && path[path.length - 2] === 'datapaths') return ['datapath', 'label', 'params'];
+  if (typeof last === 'number' && path[path.length - 2] === 'datapaths') return ['datapath', 'label', 'params', 'expect'];
   if (typeof last === 'number' && path[0] === 'overrides') return ['when', 'params'];
   if (last === 'when') return ['datapath', 'label', 'params'];
   return [];

@@ -26,6 +26,12 @@ const Params = z
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters');
 
+const Expect = z
+  .array(z.string().max(200))
+  .min(1)
+  .max(50)
+  .describe('pass/fail conditions, "METRIC OP VALUE": "p99 < 200us", "rx_pps > 200k", "loss < 0.1%", "transactions_per_s > 5k" (cnperf run --check, cnperf check)');
+
 const DatapathEntry = z.union([
   z.string().max(32).describe('a datapath name'),
   z
@@ -33,8 +39,9 @@ const DatapathEntry = z.union([
       datapath: z.string().max(32).describe('a datapath name'),
       label: Name.optional().describe('how this case is named in tables and plots (default: the datapath)'),
       params: Params.optional(),
+      expect: Expect.optional(),
     })
-    .describe('a datapath with its own options'),
+    .describe('a datapath with its own options and expectations'),
 ]);
 
 const Override = z.strictObject({
@@ -63,6 +70,7 @@ export const Experiment = z
       .describe('what to measure; a list measures every case with each (each case gets the parameters that apply to its workload)'),
     datapaths: z.array(DatapathEntry).min(1).max(64),
     params: Params.optional(),
+    expect: Expect.optional().describe('conditions every case must meet (cnperf run --check exits 1 when one fails)'),
     repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),
     cooldown: z.string().regex(/^\d+(\.\d+)?(ns|us|ms|s)$|^0$/, 'a duration: 500ms, 2s').default('0').describe('pause between cases'),
     trace: z.boolean().default(false).describe('tracepoints and perf for every case (see cnperf quick --trace)'),

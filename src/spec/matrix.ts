@@ -7,6 +7,7 @@ import { planQuick, type QuickPlan } from './quick.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { workloadsOf, type Experiment } from './experiment-schema.js';
 import { optionDef } from './options.js';
+import { metricRefusal, parseExpectation, type Expectation } from './expect.js';
 
 export const SCALES = ['quick', 'full'] as const;
 export type Scale = (typeof SCALES)[number];
@@ -26,6 +27,8 @@ export interface Case {
   /** the axes' values (the parameters given as lists) */
   axes: Record<string, Scalar>;
   quick: QuickPlan;
+  /** the conditions it must meet: the file's top-level ones and its datapath entry's */
+  expect: Expectation[];
 }
 
 /** A bad value, with where it came from in the file. */
@@ -91,6 +94,28 @@ function forWorkload(values: Map<string, Sourced & { value: Scalar }>, workload:
   return new Map([...values].filter(([k]) => applies(k, workload)));
 }
 
+/**
+ * A case's expectations, each parsed where the file wrote it. With several workloads, one that a
+ * workload does not measure applies to the others' cases (an error only when it applies to none).
+ */
+function expectationsOf(spec: Experiment, entry: Experiment['datapaths'][number], entryPath: Path, workload: string, workloads: readonly string[]): Expectation[] {
+  const sourced: Array<[string, Path]> = [
+    ...(spec.expect ?? []).map((t, j): [string, Path] => [t, ['expect', j]]),
+    ...(typeof entry === 'string' ? [] : (entry.expect ?? []).map((t, j): [string, Path] => [t, [...entryPath, 'expect', j]])),
+  ];
+  return sourced.flatMap(([text, source]) => {
+    let e: Expectation;
+    try {
+      e = parseExpectation(text);
+    } catch (err) {
+      throw new CaseError(errorMessage(err), source, undefined);
+    }
+    if (!metricRefusal(e, workload)) return [e];
+    if (workloads.every((w) => metricRefusal(e, w))) throw new CaseError(metricRefusal(e, workload)!, source, undefined);
+    return [];
+  });
+}
+
 export function expandCases(spec: Experiment, scale: Scale): Case[] {
   const workloads = workloadsOf(spec);
   return workloads.flatMap((w) => expandCasesOf(spec, scale, w, workloads));
@@ -105,6 +130,7 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
   entries.forEach((entry, i) => {
     const datapath = typeof entry === 'string' ? entry : entry.datapath;
     const label = (typeof entry === 'string' ? undefined : entry.label) ?? datapath;
+    const expect = expectationsOf(spec, entry, [...entriesPath, i], workload, workloads);
     const params = new Map<string, Sourced>();
     layer(params, spec.params, ['params']);
     layer(params, scaleSpec?.params, ['scales', scale, 'params']);
@@ -139,7 +165,7 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
         if (keys.has(key) && workloads.length > 1) continue;
         if (keys.has(key)) throw new CaseError(`two cases are the same: ${key} (give the datapath entries distinct labels)`, [...entriesPath, i], undefined);
         keys.add(key);
-        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, workload, params: flat, axes, quick });
+        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, workload, params: flat, axes, quick, expect });
       }
     }
   });
