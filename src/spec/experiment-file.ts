@@ -9,6 +9,7 @@ import type { z } from 'zod/v4';
 import { datapathNames, nearest } from '../datapaths/registry.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { expandCases, SCALES } from './matrix.js';
+import { parseExpectation } from './expect.js';
 import { Experiment, PARAM_NAMES } from './experiment-schema.js';
 
 /** Larger files are refused before parsing: an experiment is a page, not a data set. */
@@ -154,6 +155,23 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
   if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues, js, locate));
   if (problems.length || !parsed.success) throw new ExperimentError(file, problems);
   const spec = parsed.data;
+
+  // Every expectation's syntax, wherever it is written, all reported at once.
+  const expectations: Array<[unknown, Path]> = [
+    [spec.expect, ['expect']],
+    ...spec.datapaths.map((d, i): [unknown, Path] => [typeof d === 'string' ? undefined : d.expect, ['datapaths', i, 'expect']]),
+    ...SCALES.flatMap((sc) => (spec.scales?.[sc]?.datapaths ?? []).map((d, i): [unknown, Path] => [typeof d === 'string' ? undefined : d.expect, ['scales', sc, 'datapaths', i, 'expect']])),
+  ];
+  for (const [list, at] of expectations) {
+    (Array.isArray(list) ? (list as string[]) : []).forEach((text, j) => {
+      try {
+        parseExpectation(text);
+      } catch (e) {
+        problems.push({ ...locate([...at, j]), message: errorMessage(e) });
+      }
+    });
+  }
+  if (problems.length) throw new ExperimentError(file, problems);
 
   // Every case of both scales is checked as the quick command it is, so `run` never meets a bad one.
   const seen = new Set<string>();

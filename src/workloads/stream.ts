@@ -325,7 +325,12 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
   parse: (v) => streamParams(v, 'one'),
   pairsNeeded: (p) => p.flows,
   transport: (p) => (p.api === 'tcp' ? 'tcp' : 'udp'),
-  serviceUnsupported: (p) => (p.flows > 1 ? "--flows with --service-proxy: each flow has its own server, and the Service's endpoints are the first one's (not built)" : null),
+  serviceUnsupported: (p) =>
+    isRawApi(p.api)
+      ? `--api ${p.api}: frames built by cnperf are addressed to the server itself, past the Service's ClusterIP; use send, sendmmsg or tcp`
+      : p.flows > 1
+        ? "--flows with --service-proxy: each flow has its own server, and the Service's endpoints are the first one's (not built)"
+        : null,
   rawApi: (p) => (isRawApi(p.api) ? p.api : null),
   cpus: (p) => p.cpus,
   expectedPackets: streamPackets,
