@@ -68,6 +68,20 @@ async function checkBpf(out: Out): Promise<void> {
   }
 }
 
+/**
+ * kube-proxy's modes (--service-proxy): iptables and nftables need their tools (their kernel side is
+ * what the bridge and routed builds below exercise with rules); IPVS mode needs the kernel's ip_vs,
+ * which shows as /proc/net/ip_vs — cnperf does not build IPVS mode (yet), and says whether it could.
+ */
+function checkServiceProxies(out: (mark: string, what: string, detail?: string) => void): void {
+  for (const [mode, tool, pkg] of [['iptables', 'iptables-restore', 'iptables'], ['nftables', 'nft', 'nftables']] as const) {
+    onPath(tool) ? out('ok  ', `--service-proxy ${mode}`, `${tool} found`) : out('no  ', `--service-proxy ${mode}`, `${tool} not found (apt-get install ${pkg})`);
+  }
+  existsSync('/proc/net/ip_vs')
+    ? out('info', 'kube-proxy IPVS mode', 'this kernel has ip_vs; cnperf does not build IPVS Services yet')
+    : out('no  ', 'kube-proxy IPVS mode', 'this kernel has no ip_vs (no /proc/net/ip_vs); cnperf does not build IPVS Services either');
+}
+
 function irqbalanceRunning(): boolean {
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
@@ -112,6 +126,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     out('FAIL', 'cnperf-wire', `${errorMessage(e)} (build it with 'npm run build')`);
   }
   await checkBpf(out);
+  checkServiceProxies(out);
   // Without root nothing can be built; with it, the builds hold the measurement lock.
   if (isRoot && engineVersion && wireOk) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);

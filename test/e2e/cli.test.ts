@@ -3,7 +3,7 @@
  * topo up/down, dry runs, and errors that say what is wrong without a stack trace.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -232,4 +232,39 @@ describe('user errors', () => {
       assert.equal(r.stdout, '');
     });
   }
+});
+
+describe('TCP transactions and pass/fail gates', () => {
+  it('cnperf quick veth --workload rr --json: rtt_ns per transaction and transactions_per_s', async () => {
+    const r = await cnperf(['quick', 'veth', '--workload', 'rr', '--count', '5000', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { results: Array<{ workload: string; samples: number; rtt_ns: Record<string, number>; transactions_per_s: number }> };
+    const res = doc.results[0]!;
+    assert.equal(res.workload, 'rr');
+    assert.equal(res.samples, 5000);
+    for (const k of RTT_KEYS) assert.equal(typeof res.rtt_ns[k], 'number', `rtt_ns.${k}`);
+    assert.ok(res.transactions_per_s > 0);
+  });
+
+  it('cnperf run FILE --check exits 0 when every expectation holds and 1 when one fails; cnperf check judges stored ones', async () => {
+    const file = (expect: string) => {
+      const f = path.join(tmp, `gate-${expect.length}.yaml`);
+      writeFileSync(f, `name: gate\nworkload: rr\ndatapaths: [loopback]\nparams: { count: 500 }\nexpect: ["${expect}", "loss < 5%"]\n`);
+      return f;
+    };
+    const pass = await cnperf(['run', file('p99 < 10s'), '--check', '--db', db]);
+    assert.equal(pass.code, 0, pass.stdout + pass.stderr);
+    assert.match(pass.stdout, /Expectations: 2 of 2 hold/);
+    const fail = await cnperf(['run', file('p50 < 1ns'), '--check', '--db', db]);
+    assert.equal(fail.code, 1, fail.stdout + fail.stderr);
+    assert.match(fail.stdout, /p50 < 1ns .* FAIL/);
+    const id = /as experiment (\w+)/.exec(fail.stdout)![1]!;
+    const recheck = await cnperf(['check', id, '--db', db, '--json']);
+    assert.equal(recheck.code, 1);
+    assert.deepEqual((JSON.parse(recheck.stdout) as { judgements: Array<{ verdict: string }> }).judgements.map((j) => j.verdict), ['fail', 'pass']);
+    assert.equal((await cnperf(['check', id, '--db', db, '--expect', 'p50 < 1ms; rx_pps > 1k'])).code, 1, 'rx_pps is not an rr metric: ignored for rr, but p50 < 1ns still fails');
+    const usage = await cnperf(['check', id, '--db', db, '--inconclusive', 'maybe']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--inconclusive 'maybe': expected fail .* or pass/);
+  });
 });
