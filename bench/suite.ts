@@ -351,8 +351,39 @@ function attempt(p: Probe): number {
   }
 }
 
+/**
+ * TCP request/response (netperf's TCP_RR) over veth: cnperf's rr (one connection, epoll) beside
+ * sockperf's TCP ping-pong, 64 B each way, back to back. netperf itself is not in Debian.
+ */
+function rrProbes(seconds: number): Probe[] {
+  const group = 'TCP request/response over veth, 64 B each way, back to back, blocking (p50 µs)';
+  const count = String(Math.round(seconds * 15_000));
+  return [
+    {
+      group,
+      tool: 'cnperf rr',
+      unit: 'µs',
+      values: [],
+      run: () => {
+        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'rr', '--count', count, '--size', '64', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { p50: number } }> };
+        return doc.results[0]!.rtt_ns.p50 / 1000;
+      },
+    },
+    {
+      group,
+      tool: 'sockperf ping-pong --tcp',
+      unit: 'µs',
+      values: [],
+      run: () =>
+        parseSockperfPingPong(
+          peer('veth', (ip) => ['sockperf', 'server', '--tcp', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'ping-pong', '--tcp', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt']),
+        ).percentiles['50.000']! / 1000,
+    },
+  ];
+}
+
 function main(): void {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
   const rounds = Number(values.rounds);
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it builds namespaces)');
   for (const tool of ['sockperf', 'iperf3', 'qperf']) if (spawnSync(tool, ['--help']).error) throw new Error(`${tool} is not installed: run \`bash scripts/setup.sh\``);
@@ -364,9 +395,11 @@ function main(): void {
     ...rttProbes('veth', 'spin', seconds),
     ...rateProbes(seconds + 2),
     ...tcpProbes(seconds + 2),
+    ...rrProbes(seconds),
     ...analysisProbes(values.quick ? 1e6 : 10e6),
     ...wiringProbes(values.quick ? 16 : 128, values.quick ? 64 : 500),
-  ];
+  ].filter((p) => !values.only || new RegExp(values.only, 'i').test(p.group));
+  if (!probes.length) throw new Error(`--only '${values.only}' matches no measurement`);
   const started = performance.now();
   try {
     for (let r = 0; r < rounds; r++) {
@@ -410,7 +443,9 @@ function main(): void {
   }
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}.md`);
+  // --only: a partial run, beside the day's full one rather than over it
+  const slug = values.only ? `-${values.only.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}` : '';
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${slug}.md`);
   writeFileSync(file, md);
   progress(`wrote ${file}`);
 }

@@ -1,6 +1,7 @@
 import { ownedName } from '../topology/model.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { PREFIX, pairIps, type Datapath } from './types.js';
+import { addServices } from './service.js';
 
 /** VXLAN over IPv4 adds 50 bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;
@@ -18,11 +19,16 @@ export const vxlan: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],
-  takes: ['variant', 'vni', 'vxlan-port'],
+  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy'],
   variants: VXLAN_VARIANTS,
   plansMtu: true,
-  refuse: ({ pairs = 1, variant = 'host' }) => (variant === 'host' && pairs > 1 ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)' : null),
-  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric }) {
+  refuse: ({ pairs = 1, variant = 'host', service }) =>
+    variant === 'host' && pairs > 1
+      ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)'
+      : variant === 'host' && service && service.proxy !== 'none'
+        ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to front: use --variant bridge with --service-proxy'
+        : null,
+  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric, service }) {
     const t = draftTopology(runId, 'vxlan');
     const [a, b] = addNodes(t, runId, 'cross-node', mtu, fabric);
     const inner = mtu - VXLAN_OVERHEAD;
@@ -54,6 +60,11 @@ export const vxlan: Datapath = {
         return endpointOf(e);
       };
       out.push({ client: attach('c', a, bridges[0]!, ip.client), server: attach('s', b, bridges[1]!, ip.server) });
+    }
+    if (service) {
+      // as on the bridge datapath: each node's bridge is its containers' gateway; the client's node DNATs
+      const gateways = [a, b].map((n, k) => ({ netns: n.netns, dev: bridges[k]!, cidr: `198.18.255.${254 - k}/16`, clients: k === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [] }));
+      addServices(t, out[0]!.server, service, true, gateways);
     }
     const { client, server } = out[0]!;
     return complete(t, out, `${client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over wire─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`);

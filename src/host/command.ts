@@ -6,17 +6,21 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type CommandRunner = (argv: readonly string[], input?: string) => Promise<CommandResult>;
+export type CommandRunner = (argv: readonly string[], input?: string, timeoutMs?: number) => Promise<CommandResult>;
+
+/** What a command may take unless its step says otherwise (a big ruleset does: Step.timeoutMs). */
+export const COMMAND_TIMEOUT_MS = 15_000;
 
 /** Runs argv[0] with argv[1..] directly (never through a shell), with a deadline; `input` goes to stdin. */
-export const runCommand: CommandRunner = (argv, input) =>
+export const runCommand: CommandRunner = (argv, input, timeoutMs = COMMAND_TIMEOUT_MS) =>
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) return reject(new Error('empty command'));
-    const child = execFile(file, args, { timeout: 15_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const code = typeof err.code === 'number' ? err.code : null;
-        const why = err.code === 'ENOENT' ? `${file} not found on PATH` : stderr || err.message;
+        const killed = (err as { killed?: boolean }).killed && (err as { signal?: string }).signal === 'SIGKILL';
+        const why = err.code === 'ENOENT' ? `${file} not found on PATH` : killed ? `did not finish within ${timeoutMs / 1000} s and was killed${stderr ? ` (${stderr.trim()})` : ''}` : stderr || err.message;
         return reject(new HostCommandError(argv, why, code));
       }
       resolve({ stdout, stderr });

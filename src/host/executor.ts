@@ -91,7 +91,7 @@ export class HostExecutor {
         if (step.undo) this.journal.append(step.undo);
         if (faultAt(i) === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
         const t0 = performance.now();
-        await this.run(step.argv, step.stdin);
+        await this.run(step.argv, step.stdin, step.timeoutMs);
         if (step.timed) this.timings.push({ what: step.timed, ms: Math.round((performance.now() - t0) * 10) / 10 });
       }
       // i steps are done: act on a fault point right after the last of them

@@ -36,6 +36,8 @@ export interface Step {
   undo?: UndoAction;
   /** the executor times this step and reports it under this name (loading kube-proxy's rules) */
   timed?: string;
+  /** longer than the default deadline (a ruleset for thousands of Services) */
+  timeoutMs?: number;
 }
 
 /** The ifalias every object of a run carries; `cnperf clean` removes only what carries it. */
@@ -107,7 +109,10 @@ export function stepsFor(t: Topology): Step[] {
   for (const argv of t.configure ?? []) steps.push({ argv });
   for (const r of t.rulesets ?? []) {
     const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
-    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text, ...(r.label ? { timed: `${r.label} in ${r.netns}` } : {}) });
+    // Loading time grows with the ruleset (measured here: 10 000 Services, ~70 000 lines, 15 s in either
+    // mode, more while the kernel still dismantles a previous run's tables): 3 ms a line, 15 s at least.
+    const lines = r.text.split('\n').length;
+    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text, ...(r.label ? { timed: `${r.label} in ${r.netns}` } : {}), ...(lines > 5000 ? { timeoutMs: Math.max(15_000, lines * 3) } : {}) });
   }
   // BPF: a bpffs of the run's own (never the host's /sys/fs/bpf), then one loader per node. Programs
   // are attached to devices in our namespaces and go with them; the unmount drops every pin.

@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { chainHash, clusterIpOf, iptablesServices, nftablesServices, type ServiceSet } from '../../src/datapaths/service-rules.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { runCommand } from '../../src/host/command.js';
+import { HostExecutor } from '../../src/host/executor.js';
+import { Journal } from '../../src/host/journal.js';
 import { stepsFor } from '../../src/host/steps.js';
 import { conntrackDelta, parseConntrack } from '../../src/probes/conntrack.js';
 import { planQuick } from '../../src/spec/quick.js';
@@ -60,6 +65,28 @@ describe('Service path plans', () => {
     for (const key of ['net.ipv4.ip_forward', 'net.ipv4.conf.all.send_redirects', 'net.bridge.bridge-nf-call-iptables']) assert.ok(t.sysctls!.some((s) => s.netns === node && s.key === key), key);
     const load = stepsFor(t).find((s) => s.timed);
     assert.deepEqual(load?.argv, ['ip', 'netns', 'exec', node, 'iptables-restore', '--noflush']);
+  });
+
+  it('a ruleset for 10 000 Services gets time to load: 3 ms a line, not the 15 s every other command gets (it was killed at 15 s)', async () => {
+    const q = planQuick(['bridge'], { workload: 'crr', 'service-proxy': 'iptables', services: '10000' });
+    const steps = stepsFor(planForJobs('bridge', q.jobs, q.datapathOptions, 'aaaaaa'));
+    const load = steps.find((s) => s.timed)!;
+    assert.ok(load.timeoutMs! >= load.stdin!.split('\n').length * 3 && load.timeoutMs! > 60_000, `deadline ${load.timeoutMs} ms`);
+    assert.ok(steps.filter((s) => s !== load).every((s) => s.timeoutMs === undefined));
+    // the executor hands the step's deadline to the command runner
+    const seen: Array<number | undefined> = [];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-j-'));
+    const host = new HostExecutor(Journal.create(dir, { runId: 'aaaaaa', kind: 'run', datapath: 'bridge' }), async (_argv, _in, timeoutMs) => {
+      seen.push(timeoutMs);
+      return { stdout: '', stderr: '' };
+    });
+    await host.apply([load]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(seen, [load.timeoutMs]);
+    assert.equal(host.timings.length, 1);
+    assert.match(host.timings[0]!.what, /^iptables rules for 10000 Services in cnpaaaaaa-n$/);
+    // and a command past its deadline says so
+    await assert.rejects(runCommand(['sleep', '5'], undefined, 100), /did not finish within 0.1 s and was killed/);
   });
 
   it('--service-position: first, last, or N', () => {
