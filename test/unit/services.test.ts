@@ -89,6 +89,17 @@ describe('Service path plans', () => {
     await assert.rejects(runCommand(['sleep', '5'], undefined, 100), /did not finish within 0.1 s and was killed/);
   });
 
+  it('vxlan --variant bridge: the client\'s node is its gateway and DNATs; both nodes hold the rules; --variant host is refused', () => {
+    const q = planQuick(['vxlan'], { workload: 'rr', variant: 'bridge', 'service-proxy': 'nftables' });
+    const t = planForJobs('vxlan', q.jobs, q.datapathOptions, 'aaaaaa');
+    assert.equal(t.service?.nodes.length, 2);
+    assert.equal(t.rulesets?.length, 2);
+    const clientRoute = t.routes!.find((r) => r.netns === t.endpoints.client.netns && r.dst === '198.19.128.0/17');
+    assert.equal(clientRoute?.via, '198.18.255.254');
+    assert.ok(t.addresses.some((a) => a.netns === t.service!.nodes[0] && a.cidr === '198.18.255.254/16'));
+    assert.throws(() => planQuick(['vxlan'], { workload: 'rr', 'service-proxy': 'nftables' }), /--variant host .* no pod network for a Service/);
+  });
+
   it('--service-position: first, last, or N', () => {
     const pos = (p: string) => planForJobs('routed', planQuick(['routed'], { workload: 'rr', 'service-proxy': 'nftables', services: '10', 'service-position': p }).jobs, planQuick(['routed'], { workload: 'rr', 'service-proxy': 'nftables', services: '10', 'service-position': p }).datapathOptions).service!.position;
     assert.deepEqual([pos('first'), pos('last'), pos('4')], [1, 10, 4]);
