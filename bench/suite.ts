@@ -432,7 +432,8 @@ function main(): void {
       lines.push(`| ${g} | ${p.tool} | ${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`);
     }
   }
-  lines.push('', `Memory the analysis held beyond its input: histogram ${(memoryNote.histogram ?? NaN).toFixed(1)} MiB, sort ${(memoryNote.sort ?? NaN).toFixed(1)} MiB (a copy of the samples).`);
+  // only when the analysis probes ran (--only may leave them out): never a NaN in place of a figure
+  if (memoryNote.histogram !== undefined && memoryNote.sort !== undefined) lines.push('', `Memory the analysis held beyond its input: histogram ${memoryNote.histogram.toFixed(1)} MiB, sort ${memoryNote.sort.toFixed(1)} MiB (a copy of the samples).`);
   for (const f of failures) lines.push('', `Failed: ${f}`);
   lines.push('', 'Ratios are cnperf / peer, taken round by round (the two ran back to back): the median ratio and the range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
   const md = lines.join('\n') + '\n';
