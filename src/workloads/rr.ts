@@ -123,7 +123,7 @@ async function runRr(topo: Topology, p: RrParams, ctx: RunContext): Promise<RrRe
   let cli: EngineProcess | null = null;
   try {
     const ready = await srv.waitFor('ready');
-    ctx.progress(`${p.mode}: ${p.count} transactions over ${p.flows} connection${p.flows === 1 ? '' : 's'}`);
+    ctx.progress(`${p.mode}: ${p.count} transactions, ${p.flows} ${p.mode === 'crr' ? 'at a time, a new connection each' : `connection${p.flows === 1 ? '' : 's'}`}`);
     cli = new EngineProcess('rr-client', rrClientCommand(topo, client, server, ready.port, p), deadline);
     let serverDied: string | null = null;
     const clientRef = cli;
