@@ -38,35 +38,41 @@ export const HistogramPayload = z.object({
   buckets: z.array(z.tuple([u64, u64])),
 });
 
-export const RttClientResult = z.object({
-  event: z.literal('result'),
-  role: z.literal('rtt-client'),
+/** What every latency client's result carries (rtt-client, rr-client): its schedule, its samples' summary and histogram. */
+const LatencyResultFields = {
   wait: z.enum(['block', 'spin']),
-  pace: z.enum(['sleep', 'spin']),
-  /** 'send': ping-pong, each RTT from its send; 'open-loop': probes on schedule, replies matched by sequence */
-  timing: z.enum(['send', 'open-loop']),
   size: u64,
   count: u64,
   warmup: u64,
   interval_ns: u64,
   timeout_ns: u64,
-  sent: u64,
+  /** measured slots settled (answered or not), and those answered */
   attempted: u64,
   received: u64,
-  lost: u64,
-  warmup_lost: u64,
-  late: u64,
-  refused: u64,
-  send_errors: u64,
-  recv_errors: u64,
   schedule_misses: u64,
   duration_ns: u64,
   min_ns: u64,
   max_ns: u64,
   mean_ns: z.number().nullable(),
   stddev_ns: z.number().nullable(),
-  aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
   hist: HistogramPayload,
+};
+
+export const RttClientResult = z.object({
+  event: z.literal('result'),
+  role: z.literal('rtt-client'),
+  ...LatencyResultFields,
+  pace: z.enum(['sleep', 'spin']),
+  /** 'send': ping-pong, each RTT from its send; 'open-loop': probes on schedule, replies matched by sequence */
+  timing: z.enum(['send', 'open-loop']),
+  sent: u64,
+  lost: u64,
+  warmup_lost: u64,
+  late: u64,
+  refused: u64,
+  send_errors: u64,
+  recv_errors: u64,
+  aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
   /** --api xdp: the round trip over AF_XDP sockets, and the mode the client's XDP program ran in */
   api: z.literal('xdp').optional(),
   xdp_mode: z.enum(['native', 'generic']).optional(),
@@ -95,34 +101,20 @@ export const RrClientResult = z.object({
   mode: z.enum(['rr', 'crr']),
   /** how connections end: rr's at the end of the run (fin), crr's after each transaction (rst: no TIME_WAIT) */
   close: z.enum(['fin', 'rst']),
-  wait: z.enum(['block', 'spin']),
+  ...LatencyResultFields,
   flows: u64,
-  size: u64,
   response_size: u64,
-  count: u64,
-  warmup: u64,
-  interval_ns: u64,
-  timeout_ns: u64,
   /** transactions started, and completed (both with the warm-up) */
   issued: u64,
   completed: u64,
-  /** measured transactions settled, with a response (received) or without (failed) */
-  attempted: u64,
-  received: u64,
+  /** measured transactions settled without a response */
   failed: u64,
   warmup_failed: u64,
   connect_errors: u64,
   resets: u64,
   timeouts: u64,
   io_errors: u64,
-  schedule_misses: u64,
-  duration_ns: u64,
-  min_ns: u64,
-  max_ns: u64,
-  mean_ns: z.number().nullable(),
-  stddev_ns: z.number().nullable(),
   aborted: z.enum(['signal', 'peer-unresponsive', 'io-error']).nullable(),
-  hist: HistogramPayload,
 });
 
 export const RrServerResult = z.object({
