@@ -19,7 +19,8 @@ const kpps = (x: number) => x / 1000;
 /** The charts the data supports (a chart without data is left out, never drawn empty). */
 export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
   const out: Array<{ id: string; svg: string }> = [];
-  const rtt = cases.filter((c) => c.rtt && c.rtt.cdf.length);
+  const isTxn = (c: CaseStats) => c.workload === 'rr' || c.workload === 'crr';
+  const rtt = cases.filter((c) => c.rtt && c.rtt.cdf.length && !isTxn(c));
   if (rtt.length) {
     out.push({ id: 'rtt-cdf', svg: cdfChart({ kind: 'rtt-cdf', title: 'RTT distribution (pooled over repeats), tail stretched', xLabel: 'round-trip time, µs (log scale)', series: rtt.map((c) => ({ name: c.label, points: c.rtt!.cdf.map(([ns, p]) => [ns / 1000, p] as [number, number]) })) }) });
     out.push({
@@ -27,6 +28,20 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
       svg: barChart({ kind: 'rtt-p99', title: 'RTT 99th percentile with 95 % interval', yLabel: 'µs', bars: rtt.filter((c) => c.rtt!.p99).map((c) => ({ label: c.label, value: c.rtt!.p99!.value / 1000, ...(c.rtt!.p99!.ci95 ? { lo: c.rtt!.p99!.ci95[0] / 1000, hi: c.rtt!.p99!.ci95[1] / 1000 } : {}) })) }),
     });
   }
+  // TCP transactions: their own distribution, and the median over the number of Services behind them
+  const txn = cases.filter((c) => c.rtt && c.rtt.cdf.length && isTxn(c));
+  if (txn.length) {
+    out.push({ id: 'txn-cdf', svg: cdfChart({ kind: 'txn-cdf', title: 'TCP transaction latency (pooled over repeats; crr: connect to close), tail stretched', xLabel: 'per transaction, µs (log scale)', series: txn.map((c) => ({ name: `${c.label} (${c.workload})`, points: c.rtt!.cdf.map(([ns, p]) => [ns / 1000, p] as [number, number]) })) }) });
+  }
+  const lines = new Map<string, Array<[number, number]>>();
+  for (const c of cases.filter((x) => x.rtt?.p50)) {
+    const n = (c.runs[0]!.params as { datapath?: { service?: { services?: number } } }).datapath?.service?.services;
+    if (typeof n !== 'number') continue;
+    const name = `${c.label.replace(/\s*services=\S+/, '')} (${c.workload})`;
+    lines.set(name, [...(lines.get(name) ?? []), [n, c.rtt!.p50!.value / 1000]]);
+  }
+  const bySvc = [...lines].filter(([, pts]) => pts.length > 1).map(([name, pts]) => ({ name, points: pts.sort((a, b) => a[0] - b[0]) }));
+  if (bySvc.length) out.push({ id: 'scaling-services', svg: lineChart({ kind: 'scaling-services', title: 'Median latency over the number of Services in the rules', xLabel: 'Services (log scale)', yLabel: 'p50, µs', series: bySvc, xLog: true, yMin: 0 }) });
   const sweeps = cases.filter((c) => c.workload === 'sweep');
   if (sweeps.length) {
     const series: Series[] = sweeps.map((c) => {

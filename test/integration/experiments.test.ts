@@ -51,6 +51,7 @@ const STUDIES: Record<string, string[]> = {
   'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'cpu'],
   'claassen-modules': ['throughput-tcp', 'scaling-flows-tcp', 'cpu'],
   'ebpf-paths': ['rtt-cdf', 'rtt-p99', 'throughput', 'traversals', 'cpu'],
+  'kube-proxy-services': ['rtt-cdf', 'txn-cdf', 'scaling-services', 'cpu'],
 };
 
 describe('shipped experiments, quick scale, end to end', () => {

@@ -29,7 +29,26 @@ function streamRun(id: string, label: string, rx: number, repeat: number, flows:
   };
 }
 
+/** A crr case through `services` Services in `proxy` mode (or pod to pod), centred on `center` ns. */
+function crrRun(id: string, proxy: string, services: number | null, center: number): RunRecord {
+  const r = rttRun(id, proxy, center, 1);
+  const label = services === null ? 'pod-ip' : `${proxy} services=${services}`;
+  return { ...r, workload: 'crr', datapath: 'bridge', params: { mode: 'crr', ...(services === null ? {} : { datapath: { service: { proxy, services } } }) }, case_key: `crr|${label}`, case_label: label, probes: null } as unknown as RunRecord;
+}
+
 describe('HTML report', () => {
+  it('TCP transactions: their own CDF (never mixed into the RTT one) and the median over the number of Services', () => {
+    const cs = charts([
+      caseStats('crr|pod-ip', [crrRun('p', 'pod', null, 25_000)]),
+      ...[1, 100, 10_000].map((n) => caseStats(`crr|ipt${n}`, [crrRun(`i${n}`, 'iptables', n, 30_000 + n * 10)])),
+      ...[1, 100, 10_000].map((n) => caseStats(`crr|nft${n}`, [crrRun(`n${n}`, 'nftables', n, 30_000)])),
+    ]);
+    assert.deepEqual(cs.map((c) => c.id), ['txn-cdf', 'scaling-services']);
+    const svg = cs.find((c) => c.id === 'scaling-services')!.svg;
+    assert.equal((svg.match(/class="mark"/g) ?? []).length, 6, 'two lines of three points; pod-ip has no Service count');
+    assert.ok(svg.includes('iptables (crr)') && svg.includes('nftables (crr)'));
+  });
+
   const rtt = [caseStats('veth|', [rttRun('a1', 'veth', 20_000, 1), rttRun('a2', 'veth', 21_000, 2)]), caseStats('bridge|', [rttRun('b1', 'bridge', 30_000, 1), rttRun('b2', 'bridge', 31_000, 2)])];
   it('RTT cases: CDF, p99 bars, CPU split, per-packet figures and traversals — each with one mark per datum', () => {
     const cs = charts(rtt);
