@@ -55,7 +55,7 @@ export function measuredIndex(o: ServiceOptions, services: number): number {
  * Adds the Service path to a draft whose first pair is planned. `bridged`: the nodes switch the
  * containers' frames on a Linux bridge (the reply is bridged, so br_netfilter must show it to conntrack).
  */
-export function addServices(t: TopologyDraft & { pairs?: unknown }, server: { netns: string; ip: string; dev: string }, o: ServiceOptions, bridged: boolean, gateways: ServiceGateway[] = []): void {
+export function addServices(t: TopologyDraft, server: { netns: string; ip: string; dev: string }, o: ServiceOptions, bridged: boolean, gateways: ServiceGateway[] = []): void {
   if (o.proxy === 'none') {
     if (o.services !== undefined || o.endpointsPerService !== undefined || o.position !== undefined) throw new UserError('--services, --endpoints-per-service and --service-position need --service-proxy iptables or nftables');
     return;

@@ -50,8 +50,9 @@ const DEFAULTS: Omit<RrParams, 'mode'> = {
 
 export function rrParams(mode: RrMode, v: OptionValues): RrParams {
   // netperf's TCP_RR and TCP_CRR defaults: 1-byte request and response, back to back
-  const p: RrParams = { ...commonParams(v, { ...DEFAULTS, pace: 'sleep' as const }, 1), mode };
-  delete (p as { pace?: unknown }).pace;
+  // the shared options (size, wait, cpus, rt-prio); a transaction has no send pacing of its own
+  const { pace: _pace, ...common } = commonParams(v, { ...DEFAULTS, pace: 'sleep' as const }, 1);
+  const p: RrParams = { ...common, mode };
   if (v.count !== undefined) p.count = v.count;
   if (v.warmup !== undefined) p.warmup = parseIntIn(v.warmup, `--warmup (a count of transactions for ${mode})`, 0, 1_000_000);
   if (v.interval !== undefined) p.intervalNs = v.interval;
