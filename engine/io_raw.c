@@ -4,6 +4,7 @@
 #include "frame.h"
 #include "io.h"
 #include "out.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -47,10 +48,8 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 		ev_error("socket", "socket(AF_PACKET, SOCK_RAW): %s", strerror(errno));
 		return -1;
 	}
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", o->dev);
-	if (ioctl(io->fd, SIOCGIFHWADDR, &ifr) < 0) {
+	uint8_t src_mac[6];
+	if (dev_mac(o->dev, src_mac) < 0) {
 		ev_error("socket", "cannot read the MAC address of %s: %s", o->dev, strerror(errno));
 		return -1;
 	}
@@ -64,7 +63,7 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	}
 	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
 		return -1;
-	io->len = build_udp_frame(io->buf, (const uint8_t *)ifr.ifr_hwaddr.sa_data, o->dst_mac, &o->src, &o->addr, o->size);
+	io->len = build_udp_frame(io->buf, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	return tx_burst_headers(io, o->burst);
 }

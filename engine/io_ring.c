@@ -92,10 +92,8 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 	if (!r || (io->fd = packet_socket(o->dev, 0, &ifindex)) < 0)
 		return -1; /* protocol 0: this socket only sends */
 	io->ring = r;
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", o->dev);
-	if (ioctl(io->fd, SIOCGIFHWADDR, &ifr) < 0) {
+	uint8_t src_mac[6];
+	if (dev_mac(o->dev, src_mac) < 0) {
 		ev_error("socket", "cannot read the MAC address of %s: %s", o->dev, strerror(errno));
 		return -1;
 	}
@@ -113,7 +111,7 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 	}
 	/* every slot holds the same frame: the loop only hands slots to the kernel */
 	for (uint32_t i = 0; i < r->slots; i++)
-		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, (const uint8_t *)ifr.ifr_hwaddr.sa_data, o->dst_mac, &o->src, &o->addr, o->size);
+		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	return 0;
 }

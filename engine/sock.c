@@ -7,6 +7,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -156,4 +158,23 @@ int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound)
 		return -1;
 	}
 	return fd;
+}
+
+int dev_mac(const char *dev, uint8_t mac[6])
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	const int rc = ioctl(s, SIOCGIFHWADDR, &ifr);
+	const int e = errno;
+	close(s);
+	if (rc < 0) {
+		errno = e;
+		return -1;
+	}
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
 }

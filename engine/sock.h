@@ -34,5 +34,8 @@ int udp_connected(const struct opts *o);
  * which) for a receiver that reads frames beside the stack (AF_XDP, a packet ring): the namespace then
  * never answers the measured flow with "port unreachable". -1 after an error event. */
 int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound);
+/* The MAC address of device `dev` in this namespace (the source of the frames cnperf builds): 0, or -1
+ * with errno set; the caller says what it needed it for. */
+int dev_mac(const char *dev, uint8_t mac[6]);
 
 #endif

@@ -2,6 +2,7 @@
  * measured loops; the loops use only the inline ring operations of xsk.h and xsk_kick(). */
 #define _GNU_SOURCE
 #include "xsk.h"
+#include "sock.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -131,18 +132,10 @@ int xsk_open(struct xsk *x, const char *dev, uint32_t nframes, uint32_t ring, ui
 		snprintf(err, cap, "socket(AF_XDP): %s", strerror(errno));
 		return -1;
 	}
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", dev);
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
+	if (dev_mac(dev, x->mac) < 0) {
 		snprintf(err, cap, "cannot read the MAC address of %s: %s", dev, strerror(errno));
-		if (s >= 0)
-			close(s);
 		goto fail;
 	}
-	close(s);
-	memcpy(x->mac, ifr.ifr_hwaddr.sa_data, 6);
 
 	x->nframes = nframes;
 	x->umem_len = (size_t)nframes * XSK_FRAME_SIZE;
