@@ -6,13 +6,13 @@
  * one transaction in flight (engine/tcp_rr.c). Latency per transaction in the `rtt_ns` shape, and
  * transactions per second.
  */
-import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
 import { rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult, type WaitMode } from '../engine/protocol.js';
 import type { OptionValues } from '../spec/options.js';
 import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
 import type { Endpoint, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
+import { runClientServer } from './client-server.js';
 import { commonParams } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import type { RrEngineRecord, RrSummary } from './results.js';
@@ -119,39 +119,22 @@ export function rrOutcomeOf(c: RrClientResult, server: RrServerResult | null, pr
 
 async function runRr(topo: Topology, p: RrParams, ctx: RunContext): Promise<RrResultOutcome> {
   const { client, server } = topo.endpoints;
-  const deadline = rrDeadlineMs(p);
-  const srv = new EngineProcess('rr-server', rrServerCommand(topo, server, p), deadline + 10_000);
-  let cli: EngineProcess | null = null;
-  try {
-    const ready = await srv.waitFor('ready');
-    ctx.progress(`${p.mode}: ${p.count} transactions, ${p.flows} ${p.mode === 'crr' ? 'at a time, a new connection each' : `connection${p.flows === 1 ? '' : 's'}`}`);
-    cli = new EngineProcess('rr-client', rrClientCommand(topo, client, server, ready.port, p), deadline);
-    let serverDied: string | null = null;
-    const clientRef = cli;
-    void srv.exited.then((x) => {
-      if (clientRef.running) {
-        serverDied = `rr-server exited during the run (${describeExit(x)})`;
-        void clientRef.stop('request');
-      }
-    });
-    const cliExit = await cli.exited;
-    const failure = cli.failure();
-    const result = cliExit.events.find((e): e is RrClientResult => e.event === 'result' && e.role === 'rr-client');
-    if (!result) throw failure ?? new EngineError('rr-client', `exited (${describeExit(cliExit)}) without a result`);
-    const srvExit = await srv.stop('request');
-    const srvResult = srvExit.events.find((e): e is RrServerResult => e.event === 'result' && e.role === 'rr-server') ?? null;
-    const problems = [
-      serverDied,
-      cliExit.stoppedBy === 'deadline' ? `rr-client stopped at its deadline (${Math.round(deadline / 1000)} s)` : null,
-      result.aborted === 'peer-unresponsive' ? `gave up after ${p.maxConsecutiveLost} failed transactions in a row` : null,
-      result.aborted === 'io-error' ? 'the client\'s event loop failed (epoll)' : null,
-      result.aborted === 'signal' && !serverDied && cliExit.stoppedBy !== 'deadline' ? 'interrupted' : null,
-      failure ? failure.message : null,
-    ].filter((x): x is string => x !== null);
-    return rrOutcomeOf(result, srvResult, problems.length ? problems.join('; ') : null);
-  } finally {
-    await Promise.all([srv.stop('request'), cli?.stop('request')]);
-  }
+  ctx.progress(`${p.mode}: ${p.count} transactions, ${p.flows} ${p.mode === 'crr' ? 'at a time, a new connection each' : `connection${p.flows === 1 ? '' : 's'}`}`);
+  const run = await runClientServer({
+    server: { role: 'rr-server', argv: rrServerCommand(topo, server, p) },
+    client: { role: 'rr-client', argv: (port) => rrClientCommand(topo, client, server, port, p) },
+    deadlineMs: rrDeadlineMs(p),
+    isClientResult: (e): e is RrClientResult => e.event === 'result' && e.role === 'rr-client',
+    isServerResult: (e): e is RrServerResult => e.event === 'result' && e.role === 'rr-server',
+  });
+  const aborted = run.client.aborted;
+  const problems = [
+    ...run.problems,
+    aborted === 'peer-unresponsive' ? `gave up after ${p.maxConsecutiveLost} failed transactions in a row` : null,
+    aborted === 'io-error' ? "the client's event loop failed (epoll)" : null,
+    aborted === 'signal' && !run.stoppedEarly ? 'interrupted' : null,
+  ].filter((x): x is string => x !== null);
+  return rrOutcomeOf(run.client, run.server, problems.length ? problems.join('; ') : null);
 }
 
 export function rrRecord(p: RrParams): Record<string, unknown> {

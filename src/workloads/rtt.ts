@@ -5,7 +5,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
+import type { EngineProcess } from '../engine/supervisor.js';
 import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
 import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
 import type { OptionValues } from '../spec/options.js';
@@ -14,6 +14,7 @@ import { summarize } from '../stats/summary.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
 import { UserError } from '../util/errors.js';
+import { runClientServer } from './client-server.js';
 import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import { macOf, RAW_MAX_PAYLOAD } from './stream.js';
@@ -146,50 +147,29 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
 export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, hooks: RttHooks): Promise<RttOutcome> {
   const files = sampleFiles(p, hooks.workDir);
   const { rawOut, stamps } = files;
-  const srv = new EngineProcess('rtt-server', rttServerCommand(server, p, files, hooks.service), clientDeadlineMs(p) + 10_000);
-  hooks.onEngine?.(srv);
-  let cli: EngineProcess | null = null;
   try {
-    const ready = await srv.waitFor('ready');
-    const dstMac = p.api === 'xdp' ? await macOf(server) : null;
-    cli = new EngineProcess('rtt-client', rttClientCommand(client, server, ready.port, p, files, dstMac, hooks.service), clientDeadlineMs(p));
-    hooks.onEngine?.(cli);
-
-    // A server that dies mid-run must not leave the client waiting out every timeout: stop the
-    // client, which then reports the round trips it has (the rest counted as lost or unsent).
-    let serverDied: string | null = null;
-    const clientRef = cli;
-    void srv.exited.then((x) => {
-      if (clientRef.running) {
-        serverDied = `rtt-server exited during the run (${describeExit(x)})`;
-        void clientRef.stop('request');
-      }
+    const run = await runClientServer({
+      server: { role: 'rtt-server', argv: rttServerCommand(server, p, files, hooks.service) },
+      client: { role: 'rtt-client', argv: async (port) => rttClientCommand(client, server, port, p, files, p.api === 'xdp' ? await macOf(server) : null, hooks.service) },
+      deadlineMs: clientDeadlineMs(p),
+      isClientResult: (e): e is RttClientResult => e.event === 'result' && e.role === 'rtt-client',
+      isServerResult: (e): e is RttServerResult => e.event === 'result' && e.role === 'rtt-server',
+      ...(hooks.onEngine ? { onEngine: hooks.onEngine } : {}),
     });
-
-    const cliExit = await cli.exited;
-    const failure = cli.failure();
-    const result = cliExit.events.find((e): e is RttClientResult => e.event === 'result' && e.role === 'rtt-client');
-    if (!result) throw failure ?? new EngineError('rtt-client', `exited (${describeExit(cliExit)}) without a result`);
-
-    const srvExit = await srv.stop('request');
-    const srvResult = srvExit.events.find((e): e is RttServerResult => e.event === 'result' && e.role === 'rtt-server') ?? null;
-
+    const result = run.client;
     let raw: BigInt64Array | null = null;
     if (rawOut) raw = parseRawSamples(readFileSync(rawOut));
     let breakdown: BreakdownSummary | null = null;
-    if (stamps && raw && srvResult) {
+    if (stamps && raw && run.server) {
       breakdown = breakdownRoundTrips(parseStamps(readFileSync(stamps.client)), parseStamps(readFileSync(stamps.server)), raw, p.warmup);
     }
     const problems = [
-      serverDied,
-      cliExit.stoppedBy === 'deadline' ? `rtt-client stopped at its deadline (${Math.round(clientDeadlineMs(p) / 1000)} s)` : null,
+      ...run.problems,
       result.aborted === 'peer-unresponsive' ? `gave up after ${p.maxConsecutiveLost} lost packets in a row` : null,
-      result.aborted === 'signal' && !serverDied && cliExit.stoppedBy !== 'deadline' ? 'interrupted' : null,
-      failure ? failure.message : null,
+      result.aborted === 'signal' && !run.stoppedEarly ? 'interrupted' : null,
     ].filter((x): x is string => x !== null);
-    return { client: result, server: srvResult, raw: p.raw ? raw : null, breakdown, problem: problems.length ? problems.join('; ') : null };
+    return { client: result, server: run.server, raw: p.raw ? raw : null, breakdown, problem: problems.length ? problems.join('; ') : null };
   } finally {
-    await Promise.all([srv.stop('request'), cli?.stop('request')]);
     for (const f of [rawOut, stamps?.client, stamps?.server]) if (f) rmSync(f, { force: true });
   }
 }
