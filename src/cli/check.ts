@@ -64,8 +64,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       }
     }
     if (!judgements.length) throw new UserError('check: nothing to judge: the experiments have no expect: and no --expect was given');
-    const metricOf = (t: string) => parseExpectation(t).metric;
-    process.stdout.write(flag(p, 'json') ? JSON.stringify({ judgements, exit: gateExitCode(judgements, inconclusive) }) + '\n' : `${gatesTable(judgements, metricOf)}\n`);
+    process.stdout.write(flag(p, 'json') ? JSON.stringify({ judgements, exit: gateExitCode(judgements, inconclusive) }) + '\n' : `${gatesTable(judgements)}\n`);
     return gateExitCode(judgements, inconclusive);
   } finally {
     store.close();

@@ -16,7 +16,6 @@ import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { progress } from './common.js';
 import { inconclusiveMode, judgeRuns } from './check.js';
 import { gateExitCode, gatesTable } from '../report/gates.js';
-import { parseExpectation } from '../spec/expect.js';
 
 export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--check [--inconclusive fail|pass]] [--db FILE] [--json] [--dry-run]
   --scale quick   the experiment's quick scale (minutes); full (default): the paper's parameters
@@ -84,7 +83,7 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${experimentTables(outcome.experiment, cases)}\n`);
       process.stdout.write(`${outcome.ok} ok, ${outcome.partial} partial, ${outcome.failed} failed${outcome.skipped ? `, ${outcome.skipped} already stored (resumed)` : ''}; stored in ${db} as experiment ${outcome.experiment.id}\n`);
       process.stdout.write(`report: cnperf report ${outcome.experiment.id} --db ${db} -o ${loaded.spec.name}.html\n`);
-      if (check) process.stdout.write(`\n${gatesTable(judgements, (t) => parseExpectation(t).metric)}\n`);
+      if (check) process.stdout.write(`\n${gatesTable(judgements)}\n`);
     }
     if (stop.requested) return signalExitCode(stop.signal);
     if (check) return gateExitCode(judgements, inconclusive) || (outcome.failed ? 1 : 0);

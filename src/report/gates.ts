@@ -14,6 +14,7 @@ export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'unmeasured';
 export interface Judgement {
   case: string;
   expectation: string;
+  metric: Expectation['metric'];
   value: number | null;
   ci95: [number, number] | null;
   /** how the interval was computed, or why there is none */
@@ -76,7 +77,7 @@ export function judge(c: CaseStats, e: Expectation): Judgement {
   if (m.value === null) verdict = 'unmeasured';
   else if (m.ci95 && holds(e.op, m.ci95[0], e.threshold) !== holds(e.op, m.ci95[1], e.threshold)) verdict = 'inconclusive';
   else verdict = holds(e.op, m.value, e.threshold) ? 'pass' : 'fail';
-  return { case: `${c.label} (${c.workload})`, expectation: e.text, ...m, verdict };
+  return { case: `${c.label} (${c.workload})`, expectation: e.text, metric: e.metric, ...m, verdict };
 }
 
 /** The exit status a set of judgements gives: 1 when one failed or was not measured (or, as told, was inconclusive). */
@@ -84,9 +85,9 @@ export function gateExitCode(js: readonly Judgement[], inconclusive: 'pass' | 'f
   return js.some((j) => j.verdict === 'fail' || j.verdict === 'unmeasured' || (j.verdict === 'inconclusive' && inconclusive === 'fail')) ? 1 : 0;
 }
 
-export function gatesTable(js: readonly Judgement[], metricOf: (text: string) => Expectation['metric']): string {
+export function gatesTable(js: readonly Judgement[]): string {
   const rows = js.map((j) => {
-    const metric = metricOf(j.expectation);
+    const metric = j.metric;
     return [j.case, j.expectation, j.value === null ? '–' : formatMetric(metric, j.value), j.ci95 ? `${formatMetric(metric, j.ci95[0])} … ${formatMetric(metric, j.ci95[1])}` : '–', j.interval, j.verdict.toUpperCase()];
   });
   const failed = js.filter((j) => j.verdict !== 'pass').length;

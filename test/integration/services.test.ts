@@ -68,11 +68,11 @@ describe('Service paths (kube-proxy rules in the node)', () => {
   });
 
   it('several endpoints per Service: the statistic rules spread RR connections over the server\'s addresses, all answer', async () => {
-    await withCase('routed', { workload: 'rr', 'service-proxy': 'iptables', services: '20', 'endpoints-per-service': '3', flows: '24', count: '2400' }, async (t, run) => {
+    await withCase('routed', { workload: 'rr', 'service-proxy': 'iptables', services: '20', 'endpoints-per-service': '3', flows: '48', count: '4800' }, async (t, run) => {
       assert.deepEqual(t.service!.endpoints, ['198.18.0.2', '198.18.255.10', '198.18.255.11']);
       const out = await run();
-      assert.equal(out.samples, 2400);
-      // each endpoint's DNAT rule counted the connections sent its way (24 flows: all three, with odds 1 - 3·(2/3)^24)
+      assert.equal(out.samples, 4800);
+      // each endpoint's DNAT rule counted the connections sent its way (48 flows miss one endpoint with odds 3·(2/3)^48, 1e-8)
       const counts = inNs(t.service!.nodes[0]!, 'iptables', '-t', 'nat', '-L', '-v', '-x', '-n').split('\n').filter((l) => /DNAT .* to:198\.18\./.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
       assert.equal(counts.length, 3);
       assert.ok(counts.every((c) => c > 0), `connections per endpoint: ${counts.join(', ')}`);

@@ -81,7 +81,7 @@ describe('judging', () => {
   });
 
   it('exit status: 1 on a failure or nothing measured; inconclusive as told', () => {
-    const v = (verdict: 'pass' | 'fail' | 'inconclusive' | 'unmeasured') => ({ case: 'c', expectation: 'e', value: 1, ci95: null, interval: '', verdict });
+    const v = (verdict: 'pass' | 'fail' | 'inconclusive' | 'unmeasured') => ({ case: 'c', expectation: 'e', metric: 'p50' as const, value: 1, ci95: null, interval: '', verdict });
     assert.equal(gateExitCode([v('pass'), v('pass')], 'fail'), 0);
     assert.equal(gateExitCode([v('pass'), v('fail')], 'pass'), 1);
     assert.equal(gateExitCode([v('unmeasured')], 'pass'), 1);
