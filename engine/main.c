@@ -35,6 +35,7 @@ static void usage(void)
 		"       cnperf-engine calibrate-clock [--count N] | calibrate-timer [--interval-ns NS] [--count N]\n"
 		"                    | calibrate-noise [--duration-ns NS]   [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
+		"       cnperf-engine pause   (a container's main process: holds its namespaces until SIGTERM or SIGINT)\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
 }
 
@@ -46,6 +47,22 @@ static void hello(const char *role)
 	ev_str(b, "role", role);
 	ev_i64(b, "pid", getpid());
 	ev_end(b);
+}
+
+/* A container's main process (cnperf's podman datapath), as Kubernetes' pause container: it holds the
+ * namespaces that the measuring engines enter, and does nothing else. As PID 1 of a PID namespace it
+ * would ignore SIGTERM with the default disposition, so it waits for it explicitly. */
+static int pause_until_stopped(void)
+{
+	sigset_t set;
+	int sig;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	hello("pause");
+	fflush(stdout);
+	return sigwait(&set, &sig) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -71,10 +88,12 @@ int main(int argc, char **argv)
 		hello("version");
 		return 0;
 	}
+	if (strcmp(cmd, "pause") == 0)
+		return pause_until_stopped();
 	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
 	if (!is_server && !is_client && !is_tx && !is_rx && !is_rr_server && !is_rr_client && strcmp(cmd, "calibrate-clock") != 0 &&
 	    strcmp(cmd, "calibrate-timer") != 0 && strcmp(cmd, "calibrate-noise") != 0) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version)", cmd);
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version, pause)", cmd);
 		return 2;
 	}
 	hello(cmd);

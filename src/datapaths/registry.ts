@@ -10,9 +10,10 @@ import { vxlan } from './vxlan.js';
 import { cni } from './cni.js';
 import { tcx } from './tcx.js';
 import { xdp } from './xdp.js';
+import { existing } from './existing.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, existing];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

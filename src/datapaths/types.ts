@@ -37,6 +37,8 @@ export interface PlanContext {
   fabric?: 'wire' | 'switch';
   /** cni: the network configuration list (--cni-config) */
   cni?: CniPlan['network'];
+  /** existing: the namespaces to measure between (--client, --server, --server-address) */
+  existing?: { client?: string; server?: string; serverAddress?: string };
 }
 
 /** Datapath options from the command line or an experiment: everything a plan takes but the run id. */
@@ -46,7 +48,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

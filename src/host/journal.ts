@@ -76,6 +76,13 @@ function isUndo(x: unknown): x is UndoAction {
   if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
   if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
   if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs' || o.op === 'umount-bpffs') return typeof o.path === 'string';
+  if (o.op === 'unname-netns') return typeof o.netns === 'string' && typeof o.what === 'string';
+  if (o.op === 'podman-rm' || o.op === 'podman-network-rm') return typeof o.name === 'string';
+  if (o.op === 'podman-rmi') return typeof o.image === 'string';
+  if (o.op === 'netavark-residue') {
+    const b = o.before as Record<string, unknown> | undefined;
+    return typeof b === 'object' && b !== null && Array.isArray(b.chains) && Array.isArray(b.tables) && typeof b.ipForward === 'string';
+  }
   if (o.op === 'cni-del') {
     const n = o.network as { plugins?: unknown } | undefined;
     return typeof n === 'object' && n !== null && Array.isArray(n.plugins) && ['netns', 'ifname', 'containerId', 'runIn', 'cacheFile'].every((k) => typeof o[k] === 'string');

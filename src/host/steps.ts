@@ -22,6 +22,14 @@ export type UndoAction =
   | { op: 'umount-bpffs'; path: string }
   /** unmount tracefs, which a traced run mounted because nothing had */
   | { op: 'umount-tracefs'; path: string }
+  /** remove the run's name for a namespace it did not make (src/host/adopt.ts): the namespace stays */
+  | { op: 'unname-netns'; netns: string; what: string }
+  /** podman objects of the run (src/podman/): a container, a network, an image */
+  | { op: 'podman-rm'; name: string }
+  | { op: 'podman-network-rm'; name: string }
+  | { op: 'podman-rmi'; image: string }
+  /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
+  | { op: 'netavark-residue'; before: { chains: string[]; tables: string[]; ipForward: string } }
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
   | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 
@@ -52,6 +60,7 @@ export function stepsFor(t: Topology): Step[] {
   const devices: Array<{ netns: string; dev: string }> = [];
 
   for (const ns of t.namespaces) {
+    if (ns.adopted) continue; // not ours: named (if at all) by the datapath's attach, never changed
     kernel({ op: 'netns-add', netns: ns.name }, { op: 'del-netns', netns: ns.name });
     // A namespace has no label of its own; its loopback's alias is our ownership mark.
     kernel({ op: 'link-alias', netns: ns.name, dev: 'lo', alias: mark });

@@ -71,7 +71,8 @@ interface NsCounters {
 
 /** The namespaces whose conntrack says something: nodes with rules (Services, --netfilter). */
 function conntrackNamespaces(t: Topology): string[] {
-  return [...new Set((t.rulesets ?? []).map((r) => r.netns))];
+  // podman's network: netavark's rules are in the host's namespace
+  return [...new Set([...(t.rulesets ?? []).map((r) => r.netns), ...(t.podman ? [t.podman.host] : [])])];
 }
 
 async function readNsCounters(namespaces: string[], problems: string[], tracked: string[] = []): Promise<NsCounters> {
@@ -116,7 +117,9 @@ export class ProbeSession {
     if (o.trace) {
       // Tracepoints name devices, not namespaces: the run's prefix, and what CNI plugins name theirs.
       const cniNames = o.topo.cni ? ['eth0', 'veth*', ...o.topo.cni.network.plugins.map((p) => p.bridge).filter((b): b is string => typeof b === 'string')] : [];
-      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []), ...cniNames];
+      // Namespaces cnperf adopted (containers, existing ones) name their devices themselves.
+      const adoptedNames = o.topo.namespaces.some((n) => n.adopted) ? [...new Set([...o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]), ...o.topo.namespaces.flatMap((n) => n.adopted?.devices ?? [])])] : [];
+      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []), ...cniNames, ...adoptedNames];
       trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets), journal: o.journal });
     }
     let perf: PerfSession | null = null;
@@ -172,7 +175,9 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
 
   const devices: Record<string, DeviceCounters> = {};
   for (const [ns, devs] of Object.entries(after.devices)) {
+    const only = o.topo.namespaces.find((n) => n.name === ns)?.adopted?.devices;
     for (const [dev, c] of Object.entries(devs)) {
+      if (only && !only.includes(dev)) continue; // a device of the host's, not of the run's
       // Every device of the run's namespaces is the run's (CNI plugins name theirs eth0, veth…);
       // lo only where it carried something.
       const d = deviceDelta(before.devices[ns]?.[dev], c);

@@ -15,6 +15,7 @@ import { MAX_RULES, NETFILTERS, type Netfilter } from '../datapaths/netfilter.js
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, SERVICE_PROXIES, type ServiceProxy } from '../datapaths/service-rules.js';
 import { MAX_FLOWS, MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
+import { parseEndpointSpec } from '../containers/endpoint.js';
 import { parseBytes, parseDuration, parseIntIn, parsePercent } from '../util/units.js';
 
 export interface OptionDef<T> {
@@ -60,6 +61,12 @@ const cpuMask = (text: string, flag: string) => {
   return text.toLowerCase();
 };
 const text = (t: string) => t;
+const endpointSpec = (t: string, flag: string) => (parseEndpointSpec(t, flag), t);
+const ipv4 = (t: string, flag: string) => {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new UserError(`${flag} '${t}': expected an IPv4 address, e.g. 198.18.0.2`);
+  return t;
+};
 
 /** "--cpus 0,1": client CPU, server CPU, both existing on this machine. */
 export function parseCpus(t: string, flag = '--cpus'): [number, number] {
@@ -114,6 +121,9 @@ export const OPTIONS = {
   xps: def<string>({ type: 'string', for: 'datapath', value: 'MASK', help: 'XPS CPU mask on every device created', parse: cpuMask }),
   'ovs-datapath': def<'netdev' | 'system'>({ type: 'string', for: 'datapath', only: 'ovs-datapath', value: 'netdev|system', help: 'OVS userspace or kernel datapath', parse: oneOf(['netdev', 'system'] as const, 'netdev (userspace) or system (kernel module)') }),
   fabric: def<'wire' | 'switch'>({ type: 'string', for: 'datapath', value: 'wire|switch', help: 'how simulated nodes are joined', parse: oneOf(['wire', 'switch'] as const, 'wire (a veth between the nodes) or switch (a bridge in a fabric namespace)') }),
+  client: def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'netns:NAME|pid:PID|podman:NAME|docker:NAME', help: "existing: the client's namespace", parse: endpointSpec }),
+  server: def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'netns:NAME|pid:PID|podman:NAME|docker:NAME', help: "existing: the server's namespace", parse: endpointSpec }),
+  'server-address': def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'IPV4', help: "existing: the server's address (default: the first global IPv4 address on its default-route device)", parse: ipv4 }),
   'cni-config': def<string>({ type: 'string', for: 'datapath', only: 'cni-config', value: 'FILE', help: 'the CNI network configuration (.conflist or .conf)', parse: text }),
 
   // Round trips (rtt, and the load workload's probe).

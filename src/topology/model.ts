@@ -9,6 +9,14 @@ export interface Namespace {
   name: string;
   /** what the namespace stands for: "client", "server", "node", "host" */
   role: string;
+  /**
+   * A namespace cnperf did not make (one that exists already, a container's): no step creates or
+   * changes it. Named ones (netns:NAME) are used by their own name; the others get the run's name
+   * from the datapath's attach (`ip netns attach`: a bind mount under /run/netns, which is all that
+   * teardown removes). `devices`: which of its devices are the run's — probes read only these (all
+   * when absent).
+   */
+  adopted?: { what: string; devices?: string[] };
 }
 
 export type Link =
@@ -151,6 +159,10 @@ export interface Topology {
   service?: ServicePath;
   /** containers wired by real CNI plugins after the namespaces exist (datapath cni) */
   cni?: CniPlan;
+  /** containers started by podman on a network of the run's (datapath podman) */
+  podman?: PodmanPlan;
+  /** datapath existing: the namespaces named by the user (netns:/pid:/podman:/docker:), found at attach */
+  existing?: { client: string; server: string; serverAddress?: string };
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
@@ -164,6 +176,33 @@ export interface CniPlan {
   /** the namespace plugins run in: the node, whose side they wire (cni0, routes, IPAM) */
   node: string;
   containers: Array<{ netns: string; ifname: string; containerId: string }>;
+}
+
+/**
+ * What the podman datapath asks podman for, and (filled by attach) what podman answered: the run's own
+ * image (the static engine as a container's pause process), network and containers, each labelled
+ * `cnperf.run=<run id>`.
+ */
+export interface PodmanPlan {
+  image: string;
+  network: { name: string; driver: 'bridge'; subnet: string; mtu?: number };
+  /** every container, and the run's name for its network namespace */
+  containers: Array<{ name: string; netns: string; role: 'client' | 'server' }>;
+  /** the run's name for the host's own namespace, where podman's bridge and the veths' host ends live */
+  host: string;
+  /** how podman was run (found by probing; attach fills it) */
+  runtime?: PodmanRuntime;
+  /** what netavark put into the host's firewall for the network (attach fills it) */
+  firewall?: { backend: string; rules: number; chains: string[] };
+}
+
+export interface PodmanRuntime {
+  runtime: string;
+  cgroup_manager: string;
+  /** explicit --ulimit values, where podman's defaults exceed this process's hard limits */
+  ulimits: { nofile: number; nproc: number } | null;
+  /** the trial containers it took to find them, and why each earlier one failed */
+  tried: string[];
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */
@@ -237,7 +276,9 @@ export function validateTopology(t: Topology): string[] {
     for (const [role, ep] of Object.entries(pair)) {
       if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
       const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
-      if (ep.dev !== 'lo' && !byCni && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
+      // an adopted namespace's devices are its own: nothing here declares them
+      const adopted = t.namespaces.some((n) => n.name === ep.netns && n.adopted);
+      if (ep.dev !== 'lo' && !byCni && !adopted && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
     }
   });
   return problems;

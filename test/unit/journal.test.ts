@@ -8,6 +8,7 @@ import { Journal, listJournals, readJournal } from '../../src/host/journal.js';
 import { isAlive, processStartTime } from '../../src/host/proc.js';
 import { HostCommandError } from '../../src/util/errors.js';
 import type { CommandRunner } from '../../src/host/command.js';
+import type { UndoAction } from '../../src/host/steps.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,6 +49,30 @@ describe('journal', () => {
 });
 
 describe('undo actions beyond links', () => {
+  it('every kind of entry reads back (an unknown line would be skipped, and its undo lost)', () => {
+    // one sample per op: a new op without a sample here does not compile
+    const samples: { [K in UndoAction['op']]: Extract<UndoAction, { op: K }> } = {
+      'del-netns': { op: 'del-netns', netns: 'cnpffffff-c' },
+      'del-link': { op: 'del-link', netns: 'cnpffffff-c', dev: 'cnpffffff-c0' },
+      'kill-pidfile': { op: 'kill-pidfile', pidfile: '/run/cnperf/x.pid', comm: 'ovs-vswitchd' },
+      'rm-dir': { op: 'rm-dir', path: '/run/cnperf/cnpffffff' },
+      'rm-trace-instance': { op: 'rm-trace-instance', path: '/sys/kernel/tracing/instances/cnpffffff' },
+      'umount-bpffs': { op: 'umount-bpffs', path: '/run/cnperf/cnpffffff/bpf' },
+      'umount-tracefs': { op: 'umount-tracefs', path: '/sys/kernel/tracing' },
+      'unname-netns': { op: 'unname-netns', netns: 'cnpffffff-s', what: 'process 42' },
+      'podman-rm': { op: 'podman-rm', name: 'cnperf-ffffff-c' },
+      'podman-network-rm': { op: 'podman-network-rm', name: 'cnperf-ffffff' },
+      'podman-rmi': { op: 'podman-rmi', image: 'localhost/cnperf-ffffff:engine' },
+      'netavark-residue': { op: 'netavark-residue', before: { chains: [], tables: ['ip filter'], ipForward: '0' } },
+      'cni-del': { op: 'cni-del', network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' }, netns: 'cnpffffff-c', ifname: 'eth0', containerId: 'c', runIn: 'cnpffffff-n', cacheFile: '/run/cnperf/c.json' },
+    };
+    const j = Journal.create(dir, { runId: 'ffffff', kind: 'run', datapath: 'podman' });
+    j.appendAll(Object.values(samples));
+    const c = readJournal(j.path);
+    assert.equal(c.badLines, 0);
+    assert.deepEqual(c.undos, Object.values(samples));
+  });
+
   it('journals daemon stops and run directories, and reads them back', () => {
     const j = Journal.create(dir, { runId: 'eeeeee', kind: 'run', datapath: 'ovs' });
     j.append({ op: 'rm-dir', path: '/run/cnperf/cnpeeeeee' });
