@@ -9,6 +9,11 @@ export function enginePath(): string {
   return process.env.CNPERF_ENGINE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-engine');
 }
 
+/** The engine linked statically (engine/Makefile), for a container image of cnperf's own. */
+export function staticEnginePath(): string {
+  return path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-static');
+}
+
 /** The netlink applier (engine/wire/); CNPERF_WIRE overrides it. */
 export function wirePath(): string {
   return process.env.CNPERF_WIRE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-wire');

@@ -24,6 +24,8 @@ export function readyConditions(t: Topology): ReadyCondition[] {
   // CNI plugins made the containers' interfaces and the node's bridge ports: wait for all of them.
   for (const c of t.cni?.containers ?? []) out.push({ op: 'wait-carrier', netns: c.netns, dev: c.ifname });
   if (t.cni) out.push({ op: 'wait-ports', netns: t.cni.node });
+  // podman made the containers' interfaces (its bridge has STP off: ports forward at once)
+  for (const c of t.podman?.containers ?? []) out.push({ op: 'wait-carrier', netns: c.netns, dev: 'eth0' });
   for (const p of t.ports) out.push({ op: 'wait-port', netns: p.netns, dev: p.dev });
   return out;
 }

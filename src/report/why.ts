@@ -5,7 +5,7 @@
  */
 import type { ProbeReport } from '../probes/session.js';
 import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
-import type { ServicePath } from '../topology/model.js';
+import type { PodmanPlan, ServicePath } from '../topology/model.js';
 import type { RunRecord } from '../store/db.js';
 import { renderTable, us } from './table.js';
 
@@ -68,6 +68,11 @@ export function whyLines(runs: RunRecord[]): string {
       const load = (p.rules_load ?? []).map((x) => `${(x.ms / 1000).toFixed(2)} s`).join(', ');
       const place = svc.proxy === 'iptables' ? `, Service ${svc.position} of ${svc.services} in KUBE-SERVICES` : ` of ${svc.services} in one verdict map`;
       parts.push(`Service ${svc.cluster_ip}:${svc.port} via ${svc.proxy}${place}${load ? ` (rules loaded in ${load})` : ''}`);
+    }
+    const pod = (r.topology as { podman?: PodmanPlan } | null)?.podman;
+    if (pod?.firewall) {
+      const rt = pod.runtime;
+      parts.push(`netavark: ${pod.firewall.rules} rules of the host's ${pod.firewall.backend} in ${pod.firewall.chains.length} chains${rt ? ` (podman with ${rt.runtime}, ${rt.cgroup_manager}${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc}` : ''})` : ''}`);
     }
     for (const [ns, c] of Object.entries(p.conntrack ?? {})) {
       const trouble = Object.entries(c.trouble).map(([k, v]) => `${k} ${v}`);
