@@ -11,6 +11,8 @@ import { UserError } from '../util/errors.js';
 import { defaultRouteDevice, globalIpv4, routeTo } from './addresses.js';
 import { describeSpec, endpointPid, parseEndpointSpec } from './endpoint.js';
 
+const list = (addrs: Array<{ dev: string; ip: string }>) => addrs.map((a) => `${a.ip} (${a.dev})`).join(', ');
+
 export async function attachExisting(t: Topology, journal: Journal): Promise<void> {
   const x = t.existing!;
   const { client, server } = t.endpoints;
@@ -24,17 +26,15 @@ export async function attachExisting(t: Topology, journal: Journal): Promise<voi
   const addrs = await globalIpv4(server.netns);
   if (x.serverAddress) {
     const own = addrs.find((a) => a.ip === x.serverAddress);
-    if (!own) throw new UserError(`${serverWhat}: --server-address ${x.serverAddress} is not an address of that namespace`, `its global IPv4 addresses: ${addrs.map((a) => `${a.ip} (${a.dev})`).join(', ') || 'none'}`);
+    if (!own) throw new UserError(`${serverWhat}: --server-address ${x.serverAddress} is not an address of that namespace (its global IPv4 addresses: ${list(addrs) || 'none'})`);
     Object.assign(server, { ip: own.ip, dev: own.dev });
   } else {
     if (addrs.length === 0) throw new UserError(`${serverWhat}: the namespace has no global IPv4 address to measure to`);
     const dev = await defaultRouteDevice(server.netns);
     const onDefault = dev ? addrs.find((a) => a.dev === dev) : undefined;
     if (!onDefault) {
-      throw new UserError(
-        `${serverWhat}: cannot tell which address the server listens on: ${dev ? `its default-route device ${dev} has no global IPv4 address` : 'the namespace has no default route'}`,
-        `give --server-address, one of: ${addrs.map((a) => `${a.ip} (${a.dev})`).join(', ')}`,
-      );
+      // in the message, not a hint: it reaches the user inside the run's "failed: …" line
+      throw new UserError(`${serverWhat}: cannot tell which address the server listens on: ${dev ? `its default-route device ${dev} has no global IPv4 address` : 'the namespace has no default route'}; give --server-address, one of: ${list(addrs)}`);
     }
     Object.assign(server, { ip: onDefault.ip, dev: onDefault.dev });
   }

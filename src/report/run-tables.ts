@@ -210,5 +210,8 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   // the Service path it went through (stored with the topology): ClusterIP, proxy, N, position
   const service = (r.topology as { service?: unknown } | null)?.service;
   if (service) out.service = service;
+  // what podman ran with (found by probing) and what netavark put into the host's firewall
+  const podman = (r.topology as { podman?: { network: unknown; runtime?: unknown; firewall?: unknown } } | null)?.podman;
+  if (podman) out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
   return { ...out, ...probesJson(r) };
 }

@@ -8,6 +8,7 @@ import { getDatapath } from '../datapaths/registry.js';
 import { explainBuildFailure } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Environment } from '../env/environment.js';
+import { UserError } from '../util/errors.js';
 import type { HostExecutor, TeardownReport } from '../host/executor.js';
 import { stateDir } from '../paths.js';
 import { ProbeSession, type ProbeReport } from '../probes/session.js';
@@ -70,7 +71,9 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     host = await buildTopology(topo, 'run');
   } catch (e) {
     // The kernel refused something (a missing feature, a fault): this case fails, others may run.
-    const problem = `building the datapath failed: ${explainBuildFailure(getDatapath(datapath), errorMessage(e))}`;
+    // a user's mistake keeps its hint: it lands in the run's "failed: …" line, not on its own
+    const hint = e instanceof UserError && e.hint ? ` (${e.hint})` : '';
+    const problem = `building the datapath failed: ${explainBuildFailure(getDatapath(datapath), errorMessage(e))}${hint}`;
     return recordOf('failed', problem, null, null, { removed: [], alreadyGone: [], failed: [] });
   }
   let outcome: Outcome<unknown, unknown, unknown> | null = null;
