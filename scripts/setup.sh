@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 # setpriv (perf dies with cnperf); linux-perf: --trace's per-function CPU profile; chromium: the test
 # that opens a produced HTML report headless (through playwright-core, with Debian's browser);
 # containernetworking-plugins: the CNI plugins the cni datapath runs; clang, libbpf-dev: the BPF programs
-# of the xdp and tcx datapaths and their loader (engine/bpf/); bpftool: the tests list loaded programs.
+# of the xdp and tcx datapaths and their loader (engine/bpf/); bpftool: the tests list loaded programs;
+# libelf-dev, zlib1g-dev: the static engine (the podman datapath's image); podman, netavark, runc: the
+# podman datapath (aardvark-dns comes with netavark's network setup; runc because crun refuses cgroups v1
+# hybrid hosts); tar: the image's root filesystem.
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -31,6 +34,13 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v clang >/dev/null 2>&1 || need+=(clang)
 [ -f /usr/include/bpf/libbpf.h ] || need+=(libbpf-dev)
 command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+[ -f /usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/libelf.a ] || need+=(libelf-dev)
+[ -f /usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/libz.a ] || need+=(zlib1g-dev)
+command -v podman >/dev/null 2>&1 || need+=(podman)
+[ -x /usr/lib/podman/netavark ] || need+=(netavark)
+[ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v tar >/dev/null 2>&1 || need+=(tar)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

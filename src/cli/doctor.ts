@@ -45,10 +45,14 @@ async function checkDatapaths(out: Out): Promise<number> {
 }
 
 async function buildAndRemove(d: Datapath, placement: Datapath['placements'][number]): Promise<string> {
-  const host = await buildTopology(planDatapath(d.name, undefined, 1, { placement }), 'run');
+  const topo = planDatapath(d.name, undefined, 1, { placement });
+  const host = await buildTopology(topo, 'run');
   const t = await host.teardown();
   if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
-  return d.description;
+  // podman: how it had to be run here, as the build's trial containers found
+  const rt = topo.podman?.runtime;
+  const how = rt ? `; podman runs with ${rt.runtime} and the ${rt.cgroup_manager} cgroup manager${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)` : ''}` : '';
+  return d.description + how;
 }
 
 /**

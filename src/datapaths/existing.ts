@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { attachExisting } from '../containers/existing.js';
 import { describeSpec, parseEndpointSpec } from '../containers/endpoint.js';
 import { ownedName } from '../topology/model.js';
@@ -45,7 +46,13 @@ export const existing: Datapath = {
     return complete(t, [{ client, server }], `${c} ═(existing: nothing built)═ ${s}`);
   },
   attach: (t, { journal }) => attachExisting(t, journal),
+  // Nothing to build without the user's namespaces: which container runtimes it can ask.
+  doctor: () => `container runtimes it can ask: ${['podman', 'docker'].map((r) => `${r}: ${onPath(r) ? 'found' : 'not installed'}`).join(', ')}`,
 };
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(`${dir}/${tool}`));
+}
 
 /** The options that would change the namespaces (they set devices' MTU, offloads, queues). */
 function changingOptions(ctx: PlanContext): string[] {
