@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { bpfToolPath, wirePath } from '../paths.js';
-import { runCommand } from '../host/command.js';
+import { onPath, runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
 import type { Datapath, Tool } from '../datapaths/types.js';
@@ -18,10 +18,6 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { parseCommandArgs } from './args.js';
 
 type Out = (mark: string, what: string, detail?: string) => void;
-
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(`${dir}/${tool}`));
-}
 
 /** Builds each datapath in every placement it supports, and removes it again; returns how many could not. */
 async function checkDatapaths(out: Out): Promise<number> {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { onPath } from '../host/command.js';
 import { attachExisting } from '../containers/existing.js';
 import { describeSpec, parseEndpointSpec } from '../containers/endpoint.js';
 import { ownedName } from '../topology/model.js';
@@ -49,10 +49,6 @@ export const existing: Datapath = {
   // Nothing to build without the user's namespaces: which container runtimes it can ask.
   doctor: () => `container runtimes it can ask: ${['podman', 'docker'].map((r) => `${r}: ${onPath(r) ? 'found' : 'not installed'}`).join(', ')}`,
 };
-
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(`${dir}/${tool}`));
-}
 
 /** The options that would change the namespaces (they set devices' MTU, offloads, queues). */
 function changingOptions(ctx: PlanContext): string[] {

@@ -16,7 +16,7 @@ export const podman: Datapath = {
   description: "containers on a podman network of the run's (netavark bridge), as podman builds it",
   placements: ['same-node'],
   defaultPlacement: 'same-node',
-  takes: [],
+  takes: ['podman-driver'],
   tools: [{ tool: 'podman', package: 'podman' }],
   refuse(ctx) {
     const theirs = [ctx.offload && '--offload', ctx.rps !== undefined && '--rps', ctx.xps !== undefined && '--xps'].filter(Boolean);
@@ -44,9 +44,18 @@ export const podman: Datapath = {
     }
     // A /24 holds 126 pairs next to the gateway; more take a /16 (the bridge's route covers it)
     const subnet = 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16';
-    t.podman = { image: `localhost/cnperf-${runId}:engine`, network: { name: `cnperf-${runId}`, driver: 'bridge', subnet, ...(ctx.mtu ? { mtu: ctx.mtu } : {}) }, containers, host };
+    const driver = ctx.podmanDriver ?? 'bridge';
+    let parent: { dev: string; peer: string; stub: string } | undefined;
+    if (driver === 'macvlan') {
+      // macvlan needs a parent NIC: a veth of the run's, made by attach in the host, its peer in a
+      // namespace of the run's, so that broadcasts (ARP) end there and never on a real network
+      parent = { dev: ownedName(runId, 'pm'), peer: ownedName(runId, 'pw'), stub: ownedName(runId, 'w') };
+      t.namespaces.push({ name: parent.stub, role: 'wire' });
+    }
+    t.podman = { image: `localhost/cnperf-${runId}:engine`, network: { name: `cnperf-${runId}`, driver, subnet, ...(ctx.mtu ? { mtu: ctx.mtu } : {}), ...(parent ? { parent } : {}) }, containers, host };
     const { client, server } = out[0]!;
-    return complete(t, out, `${client.netns} [eth0] ═podman network cnperf-${runId} (netavark bridge, ${subnet})═ [eth0] ${server.netns}`);
+    const via = parent ? `netavark macvlan on ${parent.dev}` : 'netavark bridge';
+    return complete(t, out, `${client.netns} [eth0] ═podman network cnperf-${runId} (${via}, ${subnet})═ [eth0] ${server.netns}`);
   },
   attach: (t, { journal, runDir }) => attachPodman(t, runDir, journal),
 };

@@ -37,6 +37,8 @@ export interface PlanContext {
   fabric?: 'wire' | 'switch';
   /** cni: the network configuration list (--cni-config) */
   cni?: CniPlan['network'];
+  /** podman: the network driver (bridge, netavark's default; macvlan) */
+  podmanDriver?: 'bridge' | 'macvlan';
   /** existing: the namespaces to measure between (--client, --server, --server-address) */
   existing?: { client?: string; server?: string; serverAddress?: string };
 }
@@ -48,7 +50,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

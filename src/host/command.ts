@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { HostCommandError } from '../util/errors.js';
 
 export interface CommandResult {
@@ -28,3 +29,8 @@ export const runCommand: CommandRunner = (argv, input, timeoutMs = COMMAND_TIMEO
     child.stdin?.on('error', () => {}); // a command that exits early closes its stdin: its exit code tells
     child.stdin?.end(input ?? '');
   });
+
+/** Whether a program is on PATH (doctor's checks, and what a datapath says it can use). */
+export function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => existsSync(`${dir}/${tool}`));
+}

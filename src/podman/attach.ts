@@ -9,6 +9,7 @@ import path from 'node:path';
 import { adoptNamespace } from '../host/adopt.js';
 import { runCommand, type CommandRunner } from '../host/command.js';
 import { registerUndoHandler } from '../host/executor.js';
+import { ownerMark } from '../host/steps.js';
 import type { Journal } from '../host/journal.js';
 import { staticEnginePath } from '../paths.js';
 import type { Topology } from '../topology/model.js';
@@ -42,8 +43,11 @@ export async function attachPodman(t: Topology, runDir: string, journal: Journal
   plan.runtime = await probePodman(plan.image, run);
 
   const net = plan.network;
+  await adoptNamespace(plan.host, process.pid, "the host (podman's network)", journal, run);
+  if (net.parent) await addParent(plan.host, net.parent, t.runId, journal, run);
   journal.append({ op: 'podman-network-rm', name: net.name });
-  await podman(`create the network ${net.name} (${net.subnet})`, ['network', 'create', '--driver', net.driver, '--subnet', net.subnet, '--label', label, '--disable-dns', ...(net.mtu ? ['--opt', `mtu=${net.mtu}`] : []), net.name]);
+  const options = [...(net.mtu ? ['--opt', `mtu=${net.mtu}`] : []), ...(net.parent ? ['--opt', `parent=${net.parent.dev}`] : [])];
+  await podman(`create the network ${net.name} (${net.subnet})`, ['network', 'create', '--driver', net.driver, '--subnet', net.subnet, '--label', label, '--disable-dns', ...options, net.name]);
   for (const c of plan.containers) {
     journal.append({ op: 'podman-rm', name: c.name });
     await podman(`start the ${c.role} container ${c.name}`, ['run', '--detach', '--name', c.name, '--network', net.name, '--label', label, '--pull', 'never', '--log-driver', 'none', ...ulimitArgs(plan.runtime), plan.image]);
@@ -59,14 +63,25 @@ export async function attachPodman(t: Topology, runDir: string, journal: Journal
   }
   for (const pair of t.pairs) for (const ep of [pair.client, pair.server]) ep.ip = ips.get(ep.netns) ?? ep.ip;
 
-  // The host's side: podman's bridge and the containers' veth peers, and netavark's rules.
-  const bridge = (JSON.parse(await podman('inspect the network', ['network', 'inspect', net.name])) as Array<{ network_interface?: string }>)[0]?.network_interface;
-  if (!bridge) throw new UserError(`podman network ${net.name} has no bridge device`);
-  await adoptNamespace(plan.host, process.pid, "the host (podman's bridge)", journal, run);
-  const ports = (JSON.parse((await run(['ip', '-j', 'link', 'show', 'master', bridge])).stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname);
+  // The host's side (podman's bridge and the containers' veth peers, or the macvlans' parent), and netavark's rules.
   const host = t.namespaces.find((n) => n.name === plan.host)!;
-  host.adopted = { ...host.adopted!, devices: [bridge, ...ports] };
+  host.adopted = { ...host.adopted!, devices: net.parent ? [net.parent.dev] : await bridgeDevices(net.name, podman, run) };
   plan.firewall = await netavarkRules(run);
+}
+
+async function bridgeDevices(network: string, podman: (what: string, args: string[]) => Promise<string>, run: CommandRunner): Promise<string[]> {
+  const bridge = (JSON.parse(await podman('inspect the network', ['network', 'inspect', network])) as Array<{ network_interface?: string }>)[0]?.network_interface;
+  if (!bridge) throw new UserError(`podman network ${network} has no bridge device`);
+  const ports = (JSON.parse((await run(['ip', '-j', 'link', 'show', 'master', bridge])).stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname);
+  return [bridge, ...ports];
+}
+
+/** The macvlan network's parent: a veth in the host (marked as the run's), its peer in the run's stub. */
+async function addParent(host: string, p: { dev: string; peer: string; stub: string }, runId: string, journal: Journal, run: CommandRunner): Promise<void> {
+  journal.append({ op: 'del-link', netns: host, dev: p.dev });
+  await run(['ip', '-n', host, 'link', 'add', p.dev, 'type', 'veth', 'peer', 'name', p.peer, 'netns', p.stub]);
+  await run(['ip', '-n', host, 'link', 'set', 'dev', p.dev, 'alias', ownerMark(runId), 'up']);
+  await run(['ip', '-n', p.stub, 'link', 'set', 'dev', p.peer, 'alias', ownerMark(runId), 'up']);
 }
 
 interface ContainerJson {

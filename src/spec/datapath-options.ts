@@ -47,6 +47,7 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
   if (v.offload !== undefined) o.offload = v.offload;
   if (v['cni-config'] !== undefined) o.cni = readNetworkConfig(v['cni-config']);
+  if (v['podman-driver'] !== undefined) o.podmanDriver = v['podman-driver'];
   if (v.client !== undefined || v.server !== undefined || v['server-address'] !== undefined) {
     o.existing = { ...(v.client ? { client: v.client } : {}), ...(v.server ? { server: v.server } : {}), ...(v['server-address'] ? { serverAddress: v['server-address'] } : {}) };
   }

@@ -121,6 +121,7 @@ export const OPTIONS = {
   xps: def<string>({ type: 'string', for: 'datapath', value: 'MASK', help: 'XPS CPU mask on every device created', parse: cpuMask }),
   'ovs-datapath': def<'netdev' | 'system'>({ type: 'string', for: 'datapath', only: 'ovs-datapath', value: 'netdev|system', help: 'OVS userspace or kernel datapath', parse: oneOf(['netdev', 'system'] as const, 'netdev (userspace) or system (kernel module)') }),
   fabric: def<'wire' | 'switch'>({ type: 'string', for: 'datapath', value: 'wire|switch', help: 'how simulated nodes are joined', parse: oneOf(['wire', 'switch'] as const, 'wire (a veth between the nodes) or switch (a bridge in a fabric namespace)') }),
+  'podman-driver': def<'bridge' | 'macvlan'>({ type: 'string', for: 'datapath', only: 'podman-driver', value: 'bridge|macvlan', help: "podman: the network's driver (macvlan: on a veth of the run's in the host, never a real NIC)", parse: oneOf(['bridge', 'macvlan'] as const) }),
   client: def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'netns:NAME|pid:PID|podman:NAME|docker:NAME', help: "existing: the client's namespace", parse: endpointSpec }),
   server: def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'netns:NAME|pid:PID|podman:NAME|docker:NAME', help: "existing: the server's namespace", parse: endpointSpec }),
   'server-address': def<string>({ type: 'string', for: 'datapath', only: 'existing', value: 'IPV4', help: "existing: the server's address (default: the first global IPv4 address on its default-route device)", parse: ipv4 }),

@@ -185,7 +185,11 @@ export interface CniPlan {
  */
 export interface PodmanPlan {
   image: string;
-  network: { name: string; driver: 'bridge'; subnet: string; mtu?: number };
+  /**
+   * macvlan: its parent is a veth of the run's in the host (`dev`), whose peer lies in a namespace of
+   * the run's (`stub`), so that no frame of the run reaches a real NIC
+   */
+  network: { name: string; driver: 'bridge' | 'macvlan'; subnet: string; mtu?: number; parent?: { dev: string; peer: string; stub: string } };
   /** every container, and the run's name for its network namespace */
   containers: Array<{ name: string; netns: string; role: 'client' | 'server' }>;
   /** the run's name for the host's own namespace, where podman's bridge and the veths' host ends live */

@@ -73,6 +73,21 @@ describe('podman datapath', () => {
     assert.deepEqual(hostSnapshot(), hostBefore);
   });
 
+  it("--podman-driver macvlan: on a veth of the run's in the host (never a real NIC), no netavark rule, nothing left", async () => {
+    const hostBefore = hostSnapshot();
+    const r = await cnperf(['quick', 'podman', '--podman-driver', 'macvlan', '--count', '1000', '--interval', '200us', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = (JSON.parse(r.stdout) as { results: Array<Result & { podman: { network: { driver: string; parent: { dev: string } }; firewall: { rules: number } } }> }).results[0]!;
+    assert.equal(res.samples, 1000);
+    assert.equal(res.podman.network.driver, 'macvlan');
+    // the macvlans' parent is the run's own veth: it carried the containers' ARP, no real NIC did
+    assert.match(res.podman.network.parent.dev, /^cnp[a-z0-9]{6}-pm$/);
+    assert.ok(Object.keys(res.probes!.devices).some((d) => d.endsWith(`/${res.podman.network.parent.dev}`)));
+    assert.equal(res.podman.firewall.rules, 0);
+    assert.equal(podmanOfCnperf(), '');
+    assert.deepEqual(hostSnapshot(), hostBefore);
+  });
+
   it('SIGKILL mid-run: `cnperf clean` removes containers, network, image and netavark\'s leftovers from the journal', async () => {
     const hostBefore = hostSnapshot();
     const child = spawnCnperf(['quick', 'podman', '--count', '1000000', '--db', db]);

@@ -100,6 +100,13 @@ describe('podman and existing plans', () => {
     assert.deepEqual(stepsFor(t), []);
   });
 
+  it("podman --podman-driver macvlan: the parent is a veth of the run's, its peer in a stub namespace of the run's", () => {
+    const t = getDatapath('podman').plan({ runId: 'abc123', podmanDriver: 'macvlan' });
+    assert.deepEqual(t.podman!.network.parent, { dev: 'cnpabc123-pm', peer: 'cnpabc123-pw', stub: 'cnpabc123-w' });
+    // the stub is a namespace of the run's: made (and removed) by the steps, unlike the adopted ones
+    assert.deepEqual(stepsFor(t).filter((s) => s.undo?.op === 'del-netns').map((s) => s.argv.join(' ')), ['ip netns add cnpabc123-w']);
+  });
+
   it('podman refuses options that would change what podman built', () => {
     assert.throws(() => checkDatapathOptions(getDatapath('podman'), { runId: 'abc123', offload: { gro: 'off' } }), /devices are podman's to set up: --offload/);
   });
