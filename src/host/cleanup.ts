@@ -3,7 +3,9 @@
  *  1. every journal whose owner process is dead is replayed (a kept `topo up` journal only when asked);
  *  2. namespaces named like ours AND carrying our mark (the alias on their `lo`) whose run has no
  *     live journal are deleted — covers a journal lost with its state directory;
- *  3. a measurement lock whose owner is dead is removed.
+ *  3. what other modules recognise as a run's by its own label (podman's objects: src/podman/attach.ts
+ *     registers that sweep) and whose run has no live journal — also covers a lost journal;
+ *  4. a measurement lock whose owner is dead is removed.
  * Objects of live runs are never touched; nothing is removed by name pattern alone.
  */
 import { readdirSync } from 'node:fs';
@@ -25,6 +27,17 @@ export interface CleanOptions {
   /** also remove topologies kept by `topo up` */
   includeKept?: boolean;
   run?: CommandRunner;
+}
+
+/**
+ * A sweep of objects the host layer does not know (podman's), found by the run label they carry:
+ * removes those of runs not in `keep` and says what it removed. Registered by the module that makes
+ * them, as undo handlers are, so the host layer never imports the layers above it.
+ */
+export type OrphanSweep = (keep: ReadonlySet<string>, report: CleanReport, run: CommandRunner) => Promise<void>;
+const sweeps: OrphanSweep[] = [];
+export function registerOrphanSweep(sweep: OrphanSweep): void {
+  sweeps.push(sweep);
 }
 
 const OWNED_NETNS_RE = /^cnp([a-z0-9]{6})-[A-Za-z0-9_.-]+$/;
@@ -68,6 +81,7 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
       report.failed.push({ what: `namespace ${ns}`, error: e instanceof Error ? e.message : String(e) });
     }
   }
+  for (const sweep of sweeps) await sweep(protectedRuns, report, run);
   const lock = removeStaleLock(opts.stateDir);
   if (lock) report.removed.push(`stale measurement lock (run ${lock.runId}, pid ${lock.pid} is gone)`);
   return report;

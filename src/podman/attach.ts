@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { adoptNamespace } from '../host/adopt.js';
 import { runCommand, type CommandRunner } from '../host/command.js';
+import { registerOrphanSweep } from '../host/cleanup.js';
 import { registerUndoHandler } from '../host/executor.js';
 import { ownerMark } from '../host/steps.js';
 import type { Journal } from '../host/journal.js';
@@ -114,6 +115,39 @@ async function podmanRemove(args: string[], run: CommandRunner): Promise<'remove
     throw e;
   }
 }
+
+/**
+ * `cnperf clean`: podman objects labelled with a run that has no live journal (its journal was lost,
+ * or never written past the object) — containers first, then networks, then images.
+ */
+registerOrphanSweep(async (keep, report, run) => {
+  // each kind's `--format json` has its own spelling of names and labels
+  type Listed = { Names?: string[] | string; name?: string; Labels?: Record<string, string> | null; labels?: Record<string, string> | null };
+  const kinds: Array<[string, string[], (name: string) => string[]]> = [
+    ['container', ['ps', '--all'], (n) => ['rm', '--force', '--time', '0', n]],
+    ['network', ['network', 'ls'], (n) => ['network', 'rm', '--force', n]],
+    ['image', ['images'], (n) => ['rmi', '--force', n]],
+  ];
+  for (const [kind, ls, rm] of kinds) {
+    let listed: Listed[];
+    try {
+      listed = JSON.parse((await run(['podman', ...ls, '--filter', `label=${RUN_LABEL}`, '--format', 'json'])).stdout || '[]') as Listed[];
+    } catch {
+      return; // no podman here: nothing of it to sweep
+    }
+    for (const x of listed) {
+      const runId = (x.Labels ?? x.labels ?? {})[RUN_LABEL];
+      const name = x.name ?? [x.Names ?? []].flat()[0];
+      if (!runId || !name || keep.has(runId)) continue;
+      try {
+        await podmanRemove(rm(name), run);
+        report.removed.push(`podman ${kind} ${name} (run ${runId}, no journal)`);
+      } catch (e) {
+        report.failed.push({ what: `podman ${kind} ${name}`, error: firstLine(e) });
+      }
+    }
+  }
+});
 
 registerUndoHandler('podman-rm', { describe: (u) => `podman container ${u.name}`, undo: (u, run) => podmanRemove(['rm', '--force', '--time', '0', u.name], run) });
 registerUndoHandler('podman-network-rm', { describe: (u) => `podman network ${u.name}`, undo: (u, run) => podmanRemove(['network', 'rm', '--force', u.name], run) });

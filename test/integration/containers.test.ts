@@ -73,6 +73,14 @@ describe('podman datapath', () => {
     assert.deepEqual(hostSnapshot(), hostBefore);
   });
 
+  it('clean removes podman objects labelled with a run whose journal is gone', async () => {
+    sh('podman', ['network', 'create', '--label', 'cnperf.run=zzzzzz', '--subnet', '198.18.77.0/24', '--disable-dns', 'cnperf-zzzzzz']);
+    const c = await cnperf(['clean']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /removed podman network cnperf-zzzzzz \(run zzzzzz, no journal\)/);
+    assert.equal(podmanOfCnperf(), '');
+  });
+
   it("--podman-driver macvlan: on a veth of the run's in the host (never a real NIC), no netavark rule, nothing left", async () => {
     const hostBefore = hostSnapshot();
     const r = await cnperf(['quick', 'podman', '--podman-driver', 'macvlan', '--count', '1000', '--interval', '200us', '--json', '--db', db]);
@@ -94,7 +102,12 @@ describe('podman datapath', () => {
     const done = collect(child);
     await waitForStderr(child, /measuring/, 60_000);
     await sleep(300);
-    assert.notEqual(podmanOfCnperf(), '');
+    const live = podmanOfCnperf();
+    assert.notEqual(live, '');
+    // a live run's objects are its own: clean leaves them (its journal's owner is alive)
+    const early = await cnperf(['clean']);
+    assert.equal(early.code, 0, early.stderr);
+    assert.equal(podmanOfCnperf(), live);
     child.kill('SIGKILL');
     await done;
     const c = await cnperf(['clean']);
