@@ -3,7 +3,7 @@
  * `--server` may name, and finding, in the host's present state, the process whose network namespace
  * each one is — a named namespace, a process, a podman or Docker container's main process.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { runCommand, type CommandRunner } from '../host/command.js';
 import { validNetnsName } from '../topology/model.js';
 import { HostCommandError, UserError } from '../util/errors.js';
@@ -41,13 +41,13 @@ export function describeSpec(s: EndpointSpec): string {
  * The process whose network namespace a pid:/podman:/docker: endpoint is, after checking that it
  * runs. netns: endpoints need no process (their name is their handle): null.
  */
-export async function endpointPid(s: EndpointSpec, run: CommandRunner = runCommand): Promise<number | null> {
+export async function endpointPid(s: EndpointSpec, flag: string, run: CommandRunner = runCommand): Promise<number | null> {
   if (s.kind === 'netns') {
-    if (!existsSync(`/run/netns/${s.name}`)) throw new UserError(`--client/--server netns:${s.name}: no namespace '${s.name}' (ip netns list shows those there are)`);
+    if (!existsSync(`/run/netns/${s.name}`)) throw new UserError(`${flag} netns:${s.name}: no namespace '${s.name}' (ip netns list shows those there are)`);
     return null;
   }
   if (s.kind === 'pid') {
-    if (!existsSync(`/proc/${s.pid}`)) throw new UserError(`pid:${s.pid}: no process ${s.pid} on this host`);
+    if (!existsSync(`/proc/${s.pid}`)) throw new UserError(`${flag} pid:${s.pid}: no process ${s.pid} on this host`);
     return s.pid;
   }
   return containerPid(s.kind, s.name, run);
@@ -74,14 +74,5 @@ function parseState(text: string, what: string): { Running?: boolean; Pid?: numb
     return JSON.parse(text) as { Running?: boolean; Pid?: number; Status?: string };
   } catch {
     throw new UserError(`${what} printed no container state: ${text.slice(0, 200)}`);
-  }
-}
-
-/** A process's command name, for messages ("pid:123 (nginx)"). */
-export function processName(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
   }
 }

@@ -18,7 +18,7 @@ export async function attachExisting(t: Topology, journal: Journal): Promise<voi
   const { client, server } = t.endpoints;
   for (const [text, ep, role] of [[x.client, client, 'client'], [x.server, server, 'server']] as const) {
     const spec = parseEndpointSpec(text, `--${role}`);
-    const pid = await endpointPid(spec);
+    const pid = await endpointPid(spec, `--${role}`);
     // the same namespace for both ends is named once
     if (pid !== null && !(role === 'server' && x.server === x.client)) await adoptNamespace(ep.netns, pid, `${describeSpec(spec)} (--${role})`, journal);
   }

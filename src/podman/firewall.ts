@@ -122,7 +122,7 @@ async function removeResidue(before: FirewallBefore, run: CommandRunner): Promis
       removed = true;
     }
     for (const table of now.tables) {
-      if (before.tables.includes(table) || now.ruled.has(table) || now.chains.some((c) => c.startsWith(`${table} `) && before.tables.includes(c))) continue;
+      if (before.tables.includes(table) || now.ruled.has(table)) continue;
       await run(['nft', 'delete', 'table', ...table.split(' ')]);
       removed = true;
     }

@@ -181,8 +181,8 @@ describe('existing datapath', () => {
 
   it('says what is wrong with an endpoint, naming it: unknown namespace, no process, no IPv4, no address to find', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--client', 'netns:cxtest-nope', '--server', `netns:${B}`], /no namespace 'cxtest-nope'/],
-      [['--client', `netns:${A}`, '--server', 'pid:999999999'], /pid:999999999: no process 999999999/],
+      [['--client', 'netns:cxtest-nope', '--server', `netns:${B}`], /--client netns:cxtest-nope: no namespace 'cxtest-nope'/],
+      [['--client', `netns:${A}`, '--server', 'pid:999999999'], /--server pid:999999999: no process 999999999/],
       [['--client', `netns:${A}`, '--server', `netns:${NOIP}`], new RegExp(`--server netns:${NOIP}: the namespace has no global IPv4 address`)],
       // A has no default route: which address is the server's is not known without --server-address
       [['--client', `netns:${B}`, '--server', `netns:${A}`], /the namespace has no default route; give --server-address, one of: 198\.18\.60\.1 \(exa0\)/],
