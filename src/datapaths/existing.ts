@@ -47,7 +47,7 @@ export const existing: Datapath = {
   },
   attach: (t, { journal }) => attachExisting(t, journal),
   // Nothing to build without the user's namespaces: which container runtimes it can ask.
-  doctor: () => `container runtimes it can ask: ${['podman', 'docker'].map((r) => `${r}: ${onPath(r) ? 'found' : 'not installed'}`).join(', ')}`,
+  doctor: () => `podman: and docker: endpoints need their runtime: ${['podman', 'docker'].map((r) => `${r} ${onPath(r) ? 'installed' : 'not installed'}`).join(', ')}`,
 };
 
 /** The options that would change the namespaces (they set devices' MTU, offloads, queues). */
