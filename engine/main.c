@@ -1,6 +1,7 @@
 /* cnperf-engine: the traffic engine. Arguments in; NDJSON events out on stdout (hello first);
  * logs on stderr. See src/engine/protocol.ts for the other side of the contract. */
 #define _GNU_SOURCE
+#include "agent.h"
 #include "args.h"
 #include "calib.h"
 #include "out.h"
@@ -36,6 +37,7 @@ static void usage(void)
 		"                    | calibrate-noise [--duration-ns NS]   [common]\n"
 		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
 		"       cnperf-engine pause   (a container's main process: holds its namespaces until SIGTERM or SIGINT)\n"
+		"       cnperf-engine agent --port DEV   (a VM guest's init starts it: runs engines for the host over DEV)\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
 }
 
@@ -47,6 +49,11 @@ static void hello(const char *role)
 	ev_str(b, "role", role);
 	ev_i64(b, "pid", getpid());
 	ev_end(b);
+}
+
+void agent_hello(void)
+{
+	hello("agent");
 }
 
 /* A container's main process (cnperf's podman datapath), as Kubernetes' pause container: it holds the
@@ -90,10 +97,17 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "pause") == 0)
 		return pause_until_stopped();
+	if (strcmp(cmd, "agent") == 0) {
+		if (argc != 4 || strcmp(argv[2], "--port") != 0) {
+			ev_error("usage", "agent takes --port DEV and nothing else");
+			return 2;
+		}
+		return agent_main(argv[3]);
+	}
 	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
 	if (!is_server && !is_client && !is_tx && !is_rx && !is_rr_server && !is_rr_client && strcmp(cmd, "calibrate-clock") != 0 &&
 	    strcmp(cmd, "calibrate-timer") != 0 && strcmp(cmd, "calibrate-noise") != 0) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version, pause)", cmd);
+		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version, pause, agent)", cmd);
 		return 2;
 	}
 	hello(cmd);

@@ -16,7 +16,7 @@ export const bridge: Datapath = {
   description: 'two namespaces, each with a veth to a Linux bridge in a third (node) namespace',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['netfilter', 'service-proxy'],
+  takes: ['netfilter', 'service-proxy', 'vm-endpoint'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'bridge');

@@ -8,7 +8,8 @@ import { stateDir } from '../paths.js';
 import { assertValidTopology, type Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { checkDatapathOptions, getDatapath } from './registry.js';
+import { placeGuests, vmRefusal } from './guests.js';
+import { checkDatapathOptions, DATAPATHS, getDatapath } from './registry.js';
 import type { Datapath, DatapathOptions, PlanContext, Tool } from './types.js';
 
 /** Tools that options of every datapath may need (rules, offloads, sysctls), with their packages. */
@@ -34,6 +35,12 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   if (options.offload) t.offload = { ...t.offload, ...options.offload };
   if (options.rps) t.rps = options.rps;
   if (options.xps) t.xps = options.xps;
+  const vm = options.vm;
+  if (vm && (vm.endpoints.client === 'vm' || vm.endpoints.server === 'vm')) {
+    const why = vmRefusal(d);
+    if (why) throw new UserError(`${name} cannot take a VM endpoint: ${why}`, `datapaths that can: ${DATAPATHS.filter((x) => !vmRefusal(x)).map((x) => x.name).join(', ')}`);
+    return assertValidTopology(placeGuests(t, vm));
+  }
   return assertValidTopology(t);
 }
 

@@ -17,7 +17,7 @@ export const routed: Datapath = {
   description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['netfilter', 'service-proxy'],
+  takes: ['netfilter', 'service-proxy', 'vm-endpoint'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');

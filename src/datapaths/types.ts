@@ -1,5 +1,6 @@
 import type { Journal } from '../host/journal.js';
 import type { CniPlan, Topology } from '../topology/model.js';
+import type { VmOptions } from './guests.js';
 import type { NetfilterOptions } from './netfilter.js';
 import type { ServiceOptions } from './service.js';
 
@@ -39,6 +40,8 @@ export interface PlanContext {
   cni?: CniPlan['network'];
   /** podman: the network driver (bridge, netavark's default; macvlan) */
   podmanDriver?: 'bridge' | 'macvlan';
+  /** VM endpoints (--endpoint, --client-endpoint, --server-endpoint, --vm-accel): src/datapaths/guests.ts */
+  vm?: VmOptions;
   /** existing: the namespaces to measure between (--client, --server, --server-address) */
   existing?: { client?: string; server?: string; serverAddress?: string };
 }
@@ -50,7 +53,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { enginePath } from '../paths.js';
 import { UserError } from '../util/errors.js';
 import { ENGINE_PROTO, VERSION } from '../version.js';
+import { engineHostFor, guestArgv } from './guest.js';
 import { parseEngineLine, type EngineEvent, type ErrorEvent } from './protocol.js';
 
 export class EngineError extends Error {
@@ -34,7 +35,9 @@ const GRACE_MS = 2000;
 export class EngineProcess {
   readonly events: EngineEvent[] = [];
   readonly exited: Promise<EngineExit>;
-  private readonly child: ChildProcess;
+  /** how signals reach it: its process group here, or the agent of the guest it runs in */
+  private readonly transport: { signal(sig: NodeJS.Signals): void };
+  private pidValue: number | undefined;
   private stderr = '';
   private listeners: Array<(e: EngineEvent) => void> = [];
   private protocolError: Error | null = null;
@@ -48,33 +51,48 @@ export class EngineProcess {
     readonly argv: readonly string[],
     deadlineMs: number,
   ) {
-    const bin = enginePath();
-    if (!existsSync(bin)) throw new UserError(`the engine binary ${bin} is missing`, 'run `bash scripts/setup.sh` (or `npm run build`) first');
-    // detached: its own process group, so a stop reaches everything it may have started, and a
-    // Ctrl-C on the terminal reaches cnperf first (which then stops the engine in order).
-    this.child = spawn(bin, [...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(this);
-    this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (d: string) => {
+    let resolveExit!: (x: EngineExit) => void;
+    this.exited = new Promise<EngineExit>((resolve) => (resolveExit = resolve));
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      this.done = true;
+      live.delete(this);
+      clearTimeout(this.deadlineTimer);
+      clearTimeout(this.killTimer);
+      resolveExit({ code, signal, events: this.events, stderr: this.stderr, stoppedBy: this.stoppedBy });
+    };
+    const keepStderr = (d: string) => {
       this.stderr = (this.stderr + d).slice(-STDERR_KEEP);
-    });
-    const lines = createInterface({ input: this.child.stdout! });
-    lines.on('line', (line) => this.onLine(line));
-    const closed = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-    this.exited = new Promise<EngineExit>((resolve) => {
-      this.child.once('error', (err) => {
+    };
+    const guest = engineHostFor(argv);
+    if (guest) {
+      this.transport = guest.host.spawn(guestArgv(argv), {
+        line: (l) => this.onLine(l),
+        stderr: keepStderr,
+        exit: (code, signal, why) => {
+          if (why) this.protocolError ??= new EngineError(label, `${guest.host.name}: ${why}`);
+          finish(code, signal);
+        },
+      });
+      live.add(this);
+    } else {
+      const bin = enginePath();
+      if (!existsSync(bin)) throw new UserError(`the engine binary ${bin} is missing`, 'run `bash scripts/setup.sh` (or `npm run build`) first');
+      // detached: its own process group, so a stop reaches everything it may have started, and a
+      // Ctrl-C on the terminal reaches cnperf first (which then stops the engine in order).
+      const child: ChildProcess = spawn(bin, [...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      this.pidValue = child.pid;
+      this.transport = { signal: (sig) => child.pid && process.kill(-child.pid, sig) };
+      live.add(this);
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', keepStderr);
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => this.onLine(line));
+      const closed = new Promise<void>((resolve) => lines.once('close', () => resolve()));
+      child.once('error', (err) => {
         this.protocolError ??= new EngineError(label, `could not start ${bin}: ${err.message}`);
       });
-      this.child.once('close', (code, signal) => {
-        void closed.then(() => {
-          this.done = true;
-          live.delete(this);
-          clearTimeout(this.deadlineTimer);
-          clearTimeout(this.killTimer);
-          resolve({ code, signal, events: this.events, stderr: this.stderr, stoppedBy: this.stoppedBy });
-        });
-      });
-    });
+      child.once('close', (code, signal) => void closed.then(() => finish(code, signal)));
+    }
     this.deadlineTimer = setTimeout(() => this.stop('deadline'), deadlineMs);
     this.deadlineTimer.unref();
   }
@@ -105,8 +123,9 @@ export class EngineProcess {
     this.signalGroup('SIGKILL');
   }
 
+  /** its pid on this host (none for an engine in a guest) */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.pidValue;
   }
 
   get running(): boolean {
@@ -157,9 +176,9 @@ export class EngineProcess {
   }
 
   private signalGroup(sig: NodeJS.Signals): void {
-    if (this.done || !this.child.pid) return;
+    if (this.done) return;
     try {
-      process.kill(-this.child.pid, sig);
+      this.transport.signal(sig);
     } catch {
       /* already gone */
     }

@@ -20,6 +20,8 @@ export function readyConditions(t: Topology): ReadyCondition[] {
   for (const l of t.links) {
     if (l.kind === 'veth') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name }, { op: 'wait-carrier', netns: l.peerNetns, dev: l.peer });
     else if (l.kind === 'macvlan' || l.kind === 'ipvlan') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name });
+    // a VM endpoint's tap has carrier once qemu holds it open
+    else if (l.kind === 'tap') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name });
   }
   // CNI plugins made the containers' interfaces and the node's bridge ports: wait for all of them.
   for (const c of t.cni?.containers ?? []) out.push({ op: 'wait-carrier', netns: c.netns, dev: c.ifname });

@@ -61,6 +61,7 @@ export function stepsFor(t: Topology): Step[] {
 
   for (const ns of t.namespaces) {
     if (ns.adopted) continue; // not ours: named (if at all) by the datapath's attach, never changed
+    if (ns.guest) continue; // a VM endpoint's: it exists only inside the guest (src/vm/)
     kernel({ op: 'netns-add', netns: ns.name }, { op: 'del-netns', netns: ns.name });
     // A namespace has no label of its own; its loopback's alias is our ownership mark.
     kernel({ op: 'link-alias', netns: ns.name, dev: 'lo', alias: mark });
@@ -78,6 +79,12 @@ export function stepsFor(t: Topology): Step[] {
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'vxlan') {
       kernel({ op: 'vxlan-add', netns: l.netns, name: l.name, vni: l.vni, port: l.port, local: l.local, remote: l.remote, dev: l.dev, ...mtu }, undo);
+      devices.push({ netns: l.netns, dev: l.name });
+    } else if (l.kind === 'tap') {
+      // A VM endpoint's NIC: a persistent tap that qemu opens by name (vnet_hdr: virtio-net's
+      // offloads pass through it, as libvirt creates them). Not a netlink link type: the ip command.
+      steps.push({ argv: ['ip', '-n', l.netns, 'tuntap', 'add', 'dev', l.name, 'mode', 'tap', 'vnet_hdr'], undo });
+      if (l.mtu) steps.push({ argv: ['ip', '-n', l.netns, 'link', 'set', 'dev', l.name, 'mtu', String(l.mtu)] });
       devices.push({ netns: l.netns, dev: l.name });
     } else {
       // Both ends are created directly inside their namespaces: nothing ever appears in the

@@ -164,7 +164,8 @@ export class ProbeSession {
 }
 
 function namespacesOf(t: Topology): string[] {
-  return t.namespaces.map((n) => n.name);
+  // a VM endpoint's namespace is inside its guest: its tap on the host is read with the node's devices
+  return t.namespaces.filter((n) => !n.guest).map((n) => n.name);
 }
 
 /** Every probe's figures for the window between the first and last sample. Pure, for tests. */
@@ -185,8 +186,13 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
       devices[`${ns}/${dev}`] = d;
     }
   }
-  const endpointKeys = new Set(o.topo.pairs.flatMap((p) => [`${p.client.netns}/${p.client.dev}`, `${p.server.netns}/${p.server.dev}`]));
-  const packets = [...endpointKeys].reduce((a, k) => a + (devices[k]?.rx_packets ?? 0), 0);
+  // Packets the endpoints received: on their devices, or for a VM endpoint what its tap sent into the guest.
+  const received = new Map<string, 'rx_packets' | 'tx_packets'>();
+  for (const ep of o.topo.pairs.flatMap((p) => [p.client, p.server])) {
+    const g = o.topo.namespaces.find((n) => n.name === ep.netns)?.guest;
+    received.set(g ? `${g.hostNetns}/${g.tap}` : `${ep.netns}/${ep.dev}`, g ? 'tx_packets' : 'rx_packets');
+  }
+  const packets = [...received].reduce((a, [k, field]) => a + (devices[k]?.[field] ?? 0), 0);
 
   const sumDelta = (a: number[] | undefined, b: number[] | undefined) => (b ?? []).map((v, i) => v - (a?.[i] ?? 0));
   const netRx = sumDelta(first.softirqs.NET_RX, last.softirqs.NET_RX);

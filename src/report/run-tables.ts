@@ -6,6 +6,7 @@ import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { rttFields, type RrSummary, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
+import { endpointTag, vmJson, vmNotes } from './vm.js';
 import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
@@ -63,7 +64,8 @@ export function loadTable(runs: RunRecord[]): string {
 }
 
 function label(r: RunRecord): string {
-  return r.status === 'ok' ? r.datapath : `${r.datapath} (${r.status})`;
+  const name = `${r.datapath}${endpointTag(r)}`;
+  return r.status === 'ok' ? name : `${name} (${r.status})`;
 }
 
 /** The RTT comparison table: one row per run, µs. */
@@ -180,7 +182,7 @@ export function resultsTables(runs: RunRecord[]): string {
     of('load').length ? loadTable(of('load')) : null,
     runs.some((r) => r.workload === 'rr' || r.workload === 'crr') ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr')) : null,
   ];
-  return [...parts, breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
+  return [...parts, vmNotes(runs), breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
 }
 
 /**
@@ -213,5 +215,7 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   // what podman ran with (found by probing) and what netavark put into the host's firewall
   const podman = (r.topology as { podman?: { network: unknown; runtime?: unknown; firewall?: unknown } } | null)?.podman;
   if (podman) out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
+  const vm = vmJson(r);
+  if (vm) out.vm = vm;
   return { ...out, ...probesJson(r) };
 }

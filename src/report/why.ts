@@ -8,6 +8,7 @@ import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
 import type { PodmanPlan, ServicePath } from '../topology/model.js';
 import type { RunRecord } from '../store/db.js';
 import { renderTable, us } from './table.js';
+import { endpointTag } from './vm.js';
 
 type StoredProbes = Partial<ProbeReport> & { breakdown?: BreakdownSummary };
 
@@ -26,7 +27,7 @@ const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number'
 export function runName(r: RunRecord): string {
   const api = (r.params as { api?: string } | null)?.api;
   const svc = (r.topology as { service?: ServicePath } | null)?.service;
-  const via = svc ? ` → ${svc.proxy}×${svc.services}` : '';
+  const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}`;
   if (r.workload === 'rtt') return `${api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath}${via}`;
   return `${(r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath}${via}`;
 }

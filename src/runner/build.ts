@@ -11,13 +11,17 @@ import { waitReady } from '../host/ready.js';
 import { stepsFor } from '../host/steps.js';
 import { stateDir } from '../paths.js';
 import type { Topology } from '../topology/model.js';
+import { bootGuests } from '../vm/boot.js';
 
 export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promise<HostExecutor> {
   const journal = Journal.create(stateDir(), { runId: topo.runId, kind, datapath: topo.datapath });
   const host = new HostExecutor(journal);
   try {
     await host.apply(stepsFor(topo));
-    await getDatapath(topo.datapath).attach?.(topo, { journal, runDir: path.join(stateDir(), `cnp${topo.runId}`) });
+    const runDir = path.join(stateDir(), `cnp${topo.runId}`);
+    await getDatapath(topo.datapath).attach?.(topo, { journal, runDir });
+    // VM endpoints boot on the built datapath (their taps exist); the taps get carrier as qemu opens them.
+    await bootGuests(topo, journal, runDir);
     await waitReady(topo);
   } catch (e) {
     await host.teardown();

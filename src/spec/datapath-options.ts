@@ -4,6 +4,7 @@
  */
 import { readNetworkConfig } from '../cni/config.js';
 import { DATAPATHS, getDatapath } from '../datapaths/registry.js';
+import type { VmOptions } from '../datapaths/guests.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
 import { DATAPATH_OPTION_NAMES, OPTIONS, type OptionDef, type OptionValues } from './options.js';
@@ -48,8 +49,22 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.offload !== undefined) o.offload = v.offload;
   if (v['cni-config'] !== undefined) o.cni = readNetworkConfig(v['cni-config']);
   if (v['podman-driver'] !== undefined) o.podmanDriver = v['podman-driver'];
+  const vm = vmOptions(v);
+  if (vm) o.vm = vm;
   if (v.client !== undefined || v.server !== undefined || v['server-address'] !== undefined) {
     o.existing = { ...(v.client ? { client: v.client } : {}), ...(v.server ? { server: v.server } : {}), ...(v['server-address'] ? { serverAddress: v['server-address'] } : {}) };
   }
   return o;
+}
+
+/** --endpoint, --client-endpoint, --server-endpoint, --vm-accel, --vm-vhost → the plan's VM options. */
+function vmOptions(v: OptionValues): VmOptions | undefined {
+  const client = v['client-endpoint'] ?? v.endpoint ?? 'container';
+  const server = v['server-endpoint'] ?? v.endpoint ?? 'container';
+  if (client === 'container' && server === 'container') {
+    const stray = (['vm-accel', 'vm-vhost'] as const).find((k) => v[k] !== undefined);
+    if (stray) throw new UserError(`--${stray} applies to VM endpoints, and none is asked for`, 'add --endpoint vm (or --client-endpoint vm / --server-endpoint vm)');
+    return undefined;
+  }
+  return { endpoints: { client, server }, ...(v['vm-accel'] ? { accel: v['vm-accel'] } : {}), ...(v['vm-vhost'] ? { vhost: v['vm-vhost'] === 'on' } : {}) };
 }

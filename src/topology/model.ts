@@ -17,12 +17,46 @@ export interface Namespace {
    * when absent).
    */
   adopted?: { what: string; devices?: string[] };
+  /** A VM endpoint (src/vm/): the namespace exists only inside a qemu guest; on the host, only its tap. */
+  guest?: Guest;
+}
+
+/** A qemu guest standing in for an endpoint's namespace: its eth0 is a virtio-net NIC behind `tap`. */
+export interface Guest {
+  /** the namespace qemu runs in, where its tap is (the node the endpoint's veth ended in) */
+  hostNetns: string;
+  tap: string;
+  /** the guest NIC's MAC (locally administered, from the run id) */
+  mac: string;
+  /** eth0's addresses and routes inside the guest */
+  addresses: string[];
+  routes: Array<{ dst: string; via?: string; onlink?: boolean }>;
+  mtu?: number;
+  /** the CPU qemu is pinned to (--cpus: the role's engine CPU) */
+  cpu?: number;
+}
+
+/** How the run's guests are booted, and (filled at boot) what they ran with: every result carries it. */
+export interface VmPlan {
+  /** auto: KVM where /dev/kvm boots a standard guest, TCG otherwise */
+  accel: 'auto' | 'kvm' | 'tcg';
+  vcpus: number;
+  memory_mb: number;
+  /** tap (vhost=on where /dev/vhost-net exists and --vm-vhost asks) */
+  net_backend: 'tap';
+  vhost: boolean;
+  /** which endpoints are guests */
+  endpoints: { client: 'container' | 'vm'; server: 'container' | 'vm' };
+  /** filled at boot */
+  booted?: { accel: 'kvm' | 'tcg'; accel_why: string; kernel: string; image_build_ms: number; boot_ms: number[] };
 }
 
 export type Link =
   /** mac/peerMac: set where the plan must know them (BPF datapaths switch by MAC); else the kernel picks */
   | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number; mac?: string; peerMac?: string }
   | { kind: 'bridge'; name: string; netns: string; mtu?: number }
+  /** a VM endpoint's NIC on the host side (qemu opens it by name) */
+  | { kind: 'tap'; name: string; netns: string; mtu?: number }
   /** created on `lower` (in lowerNetns) and moved into netns, as a container runtime does */
   | { kind: 'macvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: MacvlanMode; mtu?: number }
   | { kind: 'ipvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: IpvlanMode; mtu?: number }
@@ -163,6 +197,8 @@ export interface Topology {
   podman?: PodmanPlan;
   /** datapath existing: the namespaces named by the user (netns:/pid:/podman:/docker:), found at attach */
   existing?: { client: string; server: string; serverAddress?: string };
+  /** VM endpoints (--endpoint vm): how their guests boot; the namespaces marked `guest` are theirs */
+  vm?: VmPlan;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
@@ -281,7 +317,7 @@ export function validateTopology(t: Topology): string[] {
       if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
       const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
       // an adopted namespace's devices are its own: nothing here declares them
-      const adopted = t.namespaces.some((n) => n.name === ep.netns && n.adopted);
+      const adopted = t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest));
       if (ep.dev !== 'lo' && !byCni && !adopted && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
     }
   });

@@ -78,6 +78,12 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
     if (transports.length > 1) throw new UserError(`--service-proxy: a Service's rules match one protocol, and these runs send ${transports.join(' and ')}: measure them in separate runs`);
     opts = { ...options, service: { ...options.service, protocol: transports[0]! } };
   }
+  // VM endpoints: each guest's qemu is pinned to its role's engine CPU (--cpus), as the engines are.
+  if (opts.vm && jobs.length) {
+    const { w, p } = workloadOf(jobs[0]!);
+    const cpus = w.cpus(p);
+    if (cpus) opts = { ...opts, vm: { ...opts.vm, cpus } };
+  }
   const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
   if (topo.service) {
     for (const j of jobs) {
