@@ -103,7 +103,7 @@ export function hostSnapshot(): HostSnapshot {
     iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
-    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd']).join(' '),
+    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'qemu-system-x86']).join(' '),
     tracefs: tracefsState(),
     sysctls: sysctlState(),
     bpf: bpfState(),
