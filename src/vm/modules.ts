@@ -8,8 +8,10 @@ import path from 'node:path';
 
 /** The `depends=` of a module's .modinfo section, from the module file's bytes. */
 export function moduleDepends(ko: Buffer): string[] {
-  const key = Buffer.from('\0depends=');
-  const at = ko.indexOf(key);
+  // an entry starts the section or follows another's terminating NUL
+  const key = Buffer.from('depends=');
+  let at = ko.indexOf(key);
+  while (at > 0 && ko[at - 1] !== 0) at = ko.indexOf(key, at + 1);
   if (at < 0) return [];
   const start = at + key.length;
   const end = ko.indexOf(0, start);
