@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 # of the xdp and tcx datapaths and their loader (engine/bpf/); bpftool: the tests list loaded programs;
 # libelf-dev, zlib1g-dev: the static engine (the podman datapath's image); podman, netavark, runc: the
 # podman datapath (aardvark-dns comes with netavark's network setup; runc because crun refuses cgroups v1
-# hybrid hosts); tar: the image's root filesystem.
+# hybrid hosts); tar: the image's root filesystem. qemu-system-x86, busybox-static: VM endpoints (the
+# guest's kernel comes from Debian's linux-image-cloud-amd64, fetched by cnperf with apt-get download into
+# /var/cache/cnperf on the first VM run — never installed on the host).
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -41,6 +43,8 @@ command -v podman >/dev/null 2>&1 || need+=(podman)
 [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v tar >/dev/null 2>&1 || need+=(tar)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
@@ -52,6 +56,11 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+# The VM endpoints' kernel is fetched with apt-get download on the first VM run: apt must know it.
+if [ ! -d /var/cache/cnperf/kernel ] && ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  apt-get update -qq
 fi
 
 # better-sqlite3 compiles from source here (no prebuilt downloads): skip npm ci when nothing changed.

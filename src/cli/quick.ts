@@ -88,6 +88,8 @@ export function dryRun(datapath: string, jobs: readonly Job[], options: Datapath
   }
   // Teardown replays the journal backwards: what is not a namespace first (daemons, mounts, directories).
   const others = steps.flatMap((s) => (s.undo && s.undo.op !== 'del-netns' && s.undo.op !== 'del-link' ? [describeUndo(s.undo)] : [])).reverse();
-  lines.push(`# teardown: ${[...others, `ip netns del ${topo.namespaces.map((n) => n.name).join(' / ')}`].join('; ')}`);
+  const guests = topo.namespaces.filter((n) => n.guest);
+  if (guests.length) lines.push(`# boot: qemu (${guests.map((n) => `${n.name} on tap ${n.guest!.tap}@${n.guest!.hostNetns}`).join(', ')}): Debian's cloud kernel and cnperf's initramfs; the engines above run in the guests through their agent`);
+  lines.push(`# teardown: ${[...others, ...(guests.length ? ['qemu (pidfiles)'] : []), `ip netns del ${topo.namespaces.filter((n) => !n.guest).map((n) => n.name).join(' / ')}`].join('; ')}`);
   return lines.join('\n') + '\n';
 }

@@ -139,6 +139,9 @@ export async function ensureGuestImage(run: CommandRunner = runCommand): Promise
   const init = initScript(kernel.modules);
   const engineBytes = readFileSync(engine);
   const busybox = readFileSync(BUSYBOX);
+  // The initramfs has no dynamic loader: a busybox that needs one (Debian's `busybox`, not
+  // `busybox-static`) would fail as the guest's init.
+  if (busybox.includes('/lib64/ld-linux')) throw new UserError(`${BUSYBOX} is dynamically linked: the guest's init needs a static one`, 'apt-get install busybox-static (scripts/setup.sh does)');
   const key = sha([kernel.pkg, sha(engineBytes), sha(busybox), sha(init)].join('\n')).slice(0, 16);
   const initramfs = path.join(cacheDir(), 'images', `initramfs-${key}.cpio.gz`);
   const cached = existsSync(initramfs);

@@ -85,6 +85,7 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
     if (cpus) opts = { ...opts, vm: { ...opts.vm, cpus } };
   }
   const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
+  if (topo.vm) for (const j of jobs) guestCheck(workloadOf(j).p);
   if (topo.service) {
     for (const j of jobs) {
       const { w, p } = workloadOf(j);
@@ -93,4 +94,17 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
     }
   }
   return topo;
+}
+
+/**
+ * What a guest endpoint cannot do yet, found in a workload's parameters (a load's probe and load are
+ * nested): the breakdown joins the client's and the server's kernel timestamps, which in a guest come
+ * from another clock; raw frames and AF_XDP need the endpoints' devices on the host.
+ */
+function guestCheck(p: unknown): void {
+  if (!p || typeof p !== 'object') return;
+  const o = p as Record<string, unknown>;
+  if (o.breakdown === true) throw new UserError('--breakdown with VM endpoints: it joins kernel timestamps of the client and the server, and a guest\'s clock is not the host\'s', 'measure the breakdown with container endpoints');
+  if (typeof o.api === 'string' && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(o.api)) throw new UserError(`--api ${o.api} with VM endpoints: cnperf addresses raw frames and binds AF_XDP sockets by the endpoints' devices on the host, and a guest's eth0 is not one`, 'use --api send, sendmmsg or tcp');
+  for (const v of Object.values(o)) if (v && typeof v === 'object') guestCheck(v);
 }
