@@ -47,6 +47,7 @@ struct child {
 
 static struct child children[MAX_CHILD];
 static int port_fd = -1;
+static const char *engine_exe;
 
 /* Writes everything, retrying on short writes (the port is a blocking character device). */
 static void put(const char *p, size_t n)
@@ -158,7 +159,7 @@ static void start(int id, char *args)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv("/proc/self/exe", argv);
+		execv(engine_exe, argv);
 		_exit(127);
 	}
 	close(out[1]);
@@ -230,8 +231,9 @@ static void command(char *line)
 	}
 }
 
-int agent_main(const char *port)
+int agent_main(const char *port, const char *exe, void (*hello)(void))
 {
+	engine_exe = exe;
 	port_fd = open(port, O_RDWR | O_CLOEXEC);
 	if (port_fd < 0) {
 		ev_error("agent", "cannot open %s: %s", port, strerror(errno));
@@ -248,7 +250,7 @@ int agent_main(const char *port)
 	/* The hello goes out through the port, behind the agent's own id. */
 	dup2(port_fd, STDOUT_FILENO);
 	put("0 out ", 6);
-	agent_hello();
+	hello();
 	static char cmd[LINE_MAX_BYTES];
 	size_t cmd_len = 0;
 	for (;;) {

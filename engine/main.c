@@ -51,7 +51,7 @@ static void hello(const char *role)
 	ev_end(b);
 }
 
-void agent_hello(void)
+static void agent_hello(void)
 {
 	hello("agent");
 }
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 			ev_error("usage", "agent takes --port DEV and nothing else");
 			return 2;
 		}
-		return agent_main(argv[3]);
+		return agent_main(argv[3], "/proc/self/exe", agent_hello);
 	}
 	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
 	if (!is_server && !is_client && !is_tx && !is_rx && !is_rr_server && !is_rr_client && strcmp(cmd, "calibrate-clock") != 0 &&

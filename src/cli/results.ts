@@ -2,6 +2,7 @@
 import { defaultDbPath } from '../paths.js';
 import { resultJson, resultsTables, rttSummaryOf, streamSummaryOf, sweepSummaryOf } from '../report/run-tables.js';
 import { renderTable, us } from '../report/table.js';
+import { endpointTag } from '../report/vm.js';
 import { Store, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
@@ -32,7 +33,7 @@ export async function resultsCommand(argv: string[]): Promise<number> {
       } else if (runs.length === 0) {
         process.stdout.write(`no runs stored in ${store.file}\n`);
       } else {
-        const rows = runs.map((r) => [r.id, r.created_at.replace('T', ' ').slice(0, 19), r.datapath, r.workload, r.status, ...measuredAndLost(r), headline(r)]);
+        const rows = runs.map((r) => [r.id, r.created_at.replace('T', ' ').slice(0, 19), `${r.datapath}${endpointTag(r)}`, r.workload, r.status, ...measuredAndLost(r), headline(r)]);
         process.stdout.write(renderTable(['run', 'created (UTC)', 'datapath', 'workload', 'status', 'measured', 'lost', 'result'], rows, [0, 1, 2, 3, 4, 7]) + '\n');
       }
       return 0;
@@ -79,7 +80,7 @@ function headline(r: RunRecord): string {
 
 function showRun(r: RunRecord): string {
   const lines = [
-    `run ${r.id}  ${r.datapath} / ${r.workload}  ${r.status}${r.problem ? `: ${r.problem}` : ''}`,
+    `run ${r.id}  ${r.datapath}${endpointTag(r)} / ${r.workload}  ${r.status}${r.problem ? `: ${r.problem}` : ''}`,
     `created ${r.created_at}, batch ${r.batch_id}`,
     '',
     resultsTables([r]),

@@ -159,6 +159,8 @@ export async function ensureGuestImage(run: CommandRunner = runCommand): Promise
     const tmp = `${initramfs}.${process.pid}.tmp`;
     writeFileSync(tmp, gzipSync(cpioArchive(entries)));
     renameSync(tmp, initramfs);
+    // Each engine build makes a new image: keep only the newest (2 MB each) rather than one per build.
+    for (const f of readdirSync(path.dirname(initramfs))) if (/^initramfs-[0-9a-f]{16}\.cpio\.gz$/.test(f) && f !== path.basename(initramfs)) rmSync(path.join(path.dirname(initramfs), f), { force: true });
   }
   return { kernel: path.join(kernel.dir, 'vmlinuz'), initramfs, kernelPackage: kernel.pkg, buildMs: cached && hadKernel ? 0 : Date.now() - started, cached: cached && hadKernel };
 }

@@ -26,6 +26,15 @@ interface Result {
 const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
 const qemus = () => liveProcesses(['qemu-system-x86']);
 
+/** A run with two guests that measures for as long as it is let: returned once it measures. */
+async function midRun() {
+  const child = spawnCnperf(['quick', 'bridge', '--endpoint', 'vm', '--count', '1000000', '--db', db]);
+  const done = collect(child);
+  await waitForStderr(child, /measuring/, 120_000);
+  await sleep(500);
+  return { child, done };
+}
+
 describe('VM endpoints', () => {
   it('bridge --endpoint vm: both endpoints in guests carry RTT; the result says how they ran', async () => {
     const before = hostSnapshot();
@@ -81,10 +90,7 @@ describe('VM endpoints', () => {
 
   it('SIGINT mid-run stops the guests and removes everything', async () => {
     const before = hostSnapshot();
-    const child = spawnCnperf(['quick', 'bridge', '--endpoint', 'vm', '--count', '1000000', '--db', db]);
-    const done = collect(child);
-    await waitForStderr(child, /measuring/, 120_000);
-    await sleep(500);
+    const { child, done } = await midRun();
     assert.equal(qemus().length, 2);
     child.kill('SIGINT');
     const r = await done;
@@ -95,10 +101,7 @@ describe('VM endpoints', () => {
 
   it('SIGKILL mid-run: `cnperf clean` stops the guests from the journal and removes taps and files', async () => {
     const before = hostSnapshot();
-    const child = spawnCnperf(['quick', 'bridge', '--endpoint', 'vm', '--count', '1000000', '--db', db]);
-    const done = collect(child);
-    await waitForStderr(child, /measuring/, 120_000);
-    await sleep(500);
+    const { child, done } = await midRun();
     child.kill('SIGKILL');
     await done;
     assert.equal(qemus().length, 2, 'the guests outlive a SIGKILLed cnperf (they are daemons)');
