@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Guest, Link, Topology, VmPlan } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
-import type { Datapath } from './types.js';
+import type { Datapath, PlanContext } from './types.js';
 
 export type EndpointKind = 'container' | 'vm';
 
@@ -26,15 +26,15 @@ export const GUEST_VCPUS = 1;
 export const GUEST_MEMORY_MB = 256;
 
 /** Why a datapath's endpoints cannot be VMs: said before anything is built. */
-export function vmRefusal(d: Datapath): string | null {
+export function vmRefusal(d: Datapath, ctx: Pick<PlanContext, 'variant'> = {}): string | null {
+  if (d.name === 'vxlan' && (ctx.variant ?? 'host') !== 'bridge') return 'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; --variant bridge puts them behind a bridge, where a tap can take their place';
   if (d.takes.includes('vm-endpoint')) return null;
   const why: Record<string, string> = {
     loopback: 'both endpoints share one namespace\'s loopback: there is no link a VM could sit on',
     veth: 'its two namespaces are joined by one veth pair directly: a VM needs a tap on a bridge or a router (use bridge or routed)',
     macvlan: 'its endpoints are macvlan devices of the node\'s NIC (a VM would need macvtap, which cnperf does not build yet)',
     ipvlan: 'its endpoints are ipvlan devices of the node\'s NIC: there is no tap for a VM',
-    vxlan: 'its endpoints are the nodes themselves (host variant) or bridge ports behind the overlay that cnperf does not re-plan for taps yet',
-    ovs: 'its ports are OVS internal ports or veths cnperf does not re-plan for taps yet',
+    ovs: 'tried: through OVS\'s userspace (netdev) datapath a guest on a tap answered none of 300 round trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off inside a guest yet',
     cni: 'the CNI plugins make the endpoints\' interfaces themselves, inside namespaces',
     xdp: 'its BPF programs redirect between veths by ifindex: a tap is not one',
     tcx: 'bpf_redirect_peer needs a veth peer: a tap has none',

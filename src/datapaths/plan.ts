@@ -37,8 +37,8 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   if (options.xps) t.xps = options.xps;
   const vm = options.vm;
   if (vm && (vm.endpoints.client === 'vm' || vm.endpoints.server === 'vm')) {
-    const why = vmRefusal(d);
-    if (why) throw new UserError(`${name} cannot take a VM endpoint: ${why}`, `datapaths that can: ${DATAPATHS.filter((x) => !vmRefusal(x)).map((x) => x.name).join(', ')}`);
+    const why = vmRefusal(d, ctx);
+    if (why) throw new UserError(`${name} cannot take a VM endpoint: ${why}`, `datapaths that can: ${DATAPATHS.filter((x) => !vmRefusal(x, { variant: 'bridge' })).map((x) => (x.name === 'vxlan' ? 'vxlan --variant bridge' : x.name)).join(', ')}`);
     return assertValidTopology(placeGuests(t, vm));
   }
   return assertValidTopology(t);

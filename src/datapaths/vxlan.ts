@@ -19,7 +19,7 @@ export const vxlan: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],
-  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy'],
+  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy', 'vm-endpoint'],
   variants: VXLAN_VARIANTS,
   plansMtu: true,
   refuse: ({ pairs = 1, variant = 'host', service }) =>

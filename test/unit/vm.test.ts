@@ -122,6 +122,12 @@ describe('placing guests', () => {
   it('datapaths without a place for a tap refuse, saying why; an endpoint with more than a veth is refused', () => {
     for (const d of ['loopback', 'veth', 'macvlan', 'xdp', 'tcx', 'podman']) assert.ok(vmRefusal(getDatapath(d)), d);
     assert.equal(vmRefusal(getDatapath('bridge')), null);
+    assert.match(vmRefusal(getDatapath('vxlan'))!, /--variant host the endpoints are the nodes themselves/);
+    assert.equal(vmRefusal(getDatapath('vxlan'), { variant: 'bridge' }), null);
+    // the Docker overlay: the server's veth on the far node's bridge becomes a tap there
+    const vx = planDatapath('vxlan', 'abc123', 1, { variant: 'bridge', vm: { endpoints: { client: 'container', server: 'vm' } } });
+    assert.deepEqual(validateTopology(vx), []);
+    assert.equal(vx.namespaces.find((n) => n.guest)!.guest!.hostNetns, 'cnpabc123-n1');
     assert.throws(() => planDatapath('veth', 'abc123', 1, { vm: vmBoth }), (e: unknown) => e instanceof UserError && /veth cannot take a VM endpoint/.test(e.message) && /bridge, routed/.test(e.hint!));
     const t = planDatapath('bridge', 'abc123', 1, {});
     t.sysctls!.push({ netns: t.endpoints.server.netns, key: 'net.core.somaxconn', value: '1' });
