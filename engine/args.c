@@ -82,7 +82,7 @@ int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp", "xdp", "raw-ring"};
+static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp", "xdp", "raw-ring", "dpdk"};
 
 const char *api_name(enum stream_api a) { return API_NAMES[a]; }
 
@@ -108,6 +108,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			o->crr = 1;
 			continue;
 		}
+		if (strcmp(k, "--vhost-server") == 0) {
+			o->vhost_server = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			FAIL("option %s needs a value", k);
 		const char *v = argv[++i];
@@ -129,8 +133,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				o->wait = WAIT_BLOCK;
 			else if (strcmp(v, "spin") == 0)
 				o->wait = WAIT_SPIN;
+			else if (strcmp(v, "yield") == 0)
+				o->wait = WAIT_YIELD;
 			else
-				FAIL("--wait '%s': expected block or spin", v);
+				FAIL("--wait '%s': expected block, spin or yield", v);
 		} else if (strcmp(k, "--pace") == 0) {
 			if (strcmp(v, "sleep") == 0)
 				o->pace = PACE_SLEEP;
@@ -180,7 +186,7 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				if (strcmp(v, API_NAMES[a]) == 0)
 					break;
 			if (a == sizeof API_NAMES / sizeof *API_NAMES)
-				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg, raw-ring, tcp or xdp", v);
+				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg, raw-ring, tcp, xdp or dpdk", v);
 			o->api = (enum stream_api)a;
 		} else if (strcmp(k, "--burst") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_BURST)
@@ -218,6 +224,14 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (parse_u64(v, &n) || n < 64 || n > (1u << 20) || (n & (n - 1)))
 				FAIL("%s '%s': expected a power of two, 64..1048576", k, v);
 			*(k[6] == 'f' ? &o->xdp_frames : &o->xdp_ring) = (uint32_t)n;
+		} else if (strcmp(k, "--mac") == 0) {
+			if (parse_mac(v, o->mac))
+				FAIL("--mac '%s': expected xx:xx:xx:xx:xx:xx", v);
+			o->have_mac = 1;
+		} else if (strcmp(k, "--vhost-socket") == 0 || strcmp(k, "--file-prefix") == 0 || strcmp(k, "--huge-dir") == 0) {
+			if (!*v || strlen(v) > 200 || strpbrk(v, ", "))
+				FAIL("%s '%s': expected a path or name of 1..200 characters without commas or spaces", k, v);
+			*(k[2] == 'v' ? &o->vhost_socket : k[2] == 'f' ? &o->file_prefix : &o->huge_dir) = v;
 		} else if (strcmp(k, "--stamps-out") == 0) {
 			if (!*v)
 				FAIL("--stamps-out: empty path");

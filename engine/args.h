@@ -4,12 +4,14 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
-enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1 };
+/* yield: a poll-mode (DPDK) engine that found nothing gives its CPU away (sched_yield) before polling
+ * again, so pollers can share CPUs. Only with --api dpdk (main.c refuses it otherwise). */
+enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1, WAIT_YIELD = 2 };
 /* How the client waits for its next send time: sleep (clock_nanosleep, the CPU may idle) or spin
  * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
 enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1 };
 /* How stream-tx sends (seed 001, Table 1) and, mirrored, how stream-rx receives. */
-enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING };
+enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING, API_DPDK };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
@@ -44,6 +46,14 @@ struct opts {
 	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */
 	uint32_t xdp_frames;      /* xdp: UMEM frames of 2 KiB (power of two) */
 	uint32_t xdp_ring;        /* xdp: entries of each AF_XDP ring (power of two, < xdp_frames) */
+
+	/* dpdk (cnperf-engine-dpdk): a virtio-user port on a vhost-user socket */
+	const char *vhost_socket; /* the switch's vhost-user socket */
+	int vhost_server;         /* the port is the vhost-user server (OVS-DPDK's dpdkvhostuserclient ports connect) */
+	uint8_t mac[6];           /* the port's own MAC */
+	int have_mac;
+	const char *file_prefix;  /* EAL --file-prefix: the run's, so its runtime files are found and removed */
+	const char *huge_dir;     /* EAL --huge-dir: the run's hugetlbfs mount */
 
 	/* rr-client / rr-server (tcp_rr.c) */
 	uint32_t response_size;   /* response bytes per transaction (--size is the request) */

@@ -2,7 +2,8 @@
  * (stream.c) are shared by every method: they pace, count and close seconds; a method only opens
  * its sockets and moves one burst (or one receive batch). One file per family: io_udp.c (send,
  * sendmmsg, and the UDP receiver every datagram method uses), io_raw.c (AF_PACKET raw, raw-mmsg),
- * io_ring.c (AF_PACKET TPACKET_V3 rings), io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h). DPDK slots in as a further entry. */
+ * io_ring.c (AF_PACKET TPACKET_V3 rings), io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h),
+ * io_dpdk.c (a DPDK virtio-user port, in cnperf-engine-dpdk only). */
 #ifndef CNPERF_IO_H
 #define CNPERF_IO_H
 #include "args.h"
@@ -13,6 +14,7 @@
 
 struct xsk;
 struct pring;
+struct dport;
 
 /* Returns of rx_batch besides a count of datagrams (or whole TCP messages). */
 #define IO_NOTHING (-1) /* timeout or a transient error: nothing arrived */
@@ -36,6 +38,10 @@ struct io {
 	uint64_t stream_bytes; /* tcp rx: bytes so far, so whole messages are counted exactly */
 	struct xsk *xsk;       /* xdp: the AF_XDP socket (xsk.h) */
 	struct pring *ring;    /* raw-ring: the mapped packet ring (io_ring.c) */
+	struct dport *dpdk;    /* dpdk: the DPDK port (io_dpdk.c, cnperf-engine-dpdk only) */
+	/* a receiver without a socket (dpdk): the address it reports as ready */
+	struct sockaddr_in bound;
+	int have_bound;
 };
 
 struct io_ops {
@@ -55,8 +61,11 @@ struct io_ops {
 	int (*rx_batch)(struct io *io, int flags, uint64_t *bytes, uint64_t *drops);
 	/* After the loop: drops the socket counted that no datagram reported (UDP: SO_MEMINFO). */
 	uint64_t (*rx_final_drops)(struct io *io);
+	/* After everything: releases what closing the process would not (dpdk: the EAL). May be NULL. */
+	void (*close)(struct io *io);
 };
 
+/* NULL for dpdk in the plain engine (only cnperf-engine-dpdk links io_dpdk.c). */
 const struct io_ops *io_ops_of(enum stream_api api);
 
 /* Packet sockets (io_raw.c, io_ring.c): frames skip the device's queueing discipline; -1 after an error event. */

@@ -68,5 +68,5 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	return tx_burst_headers(io, o->burst);
 }
 
-const struct io_ops io_raw = {"recvmsg", 0, raw_tx_open, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops};
-const struct io_ops io_raw_mmsg = {"recvmmsg", 1, raw_tx_open, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops};
+const struct io_ops io_raw = {"recvmsg", 0, raw_tx_open, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
+const struct io_ops io_raw_mmsg = {"recvmmsg", 1, raw_tx_open, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};

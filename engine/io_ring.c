@@ -213,4 +213,4 @@ static uint64_t ring_rx_final_drops(struct io *io)
 	return getsockopt(io->fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0 ? st.tp_drops : 0;
 }
 
-const struct io_ops io_raw_ring = {"TPACKET_V3", 1, ring_tx_open, ring_tx_burst, ring_tx_finish, ring_rx_open, ring_rx_batch, ring_rx_final_drops};
+const struct io_ops io_raw_ring = {"TPACKET_V3", 1, ring_tx_open, ring_tx_burst, ring_tx_finish, ring_rx_open, ring_rx_batch, ring_rx_final_drops, NULL};

@@ -1,6 +1,7 @@
 /* UDP datagrams: `send` (one datagram per call) and `sendmmsg` (a burst per call); the UDP receiver
  * (recvmsg, or recvmmsg for the batched methods) that every datagram method sends to. */
 #define _GNU_SOURCE
+#include "dpdk.h"
 #include "io.h"
 #include "out.h"
 #include "sock.h"
@@ -169,8 +170,8 @@ uint64_t udp_rx_final_drops(struct io *io)
 	return 0;
 }
 
-const struct io_ops io_send = {"recvmsg", 0, udp_tx_connect, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops};
-const struct io_ops io_sendmmsg = {"recvmmsg", 1, udp_tx_connect, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops};
+const struct io_ops io_send = {"recvmsg", 0, udp_tx_connect, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
+const struct io_ops io_sendmmsg = {"recvmmsg", 1, udp_tx_connect, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
 
 const struct io_ops *io_ops_of(enum stream_api api)
 {
@@ -189,6 +190,8 @@ const struct io_ops *io_ops_of(enum stream_api api)
 		return &io_xdp;
 	case API_RAW_RING:
 		return &io_raw_ring;
+	case API_DPDK:
+		return &io_dpdk ? &io_dpdk : NULL; /* a weak symbol: only cnperf-engine-dpdk defines it */
 	}
 	return NULL;
 }

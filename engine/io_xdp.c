@@ -115,7 +115,7 @@ static int xdp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *dro
 
 static uint64_t xdp_rx_final_drops(struct io *io) { return xsk_drops(io->xsk); }
 
-const struct io_ops io_xdp = {"AF_XDP", 1, xdp_tx_open, xdp_tx_burst, xdp_tx_finish, xdp_rx_open, xdp_rx_batch, xdp_rx_final_drops};
+const struct io_ops io_xdp = {"AF_XDP", 1, xdp_tx_open, xdp_tx_burst, xdp_tx_finish, xdp_rx_open, xdp_rx_batch, xdp_rx_final_drops, NULL};
 
 const char *io_xdp_mode(const struct io *io) { return io->xsk ? ((const struct xsk *)io->xsk)->mode : NULL; }
 

@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "args.h"
 #include "calib.h"
+#include "dpdk.h"
 #include "out.h"
 #include "rtt.h"
 #include "sock.h"
@@ -122,6 +123,10 @@ int main(int argc, char **argv)
 		ev_error("usage", "%s", err);
 		return 2;
 	}
+	if (o.wait == WAIT_YIELD && o.api != API_DPDK) {
+		ev_error("usage", "--wait yield is for poll-mode engines (--api dpdk); sockets wait with block or spin");
+		return 2;
+	}
 	install_stop_handler();
 	if (strcmp(cmd, "calibrate-clock") == 0)
 		return calib_clock(&o);
@@ -144,8 +149,19 @@ int main(int argc, char **argv)
 		}
 		return is_server ? rtt_xdp_server(&o) : rtt_xdp_client(&o);
 	}
+	if (o.api == API_DPDK) {
+		if (!rtt_dpdk_client) {
+			ev_error("usage", "--api dpdk: this engine is built without DPDK; cnperf-engine-dpdk has it");
+			return 2;
+		}
+		if (o.stamps_out || o.open_loop) {
+			ev_error("usage", "--api dpdk: %s is not built for DPDK (it needs the socket's kernel timestamps / the open-loop sender)", o.stamps_out ? "--stamps-out" : "--open-loop");
+			return 2;
+		}
+		return is_server ? rtt_dpdk_server(&o) : rtt_dpdk_client(&o);
+	}
 	if (o.api != API_SEND) {
-		ev_error("usage", "rtt: --api %s: the round trip runs over send (a UDP socket) or xdp (AF_XDP)", api_name(o.api));
+		ev_error("usage", "rtt: --api %s: the round trip runs over send (a UDP socket), xdp (AF_XDP) or dpdk", api_name(o.api));
 		return 2;
 	}
 	return is_server ? rtt_server(&o) : rtt_client(&o);

@@ -46,7 +46,7 @@ void wait_until(uint64_t t, enum pace_mode pace)
 		;
 }
 
-const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : "block"; }
+const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : w == WAIT_YIELD ? "yield" : "block"; }
 
 int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role)
 {

@@ -182,11 +182,19 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 	return 0;
 }
 
+static const struct io_ops *ops_or_error(const struct opts *o)
+{
+	const struct io_ops *ops = io_ops_of(o->api);
+	if (!ops)
+		ev_error("usage", "--api %s: this engine is built without DPDK; cnperf-engine-dpdk has it", api_name(o->api));
+	return ops;
+}
+
 int stream_tx(const struct opts *o)
 {
-	if (prepare_process(o) < 0)
+	const struct io_ops *ops = ops_or_error(o);
+	if (!ops || prepare_process(o) < 0)
 		return 1;
-	const struct io_ops *ops = io_ops_of(o->api);
 	struct io io = {.o = o, .fd = -1, .listen_fd = -1};
 	if (ops->tx_open(o, &io) < 0)
 		return 1;
@@ -196,6 +204,8 @@ int stream_tx(const struct opts *o)
 	struct tx_totals t;
 	tx_loop(o, ops, &io, &t);
 	io_xdp_close(&io);
+	if (ops->close)
+		ops->close(&io);
 	emit_tx_result(o, &t);
 	return 0;
 }
@@ -268,9 +278,9 @@ int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 
 int stream_rx(const struct opts *o)
 {
-	if (prepare_process(o) < 0)
+	const struct io_ops *ops = ops_or_error(o);
+	if (!ops || prepare_process(o) < 0)
 		return 1;
-	const struct io_ops *ops = io_ops_of(o->api);
 	struct io io = {.o = o, .fd = -1, .listen_fd = -1};
 	if (ops->rx_open(o, &io) < 0)
 		return 1;
@@ -279,16 +289,18 @@ int stream_rx(const struct opts *o)
 	getsockopt(io.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
 	/* AF_XDP and the packet ring read frames beside a UDP socket that only holds the port: its figures
 	 * (buffer, drops) say nothing about them; TCP has none */
-	const int frames = o->api == API_XDP || o->api == API_RAW_RING;
+	const int frames = o->api == API_XDP || o->api == API_RAW_RING || o->api == API_DPDK;
 	const int udp = o->api != API_TCP && !frames;
 	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
 	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
 	/* AF_XDP, packet ring: the UDP socket that holds the port says which one it is */
-	if (emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx") < 0)
+	if ((io.have_bound ? emit_ready_addr(&io.bound, o, "stream-rx") : emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx")) < 0)
 		return 1;
 	struct rx_totals t;
 	int failed = rx_loop(o, ops, &io, &t) < 0;
 	io_xdp_close(&io);
+	if (ops->close)
+		ops->close(&io);
 	if (failed)
 		return 1;
 	if (o->api == API_TCP && io.listen_fd >= 0 && io.fd != io.listen_fd)

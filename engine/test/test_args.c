@@ -39,7 +39,8 @@ int main(void)
 	CHECK(parse("--bind 1.2.3.4:5 --size 0", &o, err) < 0 && strstr(err, "--size"));
 	CHECK(parse("--server 1.2.3.4:5 --crr --flows 8 --response-size 1", &o, err) == 0 && o.crr && o.flows == 8 && o.response_size == 1);
 	CHECK(parse("--server 1.2.3.4:5 --flows 0", &o, err) < 0 && strstr(err, "--flows"));
-	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block or spin"));
+	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block, spin or yield"));
+	CHECK(parse("--bind 1.2.3.4:5 --wait yield", &o, err) == 0 && o.wait == WAIT_YIELD);
 	CHECK(parse("--bind 1.2.3.4:5 --pace spin", &o, err) == 0 && o.pace == PACE_SPIN);
 	CHECK(parse("--bind 1.2.3.4:5", &o, err) == 0 && o.pace == PACE_SLEEP);
 	CHECK(parse("--bind 1.2.3.4:5 --pace busy", &o, err) < 0 && strstr(err, "sleep or spin"));
@@ -53,7 +54,11 @@ int main(void)
 		    "--dev cnpab12cd-c0 --dst-mac 02:AB:cd:00:00:01 --src 198.18.0.1:9 --qdisc-bypass", &o, err) == 0);
 	CHECK(o.api == API_RAW_MMSG && o.burst == 64 && o.rate_pps == 100000 && o.duration_ns == 2000000000ull);
 	CHECK(o.have_dst_mac && o.dst_mac[1] == 0xab && o.dst_mac[5] == 1 && o.have_src && o.qdisc_bypass);
-	CHECK(parse("--server 1.2.3.4:5 --api dpdk", &o, err) < 0 && strstr(err, "raw-ring, tcp or xdp"));
+	CHECK(parse("--server 1.2.3.4:5 --api rdma", &o, err) < 0 && strstr(err, "raw-ring, tcp, xdp or dpdk"));
+	/* dpdk: the port's socket, prefix and hugepage directory are checked (they go into EAL arguments) */
+	CHECK(parse("--server 1.2.3.4:5 --api dpdk --vhost-socket /run/x.sock --vhost-server --mac 02:00:00:00:00:01 --file-prefix cnpab12cd-c --huge-dir /run/h", &o, err) == 0 &&
+	      o.api == API_DPDK && o.vhost_server && o.have_mac && o.mac[5] == 1 && strcmp(o.file_prefix, "cnpab12cd-c") == 0);
+	CHECK(parse("--server 1.2.3.4:5 --vhost-socket /run/a,b", &o, err) < 0 && strstr(err, "without commas"));
 	CHECK(parse("--server 1.2.3.4:5 --burst 0", &o, err) < 0 && strstr(err, "--burst"));
 	CHECK(parse("--server 1.2.3.4:5 --dst-mac 02:ab:cd:00:00", &o, err) < 0 && strstr(err, "--dst-mac"));
 	CHECK(parse("--server 1.2.3.4:5 --dev this-is-16-chars", &o, err) < 0 && strstr(err, "--dev"));
