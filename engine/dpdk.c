@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define POOL_MBUFS 8191u
-#define RING_SIZE 1024u
 #define LINK_WAIT_NS 10000000000ull
 
 int dpdk_open(const struct opts *o, struct dport *d)
@@ -33,7 +32,7 @@ int dpdk_open(const struct opts *o, struct dport *d)
 		snprintf(lcores, sizeof lcores, "0@(0-%ld)", sysconf(_SC_NPROCESSORS_ONLN) - 1);
 	if (o->have_mac)
 		snprintf(mac, sizeof mac, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0], o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
-	snprintf(vdev, sizeof vdev, "net_virtio_user0,path=%s,queues=1,queue_size=%u%s%s", o->vhost_socket, RING_SIZE, o->vhost_server ? ",server=1" : "", mac);
+	snprintf(vdev, sizeof vdev, "net_virtio_user0,path=%s,queues=1,queue_size=%u%s%s", o->vhost_socket, DPDK_RING_SIZE, o->vhost_server ? ",server=1" : "", mac);
 	char *eal[] = {"cnperf-engine-dpdk", "--no-pci", "--file-prefix", (char *)o->file_prefix, "--huge-dir", (char *)o->huge_dir,
 		       "-m", "64", "--single-file-segments", "--lcores", lcores, "--vdev", vdev, "--log-level", "error", NULL};
 	/* DPDK logs to stdout by default: stdout is the NDJSON channel, so its logs go to stderr. */
@@ -55,8 +54,8 @@ int dpdk_open(const struct opts *o, struct dport *d)
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof conf);
 	int rc;
-	if ((rc = rte_eth_dev_configure(d->port, 1, 1, &conf)) < 0 || (rc = rte_eth_rx_queue_setup(d->port, 0, RING_SIZE, (unsigned)rte_socket_id(), NULL, d->pool)) < 0 ||
-	    (rc = rte_eth_tx_queue_setup(d->port, 0, RING_SIZE, (unsigned)rte_socket_id(), NULL)) < 0 || (rc = rte_eth_dev_start(d->port)) < 0) {
+	if ((rc = rte_eth_dev_configure(d->port, 1, 1, &conf)) < 0 || (rc = rte_eth_rx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL, d->pool)) < 0 ||
+	    (rc = rte_eth_tx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL)) < 0 || (rc = rte_eth_dev_start(d->port)) < 0) {
 		ev_error("dpdk-port", "setting up the virtio-user port on %s: %s", o->vhost_socket, rte_strerror(-rc));
 		return -1;
 	}

@@ -15,6 +15,10 @@ struct dport {
 };
 
 #define DPDK_BURST 32u
+/* Descriptors of each virtio ring. A sender that shares its CPU yields every quarter ring: the
+ * receiver then finds work waiting and the rings never fill while the other side is off the CPU. */
+#define DPDK_RING_SIZE 1024u
+#define DPDK_YIELD_EVERY (DPDK_RING_SIZE / 4)
 
 /* EAL up, the port configured (one RX and one TX queue), started and its link up: 0, or an error
  * event and -1. */

@@ -14,6 +14,11 @@ export function staticEnginePath(): string {
   return path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-static');
 }
 
+/** The engine built with DPDK (--api dpdk: virtio-user ports), where DPDK is installed. */
+export function dpdkEnginePath(): string {
+  return path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-dpdk');
+}
+
 /** The netlink applier (engine/wire/); CNPERF_WIRE overrides it. */
 export function wirePath(): string {
   return process.env.CNPERF_WIRE ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-wire');

@@ -9,12 +9,13 @@ import { veth } from './veth.js';
 import { vxlan } from './vxlan.js';
 import { cni } from './cni.js';
 import { tcx } from './tcx.js';
+import { testpmd } from './testpmd.js';
 import { xdp } from './xdp.js';
 import { existing } from './existing.js';
 import { podman } from './podman.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, podman, existing];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, podman, existing, testpmd];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

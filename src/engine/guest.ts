@@ -1,8 +1,8 @@
 /**
- * Engines that run somewhere other than this host's process table: inside a VM endpoint's guest,
- * where the guest's agent (engine/agent.c, src/vm/agent.ts) starts them. The supervisor looks an
- * engine's --netns up here; a namespace that is a guest's runs its engines there, with the same
- * argv, protocol and stop semantics.
+ * Engines that do not run as the plain engine in a namespace: inside a VM endpoint's guest, where the
+ * guest's agent (engine/agent.c, src/vm/agent.ts) starts them, or as the DPDK build of the engine on a
+ * switch's vhost-user port (src/dpdk/engines.ts). The supervisor looks an engine's --netns up here; a
+ * namespace registered here runs its engines that way, with the same protocol and stop semantics.
  */
 export interface EngineCallbacks {
   line(line: string): void;
@@ -14,7 +14,10 @@ export interface EngineCallbacks {
 export interface EngineHost {
   /** for messages: "the VM of cnp123456-c" */
   readonly name: string;
-  spawn(argv: readonly string[], on: EngineCallbacks): { signal(sig: NodeJS.Signals): void };
+  /** runs the engine elsewhere (a guest's agent) ... */
+  spawn?(argv: readonly string[], on: EngineCallbacks): { signal(sig: NodeJS.Signals): void };
+  /** ... or here, as another binary with its own arguments (cnperf-engine-dpdk); the supervisor spawns it */
+  local?(argv: readonly string[]): { bin: string; argv: string[] };
 }
 
 const hosts = new Map<string, EngineHost>();

@@ -22,7 +22,8 @@ export const ReadyEvent = z.object({
   role: z.string(),
   addr: z.string(),
   port: u64,
-  wait: z.enum(['block', 'spin']),
+  /** yield: a DPDK engine that gives its CPU away between empty polls */
+  wait: z.enum(['block', 'spin', 'yield']),
   cpu: z.number().int(),
   rt_prio: u64,
 });
@@ -40,7 +41,7 @@ export const HistogramPayload = z.object({
 
 /** What every latency client's result carries (rtt-client, rr-client): its schedule, its samples' summary and histogram. */
 const LatencyResultFields = {
-  wait: z.enum(['block', 'spin']),
+  wait: z.enum(['block', 'spin', 'yield']),
   size: u64,
   count: u64,
   warmup: u64,
@@ -74,7 +75,7 @@ export const RttClientResult = z.object({
   recv_errors: u64,
   aborted: z.enum(['signal', 'peer-unresponsive']).nullable(),
   /** --api xdp: the round trip over AF_XDP sockets, and the mode the client's XDP program ran in */
-  api: z.literal('xdp').optional(),
+  api: z.enum(['xdp', 'dpdk']).optional(),
   xdp_mode: z.enum(['native', 'generic']).optional(),
   /** open loop: replies seen twice, datagrams not of this run, the sender's lateness against its schedule */
   duplicates: u64.optional(),
@@ -129,7 +130,7 @@ export const RrServerResult = z.object({
 });
 
 /** Seed 001's ladder of kernel APIs, socket to bypass: send < sendmmsg < raw < raw-mmsg < raw-ring < xdp; and TCP. */
-export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'raw-ring', 'xdp', 'tcp']);
+export const StreamApi = z.enum(['send', 'sendmmsg', 'raw', 'raw-mmsg', 'raw-ring', 'xdp', 'tcp', 'dpdk']);
 
 /** Per-second counters of one end of a stream (deltas; `ns` is the exact length of the interval). */
 export const IntervalEvent = z.object({
@@ -170,7 +171,7 @@ export const StreamTxResult = z.object({
 export const StreamRxResult = z.object({
   event: z.literal('result'),
   role: z.literal('stream-rx'),
-  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'TPACKET_V3', 'AF_XDP']),
+  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'TPACKET_V3', 'AF_XDP', 'rte_eth_rx_burst']),
   /** xdp: the mode the receiver's XDP program ran in (native where the driver has it) */
   xdp_mode: z.enum(['native', 'generic']).optional(),
   packets: u64,

@@ -63,23 +63,25 @@ export class EngineProcess {
     const keepStderr = (d: string) => {
       this.stderr = (this.stderr + d).slice(-STDERR_KEEP);
     };
-    const guest = engineHostFor(argv);
-    if (guest) {
-      this.transport = guest.host.spawn(guestArgv(argv), {
+    const other = engineHostFor(argv);
+    const remote = other?.host.spawn?.bind(other.host);
+    if (other && remote) {
+      const host = other.host;
+      this.transport = remote(guestArgv(argv), {
         line: (l) => this.onLine(l),
         stderr: keepStderr,
         exit: (code, signal, why) => {
-          if (why) this.protocolError ??= new EngineError(label, `${guest.host.name}: ${why}`);
+          if (why) this.protocolError ??= new EngineError(label, `${host.name}: ${why}`);
           finish(code, signal);
         },
       });
       live.add(this);
     } else {
-      const bin = enginePath();
+      const { bin, argv: args } = other?.host.local?.(argv) ?? { bin: enginePath(), argv: [...argv] };
       if (!existsSync(bin)) throw new UserError(`the engine binary ${bin} is missing`, 'run `bash scripts/setup.sh` (or `npm run build`) first');
       // detached: its own process group, so a stop reaches everything it may have started, and a
       // Ctrl-C on the terminal reaches cnperf first (which then stops the engine in order).
-      const child: ChildProcess = spawn(bin, [...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child: ChildProcess = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       this.pidValue = child.pid;
       this.transport = { signal: (sig) => child.pid && process.kill(-child.pid, sig) };
       live.add(this);

@@ -75,7 +75,9 @@ function isUndo(x: unknown): x is UndoAction {
   if (o.op === 'del-netns') return typeof o.netns === 'string';
   if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
   if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
-  if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs' || o.op === 'umount-bpffs') return typeof o.path === 'string';
+  if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs' || o.op === 'umount-bpffs' || o.op === 'umount-hugetlbfs') return typeof o.path === 'string';
+  if (o.op === 'hugepages-restore') return Number.isInteger(o.before) && (o.before as number) >= 0;
+  if (o.op === 'rm-dpdk-runtime') return typeof o.prefix === 'string';
   if (o.op === 'unname-netns') return typeof o.netns === 'string' && typeof o.what === 'string';
   if (o.op === 'podman-rm' || o.op === 'podman-network-rm') return typeof o.name === 'string';
   if (o.op === 'podman-rmi') return typeof o.image === 'string';

@@ -57,3 +57,10 @@ export function ensureStateDir(dir: string): void {
   }
   checked.add(abs);
 }
+
+/** The run's directory, made (and its removal journaled first) unless it is there already. */
+export function ensureRunDir(runDir: string, journal: { append(u: { op: 'rm-dir'; path: string }): void }): void {
+  if (existsSync(runDir)) return;
+  journal.append({ op: 'rm-dir', path: runDir });
+  makeDirs(runDir);
+}

@@ -30,6 +30,10 @@ export type UndoAction =
   | { op: 'podman-rmi'; image: string }
   /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
   | { op: 'netavark-residue'; before: { chains: string[]; tables: string[]; ipForward: string } }
+  /** kernel bypass (src/dpdk/): the 2 MB page reservation as it was, the run's hugetlbfs mount, DPDK's runtime files */
+  | { op: 'hugepages-restore'; before: number }
+  | { op: 'umount-hugetlbfs'; path: string }
+  | { op: 'rm-dpdk-runtime'; prefix: string }
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
   | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 

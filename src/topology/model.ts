@@ -199,6 +199,8 @@ export interface Topology {
   existing?: { client: string; server: string; serverAddress?: string };
   /** VM endpoints (--endpoint vm): how their guests boot; the namespaces marked `guest` are theirs */
   vm?: VmPlan;
+  /** kernel bypass (datapaths testpmd, ovs-dpdk): the switch, its vhost-user ports, the hugepages */
+  dpdk?: DpdkPlan;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
@@ -243,6 +245,26 @@ export interface PodmanRuntime {
   ulimits: { nofile: number; nproc: number } | null;
   /** the trial containers it took to find them, and why each earlier one failed */
   tried: string[];
+}
+
+/**
+ * A userspace switch joined to DPDK engines over vhost-user (src/dpdk/): each endpoint namespace (a
+ * container) holds no kernel interface, only its engine's virtio-user port on a socket of the switch.
+ */
+export interface DpdkPlan {
+  switch: 'testpmd' | 'ovs-dpdk';
+  /** the namespace the switch runs in */
+  node: string;
+  /** the run's hugetlbfs mount, and the 2 MB pages the run reserves for the switch and the engines */
+  hugeDir: string;
+  hugepages: number;
+  /** every DPDK process's --file-prefix starts with it (its runtime files: /var/run/dpdk/<prefix>) */
+  prefix: string;
+  /** one vhost-user port per endpoint namespace: its socket, its MAC and its peer's */
+  ports: Array<{ netns: string; socket: string; mac: string; peerMac: string }>;
+  /** the CPUs the switch polls on; the engines default to the others (--cpus overrides) */
+  switchCpus: number[];
+  engineCpu: number;
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */
@@ -317,7 +339,7 @@ export function validateTopology(t: Topology): string[] {
       if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
       const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
       // an adopted namespace's devices are its own: nothing here declares them
-      const adopted = t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest));
+      const adopted = t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest)) || t.dpdk?.ports.some((p) => p.netns === ep.netns);
       if (ep.dev !== 'lo' && !byCni && !adopted && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
     }
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { registerEngineHost, unregisterEngineHost } from '../engine/guest.js';
 import { runCommand, type CommandRunner } from '../host/command.js';
 import type { Journal } from '../host/journal.js';
-import { makeDirs } from '../host/statedir.js';
+import { ensureRunDir, makeDirs } from '../host/statedir.js';
 import type { Guest, Topology, VmPlan } from '../topology/model.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { GuestAgent } from './agent.js';
@@ -131,10 +131,7 @@ export async function bootGuests(t: Topology, journal: Journal, runDir: string, 
     const why = vhostUnavailable();
     if (why) throw new UserError(`--vm-vhost on: ${why}`, 'leave --vm-vhost off (qemu then moves the packets itself)');
   }
-  if (!existsSync(runDir)) {
-    journal.append({ op: 'rm-dir', path: runDir });
-    makeDirs(runDir);
-  }
+  ensureRunDir(runDir, journal);
   const image = await ensureGuestImage(run);
   const { accel, why } = await chooseAccel(t.vm.accel, image, { runDir, journal, run });
   const timeoutMs = bootTimeoutMs();

@@ -51,7 +51,12 @@ export interface StreamParams {
   rcvbuf?: number;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
   flows: number;
+  /** --burst was given (else a DPDK datapath sends bursts of DPDK_DEFAULT_BURST, as DPDK applications do) */
+  burstGiven?: boolean;
 }
+
+/** testpmd's own default burst: a DPDK sender without --burst moves this many frames per call. */
+export const DPDK_DEFAULT_BURST = 32;
 
 export const STREAM_DEFAULTS: StreamParams = {
   flows: 1,
@@ -180,9 +185,11 @@ export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams 
 /** One StreamParams per API named in --api (a comma-separated list: seed 001's Table 1 in one run). */
 export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
   const apis = (v.api ?? base.api).split(',');
-  const allowed = StreamApiEnum.options;
+  // dpdk is not a choice: the kernel-bypass datapaths (testpmd, ovs-dpdk) send that way by themselves
+  const allowed = StreamApiEnum.options.filter((a) => a !== 'dpdk');
   return apis.map((a, i) => {
-    if (!allowed.includes(a as StreamApi)) throw new UserError(`--api '${a}': expected one or more of ${allowed.join(', ')} (comma-separated)`);
+    if (a === 'dpdk') throw new UserError("--api dpdk: the DPDK datapaths (testpmd) use it by themselves, whatever --api says; the others have no DPDK port");
+    if (!(allowed as readonly string[]).includes(a)) throw new UserError(`--api '${a}': expected one or more of ${allowed.join(', ')} (comma-separated)`);
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     const api = a as StreamApi;
     const raw = isRawApi(api);
@@ -193,7 +200,7 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
     // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).
     const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;
-    return { ...base, api, burst, qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass };
+    return { ...base, api, burst, qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass, burstGiven: v.burst !== undefined };
   });
 }
 
@@ -231,7 +238,8 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
   const out = outs[0]!;
   const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
   const summary: StreamSummary = {
-    api: p.api,
+    // as the sender ran (a DPDK datapath's engine sends with --api dpdk whatever the parameters said)
+    api: out.tx.api,
     size: p.size,
     burst: p.burst,
     flows: outs.length,
@@ -285,8 +293,10 @@ export function checkRaw(topo: Topology, api: StreamApi): void {
 }
 
 /** One sender/receiver pair per flow, all at once, with the datapath's drop counters around them. */
-export async function runFlows(topo: Topology, p: StreamParams): Promise<StreamResultOutcome> {
-  checkRaw(topo, p.api);
+export async function runFlows(topo: Topology, given: StreamParams): Promise<StreamResultOutcome> {
+  checkRaw(topo, given.api);
+  // A DPDK engine moves bursts, as every DPDK application does, unless --burst says otherwise.
+  const p = topo.dpdk && !given.burstGiven ? { ...given, burst: DPDK_DEFAULT_BURST } : given;
   const before = await readDropCounters(topo);
   const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p, topo.service ? { service: topo.service } : {})));
   return streamOutcomeOf(p, flows, before, await readDropCounters(topo));

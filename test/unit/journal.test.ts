@@ -64,6 +64,9 @@ describe('undo actions beyond links', () => {
       'podman-network-rm': { op: 'podman-network-rm', name: 'cnperf-ffffff' },
       'podman-rmi': { op: 'podman-rmi', image: 'localhost/cnperf-ffffff:engine' },
       'netavark-residue': { op: 'netavark-residue', before: { chains: [], tables: ['ip filter'], ipForward: '0' } },
+      'hugepages-restore': { op: 'hugepages-restore', before: 0 },
+      'umount-hugetlbfs': { op: 'umount-hugetlbfs', path: '/run/cnperf/cnpffffff/hugepages' },
+      'rm-dpdk-runtime': { op: 'rm-dpdk-runtime', prefix: 'cnpffffff' },
       'cni-del': { op: 'cni-del', network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' }, netns: 'cnpffffff-c', ifname: 'eth0', containerId: 'c', runIn: 'cnpffffff-n', cacheFile: '/run/cnperf/c.json' },
     };
     const j = Journal.create(dir, { runId: 'ffffff', kind: 'run', datapath: 'podman' });

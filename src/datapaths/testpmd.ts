@@ -1,0 +1,62 @@
+import os from 'node:os';
+import path from 'node:path';
+import { startTestpmd, TESTPMD } from '../dpdk/testpmd.js';
+import { hugepagesUnavailable } from '../dpdk/hugepages.js';
+import { ownedName, type DpdkPlan } from '../topology/model.js';
+import { complete, draftTopology } from './nodes.js';
+import { pairIps, type Datapath } from './types.js';
+
+/** MACs of the endpoints' virtio-user ports: locally administered, the run's, fixed so each end knows the other's. */
+export const DPDK_CLIENT_MAC = '02:cd:00:00:00:01';
+export const DPDK_SERVER_MAC = '02:cd:00:00:00:02';
+
+/**
+ * Kernel bypass (seed 001): two containers whose DPDK engines have virtio-user ports, joined by DPDK's
+ * testpmd over vhost-user, io-forwarding port 0 ⇄ port 1. The containers are namespaces with no
+ * kernel interface at all: a unix socket of the switch and the run's hugepages are what they share.
+ * The switch polls one CPU (the last); the engines default to the first, yielding between empty polls,
+ * since on two CPUs three pollers must share (every result says where each ran).
+ */
+export const testpmd: Datapath = {
+  name: 'testpmd',
+  description: "DPDK testpmd as the switch: each container's DPDK engine on a vhost-user port of testpmd (io forwarding), no kernel on the path",
+  placements: ['same-node'],
+  defaultPlacement: 'same-node',
+  takes: [],
+  tools: [{ tool: TESTPMD, package: 'dpdk' }],
+  refuse: ({ pairs = 1 }) => hugepagesUnavailable() ?? (pairs > 1 ? 'testpmd io-forwards port 0 to port 1 and back: one client/server pair' : null),
+  plan({ runId, runDir }) {
+    const dir = runDir ?? `/run/cnperf/cnp${runId}`;
+    const t = draftTopology(runId, 'testpmd');
+    const node = ownedName(runId, 'n');
+    const c = ownedName(runId, 'c');
+    const s = ownedName(runId, 's');
+    t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
+    t.dpdk = dpdkPlan('testpmd', runId, dir, node, [c, s]);
+    const ip = pairIps(0);
+    const client = { netns: c, ip: ip.client, dev: 'virtio_user0' };
+    const server = { netns: s, ip: ip.server, dev: 'virtio_user0' };
+    return complete(t, [{ client, server }], `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${t.dpdk.switchCpus.join(',')})@${node} ═vhost-user═ [virtio-user] ${s}`);
+  },
+  attach: (t, ctx) => startTestpmd(t, ctx),
+};
+
+/** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */
+export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, [c, s]: [string, string]): DpdkPlan {
+  const cpus = os.cpus().length;
+  // 2 MB pages: the switch's 128 MB, 64 MB for each of up to four engines at once (a load runs two pairs' worth)
+  const hugepages = (128 + 4 * 64) / 2;
+  return {
+    switch: sw,
+    node,
+    hugeDir: path.join(dir, 'hugepages'),
+    hugepages,
+    prefix: `cnp${runId}`,
+    ports: [
+      { netns: c, socket: path.join(dir, `vhost-${c}.sock`), mac: DPDK_CLIENT_MAC, peerMac: DPDK_SERVER_MAC },
+      { netns: s, socket: path.join(dir, `vhost-${s}.sock`), mac: DPDK_SERVER_MAC, peerMac: DPDK_CLIENT_MAC },
+    ],
+    switchCpus: [cpus - 1],
+    engineCpu: 0,
+  };
+}
