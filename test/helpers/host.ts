@@ -3,7 +3,7 @@
  * details), addresses, routes (all tables), rules, cnperf's state directory and engine processes.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { CNPERF } from './paths.js';
 
 function run(file: string, args: string[]): string {
@@ -32,6 +32,9 @@ export interface HostSnapshot {
   bpf: string;
   /** the root namespace's sysctls a datapath could be tempted to change */
   sysctls: string;
+  /** hugetlbfs mounts, and DPDK's runtime directories (/var/run/dpdk/<file prefix>) */
+  hugetlbfs: string;
+  dpdkRuntime: string[];
 }
 
 const SYSCTLS = [
@@ -48,6 +51,8 @@ const SYSCTLS = [
   'net/bridge/bridge-nf-call-ip6tables',
   'net/netfilter/nf_conntrack_max',
   'kernel/perf_event_paranoid',
+  // the kernel-bypass datapaths reserve 2 MB pages for a run and give them back
+  'vm/nr_hugepages',
 ];
 
 export function sysctlState(): string {
@@ -103,10 +108,12 @@ export function hostSnapshot(): HostSnapshot {
     iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
-    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'qemu-system-x86']).join(' '),
+    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'qemu-system-x86', 'dpdk-testpmd']).join(' '),
     tracefs: tracefsState(),
     sysctls: sysctlState(),
     bpf: bpfState(),
+    hugetlbfs: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'hugetlbfs').join('\n'),
+    dpdkRuntime: existsSync('/var/run/dpdk') ? readdirSync('/var/run/dpdk').sort() : [],
   };
 }
 
@@ -138,7 +145,8 @@ export function bpfState(settle = true): string {
  * nothing (no sockets, no namespace), so it is not counted.
  */
 export function liveEngines(): string[] {
-  return liveProcesses(['cnperf-engine']);
+  // (the DPDK build's name, cnperf-engine-dpdk, is cut to 15 characters in /proc/PID/stat)
+  return liveProcesses(['cnperf-engine', 'cnperf-engine-d']);
 }
 
 /** Live (not zombie) processes with one of these command names. */

@@ -1,0 +1,86 @@
+/**
+ * Kernel bypass (seed 001): the testpmd datapath — DPDK engines on virtio-user ports, testpmd between
+ * them over vhost-user — carries RTT and a stream, and leaves no process, socket, DPDK runtime file,
+ * hugepage reservation or hugetlbfs mount behind: after success, after a failure once built, after
+ * SIGINT, and after SIGKILL followed by `cnperf clean`. Rates are compared in bench/, not here.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { dpdkEnginePath } from '../../src/paths.js';
+import { cnperf, collect, hostSnapshot, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-dpdk-'));
+const db = path.join(tmp, 'results.sqlite');
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Result {
+  datapath: string;
+  status: string;
+  problem: string | null;
+  samples: number;
+  rtt_ns: { p50: number } | null;
+  stream?: { api: string; burst: number; rx_pps: number; tx_pps: number };
+}
+const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
+const testpmds = () => liveProcesses(['dpdk-testpmd']);
+const skip = !existsSync(dpdkEnginePath()) ? 'DPDK is not installed (the DPDK engine is not built)' : false;
+
+describe('testpmd datapath', { skip }, () => {
+  it('carries RTT between two DPDK engines through testpmd, and gives back what it took', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'testpmd', '--count', '2000', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'ok', res!.problem ?? '');
+    assert.equal(res!.samples, 2000);
+    assert.ok(res!.rtt_ns!.p50 > 0);
+    console.log(`# testpmd rtt p50 ${res!.rtt_ns!.p50} ns`);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('carries a stream: the sender runs DPDK bursts of 32 unless told, the result says so', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'testpmd', '--workload', 'stream', '--size', '64', '--duration', '3s', '--warmup', '1s', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'ok', res!.problem ?? '');
+    assert.equal(res!.stream!.api, 'dpdk');
+    assert.equal(res!.stream!.burst, 32);
+    assert.ok(res!.stream!.rx_pps > 0 && res!.stream!.rx_pps <= res!.stream!.tx_pps * 1.01, JSON.stringify(res!.stream));
+    const one = results((await cnperf(['quick', 'testpmd', '--workload', 'stream', '--burst', '4', '--duration', '2s', '--warmup', '1s', '--json', '--db', db])).stdout)[0]!;
+    assert.equal(one.stream!.burst, 4);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('a workload the DPDK engine cannot run fails after the build, naming why, and leaves nothing', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--json', '--db', db]);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'failed');
+    assert.match(res!.problem!, /rr-server over DPDK: .*TCP workloads need a kernel stack/);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  for (const sig of ['SIGINT', 'SIGKILL'] as const) {
+    it(`${sig} mid-run${sig === 'SIGKILL' ? ', then `cnperf clean`,' : ''} stops testpmd and gives back hugepages and mount`, async () => {
+      const before = hostSnapshot();
+      const child = spawnCnperf(['quick', 'testpmd', '--count', '1000000', '--interval', '1ms', '--db', db]);
+      const done = collect(child);
+      await waitForStderr(child, /measuring/, 60_000);
+      await sleep(300);
+      assert.equal(testpmds().length, 1, 'testpmd runs');
+      child.kill(sig);
+      const r = await done;
+      assert.notEqual(r.code, 0);
+      if (sig === 'SIGKILL') {
+        const c = await cnperf(['clean']);
+        assert.equal(c.code, 0, c.stderr);
+        assert.match(c.stdout, /2 MB hugepages back to \d+/);
+      }
+      assert.deepEqual(hostSnapshot(), before);
+    });
+  }
+});
