@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 # podman datapath (aardvark-dns comes with netavark's network setup; runc because crun refuses cgroups v1
 # hybrid hosts); tar: the image's root filesystem. qemu-system-x86, busybox-static: VM endpoints (the
 # guest's kernel comes from Debian's linux-image-cloud-amd64, fetched by cnperf with apt-get download into
-# /var/cache/cnperf on the first VM run — never installed on the host).
+# /var/cache/cnperf on the first VM run — never installed on the host). dpdk, libdpdk-dev and its virtio and
+# vhost drivers: cnperf-engine-dpdk and the testpmd datapath (with --no-install-recommends, the drivers by name).
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -45,6 +46,10 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v dpdk-testpmd >/dev/null 2>&1 || need+=(dpdk)
+pkg-config --exists libdpdk 2>/dev/null || need+=(libdpdk-dev pkg-config)
+dpkg -s librte-net-virtio23 >/dev/null 2>&1 || need+=(librte-net-virtio23)
+dpkg -s librte-net-vhost23 >/dev/null 2>&1 || need+=(librte-net-vhost23)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

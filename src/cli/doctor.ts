@@ -16,6 +16,7 @@ import { buildTopology } from '../runner/build.js';
 import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { vmDoctorLines } from '../vm/doctor.js';
+import { dpdkDoctorLines } from '../dpdk/doctor.js';
 import { parseCommandArgs } from './args.js';
 
 type Out = (mark: string, what: string, detail?: string) => void;
@@ -128,7 +129,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   await checkBpf(out);
   checkServiceProxies(out);
-  for (const [mark, what, detail] of vmDoctorLines()) out(mark, what, detail);
+  for (const [mark, what, detail] of [...vmDoctorLines(), ...dpdkDoctorLines()]) out(mark, what, detail);
   // Without root nothing can be built; with it, the builds hold the measurement lock.
   if (isRoot && engineVersion && wireOk) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);
