@@ -11,12 +11,12 @@
  * Needs root; sockperf, iperf3, qperf and containernetworking-plugins (scripts/setup.sh installs them).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { collectEnvironment } from '../src/env/environment.js';
-import { PROJECT_ROOT } from '../src/paths.js';
+import { dpdkEnginePath, PROJECT_ROOT } from '../src/paths.js';
 import { Histogram } from '../src/stats/histogram.js';
 import { summarize } from '../src/stats/summary.js';
 import { parseIperf3Tcp, parseIperf3Udp } from './peers/iperf3.js';
@@ -204,6 +204,25 @@ function rateProbes(seconds: number): Probe[] {
       run: () => cnperfStream('xdp', seconds, ['--burst', '32', '--size', '64', '--wait', 'spin']).rx_pps / 1000,
     },
     iperf3Udp(bypass),
+  ];
+}
+
+/**
+ * Seed 001's question on 2 CPUs: how much faster is inter-container traffic when it bypasses the kernel?
+ * testpmd between two DPDK engines (its default layout: the switch polls the last CPU, the engines
+ * share the first and yield) against the kernel's veth with one datagram per send; the ratio is bypass /
+ * kernel, both as cnperf measures them in the same round. Skipped where DPDK is not installed.
+ */
+function bypassProbes(seconds: number): Probe[] {
+  if (!existsSync(dpdkEnginePath())) return [];
+  const group = 'UDP 64 B, kernel bypass: testpmd over vhost-user vs kernel veth send (received kpps; ratio = bypass / kernel)';
+  const stream = (datapath: string, extra: string[]) => {
+    const doc = JSON.parse(cnperf(['quick', datapath, '--workload', 'stream', '--size', '64', ...extra, '--duration', `${seconds}s`, '--warmup', '1s', '--json', '--db', db])) as { results: Array<{ stream: { rx_pps: number } }> };
+    return doc.results[0]!.stream.rx_pps / 1000;
+  };
+  return [
+    { group, tool: 'cnperf testpmd (DPDK, burst 32)', unit: 'kpps', values: [], run: () => stream('testpmd', []) },
+    { group, tool: 'kernel veth send (cnperf, burst 1)', unit: 'kpps', values: [], run: () => stream('veth', ['--cpus', `${CLIENT_CPU},${SERVER_CPU}`]) },
   ];
 }
 
@@ -395,6 +414,7 @@ function main(): void {
     ...rttProbes('veth', 'spin', seconds),
     ...rateProbes(seconds + 2),
     ...tcpProbes(seconds + 2),
+    ...bypassProbes(seconds + 2),
     ...rrProbes(seconds),
     ...analysisProbes(values.quick ? 1e6 : 10e6),
     ...wiringProbes(values.quick ? 16 : 128, values.quick ? 64 : 500),
