@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 # hybrid hosts); tar: the image's root filesystem. qemu-system-x86, busybox-static: VM endpoints (the
 # guest's kernel comes from Debian's linux-image-cloud-amd64, fetched by cnperf with apt-get download into
 # /var/cache/cnperf on the first VM run — never installed on the host). dpdk, libdpdk-dev and its virtio and
-# vhost drivers: cnperf-engine-dpdk and the testpmd datapath (with --no-install-recommends, the drivers by name).
+# vhost drivers: cnperf-engine-dpdk and the testpmd datapath (with --no-install-recommends, the drivers by name);
+# openvswitch-switch-dpdk: the ovs-dpdk datapath (cnperf runs its ovs-vswitchd-dpdk by path: the host's
+# ovs-vswitchd alternative and service are left as they are).
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -50,6 +52,7 @@ command -v dpdk-testpmd >/dev/null 2>&1 || need+=(dpdk)
 pkg-config --exists libdpdk 2>/dev/null || need+=(libdpdk-dev pkg-config)
 dpkg -s librte-net-virtio23 >/dev/null 2>&1 || need+=(librte-net-virtio23)
 dpkg -s librte-net-vhost23 >/dev/null 2>&1 || need+=(librte-net-vhost23)
+[ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] || need+=(openvswitch-switch-dpdk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ownedName } from '../topology/model.js';
+import { ownedName, type Daemon } from '../topology/model.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 
@@ -31,30 +31,10 @@ export const ovs: Datapath = {
     const dir = runDir ?? `/run/cnperf/cnp${runId}`;
     const node = ownedName(runId, 'n');
     const br = ownedName(runId, 'ovs');
-    const db = `unix:${path.join(dir, 'db.sock')}`;
-    const vsctl = (...args: string[]) => ['ovs-vsctl', `--db=${db}`, '--timeout=10', ...args];
-    const env = { OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_PKGDATADIR: path.dirname(OVS_SCHEMA) };
+    const { daemons, vsctl } = ovsDaemons(dir, node);
     const t = draftTopology(runId, 'ovs');
     t.namespaces.push({ name: node, role: 'node' });
-    t.daemons = [
-      {
-          netns: node,
-          comm: 'ovsdb-server',
-          runDir: dir,
-          prepare: [['ovsdb-tool', 'create', path.join(dir, 'conf.db'), OVS_SCHEMA]],
-          argv: ['ovsdb-server', path.join(dir, 'conf.db'), `--remote=punix:${path.join(dir, 'db.sock')}`, `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`, `--unixctl=${path.join(dir, 'ovsdb-server.ctl')}`, `--log-file=${path.join(dir, 'ovsdb-server.log')}`, '--detach'],
-          env,
-          pidfile: path.join(dir, 'ovsdb-server.pid'),
-        },
-        {
-          netns: node,
-          comm: 'ovs-vswitchd',
-          runDir: dir,
-          argv: ['ovs-vswitchd', db, `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${path.join(dir, 'ovs-vswitchd.ctl')}`, `--log-file=${path.join(dir, 'ovs-vswitchd.log')}`, '--detach'],
-          env,
-          pidfile: path.join(dir, 'ovs-vswitchd.pid'),
-        },
-    ];
+    t.daemons = daemons;
     t.configure = [vsctl('add-br', br, '--', 'set', 'bridge', br, `datapath_type=${ovsDatapath}`)];
     // Userspace: TX checksum offload off on both ends of every port's veth (see above).
     if (ovsDatapath === 'netdev') t.offload = { tx: 'off' };
@@ -75,3 +55,35 @@ export const ovs: Datapath = {
     return complete(t, out, summary);
   },
 };
+
+/**
+ * A private ovsdb-server and ovs-vswitchd in `node` with every file in `dir` (the ovs datapath's; the
+ * ovs-dpdk one runs the DPDK build of ovs-vswitchd), and ovs-vsctl against that database.
+ */
+export function ovsDaemons(dir: string, node: string, vswitchd = 'ovs-vswitchd'): { daemons: Daemon[]; vsctl: (...args: string[]) => string[] } {
+  const db = `unix:${path.join(dir, 'db.sock')}`;
+  const env = { OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_PKGDATADIR: path.dirname(OVS_SCHEMA) };
+  return {
+    vsctl: (...args: string[]) => ['ovs-vsctl', `--db=${db}`, '--timeout=10', ...args],
+    daemons: [
+      {
+        netns: node,
+        comm: 'ovsdb-server',
+        runDir: dir,
+        prepare: [['ovsdb-tool', 'create', path.join(dir, 'conf.db'), OVS_SCHEMA]],
+        argv: ['ovsdb-server', path.join(dir, 'conf.db'), `--remote=punix:${path.join(dir, 'db.sock')}`, `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`, `--unixctl=${path.join(dir, 'ovsdb-server.ctl')}`, `--log-file=${path.join(dir, 'ovsdb-server.log')}`, '--detach'],
+        env,
+        pidfile: path.join(dir, 'ovsdb-server.pid'),
+      },
+      {
+        netns: node,
+        // /proc/PID/comm: the binary's name cut to 15 characters (ovs-vswitchd-dpdk → ovs-vswitchd-dp)
+        comm: path.basename(vswitchd).slice(0, 15),
+        runDir: dir,
+        argv: [vswitchd, db, `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${path.join(dir, 'ovs-vswitchd.ctl')}`, `--log-file=${path.join(dir, 'ovs-vswitchd.log')}`, '--detach'],
+        env,
+        pidfile: path.join(dir, 'ovs-vswitchd.pid'),
+      },
+    ],
+  };
+}

@@ -3,6 +3,7 @@ import { bridge } from './bridge.js';
 import { loopback } from './loopback.js';
 import { ipvlan, macvlan } from './macvlan.js';
 import { ovs } from './ovs.js';
+import { ovsDpdk } from './ovs-dpdk.js';
 import { routed } from './routed.js';
 import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
@@ -15,7 +16,7 @@ import { existing } from './existing.js';
 import { podman } from './podman.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, podman, existing, testpmd];
+export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, podman, existing, testpmd, ovsDpdk];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant

@@ -44,8 +44,8 @@ export const testpmd: Datapath = {
 /** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */
 export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, [c, s]: [string, string]): DpdkPlan {
   const cpus = os.cpus().length;
-  // 2 MB pages: the switch's 128 MB, 64 MB for each of up to four engines at once (a load runs two pairs' worth)
-  const hugepages = (128 + 4 * 64) / 2;
+  // 2 MB pages: the switch's (testpmd 128 MB, OVS-DPDK 256 MB), 64 MB for each of up to four engines at once
+  const hugepages = ((sw === 'testpmd' ? 128 : 256) + 4 * 64) / 2;
   return {
     switch: sw,
     node,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { onPath } from '../host/command.js';
 import { dpdkEnginePath } from '../paths.js';
 import { hugepagesUnavailable } from './hugepages.js';
+import { OVS_VSWITCHD_DPDK } from './ovs-dpdk.js';
 import { TESTPMD } from './testpmd.js';
 
 export type DoctorLine = ['ok  ' | 'no  ' | 'info', string, string];
@@ -31,6 +32,7 @@ export function dpdkDoctorLines(): DoctorLine[] {
     ...(existsSync(dpdkEnginePath()) ? [] : ['cnperf-engine-dpdk (apt-get install libdpdk-dev, then npm run build)']),
   ];
   lines.push(missing.length ? ['no  ', 'kernel bypass (DPDK)', `missing ${missing.join(', ')}`] : ['ok  ', 'kernel bypass (DPDK)', `${TESTPMD} and cnperf-engine-dpdk found`]);
+  lines.push(existsSync(OVS_VSWITCHD_DPDK) ? ['ok  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} found (run by path; the host's ovs-vswitchd alternative is untouched)`] : ['no  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} missing (apt-get install openvswitch-switch-dpdk)`]);
   const huge = hugepagesUnavailable();
   lines.push(huge ? ['no  ', '2 MB hugepages', huge] : ['ok  ', '2 MB hugepages', 'a run reserves what it needs and gives it back']);
   lines.push(['info', 'VPP, Snabb (seed 001)', 'not in Debian: cnperf does not build them']);

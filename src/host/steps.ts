@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { bpfObjectPath, bpfToolPath } from '../paths.js';
-import type { CniPlan, Topology } from '../topology/model.js';
+import type { CniPlan, Daemon, Topology } from '../topology/model.js';
 import { ipEquivalent, type NetOp } from './wire.js';
 
 export type UndoAction =
@@ -122,10 +122,7 @@ export function stepsFor(t: Topology): Step[] {
   // stop is journaled before it starts. Their configuration commands follow.
   const runDir = t.daemons?.[0]?.runDir ?? (t.bpf?.length ? path.dirname(t.bpf[0]!.root) : undefined);
   if (runDir) steps.push({ argv: ['mkdir', '-p', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } });
-  for (const d of t.daemons ?? []) {
-    for (const argv of d.prepare ?? []) steps.push({ argv });
-    steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'env', ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`), ...d.argv], undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm } });
-  }
+  for (const d of t.daemons ?? []) steps.push(...daemonSteps(d));
   for (const argv of t.configure ?? []) steps.push({ argv });
   for (const r of t.rulesets ?? []) {
     const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
@@ -145,6 +142,14 @@ export function stepsFor(t: Topology): Step[] {
   for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
   for (const r of t.routes ?? []) kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) });
   return steps;
+}
+
+/** A daemon's start in its namespace, its stop journaled first; its preparing commands before it. */
+export function daemonSteps(d: Daemon): Step[] {
+  return [
+    ...(d.prepare ?? []).map((argv) => ({ argv })),
+    { argv: ['ip', 'netns', 'exec', d.netns, 'env', ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`), ...d.argv], undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm } },
+  ];
 }
 
 /** A plan as --dry-run prints it: one line per step, after a line saying how kernel steps are applied. */

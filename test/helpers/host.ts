@@ -108,7 +108,7 @@ export function hostSnapshot(): HostSnapshot {
     iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
-    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'qemu-system-x86', 'dpdk-testpmd']).join(' '),
+    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'ovs-vswitchd-dp', 'qemu-system-x86', 'dpdk-testpmd']).join(' '),
     tracefs: tracefsState(),
     sysctls: sysctlState(),
     bpf: bpfState(),

@@ -1,6 +1,6 @@
 /**
  * Kernel bypass (seed 001): the testpmd datapath — DPDK engines on virtio-user ports, testpmd between
- * them over vhost-user — carries RTT and a stream, and leaves no process, socket, DPDK runtime file,
+ * them over vhost-user — and the ovs-dpdk one (OVS's DPDK build in testpmd's place) carry RTT and a stream, and leaves no process, socket, DPDK runtime file,
  * hugepage reservation or hugetlbfs mount behind: after success, after a failure once built, after
  * SIGINT, and after SIGKILL followed by `cnperf clean`. Rates are compared in bench/, not here.
  */
@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { OVS_VSWITCHD_DPDK } from '../../src/dpdk/ovs-dpdk.js';
 import { dpdkEnginePath } from '../../src/paths.js';
 import { cnperf, collect, hostSnapshot, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 
@@ -25,10 +26,9 @@ interface Result {
   stream?: { api: string; burst: number; rx_pps: number; tx_pps: number };
 }
 const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
-const testpmds = () => liveProcesses(['dpdk-testpmd']);
 const skip = !existsSync(dpdkEnginePath()) ? 'DPDK is not installed (the DPDK engine is not built)' : false;
 
-describe('testpmd datapath', { skip }, () => {
+describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
   it('carries RTT between two DPDK engines through testpmd, and gives back what it took', async () => {
     const before = hostSnapshot();
     const r = await cnperf(['quick', 'testpmd', '--count', '2000', '--json', '--db', db]);
@@ -64,23 +64,41 @@ describe('testpmd datapath', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  for (const sig of ['SIGINT', 'SIGKILL'] as const) {
-    it(`${sig} mid-run${sig === 'SIGKILL' ? ', then `cnperf clean`,' : ''} stops testpmd and gives back hugepages and mount`, async () => {
-      const before = hostSnapshot();
-      const child = spawnCnperf(['quick', 'testpmd', '--count', '1000000', '--interval', '1ms', '--db', db]);
-      const done = collect(child);
-      await waitForStderr(child, /measuring/, 60_000);
-      await sleep(300);
-      assert.equal(testpmds().length, 1, 'testpmd runs');
-      child.kill(sig);
-      const r = await done;
-      assert.notEqual(r.code, 0);
-      if (sig === 'SIGKILL') {
-        const c = await cnperf(['clean']);
-        assert.equal(c.code, 0, c.stderr);
-        assert.match(c.stdout, /2 MB hugepages back to \d+/);
-      }
-      assert.deepEqual(hostSnapshot(), before);
-    });
+  it('ovs-dpdk: RTT and a stream through OVS\'s DPDK datapath; its daemons stop, its pages come back', { skip: existsSync(OVS_VSWITCHD_DPDK) ? false : 'openvswitch-switch-dpdk is not installed' }, async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'ovs-dpdk', '--count', '2000', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'ok', res!.problem ?? '');
+    assert.equal(res!.samples, 2000);
+    const st = results((await cnperf(['quick', 'ovs-dpdk', '--workload', 'stream', '--duration', '2s', '--warmup', '1s', '--json', '--db', db])).stdout)[0]!;
+    assert.equal(st.status, 'ok', st.problem ?? '');
+    assert.equal(st.stream!.api, 'dpdk');
+    assert.ok(st.stream!.rx_pps > 0);
+    console.log(`# ovs-dpdk rtt p50 ${res!.rtt_ns!.p50} ns, stream ${st.stream!.rx_pps} pps received`);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  const switches = [['testpmd', 'dpdk-testpmd'], ...(existsSync(OVS_VSWITCHD_DPDK) ? [['ovs-dpdk', 'ovs-vswitchd-dp']] : [])] as const;
+  for (const [datapath, daemon] of switches) {
+    for (const sig of ['SIGINT', 'SIGKILL'] as const) {
+      it(`${datapath}: ${sig} mid-run${sig === 'SIGKILL' ? ', then `cnperf clean`,' : ''} stops the switch and gives back hugepages and mount`, async () => {
+        const before = hostSnapshot();
+        const child = spawnCnperf(['quick', datapath, '--count', '1000000', '--interval', '1ms', '--db', db]);
+        const done = collect(child);
+        await waitForStderr(child, /measuring/, 60_000);
+        await sleep(300);
+        assert.equal(liveProcesses([daemon]).length, 1, `${daemon} runs`);
+        child.kill(sig);
+        const r = await done;
+        assert.notEqual(r.code, 0);
+        if (sig === 'SIGKILL') {
+          const c = await cnperf(['clean']);
+          assert.equal(c.code, 0, c.stderr);
+          assert.match(c.stdout, /2 MB hugepages back to \d+/);
+        }
+        assert.deepEqual(hostSnapshot(), before);
+      });
+    }
   }
 });

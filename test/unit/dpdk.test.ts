@@ -1,0 +1,101 @@
+/**
+ * Kernel bypass, the pure parts: the plans of testpmd and ovs-dpdk, the DPDK engine's command line made
+ * from a workload's, testpmd's and OVS-DPDK's settings, and SR-IOV detection on a made-up sysfs.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { getDatapath } from '../../src/datapaths/registry.js';
+import { sriovNics } from '../../src/dpdk/doctor.js';
+import { dpdkArgv } from '../../src/dpdk/engines.js';
+import { ovsDpdkConfig } from '../../src/dpdk/ovs-dpdk.js';
+import { testpmdArgv } from '../../src/dpdk/testpmd.js';
+import { stepsFor } from '../../src/host/steps.js';
+import { validateTopology } from '../../src/topology/model.js';
+import { UserError } from '../../src/util/errors.js';
+
+const plan = (name: string) => getDatapath(name).plan({ runId: 'abc123', runDir: '/run/cnperf/cnpabc123' });
+
+describe('kernel-bypass plans', () => {
+  it('testpmd: containers without kernel interfaces, a socket each in the run directory, fixed MACs, hugepages', () => {
+    const t = plan('testpmd');
+    assert.deepEqual(validateTopology(t), []);
+    assert.equal(t.links.length, 0);
+    const d = t.dpdk!;
+    assert.deepEqual(d.ports.map((p) => p.socket), ['/run/cnperf/cnpabc123/vhost-cnpabc123-c.sock', '/run/cnperf/cnpabc123/vhost-cnpabc123-s.sock']);
+    assert.equal(d.ports[0]!.peerMac, d.ports[1]!.mac);
+    assert.equal(d.hugeDir, '/run/cnperf/cnpabc123/hugepages');
+    assert.equal(d.hugepages, 192);
+    assert.equal(d.switchCpus[0], os.cpus().length - 1);
+    // only namespaces are built from the topology; the switch, the pages and the mount come at attach
+    assert.ok(stepsFor(t).every((s) => !/testpmd|hugetlbfs/.test(s.argv.join(' '))));
+  });
+
+  it('testpmd: one vhost port per container, io forwarding on the switch CPU, main lcore beside the engines', () => {
+    const a = testpmdArgv(plan('testpmd').dpdk!).join(' ');
+    assert.match(a, /--lcores 0@0,1@\d+ --no-pci --file-prefix cnpabc123-sw --huge-dir \/run\/cnperf\/cnpabc123\/hugepages/);
+    assert.match(a, /--single-file-segments --vdev net_vhost0,iface=\S+-c\.sock,queues=1 --vdev net_vhost1,iface=\S+-s\.sock,queues=1 -- --forward-mode=io --nb-cores=1/);
+    assert.match(a, /--stats-period/);
+  });
+
+  it('ovs-dpdk: DPDK settings before ovs-vswitchd starts — the run\'s pages, capped memory, PMD on the switch CPU', () => {
+    const t = plan('ovs-dpdk');
+    assert.deepEqual(validateTopology(t), []);
+    assert.equal(t.dpdk!.hugepages, 256);
+    const c = ovsDpdkConfig(t.dpdk!);
+    assert.ok(c.includes('other_config:dpdk-init=true'));
+    assert.ok(c.includes('other_config:dpdk-hugepage-dir=/run/cnperf/cnpabc123/hugepages'));
+    assert.ok(c.includes('other_config:dpdk-socket-limit=256'));
+    assert.ok(c.includes(`other_config:pmd-cpu-mask=0x${(1 << (os.cpus().length - 1)).toString(16)}`));
+    assert.ok(c.includes('other_config:dpdk-extra=--no-pci --file-prefix cnpabc123-sw --single-file-segments'));
+  });
+
+  it('more than one pair is refused with the reason', () => {
+    for (const d of ['testpmd', 'ovs-dpdk']) {
+      const why = getDatapath(d).refuse!({ runId: 'abc123', pairs: 2 });
+      assert.ok(why && /pair/.test(why), `${d}: ${why}`);
+    }
+  });
+});
+
+describe('the DPDK engine command line', () => {
+  const t = plan('testpmd');
+  const [client, server] = t.dpdk!.ports;
+
+  it('a sender: --api dpdk whatever was asked, yield for block, its port, its peer\'s MAC, its own address, the engine CPU', () => {
+    const a = dpdkArgv(['stream-tx', '--server', '198.18.0.2:9000', '--api', 'sendmmsg', '--burst', '32', '--netns', client!.netns, '--wait', 'block'], t.dpdk!, client!, '198.18.0.1', 3);
+    assert.deepEqual(a.slice(0, 9), ['stream-tx', '--server', '198.18.0.2:9000', '--burst', '32', '--netns', client!.netns, '--wait', 'yield']);
+    const s = a.join(' ');
+    assert.match(s, /--api dpdk --vhost-socket \S+-c\.sock --mac 02:cd:00:00:00:01 --file-prefix cnpabc123-3 --huge-dir \S+hugepages --cpu 0 --dst-mac 02:cd:00:00:00:02 --src 198\.18\.0\.1:0$/);
+    assert.doesNotMatch(s, /sendmmsg|--vhost-server/);
+  });
+
+  it('a receiver keeps --wait spin and a given --cpu; ovs-dpdk\'s ports are the vhost-user servers', () => {
+    const a = dpdkArgv(['rtt-server', '--bind', '198.18.0.2:0', '--cpu', '1', '--wait', 'spin'], { ...t.dpdk!, switch: 'ovs-dpdk' }, server!, '198.18.0.2', 0);
+    assert.ok(a.includes('spin') && a.includes('--vhost-server'));
+    assert.equal(a.filter((x) => x === '--cpu').length, 1);
+    assert.ok(!a.includes('--dst-mac'));
+  });
+
+  it('TCP workloads are refused, naming why', () => {
+    assert.throws(() => dpdkArgv(['rr-server', '--bind', '198.18.0.2:0'], t.dpdk!, server!, '198.18.0.2', 0), (e: unknown) => e instanceof UserError && /TCP workloads need a kernel stack/.test(e.message));
+  });
+});
+
+describe('SR-IOV detection', () => {
+  it('names NICs whose device has virtual functions, and nothing else', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'cnperf-sysfs-'));
+    try {
+      for (const [dev, vfs] of [['eth0', '0'], ['ens1f0', '64'], ['lo', null]] as const) {
+        mkdirSync(path.join(root, dev, 'device'), { recursive: true });
+        if (vfs !== null) writeFileSync(path.join(root, dev, 'device', 'sriov_totalvfs'), `${vfs}\n`);
+      }
+      assert.deepEqual(sriovNics(root), ['ens1f0']);
+      assert.deepEqual(sriovNics(path.join(root, 'absent')), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
