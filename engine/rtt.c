@@ -154,7 +154,7 @@ struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t)
 	struct jbuf *b = ev_begin("result");
 	ev_str(b, "role", "rtt-client");
 	ev_str(b, "wait", wait_name(o->wait));
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_str(b, "pace", pace_name(o->pace));
 	ev_str(b, "timing", t->timing);
 	ev_u64(b, "size", o->size);
 	ev_u64(b, "count", o->count);

@@ -36,9 +36,10 @@ void install_stop_handler(void)
 
 void wait_until(uint64_t t, enum pace_mode pace)
 {
-	if (pace == PACE_SPIN) {
+	if (pace == PACE_SPIN || pace == PACE_YIELD) {
 		while (now_ns() < t && !stop_requested)
-			;
+			if (pace == PACE_YIELD)
+				sched_yield();
 		return;
 	}
 	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull)};

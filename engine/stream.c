@@ -102,7 +102,7 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "frame_bytes", t->frame_bytes);
 	ev_u64(b, "burst", t->burst);
 	ev_u64(b, "rate_pps", o->rate_pps);
-	ev_str(b, "pace", o->pace == PACE_SPIN ? "spin" : "sleep");
+	ev_str(b, "pace", pace_name(o->pace));
 	ev_u64(b, "qdisc_bypass", (uint64_t)o->qdisc_bypass);
 	if (t->xdp_bind)
 		ev_str(b, "xdp_bind", t->xdp_bind);

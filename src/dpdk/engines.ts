@@ -17,8 +17,8 @@ const SUPPORTED = new Set(['rtt-client', 'rtt-server', 'stream-tx', 'stream-rx']
 
 /**
  * An engine's argv for cnperf-engine-dpdk on one port of the plan. `n` makes its file prefix unique.
- * Pure: `--api` becomes dpdk, `--wait block` becomes yield (there is nothing to block on), a process
- * without `--cpu` gets the plan's engine CPU (the one the switch does not poll on).
+ * Pure: `--api` becomes dpdk, `--wait block` and `--pace sleep` become yield (there is nothing to block
+ * on), a process without `--cpu` gets the plan's engine CPU (the one the switch does not poll on).
  */
 export function dpdkArgv(argv: readonly string[], plan: DpdkPlan, port: DpdkPlan['ports'][number], ip: string, n: number): string[] {
   const cmd = argv[0] ?? '';
@@ -31,6 +31,13 @@ export function dpdkArgv(argv: readonly string[], plan: DpdkPlan, port: DpdkPlan
       continue;
     }
     if (a === '--wait') {
+      out.push(a, argv[i + 1] === 'spin' ? 'spin' : 'yield');
+      i++;
+      continue;
+    }
+    // a paced sender sharing its CPU waits for its next burst yielding: a sleep overshoots by the
+    // timer slack, a spin starves the receiver beside it
+    if (a === '--pace') {
       out.push(a, argv[i + 1] === 'spin' ? 'spin' : 'yield');
       i++;
       continue;

@@ -63,7 +63,7 @@ export const RttClientResult = z.object({
   event: z.literal('result'),
   role: z.literal('rtt-client'),
   ...LatencyResultFields,
-  pace: z.enum(['sleep', 'spin']),
+  pace: z.enum(['sleep', 'spin', 'yield']),
   /** 'send': ping-pong, each RTT from its send; 'open-loop': probes on schedule, replies matched by sequence */
   timing: z.enum(['send', 'open-loop']),
   sent: u64,
@@ -154,7 +154,7 @@ export const StreamTxResult = z.object({
   frame_bytes: u64,
   burst: u64,
   rate_pps: u64,
-  pace: z.enum(['sleep', 'spin']),
+  pace: z.enum(['sleep', 'spin', 'yield']),
   qdisc_bypass: u64,
   /** xdp: how the AF_XDP socket was bound (veth: copy mode) */
   xdp_bind: z.literal('copy').optional(),

@@ -64,9 +64,9 @@ describe('the DPDK engine command line', () => {
   const t = plan('testpmd');
   const [client, server] = t.dpdk!.ports;
 
-  it('a sender: --api dpdk whatever was asked, yield for block, its port, its peer\'s MAC, its own address, the engine CPU', () => {
-    const a = dpdkArgv(['stream-tx', '--server', '198.18.0.2:9000', '--api', 'sendmmsg', '--burst', '32', '--netns', client!.netns, '--wait', 'block'], t.dpdk!, client!, '198.18.0.1', 3);
-    assert.deepEqual(a.slice(0, 9), ['stream-tx', '--server', '198.18.0.2:9000', '--burst', '32', '--netns', client!.netns, '--wait', 'yield']);
+  it('a sender: --api dpdk whatever was asked, yield for block and sleep, its port, its peer\'s MAC, its own address, the engine CPU', () => {
+    const a = dpdkArgv(['stream-tx', '--server', '198.18.0.2:9000', '--api', 'sendmmsg', '--burst', '32', '--netns', client!.netns, '--wait', 'block', '--pace', 'sleep'], t.dpdk!, client!, '198.18.0.1', 3);
+    assert.deepEqual(a.slice(0, 11), ['stream-tx', '--server', '198.18.0.2:9000', '--burst', '32', '--netns', client!.netns, '--wait', 'yield', '--pace', 'yield']);
     const s = a.join(' ');
     assert.match(s, /--api dpdk --vhost-socket \S+-c\.sock --mac 02:cd:00:00:00:01 --file-prefix cnpabc123-3 --huge-dir \S+hugepages --cpu 0 --dst-mac 02:cd:00:00:00:02 --src 198\.18\.0\.1:0$/);
     assert.doesNotMatch(s, /sendmmsg|--vhost-server/);
