@@ -55,12 +55,18 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('a workload the DPDK engine cannot run fails after the build, naming why, and leaves nothing', async () => {
+  it('a workload the DPDK engine cannot run is refused before anything is built', async () => {
+    const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--db', db]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--workload rr over testpmd: cnperf's DPDK engine runs rtt, stream and sweep \(TCP needs a kernel stack\)/);
+  });
+
+  it('an engine that fails after the build fails the run, naming why, and leaves nothing', async () => {
     const before = hostSnapshot();
-    const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--json', '--db', db]);
+    const r = await cnperf(['quick', 'testpmd', '--size', '2000', '--count', '10', '--json', '--db', db]);
     const [res] = results(r.stdout);
     assert.equal(res!.status, 'failed');
-    assert.match(res!.problem!, /rr-server over DPDK: .*TCP workloads need a kernel stack/);
+    assert.match(res!.problem!, /--size 2000: a frame carries at most 1472 bytes/);
     assert.deepEqual(hostSnapshot(), before);
   });
 
