@@ -17,7 +17,7 @@ export const ovsDpdk: Datapath = {
   description: "Open vSwitch's DPDK datapath as the switch: each container's DPDK engine on a dpdkvhostuserclient port of a netdev bridge",
   placements: ['same-node'],
   defaultPlacement: 'same-node',
-  takes: [],
+  takes: ['switch-cpu'],
   tools: [
     { tool: OVS_VSWITCHD_DPDK, package: 'openvswitch-switch-dpdk' },
     ...['ovsdb-tool', 'ovsdb-server', 'ovs-vsctl'].map((tool) => ({ tool, package: 'openvswitch-switch' })),
@@ -26,14 +26,14 @@ export const ovsDpdk: Datapath = {
     hugepagesUnavailable() ??
     (!existsSync(OVS_VSWITCHD_DPDK) ? `OVS's DPDK build (${OVS_VSWITCHD_DPDK}) is not installed: apt-get install openvswitch-switch-dpdk (scripts/setup.sh does; the host's ovs-vswitchd alternative stays as it is)` : null) ??
     (pairs > 1 ? 'one client/server pair for now' : null),
-  plan({ runId, runDir }) {
+  plan({ runId, runDir, switchCpu }) {
     const dir = runDir ?? `/run/cnperf/cnp${runId}`;
     const t = draftTopology(runId, 'ovs-dpdk');
     const node = ownedName(runId, 'n');
     const c = ownedName(runId, 'c');
     const s = ownedName(runId, 's');
     t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
-    t.dpdk = dpdkPlan('ovs-dpdk', runId, dir, node, [c, s]);
+    t.dpdk = dpdkPlan('ovs-dpdk', runId, dir, node, [c, s], switchCpu);
     const ip = pairIps(0);
     const client = { netns: c, ip: ip.client, dev: 'virtio_user0' };
     const server = { netns: s, ip: ip.server, dev: 'virtio_user0' };

@@ -38,6 +38,8 @@ export interface PlanContext {
   fabric?: 'wire' | 'switch';
   /** cni: the network configuration list (--cni-config) */
   cni?: CniPlan['network'];
+  /** testpmd, ovs-dpdk: the CPU the switch polls on (--switch-cpu; default the last) */
+  switchCpu?: number;
   /** podman: the network driver (bridge, netavark's default; macvlan) */
   podmanDriver?: 'bridge' | 'macvlan';
   /** VM endpoints (--endpoint, --client-endpoint, --server-endpoint, --vm-accel): src/datapaths/guests.ts */
@@ -53,7 +55,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint' | 'switch-cpu';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

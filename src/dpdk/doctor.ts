@@ -4,6 +4,7 @@
  * with virtual functions).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { onPath } from '../host/command.js';
 import { dpdkEnginePath } from '../paths.js';
@@ -35,6 +36,8 @@ export function dpdkDoctorLines(): DoctorLine[] {
   lines.push(existsSync(OVS_VSWITCHD_DPDK) ? ['ok  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} found (run by path; the host's ovs-vswitchd alternative is untouched)`] : ['no  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} missing (apt-get install openvswitch-switch-dpdk)`]);
   const huge = hugepagesUnavailable();
   lines.push(huge ? ['no  ', '2 MB hugepages', huge] : ['ok  ', '2 MB hugepages', 'a run reserves what it needs and gives it back']);
+  const cpus = os.cpus().length;
+  lines.push(['info', 'CPUs for pollers', cpus >= 3 ? `${cpus} CPUs: the switch's poller and each engine can have one` : `${cpus} CPU${cpus > 1 ? 's' : ''}: the switch polls one (--switch-cpu), the engines share ${cpus > 1 ? 'the other' : 'it'} and yield — every result says who shared`]);
   lines.push(['info', 'VPP, Snabb (seed 001)', 'not in Debian: cnperf does not build them']);
   const vfs = sriovNics();
   lines.push(vfs.length ? ['info', 'SR-IOV', `NICs with virtual functions: ${vfs.join(', ')} (cnperf does not build SR-IOV datapaths yet)`] : ['no  ', 'SR-IOV', 'no NIC here has virtual functions (sysfs sriov_totalvfs)']);

@@ -7,6 +7,7 @@ import type { RunRecord } from '../store/db.js';
 import { rttFields, type RrSummary, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
 import { endpointTag, vmJson, vmNotes } from './vm.js';
+import { dpdkNotes, pollersOf } from './dpdk.js';
 import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
@@ -182,7 +183,7 @@ export function resultsTables(runs: RunRecord[]): string {
     of('load').length ? loadTable(of('load')) : null,
     runs.some((r) => r.workload === 'rr' || r.workload === 'crr') ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr')) : null,
   ];
-  return [...parts, vmNotes(runs), breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
+  return [...parts, vmNotes(runs), dpdkNotes(runs), breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
 }
 
 /**
@@ -217,5 +218,7 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   if (podman) out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
   const vm = vmJson(r);
   if (vm) out.vm = vm;
+  const pollers = pollersOf(r);
+  if (pollers) out.dpdk = pollers;
   return { ...out, ...probesJson(r) };
 }

@@ -46,6 +46,7 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.xps !== undefined) o.xps = v.xps;
   if (v.fabric !== undefined) o.fabric = v.fabric;
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
+  if (v['switch-cpu'] !== undefined) o.switchCpu = v['switch-cpu'];
   if (v.offload !== undefined) o.offload = v.offload;
   if (v['cni-config'] !== undefined) o.cni = readNetworkConfig(v['cni-config']);
   if (v['podman-driver'] !== undefined) o.podmanDriver = v['podman-driver'];

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
+import { dpdkNotes, pollersOf } from '../../src/report/dpdk.js';
+import type { RunRecord } from '../../src/store/db.js';
 import { sriovNics } from '../../src/dpdk/doctor.js';
 import { dpdkArgv } from '../../src/dpdk/engines.js';
 import { ovsDpdkConfig } from '../../src/dpdk/ovs-dpdk.js';
@@ -50,6 +52,13 @@ describe('kernel-bypass plans', () => {
     assert.ok(c.includes('other_config:dpdk-socket-limit=256'));
     assert.ok(c.includes(`other_config:pmd-cpu-mask=0x${(1 << (os.cpus().length - 1)).toString(16)}`));
     assert.ok(c.includes('other_config:dpdk-extra=--no-pci --file-prefix cnpabc123-sw --single-file-segments'));
+  });
+
+  it('--switch-cpu moves the switch\'s poller; the engines default to another CPU', () => {
+    const t = getDatapath('testpmd').plan({ runId: 'abc123', switchCpu: 0 });
+    assert.deepEqual(t.dpdk!.switchCpus, [0]);
+    assert.equal(t.dpdk!.engineCpu, os.cpus().length > 1 ? 1 : 0);
+    assert.match(testpmdArgv(t.dpdk!).join(' '), new RegExp(`--lcores 0@${t.dpdk!.engineCpu},1@0 `));
   });
 
   it('more than one pair is refused with the reason', () => {
@@ -97,5 +106,26 @@ describe('SR-IOV detection', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('where the pollers ran', () => {
+  const record = (cpus?: [number, number]) => ({ id: 'abc123', datapath: 'testpmd', topology: plan('testpmd'), params: cpus ? { cpus } : {} }) as unknown as RunRecord;
+  const last = os.cpus().length - 1;
+
+  it('by default the engines share a CPU (yielding), the switch polls its own: the result says so', () => {
+    const p = pollersOf(record())!;
+    assert.deepEqual(p.engine_cpus, { client: 0, server: 0 });
+    assert.deepEqual(p.switch_cpus, [last]);
+    assert.match(p.shared!, /client and server engines share CPU 0/);
+    assert.match(dpdkNotes([record()]), /abc123: testpmd polls CPU \d+; engines: client CPU 0, server CPU 0 — pollers shared a CPU/);
+  });
+
+  it('an engine pinned beside the switch is named; nothing shared, nothing said; kernel runs have no member', () => {
+    if (last === 0) return;
+    assert.match(pollersOf(record([0, last]))!.shared!, new RegExp(`the server engine shares CPU ${last} with testpmd's poller`));
+    const three = { ...record(), topology: { ...plan('testpmd'), dpdk: { ...plan('testpmd').dpdk!, switchCpus: [2] } } } as unknown as RunRecord;
+    assert.equal(pollersOf({ ...three, params: { cpus: [0, 1] } } as unknown as RunRecord)!.shared, null);
+    assert.equal(pollersOf({ ...record(), topology: plan('bridge') } as unknown as RunRecord), null);
   });
 });
