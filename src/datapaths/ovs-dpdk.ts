@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { hugepagesUnavailable } from '../dpdk/hugepages.js';
 import { ovsBridge, OVS_VSWITCHD_DPDK, startOvsDpdk } from '../dpdk/ovs-dpdk.js';
-import { ownedName } from '../topology/model.js';
-import { complete, draftTopology } from './nodes.js';
-import { dpdkPlan } from './testpmd.js';
-import { pairIps, type Datapath } from './types.js';
+import { planBypass } from './testpmd.js';
+import type { Datapath } from './types.js';
 
 /**
  * Kernel bypass through Open vSwitch's DPDK datapath (seed 001's OVS-DPDK): the testpmd datapath's two
@@ -26,18 +24,6 @@ export const ovsDpdk: Datapath = {
     hugepagesUnavailable() ??
     (!existsSync(OVS_VSWITCHD_DPDK) ? `OVS's DPDK build (${OVS_VSWITCHD_DPDK}) is not installed: apt-get install openvswitch-switch-dpdk (scripts/setup.sh does; the host's ovs-vswitchd alternative stays as it is)` : null) ??
     (pairs > 1 ? 'one client/server pair for now' : null),
-  plan({ runId, runDir, switchCpu }) {
-    const dir = runDir ?? `/run/cnperf/cnp${runId}`;
-    const t = draftTopology(runId, 'ovs-dpdk');
-    const node = ownedName(runId, 'n');
-    const c = ownedName(runId, 'c');
-    const s = ownedName(runId, 's');
-    t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
-    t.dpdk = dpdkPlan('ovs-dpdk', runId, dir, node, [c, s], switchCpu);
-    const ip = pairIps(0);
-    const client = { netns: c, ip: ip.client, dev: 'virtio_user0' };
-    const server = { netns: s, ip: ip.server, dev: 'virtio_user0' };
-    return complete(t, [{ client, server }], `${c} [virtio-user] ═vhost-user═ OVS-DPDK ${ovsBridge(t.dpdk)} (netdev, PMD on CPU ${t.dpdk.switchCpus.join(',')})@${node} ═vhost-user═ [virtio-user] ${s}`);
-  },
+  plan: (ctx) => planBypass('ovs-dpdk', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ OVS-DPDK ${ovsBridge(plan)} (netdev, PMD on CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
   attach: (t, ctx) => startOvsDpdk(t, ctx),
 };

@@ -2,9 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestpmd, TESTPMD } from '../dpdk/testpmd.js';
 import { hugepagesUnavailable } from '../dpdk/hugepages.js';
-import { ownedName, type DpdkPlan } from '../topology/model.js';
+import { ownedName, type DpdkPlan, type Topology } from '../topology/model.js';
 import { complete, draftTopology } from './nodes.js';
-import { pairIps, type Datapath } from './types.js';
+import { pairIps, type Datapath, type PlanContext } from './types.js';
 
 /** MACs of the endpoints' virtio-user ports: locally administered, the run's, fixed so each end knows the other's. */
 export const DPDK_CLIENT_MAC = '02:cd:00:00:00:01';
@@ -25,21 +25,24 @@ export const testpmd: Datapath = {
   takes: ['switch-cpu'],
   tools: [{ tool: TESTPMD, package: 'dpdk' }],
   refuse: ({ pairs = 1 }) => hugepagesUnavailable() ?? (pairs > 1 ? 'testpmd io-forwards port 0 to port 1 and back: one client/server pair' : null),
-  plan({ runId, runDir, switchCpu }) {
-    const dir = runDir ?? `/run/cnperf/cnp${runId}`;
-    const t = draftTopology(runId, 'testpmd');
-    const node = ownedName(runId, 'n');
-    const c = ownedName(runId, 'c');
-    const s = ownedName(runId, 's');
-    t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
-    t.dpdk = dpdkPlan('testpmd', runId, dir, node, [c, s], switchCpu);
-    const ip = pairIps(0);
-    const client = { netns: c, ip: ip.client, dev: 'virtio_user0' };
-    const server = { netns: s, ip: ip.server, dev: 'virtio_user0' };
-    return complete(t, [{ client, server }], `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${t.dpdk.switchCpus.join(',')})@${node} ═vhost-user═ [virtio-user] ${s}`);
-  },
+  plan: (ctx) => planBypass('testpmd', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
   attach: (t, ctx) => startTestpmd(t, ctx),
 };
+
+/**
+ * A kernel-bypass topology: a node for the switch, two containers (namespaces without any kernel
+ * interface), each endpoint a virtio-user port of the DPDK plan; `summary` names the switch.
+ */
+export function planBypass(sw: DpdkPlan['switch'], { runId, runDir, switchCpu }: PlanContext, summary: (c: string, s: string, plan: DpdkPlan) => string): Topology {
+  const t = draftTopology(runId, sw);
+  const node = ownedName(runId, 'n');
+  const c = ownedName(runId, 'c');
+  const s = ownedName(runId, 's');
+  t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
+  t.dpdk = dpdkPlan(sw, runId, runDir ?? `/run/cnperf/cnp${runId}`, node, [c, s], switchCpu);
+  const ip = pairIps(0);
+  return complete(t, [{ client: { netns: c, ip: ip.client, dev: 'virtio_user0' }, server: { netns: s, ip: ip.server, dev: 'virtio_user0' } }], summary(c, s, t.dpdk));
+}
 
 /** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */
 export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, [c, s]: [string, string], switchCpu?: number): DpdkPlan {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AttachContext } from '../datapaths/types.js';
 import { runCommand, type CommandRunner } from '../host/command.js';
+import { pidfileProcess } from '../host/proc.js';
 import { ensureRunDir } from '../host/statedir.js';
 import type { DpdkPlan, Topology } from '../topology/model.js';
 import { registerDpdkEngines } from './engines.js';
@@ -40,14 +41,7 @@ export function testpmdArgv(plan: DpdkPlan): string[] {
   ];
 }
 
-function alive(pidfile: string): boolean {
-  try {
-    const pid = Number(readFileSync(pidfile, 'utf8').trim());
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === TESTPMD_COMM;
-  } catch {
-    return false;
-  }
-}
+const alive = (pidfile: string) => pidfileProcess(pidfile, TESTPMD_COMM) !== null;
 
 function logTail(file: string): string {
   try {

@@ -16,6 +16,7 @@ import { stateDir } from '../paths.js';
 import { errorMessage, HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import type { Journal } from './journal.js';
+import { pidfileProcess } from './proc.js';
 import type { Step, UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
@@ -195,20 +196,9 @@ export function netnsExists(name: string): boolean {
 
 /** Stops the process in pidfile if it is still `comm`: SIGTERM, then SIGKILL after two seconds. */
 async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'gone'> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidfile, 'utf8').trim());
-  } catch {
-    return 'gone';
-  }
-  const alive = () => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-    } catch {
-      return false;
-    }
-  };
-  if (!Number.isInteger(pid) || pid <= 1 || !alive()) return 'gone';
+  const pid = pidfileProcess(pidfile, comm);
+  if (pid === null) return 'gone';
+  const alive = () => pidfileProcess(pidfile, comm) === pid;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
   if (alive()) process.kill(pid, 'SIGKILL');

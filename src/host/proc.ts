@@ -18,3 +18,15 @@ export function processStartTime(pid: number): string | null {
 export function isAlive(pid: number, startTime: string): boolean {
   return processStartTime(pid) === startTime;
 }
+
+/** The process in `pidfile`, if it is alive (not a zombie) and still has this command name (/proc/PID/comm). */
+export function pidfileProcess(pidfile: string, comm: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return null;
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) return null;
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') ? null : pid;
+  } catch {
+    return null;
+  }
+}

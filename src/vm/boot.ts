@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { registerEngineHost, unregisterEngineHost } from '../engine/guest.js';
 import { runCommand, type CommandRunner } from '../host/command.js';
+import { pidfileProcess } from '../host/proc.js';
 import type { Journal } from '../host/journal.js';
 import { ensureRunDir, makeDirs } from '../host/statedir.js';
 import type { Guest, Topology, VmPlan } from '../topology/model.js';
@@ -27,19 +28,14 @@ function bootTimeoutMs(): number {
 }
 
 function pidAlive(pidfile: string): boolean {
-  try {
-    const pid = Number(readFileSync(pidfile, 'utf8').trim());
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === QEMU_COMM;
-  } catch {
-    return false;
-  }
+  return pidfileProcess(pidfile, QEMU_COMM) !== null;
 }
 
 /** SIGKILL for the probe's guest: it holds nothing worth a clean shutdown. */
 function killQemu(pidfile: string): void {
-  if (!pidAlive(pidfile)) return;
+  const pid = pidfileProcess(pidfile, QEMU_COMM);
   try {
-    process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
+    if (pid) process.kill(pid, 'SIGKILL');
   } catch {
     /* gone meanwhile */
   }
