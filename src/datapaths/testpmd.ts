@@ -2,20 +2,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestpmd, TESTPMD } from '../dpdk/testpmd.js';
 import { hugepagesUnavailable } from '../dpdk/hugepages.js';
-import { ownedName, type DpdkPlan, type Topology } from '../topology/model.js';
+import { ownedName, type DpdkPlan, type Endpoint, type Topology } from '../topology/model.js';
 import { complete, draftTopology } from './nodes.js';
-import { pairIps, type Datapath, type PlanContext } from './types.js';
-
-/** MACs of the endpoints' virtio-user ports: locally administered, the run's, fixed so each end knows the other's. */
-export const DPDK_CLIENT_MAC = '02:cd:00:00:00:01';
-export const DPDK_SERVER_MAC = '02:cd:00:00:00:02';
+import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 
 /**
- * Kernel bypass (seed 001): two containers whose DPDK engines have virtio-user ports, joined by DPDK's
- * testpmd over vhost-user, io-forwarding port 0 ⇄ port 1. The containers are namespaces with no
- * kernel interface at all: a unix socket of the switch and the run's hugepages are what they share.
- * The switch polls one CPU (the last, or --switch-cpu); the engines default to another, yielding between
- * empty polls, since on two CPUs three pollers must share (every result says where each ran).
+ * Pair i's MACs (client, server): locally administered, fixed so each end knows the other's, distinct
+ * per pair so OVS-DPDK's MAC learning keeps the pairs apart.
+ */
+export function dpdkMacs(i: number): [string, string] {
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return [`02:cd:00:${hex(i >> 8)}:${hex(i & 255)}:01`, `02:cd:00:${hex(i >> 8)}:${hex(i & 255)}:02`];
+}
+
+/** Pairs at most: every engine holds 64 MB of hugepages, and all of them poll (or yield) at once. */
+export const MAX_DPDK_PAIRS = 16;
+
+/**
+ * Kernel bypass (seed 001): containers whose DPDK engines have virtio-user ports, joined by DPDK's
+ * testpmd over vhost-user, io-forwarding each pair's ports to each other (0 ⇄ 1, 2 ⇄ 3, ...). The
+ * containers are namespaces with no kernel interface at all: a unix socket of the switch and the run's
+ * hugepages are what they share. The switch polls one CPU (the last, or --switch-cpu); the engines
+ * default to another, yielding between empty polls, since on two CPUs three pollers must share (every
+ * result says where each ran).
  */
 export const testpmd: Datapath = {
   name: 'testpmd',
@@ -24,42 +33,62 @@ export const testpmd: Datapath = {
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
   tools: [{ tool: TESTPMD, package: 'dpdk' }],
-  refuse: ({ pairs = 1 }) => hugepagesUnavailable() ?? (pairs > 1 ? 'testpmd io-forwards port 0 to port 1 and back: one client/server pair' : null),
+  refuse: (ctx) => bypassRefusal(ctx),
   plan: (ctx) => planBypass('testpmd', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
   attach: (t, ctx) => startTestpmd(t, ctx),
 };
 
+/** What both DPDK datapaths refuse before anything is built. */
+export function bypassRefusal({ pairs = 1 }: Pick<PlanContext, 'pairs'>): string | null {
+  return hugepagesUnavailable() ?? (pairs > MAX_DPDK_PAIRS ? `at most ${MAX_DPDK_PAIRS} pairs: each engine holds 64 MB of hugepages, and every one of them polls` : null);
+}
+
 /**
- * A kernel-bypass topology: a node for the switch, two containers (namespaces without any kernel
- * interface), each endpoint a virtio-user port of the DPDK plan; `summary` names the switch.
+ * A kernel-bypass topology: a node for the switch, a client and a server container per pair
+ * (namespaces without any kernel interface), each endpoint a virtio-user port of the DPDK plan;
+ * `summary` names the switch (for the first pair).
  */
-export function planBypass(sw: DpdkPlan['switch'], { runId, runDir, switchCpu }: PlanContext, summary: (c: string, s: string, plan: DpdkPlan) => string): Topology {
+export function planBypass(sw: DpdkPlan['switch'], { runId, runDir, switchCpu, pairs = 1 }: PlanContext, summary: (c: string, s: string, plan: DpdkPlan) => string): Topology {
   const t = draftTopology(runId, sw);
   const node = ownedName(runId, 'n');
-  const c = ownedName(runId, 'c');
-  const s = ownedName(runId, 's');
-  t.namespaces.push({ name: node, role: 'node' }, { name: c, role: 'client' }, { name: s, role: 'server' });
-  t.dpdk = dpdkPlan(sw, runId, runDir ?? `/run/cnperf/cnp${runId}`, node, [c, s], switchCpu);
-  const ip = pairIps(0);
-  return complete(t, [{ client: { netns: c, ip: ip.client, dev: 'virtio_user0' }, server: { netns: s, ip: ip.server, dev: 'virtio_user0' } }], summary(c, s, t.dpdk));
+  t.namespaces.push({ name: node, role: 'node' });
+  const out: Array<{ client: Endpoint; server: Endpoint }> = [];
+  for (let i = 0; i < pairs; i++) {
+    const x = pairSuffix(i);
+    const c = ownedName(runId, `c${x}`);
+    const s = ownedName(runId, `s${x}`);
+    t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
+    const ip = pairIps(i);
+    out.push({ client: { netns: c, ip: ip.client, dev: 'virtio_user0' }, server: { netns: s, ip: ip.server, dev: 'virtio_user0' } });
+  }
+  t.dpdk = dpdkPlan(sw, runId, runDir ?? `/run/cnperf/cnp${runId}`, node, out.map((p) => [p.client.netns, p.server.netns]), switchCpu);
+  return complete(t, out, summary(out[0]!.client.netns, out[0]!.server.netns, t.dpdk));
 }
 
 /** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */
-export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, [c, s]: [string, string], switchCpu?: number): DpdkPlan {
+export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, pairs: Array<[string, string]>, switchCpu?: number): DpdkPlan {
   const cpus = os.cpus().length;
   const polls = switchCpu ?? cpus - 1;
-  // 2 MB pages: the switch's (testpmd 128 MB, OVS-DPDK 256 MB), 64 MB for each of up to four engines at once
-  const hugepages = ((sw === 'testpmd' ? 128 : 256) + 4 * 64) / 2;
+  // The switch's mbufs fill every port's RX ring (1024) twice over; 2.5 KB each with their headers.
+  const switchMbufs = Math.max(8192, pairs.length * 2 * 2048 + 2048);
+  const switchMemMb = Math.max(sw === 'testpmd' ? 128 : 256, Math.ceil((switchMbufs * 2560) / 2 ** 20) + 64);
+  // 2 MB pages: the switch's, 64 MB for each engine, and two more (a load runs two engines beside its pair)
+  const hugepages = Math.ceil((switchMemMb + (2 * pairs.length + 2) * 64) / 2);
   return {
     switch: sw,
     node,
     hugeDir: path.join(dir, 'hugepages'),
     hugepages,
+    switchMemMb,
+    switchMbufs,
     prefix: `cnp${runId}`,
-    ports: [
-      { netns: c, socket: path.join(dir, `vhost-${c}.sock`), mac: DPDK_CLIENT_MAC, peerMac: DPDK_SERVER_MAC },
-      { netns: s, socket: path.join(dir, `vhost-${s}.sock`), mac: DPDK_SERVER_MAC, peerMac: DPDK_CLIENT_MAC },
-    ],
+    ports: pairs.flatMap(([c, s], i) => {
+      const [cm, sm] = dpdkMacs(i);
+      return [
+        { netns: c, socket: path.join(dir, `vhost-${c}.sock`), mac: cm, peerMac: sm },
+        { netns: s, socket: path.join(dir, `vhost-${s}.sock`), mac: sm, peerMac: cm },
+      ];
+    }),
     switchCpus: [polls],
     // the first CPU the switch does not poll on (on one CPU, that one: everything shares it)
     engineCpu: polls === 0 && cpus > 1 ? 1 : 0,

@@ -4,7 +4,8 @@
  * path, never through the host's alternatives or service), `dpdk-init=true`, a netdev bridge, and one
  * `dpdkvhostuserclient` port per container: OVS is the vhost-user client, each engine's virtio-user port
  * the server (`--vhost-server`), so OVS connects whenever an engine starts. Its PMD thread polls the
- * switch's CPU; its other threads stay beside the engines. Memory: the run's hugepages, capped.
+ * switch's CPU; its other threads stay beside the engines. Memory: the run's hugepages, capped at what
+ * the plan gives the switch.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,8 +20,6 @@ import { registerDpdkEngines } from './engines.js';
 import { reserveHugepages } from './hugepages.js';
 
 export const OVS_VSWITCHD_DPDK = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
-/** OVS's DPDK memory (MB), as socket-mem and as its limit: its mempools fit, the run's pages suffice. */
-export const OVS_DPDK_MEM_MB = 256;
 
 const mask = (cpus: number[]) => `0x${cpus.reduce((m, c) => m | (1 << c), 0).toString(16)}`;
 
@@ -29,8 +28,9 @@ export function ovsDpdkConfig(plan: DpdkPlan): string[] {
   return [
     'other_config:dpdk-init=true',
     `other_config:dpdk-hugepage-dir=${plan.hugeDir}`,
-    `other_config:dpdk-socket-mem=${OVS_DPDK_MEM_MB}`,
-    `other_config:dpdk-socket-limit=${OVS_DPDK_MEM_MB}`,
+    // its memory as the plan sizes it, also as its limit: the run's pages suffice
+    `other_config:dpdk-socket-mem=${plan.switchMemMb}`,
+    `other_config:dpdk-socket-limit=${plan.switchMemMb}`,
     `other_config:dpdk-lcore-mask=${mask([plan.engineCpu])}`,
     `other_config:pmd-cpu-mask=${mask(plan.switchCpus)}`,
     `other_config:dpdk-extra=--no-pci --file-prefix ${plan.prefix}-sw --single-file-segments`,

@@ -29,13 +29,13 @@ export function testpmdArgv(plan: DpdkPlan): string[] {
     '--no-pci',
     '--file-prefix', `${plan.prefix}-sw`,
     '--huge-dir', plan.hugeDir,
-    '-m', '128',
+    '-m', String(plan.switchMemMb),
     '--single-file-segments',
     ...plan.ports.flatMap((p, i) => ['--vdev', `net_vhost${i},iface=${p.socket},queues=1`]),
     '--',
     '--forward-mode=io',
     '--nb-cores=1',
-    '--total-num-mbufs=8192',
+    `--total-num-mbufs=${plan.switchMbufs}`,
     // without it testpmd waits for Enter on stdin; with it, it prints port statistics until stopped
     '--stats-period', '10',
   ];

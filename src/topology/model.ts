@@ -258,6 +258,9 @@ export interface DpdkPlan {
   /** the run's hugetlbfs mount, and the 2 MB pages the run reserves for the switch and the engines */
   hugeDir: string;
   hugepages: number;
+  /** the switch's DPDK memory (MB) and, for testpmd, its mbufs: sized by its ports' rings */
+  switchMemMb: number;
+  switchMbufs: number;
   /** every DPDK process's --file-prefix starts with it (its runtime files: /var/run/dpdk/<prefix>) */
   prefix: string;
   /** one vhost-user port per endpoint namespace: its socket, its MAC and its peer's */

@@ -55,6 +55,16 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('--pairs 2: a port per container, the pairs measured in turn through one testpmd', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'testpmd', '--pairs', '2', '--count', '300', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'ok', res!.problem ?? '');
+    assert.equal(res!.samples, 600);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('a workload the DPDK engine cannot run is refused before anything is built', async () => {
     const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--db', db]);
     assert.equal(r.code, 2);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
+import { MAX_DPDK_PAIRS } from '../../src/datapaths/testpmd.js';
 import { dpdkNotes, pollersOf } from '../../src/report/dpdk.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { sriovNics } from '../../src/dpdk/doctor.js';
@@ -29,7 +30,9 @@ describe('kernel-bypass plans', () => {
     assert.deepEqual(d.ports.map((p) => p.socket), ['/run/cnperf/cnpabc123/vhost-cnpabc123-c.sock', '/run/cnperf/cnpabc123/vhost-cnpabc123-s.sock']);
     assert.equal(d.ports[0]!.peerMac, d.ports[1]!.mac);
     assert.equal(d.hugeDir, '/run/cnperf/cnpabc123/hugepages');
+    // 128 MB for testpmd, 64 MB for each of two engines and two more: 384 MB
     assert.equal(d.hugepages, 192);
+    assert.equal(d.switchMbufs, 8192);
     assert.equal(d.switchCpus[0], os.cpus().length - 1);
     // only namespaces are built from the topology; the switch, the pages and the mount come at attach
     assert.ok(stepsFor(t).every((s) => !/testpmd|hugetlbfs/.test(s.argv.join(' '))));
@@ -46,6 +49,7 @@ describe('kernel-bypass plans', () => {
     const t = plan('ovs-dpdk');
     assert.deepEqual(validateTopology(t), []);
     assert.equal(t.dpdk!.hugepages, 256);
+    assert.equal(t.dpdk!.switchMemMb, 256);
     const c = ovsDpdkConfig(t.dpdk!);
     assert.ok(c.includes('other_config:dpdk-init=true'));
     assert.ok(c.includes('other_config:dpdk-hugepage-dir=/run/cnperf/cnpabc123/hugepages'));
@@ -61,10 +65,24 @@ describe('kernel-bypass plans', () => {
     assert.match(testpmdArgv(t.dpdk!).join(' '), new RegExp(`--lcores 0@${t.dpdk!.engineCpu},1@0 `));
   });
 
-  it('more than one pair is refused with the reason', () => {
+  it('--pairs N: a port per container, distinct MACs per pair, paired io forwarding, memory that grows with the rings', () => {
+    const t = getDatapath('testpmd').plan({ runId: 'abc123', pairs: 3 });
+    assert.deepEqual(validateTopology(t), []);
+    assert.equal(t.pairs.length, 3);
+    assert.equal(t.dpdk!.ports.length, 6);
+    assert.equal(new Set(t.dpdk!.ports.map((p) => p.mac)).size, 6);
+    assert.equal(t.dpdk!.ports[4]!.peerMac, t.dpdk!.ports[5]!.mac);
+    assert.ok(t.dpdk!.switchMbufs >= 6 * 2048);
+    assert.ok(t.dpdk!.hugepages * 2 >= t.dpdk!.switchMemMb + 8 * 64);
+    const a = testpmdArgv(t.dpdk!).join(' ');
+    assert.match(a, /net_vhost5,iface=\S+-s2\.sock/);
+    assert.match(a, new RegExp(`-m ${t.dpdk!.switchMemMb} .*--total-num-mbufs=${t.dpdk!.switchMbufs}`));
+  });
+
+  it('more pairs than the limit are refused with the reason', () => {
     for (const d of ['testpmd', 'ovs-dpdk']) {
-      const why = getDatapath(d).refuse!({ runId: 'abc123', pairs: 2 });
-      assert.ok(why && /pair/.test(why), `${d}: ${why}`);
+      const why = getDatapath(d).refuse!({ runId: 'abc123', pairs: MAX_DPDK_PAIRS + 1 });
+      assert.ok(why && /at most 16 pairs/.test(why), `${d}: ${why}`);
     }
   });
 });
