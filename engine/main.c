@@ -154,8 +154,12 @@ int main(int argc, char **argv)
 			ev_error("usage", "--api dpdk: this engine is built without DPDK; cnperf-engine-dpdk has it");
 			return 2;
 		}
-		if (o.stamps_out || o.open_loop) {
-			ev_error("usage", "--api dpdk: %s is not built for DPDK (it needs the socket's kernel timestamps / the open-loop sender)", o.stamps_out ? "--stamps-out" : "--open-loop");
+		if (o.stamps_out) {
+			ev_error("usage", "--api dpdk: --stamps-out needs the sockets' kernel timestamps");
+			return 2;
+		}
+		if (o.open_loop && !o.interval_ns) {
+			ev_error("usage", "--open-loop needs a periodic schedule: --interval-ns > 0");
 			return 2;
 		}
 		return is_server ? rtt_dpdk_server(&o) : rtt_dpdk_client(&o);

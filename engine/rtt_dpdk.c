@@ -96,6 +96,130 @@ static uint64_t await_reply(const struct opts *o, const struct dport *d, uint32_
 	}
 }
 
+/* What the open-loop client keeps per probe, and what it counts while matching replies. */
+struct open_loop {
+	uint64_t *t_sent; /* 0: not sent */
+	int64_t *rtt;     /* RAW_LOST until matched */
+	uint64_t total, timeout_ns;
+	uint32_t cookie;
+	uint64_t late, duplicates, stray;
+};
+
+/* One poll of the port: every reply that arrived is matched by its sequence number. Returns how many came. */
+static uint16_t poll_replies(const struct dport *d, struct open_loop *c)
+{
+	struct rte_mbuf *rx[DPDK_BURST];
+	const uint16_t n = rte_eth_rx_burst(d->port, 0, rx, DPDK_BURST);
+	const uint64_t t1 = now_ns();
+	for (uint16_t k = 0; k < n; k++) {
+		const uint8_t *f = rte_pktmbuf_mtod(rx[k], const uint8_t *);
+		const uint32_t len = rte_pktmbuf_data_len(rx[k]);
+		uint64_t seq;
+		if (len < FRAME_HEADERS || rtt_hdr_read(f + FRAME_HEADERS, len - FRAME_HEADERS, c->cookie, &seq) != 0 || seq >= c->total || !c->t_sent[seq])
+			c->stray++;
+		else if (c->rtt[seq] != RAW_LOST)
+			c->duplicates++;
+		else if (t1 - c->t_sent[seq] > c->timeout_ns)
+			c->late++;
+		else
+			c->rtt[seq] = (int64_t)(t1 - c->t_sent[seq]);
+	}
+	if (n)
+		rte_pktmbuf_free_bulk(rx, n);
+	return n;
+}
+
+/* Open loop over DPDK (the load probe, as probe.c is for sockets): probe i leaves at its planned time
+ * whatever happened to the others; between sends the one thread polls its port and matches replies
+ * (a DPDK port has one owner: no receiver thread). RTT = receive poll time − the probe's actual send
+ * stamp; the sender's lateness against its schedule is its own distribution. */
+static int open_loop(const struct opts *o, struct dport *d, const uint8_t *frame, uint16_t len, uint32_t cookie, const struct sockaddr_in *src)
+{
+	struct open_loop c = {.total = o->warmup + o->count, .timeout_ns = o->timeout_ns, .cookie = cookie};
+	c.t_sent = calloc(c.total, sizeof *c.t_sent);
+	c.rtt = malloc(c.total * sizeof *c.rtt);
+	struct hist *h = malloc(sizeof *h), *lateness = malloc(sizeof *lateness);
+	if (!c.t_sent || !c.rtt || !h || !lateness) {
+		ev_error("alloc", "no memory for %llu probes", (unsigned long long)c.total);
+		return 1;
+	}
+	for (uint64_t i = 0; i < c.total; i++)
+		c.rtt[i] = RAW_LOST;
+	hist_reset(h);
+	hist_reset(lateness);
+	if (emit_ready_addr(src, o, "rtt-client") < 0)
+		return 1;
+	uint64_t sent = 0, send_errors = 0, late_sends = 0, late_max = 0;
+	const char *aborted = NULL;
+	const uint64_t t_start = now_ns();
+	/* ---- measured loop: poll until the planned time, then send; the clock and stores ---- */
+	for (uint64_t i = 0; i < c.total; i++) {
+		const uint64_t planned = t_start + i * o->interval_ns;
+		while (now_ns() < planned && !stop_requested)
+			if (poll_replies(d, &c) == 0)
+				dpdk_idle(o);
+		if (stop_requested) {
+			aborted = "signal";
+			break;
+		}
+		struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+		const uint64_t t_send = now_ns();
+		if (!m) {
+			send_errors++;
+		} else {
+			uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+			memcpy(p, frame, len);
+			rtt_hdr_write(p + FRAME_HEADERS, cookie, i);
+			m->data_len = len;
+			m->pkt_len = len;
+			c.t_sent[i] = t_send;
+			if (rte_eth_tx_burst(d->port, 0, &m, 1) != 1) {
+				rte_pktmbuf_free(m);
+				c.t_sent[i] = 0; /* never left: lost */
+				send_errors++;
+			}
+		}
+		sent = i + 1;
+		const uint64_t lateness_ns = t_send > planned ? t_send - planned : 0;
+		hist_add(lateness, lateness_ns);
+		if (lateness_ns > late_max)
+			late_max = lateness_ns;
+		if (lateness_ns >= o->interval_ns)
+			late_sends++;
+	}
+	/* The last replies may take up to the timeout. */
+	const uint64_t until = now_ns() + o->timeout_ns;
+	while (!stop_requested && now_ns() < until)
+		if (poll_replies(d, &c) == 0)
+			dpdk_idle(o);
+	/* ---- end of measured loop ---- */
+	const uint64_t t_end = now_ns();
+	const uint64_t attempted = sent > o->warmup ? sent - o->warmup : 0;
+	uint64_t warmup_lost = 0;
+	for (uint64_t i = 0; i < sent && i < o->warmup; i++)
+		if (c.rtt[i] < 0)
+			warmup_lost++;
+	int64_t *samples = c.rtt + o->warmup;
+	struct rtt_totals t = {.timing = "open-loop", .sent = sent - send_errors, .attempted = attempted, .warmup_lost = warmup_lost, .late = c.late,
+			       .send_errors = send_errors, .schedule_misses = late_sends, .duration_ns = t_end - t_start, .aborted = aborted};
+	rtt_summarize(samples, attempted, h, &t);
+	int rc = o->raw_out && write_raw(o->raw_out, samples, attempted) < 0 ? 1 : 0;
+	dpdk_close(d);
+	struct jbuf *b = rtt_result_begin(o, &t);
+	ev_str(b, "api", "dpdk");
+	ev_u64(b, "duplicates", c.duplicates);
+	ev_u64(b, "stray", c.stray);
+	ev_u64(b, "lateness_max_ns", late_max);
+	ev_hist(b, "lateness_hist", lateness);
+	ev_hist(b, "hist", h);
+	ev_end(b);
+	free(c.t_sent);
+	free(c.rtt);
+	free(h);
+	free(lateness);
+	return rc;
+}
+
 int rtt_dpdk_client(const struct opts *o)
 {
 	if (!o->have_dst_mac || !o->have_src) {
@@ -126,6 +250,11 @@ int rtt_dpdk_client(const struct opts *o)
 		src.sin_port = htons(DPDK_DEFAULT_PORT + 1);
 	const uint16_t len = (uint16_t)build_udp_frame(frame, d.mac, o->dst_mac, &src, &o->addr, o->size);
 	const uint32_t cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+	if (o->open_loop) {
+		free(samples);
+		free(h);
+		return open_loop(o, &d, frame, len, cookie, &src);
+	}
 	if (emit_ready_addr(&src, o, "rtt-client") < 0)
 		return 1;
 

@@ -7,12 +7,13 @@ import { complete, draftTopology } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 
 /**
- * Pair i's MACs (client, server): locally administered, fixed so each end knows the other's, distinct
- * per pair so OVS-DPDK's MAC learning keeps the pairs apart.
+ * The MACs (client, server) of pair i's ports for one use: locally administered, fixed so each end
+ * knows the other's, distinct per pair and use so OVS-DPDK's MAC learning keeps them apart.
  */
-export function dpdkMacs(i: number): [string, string] {
+export function dpdkMacs(i: number, use: 'rtt' | 'stream'): [string, string] {
   const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return [`02:cd:00:${hex(i >> 8)}:${hex(i & 255)}:01`, `02:cd:00:${hex(i >> 8)}:${hex(i & 255)}:02`];
+  const base = `02:cd:${use === 'rtt' ? '00' : '01'}:${hex(i >> 8)}:${hex(i & 255)}`;
+  return [`${base}:01`, `${base}:02`];
 }
 
 /** Pairs at most: every engine holds 64 MB of hugepages, and all of them poll (or yield) at once. */
@@ -70,7 +71,7 @@ export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, nod
   const cpus = os.cpus().length;
   const polls = switchCpu ?? cpus - 1;
   // The switch's mbufs fill every port's RX ring (1024) twice over; 2.5 KB each with their headers.
-  const switchMbufs = Math.max(8192, pairs.length * 2 * 2048 + 2048);
+  const switchMbufs = Math.max(8192, pairs.length * 4 * 2048 + 2048);
   const switchMemMb = Math.max(sw === 'testpmd' ? 128 : 256, Math.ceil((switchMbufs * 2560) / 2 ** 20) + 64);
   // 2 MB pages: the switch's, 64 MB for each engine, and two more (a load runs two engines beside its pair)
   const hugepages = Math.ceil((switchMemMb + (2 * pairs.length + 2) * 64) / 2);
@@ -82,13 +83,17 @@ export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, nod
     switchMemMb,
     switchMbufs,
     prefix: `cnp${runId}`,
-    ports: pairs.flatMap(([c, s], i) => {
-      const [cm, sm] = dpdkMacs(i);
-      return [
-        { netns: c, socket: path.join(dir, `vhost-${c}.sock`), mac: cm, peerMac: sm },
-        { netns: s, socket: path.join(dir, `vhost-${s}.sock`), mac: sm, peerMac: cm },
-      ];
-    }),
+    // in testpmd's order: its io forwarding pairs ports 0 ⇄ 1, 2 ⇄ 3, ...
+    ports: pairs.flatMap(([c, s], i) =>
+      (['rtt', 'stream'] as const).flatMap((use) => {
+        const [cm, sm] = dpdkMacs(i, use);
+        const sock = (ns: string) => path.join(dir, `vhost-${ns}${use === 'stream' ? '-st' : ''}.sock`);
+        return [
+          { netns: c, use, socket: sock(c), mac: cm, peerMac: sm },
+          { netns: s, use, socket: sock(s), mac: sm, peerMac: cm },
+        ];
+      }),
+    ),
     switchCpus: [polls],
     // the first CPU the switch does not poll on (on one CPU, that one: everything shares it)
     engineCpu: polls === 0 && cpus > 1 ? 1 : 0,

@@ -3,7 +3,9 @@
  * (rtt-server, stream-tx, ...) and the supervisor runs them as cnperf-engine-dpdk, with what DPDK needs
  * added here: the endpoint's vhost-user socket, its MAC and its peer's, the run's hugepages, a file
  * prefix of its own per process, `--api dpdk`, and polling that yields (three pollers share two CPUs
- * here: the switch's and two engines). The engines stay in their namespaces (containers) as always.
+ * here: the switch's and two engines). The engines stay in their namespaces (containers) as always;
+ * each namespace has a port for round trips and one for streams, so a load's probe and its stream
+ * (two processes) each own one.
  */
 import { existsSync } from 'node:fs';
 import { registerEngineHost, type EngineHost } from '../engine/guest.js';
@@ -57,9 +59,10 @@ export function registerDpdkEngines(t: Topology): void {
   const bin = dpdkEnginePath();
   if (!existsSync(bin)) throw new UserError(`the DPDK engine ${bin} is not built`, 'install DPDK (dpdk, libdpdk-dev) and run `npm run build` (scripts/setup.sh does both)');
   let n = 0;
-  for (const port of plan.ports) {
-    const ip = t.pairs.flatMap((p) => [p.client, p.server]).find((e) => e.netns === port.netns)!.ip;
-    const host: EngineHost = { name: `the DPDK engine of ${port.netns}`, local: (argv) => ({ bin, argv: dpdkArgv(argv, plan, port, ip, n++) }) };
-    registerEngineHost(port.netns, host);
+  for (const ep of t.pairs.flatMap((p) => [p.client, p.server])) {
+    // round trips on the namespace's rtt port, streams on its stream port (a load runs both at once)
+    const portFor = (cmd: string) => plan.ports.find((p) => p.netns === ep.netns && p.use === (cmd.startsWith('stream') ? 'stream' : 'rtt'))!;
+    const host: EngineHost = { name: `the DPDK engine of ${ep.netns}`, local: (argv) => ({ bin, argv: dpdkArgv(argv, plan, portFor(argv[0] ?? ''), ep.ip, n++) }) };
+    registerEngineHost(ep.netns, host);
   }
 }

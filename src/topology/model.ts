@@ -263,8 +263,11 @@ export interface DpdkPlan {
   switchMbufs: number;
   /** every DPDK process's --file-prefix starts with it (its runtime files: /var/run/dpdk/<prefix>) */
   prefix: string;
-  /** one vhost-user port per endpoint namespace: its socket, its MAC and its peer's */
-  ports: Array<{ netns: string; socket: string; mac: string; peerMac: string }>;
+  /**
+   * Two vhost-user ports per endpoint namespace — one for its round trips, one for its streams (a load
+   * runs both at once, and a DPDK port has one owner): the socket, the MAC and the peer's
+   */
+  ports: Array<{ netns: string; use: 'rtt' | 'stream'; socket: string; mac: string; peerMac: string }>;
   /** the CPUs the switch polls on; the engines default to the others (--cpus overrides) */
   switchCpus: number[];
   engineCpu: number;

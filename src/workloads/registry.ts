@@ -86,10 +86,10 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
   }
   const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
   if (topo.vm) for (const j of jobs) guestCheck(workloadOf(j).p);
-  // The DPDK engine runs UDP round trips and streams; the rest needs a kernel stack or sockets' timestamps.
+  // The DPDK engine runs UDP round trips (also open loop) and streams; TCP needs a kernel stack, the breakdown sockets' timestamps.
   if (topo.dpdk) {
     for (const j of jobs) {
-      if (!['rtt', 'stream', 'sweep'].includes(j.workload)) throw new UserError(`--workload ${j.workload} over ${datapath}: cnperf's DPDK engine runs rtt, stream and sweep (${j.workload === 'load' ? 'the open-loop probe is not built for DPDK yet' : 'TCP needs a kernel stack'})`, 'use --workload rtt, stream or sweep with the testpmd and ovs-dpdk datapaths');
+      if (!['rtt', 'stream', 'sweep', 'load'].includes(j.workload)) throw new UserError(`--workload ${j.workload} over ${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`, 'use --workload rtt, stream, sweep or load with the testpmd and ovs-dpdk datapaths');
       if ((workloadOf(j).p as { breakdown?: boolean }).breakdown) throw new UserError(`--breakdown over ${datapath}: it splits a round trip by the sockets' kernel timestamps, and a DPDK port has no kernel`);
     }
   }

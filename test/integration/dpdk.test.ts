@@ -65,10 +65,23 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('load: an open-loop probe over DPDK under a DPDK stream, each on its own port; the result says who shared CPUs', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'testpmd', '--workload', 'load', '--count', '500', '--interval', '997us', '--rate', '20k', '--json', '--db', db]);
+    const res = (JSON.parse(r.stdout) as { results: Array<Result & { load: { timing: string }; dpdk: { engine_cpus: Record<string, number>; shared: string | null } }> }).results[0]!;
+    // partial (exit 1) when the yielding load sender, starved on two CPUs, ends before the probe does
+    assert.ok(res.status === 'ok' ? r.code === 0 : res.status === 'partial' && r.code === 1, `${res.status} (exit ${r.code}): ${res.problem}`);
+    assert.equal(res.load.timing, 'open-loop');
+    assert.equal(res.samples, 500);
+    assert.ok(res.stream!.rx_pps > 0);
+    assert.deepEqual(Object.keys(res.dpdk.engine_cpus).sort(), ['client', 'load receiver', 'load sender', 'server']);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('a workload the DPDK engine cannot run is refused before anything is built', async () => {
     const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--db', db]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--workload rr over testpmd: cnperf's DPDK engine runs rtt, stream and sweep \(TCP needs a kernel stack\)/);
+    assert.match(r.stderr, /--workload rr over testpmd: cnperf's DPDK engine runs rtt, stream, sweep and load \(TCP needs a kernel stack\)/);
   });
 
   it('an engine that fails after the build fails the run, naming why, and leaves nothing', async () => {

@@ -27,21 +27,28 @@ describe('kernel-bypass plans', () => {
     assert.deepEqual(validateTopology(t), []);
     assert.equal(t.links.length, 0);
     const d = t.dpdk!;
-    assert.deepEqual(d.ports.map((p) => p.socket), ['/run/cnperf/cnpabc123/vhost-cnpabc123-c.sock', '/run/cnperf/cnpabc123/vhost-cnpabc123-s.sock']);
+    // a port for round trips and one for streams per container, in testpmd's pairing order
+    assert.deepEqual(d.ports.map((p) => `${p.use} ${p.socket}`), [
+      'rtt /run/cnperf/cnpabc123/vhost-cnpabc123-c.sock',
+      'rtt /run/cnperf/cnpabc123/vhost-cnpabc123-s.sock',
+      'stream /run/cnperf/cnpabc123/vhost-cnpabc123-c-st.sock',
+      'stream /run/cnperf/cnpabc123/vhost-cnpabc123-s-st.sock',
+    ]);
     assert.equal(d.ports[0]!.peerMac, d.ports[1]!.mac);
     assert.equal(d.hugeDir, '/run/cnperf/cnpabc123/hugepages');
     // 128 MB for testpmd, 64 MB for each of two engines and two more: 384 MB
     assert.equal(d.hugepages, 192);
-    assert.equal(d.switchMbufs, 8192);
+    // four ports' rings twice over, and a margin
+    assert.equal(d.switchMbufs, 4 * 2048 + 2048);
     assert.equal(d.switchCpus[0], os.cpus().length - 1);
     // only namespaces are built from the topology; the switch, the pages and the mount come at attach
     assert.ok(stepsFor(t).every((s) => !/testpmd|hugetlbfs/.test(s.argv.join(' '))));
   });
 
-  it('testpmd: one vhost port per container, io forwarding on the switch CPU, main lcore beside the engines', () => {
+  it('testpmd: two vhost ports per container (round trips, streams), io forwarding on the switch CPU, main lcore beside the engines', () => {
     const a = testpmdArgv(plan('testpmd').dpdk!).join(' ');
     assert.match(a, /--lcores 0@0,1@\d+ --no-pci --file-prefix cnpabc123-sw --huge-dir \/run\/cnperf\/cnpabc123\/hugepages/);
-    assert.match(a, /--single-file-segments --vdev net_vhost0,iface=\S+-c\.sock,queues=1 --vdev net_vhost1,iface=\S+-s\.sock,queues=1 -- --forward-mode=io --nb-cores=1/);
+    assert.match(a, /--single-file-segments --vdev net_vhost0,iface=\S+-c\.sock,queues=1 --vdev net_vhost1,iface=\S+-s\.sock,queues=1 --vdev net_vhost2,iface=\S+-c-st\.sock,queues=1 --vdev net_vhost3,iface=\S+-s-st\.sock,queues=1 -- --forward-mode=io --nb-cores=1/);
     assert.match(a, /--stats-period/);
   });
 
@@ -69,13 +76,13 @@ describe('kernel-bypass plans', () => {
     const t = getDatapath('testpmd').plan({ runId: 'abc123', pairs: 3 });
     assert.deepEqual(validateTopology(t), []);
     assert.equal(t.pairs.length, 3);
-    assert.equal(t.dpdk!.ports.length, 6);
-    assert.equal(new Set(t.dpdk!.ports.map((p) => p.mac)).size, 6);
+    assert.equal(t.dpdk!.ports.length, 12);
+    assert.equal(new Set(t.dpdk!.ports.map((p) => p.mac)).size, 12);
     assert.equal(t.dpdk!.ports[4]!.peerMac, t.dpdk!.ports[5]!.mac);
-    assert.ok(t.dpdk!.switchMbufs >= 6 * 2048);
+    assert.ok(t.dpdk!.switchMbufs >= 12 * 2048);
     assert.ok(t.dpdk!.hugepages * 2 >= t.dpdk!.switchMemMb + 8 * 64);
     const a = testpmdArgv(t.dpdk!).join(' ');
-    assert.match(a, /net_vhost5,iface=\S+-s2\.sock/);
+    assert.match(a, /net_vhost9,iface=\S+-s2\.sock,queues=1 --vdev net_vhost10,iface=\S+-c2-st\.sock/);
     assert.match(a, new RegExp(`-m ${t.dpdk!.switchMemMb} .*--total-num-mbufs=${t.dpdk!.switchMbufs}`));
   });
 
@@ -135,13 +142,16 @@ describe('where the pollers ran', () => {
     const p = pollersOf(record())!;
     assert.deepEqual(p.engine_cpus, { client: 0, server: 0 });
     assert.deepEqual(p.switch_cpus, [last]);
-    assert.match(p.shared!, /client and server engines share CPU 0/);
+    assert.equal(p.shared, 'CPU 0: client, server engines (yielding)');
     assert.match(dpdkNotes([record()]), /abc123: testpmd polls CPU \d+; engines: client CPU 0, server CPU 0 — pollers shared a CPU/);
   });
 
   it('an engine pinned beside the switch is named; nothing shared, nothing said; kernel runs have no member', () => {
     if (last === 0) return;
-    assert.match(pollersOf(record([0, last]))!.shared!, new RegExp(`the server engine shares CPU ${last} with testpmd's poller`));
+    assert.equal(pollersOf(record([0, last]))!.shared, `CPU ${last}: server engine and testpmd's poller (yielding)`);
+    // a load: its probe's and its stream's engines
+    const load = { ...record(), params: { probe: { cpus: [0, 1] }, load: { cpus: [1, 1] } } } as unknown as RunRecord;
+    assert.equal(pollersOf(load)!.shared, `CPU 1: server, load sender, load receiver engines${last === 1 ? " and testpmd's poller" : ''} (yielding)`);
     const three = { ...record(), topology: { ...plan('testpmd'), dpdk: { ...plan('testpmd').dpdk!, switchCpus: [2] } } } as unknown as RunRecord;
     assert.equal(pollersOf({ ...three, params: { cpus: [0, 1] } } as unknown as RunRecord)!.shared, null);
     assert.equal(pollersOf({ ...record(), topology: plan('bridge') } as unknown as RunRecord), null);
