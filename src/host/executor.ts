@@ -201,7 +201,11 @@ async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'g
   const alive = () => pidfileProcess(pidfile, comm) === pid;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
-  if (alive()) process.kill(pid, 'SIGKILL');
+  if (alive()) {
+    process.kill(pid, 'SIGKILL');
+    // gone before the next undo: what it held (a mount's files, hugepages) must be free by then
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  }
   return 'removed';
 }
 
