@@ -88,6 +88,41 @@ static void place_receiver(pthread_t t, const struct opts *o)
 		pthread_setaffinity_np(t, sizeof set, &set);
 }
 
+void lateness_add(struct lateness *l, uint64_t planned, uint64_t t_send, uint64_t interval_ns)
+{
+	const uint64_t ns = t_send > planned ? t_send - planned : 0;
+	hist_add(l->h, ns);
+	if (ns > l->max_ns)
+		l->max_ns = ns;
+	if (ns >= interval_ns)
+		l->misses++;
+}
+
+int open_loop_report(const struct opts *o, struct rtt_totals *t, int64_t *rtt, const struct open_loop_counts *c, const struct lateness *l, struct hist *h)
+{
+	t->timing = "open-loop";
+	t->attempted = c->sent > o->warmup ? c->sent - o->warmup : 0;
+	t->warmup_lost = 0;
+	for (uint64_t i = 0; i < c->sent && i < o->warmup; i++)
+		if (rtt[i] < 0)
+			t->warmup_lost++;
+	/* sends at least one period behind their schedule count as schedule misses */
+	t->schedule_misses = l->misses;
+	int64_t *samples = rtt + o->warmup;
+	rtt_summarize(samples, t->attempted, h, t);
+	int rc = o->raw_out && write_raw(o->raw_out, samples, t->attempted) < 0 ? 1 : 0;
+	struct jbuf *b = rtt_result_begin(o, t);
+	if (c->api)
+		ev_str(b, "api", c->api);
+	ev_u64(b, "duplicates", c->duplicates);
+	ev_u64(b, "stray", c->stray);
+	ev_u64(b, "lateness_max_ns", l->max_ns);
+	ev_hist(b, "lateness_hist", l->h);
+	ev_hist(b, "hist", h);
+	ev_end(b);
+	return rc;
+}
+
 int rtt_open_loop(const struct opts *o)
 {
 	if (!o->interval_ns) {
@@ -134,7 +169,8 @@ int rtt_open_loop(const struct opts *o)
 		return 1;
 	}
 
-	uint64_t sent = 0, send_errors = 0, refused = 0, late_sends = 0, late_max = 0;
+	uint64_t sent = 0, send_errors = 0, refused = 0;
+	struct lateness late = {.h = lateness};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
 	/* ---- measured loop: the clock, send, and stores ---- */
@@ -156,12 +192,7 @@ int rtt_open_loop(const struct opts *o)
 				send_errors++;
 		}
 		sent = i + 1;
-		const uint64_t lateness_ns = t_send > planned ? t_send - planned : 0;
-		hist_add(lateness, lateness_ns);
-		if (lateness_ns > late_max)
-			late_max = lateness_ns;
-		if (lateness_ns >= o->interval_ns)
-			late_sends++;
+		lateness_add(&late, planned, t_send, o->interval_ns);
 	}
 	/* ---- end of measured loop ---- */
 	/* The last replies may take up to the timeout; then nothing more counts. */
@@ -172,27 +203,10 @@ int rtt_open_loop(const struct opts *o)
 	pthread_join(rx, NULL);
 	const uint64_t t_end = now_ns();
 
-	const uint64_t attempted = sent > o->warmup ? sent - o->warmup : 0;
-	uint64_t warmup_lost = 0;
-	for (uint64_t i = 0; i < sent && i < o->warmup; i++)
-		if (p.rtt[i] < 0)
-			warmup_lost++;
-	int64_t *samples = p.rtt + o->warmup;
-	/* sends at least one period behind their schedule count as schedule misses */
-	struct rtt_totals t = {.timing = "open-loop", .sent = sent - send_errors - refused, .attempted = attempted, .warmup_lost = warmup_lost,
-			       .late = p.late, .refused = refused + p.refused, .send_errors = send_errors, .recv_errors = p.recv_errors,
-			       .schedule_misses = late_sends, .duration_ns = t_end - t_start, .aborted = aborted};
-	rtt_summarize(samples, attempted, h, &t);
-	int rc = 0;
-	if (o->raw_out && write_raw(o->raw_out, samples, attempted) < 0)
-		rc = 1;
-	struct jbuf *b = rtt_result_begin(o, &t);
-	ev_u64(b, "duplicates", p.duplicates);
-	ev_u64(b, "stray", p.stray);
-	ev_u64(b, "lateness_max_ns", late_max);
-	ev_hist(b, "lateness_hist", lateness);
-	ev_hist(b, "hist", h);
-	ev_end(b);
+	struct rtt_totals t = {.sent = sent - send_errors - refused, .late = p.late, .refused = refused + p.refused, .send_errors = send_errors,
+			       .recv_errors = p.recv_errors, .duration_ns = t_end - t_start, .aborted = aborted};
+	const struct open_loop_counts counts = {.sent = sent, .duplicates = p.duplicates, .stray = p.stray};
+	int rc = open_loop_report(o, &t, p.rtt, &counts, &late, h);
 	free(p.t_sent);
 	free(p.rtt);
 	free(tx);

@@ -95,6 +95,25 @@ int rtt_xdp_server(const struct opts *o);
 int rtt_xdp_client(const struct opts *o);
 /* The open-loop probe (probe.c): latency under load without coordinated omission. */
 int rtt_open_loop(const struct opts *o);
+
+struct hist;
+/* An open-loop sender's lateness against its schedule (actual − planned send time): its distribution,
+ * its worst, and the sends at least one period behind (schedule misses). */
+struct lateness {
+	struct hist *h;
+	uint64_t max_ns, misses;
+};
+void lateness_add(struct lateness *l, uint64_t planned, uint64_t t_send, uint64_t interval_ns);
+
+/* What an open-loop client saw besides its samples; `rtt` holds every probe's (warm-up first). */
+struct open_loop_counts {
+	uint64_t sent, duplicates, stray;
+	const char *api; /* NULL for sockets */
+};
+/* Its result event (and raw file) from probes 0..sent of `rtt`: the same for the socket and the DPDK
+ * client. `t` carries what only the caller knows (errors, late, duration, aborted). 0, or 1 if the raw
+ * file could not be written. */
+int open_loop_report(const struct opts *o, struct rtt_totals *t, int64_t *rtt, const struct open_loop_counts *c, const struct lateness *l, struct hist *h);
 /* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */
 int write_raw(const char *path, const int64_t *samples, uint64_t n);
 

@@ -96,6 +96,31 @@ static uint64_t await_reply(const struct opts *o, const struct dport *d, uint32_
 	}
 }
 
+/* Probe `seq` in an mbuf of the pool (no syscall): the pre-built frame with its header; NULL when the
+ * pool is empty (every buffer in the rings). */
+static inline struct rte_mbuf *probe_frame(const struct dport *d, const uint8_t *frame, uint16_t len, uint32_t cookie, uint64_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+	if (!m)
+		return NULL;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(p, frame, len);
+	rtt_hdr_write(p + FRAME_HEADERS, cookie, seq);
+	m->data_len = len;
+	m->pkt_len = len;
+	return m;
+}
+
+/* Hands one frame to the port: 0, or -1 (the frame freed) when the TX ring took none. */
+static inline int send_one(const struct dport *d, struct rte_mbuf *m)
+{
+	struct rte_mbuf *one = m;
+	if (rte_eth_tx_burst(d->port, 0, &one, 1) == 1)
+		return 0;
+	rte_pktmbuf_free(m);
+	return -1;
+}
+
 /* What the open-loop client keeps per probe, and what it counts while matching replies. */
 struct open_loop {
 	uint64_t *t_sent; /* 0: not sent */
@@ -149,7 +174,8 @@ static int open_loop(const struct opts *o, struct dport *d, const uint8_t *frame
 	hist_reset(lateness);
 	if (emit_ready_addr(src, o, "rtt-client") < 0)
 		return 1;
-	uint64_t sent = 0, send_errors = 0, late_sends = 0, late_max = 0;
+	uint64_t sent = 0, send_errors = 0;
+	struct lateness late = {.h = lateness};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
 	/* ---- measured loop: poll until the planned time, then send; the clock and stores ---- */
@@ -162,30 +188,15 @@ static int open_loop(const struct opts *o, struct dport *d, const uint8_t *frame
 			aborted = "signal";
 			break;
 		}
-		struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+		struct rte_mbuf *m = probe_frame(d, frame, len, cookie, i);
 		const uint64_t t_send = now_ns();
-		if (!m) {
+		c.t_sent[i] = t_send;
+		if (!m || send_one(d, m) < 0) {
+			c.t_sent[i] = 0; /* never left: lost */
 			send_errors++;
-		} else {
-			uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-			memcpy(p, frame, len);
-			rtt_hdr_write(p + FRAME_HEADERS, cookie, i);
-			m->data_len = len;
-			m->pkt_len = len;
-			c.t_sent[i] = t_send;
-			if (rte_eth_tx_burst(d->port, 0, &m, 1) != 1) {
-				rte_pktmbuf_free(m);
-				c.t_sent[i] = 0; /* never left: lost */
-				send_errors++;
-			}
 		}
 		sent = i + 1;
-		const uint64_t lateness_ns = t_send > planned ? t_send - planned : 0;
-		hist_add(lateness, lateness_ns);
-		if (lateness_ns > late_max)
-			late_max = lateness_ns;
-		if (lateness_ns >= o->interval_ns)
-			late_sends++;
+		lateness_add(&late, planned, t_send, o->interval_ns);
 	}
 	/* The last replies may take up to the timeout. */
 	const uint64_t until = now_ns() + o->timeout_ns;
@@ -194,25 +205,10 @@ static int open_loop(const struct opts *o, struct dport *d, const uint8_t *frame
 			dpdk_idle(o);
 	/* ---- end of measured loop ---- */
 	const uint64_t t_end = now_ns();
-	const uint64_t attempted = sent > o->warmup ? sent - o->warmup : 0;
-	uint64_t warmup_lost = 0;
-	for (uint64_t i = 0; i < sent && i < o->warmup; i++)
-		if (c.rtt[i] < 0)
-			warmup_lost++;
-	int64_t *samples = c.rtt + o->warmup;
-	struct rtt_totals t = {.timing = "open-loop", .sent = sent - send_errors, .attempted = attempted, .warmup_lost = warmup_lost, .late = c.late,
-			       .send_errors = send_errors, .schedule_misses = late_sends, .duration_ns = t_end - t_start, .aborted = aborted};
-	rtt_summarize(samples, attempted, h, &t);
-	int rc = o->raw_out && write_raw(o->raw_out, samples, attempted) < 0 ? 1 : 0;
 	dpdk_close(d);
-	struct jbuf *b = rtt_result_begin(o, &t);
-	ev_str(b, "api", "dpdk");
-	ev_u64(b, "duplicates", c.duplicates);
-	ev_u64(b, "stray", c.stray);
-	ev_u64(b, "lateness_max_ns", late_max);
-	ev_hist(b, "lateness_hist", lateness);
-	ev_hist(b, "hist", h);
-	ev_end(b);
+	struct rtt_totals t = {.sent = sent - send_errors, .late = c.late, .send_errors = send_errors, .duration_ns = t_end - t_start, .aborted = aborted};
+	const struct open_loop_counts counts = {.sent = sent, .duplicates = c.duplicates, .stray = c.stray, .api = "dpdk"};
+	int rc = open_loop_report(o, &t, c.rtt, &counts, &late, h);
 	free(c.t_sent);
 	free(c.rtt);
 	free(h);
@@ -275,25 +271,15 @@ int rtt_dpdk_client(const struct opts *o)
 			wait_until(next, o->pace);
 		}
 		int64_t rtt = RAW_LOST;
-		struct rte_mbuf *m = rte_pktmbuf_alloc(d.pool);
-		if (!m) {
+		struct rte_mbuf *m = probe_frame(&d, frame, len, cookie, i);
+		const uint64_t t0 = now_ns();
+		if (!m || send_one(&d, m) < 0) {
 			send_errors++;
 		} else {
-			uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-			memcpy(p, frame, len);
-			rtt_hdr_write(p + FRAME_HEADERS, cookie, i);
-			m->data_len = len;
-			m->pkt_len = len;
-			const uint64_t t0 = now_ns();
-			if (rte_eth_tx_burst(d.port, 0, &m, 1) != 1) {
-				rte_pktmbuf_free(m);
-				send_errors++;
-			} else {
-				sent++;
-				uint64_t t1 = await_reply(o, &d, cookie, i, t0 + o->timeout_ns, &late);
-				if (t1)
-					rtt = (int64_t)(t1 - t0);
-			}
+			sent++;
+			uint64_t t1 = await_reply(o, &d, cookie, i, t0 + o->timeout_ns, &late);
+			if (t1)
+				rtt = (int64_t)(t1 - t0);
 		}
 		if (rtt < 0 && stop_requested) {
 			aborted = "signal";
