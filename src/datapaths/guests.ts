@@ -40,6 +40,8 @@ export function vmRefusal(d: Datapath, ctx: Pick<PlanContext, 'variant'> = {}): 
     tcx: 'bpf_redirect_peer needs a veth peer: a tap has none',
     podman: 'podman makes containers, not VMs',
     existing: 'its endpoints are namespaces that exist already',
+    testpmd: 'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
+    'ovs-dpdk': 'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
   };
   return why[d.name] ?? `${d.name} does not place its endpoints on a link a VM's tap could take`;
 }
