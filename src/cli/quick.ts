@@ -20,6 +20,9 @@ import { planQuick } from '../spec/quick.js';
 import { newRunId } from '../util/ids.js';
 import { WORKLOADS, planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import { flag, parseCommandArgs, str } from './args.js';
+import type { Inventory } from '../hosts/inventory.js';
+import { loadHostsFile } from '../spec/hosts-file.js';
+import { UserError } from '../util/errors.js';
 import { progress } from './common.js';
 
 export const QUICK_USAGE = quickUsage(Object.values(WORKLOADS), datapathNames());
@@ -32,6 +35,8 @@ export interface QuickArgs {
   trace: boolean;
   db: string;
   dryRun: boolean;
+  /** --hosts: the inventory, and how many of its hosts the datapaths use */
+  hosts?: { inventory: Inventory; count: number };
 }
 
 /** Pure: argv → what to do. All validation happens here, before anything touches the host. */
@@ -39,7 +44,10 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   const p = parseCommandArgs('quick', argv, parseArgsSpec(OPTION_NAMES), QUICK_USAGE);
   if (flag(p, 'help')) return 'help';
   const plan = planQuick(p.positionals, p.values, QUICK_USAGE);
-  return { datapaths: plan.datapaths, datapathOptions: plan.datapathOptions, jobs: plan.jobs, json: flag(p, 'json'), trace: flag(p, 'trace'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run') };
+  const file = str(p, 'hosts');
+  if (file && flag(p, 'trace')) throw new UserError('--trace with --hosts: tracepoints and perf on real hosts are not built yet', 'the counters (CPU split, softirqs, IRQs, devices) are read on every host without --trace');
+  const hosts = file ? { inventory: loadHostsFile(file), count: plan.datapathOptions.hosts!.length >= 2 ? 2 : 1 } : undefined;
+  return { datapaths: plan.datapaths, datapathOptions: plan.datapathOptions, jobs: plan.jobs, json: flag(p, 'json'), trace: flag(p, 'trace'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run'), ...(hosts ? { hosts } : {}) };
 }
 
 export async function quickCommand(argv: string[]): Promise<number> {
@@ -54,11 +62,11 @@ export async function quickCommand(argv: string[]): Promise<number> {
   }
   const batchId = newRunId();
   const results: Measured[] = [];
-  const { floor, stop } = await withSession({ command: 'quick', owner: batchId, db: args.db }, async ({ stop, env, store }) => {
+  const { floor, stop } = await withSession({ command: 'quick', owner: batchId, db: args.db, ...(args.hosts ? { hosts: args.hosts } : {}) }, async ({ stop, env, store, hosts }) => {
     for (const d of args.datapaths) {
       for (const job of args.jobs) {
         if (stop.requested) break;
-        const m = await measure(d, job, { batchId, env, stop, progress, trace: args.trace, datapathOptions: args.datapathOptions });
+        const m = await measure(d, job, { batchId, env, stop, progress, trace: args.trace, datapathOptions: args.datapathOptions, hosts });
         store!.saveRun(m.record);
         results.push(m);
         if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);

@@ -27,7 +27,7 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
   const t = draftTopology(runId, kind);
   const out: Pair[] = [];
   let summary = '';
-  const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
+  const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric, ctx.hosts);
   const letter = kind === 'macvlan' ? 'm' : 'i';
   for (let i = 0; i < pairs; i++) {
     const x = pairSuffix(i);
@@ -54,7 +54,7 @@ export const macvlan: Datapath = {
   description: 'containers with macvlan devices on their node\'s NIC (--mode bridge|private|vepa|passthru)',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['mode'],
+  takes: ['mode', 'hosts'],
   modes: MACVLAN_MODES,
   kernelFailures: [
     { match: /type macvlan.*Unknown device type/s, meaning: 'this kernel has no macvlan (CONFIG_MACVLAN)' },
@@ -69,7 +69,7 @@ export const ipvlan: Datapath = {
   description: 'containers with ipvlan devices on their node\'s NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['mode'],
+  takes: ['mode', 'hosts'],
   modes: IPVLAN_MODES,
   kernelFailures: [{ match: /type ipvlan.*Unknown device type/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)' }],
   plan: (ctx) => plan('ipvlan', ctx),

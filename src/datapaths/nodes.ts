@@ -4,7 +4,7 @@
  * in a fabric namespace with each NIC's peer as a port. A single node's NIC is wired to a stub
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
-import { ownedName, type Endpoint, type Topology } from '../topology/model.js';
+import { ownedName, type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
 import type { Placement } from './types.js';
 
 export interface SimNode {
@@ -20,8 +20,12 @@ export const UNDERLAY_PREFIX = 24;
 export type Fabric = 'wire' | 'switch';
 export const FABRICS: readonly Fabric[] = ['wire', 'switch'];
 
-/** Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node). */
-export function addNodes(t: TopologyDraft, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire'): [SimNode, SimNode] {
+/**
+ * Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node).
+ * With real hosts, a node is a host's own namespace and its NIC the host's: nothing is wired.
+ */
+export function addNodes(t: TopologyDraft, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire', hosts?: readonly PlanHost[]): [SimNode, SimNode] {
+  if (hosts?.length) return addHostNodes(t, runId, placement, hosts);
   const n0: SimNode = { netns: ownedName(runId, 'n'), nic: ownedName(runId, 'ne'), underlayIp: '198.19.0.1', tag: '' };
   t.namespaces.push({ name: n0.netns, role: 'node' });
   const m = mtu ? { mtu } : {};
@@ -54,6 +58,16 @@ export function addNodes(t: TopologyDraft, runId: string, placement: Placement, 
   }
   t.addresses.push({ netns: n0.netns, dev: n0.nic, cidr: `${n0.underlayIp}/${UNDERLAY_PREFIX}` });
   return [n0, n1];
+}
+
+/** Real hosts as nodes: each host's own namespace (named for the run), its NIC, its address. */
+function addHostNodes(t: TopologyDraft, runId: string, placement: Placement, hosts: readonly PlanHost[]): [SimNode, SimNode] {
+  const used = placement === 'cross-node' ? hosts.slice(0, 2) : hosts.slice(0, 1);
+  if (used.length < (placement === 'cross-node' ? 2 : 1)) throw new Error(`internal: ${placement} needs ${placement === 'cross-node' ? 2 : 1} hosts, the inventory has ${hosts.length}`);
+  const nodes = used.map((h, k): SimNode => ({ netns: ownedName(runId, k ? 'h1' : 'h'), nic: h.nic, underlayIp: h.address, tag: k ? '1' : '' }));
+  used.forEach((h, k) => t.namespaces.push({ name: nodes[k]!.netns, role: 'node', on: h.name, root: { nic: h.nic } }));
+  t.hosts = [...used];
+  return [nodes[0]!, nodes[nodes.length - 1]!];
 }
 
 /** A topology being planned: everything but its pairs, which complete() adds. */

@@ -17,11 +17,11 @@ export const routed: Datapath = {
   description: 'each container veth ends in the node; /32 host routes, node forwards at layer 3 (ptp, Calico)',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
-  takes: ['netfilter', 'service-proxy', 'vm-endpoint'],
+  takes: ['netfilter', 'service-proxy', 'vm-endpoint', 'hosts'],
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');
-    const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
+    const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric, ctx.hosts);
     for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {

@@ -1,5 +1,5 @@
 import type { Journal } from '../host/journal.js';
-import type { CniPlan, Topology } from '../topology/model.js';
+import type { CniPlan, PlanHost, Topology } from '../topology/model.js';
 import type { VmOptions } from './guests.js';
 import type { NetfilterOptions } from './netfilter.js';
 import type { ServiceOptions } from './service.js';
@@ -44,6 +44,8 @@ export interface PlanContext {
   podmanDriver?: 'bridge' | 'macvlan';
   /** VM endpoints (--endpoint, --client-endpoint, --server-endpoint, --vm-accel): src/datapaths/guests.ts */
   vm?: VmOptions;
+  /** across real hosts (--hosts): the hosts the nodes are, client's first (the runner fills nic and mtu) */
+  hosts?: PlanHost[];
   /** existing: the namespaces to measure between (--client, --server, --server-address) */
   existing?: { client?: string; server?: string; serverAddress?: string };
 }
@@ -55,7 +57,7 @@ export type DatapathOptions = Omit<PlanContext, 'runId'>;
 export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint' | 'switch-cpu';
+export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint' | 'switch-cpu' | 'hosts';
 
 /** A program a datapath runs, and the Debian package that provides it. */
 export interface Tool {

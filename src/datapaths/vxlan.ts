@@ -19,18 +19,22 @@ export const vxlan: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],
-  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy', 'vm-endpoint'],
+  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy', 'vm-endpoint', 'hosts'],
   variants: VXLAN_VARIANTS,
   plansMtu: true,
-  refuse: ({ pairs = 1, variant = 'host', service }) =>
-    variant === 'host' && pairs > 1
+  refuse: ({ pairs = 1, variant = 'host', service, hosts, mtu }) =>
+    hosts?.length && mtu !== undefined
+      ? "vxlan over real hosts (--hosts) runs on their NICs, whose MTU sets the overlay's: --mtu is not taken"
+      : variant === 'host' && pairs > 1
       ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)'
       : variant === 'host' && service && service.proxy !== 'none'
         ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to front: use --variant bridge with --service-proxy'
         : null,
-  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu = 1500, fabric, service }) {
+  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu: given, fabric, service, hosts }) {
     const t = draftTopology(runId, 'vxlan');
-    const [a, b] = addNodes(t, runId, 'cross-node', mtu, fabric);
+    // over real hosts, the underlay is their NICs: the smaller MTU of the two carries the overlay
+    const mtu = hosts?.length ? Math.min(...hosts.slice(0, 2).map((h) => h.mtu)) : (given ?? 1500);
+    const [a, b] = addNodes(t, runId, 'cross-node', hosts?.length ? undefined : mtu, fabric, hosts);
     const inner = mtu - VXLAN_OVERHEAD;
     const vx = (n: typeof a, other: typeof a) => {
       const name = ownedName(runId, n.tag ? `v${n.tag}` : 'vx');
@@ -43,7 +47,7 @@ export const vxlan: Datapath = {
       const ip = pairIps(0);
       t.addresses.push({ netns: a.netns, dev: va, cidr: `${ip.client}/${PREFIX}` }, { netns: b.netns, dev: vb, cidr: `${ip.server}/${PREFIX}` });
       const pair = { client: { netns: a.netns, ip: ip.client, dev: va }, server: { netns: b.netns, ip: ip.server, dev: vb } };
-      return complete(t, [pair], `${a.netns} [${va}, VNI ${vni}] ─udp/${vxlanPort} over wire─ [${vb}] ${b.netns} (inner MTU ${inner})`);
+      return complete(t, [pair], `${a.netns} [${va}, VNI ${vni}] ─udp/${vxlanPort} over ${hosts?.length ? a.nic : 'wire'}─ [${vb}] ${b.netns} (inner MTU ${inner})`);
     }
     const bridges = [a, b].map((n, k) => {
       const br = ownedName(runId, n.tag ? `b${n.tag}` : 'br');
@@ -67,6 +71,6 @@ export const vxlan: Datapath = {
       addServices(t, out[0]!.server, service, true, gateways);
     }
     const { client, server } = out[0]!;
-    return complete(t, out, `${client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over wire─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`);
+    return complete(t, out, `${client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over ${hosts?.length ? a.nic : 'wire'}─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`);
   },
 };

@@ -14,6 +14,8 @@ export interface EngineCallbacks {
 export interface EngineHost {
   /** for messages: "the VM of cnp123456-c" */
   readonly name: string;
+  /** spawn gets the argv as is (a real host has the namespace and the CPUs); otherwise as a guest runs it */
+  readonly keepsArgv?: boolean;
   /** runs the engine elsewhere (a guest's agent) ... */
   spawn?(argv: readonly string[], on: EngineCallbacks): { signal(sig: NodeJS.Signals): void };
   /** ... or here, as another binary with its own arguments (cnperf-engine-dpdk); the supervisor spawns it */

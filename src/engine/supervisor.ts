@@ -67,7 +67,7 @@ export class EngineProcess {
     const remote = other?.host.spawn?.bind(other.host);
     if (other && remote) {
       const host = other.host;
-      this.transport = remote(guestArgv(argv), {
+      this.transport = remote(host.keepsArgv ? argv : guestArgv(argv), {
         line: (l) => this.onLine(l),
         stderr: keepStderr,
         exit: (code, signal, why) => {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { VERSION } from '../version.js';
+import type { HostEnvironment } from '../hosts/environment.js';
 
 export interface Environment {
   kernel: string;
@@ -21,6 +22,8 @@ export interface Environment {
   engine_version: string | null;
   node_version: string;
   hostname: string;
+  /** across real hosts (--hosts): each host's own (kernel, CPU, the NIC's driver, speed and offloads) */
+  hosts?: HostEnvironment[];
 }
 
 function read(file: string): string | null {

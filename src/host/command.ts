@@ -7,7 +7,7 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type CommandRunner = (argv: readonly string[], input?: string, timeoutMs?: number) => Promise<CommandResult>;
+export type CommandRunner = (argv: readonly string[], input?: string | Buffer, timeoutMs?: number) => Promise<CommandResult>;
 
 /** What a command may take unless its step says otherwise (a big ruleset does: Step.timeoutMs). */
 export const COMMAND_TIMEOUT_MS = 15_000;

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { errorMessage, HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
-import type { Journal } from './journal.js';
+import type { Journal, JournalLike } from './journal.js';
 import { pidfileProcess } from './proc.js';
 import type { Step, UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
@@ -69,27 +69,43 @@ function netlinkBatch(steps: readonly Step[], from: number): Step[] {
   return batch;
 }
 
-export class HostExecutor {
+/**
+ * Where an executor runs its steps: here (cnperf-wire applies kernel steps in batches), or on a real
+ * host over ssh (src/hosts/), where every step is its command and the undos that read this machine's
+ * files (namespaces in /run/netns, pidfiles) are the host's own.
+ */
+export interface ExecutorPlace {
+  /** kernel steps as cnperf-wire batches (false: each as its `ip` command) */
+  wire: boolean;
+  /** undo handlers that replace this machine's for these kinds */
+  undo?: Partial<Record<UndoAction['op'], UndoHandler<UndoAction>>>;
+}
+
+export const HERE: ExecutorPlace = { wire: true };
+
+export class HostExecutor<J extends JournalLike = Journal> {
   /** how long each timed step took (Step.timed), in the order they ran */
   readonly timings: Array<{ what: string; ms: number }> = [];
 
   constructor(
-    readonly journal: Journal,
+    readonly journal: J,
     private readonly run: CommandRunner = runCommand,
+    private readonly place: ExecutorPlace = HERE,
   ) {}
 
   async apply(steps: readonly Step[]): Promise<void> {
     for (let i = 0; i < steps.length; ) {
-      const batch = netlinkBatch(steps, i);
+      const batch = this.place.wire ? netlinkBatch(steps, i) : [];
       if (batch.length > 0) {
-        this.journal.appendAll(batch.flatMap((s) => (s.undo ? [s.undo] : [])));
+        await this.journal.appendAll(batch.flatMap((s) => (s.undo ? [s.undo] : [])));
         const { answers } = await runWire('apply', batch.map((s) => wireLine(s.net!)), this.run);
         const refused = answers.findIndex((a) => !a.ok);
         if (refused >= 0) throw new NetlinkStepError(batch[refused]!.argv, (answers[refused] as { error: string }).error);
         i += batch.length;
       } else {
         const step = steps[i++]!;
-        if (step.undo) this.journal.append(step.undo);
+        if (step.before) await this.journal.append(step.before.undo((await this.run(step.before.argv)).stdout));
+        if (step.undo) await this.journal.append(step.undo);
         if (faultAt(i) === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
         const t0 = performance.now();
         await this.run(step.argv, step.stdin, step.timeoutMs);
@@ -103,8 +119,8 @@ export class HostExecutor {
 
   async teardown(): Promise<TeardownReport> {
     if (faultAt('teardown') === 'pause') await pauseForTest('at teardown');
-    const report = await undoAll(this.journal.undos(), this.run);
-    if (report.failed.length === 0) this.journal.remove();
+    const report = await undoAll(this.journal.undos(), this.run, this.place.undo);
+    if (report.failed.length === 0) await this.journal.remove();
     return report;
   }
 }
@@ -114,7 +130,7 @@ export class HostExecutor {
  * that journals kinds of its own (cni-del: src/cni/attach.ts) registers their handler when it is
  * loaded, so the host layer never imports the layers above it.
  */
-type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
+export type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
 const UNDO_HANDLERS: { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> } = {};
 
 export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
@@ -131,12 +147,13 @@ export function describeUndo(u: UndoAction): string {
   return UNDO_HANDLERS[u.op] ? handlerOf(u).describe(u) : `${u.op} ${JSON.stringify(u)}`;
 }
 
-export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand): Promise<TeardownReport> {
+export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand, elsewhere?: ExecutorPlace['undo']): Promise<TeardownReport> {
   const report: TeardownReport = { removed: [], alreadyGone: [], failed: [] };
   const order = [...undos].reverse();
   for (let i = 0; i < order.length; ) {
     const kernel: Array<Extract<UndoAction, { op: 'del-netns' | 'del-link' }>> = [];
-    for (let u = order[i]; u && (u.op === 'del-netns' || u.op === 'del-link'); u = order[++i]) kernel.push(u);
+    // on a real host, each is its own command (no cnperf-wire there)
+    for (let u = order[i]; !elsewhere && u && (u.op === 'del-netns' || u.op === 'del-link'); u = order[++i]) kernel.push(u);
     if (kernel.length > 0) {
       await undoKernel(kernel, order, run, report);
       continue;
@@ -144,7 +161,8 @@ export async function undoAll(undos: readonly UndoAction[], run: CommandRunner =
     const u = order[i++]!;
     const what = describeUndo(u);
     try {
-      const r = await undoOne(u, run);
+      const own = elsewhere?.[u.op];
+      const r = own ? await own.undo(u, run) : await undoOne(u, run);
       (r === 'removed' ? report.removed : report.alreadyGone).push(what);
     } catch (e) {
       report.failed.push({ what, error: e instanceof Error ? e.message : String(e) });
@@ -247,4 +265,31 @@ registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})
 registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
 registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });
 registerUndoHandler('umount-bpffs', { describe: (u) => `bpffs mount ${u.path} (its pins)`, undo: (u, run) => unmountRunBpffs(u.path, run) });
+/** What `ip` says when the object an undo removes is gone already (with its device or namespace). */
+const GONE = /No such process|Cannot find device|No such file or directory|Cannot open network namespace|does not exist/;
+
+registerUndoHandler('del-route', {
+  describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`,
+  async undo(u, run) {
+    try {
+      await run(['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]);
+      return 'removed';
+    } catch (e) {
+      if (e instanceof HostCommandError && GONE.test(e.stderr)) return 'gone';
+      throw e;
+    }
+  },
+});
+registerUndoHandler('sysctl-restore', {
+  describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`,
+  async undo(u, run) {
+    try {
+      await run(['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]);
+      return 'removed';
+    } catch (e) {
+      if (e instanceof HostCommandError && GONE.test(e.stderr)) return 'gone';
+      throw e;
+    }
+  },
+});
 registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });

@@ -18,6 +18,17 @@ export interface JournalHeader {
   kind: 'run' | 'topo';
   datapath: string;
   created: string;
+  /** on a real host (src/hosts/): the machine cnperf ran on; pid/pidStart are then its keeper's there */
+  controller?: string;
+}
+
+/** What the executor needs of a journal: here a file, on a real host a file written over ssh. */
+export interface JournalLike {
+  readonly header: JournalHeader;
+  append(undo: UndoAction): void | Promise<void>;
+  appendAll(undos: readonly UndoAction[]): void | Promise<void>;
+  undos(): UndoAction[];
+  remove(): void | Promise<void>;
 }
 
 export interface JournalContents {
@@ -28,7 +39,7 @@ export interface JournalContents {
   badLines: number;
 }
 
-export class Journal {
+export class Journal implements JournalLike {
   private constructor(readonly path: string, readonly header: JournalHeader) {}
 
   static create(dir: string, header: Omit<JournalHeader, 'v' | 'pid' | 'pidStart' | 'created'>): Journal {
@@ -78,6 +89,9 @@ function isUndo(x: unknown): x is UndoAction {
   if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs' || o.op === 'umount-bpffs' || o.op === 'umount-hugetlbfs') return typeof o.path === 'string';
   if (o.op === 'hugepages-restore') return Number.isInteger(o.before) && (o.before as number) >= 0;
   if (o.op === 'rm-dpdk-runtime') return typeof o.prefix === 'string';
+  if (o.op === 'del-route') return typeof o.netns === 'string' && typeof o.dst === 'string' && (o.dev === undefined || typeof o.dev === 'string');
+  if (o.op === 'sysctl-restore') return typeof o.netns === 'string' && typeof o.key === 'string' && typeof o.value === 'string';
+  if (o.op === 'ssh-exit') return typeof o.socket === 'string' && typeof o.host === 'string';
   if (o.op === 'unname-netns') return typeof o.netns === 'string' && typeof o.what === 'string';
   if (o.op === 'podman-rm' || o.op === 'podman-network-rm') return typeof o.name === 'string';
   if (o.op === 'podman-rmi') return typeof o.image === 'string';
@@ -93,13 +107,18 @@ function isUndo(x: unknown): x is UndoAction {
 }
 
 export function readJournal(file: string): JournalContents {
-  const out: JournalContents = { path: file, header: null, undos: [], badLines: 0 };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return out;
+    return { path: file, header: null, undos: [], badLines: 0 };
   }
+  return parseJournal(text, file);
+}
+
+/** A journal's text (read here, or from a real host over ssh) → its header and undos. */
+export function parseJournal(text: string, file: string): JournalContents {
+  const out: JournalContents = { path: file, header: null, undos: [], badLines: 0 };
   const lines = text.split('\n').filter((l) => l.length > 0);
   lines.forEach((line, i) => {
     let parsed: unknown;

@@ -34,6 +34,12 @@ export type UndoAction =
   | { op: 'hugepages-restore'; before: number }
   | { op: 'umount-hugetlbfs'; path: string }
   | { op: 'rm-dpdk-runtime'; prefix: string }
+  /** a route the run added in a host's own namespace (src/hosts/): it does not go with a namespace */
+  | { op: 'del-route'; netns: string; dst: string; dev?: string }
+  /** a sysctl of a host's own namespace, set back to what it was before the run */
+  | { op: 'sysctl-restore'; netns: string; key: string; value: string }
+  /** the ssh master connection to a real host (src/hosts/ssh.ts), by its control socket */
+  | { op: 'ssh-exit'; socket: string; host: string }
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
   | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 
@@ -50,6 +56,11 @@ export interface Step {
   timed?: string;
   /** longer than the default deadline (a ruleset for thousands of Services) */
   timeoutMs?: number;
+  /**
+   * A step whose undo depends on what is there now (a host's sysctl): `argv` reads it, `undo` makes
+   * the reverse action from what it printed; journaled before the step runs, as every undo is.
+   */
+  before?: { argv: string[]; undo(stdout: string): UndoAction };
 }
 
 /** The ifalias every object of a run carries; `cnperf clean` removes only what carries it. */
@@ -63,7 +74,14 @@ export function stepsFor(t: Topology): Step[] {
   const kernel = (net: NetOp, undo?: UndoAction) => steps.push({ argv: ipEquivalent(net), net, ...(undo ? { undo } : {}) });
   const devices: Array<{ netns: string; dev: string }> = [];
 
+  const roots = new Set(t.namespaces.filter((n) => n.root).map((n) => n.name));
   for (const ns of t.namespaces) {
+    if (ns.root) {
+      // A real host's own namespace (src/hosts/): named for the run after the shell the command runs
+      // in ($$: sshd's session is in the host's namespace; PID 1 need not be, as in a container).
+      steps.push({ argv: ['sh', '-c', 'exec ip netns attach "$1" "$$"', 'sh', ns.name], undo: { op: 'unname-netns', netns: ns.name, what: `host ${ns.on}'s own namespace` } });
+      continue;
+    }
     if (ns.adopted) continue; // not ours: named (if at all) by the datapath's attach, never changed
     if (ns.guest) continue; // a VM endpoint's: it exists only inside the guest (src/vm/)
     kernel({ op: 'netns-add', netns: ns.name }, { op: 'del-netns', netns: ns.name });
@@ -139,8 +157,17 @@ export function stepsFor(t: Topology): Step[] {
     steps.push({ argv: ['mount', '-t', 'bpf', '-o', 'mode=700', 'cnperf-bpf', root], undo: { op: 'umount-bpffs', path: root } });
     for (const b of t.bpf) steps.push({ argv: [bpfToolPath(), 'load', bpfObjectPath(b.object), b.pinDir], stdin: b.requests.map((r) => r.join('\t')).join('\n') + '\n' });
   }
-  for (const c of t.sysctls ?? []) steps.push({ argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] });
-  for (const r of t.routes ?? []) kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) });
+  for (const c of t.sysctls ?? []) {
+    const set: Step = { argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] };
+    // in a host's own namespace the value before the run is put back at teardown
+    if (roots.has(c.netns)) set.before = { argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-n', c.key], undo: (out) => ({ op: 'sysctl-restore', netns: c.netns, key: c.key, value: out.trim() }) };
+    steps.push(set);
+  }
+  for (const r of t.routes ?? []) {
+    // a route in a host's own namespace outlives the run unless it is removed (its device may be the host's NIC)
+    const undo: UndoAction | undefined = roots.has(r.netns) ? { op: 'del-route', netns: r.netns, dst: r.dst, ...(r.dev ? { dev: r.dev } : {}) } : undefined;
+    kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) }, undo);
+  }
   return steps;
 }
 

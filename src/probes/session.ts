@@ -59,11 +59,16 @@ export interface ProbeReport {
   rules_load?: Array<{ what: string; ms: number }>;
   /** what a probe could not do (the run itself is fine) */
   problems: string[];
+  /**
+   * Across real hosts (--hosts): each host's own figures (its CPUs, softirqs, IRQs, its devices);
+   * the run's counts and per-packet figures above are their sums, and its CPU split is per host only.
+   */
+  hosts?: Record<string, ProbeReport>;
   /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
   timeline: Array<{ t_ms: number; cpu: Array<CpuShare | null>; net_rx: number[]; irqs: number[] }>;
 }
 
-interface NsCounters {
+export interface NsCounters {
   devices: Record<string, Record<string, DeviceCounters>>;
   snmp: Record<string, Snmp>;
   conntrack?: Record<string, ConntrackReading | null>;

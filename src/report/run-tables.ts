@@ -218,6 +218,9 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   if (podman) out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
   const vm = vmJson(r);
   if (vm) out.vm = vm;
+  // across real hosts: which hosts, and each one's environment (kernel, CPU, NIC)
+  const hosts = (r.env as { hosts?: unknown[] } | null)?.hosts;
+  if (hosts?.length) out.hosts = hosts;
   const pollers = pollersOf(r);
   if (pollers) out.dpdk = pollers;
   return { ...out, ...probesJson(r) };

@@ -9,7 +9,10 @@ import { explainBuildFailure } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Environment } from '../env/environment.js';
 import { UserError } from '../util/errors.js';
-import type { HostExecutor, TeardownReport } from '../host/executor.js';
+import type { TeardownReport } from '../host/executor.js';
+import { buildOnHosts } from '../hosts/build.js';
+import type { HostSet } from '../hosts/host-set.js';
+import { HostProbes } from '../hosts/probes.js';
 import { stateDir } from '../paths.js';
 import { ProbeSession, type ProbeReport } from '../probes/session.js';
 import type { RunRecord } from '../store/db.js';
@@ -27,6 +30,15 @@ export interface MeasureContext {
   env: Environment;
   stop: StopState;
   progress: (msg: string) => void;
+  /** real hosts (--hosts): the datapath's nodes are these */
+  hosts?: HostSet | null;
+}
+
+/** What a case was built on: this machine (one executor) or real hosts (one per host). */
+interface Built {
+  teardown(): Promise<TeardownReport>;
+  timings: Array<{ what: string; ms: number }>;
+  probes(): Promise<{ stop(): Promise<ProbeReport>; abort(): void }>;
 }
 
 export interface Measured {
@@ -36,14 +48,16 @@ export interface Measured {
 
 export async function measure(datapath: string, job: Job, ctx: MeasureContext): Promise<Measured> {
   const { w, p } = workloadOf(job);
-  const topo = planForJobs(datapath, [job], ctx.datapathOptions ?? {});
+  // across hosts the plan uses what connecting found (each host's NIC and its MTU)
+  const options = ctx.hosts ? { ...ctx.datapathOptions, hosts: ctx.hosts.planHosts() } : (ctx.datapathOptions ?? {});
+  const topo = planForJobs(datapath, [job], options);
   const runDir = path.join(stateDir(), `cnp${topo.runId}`);
   const base = {
     id: topo.runId,
     batch_id: ctx.batchId,
     created_at: new Date().toISOString(),
     datapath,
-    params: { ...w.record(p), ...(ctx.datapathOptions && Object.keys(ctx.datapathOptions).length ? { datapath: ctx.datapathOptions } : {}) },
+    params: { ...w.record(p), ...(Object.keys(options).length ? { datapath: options } : {}) },
     topology: topo,
     env: ctx.env,
   };
@@ -66,9 +80,15 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     teardown,
   });
   ctx.progress(`${datapath}: building ${topo.summary}`);
-  let host: HostExecutor;
+  let host: Built;
   try {
-    host = await buildTopology(topo, 'run');
+    if (ctx.hosts) {
+      const across = await buildOnHosts(topo, ctx.hosts.hosts, 'run');
+      host = { teardown: () => across.teardown(), timings: [], probes: () => HostProbes.start(across.parts) };
+    } else {
+      const exec = await buildTopology(topo, 'run');
+      host = { teardown: () => exec.teardown(), timings: exec.timings, probes: () => ProbeSession.start({ topo, cpus: w.cpus(p), trace: ctx.trace ?? false, expectedPackets: w.expectedPackets(p), journal: exec.journal, runDir }) };
+    }
   } catch (e) {
     // The kernel refused something (a missing feature, a fault): this case fails, others may run.
     // a user's mistake keeps its hint: it lands in the run's "failed: …" line, not on its own
@@ -79,10 +99,10 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   let outcome: Outcome<unknown, unknown, unknown> | null = null;
   let probes: ProbeReport | null = null;
   let error: unknown = null;
-  let session: ProbeSession | null = null;
+  let session: Awaited<ReturnType<Built['probes']>> | null = null;
   try {
     if (!ctx.stop.requested) {
-      session = await ProbeSession.start({ topo, cpus: w.cpus(p), trace: ctx.trace ?? false, expectedPackets: w.expectedPackets(p), journal: host.journal, runDir });
+      session = await host.probes();
       ctx.progress(`${datapath}: ${w.describe(p)} (run ${topo.runId})`);
       outcome = await w.run(topo, p, { stop: ctx.stop, progress: (m) => ctx.progress(`${datapath}: ${m}`), workDir: stateDir() });
       probes = await session.stop();

@@ -7,7 +7,9 @@
 import { collectEnvironment, type Environment } from '../env/environment.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { acquireMeasureLock } from '../host/lock.js';
-import { stateDir } from '../paths.js';
+import { staticEnginePath, stateDir } from '../paths.js';
+import { HostSet } from '../hosts/host-set.js';
+import type { Inventory } from '../hosts/inventory.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { installStopHandlers, type StopState } from './signals.js';
@@ -24,6 +26,8 @@ export interface Session {
   engineVersion: string;
   /** open when the session was given a database */
   store: Store | null;
+  /** the real hosts of --hosts, connected and locked for the session */
+  hosts: HostSet | null;
 }
 
 export interface SessionOptions {
@@ -33,6 +37,8 @@ export interface SessionOptions {
   owner: string;
   /** the results database to open, if the session stores anything */
   db?: string;
+  /** real hosts to measure on (--hosts): the first `hostCount` are connected */
+  hosts?: { inventory: Inventory; count: number };
 }
 
 export async function withSession<T>(o: SessionOptions, body: (s: Session) => Promise<T>): Promise<T> {
@@ -41,10 +47,14 @@ export async function withSession<T>(o: SessionOptions, body: (s: Session) => Pr
   const engineVersion = await probeEngineVersion();
   const release = acquireMeasureLock(stateDir(), o.owner);
   let store: Store | null = null;
+  let hosts: HostSet | null = null;
   try {
     if (o.db) store = Store.open(o.db);
-    return await body({ stop, env: collectEnvironment(engineVersion), engineVersion, store });
+    if (o.hosts) hosts = await HostSet.open(o.hosts.inventory, o.hosts.count, { stateDir: stateDir(), owner: o.owner, engine: staticEnginePath() });
+    const env = collectEnvironment(engineVersion);
+    return await body({ stop, env: hosts ? { ...env, hosts: hosts.env } : env, engineVersion, store, hosts });
   } finally {
+    await hosts?.close();
     release();
     store?.close();
   }

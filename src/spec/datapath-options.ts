@@ -7,6 +7,7 @@ import { DATAPATHS, getDatapath } from '../datapaths/registry.js';
 import type { VmOptions } from '../datapaths/guests.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
+import { loadHostsFile } from './hosts-file.js';
 import { DATAPATH_OPTION_NAMES, OPTIONS, type OptionDef, type OptionValues } from './options.js';
 
 export function datapathOptions(v: OptionValues, datapaths: readonly string[]): DatapathOptions {
@@ -45,6 +46,8 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.rps !== undefined) o.rps = v.rps;
   if (v.xps !== undefined) o.xps = v.xps;
   if (v.fabric !== undefined) o.fabric = v.fabric;
+  // checked against the datapaths now; NIC and MTU are what connecting finds (src/hosts/host-set.ts)
+  if (v.hosts !== undefined) o.hosts = loadHostsFile(v.hosts).hosts.map((h) => ({ name: h.name, address: h.address, nic: h.interface ?? 'NIC', mtu: 1500 }));
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
   if (v['switch-cpu'] !== undefined) o.switchCpu = v['switch-cpu'];
   if (v.offload !== undefined) o.offload = v.offload;

@@ -29,9 +29,10 @@ export class ExperimentError extends UserError {
   constructor(
     readonly file: string,
     problems: Problem[],
+    hint = '`cnperf schema` prints the JSON Schema of experiment files',
   ) {
     const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`, '`cnperf schema` prints the JSON Schema of experiment files');
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`, hint);
     this.problems = sorted;
   }
 }
@@ -46,7 +47,7 @@ export interface LoadedExperiment {
 type Path = ReadonlyArray<string | number>;
 
 /** Where a path of the document is, as 1-based line and column (the nearest existing ancestor). */
-function locator(doc: Document, lc: LineCounter) {
+export function locator(doc: Document, lc: LineCounter) {
   return (path: Path, key?: string): { line: number; col: number } => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as Node | undefined;

@@ -19,6 +19,25 @@ export interface Namespace {
   adopted?: { what: string; devices?: string[] };
   /** A VM endpoint (src/vm/): the namespace exists only inside a qemu guest; on the host, only its tap. */
   guest?: Guest;
+  /** Across real hosts (--hosts): the inventory host this namespace is on (absent: this machine). */
+  on?: string;
+  /**
+   * A host's own network namespace, named for the run with `ip netns attach`: never created or
+   * deleted, and never its loopback or NIC changed; everything the run adds in it (links, routes,
+   * sysctls) is journaled and removed one by one. `nic`: its NIC the datapath uses.
+   */
+  root?: { nic: string };
+}
+
+/** A real host a plan runs on (--hosts), as connecting to it found it. */
+export interface PlanHost {
+  name: string;
+  /** its address: what cnperf connects to, and its underlay address */
+  address: string;
+  /** the NIC the datapath uses (the inventory's, or the one routing to the other host) */
+  nic: string;
+  /** that NIC's MTU */
+  mtu: number;
 }
 
 /** A qemu guest standing in for an endpoint's namespace: its eth0 is a virtio-net NIC behind `tap`. */
@@ -201,6 +220,8 @@ export interface Topology {
   vm?: VmPlan;
   /** kernel bypass (datapaths testpmd, ovs-dpdk): the switch, its vhost-user ports, the hugepages */
   dpdk?: DpdkPlan;
+  /** across real hosts (--hosts): the hosts, in the order the plan uses them (client's first) */
+  hosts?: PlanHost[];
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
@@ -304,6 +325,8 @@ export function validateTopology(t: Topology): string[] {
     if (devs.has(key)) problems.push(`device '${name}' declared twice in '${netns}'`);
     devs.add(key);
   };
+  // a host's NIC exists already: links and routes may name it
+  for (const ns of t.namespaces) if (ns.root) devs.add(`${ns.name}/${ns.root.nic}`);
   for (const l of t.links) {
     addDev(l.netns, l.name);
     if (l.kind === 'veth') addDev(l.peerNetns, l.peer);

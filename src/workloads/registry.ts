@@ -5,7 +5,9 @@
 import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Topology } from '../topology/model.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { splitByHost } from '../hosts/split.js';
+import { stateDir } from '../paths.js';
 import { loadWorkload } from './load.js';
 import type { WorkloadName } from './results.js';
 import { crrWorkloadDef, rrWorkloadDef } from './rr.js';
@@ -93,6 +95,7 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
       if ((workloadOf(j).p as { breakdown?: boolean }).breakdown) throw new UserError(`--breakdown over ${datapath}: it splits a round trip by the sockets' kernel timestamps, and a DPDK port has no kernel`);
     }
   }
+  if (topo.hosts) for (const j of jobs) hostsCheck(datapath, topo, j);
   if (topo.service) {
     for (const j of jobs) {
       const { w, p } = workloadOf(j);
@@ -101,6 +104,26 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
     }
   }
   return topo;
+}
+
+/**
+ * What a run across real hosts cannot do yet: its plan must split into the hosts' parts, and its
+ * engines may not write files (they would be on the host: --raw, --breakdown, the load's samples)
+ * nor send raw frames or bind AF_XDP on a real NIC.
+ */
+function hostsCheck(datapath: string, topo: Topology, job: Job): void {
+  try {
+    splitByHost(topo);
+  } catch (e) {
+    throw new UserError(`${datapath} --hosts: ${errorMessage(e)}`);
+  }
+  const { w, p } = workloadOf(job);
+  const argvs = w.commands(topo, p, stateDir()).map((c) => c.argv);
+  if (argvs.some((a) => a.includes('--raw-out') || a.includes('--stamps-out'))) {
+    throw new UserError(`--workload ${job.workload}${argvs.some((a) => a.includes('--stamps-out')) ? ' --breakdown' : ''} with --hosts: its engines write files (raw samples, timestamps), and bringing them back from a host is not built yet`, 'use rtt (without --raw/--breakdown), stream, sweep, rr or crr');
+  }
+  const api = argvs.flatMap((a) => (a.includes('--api') ? [a[a.indexOf('--api') + 1]] : [])).find((x) => x && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(x));
+  if (api) throw new UserError(`--api ${api} with --hosts: raw frames and AF_XDP would use a real host's NIC directly; not across hosts`, 'use --api send, sendmmsg or tcp');
 }
 
 /**

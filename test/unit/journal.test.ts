@@ -67,6 +67,9 @@ describe('undo actions beyond links', () => {
       'hugepages-restore': { op: 'hugepages-restore', before: 0 },
       'umount-hugetlbfs': { op: 'umount-hugetlbfs', path: '/run/cnperf/cnpffffff/hugepages' },
       'rm-dpdk-runtime': { op: 'rm-dpdk-runtime', prefix: 'cnpffffff' },
+      'del-route': { op: 'del-route', netns: 'cnpffffff-h', dst: '198.18.0.2/32', dev: 'eth1' },
+      'sysctl-restore': { op: 'sysctl-restore', netns: 'cnpffffff-h', key: 'net.ipv4.ip_forward', value: '0' },
+      'ssh-exit': { op: 'ssh-exit', socket: '/run/cnperf/cnpffffff/ssh-0', host: 'a' },
       'cni-del': { op: 'cni-del', network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' }, netns: 'cnpffffff-c', ifname: 'eth0', containerId: 'c', runIn: 'cnpffffff-n', cacheFile: '/run/cnperf/c.json' },
     };
     const j = Journal.create(dir, { runId: 'ffffff', kind: 'run', datapath: 'podman' });
@@ -110,7 +113,7 @@ describe('executor', () => {
     const j = Journal.create(dir, { runId: 'cccccc', kind: 'run', datapath: 'veth' });
     const runner: CommandRunner = async (argv, input) => {
       // cnperf-wire at teardown: neither namespace exists
-      if (argv[1] === 'undo') return { stdout: input!.trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
+      if (argv[1] === 'undo') return { stdout: String(input).trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
       // At the time the command runs, its undo is already on disk.
       if (argv[2] === 'add') assert.ok(j.undos().some((u) => u.op === 'del-netns' && u.netns === argv[3]));
       ran.push(argv.join(' '));
@@ -132,7 +135,7 @@ describe('executor', () => {
   it('stops at the first failing command; what was journaled is still undone', async () => {
     const j = Journal.create(dir, { runId: 'dddddd', kind: 'run', datapath: 'veth' });
     const runner: CommandRunner = async (argv, input) => {
-      if (argv[1] === 'undo') return { stdout: input!.trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
+      if (argv[1] === 'undo') return { stdout: String(input).trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
       if (argv.includes('boom')) throw new HostCommandError(argv, 'RTNETLINK answers: Operation not supported', 2);
       return { stdout: '', stderr: '' };
     };

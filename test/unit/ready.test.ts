@@ -14,7 +14,7 @@ function wire(stdout: string, asked: string[] = []): CommandRunner {
   return async (argv, input) => {
     assert.match(argv[0]!, /cnperf-wire$/);
     assert.equal(argv[1], 'apply');
-    asked.push(...(input ?? '').trim().split('\n'));
+    asked.push(...String(input ?? '').trim().split('\n'));
     return { stdout, stderr: '' };
   };
 }

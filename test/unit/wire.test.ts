@@ -31,7 +31,7 @@ function host(refuse?: RegExp) {
       commands.push(argv.join(' '));
       return { stdout: '', stderr: '' };
     }
-    const lines = input!.trim().split('\n');
+    const lines = String(input).trim().split('\n');
     batches.push(lines);
     const out: string[] = [];
     for (const l of lines) {
@@ -116,7 +116,7 @@ describe('executor batches', () => {
     let journaled = 0;
     const run: CommandRunner = async (argv, input) => {
       journaled = j.undos().length;
-      return { stdout: input!.trim().split('\n').map(() => 'ok').join('\n') + '\n', stderr: '' };
+      return { stdout: String(input).trim().split('\n').map(() => 'ok').join('\n') + '\n', stderr: '' };
     };
     const kernelOnly: Step[] = steps.slice(0, firstCommand);
     await new HostExecutor(j, run).apply(kernelOnly);
@@ -170,7 +170,7 @@ describe('teardown', () => {
     const h = host();
     const order: string[] = [];
     const run: CommandRunner = async (argv, input) => {
-      order.push(/cnperf-wire$/.test(argv[0]!) ? `wire:${input!.trim().replace(/\t/g, ' ')}` : argv.join(' '));
+      order.push(/cnperf-wire$/.test(argv[0]!) ? `wire:${String(input).trim().replace(/\t/g, ' ')}` : argv.join(' '));
       return h.run(argv, input);
     };
     await undoAll([{ op: 'del-netns', netns: 'a' }, { op: 'rm-dir', path: '/nonexistent/cnpabcdef' }, { op: 'del-netns', netns: 'b' }], run);

@@ -1,0 +1,127 @@
+/**
+ * The always-on probes on every real host of a run: /proc/stat, /proc/softirqs, /proc/interrupts and
+ * the counters of every device and stack of the host's namespaces, read on the host in one ssh call
+ * at the start and at the end of the workload, and summarized per host as a run on one machine is
+ * (src/probes/session.ts). The run's figures are the hosts' sums; why lines name each host's.
+ */
+import { parseProcStat } from '../probes/cpu.js';
+import { parseLinkStats } from '../probes/devices.js';
+import { summarizeProbes, type NsCounters, type ProbeReport } from '../probes/session.js';
+import { parseSnmp } from '../probes/snmp.js';
+import { parseInterruptTotals, parseSoftirqs } from '../probes/softirqs.js';
+import type { HostSample } from '../probes/timeline.js';
+import { errorMessage } from '../util/errors.js';
+import type { HostPart } from './build.js';
+import { sh } from './ssh.js';
+
+const SNAPSHOT = `sec() { printf '\\n@@%s\\n' "$1"; }
+sec stat; cat /proc/stat; sec softirqs; cat /proc/softirqs; sec interrupts; cat /proc/interrupts
+for n; do sec "link $n"; ip -n "$n" -s -j link show; sec "snmp $n"; ip netns exec "$n" cat /proc/net/snmp; done`;
+
+interface Snapshot {
+  sample: HostSample;
+  counters: NsCounters;
+}
+
+/** One snapshot's output → the host's sample and its namespaces' counters. Pure. */
+export function parseSnapshot(out: string, tMs: number): Snapshot {
+  const sec = new Map<string, string>();
+  for (const chunk of out.split('\n@@').slice(1)) {
+    const nl = chunk.indexOf('\n');
+    sec.set(chunk.slice(0, nl), chunk.slice(nl + 1));
+  }
+  const counters: NsCounters = { devices: {}, snmp: {} };
+  for (const [k, v] of sec) {
+    const [kind, ns] = k.split(' ');
+    if (kind === 'link' && ns) counters.devices[ns] = parseLinkStats(v.trim() || '[]');
+    if (kind === 'snmp' && ns) counters.snmp[ns] = parseSnmp(v);
+  }
+  return {
+    sample: { t_ms: tMs, stat: parseProcStat(sec.get('stat') ?? ''), softirqs: parseSoftirqs(sec.get('softirqs') ?? ''), irqs: parseInterruptTotals(sec.get('interrupts') ?? '') },
+    counters,
+  };
+}
+
+export class HostProbes {
+  private readonly t0 = performance.now();
+  private constructor(
+    private readonly parts: readonly HostPart[],
+    private readonly before: Map<string, Snapshot>,
+  ) {}
+
+  static async start(parts: readonly HostPart[]): Promise<HostProbes> {
+    const p = new HostProbes(parts, new Map());
+    for (const [k, v] of await p.snapshots()) p.before.set(k, v);
+    return p;
+  }
+
+  private async snapshots(): Promise<Map<string, Snapshot>> {
+    const out = new Map<string, Snapshot>();
+    await Promise.all(
+      this.parts.map(async ({ host, part }) => {
+        const text = (await host.ssh.run(sh(SNAPSHOT, ...part.namespaces.map((n) => n.name)))).stdout;
+        out.set(host.name, parseSnapshot(text, Math.round(performance.now() - this.t0)));
+      }),
+    );
+    return out;
+  }
+
+  /** Nothing runs between the snapshots: nothing to stop on the error path. */
+  abort(): void {}
+
+  async stop(): Promise<ProbeReport> {
+    const problems: string[] = [];
+    const hosts: Record<string, ProbeReport> = {};
+    let after = new Map<string, Snapshot>();
+    try {
+      after = await this.snapshots();
+    } catch (e) {
+      problems.push(`counters at the end: ${errorMessage(e)}`);
+    }
+    for (const { host, part } of this.parts) {
+      const a = this.before.get(host.name);
+      const b = after.get(host.name);
+      if (!a || !b) continue;
+      hosts[host.name] = summarizeProbes({ topo: part }, [a.sample, b.sample], a.counters, b.counters, null, []);
+    }
+    return combine(hosts, problems);
+  }
+}
+
+/** The run's figures from its hosts': counts summed, devices named by host, CPU split per host only. Pure. */
+export function combine(hosts: Record<string, ProbeReport>, problems: string[]): ProbeReport {
+  const rs = Object.values(hosts);
+  const sum = (f: (r: ProbeReport) => number) => rs.reduce((a, r) => a + f(r), 0);
+  const packets = sum((r) => r.packets);
+  const perPacket = (n: number) => (packets > 0 && rs.length ? Number((n / packets).toFixed(4)) : null);
+  const netRx = sum((r) => r.softirqs.net_rx);
+  const netTx = sum((r) => r.softirqs.net_tx);
+  const irqs = sum((r) => r.interrupts);
+  const devices: ProbeReport['devices'] = {};
+  const snmp: ProbeReport['snmp_errors'] = {};
+  for (const [name, r] of Object.entries(hosts)) {
+    for (const [k, d] of Object.entries(r.devices)) devices[`${name}:${k}`] = d;
+    for (const [k, d] of Object.entries(r.snmp_errors)) snmp[`${name}:${k}`] = d;
+  }
+  return {
+    window_ms: Math.max(0, ...rs.map((r) => r.window_ms)),
+    packets,
+    traversals_per_packet: null,
+    xmits_per_packet: null,
+    softirq_max_ns: null,
+    net_rx_softirqs_per_packet: perPacket(netRx),
+    net_tx_softirqs_per_packet: perPacket(netTx),
+    irqs_per_packet: perPacket(irqs),
+    cpu: { all: null, per_cpu: [] },
+    softirqs: { net_rx: netRx, net_tx: netTx, net_rx_per_cpu: [], net_tx_per_cpu: [] },
+    interrupts: irqs,
+    devices,
+    snmp_errors: snmp,
+    trace: null,
+    perf: null,
+    bpf: null,
+    problems: rs.length ? problems : [...problems, 'no host answered the probes'],
+    timeline: [],
+    hosts,
+  };
+}
