@@ -97,6 +97,10 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
   const netRx = sum((r) => r.softirqs.net_rx);
   const netTx = sum((r) => r.softirqs.net_tx);
   const irqs = sum((r) => r.interrupts);
+  // each host's softirqs and IRQs per packet the run delivered (a sender's host delivers next to none itself)
+  const byRun = Object.fromEntries(
+    Object.entries(hosts).map(([name, r]) => [name, { ...r, net_rx_softirqs_per_packet: perPacket(r.softirqs.net_rx), net_tx_softirqs_per_packet: perPacket(r.softirqs.net_tx), irqs_per_packet: perPacket(r.interrupts) }]),
+  );
   const devices: ProbeReport['devices'] = {};
   const snmp: ProbeReport['snmp_errors'] = {};
   for (const [name, r] of Object.entries(hosts)) {
@@ -122,6 +126,6 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
     bpf: null,
     problems: rs.length ? problems : [...problems, 'no host answered the probes'],
     timeline: [],
-    hosts,
+    hosts: byRun,
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { ProbeReport } from '../probes/session.js';
 import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
-import type { PodmanPlan, ServicePath } from '../topology/model.js';
+import type { Namespace, PodmanPlan, ServicePath } from '../topology/model.js';
 import type { RunRecord } from '../store/db.js';
 import { renderTable, us } from './table.js';
 import { endpointTag } from './vm.js';
@@ -82,7 +82,12 @@ export function whyLines(runs: RunRecord[]): string {
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
     const name = runName(r);
-    lines.push(`  ${name}: ${parts.join(' · ')}`);
+    lines.push(`  ${name}${p.hosts ? ' (both hosts)' : ''}: ${parts.join(' · ')}`);
+    const roots = ((r.topology as { namespaces?: Namespace[] } | null)?.namespaces ?? []).filter((n) => n.root && n.on);
+    for (const [host, h] of Object.entries(p.hosts ?? {})) {
+      const node = roots.find((n) => n.on === host);
+      lines.push(`  ${' '.repeat(name.length)}  host ${host}: ${hostParts(h, node ? `${node.name}/${node.root!.nic}` : undefined).join(' · ')}`);
+    }
     const b = p.breakdown;
     if (b?.tail.dominant) {
       const d = b.tail.dominant;
@@ -91,6 +96,20 @@ export function whyLines(runs: RunRecord[]): string {
     for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(name.length)}  probe problem: ${problem}`);
   }
   return lines.length ? `Why (per packet delivered to an endpoint; ${runs.some((r) => probesOf(r)?.trace) ? 'traversals and softirq durations from tracepoints' : 'add --trace for stack traversals and softirq durations'})\n${lines.join('\n')}` : '';
+}
+
+/** One real host's figures (--hosts): its own softirqs, IRQs and CPU split, its NIC's counters. */
+function hostParts(h: ProbeReport, nicKey: string | undefined): string[] {
+  const out = [`NET_RX softirqs/pkt ${num(h.net_rx_softirqs_per_packet)}`, `IRQs/pkt ${num(h.irqs_per_packet)}`];
+  const a = h.cpu?.all;
+  if (a) out.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}`);
+  const nic = nicKey ? h.devices?.[nicKey] : undefined;
+  if (nic) out.push(`NIC ${nicKey!.split('/')[1]}: rx ${nic.rx_packets} tx ${nic.tx_packets} packets, drops ${nic.rx_dropped + nic.tx_dropped}`);
+  const devices = Object.values(h.devices ?? {});
+  out.push(`device drops ${devices.length ? devices.reduce((s, d) => s + d.rx_dropped + d.tx_dropped, 0) : '–'}`);
+  const errors = Object.values(h.snmp_errors ?? {}).flatMap((e) => Object.entries(e).map(([k, v]) => `${k} ${v}`));
+  if (errors.length) out.push(`stack: ${errors.join(', ')}`);
+  return out;
 }
 
 /** Where the round trip's time went: each part's p50 / p99 (µs), one row per run with --breakdown. */
