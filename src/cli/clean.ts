@@ -1,21 +1,38 @@
 /** `cnperf clean`: removes what dead runs left behind and says what it removed. */
 import { cleanStale } from '../host/cleanup.js';
 import { stateDir } from '../paths.js';
-import { flag, parseCommandArgs } from './args.js';
+import { flag, parseCommandArgs, str } from './args.js';
+import { cleanHosts } from '../hosts/clean.js';
+import { HostSet } from '../hosts/host-set.js';
+import { loadHostsFile } from '../spec/hosts-file.js';
 import { requireRoot } from '../runner/session.js';
 // Every datapath's journal-entry handlers (cni-del) are registered when the datapaths are loaded.
 import '../datapaths/registry.js';
 
-const USAGE = 'cnperf clean [--all]   (--all: also topologies kept by `topo up`)';
+const USAGE = 'cnperf clean [--all] [--hosts FILE]   (--all: also topologies kept by `topo up`; --hosts: also what runs left on those hosts)';
 
 export async function cleanCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('clean', argv, { all: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  const p = parseCommandArgs('clean', argv, { all: { type: 'boolean' }, hosts: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
   if (flag(p, 'help')) {
     process.stdout.write(`usage: ${USAGE}\n`);
     return 0;
   }
   requireRoot('clean');
+  const file = str(p, 'hosts');
+  const inventory = file ? loadHostsFile(file) : null;
   const r = await cleanStale({ stateDir: stateDir(), includeKept: flag(p, 'all') });
+  if (inventory) {
+    // every host of the inventory: a killed run may have used any two of them
+    const set = await HostSet.open(inventory.hosts, { stateDir: stateDir(), owner: 'clean' });
+    try {
+      const h = await cleanHosts(set, flag(p, 'all'));
+      r.removed.push(...h.removed);
+      r.skipped.push(...h.skipped);
+      r.failed.push(...h.failed);
+    } finally {
+      await set.close();
+    }
+  }
   for (const x of r.removed) process.stdout.write(`removed ${x}\n`);
   for (const x of r.skipped) process.stdout.write(`left alone: ${x}\n`);
   for (const f of r.failed) process.stderr.write(`cnperf: could not remove ${f.what}: ${f.error}\n`);

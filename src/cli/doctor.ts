@@ -17,7 +17,9 @@ import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { vmDoctorLines } from '../vm/doctor.js';
 import { dpdkDoctorLines } from '../dpdk/doctor.js';
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs, str } from './args.js';
+import { hostsDoctor } from './doctor-hosts.js';
+import { loadHostsFile } from '../spec/hosts-file.js';
 
 type Out = (mark: string, what: string, detail?: string) => void;
 
@@ -96,7 +98,9 @@ function irqbalanceRunning(): boolean {
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  parseCommandArgs('doctor', argv, {}, 'cnperf doctor');
+  const p = parseCommandArgs('doctor', argv, { hosts: { type: 'string' } }, 'cnperf doctor [--hosts FILE]   (--hosts: check those hosts instead of this machine)');
+  const file = str(p, 'hosts');
+  if (file) return hostsDoctor(loadHostsFile(file));
   const out = (mark: string, what: string, detail = '') => process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);
   let bad = 0;
   let unavailable = 0;

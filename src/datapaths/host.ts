@@ -12,6 +12,7 @@ export const host: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   takes: ['hosts'],
+  doctor: () => 'measured between real hosts: `cnperf doctor --hosts FILE` builds it there',
   refuse: ({ hosts, pairs = 1 }) =>
     !hosts?.length
       ? "host measures between real hosts: give them with --hosts FILE (an inventory: hosts: [{name, address}, ...]); on one machine, 'loopback' is its own host's baseline"

@@ -13,7 +13,7 @@ import { ensureRunDir } from '../host/statedir.js';
 import type { PlanHost } from '../topology/model.js';
 import { newRunId } from '../util/ids.js';
 import { hostEnvironment, type HostEnvironment } from './environment.js';
-import type { Inventory } from './inventory.js';
+import type { InventoryHost } from './inventory.js';
 import { RemoteHost } from './remote-host.js';
 import { lockHost } from './remote-journal.js';
 import { SshHost } from './ssh.js';
@@ -27,13 +27,16 @@ export class HostSet {
     private readonly journal: Journal,
   ) {}
 
-  /** Connects to the inventory's first `count` hosts (cross-node uses two); `engine` is copied to each. */
-  static async open(inv: Inventory, count: number, o: { stateDir: string; owner: string; engine: string }): Promise<HostSet> {
+  /**
+   * Connects to the hosts. To measure (`engine` given), each is locked for the session, the engine
+   * copied there, its NIC found (the one routing to the other host) and its environment read;
+   * doctor and clean only connect.
+   */
+  static async open(used: readonly InventoryHost[], o: { stateDir: string; owner: string; engine?: string }): Promise<HostSet> {
     const id = newRunId();
     const journal = Journal.create(o.stateDir, { runId: id, kind: 'run', datapath: 'hosts' });
     const dir = path.join(o.stateDir, `cnp${id}`);
     ensureRunDir(dir, journal);
-    const used = inv.hosts.slice(0, count);
     const set = new HostSet([], journal);
     try {
       for (const [i, h] of used.entries()) {
@@ -42,12 +45,15 @@ export class HostSet {
         const host = new RemoteHost(h, new SshHost(h, socket));
         set.hosts.push(host);
         await host.open();
+        if (!o.engine) continue;
         set.releases.push(await lockHost(host, o.owner));
         await host.installEngine(o.engine);
       }
-      for (const [i, host] of set.hosts.entries()) {
-        await host.findNic(used[i === 0 ? 1 : 0]?.address);
-        set.env.push(await hostEnvironment(host));
+      if (o.engine) {
+        for (const [i, host] of set.hosts.entries()) {
+          await host.findNic(used[i === 0 ? 1 : 0]?.address);
+          set.env.push(await hostEnvironment(host));
+        }
       }
     } catch (e) {
       await set.close();

@@ -50,7 +50,7 @@ export async function withSession<T>(o: SessionOptions, body: (s: Session) => Pr
   let hosts: HostSet | null = null;
   try {
     if (o.db) store = Store.open(o.db);
-    if (o.hosts) hosts = await HostSet.open(o.hosts.inventory, o.hosts.count, { stateDir: stateDir(), owner: o.owner, engine: staticEnginePath() });
+    if (o.hosts) hosts = await HostSet.open(o.hosts.inventory.hosts.slice(0, o.hosts.count), { stateDir: stateDir(), owner: o.owner, engine: staticEnginePath() });
     const env = collectEnvironment(engineVersion);
     return await body({ stop, env: hosts ? { ...env, hosts: hosts.env } : env, engineVersion, store, hosts });
   } finally {
