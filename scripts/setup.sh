@@ -18,7 +18,9 @@ cd "$(dirname "$0")/.."
 # /var/cache/cnperf on the first VM run — never installed on the host). dpdk, libdpdk-dev and its virtio and
 # vhost drivers: cnperf-engine-dpdk and the testpmd datapath (with --no-install-recommends, the drivers by name);
 # openvswitch-switch-dpdk: the ovs-dpdk datapath (cnperf runs its ovs-vswitchd-dpdk by path: the host's
-# ovs-vswitchd alternative and service are left as they are).
+# ovs-vswitchd alternative and service are left as they are). openssh-client: runs across real hosts
+# (--hosts) go over ssh; openssh-server: the tests' simulated hosts each run their own sshd (the package's
+# service is not started: the policy-rc.d below).
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -53,6 +55,8 @@ pkg-config --exists libdpdk 2>/dev/null || need+=(libdpdk-dev pkg-config)
 dpkg -s librte-net-virtio23 >/dev/null 2>&1 || need+=(librte-net-virtio23)
 dpkg -s librte-net-vhost23 >/dev/null 2>&1 || need+=(librte-net-vhost23)
 [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] || need+=(openvswitch-switch-dpdk)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

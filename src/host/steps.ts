@@ -79,7 +79,7 @@ export function stepsFor(t: Topology): Step[] {
     if (ns.root) {
       // A real host's own namespace (src/hosts/): named for the run after the shell the command runs
       // in ($$: sshd's session is in the host's namespace; PID 1 need not be, as in a container).
-      steps.push({ argv: ['sh', '-c', 'exec ip netns attach "$1" "$$"', 'sh', ns.name], undo: { op: 'unname-netns', netns: ns.name, what: `host ${ns.on}'s own namespace` } });
+      steps.push({ argv: ['sh', '-c', 'exec ip netns attach "$1" "$$"', 'sh', ns.name], undo: { op: 'unname-netns', netns: ns.name, what: `host ${ns.on}` } });
       continue;
     }
     if (ns.adopted) continue; // not ours: named (if at all) by the datapath's attach, never changed

@@ -33,6 +33,8 @@ export class AcrossHosts {
       for (const ns of part.namespaces) unregisterEngineHost(ns.name);
       let r: TeardownReport;
       try {
+        // a host whose connection broke cannot be reached now: its journal there keeps what to undo
+        if (host.lost && host.lost !== 'closed') throw new Error(`${host.lost}; what the run left there is in its journal on the host, and \`cnperf clean --hosts FILE\` removes it once the host is reachable`);
         r = await exec.teardown();
       } catch (e) {
         r = { removed: [], alreadyGone: [], failed: [{ what: 'the run', error: e instanceof Error ? e.message : String(e) }] };

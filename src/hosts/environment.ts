@@ -20,7 +20,7 @@ export interface HostEnvironment {
   nic: { name: string; mtu: number; driver: string | null; speed_mbps: number | null; offloads: Record<string, 'on' | 'off'> | null };
 }
 
-const SCRIPT = `n=$1
+export const ENV_SCRIPT = `n=$1
 sec() { printf '\\n@@%s\\n' "$1"; }
 sec hostname; cat /proc/sys/kernel/hostname
 sec kernel; uname -r
@@ -70,6 +70,6 @@ export function parseHostEnvironment(out: string, name: string, address: string,
 }
 
 export async function hostEnvironment(host: RemoteHost): Promise<HostEnvironment> {
-  const out = (await host.ssh.run(sh(SCRIPT, host.nic))).stdout;
+  const out = (await host.ssh.run(sh(ENV_SCRIPT, host.nic))).stdout;
   return parseHostEnvironment(out, host.name, host.inv.address, host.nic, host.mtu);
 }

@@ -14,7 +14,7 @@ import { errorMessage } from '../util/errors.js';
 import type { HostPart } from './build.js';
 import { sh } from './ssh.js';
 
-const SNAPSHOT = `sec() { printf '\\n@@%s\\n' "$1"; }
+export const SNAPSHOT = `sec() { printf '\\n@@%s\\n' "$1"; }
 sec stat; cat /proc/stat; sec softirqs; cat /proc/softirqs; sec interrupts; cat /proc/interrupts
 for n; do sec "link $n"; ip -n "$n" -s -j link show; sec "snmp $n"; ip netns exec "$n" cat /proc/net/snmp; done`;
 

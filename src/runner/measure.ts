@@ -59,7 +59,8 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     datapath,
     params: { ...w.record(p), ...(Object.keys(options).length ? { datapath: options } : {}) },
     topology: topo,
-    env: ctx.env,
+    // across hosts: the environments of the hosts this case ran on
+    env: topo.hosts && ctx.env.hosts ? { ...ctx.env, hosts: ctx.env.hosts.filter((h) => topo.hosts!.some((x) => x.name === h.name)) } : ctx.env,
   };
   // The record's result part is the workload's own type (src/workloads/results.ts), keyed by its name.
   const recordOf = (status: RunRecord['status'], problem: string | null, o: Omit<Outcome<unknown, unknown, unknown>, 'problem'> | null, probes: RunRecord['probes'], teardown: TeardownReport): Measured => ({
@@ -118,7 +119,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   const teardown = await host.teardown();
   if (teardown.failed.length) {
     const what = teardown.failed.map((f) => `${f.what}: ${f.error}`).join('; ');
-    ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean' retries`);
+    ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean${ctx.hosts ? ' --hosts FILE' : ''}' retries`);
   }
   if (!outcome) return recordOf('failed', error ? errorMessage(error) : 'interrupted before measuring', null, null, teardown);
   const { problem, breakdown, ...rest } = outcome;

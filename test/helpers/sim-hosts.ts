@@ -10,7 +10,7 @@
  *   node dist/test/helpers/sim-hosts.js DIR
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -76,6 +76,8 @@ export class SimHosts {
 
   private async setUp(names: string[]): Promise<void> {
     const key = path.join(this.dir, 'id_ed25519');
+    // fresh keys every time (ssh-keygen will not overwrite a key without asking)
+    for (const f of readdirSync(this.dir)) if (/^(id_ed25519|host_)/.test(f)) rmSync(path.join(this.dir, f));
     sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cnperf-test', '-f', key]);
     writeFileSync(path.join(this.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
     sh('ip', ['netns', 'add', SWITCH_NS]);
@@ -155,7 +157,7 @@ export class SimHosts {
 
   /** What a host looks like, for before == after: its namespaces, links, routes, sysctls, journals, cnperf's processes. */
   state(name: string): string {
-    return this.ssh(name, 'ls /run/netns 2>/dev/null; echo --; ip -o link | sed "s/ link\\/.*//"; echo --; ip route; echo --; ip -o addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v "^engine$"; echo --; ip netns identify $$');
+    return this.ssh(name, 'ls /run/netns 2>/dev/null; echo --; ip -o link | sed "s/ link\\/.*//"; echo --; ip route; echo --; ip -o -4 addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v "^engine$"; echo --; ip netns identify $$');
   }
 
   stop(): void {

@@ -14,7 +14,9 @@ const RUN = 'ab12cd';
 /** The cni datapath plans from a network configuration: the bridge plugin with host-local IPAM. */
 const CNI = { cniVersion: '1.0.0', name: 'cnperf-test', disableCheck: false, file: 'test.conflist', plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', subnet: '198.18.0.0/16' } }] };
 /** existing measures between namespaces the user names: two processes' (named for the run at attach). */
-const ctxFor = (d: { name: string }) => (d.name === 'cni' ? { cni: CNI } : d.name === 'existing' ? { existing: { client: 'pid:1', server: 'pid:2' } } : {});
+/** host measures between real hosts: two of them, as connecting found them. */
+const HOSTS = [{ name: 'a', address: '198.19.10.1', nic: 'eth1', mtu: 1500 }, { name: 'b', address: '198.19.10.2', nic: 'eth1', mtu: 1500 }];
+const ctxFor = (d: { name: string }) => (d.name === 'cni' ? { cni: CNI } : d.name === 'existing' ? { existing: { client: 'pid:1', server: 'pid:2' } } : d.name === 'host' ? { hosts: HOSTS } : {});
 /** Every link is named cnp<run>-…, but for the cni node's NIC: eth0, what CNI configurations name as master. */
 const ownedLink = (d: { name: string }, name: string) => (d.name === 'cni' && name === 'eth0') || new RegExp(`^cnp${RUN}-`).test(name);
 
@@ -37,12 +39,14 @@ describe('datapath planning', () => {
       const t = d.plan({ runId: RUN, placement: d.placements[0], ...ctxFor(d) });
       const steps = stepsFor(t);
       // argv arrays of known tools only: nothing is ever a shell string
-      for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl', 'mount', bpfToolPath()].includes(s.argv[0]!), s.argv.join(' '));
+      // (but naming a real host's own namespace after the session's shell there, src/host/steps.ts)
+      for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl', 'mount', bpfToolPath()].includes(s.argv[0]!) || (s.argv[0] === 'sh' && s.undo?.op === 'unname-netns'), s.argv.join(' '));
       // A mount outside our namespaces (the eBPF datapaths' bpffs) is journaled for unmounting.
       for (const s of steps.filter((x) => x.argv[0] === 'mount')) assert.deepEqual(s.undo, { op: 'umount-bpffs', path: s.argv.at(-1) });
       const undone = new Set(steps.flatMap((s) => (s.undo?.op === 'del-netns' ? [s.undo.netns] : s.undo?.op === 'del-link' ? [`${s.undo.netns}/${s.undo.dev}`] : [])));
       // (a namespace cnperf adopts is named by the datapath's attach, which journals that name)
-      const made = t.namespaces.filter((n) => !n.adopted);
+      const made = t.namespaces.filter((n) => !n.adopted && !n.root);
+      for (const ns of t.namespaces.filter((n) => n.root)) assert.ok(steps.some((s) => s.undo?.op === 'unname-netns' && s.undo.netns === ns.name), `host namespace ${ns.name}: its name has no undo`);
       for (const ns of made) assert.ok(undone.has(ns.name), `namespace ${ns.name} has no undo`);
       for (const l of t.links) assert.ok(undone.has(`${l.netns}/${l.name}`), `link ${l.name} has no undo`);
       // The undo is recorded before anything inside the namespace is touched.
@@ -92,8 +96,8 @@ describe('datapath planning', () => {
     assert.ok(idx(/addr add/) < idx(/dev (?!lo )\S+ up$/));
   });
 
-  // (existing measures the one pair of namespaces the user names; the DPDK switches join one pair)
-  for (const d of DATAPATHS.filter((x) => !['existing', 'testpmd', 'ovs-dpdk'].includes(x.name))) {
+  // (existing measures the one pair of namespaces the user names; the DPDK switches join one pair; host: the hosts)
+  for (const d of DATAPATHS.filter((x) => !['existing', 'testpmd', 'ovs-dpdk', 'host'].includes(x.name))) {
     it(`${d.name}: plans ${MAX_PAIRS} pairs with unique names of at most 15 characters`, () => {
       const opts = { placement: d.placements[0], ...(d.variants?.includes('bridge') ? { variant: 'bridge' } : {}), ...ctxFor(d) };
       const t = d.plan({ runId: RUN, pairs: MAX_PAIRS, ...opts });

@@ -1,0 +1,171 @@
+/**
+ * Across real hosts (issue 18), on hosts simulated faithfully (test/helpers/sim-hosts.ts: each host a
+ * namespace with its own sshd and its own /run). Every datapath that runs across hosts measures there
+ * and leaves both hosts as they were; a SIGKILLed run is cleaned by `cnperf clean --hosts`; a cut
+ * connection ends the run naming the host and leaves no engine behind; doctor names a missing tool.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cnperf, collect, liveEngines, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
+import { SimHosts } from '../helpers/sim-hosts.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-hosts-'));
+const db = path.join(tmp, 'results.sqlite');
+let sim: SimHosts;
+
+interface Result {
+  datapath: string;
+  status: string;
+  problem: string | null;
+  samples: number;
+  rtt_ns: { p50: number; p99: number } | null;
+  stream?: { rx_pps: number } | null;
+  hosts?: Array<{ name: string; address: string; kernel: string; nic: { name: string; driver: string | null; mtu: number } }>;
+  probes?: { packets: number; hosts?: Record<string, { packets: number; softirqs: { net_rx: number }; devices: Record<string, { rx_packets: number; tx_packets: number }> }> };
+}
+const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
+const states = () => sim.hosts.map((h) => sim.state(h.name));
+const sshClients = () => liveProcesses(['ssh']);
+const RTT = ['--count', '300', '--interval', '200us'];
+
+before(async () => {
+  sim = await SimHosts.start(path.join(tmp, 'sim'));
+});
+after(() => {
+  sim?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('across real hosts (simulated: a namespace with its own sshd and /run each)', () => {
+  it('host, routed and vxlan cross-node: three results naming both hosts, both hosts unchanged', async () => {
+    const before = states();
+    const r = await cnperf(['quick', 'host', 'routed', 'vxlan', '--hosts', sim.inventory, '--placement', 'cross-node', ...RTT, '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const rs = results(r.stdout);
+    assert.deepEqual(rs.map((x) => x.datapath), ['host', 'routed', 'vxlan']);
+    for (const x of rs) {
+      assert.equal(x.status, 'ok', `${x.datapath}: ${x.problem}`);
+      assert.equal(x.samples, 300);
+      assert.ok(x.rtt_ns && x.rtt_ns.p50 > 0);
+      assert.deepEqual(x.hosts?.map((h) => `${h.name}@${h.address}`), ['a@198.19.10.1', 'b@198.19.10.2']);
+      assert.equal(x.hosts![0]!.nic.name, 'eth1');
+      assert.equal(x.hosts![0]!.nic.driver, 'veth');
+      assert.ok(x.hosts![0]!.kernel);
+    }
+    assert.deepEqual(states(), before);
+    assert.deepEqual(sshClients(), [], 'no ssh connection outlives the run');
+  });
+
+  it('vxlan --variant bridge, macvlan cross-node, routed and macvlan on one host; ipvlan where the kernel has it', async () => {
+    const before = states();
+    for (const args of [['vxlan', '--variant', 'bridge'], ['macvlan', '--placement', 'cross-node'], ['routed', '--placement', 'same-node'], ['macvlan', '--placement', 'same-node']]) {
+      const r = await cnperf(['quick', ...args, '--hosts', sim.inventory, ...RTT, '--json', '--db', db]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      const [x] = results(r.stdout);
+      assert.equal(x!.status, 'ok', `${args.join(' ')}: ${x!.problem}`);
+      assert.equal(x!.samples, 300);
+      assert.equal(x!.hosts?.length, args.includes('same-node') ? 1 : 2);
+    }
+    const ipvlan = await cnperf(['quick', 'ipvlan', '--placement', 'cross-node', '--hosts', sim.inventory, ...RTT, '--json', '--db', db]);
+    const [iv] = results(ipvlan.stdout);
+    if (iv!.status !== 'ok') assert.match(iv!.problem ?? '', /this kernel has no ipvlan/, 'ipvlan fails only for the kernel it lacks');
+    assert.deepEqual(states(), before);
+  });
+
+  it('a stream over vxlan reads probes on both hosts: the sender\'s NIC sent what the receiver\'s got', async () => {
+    const r = await cnperf(['quick', 'vxlan', '--hosts', sim.inventory, '--workload', 'stream', '--api', 'sendmmsg', '--burst', '32', '--duration', '3s', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [x] = results(r.stdout);
+    assert.equal(x!.status, 'ok', x!.problem ?? '');
+    assert.ok(x!.stream && x!.stream.rx_pps > 0);
+    const hosts = x!.probes?.hosts;
+    assert.deepEqual(Object.keys(hosts ?? {}).sort(), ['a', 'b']);
+    const nic = (h: string) => Object.entries(hosts![h]!.devices).find(([k]) => k.endsWith('/eth1'))![1];
+    assert.ok(nic('a').tx_packets > 1000, 'host a sent on its NIC');
+    assert.ok(nic('b').rx_packets >= nic('a').tx_packets * 0.99, 'host b received on its NIC what a sent');
+    assert.ok(hosts!.b!.packets > hosts!.a!.packets, 'the receiver\'s endpoint got the packets');
+  });
+
+  it('refuses what cannot run across hosts, each with its reason, before connecting', async () => {
+    const bridge = await cnperf(['quick', 'bridge', '--placement', 'cross-node', '--hosts', sim.inventory]);
+    assert.equal(bridge.code, 2);
+    assert.match(bridge.stderr, /enslave each host's real NIC/);
+    const veth = await cnperf(['quick', 'veth', '--hosts', sim.inventory]);
+    assert.match(veth.stderr, /not built across real hosts/);
+    const host = await cnperf(['quick', 'host']);
+    assert.match(host.stderr, /needs? --hosts|give them with --hosts/);
+    const load = await cnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--workload', 'load', '--rate', '10k']);
+    assert.match(load.stderr, /not built yet/);
+    assert.doesNotMatch(bridge.stderr + veth.stderr + host.stderr + load.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('SIGKILL mid-run, then cnperf clean --hosts: both hosts as before, no engine, no ssh', async () => {
+    const before = states();
+    const child = spawnCnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--count', '1000000', '--db', db]);
+    const done = collect(child);
+    await waitForStderr(child, /measuring/, 60_000);
+    await sleep(500);
+    assert.ok(liveEngines().length >= 2, 'engines run on the hosts');
+    child.kill('SIGKILL');
+    await done;
+    assert.notDeepEqual(states(), before, 'the killed run left its namespaces on the hosts');
+    const c = await cnperf(['clean', '--hosts', sim.inventory]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /host a: .*namespace/);
+    assert.match(c.stdout, /host b: .*namespace/);
+    assert.deepEqual(states(), before);
+    for (let i = 0; i < 50 && liveEngines().length; i++) await sleep(100);
+    assert.deepEqual(liveEngines(), [], 'no engine outlives its session');
+    for (let i = 0; i < 150 && sshClients().length; i++) await sleep(100);
+    assert.deepEqual(sshClients(), [], 'the killed run\'s ssh connections ended');
+  });
+
+  it('a connection cut mid-run ends the run naming the host; once it is back, clean leaves no engine and the hosts as before', async () => {
+    const before = states();
+    const child = spawnCnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--workload', 'stream', '--duration', '60s', '--json', '--db', db]);
+    const done = collect(child);
+    await waitForStderr(child, /streaming/, 60_000);
+    await sleep(1000);
+    sim.cut('b');
+    const r = await done;
+    sim.restore('b');
+    assert.notEqual(r.code, 0);
+    const text = r.stdout + r.stderr;
+    assert.match(text, /host b/, text);
+    assert.doesNotMatch(text, /\n\s+at /, 'no stack trace');
+    const c = await cnperf(['clean', '--hosts', sim.inventory]);
+    assert.equal(c.code, 0, c.stderr);
+    for (let i = 0; i < 100 && liveEngines().length; i++) await sleep(100);
+    assert.deepEqual(liveEngines(), [], 'no remote engine is left running');
+    assert.deepEqual(states(), before);
+  });
+
+  it('doctor --hosts names a tool a host lacks, with its package', async () => {
+    // hide sysctl on host b only (its own mount namespace: the machine and host a keep theirs)
+    sim.ssh('b', 'mount --bind /dev/null /usr/sbin/sysctl');
+    try {
+      const r = await cnperf(['doctor', '--hosts', sim.inventory]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /FAIL host b \(root@198\.19\.10\.2:22\): sysctl is not installed: Debian package procps/);
+      assert.doesNotMatch(r.stdout, /host a .*sysctl/);
+    } finally {
+      sim.ssh('b', 'umount /usr/sbin/sysctl');
+    }
+    const ok = await cnperf(['doctor', '--hosts', sim.inventory]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /ok {3}datapath vxlan across hosts/);
+  });
+
+  it('an inventory with mistakes: every one at file:line:col, nothing connected', async () => {
+    const bad = path.join(tmp, 'bad.yaml');
+    writeFileSync(bad, 'hosts:\n  - name: a\n    address: 198.19.10.300\n    prot: 22\n  - name: a\n    address: 198.19.10.2\n');
+    const r = await cnperf(['quick', 'host', '--hosts', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${bad}:3:14: hosts\\[0\\]\\.address: '198\\.19\\.10\\.300' is not an IPv4 address`));
+    assert.match(r.stderr, new RegExp(`${bad}:4:5: unknown key 'prot' \\(did you mean 'port'\\?\\)`));
+    assert.match(r.stderr, new RegExp(`${bad}:5:11: hosts\\[1\\]\\.name: 'a' is also hosts\\[0\\]'s`));
+  });
+});
