@@ -10,6 +10,7 @@ import { experimentTables } from '../report/experiment-tables.js';
 import { resultJson } from '../report/run-tables.js';
 import { runExperiment } from '../runner/run-experiment.js';
 import { withSession } from '../runner/session.js';
+import { loadHostsFile } from '../spec/hosts-file.js';
 import { signalExitCode } from '../runner/signals.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
@@ -59,8 +60,12 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
     for (const c of cases) process.stdout.write(`cnperf quick ${c.datapath} --workload ${c.workload} ${Object.entries(c.params).map(([k, v]) => (v === true ? `--${k}` : v === false ? '' : `--${k} ${String(v)}`)).filter(Boolean).join(' ')}${loaded.spec.trace ? ' --trace' : ''}   # ${c.label}\n`);
     return 0;
   }
-  return withSession({ command: 'run', owner: `exp-${loaded.spec.name}`.slice(0, 32), db }, async ({ stop, env, store }) => {
+  // hosts: the inventory the file names; cases on one node use the first host, cross-node the first two
+  const hosts = loaded.spec.hosts ? { inventory: loadHostsFile(loaded.spec.hosts), count: 0 } : undefined;
+  if (hosts) hosts.count = Math.min(2, hosts.inventory.hosts.length);
+  return withSession({ command: 'run', owner: `exp-${loaded.spec.name}`.slice(0, 32), db, ...(hosts ? { hosts } : {}) }, async ({ stop, env, store, hosts: connected }) => {
     const outcome = await runExperiment(loaded, scale, {
+      hosts: connected,
       store: store!,
       resume: flag(p, 'resume'),
       env,

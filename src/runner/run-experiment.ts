@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Environment } from '../env/environment.js';
+import type { HostSet } from '../hosts/host-set.js';
 import type { LoadedExperiment } from '../spec/experiment-file.js';
 import { workloadsOf } from '../spec/experiment-schema.js';
 import { expandCases, repeatsOf, type Case, type Scale } from '../spec/matrix.js';
@@ -41,7 +42,7 @@ export function planHash(workload: string, cases: readonly Case[], repeats: numb
 export async function runExperiment(
   loaded: LoadedExperiment,
   scale: Scale,
-  o: { store: Store; resume: boolean; env: Environment; stop: StopState; progress: ExperimentProgress },
+  o: { store: Store; resume: boolean; env: Environment; stop: StopState; progress: ExperimentProgress; hosts?: HostSet | null },
 ): Promise<ExperimentOutcome> {
   const { spec } = loaded;
   const cases = expandCases(spec, scale);
@@ -73,7 +74,7 @@ export async function runExperiment(
       o.progress.caseStarted(i, total, c, r, eta);
       const t0 = performance.now();
       const job = c.quick.jobs[0]!;
-      const m = await measure(c.datapath, job, { batchId: experiment.id, env: o.env, stop: o.stop, progress: o.progress.detail, trace: spec.trace, datapathOptions: c.quick.datapathOptions });
+      const m = await measure(c.datapath, job, { batchId: experiment.id, env: o.env, stop: o.stop, progress: o.progress.detail, trace: spec.trace, datapathOptions: c.quick.datapathOptions, hosts: o.hosts ?? null });
       const record: RunRecord = { ...m.record, experiment_id: experiment.id, case_key: c.key, case_label: c.label, repeat: r };
       o.store.saveRun(record);
       durations.push(performance.now() - t0 + cooldownMs);

@@ -4,6 +4,7 @@
  * with what is allowed (and the nearest valid name for a misspelt one). Nothing here touches the host.
  */
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod/v4';
 import { datapathNames, nearest } from '../datapaths/registry.js';
@@ -156,6 +157,15 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
   if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues, js, locate));
   if (problems.length || !parsed.success) throw new ExperimentError(file, problems);
   const spec = parsed.data;
+  // the inventory is named relative to the experiment file, and read (checked) with it
+  if (spec.hosts) {
+    spec.hosts = path.resolve(path.dirname(path.resolve(file)), spec.hosts);
+    try {
+      statSync(spec.hosts);
+    } catch {
+      throw new ExperimentError(file, [{ ...locate(['hosts']), message: `hosts: ${spec.hosts} does not exist (an inventory: hosts: [{name, address}, ...])` }]);
+    }
+  }
 
   // Every expectation's syntax, wherever it is written, all reported at once.
   const expectations: Array<[unknown, Path]> = [

@@ -69,6 +69,7 @@ export const Experiment = z
       .union([z.enum(WORKLOAD_NAMES as [string, ...string[]]), z.array(z.enum(WORKLOAD_NAMES as [string, ...string[]])).min(1).max(WORKLOAD_NAMES.length)])
       .describe('what to measure; a list measures every case with each (each case gets the parameters that apply to its workload)'),
     datapaths: z.array(DatapathEntry).min(1).max(64),
+    hosts: z.string().min(1).max(4096).optional().describe("real hosts over ssh: an inventory file (relative to this file; see cnperf quick --hosts); the datapaths' nodes are those hosts"),
     params: Params.optional(),
     expect: Expect.optional().describe('conditions every case must meet (cnperf run --check exits 1 when one fails)'),
     repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),

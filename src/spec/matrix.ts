@@ -152,7 +152,7 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
         const flat = Object.fromEntries([...final.values].map(([k, s]) => [k, s.value]));
         let quick: QuickPlan;
         try {
-          quick = planQuick([datapath], rawValuesOf(workload, final.values));
+          quick = planQuick([datapath], { ...rawValuesOf(workload, final.values), ...(spec.hosts ? { hosts: spec.hosts } : {}) });
         } catch (e) {
           // Point at the parameter the message names, where the file set it.
           const key = /--([a-z][a-z-]*)/.exec(errorMessage(e))?.[1];
