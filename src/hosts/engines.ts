@@ -5,7 +5,9 @@
  * when the host's keeper ends (no heartbeat: the network between them is cut), the wrapper stops it —
  * no orphaned sender keeps loading a host.
  */
+import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineCallbacks, EngineHost } from '../engine/guest.js';
 import type { RemoteHost } from './remote-host.js';
@@ -40,13 +42,32 @@ export class RemoteEngineHost implements EngineHost {
     return `host ${this.host.name}`;
   }
 
+  /** The files an engine wrote on the host, copied here and removed there (one it did not write is not copied). */
+  private async fetch(files: ReadonlyArray<{ local: string; remote: string }>): Promise<void> {
+    for (const f of files) {
+      const there = await this.host.ssh.tryRun(['test', '-e', f.remote]);
+      if (there.code !== 0) continue;
+      writeFileSync(f.local, await this.host.ssh.readFile(f.remote), { mode: 0o600 });
+      await this.host.ssh.run(['rm', '-f', f.remote]);
+    }
+  }
+
   spawn(argv: readonly string[], on: EngineCallbacks): { signal(sig: NodeJS.Signals): void } {
-    if (argv.includes('--raw-out') || argv.includes('--stamps-out')) {
-      queueMicrotask(() => on.exit(null, null, 'engines that write files (--raw, --breakdown, --workload load) are not built on real hosts yet'));
+    if (argv.includes('--stamps-out')) {
+      queueMicrotask(() => on.exit(null, null, "kernel timestamps (--breakdown) of two hosts are on two clocks: not across hosts"));
       return { signal: () => undefined };
     }
-    const pidfile = `${this.runDir}/engine-${this.next++}.pid`;
-    const child = this.host.ssh.spawn(sh(WRAPPER, this.journalPath, pidfile, String(this.host.keeper.pid), this.host.engine, ...argv));
+    const n = this.next++;
+    const pidfile = `${this.runDir}/engine-${n}.pid`;
+    // a file the engine writes (--raw-out: raw samples) is written in the run's directory on the host,
+    // and brought back to the path asked for here before the engine's exit is reported
+    const files: Array<{ local: string; remote: string }> = [];
+    const args = argv.map((a, i) => {
+      if (argv[i - 1] !== '--raw-out') return a;
+      files.push({ local: a, remote: `${this.runDir}/engine-${n}-${path.basename(a)}` });
+      return files[files.length - 1]!.remote;
+    });
+    const child = this.host.ssh.spawn(sh(WRAPPER, this.journalPath, pidfile, String(this.host.keeper.pid), this.host.engine, ...args));
     let pid: number | null = null;
     let rc: number | null = null;
     const pending: NodeJS.Signals[] = [];
@@ -67,11 +88,16 @@ export class RemoteEngineHost implements EngineHost {
     child.stdin!.on('error', () => {});
     child.on('close', () => {
       if (rc === null) return on.exit(null, null, this.host.lost ?? `the ssh session to host ${this.host.name} (${this.host.inv.address}) ended before its engine did`);
-      if (rc > 128) {
-        const sig = Object.entries(constants.signals).find(([, n]) => n === rc! - 128)?.[0] as NodeJS.Signals | undefined;
-        return on.exit(null, sig ?? null);
-      }
-      on.exit(rc, null);
+      const code = rc;
+      this.fetch(files)
+        .then(() => {
+          if (code > 128) {
+            const sig = Object.entries(constants.signals).find(([, v]) => v === code - 128)?.[0] as NodeJS.Signals | undefined;
+            return on.exit(null, sig ?? null);
+          }
+          on.exit(code, null);
+        })
+        .catch((e: unknown) => on.exit(null, null, e instanceof Error ? e.message : String(e)));
     });
     return { signal: kill };
   }

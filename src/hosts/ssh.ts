@@ -107,6 +107,20 @@ export class SshHost {
     return spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
+  /** A file of the host's, byte for byte (an engine's raw samples). */
+  readFile(file: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const p = this.spawn(['cat', file]);
+      const chunks: Buffer[] = [];
+      let stderr = '';
+      p.stdout!.on('data', (d: Buffer) => chunks.push(d));
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.stdin!.end();
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`host ${this.host.name}: cat ${file}: ${stderr.trim() || `exit ${code}`}`))));
+    });
+  }
+
   /** Ends the master (and every session on it). */
   async close(run: CommandRunner = runCommand): Promise<void> {
     await run(['ssh', ...this.options(), '-O', 'exit', this.host.address], undefined, 5000).catch(() => {});

@@ -107,9 +107,8 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
 }
 
 /**
- * What a run across real hosts cannot do yet: its plan must split into the hosts' parts, and its
- * engines may not write files (they would be on the host: --raw, --breakdown, the load's samples)
- * nor send raw frames or bind AF_XDP on a real NIC.
+ * What a run across real hosts cannot do: its plan must split into the hosts' parts; the breakdown
+ * needs one clock for both ends; raw frames and AF_XDP would use a real NIC directly.
  */
 function hostsCheck(datapath: string, topo: Topology, job: Job): void {
   try {
@@ -119,8 +118,8 @@ function hostsCheck(datapath: string, topo: Topology, job: Job): void {
   }
   const { w, p } = workloadOf(job);
   const argvs = w.commands(topo, p, stateDir()).map((c) => c.argv);
-  if (argvs.some((a) => a.includes('--raw-out') || a.includes('--stamps-out'))) {
-    throw new UserError(`--workload ${job.workload}${argvs.some((a) => a.includes('--stamps-out')) ? ' --breakdown' : ''} with --hosts: its engines write files (raw samples, timestamps), and bringing them back from a host is not built yet`, 'use rtt (without --raw/--breakdown), stream, sweep, rr or crr');
+  if (argvs.some((a) => a.includes('--stamps-out'))) {
+    throw new UserError('--breakdown with --hosts: it joins the client\'s and the server\'s kernel timestamps, and two hosts have two clocks', 'measure the breakdown on one machine (a datapath without --hosts)');
   }
   const api = argvs.flatMap((a) => (a.includes('--api') ? [a[a.indexOf('--api') + 1]] : [])).find((x) => x && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(x));
   if (api) throw new UserError(`--api ${api} with --hosts: raw frames and AF_XDP would use a real host's NIC directly; not across hosts`, 'use --api send, sendmmsg or tcp');
