@@ -43,7 +43,7 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
     const c = attach('c', ip.client, a);
     const s = attach('s', ip.server, b);
     out.push({ client: c, server: s });
-    if (i === 0) summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? ' ─wire─ ' : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
+    if (i === 0) summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? (ctx.hosts?.length ? ' ─network─ ' : ' ─wire─ ') : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
   }
   if (kind === 'ipvlan') t.rawUnsupported = 'ipvlan slaves share their lower device\'s MAC; raw frames are not supported on it yet';
   return complete(t, out, summary);

@@ -47,7 +47,7 @@ export const routed: Datapath = {
     const { client, server } = out[0]!;
     const summary =
       placement === 'cross-node'
-        ? `${client.netns} ═veth═ ${a.netns} (routes) ─wire─ ${b.netns} (routes) ═veth═ ${server.netns}`
+        ? `${client.netns} ═veth═ ${a.netns} (routes) ─${ctx.hosts?.length ? `${a.nic}: network` : 'wire'}─ ${b.netns} (routes) ═veth═ ${server.netns}`
         : `${client.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${server.netns}`;
     return complete(t, out, summary);
   },

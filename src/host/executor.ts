@@ -79,6 +79,23 @@ export interface ExecutorPlace {
   wire: boolean;
   /** undo handlers that replace this machine's for these kinds */
   undo?: Partial<Record<UndoAction['op'], UndoHandler<UndoAction>>>;
+  /**
+   * Runs consecutive ordinary steps (no `before`, no deadline of their own) in one go, each step's undo
+   * journaled right before it runs, stopping at the first that fails: a host over ssh, where each
+   * step on its own would be two round trips.
+   */
+  batch?(steps: readonly Step[]): Promise<void>;
+}
+
+/** The ordinary steps from `from` on that go to ExecutorPlace.batch together (ended by a fault point). */
+function commandBatch(steps: readonly Step[], from: number): Step[] {
+  const batch: Step[] = [];
+  for (let i = from; i < steps.length && !steps[i]!.before && !steps[i]!.timed && !steps[i]!.timeoutMs; i++) {
+    if (faultAt(i + 1) === 'fail') break;
+    batch.push(steps[i]!);
+    if (faultAt(i + 1)) break;
+  }
+  return batch;
 }
 
 export const HERE: ExecutorPlace = { wire: true };
@@ -96,7 +113,11 @@ export class HostExecutor<J extends JournalLike = Journal> {
   async apply(steps: readonly Step[]): Promise<void> {
     for (let i = 0; i < steps.length; ) {
       const batch = this.place.wire ? netlinkBatch(steps, i) : [];
-      if (batch.length > 0) {
+      const commands = this.place.batch ? commandBatch(steps, i) : [];
+      if (commands.length > 0) {
+        await this.place.batch!(commands);
+        i += commands.length;
+      } else if (batch.length > 0) {
         await this.journal.appendAll(batch.flatMap((s) => (s.undo ? [s.undo] : [])));
         const { answers } = await runWire('apply', batch.map((s) => wireLine(s.net!)), this.run);
         const refused = answers.findIndex((a) => !a.ok);

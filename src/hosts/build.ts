@@ -14,6 +14,7 @@ import { RemoteEngineHost } from './engines.js';
 import { REMOTE_STATE_DIR, type RemoteHost } from './remote-host.js';
 import { RemoteJournal } from './remote-journal.js';
 import { ON_A_HOST } from './remote-undo.js';
+import { runBatch } from './batch.js';
 import { splitByHost } from './split.js';
 import { sh } from './ssh.js';
 
@@ -56,7 +57,7 @@ export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[],
       if (!host) throw new Error(`internal: the plan uses host ${name}, which is not connected`);
       host.check();
       const journal = await RemoteJournal.create(host, { runId: topo.runId, kind, datapath: topo.datapath });
-      const exec = new HostExecutor(journal, host.ssh.run, ON_A_HOST);
+      const exec = new HostExecutor(journal, host.ssh.run, { ...ON_A_HOST, batch: (steps) => runBatch(host, journal, steps) });
       built.parts.push({ host, part, exec });
       const runDir = `${REMOTE_STATE_DIR}/cnp${topo.runId}`;
       await exec.apply([{ argv: ['mkdir', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } }, ...stepsFor(part)]);

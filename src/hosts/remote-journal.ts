@@ -45,6 +45,16 @@ export class RemoteJournal implements JournalLike {
     return [...this.entries];
   }
 
+  /** Undos a batch of steps appended to the file on the host itself (src/hosts/batch.ts). */
+  record(undos: readonly UndoAction[]): void {
+    this.entries.push(...undos);
+  }
+
+  /** What the file on the host says, after a batch that failed part way. */
+  sync(undos: readonly UndoAction[]): void {
+    this.entries.splice(0, this.entries.length, ...undos);
+  }
+
   async remove(): Promise<void> {
     await this.host.ssh.run(['rm', '-f', this.path]);
   }

@@ -13,6 +13,8 @@ import type { DatapathOptions } from '../../src/datapaths/types.js';
 import { stepsFor } from '../../src/host/steps.js';
 import { readyConditions } from '../../src/host/ready.js';
 import { unmet } from '../../src/hosts/build.js';
+import { batchScript } from '../../src/hosts/batch.js';
+import { execFileSync } from 'node:child_process';
 import { parseHostEnvironment } from '../../src/hosts/environment.js';
 import { combine, parseSnapshot } from '../../src/hosts/probes.js';
 import { splitByHost } from '../../src/hosts/split.js';
@@ -182,6 +184,28 @@ describe('on a host: readiness, environment, counters (captured on a simulated h
     assert.equal(run.cpu.all, null, 'no CPU split across machines: per host only');
     assert.ok(Object.keys(run.devices).every((k) => /^(a|b):capx\//.test(k)));
     assert.deepEqual(combine({}, []).problems, ['no host answered the probes']);
+  });
+
+  it('a batch of steps: each undo reaches the journal before its step runs; the first failure stops it, named', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-batch-'));
+    const journal = path.join(dir, 'j');
+    const log = path.join(dir, 'log');
+    const steps = [
+      { argv: ['sh', '-c', `echo one >> ${log}; tail -1 ${journal} >> ${log}`], undo: { op: 'del-netns' as const, netns: 'x' } },
+      { argv: ['tee', '-a', log], stdin: "it's\n$HOME\n" },
+      { argv: ['sh', '-c', 'echo no such thing >&2; exit 3'], undo: { op: 'del-link' as const, netns: 'x', dev: 'y' } },
+      { argv: ['sh', '-c', `echo never >> ${log}`] },
+    ];
+    let err: { status: number; stderr: string } | null = null;
+    try {
+      execFileSync('sh', ['-c', batchScript(steps), 'sh', journal], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    assert.equal(err?.status, 3);
+    assert.match(err!.stderr, /@@cnperf-step 2\nno such thing\n$/);
+    assert.equal(readFileSync(log, 'utf8'), `one\n${JSON.stringify(steps[0]!.undo)}\nit's\n$HOME\n`, 'undo journaled before its step; input verbatim; nothing after the failure');
+    assert.deepEqual(readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), [steps[0]!.undo, steps[2]!.undo]);
   });
 
   it('arguments reach the host\'s shell as they were', () => {
