@@ -22,7 +22,6 @@ import { WORKLOADS, planForJobs, workloadOf, type Job } from '../workloads/regis
 import { flag, parseCommandArgs, str } from './args.js';
 import type { Inventory } from '../hosts/inventory.js';
 import { loadHostsFile } from '../spec/hosts-file.js';
-import { UserError } from '../util/errors.js';
 import { progress } from './common.js';
 
 export const QUICK_USAGE = quickUsage(Object.values(WORKLOADS), datapathNames());
@@ -45,7 +44,6 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   if (flag(p, 'help')) return 'help';
   const plan = planQuick(p.positionals, p.values, QUICK_USAGE);
   const file = str(p, 'hosts');
-  if (file && flag(p, 'trace')) throw new UserError('--trace with --hosts: tracepoints and perf on real hosts are not built yet', 'the counters (CPU split, softirqs, IRQs, devices) are read on every host without --trace');
   const hosts = file ? { inventory: loadHostsFile(file), count: plan.datapathOptions.hosts!.length >= 2 ? 2 : 1 } : undefined;
   return { datapaths: plan.datapaths, datapathOptions: plan.datapathOptions, jobs: plan.jobs, json: flag(p, 'json'), trace: flag(p, 'trace'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run'), ...(hosts ? { hosts } : {}) };
 }

@@ -11,6 +11,8 @@ import { parseSnmp } from '../probes/snmp.js';
 import { parseInterruptTotals, parseSoftirqs } from '../probes/softirqs.js';
 import type { HostSample } from '../probes/timeline.js';
 import { errorMessage } from '../util/errors.js';
+import type { TraceSummary } from '../probes/tracepoints.js';
+import { RemoteTrace } from './trace.js';
 import type { HostPart } from './build.js';
 import { sh } from './ssh.js';
 
@@ -44,14 +46,25 @@ export function parseSnapshot(out: string, tMs: number): Snapshot {
 
 export class HostProbes {
   private readonly t0 = performance.now();
+  private readonly traces = new Map<string, RemoteTrace>();
   private constructor(
     private readonly parts: readonly HostPart[],
     private readonly before: Map<string, Snapshot>,
   ) {}
 
-  static async start(parts: readonly HostPart[]): Promise<HostProbes> {
+  /** With `trace`, each host records the run's tracepoints too (its devices: the run's and its NIC). */
+  static async start(parts: readonly HostPart[], trace?: { runId: string; bufferKb: number }): Promise<HostProbes> {
     const p = new HostProbes(parts, new Map());
-    for (const [k, v] of await p.snapshots()) p.before.set(k, v);
+    try {
+      for (const { host, part, exec } of trace ? parts : []) {
+        const nic = part.namespaces.find((n) => n.root)?.root?.nic;
+        p.traces.set(host.name, await RemoteTrace.start(host, exec.journal, { runId: trace!.runId, devices: [`cnp${trace!.runId}-*`, ...(nic ? [nic] : [])], bufferKb: trace!.bufferKb }));
+      }
+      for (const [k, v] of await p.snapshots()) p.before.set(k, v);
+    } catch (e) {
+      p.abort();
+      throw e;
+    }
     return p;
   }
 
@@ -66,8 +79,10 @@ export class HostProbes {
     return out;
   }
 
-  /** Nothing runs between the snapshots: nothing to stop on the error path. */
-  abort(): void {}
+  /** On the error path: the hosts' trace instances go (the runs' journals there retry). */
+  abort(): void {
+    for (const t of this.traces.values()) void t.abort();
+  }
 
   async stop(): Promise<ProbeReport> {
     const problems: string[] = [];
@@ -78,11 +93,19 @@ export class HostProbes {
     } catch (e) {
       problems.push(`counters at the end: ${errorMessage(e)}`);
     }
+    const traces = new Map<string, TraceSummary>();
+    for (const [name, t] of this.traces) {
+      try {
+        traces.set(name, await t.stop());
+      } catch (e) {
+        problems.push(`--trace on host ${name}: ${errorMessage(e)}`);
+      }
+    }
     for (const { host, part } of this.parts) {
       const a = this.before.get(host.name);
       const b = after.get(host.name);
       if (!a || !b) continue;
-      hosts[host.name] = summarizeProbes({ topo: part }, [a.sample, b.sample], a.counters, b.counters, null, []);
+      hosts[host.name] = summarizeProbes({ topo: part }, [a.sample, b.sample], a.counters, b.counters, traces.get(host.name) ?? null, []);
     }
     return combine(hosts, problems);
   }
@@ -99,7 +122,10 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
   const irqs = sum((r) => r.interrupts);
   // each host's softirqs and IRQs per packet the run delivered (a sender's host delivers next to none itself)
   const byRun = Object.fromEntries(
-    Object.entries(hosts).map(([name, r]) => [name, { ...r, net_rx_softirqs_per_packet: perPacket(r.softirqs.net_rx), net_tx_softirqs_per_packet: perPacket(r.softirqs.net_tx), irqs_per_packet: perPacket(r.interrupts) }]),
+    Object.entries(hosts).map(([name, r]) => {
+      const passes = (f: 'receive_by_device' | 'xmit_by_device') => (r.trace ? Number((Object.values(r.trace[f]).reduce((a, n) => a + n, 0) / Math.max(packets, 1)).toFixed(3)) : null);
+      return [name, { ...r, net_rx_softirqs_per_packet: perPacket(r.softirqs.net_rx), net_tx_softirqs_per_packet: perPacket(r.softirqs.net_tx), irqs_per_packet: perPacket(r.interrupts), traversals_per_packet: packets > 0 ? passes('receive_by_device') : null, xmits_per_packet: packets > 0 ? passes('xmit_by_device') : null }];
+    }),
   );
   const devices: ProbeReport['devices'] = {};
   const snmp: ProbeReport['snmp_errors'] = {};
@@ -107,12 +133,17 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
     for (const [k, d] of Object.entries(r.devices)) devices[`${name}:${k}`] = d;
     for (const [k, d] of Object.entries(r.snmp_errors)) snmp[`${name}:${k}`] = d;
   }
+  // --trace: every host's stack passes over the packets the run delivered, the longest softirq of any host
+  const traced = rs.filter((r) => r.trace);
+  const passes = (f: 'receive_by_device' | 'xmit_by_device') => traced.reduce((a, r) => a + Object.values(r.trace![f]).reduce((x, n) => x + n, 0), 0);
+  const perRun = (n: number) => (traced.length && packets > 0 ? Number((n / packets).toFixed(3)) : null);
+  const maxes = traced.flatMap((r) => (r.softirq_max_ns === null ? [] : [r.softirq_max_ns]));
   return {
     window_ms: Math.max(0, ...rs.map((r) => r.window_ms)),
     packets,
-    traversals_per_packet: null,
-    xmits_per_packet: null,
-    softirq_max_ns: null,
+    traversals_per_packet: perRun(passes('receive_by_device')),
+    xmits_per_packet: perRun(passes('xmit_by_device')),
+    softirq_max_ns: maxes.length ? Math.max(...maxes) : null,
     net_rx_softirqs_per_packet: perPacket(netRx),
     net_tx_softirqs_per_packet: perPacket(netTx),
     irqs_per_packet: perPacket(irqs),

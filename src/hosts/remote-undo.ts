@@ -11,6 +11,7 @@ import type { UndoAction } from '../host/steps.js';
 import { HostCommandError } from '../util/errors.js';
 import { REMOTE_STATE_DIR } from './remote-host.js';
 import { sh } from './ssh.js';
+import { REMOVE_INSTANCE } from './trace.js';
 
 /** Runs argv; what `ip` says when the object is gone already counts as gone. */
 async function removeOr(run: CommandRunner, argv: string[]): Promise<'removed' | 'gone'> {
@@ -49,6 +50,18 @@ export const ON_A_HOST: ExecutorPlace = {
         throw e;
       }
     }),
+    'rm-trace-instance': handler<'rm-trace-instance'>(async (u, run) => {
+      if (!/^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
+      try {
+        await run(sh(REMOVE_INSTANCE, u.path));
+        return 'removed';
+      } catch (e) {
+        if (e instanceof HostCommandError && e.code === 3) return 'gone';
+        throw e;
+      }
+    }),
+    // only ever where a traced run mounted it because nothing had (its journal says so)
+    'umount-tracefs': handler<'umount-tracefs'>((u, run) => removeOr(run, sh('grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"', u.path))),
     'rm-dir': handler<'rm-dir'>(async (u, run) => {
       if (!/^\/run\/cnperf\/cnp[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a run directory under ${REMOTE_STATE_DIR}`);
       return removeOr(run, sh('[ -d "$1" ] || { echo "No such file or directory" >&2; exit 1; }; rm -rf "$1"', u.path));

@@ -109,15 +109,20 @@ export class SshHost {
 
   /** A file of the host's, byte for byte (an engine's raw samples). */
   readFile(file: string): Promise<Buffer> {
+    return this.readOutput(['cat', file]);
+  }
+
+  /** What a command on the host writes to stdout, byte for byte (a trace's ring buffer). */
+  readOutput(argv: readonly string[]): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const p = this.spawn(['cat', file]);
+      const p = this.spawn(argv);
       const chunks: Buffer[] = [];
       let stderr = '';
       p.stdout!.on('data', (d: Buffer) => chunks.push(d));
       p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       p.stdin!.end();
       p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`host ${this.host.name}: cat ${file}: ${stderr.trim() || `exit ${code}`}`))));
+      p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`host ${this.host.name}: ${argv.join(' ')}: ${stderr.trim() || `exit ${code}`}`))));
     });
   }
 

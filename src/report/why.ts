@@ -101,6 +101,8 @@ export function whyLines(runs: RunRecord[]): string {
 /** One real host's figures (--hosts): its own softirqs, IRQs and CPU split, its NIC's counters. */
 function hostParts(h: ProbeReport, nicKey: string | undefined): string[] {
   const out = [`NET_RX softirqs/pkt ${num(h.net_rx_softirqs_per_packet)}`, `IRQs/pkt ${num(h.irqs_per_packet)}`];
+  if (typeof h.traversals_per_packet === 'number') out.unshift(`stack traversals/pkt ${num(h.traversals_per_packet)} (xmits ${num(h.xmits_per_packet)})`);
+  if (typeof h.softirq_max_ns === 'number') out.push(`softirq max ${us(h.softirq_max_ns)} µs`);
   const a = h.cpu?.all;
   if (a) out.push(`CPU usr ${pct(a.usr)} sys ${pct(a.sys)} softirq ${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}`);
   const nic = nicKey ? h.devices?.[nicKey] : undefined;

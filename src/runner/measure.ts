@@ -14,7 +14,7 @@ import { buildOnHosts } from '../hosts/build.js';
 import type { HostSet } from '../hosts/host-set.js';
 import { HostProbes } from '../hosts/probes.js';
 import { stateDir } from '../paths.js';
-import { ProbeSession, type ProbeReport } from '../probes/session.js';
+import { ProbeSession, traceBufferKb, type ProbeReport } from '../probes/session.js';
 import type { RunRecord } from '../store/db.js';
 import { errorMessage } from '../util/errors.js';
 import { planForJobs, workloadOf, type Job } from '../workloads/registry.js';
@@ -85,7 +85,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   try {
     if (ctx.hosts) {
       const across = await buildOnHosts(topo, ctx.hosts.hosts, 'run');
-      host = { teardown: () => across.teardown(), timings: [], probes: () => HostProbes.start(across.parts) };
+      host = { teardown: () => across.teardown(), timings: [], probes: () => HostProbes.start(across.parts, ctx.trace ? { runId: topo.runId, bufferKb: traceBufferKb(w.expectedPackets(p)) } : undefined) };
     } else {
       const exec = await buildTopology(topo, 'run');
       host = { teardown: () => exec.teardown(), timings: exec.timings, probes: () => ProbeSession.start({ topo, cpus: w.cpus(p), trace: ctx.trace ?? false, expectedPackets: w.expectedPackets(p), journal: exec.journal, runDir }) };

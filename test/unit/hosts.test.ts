@@ -22,6 +22,7 @@ import { shellQuote } from '../../src/hosts/ssh.js';
 import { summarizeProbes } from '../../src/probes/session.js';
 import { ExperimentError } from '../../src/spec/experiment-file.js';
 import { parseHostsText } from '../../src/spec/hosts-file.js';
+import { parseExperimentText } from '../../src/spec/experiment-file.js';
 import type { Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
 import { FIXTURES } from '../helpers/paths.js';
@@ -68,6 +69,22 @@ describe('inventory (--hosts FILE)', () => {
     assert.throws(() => parseHostsText('- a\n- b\n', file), /1:1: an inventory is a map with one key, hosts/);
     assert.throws(() => parseHostsText('hosts: []\n', file), /'hosts': expected a list of at least one host/);
     assert.throws(() => parseHostsText('hosts:\n  - {name: a, address: 198.19.10.1}\n  - {name: b, address: 198.19.10.1}\n', file), /3:24: hosts\[1\]\.address: '198\.19\.10\.1' is also hosts\[0\]'s/);
+  });
+});
+
+describe('an experiment file naming its hosts', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-exp-hosts-'));
+  writeFileSync(path.join(dir, 'hosts.yaml'), 'hosts:\n  - {name: a, address: 198.19.10.1}\n  - {name: b, address: 198.19.10.2}\n');
+  const exp = path.join(dir, 'e.yaml');
+
+  it('resolves the inventory against the file and plans every case against it', () => {
+    const { spec } = parseExperimentText('name: t\nworkload: rtt\nhosts: hosts.yaml\ndatapaths: [host, vxlan]\n', exp);
+    assert.equal(spec.hosts, path.join(dir, 'hosts.yaml'));
+  });
+
+  it('says where the inventory or a case against it is wrong', () => {
+    assert.throws(() => parseExperimentText('name: t\nworkload: rtt\nhosts: nope.yaml\ndatapaths: [host]\n', exp), new RegExp(`e\\.yaml:3:8: hosts: ${path.join(dir, 'nope.yaml').replace(/[.]/g, '\\.')} does not exist`));
+    assert.throws(() => parseExperimentText('name: t\nworkload: rtt\nhosts: hosts.yaml\ndatapaths: [bridge]\n', exp), /e\.yaml:4:13: quick scale: bridge: datapath 'bridge' --hosts: a bridge across hosts would have to enslave/);
   });
 });
 
