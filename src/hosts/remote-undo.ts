@@ -51,7 +51,7 @@ export const ON_A_HOST: ExecutorPlace = {
       }
     }),
     'rm-trace-instance': handler<'rm-trace-instance'>(async (u, run) => {
-      if (!/^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
+      if (!/^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}-[a-z][a-z0-9-]{0,15}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
       try {
         await run(sh(REMOVE_INSTANCE, u.path));
         return 'removed';

@@ -52,7 +52,8 @@ export class RemoteTrace {
       mounted = true;
       root = MOUNT;
     }
-    const instance = `${root}/instances/cnperf-${o.runId}`;
+    // named for the host too: hosts that share one kernel (the simulated ones) must not share an instance
+    const instance = `${root}/instances/cnperf-${o.runId}-${host.name}`;
     await journal.append({ op: 'rm-trace-instance', path: instance });
     const r = await host.ssh.tryRun(sh(SETUP, instance, String(o.bufferKb), deviceFilter(o.devices)));
     if (r.code !== 0) {

@@ -95,7 +95,7 @@ export function whyLines(runs: RunRecord[]): string {
     }
     for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(name.length)}  probe problem: ${problem}`);
   }
-  return lines.length ? `Why (per packet delivered to an endpoint; ${runs.some((r) => probesOf(r)?.trace) ? 'traversals and softirq durations from tracepoints' : 'add --trace for stack traversals and softirq durations'})\n${lines.join('\n')}` : '';
+  return lines.length ? `Why (per packet delivered to an endpoint; ${runs.some((r) => probesOf(r)?.trace || Object.values(probesOf(r)?.hosts ?? {}).some((h) => h.trace)) ? 'traversals and softirq durations from tracepoints' : 'add --trace for stack traversals and softirq durations'})\n${lines.join('\n')}` : '';
 }
 
 /** One real host's figures (--hosts): its own softirqs, IRQs and CPU split, its NIC's counters. */

@@ -89,6 +89,22 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.ok(hosts!.b!.packets > hosts!.a!.packets, 'the receiver\'s endpoint got the packets');
   });
 
+  it('--trace on both hosts: stack traversals per packet from each host\'s tracepoints; no instance or mount left', async () => {
+    const before = states();
+    const r = await cnperf(['quick', 'vxlan', '--hosts', sim.inventory, '--trace', ...RTT, '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [x] = results(r.stdout) as Array<Result & { probes: { traversals_per_packet: number | null; hosts: Record<string, { traversals_per_packet: number | null; trace: { receive_by_device: Record<string, number> } | null }> } }>;
+    assert.equal(x!.status, 'ok', x!.problem ?? '');
+    for (const h of ['a', 'b']) {
+      const p = x!.probes.hosts[h]!;
+      assert.ok(p.trace, `host ${h} traced`);
+      // each packet enters a host's stack on its NIC and again on its VXLAN device
+      assert.ok((p.trace.receive_by_device.eth1 ?? 0) >= 300 && Object.keys(p.trace.receive_by_device).some((d) => /-v(x|1)$/.test(d)), JSON.stringify(p.trace.receive_by_device));
+      assert.ok(p.traversals_per_packet !== null && p.traversals_per_packet >= 1, `host ${h}: ${p.traversals_per_packet}`);
+    }
+    assert.deepEqual(states(), before, 'no tracefs instance or mount left on a host');
+  });
+
   it('refuses what cannot run across hosts, each with its reason, before connecting', async () => {
     const bridge = await cnperf(['quick', 'bridge', '--placement', 'cross-node', '--hosts', sim.inventory]);
     assert.equal(bridge.code, 2);
