@@ -7,9 +7,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { netnsExists, registerUndoHandler } from '../host/executor.js';
-import type { Journal } from '../host/journal.js';
+import type { JournalLike } from '../host/journal.js';
 import type { Topology } from '../topology/model.js';
-import { CniError } from './plugin.js';
+import { CniError, HERE, type PluginHost } from './plugin.js';
 import { cniAdd, cniCheck, cniDel, negotiate, resultIp, type Attachment } from './runtime.js';
 import type { NetworkList } from './config.js';
 
@@ -24,18 +24,22 @@ export function withRunIpam(n: NetworkList, runDir: string): NetworkList {
   };
 }
 
-export async function attachCni(t: Topology, runDir: string, journal: Journal): Promise<void> {
+export async function attachCni(t: Topology, runDir: string, journal: JournalLike, host: PluginHost = HERE): Promise<void> {
   const plan = t.cni!;
-  if (!existsSync(runDir)) {
-    journal.append({ op: 'rm-dir', path: runDir });
+  if (host === HERE && !existsSync(runDir)) {
+    await journal.append({ op: 'rm-dir', path: runDir });
     mkdirSync(runDir, { mode: 0o700 });
   }
   const network = withRunIpam(plan.network as NetworkList, runDir);
-  await negotiate(network, plan.node);
+  await negotiate(network, plan.node, undefined, host);
+  // In a real host's own namespace the plugins' host side outlives their DEL (the bridge plugin leaves
+  // its bridge and turns on forwarding): what was not there before is journaled to go, and forwarding
+  // is set back.
+  if (t.namespaces.find((n) => n.name === plan.node)?.root && host.hostSide) await journal.appendAll(await host.hostSide(network, plan.node));
   const ips = new Map<string, string>();
   for (const c of plan.containers) {
-    const a: Attachment = { network, containerId: c.containerId, netns: c.netns, ifname: c.ifname, runIn: plan.node, cacheFile: path.join(runDir, `cni-${c.containerId}.json`) };
-    journal.append({ op: 'cni-del', network, netns: a.netns, ifname: a.ifname, containerId: a.containerId, runIn: a.runIn, cacheFile: a.cacheFile });
+    const a: Attachment = { network, containerId: c.containerId, netns: c.netns, ifname: c.ifname, runIn: plan.node, cacheFile: path.join(runDir, `cni-${c.containerId}.json`), host };
+    await journal.append({ op: 'cni-del', network, netns: a.netns, ifname: a.ifname, containerId: a.containerId, runIn: a.runIn, cacheFile: a.cacheFile });
     const result = await cniAdd(a);
     await cniCheck(a, result);
     const ip = resultIp(result, c.ifname);

@@ -4,11 +4,10 @@
  * after a failed ADD, and idempotent), GC where the version has it; code 11 ("try again later")
  * retried. Results are validated and cached in the run's directory for DEL.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { compareVersions, type NetworkList } from './config.js';
-import { CniError, execPlugin } from './plugin.js';
+import { CniError, execPlugin, HERE, type PluginHost } from './plugin.js';
 
 export const CniResult = z
   .object({
@@ -32,6 +31,8 @@ export interface Attachment {
   /** where the ADD result is cached for DEL */
   cacheFile: string;
   timeoutMs?: number;
+  /** where the plugins run (default here; a real host's over ssh) */
+  host?: PluginHost;
 }
 
 const RETRIES = 3;
@@ -39,7 +40,7 @@ const RETRIES = 3;
 async function invoke(a: Attachment, type: string, command: 'ADD' | 'DEL' | 'CHECK' | 'GC', config: Record<string, unknown>): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await execPlugin(type, { command, containerId: a.containerId, netnsPath: `/run/netns/${a.netns}`, ifname: a.ifname, runIn: a.runIn, config, timeoutMs: a.timeoutMs });
+      return await execPlugin(type, { command, containerId: a.containerId, netnsPath: `/run/netns/${a.netns}`, ifname: a.ifname, runIn: a.runIn, config, timeoutMs: a.timeoutMs }, a.host);
     } catch (e) {
       // Code 11: the plugin asks to be called again later (e.g. its lock is busy).
       if (e instanceof CniError && e.code === 11 && attempt < RETRIES) {
@@ -56,9 +57,9 @@ function pluginConfig(n: NetworkList, i: number, prevResult: unknown): Record<st
 }
 
 /** VERSION of every plugin type of the list: each must speak the configuration's cniVersion. */
-export async function negotiate(n: NetworkList, runIn: string, timeoutMs?: number): Promise<void> {
+export async function negotiate(n: NetworkList, runIn: string, timeoutMs?: number, host?: PluginHost): Promise<void> {
   for (const type of new Set(n.plugins.map((p) => p.type))) {
-    const out = (await execPlugin(type, { command: 'VERSION', containerId: '', netnsPath: '', ifname: '', runIn, config: { cniVersion: n.cniVersion }, timeoutMs })) as { supportedVersions?: string[] } | undefined;
+    const out = (await execPlugin(type, { command: 'VERSION', containerId: '', netnsPath: '', ifname: '', runIn, config: { cniVersion: n.cniVersion }, timeoutMs }, host)) as { supportedVersions?: string[] } | undefined;
     const supported = out?.supportedVersions ?? [];
     if (!supported.includes(n.cniVersion)) throw new UserError(`${n.file}: plugin '${type}' does not speak cniVersion ${n.cniVersion}`, `it supports: ${supported.join(', ') || 'nothing it would say'}`);
   }
@@ -85,7 +86,7 @@ export async function cniAdd(a: Attachment): Promise<CniResult> {
     await cniDel(a, prev).catch(() => {});
     throw new CniError(n.plugins[n.plugins.length - 1]!.type, 'ADD', null, `returned a result that is not a CNI result: ${parsed.error.issues[0]?.message ?? ''} in ${JSON.stringify(prev).slice(0, 200)}`);
   }
-  writeFileSync(a.cacheFile, JSON.stringify({ network: n, result: parsed.data }));
+  await (a.host ?? HERE).writeFile(a.cacheFile, JSON.stringify({ network: n, result: parsed.data }));
   return parsed.data;
 }
 
@@ -102,7 +103,8 @@ export async function cniCheck(a: Attachment, result: CniResult): Promise<void> 
  */
 export async function cniDel(a: Attachment, result?: unknown): Promise<void> {
   const n = a.network;
-  const cached = result ?? (existsSync(a.cacheFile) ? (JSON.parse(readFileSync(a.cacheFile, 'utf8')) as { result: unknown }).result : undefined);
+  const text = result === undefined ? await (a.host ?? HERE).readFile(a.cacheFile) : null;
+  const cached = result ?? (text ? (JSON.parse(text) as { result: unknown }).result : undefined);
   const prev = compareVersions(n.cniVersion, '0.4.0') >= 0 ? cached : undefined;
   const errors: string[] = [];
   for (let i = n.plugins.length - 1; i >= 0; i--) {

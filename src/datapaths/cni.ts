@@ -1,7 +1,7 @@
 import { attachCni } from '../cni/attach.js';
 import { findPlugin } from '../cni/plugin.js';
 import { ownedName } from '../topology/model.js';
-import { complete, draftTopology, type Pair } from './nodes.js';
+import { addNodes, complete, draftTopology, type Pair } from './nodes.js';
 import { pairSuffix, type Datapath } from './types.js';
 
 /**
@@ -16,7 +16,7 @@ export const cni: Datapath = {
   description: 'containers wired by real CNI plugins (--cni-config FILE), the way a container runtime does',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
-  takes: ['cni-config'],
+  takes: ['cni-config', 'hosts'],
   kernelFailures: [{ match: /plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs' }],
   refuse(ctx) {
     return ctx.cni ? null : 'the cni datapath needs --cni-config FILE (a .conflist or .conf; examples in experiments/cni/)';
@@ -24,12 +24,17 @@ export const cni: Datapath = {
   plan(ctx) {
     const { runId, pairs = 1 } = ctx;
     const network = ctx.cni!;
-    const node = ownedName(runId, 'n');
-    const stub = ownedName(runId, 'w');
     const t = draftTopology(runId, 'cni');
-    t.namespaces.push({ name: node, role: 'node' }, { name: stub, role: 'wire' });
-    // The node's NIC, as plugins expect one (macvlan/ipvlan masters): eth0 inside the node.
-    t.links.push({ kind: 'veth', name: 'eth0', netns: node, peer: ownedName(runId, 'we'), peerNetns: stub });
+    let node = ownedName(runId, 'n');
+    if (ctx.hosts?.length) {
+      // on a real host the plugins run in the host's own namespace, as its container runtime runs them
+      node = addNodes(t, runId, 'same-node', undefined, undefined, ctx.hosts)[0].netns;
+    } else {
+      const stub = ownedName(runId, 'w');
+      t.namespaces.push({ name: node, role: 'node' }, { name: stub, role: 'wire' });
+      // The node's NIC, as plugins expect one (macvlan/ipvlan masters): eth0 inside the node.
+      t.links.push({ kind: 'veth', name: 'eth0', netns: node, peer: ownedName(runId, 'we'), peerNetns: stub });
+    }
     const containers: Array<{ netns: string; ifname: string; containerId: string }> = [];
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {

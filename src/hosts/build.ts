@@ -15,6 +15,8 @@ import { REMOTE_STATE_DIR, type RemoteHost } from './remote-host.js';
 import { RemoteJournal } from './remote-journal.js';
 import { ON_A_HOST } from './remote-undo.js';
 import { runBatch } from './batch.js';
+import { attachCni } from '../cni/attach.js';
+import { remotePlugins } from './cni.js';
 import { splitByHost } from './split.js';
 import { sh } from './ssh.js';
 
@@ -61,10 +63,12 @@ export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[],
       built.parts.push({ host, part, exec });
       const runDir = `${REMOTE_STATE_DIR}/cnp${topo.runId}`;
       await exec.apply([{ argv: ['mkdir', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } }, ...stepsFor(part)]);
+      // the CNI plugins on the host, ADDing its containers (their addresses become the endpoints')
+      if (part.cni) await attachCni(part, runDir, journal, remotePlugins(host.ssh.run, host.name));
       const engines = new RemoteEngineHost(host, journal.path, runDir);
       for (const ns of part.namespaces) registerEngineHost(ns.name, engines);
     }
-    for (const { host, part } of built.parts) await waitReadyOn(host, readyConditions(part));
+    for (const { host, part } of built.parts) await waitReadyOn(host, readyConditions(part), cniBridges(part));
   } catch (e) {
     await built.teardown();
     throw e;
@@ -72,18 +76,26 @@ export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[],
   return built;
 }
 
+/** In a host's own namespace, the CNI node's ports to wait for are those of the network's bridges only. */
+function cniBridges(part: Topology): Set<string> | undefined {
+  if (!part.cni || !part.namespaces.find((n) => n.name === part.cni!.node)?.root) return undefined;
+  return new Set(part.cni.network.plugins.filter((p) => p.type === 'bridge').map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0')));
+}
+
 interface LinkState {
   ifname: string;
+  master?: string;
   flags?: string[];
   linkinfo?: { info_slave_kind?: string; info_slave_data?: { state?: string } };
 }
 
 /** Which conditions hold, from each namespace's `ip -d -j link show`. Pure. */
-export function unmet(conditions: readonly ReadyCondition[], links: ReadonlyMap<string, LinkState[]>): ReadyCondition[] {
+export function unmet(conditions: readonly ReadyCondition[], links: ReadonlyMap<string, LinkState[]>, masters?: ReadonlySet<string>): ReadyCondition[] {
   return conditions.filter((c) => {
     const devs = links.get(c.netns) ?? [];
     const forwarding = (l: LinkState) => l.linkinfo?.info_slave_kind !== 'bridge' || l.linkinfo.info_slave_data?.state === 'forwarding';
-    if (c.op === 'wait-ports') return !devs.every(forwarding);
+    // (masters: only the ports of these bridges count — a host's own namespace has bridges of its own)
+    if (c.op === 'wait-ports') return !devs.filter((l) => !masters || (l.master !== undefined && masters.has(l.master))).every(forwarding);
     const l = devs.find((d) => d.ifname === c.dev);
     if (!l) return true;
     return c.op === 'wait-carrier' ? !(l.flags ?? []).includes('LOWER_UP') : !forwarding(l);
@@ -91,7 +103,7 @@ export function unmet(conditions: readonly ReadyCondition[], links: ReadonlyMap<
 }
 
 /** Polls the host until every device has carrier and every bridge port forwards (no cnperf-wire there). */
-async function waitReadyOn(host: RemoteHost, conditions: ReadyCondition[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+async function waitReadyOn(host: RemoteHost, conditions: ReadyCondition[], masters?: ReadonlySet<string>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const namespaces = [...new Set(conditions.map((c) => c.netns))];
   if (!namespaces.length) return;
   const deadline = Date.now() + timeoutMs;
@@ -102,7 +114,7 @@ async function waitReadyOn(host: RemoteHost, conditions: ReadyCondition[], timeo
       const nl = chunk.indexOf('\n');
       links.set(chunk.slice(0, nl), JSON.parse(chunk.slice(nl + 1) || '[]') as LinkState[]);
     }
-    const left = unmet(conditions, links);
+    const left = unmet(conditions, links, masters);
     if (!left.length) return;
     if (Date.now() > deadline) throw new Error(`host ${host.name}: the datapath was not ready ${timeoutMs} ms after it was built: ${left.map((c) => `${c.netns}${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`).join('; ')}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -12,6 +12,9 @@ import { HostCommandError } from '../util/errors.js';
 import { REMOTE_STATE_DIR } from './remote-host.js';
 import { sh } from './ssh.js';
 import { REMOVE_INSTANCE } from './trace.js';
+import { remotePlugins } from './cni.js';
+import { cniDel } from '../cni/runtime.js';
+import type { NetworkList } from '../cni/config.js';
 
 /** Runs argv; what `ip` says when the object is gone already counts as gone. */
 async function removeOr(run: CommandRunner, argv: string[]): Promise<'removed' | 'gone'> {
@@ -49,6 +52,13 @@ export const ON_A_HOST: ExecutorPlace = {
         if (e instanceof HostCommandError && e.code === 3) return 'gone';
         throw e;
       }
+    }),
+    // DEL through the plugins on the host, where both namespaces are still there (else nothing is left to undo)
+    'cni-del': handler<'cni-del'>(async (u, run) => {
+      const there = await run(sh('[ -e "/run/netns/$1" ] && [ -e "/run/netns/$2" ]', u.runIn, u.netns)).then(() => true, () => false);
+      if (!there) return 'gone';
+      await cniDel({ network: u.network as NetworkList, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile, host: remotePlugins(run, 'the host') });
+      return 'removed';
     }),
     'rm-trace-instance': handler<'rm-trace-instance'>(async (u, run) => {
       if (!/^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}-[a-z][a-z0-9-]{0,15}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);

@@ -9,7 +9,7 @@ import type { Topology } from '../topology/model.js';
 /** What a plan across hosts cannot have yet, each with why. */
 function unsupported(t: Topology): string | null {
   if (t.rulesets?.length || t.service) return 'firewall rules and Services (--netfilter, --service-proxy) are not built on real hosts yet';
-  if (t.daemons?.length || t.bpf?.length || t.cni || t.podman || t.dpdk || t.existing) return `datapath ${t.datapath}'s daemons, programs or runtimes are not built on real hosts yet`;
+  if (t.daemons?.length || t.bpf?.length || t.podman || t.dpdk || t.existing) return `datapath ${t.datapath}'s daemons, programs or runtimes are not built on real hosts yet`;
   if (t.vm) return 'VM endpoints are not built on real hosts yet';
   if (t.links.some((l) => l.kind === 'tap')) return 'taps are not built on real hosts yet';
   return null;
@@ -23,6 +23,8 @@ export function splitByHost(t: Topology): Map<string, Topology> {
   for (const ns of t.namespaces) if (ns.on) on.set(ns.name, ns.on);
   // a namespace joins the host of whatever it is wired to, until nothing changes
   const joins: Array<[string, string]> = t.links.flatMap((l): Array<[string, string]> => (l.kind === 'veth' ? [[l.netns, l.peerNetns]] : l.kind === 'macvlan' || l.kind === 'ipvlan' ? [[l.netns, l.lowerNetns]] : []));
+  // CNI's containers are wired by the plugins, on the node they run in
+  for (const c of t.cni?.containers ?? []) joins.push([c.netns, t.cni!.node]);
   for (let changed = true; changed; ) {
     changed = false;
     for (const [a, b] of joins) {

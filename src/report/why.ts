@@ -82,7 +82,8 @@ export function whyLines(runs: RunRecord[]): string {
     if (p.perf?.top.length) parts.push(`busiest kernel functions: ${p.perf.top.slice(0, 5).map((f) => `${f.symbol} ${pct(f.busy_share)}`).join(', ')} (of busy CPU time)`);
     if (p.trace?.lost_events) parts.push(`trace lost ${p.trace.lost_events} events (figures cover the start)`);
     const name = runName(r);
-    lines.push(`  ${name}${p.hosts ? ' (both hosts)' : ''}: ${parts.join(' · ')}`);
+    const hostCount = Object.keys(p.hosts ?? {}).length;
+    lines.push(`  ${name}${hostCount > 1 ? ' (both hosts)' : hostCount ? ` (host ${Object.keys(p.hosts!)[0]})` : ''}: ${parts.join(' · ')}`);
     const roots = ((r.topology as { namespaces?: Namespace[] } | null)?.namespaces ?? []).filter((n) => n.root && n.on);
     for (const [host, h] of Object.entries(p.hosts ?? {})) {
       const node = roots.find((n) => n.on === host);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cnperf, collect, liveEngines, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 import { SimHosts } from '../helpers/sim-hosts.js';
+import { ROOT } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-hosts-'));
 const db = path.join(tmp, 'results.sqlite');
@@ -59,9 +60,10 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.deepEqual(sshClients(), [], 'no ssh connection outlives the run');
   });
 
-  it('vxlan --variant bridge, macvlan cross-node, routed and macvlan on one host; ipvlan where the kernel has it', async () => {
+  it('vxlan --variant bridge, macvlan cross-node, routed, macvlan and cni (the bridge plugin) on one host; ipvlan where the kernel has it', async () => {
     const before = states();
-    for (const args of [['vxlan', '--variant', 'bridge'], ['macvlan', '--placement', 'cross-node'], ['routed', '--placement', 'same-node'], ['macvlan', '--placement', 'same-node']]) {
+    const cniConfig = path.join(ROOT, 'experiments', 'cni', 'bridge.conflist');
+    for (const args of [['vxlan', '--variant', 'bridge'], ['macvlan', '--placement', 'cross-node'], ['routed', '--placement', 'same-node'], ['macvlan', '--placement', 'same-node'], ['cni', '--cni-config', cniConfig, '--placement', 'same-node']]) {
       const r = await cnperf(['quick', ...args, '--hosts', sim.inventory, ...RTT, '--json', '--db', db]);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       const [x] = results(r.stdout);
