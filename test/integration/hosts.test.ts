@@ -5,7 +5,7 @@
  * connection ends the run naming the host and leaves no engine behind; doctor names a missing tool.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -175,6 +175,20 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     const ok = await cnperf(['doctor', '--hosts', sim.inventory]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /ok {3}datapath vxlan across hosts/);
+  });
+
+  it('a host whose key is not known is refused, never trusted on first use', async () => {
+    const inv = path.join(tmp, 'unknown-key.yaml');
+    writeFileSync(path.join(tmp, 'empty_known_hosts'), '');
+    writeFileSync(inv, `hosts:\n  - {name: a, address: 198.19.10.1, identity: ${path.join(sim.dir, 'id_ed25519')}, known_hosts: ${path.join(tmp, 'empty_known_hosts')}}\n  - {name: b, address: 198.19.10.2, identity: ${path.join(sim.dir, 'id_ed25519')}}\n`);
+    const before = states();
+    const r = await cnperf(['quick', 'host', '--hosts', inv, ...RTT]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /host a \(root@198\.19\.10\.1:22\): its host key is not known or does not match/);
+    assert.match(r.stderr, /cnperf never disables host key checking/);
+    assert.equal(readFileSync(path.join(tmp, 'empty_known_hosts'), 'utf8'), '', 'nothing was added to known_hosts');
+    assert.deepEqual(states(), before);
+    assert.deepEqual(sshClients(), []);
   });
 
   it('an inventory with mistakes: every one at file:line:col, nothing connected', async () => {

@@ -53,7 +53,9 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
     assert.equal(lossy.raw![999], -1n, 'the dropped probe (sequence 1000, after 1 warm-up) is the lost one');
     const p99Free = quantile(free, 0.99);
     const p99Lossy = quantile(lossy, 0.99);
-    assert.ok(p99Lossy <= Math.max(3 * p99Free, p99Free + 1e6), `p99 ${p99Lossy} ns with one loss vs ${p99Free} ns without`);
+    // What this guards against costs the 200 ms timeout; scheduling noise on this 2-CPU VM moved a p99
+    // by 1.09 ms between two runs once, so the band is 2 ms wide
+    assert.ok(p99Lossy <= Math.max(3 * p99Free, p99Free + 2e6), `p99 ${p99Lossy} ns with one loss vs ${p99Free} ns without`);
     // A closed loop waits out the 200 ms timeout and charges it to the probes after it.
     assert.ok(lossy.client.max_ns < 100e6, `max ${lossy.client.max_ns} ns`);
   });

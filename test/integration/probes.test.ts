@@ -95,7 +95,9 @@ describe('probes through real datapaths', () => {
     const before = hostSnapshot();
     const [veth, vxlan] = await quickJson(['veth', 'vxlan', '--workload', 'stream', '--api', 'send', '--rate', '20k', '--duration', '3s', '--warmup', '1s', '--cpus', '0,1']);
     for (const r of [veth!, vxlan!]) {
-      assert.ok(r.probes.packets > 40_000, `${r.datapath}: ${r.probes.packets} packets`);
+      // ≥ 2 s of the window at 20 kpps is ~40 000; this 2-CPU VM's paced sender falls a few % short at
+      // times (39 895 seen once): enough packets for per-packet figures is what matters here
+      assert.ok(r.probes.packets > 30_000, `${r.datapath}: ${r.probes.packets} packets`);
       assert.ok(r.probes.net_rx_softirqs_per_packet! > 0, `${r.datapath}: NET_RX softirqs per packet`);
       assert.equal(r.probes.cpu.server?.cpu, 1);
       assert.equal(typeof r.probes.cpu.server?.softirq, 'number', `${r.datapath}: receiver core's softirq share`);
