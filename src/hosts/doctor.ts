@@ -18,10 +18,6 @@ export const HOST_TOOLS: ReadonlyArray<{ tool: string; package: string; neededBy
   { tool: 'ethtool', package: 'ethtool', neededBy: "the stored environment (the NIC's driver and offloads)", required: false },
 ];
 
-export interface ToolCheck {
-  missing: typeof HOST_TOOLS;
-}
-
 /** The tools of HOST_TOOLS the host lacks (looked up on its PATH as ssh sessions get it). */
 export async function missingTools(host: RemoteHost): Promise<typeof HOST_TOOLS> {
   const out = (await host.ssh.run(sh('for t; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', ...HOST_TOOLS.map((t) => t.tool)))).stdout;

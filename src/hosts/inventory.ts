@@ -23,6 +23,3 @@ export interface Inventory {
   file: string;
   hosts: InventoryHost[];
 }
-
-/** The name of the namespace a host's own network namespace gets for a run (`ip netns attach`). */
-export const HOST_NS_TAG = 'h';

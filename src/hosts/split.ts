@@ -52,9 +52,3 @@ export function splitByHost(t: Topology): Map<string, Topology> {
   }
   return parts;
 }
-
-/** The host a namespace of the plan is on (after splitByHost's rules). */
-export function hostOf(parts: Map<string, Topology>, netns: string): string | undefined {
-  for (const [host, part] of parts) if (part.namespaces.some((n) => n.name === netns)) return host;
-  return undefined;
-}
