@@ -286,31 +286,29 @@ registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})
 registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
 registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });
 registerUndoHandler('umount-bpffs', { describe: (u) => `bpffs mount ${u.path} (its pins)`, undo: (u, run) => unmountRunBpffs(u.path, run) });
-/** What `ip` says when the object an undo removes is gone already (with its device or namespace). */
+/** What `ip` and the shell say when the object an undo removes is gone already (with its device or namespace). */
 const GONE = /No such process|Cannot find device|No such file or directory|Cannot open network namespace|does not exist/;
+
+/**
+ * Runs an undo's command; its object being gone already counts as done. Never an ssh failure (exit
+ * 255): a host that cannot be reached has not undone anything.
+ */
+export async function runOrGone(run: CommandRunner, argv: readonly string[]): Promise<'removed' | 'gone'> {
+  try {
+    await run(argv);
+    return 'removed';
+  } catch (e) {
+    if (e instanceof HostCommandError && e.code !== 255 && GONE.test(e.stderr)) return 'gone';
+    throw e;
+  }
+}
 
 registerUndoHandler('del-route', {
   describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`,
-  async undo(u, run) {
-    try {
-      await run(['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]);
-      return 'removed';
-    } catch (e) {
-      if (e instanceof HostCommandError && GONE.test(e.stderr)) return 'gone';
-      throw e;
-    }
-  },
+  undo: (u, run) => runOrGone(run, ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]),
 });
 registerUndoHandler('sysctl-restore', {
   describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`,
-  async undo(u, run) {
-    try {
-      await run(['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]);
-      return 'removed';
-    } catch (e) {
-      if (e instanceof HostCommandError && GONE.test(e.stderr)) return 'gone';
-      throw e;
-    }
-  },
+  undo: (u, run) => runOrGone(run, ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]),
 });
 registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });

@@ -18,7 +18,7 @@ import { runBatch } from './batch.js';
 import { attachCni } from '../cni/attach.js';
 import { remotePlugins } from './cni.js';
 import { splitByHost } from './split.js';
-import { sh } from './ssh.js';
+import { sections, sh } from './ssh.js';
 
 export interface HostPart {
   host: RemoteHost;
@@ -108,12 +108,8 @@ async function waitReadyOn(host: RemoteHost, conditions: ReadyCondition[], maste
   if (!namespaces.length) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = (await host.ssh.run(sh('for n; do printf "\\n@@ %s\\n" "$n"; ip -n "$n" -d -j link show; done', ...namespaces))).stdout;
-    const links = new Map<string, LinkState[]>();
-    for (const chunk of out.split('\n@@ ').slice(1)) {
-      const nl = chunk.indexOf('\n');
-      links.set(chunk.slice(0, nl), JSON.parse(chunk.slice(nl + 1) || '[]') as LinkState[]);
-    }
+    const out = (await host.ssh.run(sh('for n; do printf "\\n@@%s\\n" "$n"; ip -n "$n" -d -j link show; done', ...namespaces))).stdout;
+    const links = new Map([...sections(out)].map(([ns, json]) => [ns, JSON.parse(json || '[]') as LinkState[]]));
     const left = unmet(conditions, links, masters);
     if (!left.length) return;
     if (Date.now() > deadline) throw new Error(`host ${host.name}: the datapath was not ready ${timeoutMs} ms after it was built: ${left.map((c) => `${c.netns}${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`).join('; ')}`);

@@ -4,7 +4,7 @@
  * host cannot tell (no ethtool, a virtual NIC without a speed) is null, never a guess.
  */
 import type { RemoteHost } from './remote-host.js';
-import { sh } from './ssh.js';
+import { sections, sh } from './ssh.js';
 
 export interface HostEnvironment {
   name: string;
@@ -37,12 +37,8 @@ true`;
 
 /** The sections of the script's output. Pure. */
 export function parseHostEnvironment(out: string, name: string, address: string, nic: string, mtu: number): HostEnvironment {
-  const sec = new Map<string, string>();
-  for (const chunk of out.split('\n@@').slice(1)) {
-    const nl = chunk.indexOf('\n');
-    sec.set(nl < 0 ? chunk : chunk.slice(0, nl), nl < 0 ? '' : chunk.slice(nl + 1).trim());
-  }
-  const s = (k: string) => (sec.get(k) || null);
+  const sec = sections(out);
+  const s = (k: string) => sec.get(k)?.trim() || null;
   const speed = Number(s('speed'));
   let offloads: Record<string, 'on' | 'off'> | null = null;
   const k = s('offloads');

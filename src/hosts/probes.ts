@@ -14,7 +14,7 @@ import { errorMessage } from '../util/errors.js';
 import type { TraceSummary } from '../probes/tracepoints.js';
 import { RemoteTrace } from './trace.js';
 import type { HostPart } from './build.js';
-import { sh } from './ssh.js';
+import { sections, sh } from './ssh.js';
 
 export const SNAPSHOT = `sec() { printf '\\n@@%s\\n' "$1"; }
 sec stat; cat /proc/stat; sec softirqs; cat /proc/softirqs; sec interrupts; cat /proc/interrupts
@@ -27,11 +27,7 @@ interface Snapshot {
 
 /** One snapshot's output → the host's sample and its namespaces' counters. Pure. */
 export function parseSnapshot(out: string, tMs: number): Snapshot {
-  const sec = new Map<string, string>();
-  for (const chunk of out.split('\n@@').slice(1)) {
-    const nl = chunk.indexOf('\n');
-    sec.set(chunk.slice(0, nl), chunk.slice(nl + 1));
-  }
+  const sec = sections(out);
   const counters: NsCounters = { devices: {}, snmp: {} };
   for (const [k, v] of sec) {
     const [kind, ns] = k.split(' ');

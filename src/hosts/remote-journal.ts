@@ -10,7 +10,7 @@ import { parseJournal, type JournalHeader, type JournalLike } from '../host/jour
 import type { UndoAction } from '../host/steps.js';
 import { UserError } from '../util/errors.js';
 import { REMOTE_STATE_DIR, type RemoteHost } from './remote-host.js';
-import { sh } from './ssh.js';
+import { sections, sh } from './ssh.js';
 
 export class RemoteJournal implements JournalLike {
   /** what this run appended (the file on the host has the same; teardown replays this) */
@@ -100,12 +100,6 @@ export async function lockHost(host: RemoteHost, owner: string): Promise<() => P
 
 /** Every journal in the host's state directory, read in one call. */
 export async function listRemoteJournals(host: RemoteHost): Promise<ReturnType<typeof parseJournal>[]> {
-  const out = (await host.ssh.run(sh('for f in "$1"/*.journal; do [ -e "$f" ] || continue; printf "\\n@@cnperf-journal %s\\n" "$f"; cat "$f"; done', REMOTE_STATE_DIR))).stdout;
-  return out
-    .split('\n@@cnperf-journal ')
-    .slice(1)
-    .map((chunk) => {
-      const nl = chunk.indexOf('\n');
-      return parseJournal(nl < 0 ? '' : chunk.slice(nl + 1), nl < 0 ? chunk : chunk.slice(0, nl));
-    });
+  const out = (await host.ssh.run(sh('for f in "$1"/*.journal; do [ -e "$f" ] || continue; printf "\\n@@%s\\n" "$f"; cat "$f"; done', REMOTE_STATE_DIR))).stdout;
+  return [...sections(out)].map(([file, text]) => parseJournal(text, file));
 }

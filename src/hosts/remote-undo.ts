@@ -5,7 +5,7 @@
  * there (src/host/executor.ts's handlers already work through any runner), the engines' pidfiles and
  * the run's directory on the host.
  */
-import type { ExecutorPlace, UndoHandler } from '../host/executor.js';
+import { runOrGone, type ExecutorPlace, type UndoHandler } from '../host/executor.js';
 import type { CommandRunner } from '../host/command.js';
 import type { UndoAction } from '../host/steps.js';
 import { HostCommandError } from '../util/errors.js';
@@ -15,17 +15,6 @@ import { REMOVE_INSTANCE } from './trace.js';
 import { remotePlugins } from './cni.js';
 import { cniDel } from '../cni/runtime.js';
 import type { NetworkList } from '../cni/config.js';
-
-/** Runs argv; what `ip` says when the object is gone already counts as gone. */
-async function removeOr(run: CommandRunner, argv: string[]): Promise<'removed' | 'gone'> {
-  try {
-    await run(argv);
-    return 'removed';
-  } catch (e) {
-    if (e instanceof HostCommandError && e.code !== 255 && /No such file or directory|Cannot find device|Cannot open network namespace|Invalid argument|not found/i.test(e.stderr)) return 'gone';
-    throw e;
-  }
-}
 
 const handler = <K extends UndoAction['op']>(undo: (u: Extract<UndoAction, { op: K }>, run: CommandRunner) => Promise<'removed' | 'gone'>) =>
   ({ describe: () => '', undo }) as unknown as UndoHandler<UndoAction>;
@@ -40,10 +29,10 @@ while [ $i -lt 20 ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ]; do sleep 0
 export const ON_A_HOST: ExecutorPlace = {
   wire: false,
   undo: {
-    'del-netns': handler<'del-netns'>((u, run) => removeOr(run, ['ip', 'netns', 'del', u.netns])),
-    'del-link': handler<'del-link'>((u, run) => removeOr(run, ['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev])),
+    'del-netns': handler<'del-netns'>((u, run) => runOrGone(run, ['ip', 'netns', 'del', u.netns])),
+    'del-link': handler<'del-link'>((u, run) => runOrGone(run, ['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev])),
     // the name only: the host's namespace lives on
-    'unname-netns': handler<'unname-netns'>((u, run) => removeOr(run, ['ip', 'netns', 'del', u.netns])),
+    'unname-netns': handler<'unname-netns'>((u, run) => runOrGone(run, ['ip', 'netns', 'del', u.netns])),
     'kill-pidfile': handler<'kill-pidfile'>(async (u, run) => {
       try {
         await run(sh(STOP_PIDFILE, u.pidfile, u.comm));
@@ -71,10 +60,10 @@ export const ON_A_HOST: ExecutorPlace = {
       }
     }),
     // only ever where a traced run mounted it because nothing had (its journal says so)
-    'umount-tracefs': handler<'umount-tracefs'>((u, run) => removeOr(run, sh('grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"', u.path))),
+    'umount-tracefs': handler<'umount-tracefs'>((u, run) => runOrGone(run, sh('grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"', u.path))),
     'rm-dir': handler<'rm-dir'>(async (u, run) => {
       if (!/^\/run\/cnperf\/cnp[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a run directory under ${REMOTE_STATE_DIR}`);
-      return removeOr(run, sh('[ -d "$1" ] || { echo "No such file or directory" >&2; exit 1; }; rm -rf "$1"', u.path));
+      return runOrGone(run, sh('[ -d "$1" ] || { echo "No such file or directory" >&2; exit 1; }; rm -rf "$1"', u.path));
     }),
   },
 };

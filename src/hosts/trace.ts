@@ -9,7 +9,7 @@ import { parseEventFormat, type EventFormat } from '../probes/ringbuffer.js';
 import { deviceFilter, parseLostEvents, TraceAggregator, TraceUnavailable, type TraceSummary } from '../probes/tracepoints.js';
 import type { RemoteHost } from './remote-host.js';
 import type { RemoteJournal } from './remote-journal.js';
-import { sh } from './ssh.js';
+import { sections, sh } from './ssh.js';
 
 const EVENTS = ['irq/softirq_entry', 'irq/softirq_exit', 'net/netif_receive_skb', 'net/net_dev_xmit'] as const;
 const MOUNT = '/sys/kernel/tracing';
@@ -61,10 +61,7 @@ export class RemoteTrace {
       throw new TraceUnavailable(`--trace on host ${host.name}: ${r.stderr.trim() || `setting up ${instance} failed`}`);
     }
     const formats = {} as Record<(typeof EVENTS)[number], EventFormat>;
-    for (const chunk of r.stdout.split('\n@@').slice(1)) {
-      const nl = chunk.indexOf('\n');
-      formats[chunk.slice(0, nl) as (typeof EVENTS)[number]] = parseEventFormat(chunk.slice(nl + 1));
-    }
+    for (const [e, text] of sections(r.stdout)) formats[e as (typeof EVENTS)[number]] = parseEventFormat(text);
     return new RemoteTrace(host, instance, mounted, formats);
   }
 
@@ -75,10 +72,10 @@ export class RemoteTrace {
       const pageSize = Number(/^@@page (\d+)/m.exec(out)?.[1] ?? 4) * 1024;
       const agg = new TraceAggregator(this.formats);
       let lost = 0;
-      for (const chunk of out.split('\n@@cpu').slice(1)) {
-        const nl = chunk.indexOf('\n');
-        const cpu = Number(chunk.slice(0, nl));
-        lost += parseLostEvents(chunk.slice(nl + 1));
+      for (const [dir, stats] of sections(out)) {
+        const cpu = Number(/^cpu(\d+)$/.exec(dir)?.[1]);
+        if (!Number.isInteger(cpu)) continue;
+        lost += parseLostEvents(stats);
         // whole sub-buffers until the buffer is empty (a short read padded to one, as tracefs pages are)
         const raw = await this.host.ssh.readOutput(sh('dd if="$1" of=/dev/stdout iflag=nonblock bs="$2" conv=sync status=none 2>/dev/null; true', `${this.instance}/per_cpu/cpu${cpu}/trace_pipe_raw`, String(pageSize)));
         agg.addCpuPages(cpu, raw, pageSize);
