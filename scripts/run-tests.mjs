@@ -3,7 +3,8 @@
 // the host's network state and take the measurement lock, so they must not overlap).
 // Usage: node scripts/run-tests.mjs [unit|integration|e2e ...]   (default: all three)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,5 +38,23 @@ if (files.length === 0) {
   console.error('run-tests: no test files found; run `npm run build` first');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
+// The spec reporter on stdout, and one line per test into a file: its timings and outcome, read below.
+const timings = path.join(mkdtempSync(path.join(os.tmpdir(), 'cnperf-tests-')), 'timings.ndjson');
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.join(root, 'scripts', 'test-timings.mjs')}`, `--test-reporter-destination=${timings}`, ...files],
+  { stdio: 'inherit', cwd: root },
+);
+const tests = existsSync(timings) ? readFileSync(timings, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+rmSync(path.dirname(timings), { recursive: true, force: true });
+const slowest = [...tests].sort((a, b) => b.ms - a.ms).slice(0, 10);
+if (slowest.length) {
+  console.log('\nslowest tests:');
+  for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}  (${t.file ? path.relative(root, t.file) : '?'})`);
+}
+const count = (o) => tests.filter((t) => t.outcome === o).length;
+const total = tests.reduce((s, t) => s + t.ms, 0);
+console.log(`${files.length} files, ${(total / 60000).toFixed(1)} min of tests`);
+// The closing line CI reads: the counts of the tests themselves (suites not counted).
+console.log(`tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
 process.exit(r.status ?? 1);

@@ -11,7 +11,8 @@ import { bpfToolPath, wirePath } from '../paths.js';
 import { onPath, runCommand } from '../host/command.js';
 import { probeEngineVersion } from '../engine/supervisor.js';
 import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
-import type { Datapath, Tool } from '../datapaths/types.js';
+import type { Datapath } from '../datapaths/types.js';
+import { locateTool, missingTools, toolEntry } from '../tools/table.js';
 import { buildTopology } from '../runner/build.js';
 import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -26,13 +27,14 @@ type Out = (mark: string, what: string, detail?: string) => void;
 /** Builds each datapath in every placement it supports, and removes it again; returns how many could not. */
 async function checkDatapaths(out: Out): Promise<number> {
   let unavailable = 0;
-  const missing = (tools: readonly Tool[]) => tools.filter((t) => !onPath(t.tool));
+  const missing = (tools: readonly string[]) => tools.filter((t) => locateTool(toolEntry(t)) === undefined);
+  const named = (t: string) => `${t} is not installed (Debian package ${toolEntry(t).package})`;
   for (const d of DATAPATHS) {
     for (const placement of d.placements) {
       const what = `datapath ${d.name}${d.placements.length > 1 ? ` (${placement})` : ''}`;
       try {
         const lacking = missing(d.tools ?? []);
-        if (lacking.length) throw new UserError(lacking.map((t) => `${t.tool} is not installed (Debian package ${t.package})`).join('; '));
+        if (lacking.length) throw new UserError(lacking.map(named).join('; '));
         out('ok  ', what, d.doctor ? `${d.description}; ${d.doctor()}` : await buildAndRemove(d, placement));
       } catch (e) {
         unavailable++;
@@ -40,7 +42,7 @@ async function checkDatapaths(out: Out): Promise<number> {
       }
     }
   }
-  for (const t of missing(OPTION_TOOLS)) out('note', `${t.tool} is not installed (Debian package ${t.package}): options that need it will fail`);
+  for (const t of missing(OPTION_TOOLS)) out('note', `${named(t)}: options that need it will fail`);
   return unavailable;
 }
 
@@ -78,8 +80,8 @@ async function checkBpf(out: Out): Promise<void> {
  * which shows as /proc/net/ip_vs — cnperf does not build IPVS mode (yet), and says whether it could.
  */
 function checkServiceProxies(out: (mark: string, what: string, detail?: string) => void): void {
-  for (const [mode, tool, pkg] of [['iptables', 'iptables-restore', 'iptables'], ['nftables', 'nft', 'nftables']] as const) {
-    onPath(tool) ? out('ok  ', `--service-proxy ${mode}`, `${tool} found`) : out('no  ', `--service-proxy ${mode}`, `${tool} not found (apt-get install ${pkg})`);
+  for (const [mode, tool] of [['iptables', 'iptables-restore'], ['nftables', 'nft']] as const) {
+    onPath(tool) ? out('ok  ', `--service-proxy ${mode}`, `${tool} found`) : out('no  ', `--service-proxy ${mode}`, `${tool} not found (apt-get install ${toolEntry(tool).package})`);
   }
   existsSync('/proc/net/ip_vs')
     ? out('info', 'kube-proxy IPVS mode', 'this kernel has ip_vs; cnperf does not build IPVS Services yet')
@@ -131,6 +133,10 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     bad++;
     out('FAIL', 'cnperf-wire', `${errorMessage(e)} (build it with 'npm run build')`);
   }
+  // The tool table's programs cnperf runs: each missing one with its package and what needs it.
+  const lacking = missingTools(['run']);
+  for (const t of lacking) out(t.optional ? 'info' : 'note', `${t.program ?? t.path} is not installed`, `Debian package ${t.package}; needed by ${t.neededBy}`);
+  if (!lacking.some((t) => !t.optional)) out('ok  ', 'tools', 'every program cnperf runs is installed (src/tools/tools.json)');
   await checkBpf(out);
   checkServiceProxies(out);
   for (const [mark, what, detail] of [...vmDoctorLines(), ...dpdkDoctorLines()]) out(mark, what, detail);

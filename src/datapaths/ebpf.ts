@@ -51,7 +51,7 @@ export const BPF_KERNEL_FAILURES: readonly KernelFailure[] = [
  * refusals in the user's terms, and a refusal before anything is built when the loader is missing. */
 export const BPF_DATAPATH: Pick<Datapath, 'takes' | 'tools' | 'kernelFailures' | 'refuse'> = {
   takes: [],
-  tools: [{ tool: 'mount', package: 'mount' }],
+  tools: ['mount'],
   kernelFailures: BPF_KERNEL_FAILURES,
   refuse: () => refuseWithoutLoader(),
 };

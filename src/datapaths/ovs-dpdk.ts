@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ovsBridge, OVS_VSWITCHD_DPDK, startOvsDpdk } from '../dpdk/ovs-dpdk.js';
 import { bypassRefusal, planBypass } from './testpmd.js';
 import type { Datapath } from './types.js';
+import { installHint } from '../tools/table.js';
 
 /**
  * Kernel bypass through Open vSwitch's DPDK datapath (seed 001's OVS-DPDK): the testpmd datapath's
@@ -15,12 +16,9 @@ export const ovsDpdk: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
-  tools: [
-    { tool: OVS_VSWITCHD_DPDK, package: 'openvswitch-switch-dpdk' },
-    ...['ovsdb-tool', 'ovsdb-server', 'ovs-vsctl'].map((tool) => ({ tool, package: 'openvswitch-switch' })),
-  ],
+  tools: [OVS_VSWITCHD_DPDK, 'ovsdb-tool', 'ovsdb-server', 'ovs-vsctl'],
   refuse: (ctx) =>
-    (!existsSync(OVS_VSWITCHD_DPDK) ? `OVS's DPDK build (${OVS_VSWITCHD_DPDK}) is not installed: apt-get install openvswitch-switch-dpdk (scripts/setup.sh does; the host's ovs-vswitchd alternative stays as it is)` : null) ?? bypassRefusal(ctx),
+    (!existsSync(OVS_VSWITCHD_DPDK) ? `OVS's DPDK build (${OVS_VSWITCHD_DPDK}) is not installed: ${installHint(OVS_VSWITCHD_DPDK)} (scripts/setup.sh does; the host's ovs-vswitchd alternative stays as it is)` : null) ?? bypassRefusal(ctx),
   plan: (ctx) => planBypass('ovs-dpdk', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ OVS-DPDK ${ovsBridge(plan)} (netdev, PMD on CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
   attach: (t, ctx) => startOvsDpdk(t, ctx),
 };

@@ -24,7 +24,7 @@ export const ovs: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['ovs-datapath'],
-  tools: ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'].map((tool) => ({ tool, package: 'openvswitch-switch' })),
+  tools: ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'],
   // Checked before anything is built (it reads the host, but changes nothing).
   refuse: ({ ovsDatapath }) => (ovsDatapath === 'system' && !existsSync('/sys/module/openvswitch') ? 'the kernel datapath needs the openvswitch kernel module, which this kernel lacks: use --ovs-datapath netdev' : null),
   plan({ runId, pairs = 1, runDir, ovsDatapath = 'netdev' }) {

@@ -10,16 +10,11 @@ import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { placeGuests, vmRefusal } from './guests.js';
 import { checkDatapathOptions, DATAPATHS, getDatapath } from './registry.js';
-import type { Datapath, DatapathOptions, PlanContext, Tool } from './types.js';
+import type { Datapath, DatapathOptions, PlanContext } from './types.js';
+import { findTool } from '../tools/table.js';
 
-/** Tools that options of every datapath may need (rules, offloads, sysctls), with their packages. */
-export const OPTION_TOOLS: readonly Tool[] = [
-  { tool: 'ip', package: 'iproute2' },
-  { tool: 'nft', package: 'nftables' },
-  { tool: 'iptables-restore', package: 'iptables' },
-  { tool: 'ethtool', package: 'ethtool' },
-  { tool: 'sysctl', package: 'procps' },
-];
+/** Tools that options of every datapath may need (rules, offloads, sysctls), as the tool table names them. */
+export const OPTION_TOOLS: readonly string[] = ['ip', 'nft', 'iptables-restore', 'ethtool', 'sysctl'];
 
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
@@ -48,7 +43,7 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
 export function explainBuildFailure(d: Datapath, message: string): string {
   for (const f of d.kernelFailures ?? []) if (f.match.test(message)) return `${f.meaning} — ${message}`;
   const missing = /: (\S+) not found on PATH/.exec(message)?.[1] ?? /exec of "([^"]+)" failed: No such file/.exec(message)?.[1];
-  const tool = [...(d.tools ?? []), ...OPTION_TOOLS].find((t) => t.tool === missing);
-  if (tool) return `${tool.tool} is not installed (Debian package ${tool.package}; scripts/setup.sh installs it) — ${message}`;
+  const tool = missing === undefined ? undefined : findTool(missing);
+  if (tool) return `${missing} is not installed (Debian package ${tool.package}; scripts/setup.sh installs it) — ${message}`;
   return message;
 }

@@ -17,7 +17,7 @@ export const podman: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['podman-driver'],
-  tools: [{ tool: 'podman', package: 'podman' }],
+  tools: ['podman'],
   refuse(ctx) {
     const theirs = [ctx.offload && '--offload', ctx.rps !== undefined && '--rps', ctx.xps !== undefined && '--xps'].filter(Boolean);
     return theirs.length ? `the containers' devices are podman's to set up: ${theirs.join(', ')} would change what podman built (--mtu is passed to the network)` : null;

@@ -33,7 +33,7 @@ export const testpmd: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
-  tools: [{ tool: TESTPMD, package: 'dpdk' }],
+  tools: [TESTPMD],
   refuse: (ctx) => bypassRefusal(ctx),
   plan: (ctx) => planBypass('testpmd', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
   attach: (t, ctx) => startTestpmd(t, ctx),

@@ -59,12 +59,6 @@ export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', '
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
 export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint' | 'switch-cpu' | 'hosts';
 
-/** A program a datapath runs, and the Debian package that provides it. */
-export interface Tool {
-  tool: string;
-  package: string;
-}
-
 /** A kernel answer that means "this kernel lacks a feature", and what the user needs to know. */
 export interface KernelFailure {
   match: RegExp;
@@ -114,8 +108,11 @@ export interface Datapath {
   refuse?(ctx: PlanContext): string | null;
   /** Pure: describes the datapath; never touches the host. */
   plan(ctx: PlanContext): Topology;
-  /** programs it runs beyond iproute2 (checked by `cnperf doctor`, named with their package on failure) */
-  tools?: readonly Tool[];
+  /**
+   * programs (or paths) it runs beyond iproute2, as the tool table (src/tools/tools.json) names them:
+   * checked by `cnperf doctor`, named with their package on failure
+   */
+  tools?: readonly string[];
   /** how this kernel says it lacks what the datapath needs */
   kernelFailures?: readonly KernelFailure[];
   /**

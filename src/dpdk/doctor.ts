@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onPath } from '../host/command.js';
+import { installHint } from '../tools/table.js';
 import { dpdkEnginePath } from '../paths.js';
 import { hugepagesUnavailable } from './hugepages.js';
 import { OVS_VSWITCHD_DPDK } from './ovs-dpdk.js';
@@ -29,11 +30,11 @@ export function sriovNics(root = '/sys/class/net'): string[] {
 export function dpdkDoctorLines(): DoctorLine[] {
   const lines: DoctorLine[] = [];
   const missing = [
-    ...(onPath(TESTPMD) ? [] : [`${TESTPMD} (apt-get install dpdk)`]),
+    ...(onPath(TESTPMD) ? [] : [`${TESTPMD} (${installHint(TESTPMD)})`]),
     ...(existsSync(dpdkEnginePath()) ? [] : ['cnperf-engine-dpdk (apt-get install libdpdk-dev, then npm run build)']),
   ];
   lines.push(missing.length ? ['no  ', 'kernel bypass (DPDK)', `missing ${missing.join(', ')}`] : ['ok  ', 'kernel bypass (DPDK)', `${TESTPMD} and cnperf-engine-dpdk found`]);
-  lines.push(existsSync(OVS_VSWITCHD_DPDK) ? ['ok  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} found (run by path; the host's ovs-vswitchd alternative is untouched)`] : ['no  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} missing (apt-get install openvswitch-switch-dpdk)`]);
+  lines.push(existsSync(OVS_VSWITCHD_DPDK) ? ['ok  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} found (run by path; the host's ovs-vswitchd alternative is untouched)`] : ['no  ', 'OVS-DPDK (datapath ovs-dpdk)', `${OVS_VSWITCHD_DPDK} missing (${installHint(OVS_VSWITCHD_DPDK)})`]);
   const huge = hugepagesUnavailable();
   lines.push(huge ? ['no  ', '2 MB hugepages', huge] : ['ok  ', '2 MB hugepages', 'a run reserves what it needs and gives it back']);
   const cpus = os.cpus().length;

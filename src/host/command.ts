@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { assertListed } from '../tools/table.js';
 import { HostCommandError } from '../util/errors.js';
 
 export interface CommandResult {
@@ -17,6 +18,7 @@ export const runCommand: CommandRunner = (argv, input, timeoutMs = COMMAND_TIMEO
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) return reject(new Error('empty command'));
+    assertListed(file);
     const child = execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const code = typeof err.code === 'number' ? err.code : null;

@@ -7,16 +7,17 @@
 import { errorMessage, UserError } from '../util/errors.js';
 import type { RemoteHost } from './remote-host.js';
 import { sh } from './ssh.js';
+import { toolEntry } from '../tools/table.js';
 
 /** What cnperf needs on a host, the package it comes in, and what needs it. */
 export const HOST_TOOLS: ReadonlyArray<{ tool: string; package: string; neededBy: string; required: boolean }> = [
-  { tool: 'ip', package: 'iproute2', neededBy: 'every datapath (namespaces, links, routes)', required: true },
-  { tool: 'sysctl', package: 'procps', neededBy: 'routed (forwarding on the host)', required: true },
-  { tool: 'sha256sum', package: 'coreutils', neededBy: "cnperf (the engine copy's check)", required: true },
-  { tool: 'timeout', package: 'coreutils', neededBy: "cnperf (the session's keeper)", required: true },
-  { tool: 'dd', package: 'coreutils', neededBy: "cnperf (the session's keeper)", required: true },
-  { tool: 'ethtool', package: 'ethtool', neededBy: "the stored environment (the NIC's driver and offloads)", required: false },
-];
+  { tool: 'ip', neededBy: 'every datapath (namespaces, links, routes)', required: true },
+  { tool: 'sysctl', neededBy: 'routed (forwarding on the host)', required: true },
+  { tool: 'sha256sum', neededBy: "cnperf (the engine copy's check)", required: true },
+  { tool: 'timeout', neededBy: "cnperf (the session's keeper)", required: true },
+  { tool: 'dd', neededBy: "cnperf (the session's keeper)", required: true },
+  { tool: 'ethtool', neededBy: "the stored environment (the NIC's driver and offloads)", required: false },
+].map((t) => ({ ...t, package: toolEntry(t.tool).package }));
 
 /** The tools of HOST_TOOLS the host lacks (looked up on its PATH as ssh sessions get it). */
 export async function missingTools(host: RemoteHost): Promise<typeof HOST_TOOLS> {

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { HostCommandError, UserError } from '../util/errors.js';
 import { runCommand, type CommandResult, type CommandRunner } from '../host/command.js';
+import { assertListed } from '../tools/table.js';
 import type { InventoryHost } from './inventory.js';
 
 /** How long the master lingers without sessions: a killed run's connection ends by itself this soon. */
@@ -86,6 +87,7 @@ export class SshHost {
 
   /** The ssh argv that runs argv on the host (quoted for its shell). */
   remoteArgv(argv: readonly string[]): string[] {
+    assertListed(argv[0] ?? '');
     return ['ssh', ...this.options(), '-o', 'ControlMaster=no', this.host.address, '--', argv.map(shellQuote).join(' ')];
   }
 

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand } from '../host/command.js';
+import { assertListed } from '../tools/table.js';
 import type { Journal } from '../host/journal.js';
 import { errorMessage } from '../util/errors.js';
 import { within } from '../util/timeout.js';
@@ -73,6 +74,7 @@ export class PerfSession {
       mkdirSync(runDir, { mode: 0o700 });
     }
     const file = path.join(runDir, 'perf.data');
+    ['setpriv', 'perf'].forEach(assertListed);
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'perf', 'record', '-a', '-q', '-e', 'cpu-clock', '-F', '999', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { onPath } from '../host/command.js';
+import { installHint } from '../tools/table.js';
 import { staticEnginePath } from '../paths.js';
 import { BUSYBOX, cacheDir, KERNEL_PACKAGE } from './image.js';
 import { QEMU, vhostUnavailable } from './qemu.js';
@@ -15,8 +16,8 @@ export type DoctorLine = ['ok  ' | 'no  ' | 'info', string, string];
 export function vmDoctorLines(): DoctorLine[] {
   const lines: DoctorLine[] = [];
   const missing: string[] = [];
-  if (!onPath(QEMU)) missing.push(`${QEMU} (apt-get install qemu-system-x86)`);
-  if (!existsSync(BUSYBOX)) missing.push(`${BUSYBOX} (apt-get install busybox-static)`);
+  if (!onPath(QEMU)) missing.push(`${QEMU} (${installHint(QEMU)})`);
+  if (!existsSync(BUSYBOX)) missing.push(`${BUSYBOX} (${installHint(BUSYBOX)})`);
   if (!existsSync(staticEnginePath())) missing.push(`the static engine (libbpf-dev, libelf-dev, zlib1g-dev, then npm run build)`);
   lines.push(missing.length ? ['no  ', 'VM endpoints (--endpoint vm)', `missing ${missing.join(', ')}`] : ['ok  ', 'VM endpoints (--endpoint vm)', `${QEMU}, busybox-static and the static engine found`]);
   const kernels = existsSync(path.join(cacheDir(), 'kernel')) ? readdirSync(path.join(cacheDir(), 'kernel')).filter((d) => !d.startsWith('.')) : [];

@@ -235,7 +235,7 @@ describe('datapath planning', () => {
   });
 
   it('names the Debian package of a missing tool', () => {
-    assert.match(explainBuildFailure(getDatapath('ovs'), 'command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-switch/);
+    assert.match(explainBuildFailure(getDatapath('ovs'), 'command failed (exit null): ovsdb-tool create x y: ovsdb-tool not found on PATH'), /^ovsdb-tool is not installed \(Debian package openvswitch-common/);
   });
 
   it('explains kernel answers that mean a missing feature', () => {
