@@ -3,7 +3,8 @@
  * into messages that name the command, the offending option and what is allowed.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { nearest } from '../datapaths/registry.js';
+import { nearest } from '../util/nearest.js';
+import { usageHint } from '../util/usage.js';
 import { UserError } from '../util/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -19,17 +20,16 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     return { values: r.values as Parsed['values'], positionals: r.positionals };
   } catch (e) {
     const err = e as Error & { code?: string };
-    const allowed = Object.keys(options).map((k) => `--${k}`);
     const m = /'(-{1,2}[^' ]+)/.exec(err.message);
     const opt = m?.[1];
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) {
       const near = nearest(opt.replace(/^-+/, ''), Object.keys(options));
-      throw new UserError(`${command}: unknown option '${opt}'${near ? ` (did you mean '--${near}'?)` : ''}`, `allowed: ${allowed.join(' ')}\nusage: ${usage}`);
+      throw new UserError(`${command}: unknown option '${opt}'${near ? ` (did you mean '--${near}'?)` : ''}`, usageHint(command, usage));
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
-      throw new UserError(`${command}: option '${opt}' needs a value`, `usage: ${usage}`);
+      throw new UserError(`${command}: option '${opt}' needs a value`, usageHint(command, usage));
     }
-    throw new UserError(`${command}: ${err.message}`, `usage: ${usage}`);
+    throw new UserError(`${command}: ${err.message}`, usageHint(command, usage));
   }
 }
 

@@ -8,14 +8,11 @@ import { newRunId } from '../util/ids.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { progress } from './common.js';
 
-const USAGE = 'cnperf calibrate [--json] [--db FILE]   (about 20 s; stored, and shown under every result as its floor)';
+export const CALIBRATE_OPTIONS: OptionSpec = { json: { type: 'boolean' }, db: { type: 'string' } };
+export const CALIBRATE_USAGE = 'cnperf calibrate [--json] [--db FILE]   (about 20 s; stored, and shown under every result as its floor)';
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('calibrate', argv, { json: { type: 'boolean' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as OptionSpec, USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('calibrate', argv, CALIBRATE_OPTIONS, CALIBRATE_USAGE);
   const db = str(p, 'db') ?? defaultDbPath();
   return withSession({ command: 'calibrate', owner: 'calibrate', db }, async ({ stop, env, store }) => {
     const result = await calibrate({ env, stop, progress, cpus: os.cpus().length });

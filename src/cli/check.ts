@@ -20,7 +20,7 @@ export const CHECK_USAGE = `cnperf check ID... [--expect "METRIC OP VALUE; ..."]
                      rx_pps|tx_pps|transactions_per_s > RATE, rx_gbps > N, loss < PERCENT
   --inconclusive     the exit status when a value's 95 % interval straddles a threshold (default fail)`;
 
-const OPTIONS = { expect: { type: 'string' as const }, inconclusive: { type: 'string' as const }, json: { type: 'boolean' as const }, db: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
+export const CHECK_OPTIONS = { expect: { type: 'string' as const }, inconclusive: { type: 'string' as const }, json: { type: 'boolean' as const }, db: { type: 'string' as const } };
 
 /** "--inconclusive pass|fail" (default fail: a gate that cannot tell does not let a change through). */
 export function inconclusiveMode(text: string | undefined): 'pass' | 'fail' {
@@ -35,15 +35,11 @@ export function judgeRuns(runs: readonly RunRecord[], own: (caseKey: string) => 
 }
 
 export async function checkCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('check', argv, OPTIONS, CHECK_USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${CHECK_USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('check', argv, CHECK_OPTIONS, CHECK_USAGE);
   if (!p.positionals.length) throw new UserError('check: name stored experiments or runs', `usage: ${CHECK_USAGE}`);
   const inconclusive = inconclusiveMode(str(p, 'inconclusive'));
   const extra = (str(p, 'expect') ?? '').split(';').map((t) => t.trim()).filter(Boolean).map(parseExpectation);
-  const store = Store.open(str(p, 'db') ?? defaultDbPath());
+  const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     const judgements: Judgement[] = [];
     for (const id of p.positionals) {

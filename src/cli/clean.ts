@@ -1,7 +1,7 @@
 /** `cnperf clean`: removes what dead runs left behind and says what it removed. */
 import { cleanStale } from '../host/cleanup.js';
 import { stateDir } from '../paths.js';
-import { flag, parseCommandArgs, str } from './args.js';
+import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { cleanHosts } from '../hosts/clean.js';
 import { HostSet } from '../hosts/host-set.js';
 import { loadHostsFile } from '../spec/hosts-file.js';
@@ -9,14 +9,11 @@ import { requireRoot } from '../runner/session.js';
 // Every datapath's journal-entry handlers (cni-del) are registered when the datapaths are loaded.
 import '../datapaths/registry.js';
 
-const USAGE = 'cnperf clean [--all] [--hosts FILE]   (--all: also topologies kept by `topo up`; --hosts: also what runs left on those hosts)';
+export const CLEAN_OPTIONS: OptionSpec = { all: { type: 'boolean' }, hosts: { type: 'string' } };
+export const CLEAN_USAGE = 'cnperf clean [--all] [--hosts FILE]   (--all: also topologies kept by `topo up`; --hosts: also what runs left on those hosts)';
 
 export async function cleanCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('clean', argv, { all: { type: 'boolean' }, hosts: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('clean', argv, CLEAN_OPTIONS, CLEAN_USAGE);
   requireRoot('clean');
   const file = str(p, 'hosts');
   const inventory = file ? loadHostsFile(file) : null;

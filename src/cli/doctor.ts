@@ -22,6 +22,11 @@ import { parseCommandArgs, str } from './args.js';
 import { hostsDoctor } from './doctor-hosts.js';
 import { loadHostsFile } from '../spec/hosts-file.js';
 
+export const DOCTOR_OPTIONS = { hosts: { type: 'string' as const } };
+export const DOCTOR_USAGE = `cnperf doctor [--hosts FILE]
+  builds every datapath here (or, with --hosts, on those hosts) and removes it; names what is missing
+  and what adds noise. Exit 1 only when the basics are broken (root, iproute2, the engine).`;
+
 type Out = (mark: string, what: string, detail?: string) => void;
 
 /** Builds each datapath in every placement it supports, and removes it again; returns how many could not. */
@@ -100,7 +105,7 @@ function irqbalanceRunning(): boolean {
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('doctor', argv, { hosts: { type: 'string' } }, 'cnperf doctor [--hosts FILE]   (--hosts: check those hosts instead of this machine)');
+  const p = parseCommandArgs('doctor', argv, DOCTOR_OPTIONS, DOCTOR_USAGE);
   const file = str(p, 'hosts');
   if (file) return hostsDoctor(loadHostsFile(file));
   const out = (mark: string, what: string, detail = '') => process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);

@@ -16,6 +16,8 @@ import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 export const REPORT_USAGE = `cnperf report TARGET... [-o FILE] [--format html|csv|json] [--db FILE]
   TARGET: an experiment (id, or name: its latest run) or a run id; several are put together
   -o FILE   where to write (default: NAME.html / .csv / .json in the current directory; - for stdout)`;
+export const REPORT_OPTIONS: OptionSpec = { o: { type: 'string', short: 'o' }, format: { type: 'string' }, db: { type: 'string' } };
+export const COMPARE_OPTIONS: OptionSpec = { db: { type: 'string' }, json: { type: 'boolean' } };
 export const COMPARE_USAGE = `cnperf compare A B [--db FILE] [--json]   (A, B: experiments or runs)`;
 
 interface Target {
@@ -32,15 +34,11 @@ function resolve(store: Store, target: string): Target {
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('report', argv, { o: { type: 'string', short: 'o' }, format: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as OptionSpec, REPORT_USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${REPORT_USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('report', argv, REPORT_OPTIONS, REPORT_USAGE);
   if (!p.positionals.length) throw new UserError('report: name an experiment or runs', `usage: ${REPORT_USAGE}`);
   const format = str(p, 'format') ?? 'html';
   if (!['html', 'csv', 'json'].includes(format)) throw new UserError(`--format '${format}': expected html, csv or json`);
-  const store = Store.open(str(p, 'db') ?? defaultDbPath());
+  const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     const targets = p.positionals.map((t) => resolve(store, t));
     const runs = targets.flatMap((t) => t.runs);
@@ -72,13 +70,9 @@ function caseJson(c: CaseStats): Record<string, unknown> {
 }
 
 export async function compareCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('compare', argv, { db: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as OptionSpec, COMPARE_USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${COMPARE_USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('compare', argv, COMPARE_OPTIONS, COMPARE_USAGE);
   if (p.positionals.length !== 2) throw new UserError('compare: name two experiments or runs', `usage: ${COMPARE_USAGE}`);
-  const store = Store.open(str(p, 'db') ?? defaultDbPath());
+  const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     const [a, b] = p.positionals.map((t) => resolve(store, t)) as [Target, Target];
     const result = compareCases(groupByCase(a.runs), groupByCase(b.runs), a.name, b.name);

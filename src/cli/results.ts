@@ -8,24 +8,20 @@ import { UserError } from '../util/errors.js';
 import { parseIntIn } from '../util/units.js';
 import { flag, parseCommandArgs, str } from './args.js';
 
-const USAGE = `cnperf results list [--limit N] [--json] [--db FILE]
+export const RESULTS_OPTIONS = { json: { type: 'boolean' as const }, db: { type: 'string' as const }, limit: { type: 'string' as const } };
+export const RESULTS_USAGE = `cnperf results list [--limit N] [--json] [--db FILE]
        cnperf results show RUN [--json] [--db FILE]`;
 
 export async function resultsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const opts = { json: { type: 'boolean' as const }, db: { type: 'string' as const }, limit: { type: 'string' as const } };
   if (sub !== 'list' && sub !== 'show') {
-    if (sub === '--help' || sub === '-h') {
-      process.stdout.write(`usage: ${USAGE}\n`);
-      return 0;
-    }
-    throw new UserError(sub ? `results: unknown subcommand '${sub}'` : 'results: say list or show', `usage: ${USAGE}`);
+    throw new UserError(sub ? `results: unknown subcommand '${sub}'` : 'results: say list or show', `usage: ${RESULTS_USAGE}`);
   }
-  const p = parseCommandArgs(`results ${sub}`, rest, opts, USAGE);
-  const store = Store.open(str(p, 'db') ?? defaultDbPath());
+  const p = parseCommandArgs(`results ${sub}`, rest, RESULTS_OPTIONS, RESULTS_USAGE);
+  const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     if (sub === 'list') {
-      if (p.positionals.length) throw new UserError(`results list: unexpected '${p.positionals[0]}'`, `usage: ${USAGE}`);
+      if (p.positionals.length) throw new UserError(`results list: unexpected '${p.positionals[0]}'`, `usage: ${RESULTS_USAGE}`);
       const limitText = str(p, 'limit');
       const runs = store.listRuns(limitText ? parseIntIn(limitText, '--limit', 1, 1_000_000) : 50);
       if (flag(p, 'json')) {

@@ -25,7 +25,7 @@ export const RUN_USAGE = `cnperf run FILE [--scale quick|full] [--resume] [--che
   --inconclusive  with --check: the exit status when a 95 % interval straddles a threshold (default fail)
   --dry-run       list the cases and change nothing`;
 
-const OPTIONS: OptionSpec = {
+export const RUN_OPTIONS: OptionSpec = {
   scale: { type: 'string' },
   resume: { type: 'boolean' },
   db: { type: 'string' },
@@ -33,17 +33,12 @@ const OPTIONS: OptionSpec = {
   'dry-run': { type: 'boolean' },
   check: { type: 'boolean' },
   inconclusive: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 };
 
 const minutes = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${Math.round(ms / 1000)}s`);
 
 export async function runExperimentCommand(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('run', argv, OPTIONS, RUN_USAGE);
-  if (flag(p, 'help')) {
-    process.stdout.write(`usage: ${RUN_USAGE}\n`);
-    return 0;
-  }
+  const p = parseCommandArgs('run', argv, RUN_OPTIONS, RUN_USAGE);
   if (p.positionals.length !== 1) throw new UserError('run: name one experiment file', `usage: ${RUN_USAGE}`);
   const scaleText = str(p, 'scale') ?? 'full';
   if (!SCALES.includes(scaleText as Scale)) throw new UserError(`--scale '${scaleText}': expected ${SCALES.join(' or ')}`);

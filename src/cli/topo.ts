@@ -36,15 +36,17 @@ export async function topoCommand(argv: string[]): Promise<number> {
   if (sub === 'up') return topoUp(rest);
   if (sub === 'down') return topoDown(rest);
   if (sub === 'list') return topoList(rest);
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) {
     process.stdout.write(`usage: ${TOPO_USAGE}\n`);
     return sub === undefined ? 2 : 0;
   }
   throw new UserError(`topo: unknown subcommand '${sub}'`, `expected up, down or list\nusage: ${TOPO_USAGE}`);
 }
 
+export const TOPO_UP_OPTIONS = { 'dry-run': { type: 'boolean' as const }, json: { type: 'boolean' as const }, ...parseArgsSpec(DATAPATH_OPTION_NAMES) };
+
 async function topoUp(argv: string[]): Promise<number> {
-  const p = parseCommandArgs('topo up', argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, ...parseArgsSpec(DATAPATH_OPTION_NAMES) }, TOPO_USAGE);
+  const p = parseCommandArgs('topo up', argv, TOPO_UP_OPTIONS, TOPO_USAGE);
   if (p.positionals.length !== 1) throw new UserError('topo up: name exactly one datapath', `usage: ${TOPO_USAGE}`);
   const { 'dry-run': _d, json: _j, ...values } = p.values;
   const topo = planDatapath(p.positionals[0]!, undefined, 1, datapathOptions(parseOptionValues(values), p.positionals));

@@ -9,10 +9,6 @@ import { UserError } from '../util/errors.js';
 export const VALIDATE_USAGE = 'cnperf validate FILE...   (checks experiment files; changes nothing)';
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`usage: ${VALIDATE_USAGE}\n`);
-    return 0;
-  }
   const files = argv.filter((a) => !a.startsWith('-'));
   const bad = argv.find((a) => a.startsWith('-'));
   if (bad) throw new UserError(`validate: unknown option '${bad}'`, `usage: ${VALIDATE_USAGE}`);

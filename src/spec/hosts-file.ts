@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isIPv4 } from 'node:net';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Inventory, InventoryHost } from '../hosts/inventory.js';
-import { nearest } from '../datapaths/registry.js';
+import { nearest } from '../util/nearest.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { ExperimentError, locator, type Problem } from './experiment-file.js';
 

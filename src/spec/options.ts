@@ -15,6 +15,7 @@ import { MAX_RULES, NETFILTERS, type Netfilter } from '../datapaths/netfilter.js
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, SERVICE_PROXIES, type ServiceProxy } from '../datapaths/service-rules.js';
 import { MAX_FLOWS, MAX_PAIRS, OFFLOAD_FEATURES, PLACEMENTS, type DatapathOption, type Placement } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
+import { notOneOf } from '../util/nearest.js';
 import { parseEndpointSpec } from '../containers/endpoint.js';
 import { parseBytes, parseDuration, parseIntIn, parsePercent } from '../util/units.js';
 
@@ -41,7 +42,7 @@ const STREAMS = ['stream', 'sweep', 'load'] as const;
 const oneOf =
   <T extends string>(allowed: readonly T[], what?: string) =>
   (text: string, flag: string): T => {
-    if (!(allowed as readonly string[]).includes(text)) throw new UserError(`${flag} '${text}': expected ${what ?? allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(text)) throw notOneOf(flag, text, allowed, what);
     return text as T;
   };
 const intIn = (min: number, max: number) => (text: string, flag: string) => parseIntIn(text, flag, min, max);
@@ -222,7 +223,8 @@ export function parseOptionValues(raw: Readonly<Record<string, string | boolean 
 function optionLines(names: readonly OptionName[]): string {
   const left = names.map((k) => `  --${k}${OPTIONS[k].type === 'string' ? ` ${(OPTIONS[k] as OptionDef<unknown>).value ?? 'VALUE'}` : ''}`);
   const width = Math.min(44, Math.max(...left.map((l) => l.length)) + 2);
-  return names.map((k, i) => `${left[i]!.padEnd(width)}${OPTIONS[k].help}`).join('\n');
+  // an option whose syntax is wider than the column gets its text on the next line, never run into it
+  return names.map((k, i) => (left[i]!.length < width - 1 ? left[i]!.padEnd(width) : `${left[i]}\n${' '.repeat(width)}`) + OPTIONS[k].help).join('\n');
 }
 
 /** The usage of `cnperf quick`, made from the table. */

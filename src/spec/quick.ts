@@ -6,6 +6,7 @@
  */
 import { getDatapath } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
+import { usageHint } from '../util/usage.js';
 import { UserError } from '../util/errors.js';
 import { getWorkload, jobsOf, planForJobs, rawApisOf, type Job } from '../workloads/registry.js';
 import type { WorkloadName } from '../workloads/results.js';
@@ -23,7 +24,7 @@ export interface QuickPlan {
 export type RawValues = Readonly<Record<string, string | boolean | undefined>>;
 
 export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: string): QuickPlan {
-  if (datapaths.length === 0) throw new UserError('quick: name at least one datapath', usage ? `usage: ${usage}` : undefined);
+  if (datapaths.length === 0) throw new UserError('quick: name at least one datapath', usage ? usageHint('quick', usage) : undefined);
   for (const d of datapaths) getDatapath(d); // unknown names fail here, with a suggestion
   const dup = datapaths.find((d, i) => datapaths.indexOf(d) !== i);
   if (dup) throw new UserError(`quick: datapath '${dup}' named twice`);

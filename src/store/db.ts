@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { makeDirs } from '../host/statedir.js';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { Environment } from '../env/environment.js';
@@ -143,6 +144,17 @@ interface Row {
 
 export class Store {
   private constructor(private readonly db: Database.Database, readonly file: string) {}
+
+  /**
+   * The store a read-only command reads (results, report, compare, check): it must exist already —
+   * a mistyped --db is an error naming the path, never a new empty store created in its place.
+   */
+  static openExisting(file: string): Store {
+    if (!existsSync(file)) {
+      throw new UserError(`no results store at ${file}`, `measure something first (cnperf quick …) or name an existing store with --db FILE`, 1);
+    }
+    return Store.open(file);
+  }
 
   static open(file: string): Store {
     try {

@@ -2,6 +2,7 @@
  * Every workload cnperf knows, listed explicitly, like the datapaths. A new workload is one module
  * (./types.ts says what it owns) plus one line here, and its options in src/spec/options.ts.
  */
+import { notOneOf } from '../util/nearest.js';
 import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Topology } from '../topology/model.js';
@@ -26,7 +27,7 @@ export type Job = { [K in WorkloadName]: { workload: K; params: ParamsOf<(typeof
 export const WORKLOAD_NAMES = Object.keys(WORKLOADS) as WorkloadName[];
 
 export function getWorkload(name: string): (typeof WORKLOADS)[WorkloadName] {
-  if (!(WORKLOAD_NAMES as string[]).includes(name)) throw new UserError(`--workload '${name}': expected ${WORKLOAD_NAMES.join(', ')}`);
+  if (!(WORKLOAD_NAMES as string[]).includes(name)) throw notOneOf('--workload', name, WORKLOAD_NAMES);
   return WORKLOADS[name as WorkloadName];
 }
 

@@ -14,6 +14,7 @@ import { summarize } from '../stats/summary.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { parseIntIn } from '../util/units.js';
 import { UserError } from '../util/errors.js';
+import { notOneOf } from '../util/nearest.js';
 import { runClientServer } from './client-server.js';
 import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
@@ -193,7 +194,7 @@ export function rttPerApi(v: OptionValues, p: RttParams): RttParams[] {
   if (v.api === undefined) return [p];
   const apis = v.api.split(',');
   return apis.map((a, i) => {
-    if (!RTT_APIS.includes(a as RttApi)) throw new UserError(`--api '${a}' for rtt: expected ${RTT_APIS.join(' or ')} (comma-separated; the other APIs are stream workloads')`);
+    if (!RTT_APIS.includes(a as RttApi)) throw notOneOf('--api (rtt)', a, RTT_APIS, `${RTT_APIS.join(' or ')} (comma-separated; the other APIs are stream workloads')`);
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     if (a === 'xdp' && p.breakdown) throw new UserError('--breakdown needs the sockets\' kernel timestamps: not with --api xdp');
     if (a === 'xdp' && p.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${p.size}: an AF_XDP frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);

@@ -22,6 +22,7 @@ import type { OptionValues } from '../spec/options.js';
 import { aggregateSeries, steadyState } from '../stats/series.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
+import { notOneOf } from '../util/nearest.js';
 import { parseDuration, parseRate } from '../util/units.js';
 import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
@@ -189,7 +190,7 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
   const allowed = StreamApiEnum.options.filter((a) => a !== 'dpdk');
   return apis.map((a, i) => {
     if (a === 'dpdk') throw new UserError("--api dpdk: the DPDK datapaths (testpmd) use it by themselves, whatever --api says; the others have no DPDK port");
-    if (!(allowed as readonly string[]).includes(a)) throw new UserError(`--api '${a}': expected one or more of ${allowed.join(', ')} (comma-separated)`);
+    if (!(allowed as readonly string[]).includes(a)) throw notOneOf('--api', a, allowed, `one or more of ${allowed.join(', ')} (comma-separated)`);
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     const api = a as StreamApi;
     const raw = isRawApi(api);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DATAPATHS, checkDatapathOptions, getDatapath, nearest } from '../../src/datapaths/registry.js';
+import { DATAPATHS, checkDatapathOptions, getDatapath } from '../../src/datapaths/registry.js';
+import { nearest } from '../../src/util/nearest.js';
 import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS, pairIps } from '../../src/datapaths/types.js';
 import { parseOffload } from '../../src/spec/options.js';
