@@ -11,7 +11,7 @@
 import { readdirSync } from 'node:fs';
 import { runCommand, type CommandRunner } from './command.js';
 import { undoAll } from './executor.js';
-import { Journal, listJournals } from './journal.js';
+import { Journal, listJournals, unreadableFailure } from './journal.js';
 import { removeStaleLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { ownerMark } from './steps.js';
@@ -65,7 +65,7 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
     }
     const r = await undoAll(j.undos, run);
     report.removed.push(...r.removed.map((w) => `${w} (run ${h.runId})`));
-    report.failed.push(...r.failed);
+    report.failed.push(...r.failed, ...[unreadableFailure(j)].filter((f) => f !== null));
     if (r.failed.length === 0) Journal.open(j.path)?.remove();
   }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { errorMessage, HostCommandError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
-import type { Journal, JournalLike } from './journal.js';
+import { unreadableFailure, type Journal, type JournalLike } from './journal.js';
 import { pidfileProcess } from './proc.js';
 import type { Step, UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
@@ -77,8 +77,8 @@ function netlinkBatch(steps: readonly Step[], from: number): Step[] {
 export interface ExecutorPlace {
   /** kernel steps as cnperf-wire batches (false: each as its `ip` command) */
   wire: boolean;
-  /** undo handlers that replace this machine's for these kinds */
-  undo?: Partial<Record<UndoAction['op'], UndoHandler<UndoAction>>>;
+  /** the undo handlers of this place: elsewhere than here, a kind without one is refused, never done here */
+  undo?: UndoHandlers;
   /**
    * Runs consecutive ordinary steps (no `before`, no deadline of their own) in one go, each step's undo
    * journaled right before it runs, stopping at the first that fails: a host over ssh, where each
@@ -141,6 +141,8 @@ export class HostExecutor<J extends JournalLike = Journal> {
   async teardown(): Promise<TeardownReport> {
     if (faultAt('teardown') === 'pause') await pauseForTest('at teardown');
     const report = await undoAll(this.journal.undos(), this.run, this.place.undo);
+    const unreadable = unreadableFailure({ path: this.journal.path, unreadable: this.journal.unreadable?.() ?? [] });
+    if (unreadable) report.failed.push(unreadable);
     if (report.failed.length === 0) await this.journal.remove();
     return report;
   }
@@ -152,16 +154,27 @@ export class HostExecutor<J extends JournalLike = Journal> {
  * loaded, so the host layer never imports the layers above it.
  */
 export type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
-const UNDO_HANDLERS: { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> } = {};
+export type UndoHandlers = { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> };
+const UNDO_HANDLERS: UndoHandlers = {};
+
+/** The handler a place has for an entry (the mapped type pairs each kind with its handler). */
+export function handlerIn<U extends UndoAction>(handlers: UndoHandlers | undefined, u: U): UndoHandler<U> | undefined {
+  return handlers?.[u.op] as UndoHandler<U> | undefined;
+}
 
 export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
   (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
 }
 
 function handlerOf<U extends UndoAction>(u: U): UndoHandler<U> {
-  const h = UNDO_HANDLERS[u.op] as UndoHandler<U> | undefined;
+  const h = handlerIn(UNDO_HANDLERS, u);
   if (!h) throw new Error(`no handler for journal entry '${u.op}' (its module was not loaded)`);
   return h;
+}
+
+/** The kinds this machine can undo (their modules loaded). */
+export function localUndoKinds(): string[] {
+  return Object.keys(UNDO_HANDLERS);
 }
 
 export function describeUndo(u: UndoAction): string {
@@ -182,7 +195,9 @@ export async function undoAll(undos: readonly UndoAction[], run: CommandRunner =
     const u = order[i++]!;
     const what = describeUndo(u);
     try {
-      const own = elsewhere?.[u.op];
+      // elsewhere (a real host) only its own handlers: this machine's would undo this machine's state
+      const own = handlerIn(elsewhere, u);
+      if (elsewhere && !own) throw new Error(`no handler for '${u.op}' on a host: cnperf does not know how to undo it there; the journal is kept`);
       const r = own ? await own.undo(u, run) : await undoOne(u, run);
       (r === 'removed' ? report.removed : report.alreadyGone).push(what);
     } catch (e) {
@@ -303,12 +318,22 @@ export async function runOrGone(run: CommandRunner, argv: readonly string[]): Pr
   }
 }
 
-registerUndoHandler('del-route', {
-  describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`,
-  undo: (u, run) => runOrGone(run, ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]),
-});
-registerUndoHandler('sysctl-restore', {
-  describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`,
-  undo: (u, run) => runOrGone(run, ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]),
-});
+/** A route of the run's in a namespace of the host's own (here or on a real host: the runner says where). */
+export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: CommandRunner) =>
+  runOrGone(run, ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]);
+
+/**
+ * The sysctls a run may set in a namespace of the host's own, and so the only ones a journal may set
+ * back: a journal is a file, and an entry naming any other key is refused, not written.
+ */
+export const RESTORABLE_SYSCTLS: readonly string[] = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.send_redirects', 'net.bridge.bridge-nf-call-iptables'];
+
+export const restoreSysctl = (u: Extract<UndoAction, { op: 'sysctl-restore' }>, run: CommandRunner) => {
+  if (!RESTORABLE_SYSCTLS.includes(u.key)) throw new Error(`refusing to set ${u.key}: cnperf only ever sets back ${RESTORABLE_SYSCTLS.join(', ')}`);
+  if (!/^[0-9]{1,3}$/.test(u.value)) throw new Error(`refusing to set ${u.key} to '${u.value}': not a value cnperf saved`);
+  return runOrGone(run, ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]);
+};
+
+registerUndoHandler('del-route', { describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`, undo: delRoute });
+registerUndoHandler('sysctl-restore', { describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`, undo: restoreSysctl });
 registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });

@@ -24,10 +24,13 @@ export interface JournalHeader {
 
 /** What the executor needs of a journal: here a file, on a real host a file written over ssh. */
 export interface JournalLike {
+  readonly path: string;
   readonly header: JournalHeader;
   append(undo: UndoAction): void | Promise<void>;
   appendAll(undos: readonly UndoAction[]): void | Promise<void>;
   undos(): UndoAction[];
+  /** lines of the journal's file that could not be read (none for a journal kept in memory) */
+  unreadable?(): JournalContents['unreadable'];
   remove(): void | Promise<void>;
 }
 
@@ -35,8 +38,19 @@ export interface JournalContents {
   path: string;
   header: JournalHeader | null;
   undos: UndoAction[];
-  /** lines that could not be read (a truncated last line after a crash) */
-  badLines: number;
+  /**
+   * Complete lines that could not be read: an entry of a newer cnperf, or a line damaged in the middle.
+   * Their undo is unknown, so a journal with any is never deleted. (A torn last line — a crash between
+   * the write's start and its newline — is no entry yet: its step had not run, and it is skipped.)
+   */
+  unreadable: Array<{ line: number; text: string }>;
+}
+
+/** The failure that keeps a journal with unreadable lines, for the teardown or clean report. */
+export function unreadableFailure(j: Pick<JournalContents, 'path' | 'unreadable'>): { what: string; error: string } | null {
+  if (!j.unreadable.length) return null;
+  const lines = j.unreadable.map((u) => `line ${u.line}: ${u.text.length > 80 ? `${u.text.slice(0, 80)}…` : u.text}`);
+  return { what: `journal ${j.path}`, error: `kept: ${j.unreadable.length} line(s) cnperf cannot read, so what they undo is unknown (${lines.join('; ')}); a newer cnperf may read them, else inspect and remove the journal by hand` };
 }
 
 export class Journal implements JournalLike {
@@ -75,6 +89,10 @@ export class Journal implements JournalLike {
     return readJournal(this.path).undos;
   }
 
+  unreadable(): JournalContents['unreadable'] {
+    return readJournal(this.path).unreadable;
+  }
+
   remove(): void {
     rmSync(this.path, { force: true });
   }
@@ -111,21 +129,24 @@ export function readJournal(file: string): JournalContents {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return { path: file, header: null, undos: [], badLines: 0 };
+    return { path: file, header: null, undos: [], unreadable: [] };
   }
   return parseJournal(text, file);
 }
 
 /** A journal's text (read here, or from a real host over ssh) → its header and undos. */
 export function parseJournal(text: string, file: string): JournalContents {
-  const out: JournalContents = { path: file, header: null, undos: [], badLines: 0 };
-  const lines = text.split('\n').filter((l) => l.length > 0);
+  const out: JournalContents = { path: file, header: null, undos: [], unreadable: [] };
+  const lines = text.split('\n');
+  // every entry is written with its newline in one write: text after the last newline is a torn write
+  lines.pop();
   lines.forEach((line, i) => {
+    if (line.length === 0) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
     } catch {
-      out.badLines++;
+      out.unreadable.push({ line: i + 1, text: line });
       return;
     }
     if (i === 0 && typeof parsed === 'object' && parsed !== null && (parsed as JournalHeader).v === 1) {
@@ -133,7 +154,7 @@ export function parseJournal(text: string, file: string): JournalContents {
     } else if (isUndo(parsed)) {
       out.undos.push(parsed);
     } else {
-      out.badLines++;
+      out.unreadable.push({ line: i + 1, text: line });
     }
   });
   return out;

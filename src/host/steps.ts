@@ -43,6 +43,18 @@ export type UndoAction =
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
   | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
 
+/**
+ * Every kind of journal entry, at run time (a test checks that each has a handler in every place it
+ * can be journaled). The assignment below fails to compile when a kind is added to UndoAction alone.
+ */
+export const UNDO_OPS = [
+  'del-netns', 'del-link', 'kill-pidfile', 'rm-dir', 'rm-trace-instance', 'umount-bpffs', 'umount-tracefs', 'unname-netns',
+  'podman-rm', 'podman-network-rm', 'podman-rmi', 'netavark-residue', 'hugepages-restore', 'umount-hugetlbfs', 'rm-dpdk-runtime',
+  'del-route', 'sysctl-restore', 'ssh-exit', 'cni-del',
+] as const satisfies ReadonlyArray<UndoAction['op']>;
+const everyOpListed: Exclude<UndoAction['op'], (typeof UNDO_OPS)[number]> extends never ? true : never = true;
+void everyOpListed;
+
 export interface Step {
   /** the command run, or for a netlink step the `ip` command with the same effect (display only) */
   argv: string[];

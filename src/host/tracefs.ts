@@ -10,7 +10,11 @@ import type { CommandRunner } from './command.js';
 /** Where tracefs lives on current kernels; the debugfs path is the older one. */
 export const TRACEFS_MOUNT = '/sys/kernel/tracing';
 const CANDIDATES = [TRACEFS_MOUNT, '/sys/kernel/debug/tracing'];
-const INSTANCE_RE = /^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}$/;
+/**
+ * A run's instance: cnperf-<run id>, or cnperf-<run id>-<host> for a run across hosts (simulated hosts
+ * share one kernel, so the host is in the name) — a local `clean` on such a host finishes either.
+ */
+export const INSTANCE_RE = /^\/sys\/kernel\/(debug\/)?tracing\/instances\/cnperf-[a-z0-9]{6}(-[a-z][a-z0-9-]{0,15})?$/;
 
 /** A mounted tracefs with instance support, or null. */
 export function findTracefs(): string | null {

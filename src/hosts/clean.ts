@@ -9,6 +9,7 @@ import { errorMessage } from '../util/errors.js';
 import type { HostSet } from './host-set.js';
 import { REMOTE_STATE_DIR } from './remote-host.js';
 import { aliveOn, listRemoteJournals } from './remote-journal.js';
+import { unreadableFailure } from '../host/journal.js';
 import { ON_A_HOST } from './remote-undo.js';
 
 export interface HostsCleanReport {
@@ -36,6 +37,8 @@ export async function cleanHosts(set: HostSet, includeKept: boolean): Promise<Ho
           continue;
         }
         const r = await undoAll(j.undos, host.ssh.run, ON_A_HOST.undo);
+        const unreadable = unreadableFailure(j);
+        if (unreadable) r.failed.push(unreadable);
         out.removed.push(...r.removed.map((x) => `host ${host.name}: ${x}`));
         out.failed.push(...r.failed.map((f) => ({ what: `host ${host.name}: ${f.what}`, error: f.error })));
         if (!r.failed.length) {

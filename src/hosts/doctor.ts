@@ -10,20 +10,21 @@ import { sh } from './ssh.js';
 import { toolEntry } from '../tools/table.js';
 
 /** What cnperf needs on a host, the package it comes in, and what needs it. */
-export const HOST_TOOLS: ReadonlyArray<{ tool: string; package: string; neededBy: string; required: boolean }> = [
+const HOST_TOOLS: ReadonlyArray<{ tool: string; neededBy: string; required: boolean }> = [
   { tool: 'ip', neededBy: 'every datapath (namespaces, links, routes)', required: true },
   { tool: 'sysctl', neededBy: 'routed (forwarding on the host)', required: true },
   { tool: 'sha256sum', neededBy: "cnperf (the engine copy's check)", required: true },
   { tool: 'timeout', neededBy: "cnperf (the session's keeper)", required: true },
   { tool: 'dd', neededBy: "cnperf (the session's keeper)", required: true },
   { tool: 'ethtool', neededBy: "the stored environment (the NIC's driver and offloads)", required: false },
-].map((t) => ({ ...t, package: toolEntry(t.tool).package }));
+];
 
 /** The tools of HOST_TOOLS the host lacks (looked up on its PATH as ssh sessions get it). */
-export async function missingTools(host: RemoteHost): Promise<typeof HOST_TOOLS> {
+export async function missingTools(host: RemoteHost): Promise<Array<(typeof HOST_TOOLS)[number] & { package: string }>> {
   const out = (await host.ssh.run(sh('for t; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', ...HOST_TOOLS.map((t) => t.tool)))).stdout;
   const gone = new Set(out.split('\n').filter(Boolean));
-  return HOST_TOOLS.filter((t) => gone.has(t.tool));
+  // the package each comes in, from the tool table (the same names setup installs here)
+  return HOST_TOOLS.filter((t) => gone.has(t.tool)).map((t) => ({ ...t, package: toolEntry(t.tool).package }));
 }
 
 /** One host's lines: kernel, the route to the other host, the tools. Returns whether it can measure. */

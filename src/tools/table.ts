@@ -16,7 +16,7 @@ const Entry = z
     program: z.string().regex(/^[a-z0-9][a-z0-9._+-]*$/).optional(),
     path: z.string().startsWith('/').optional(),
     package: z.string().regex(/^[a-z0-9][a-z0-9.+-]+$/),
-    use: z.enum(['run', 'build', 'test', 'bench']),
+    use: z.enum(['run', 'build', 'test', 'bench', 'image']),
     optional: z.boolean().optional(),
     neededBy: z.string().min(1),
   })

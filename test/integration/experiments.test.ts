@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { cnperf, collect, hostSnapshot, spawnCnperf, waitForStderr } from '../helpers/host.js';
 import { ROOT } from '../helpers/paths.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
@@ -20,12 +20,16 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
+/** One headless Chromium for every report of this file (a launch costs seconds), closed at the end. */
+let browser: Browser | undefined;
+after(() => browser?.close());
+
 /** Opens a report in headless Chromium: each chart's kind and its number of data marks; a screenshot. */
 async function renderedCharts(file: string, screenshot: string): Promise<Array<{ kind: string; marks: number }>> {
   assert.ok(CHROMIUM, 'Debian chromium is needed (scripts/setup.sh installs it)');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const failed: string[] = [];
     page.on('requestfailed', (r) => failed.push(r.url()));
     page.on('request', (r) => {
@@ -39,7 +43,7 @@ async function renderedCharts(file: string, screenshot: string): Promise<Array<{
     assert.deepEqual(failed, [], 'the report loads nothing');
     return charts;
   } finally {
-    await browser.close();
+    await page.close();
   }
 }
 

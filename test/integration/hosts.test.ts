@@ -124,10 +124,14 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     const before = states();
     const child = spawnCnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--count', '1000000', '--db', db]);
     const done = collect(child);
-    await waitForStderr(child, /measuring/, 60_000);
-    await sleep(500);
-    assert.ok(liveEngines().length >= 2, 'engines run on the hosts');
-    child.kill('SIGKILL');
+    try {
+      await waitForStderr(child, /measuring/, 60_000);
+      // the engines start on the hosts just after 'measuring': wait for them, however loaded the machine is
+      for (let i = 0; i < 200 && liveEngines().length < 2; i++) await sleep(50);
+      assert.ok(liveEngines().length >= 2, 'engines run on the hosts');
+    } finally {
+      child.kill('SIGKILL'); // also when the wait failed: a run left going holds the lock for the tests after
+    }
     await done;
     assert.notDeepEqual(states(), before, 'the killed run left its namespaces on the hosts');
     const c = await cnperf(['clean', '--hosts', sim.inventory]);
@@ -145,8 +149,13 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     const before = states();
     const child = spawnCnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--workload', 'stream', '--duration', '60s', '--json', '--db', db]);
     const done = collect(child);
-    await waitForStderr(child, /streaming/, 60_000);
-    await sleep(1000);
+    try {
+      await waitForStderr(child, /streaming/, 60_000);
+      for (let i = 0; i < 200 && liveEngines().length < 2; i++) await sleep(50);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
     sim.cut('b');
     const r = await done;
     sim.restore('b');

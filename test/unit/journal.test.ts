@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cleanStale } from '../../src/host/cleanup.js';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import { Journal, listJournals, readJournal } from '../../src/host/journal.js';
 import { isAlive, processStartTime } from '../../src/host/proc.js';
 import { HostCommandError } from '../../src/util/errors.js';
 import type { CommandRunner } from '../../src/host/command.js';
-import type { UndoAction } from '../../src/host/steps.js';
+import { UNDO_SAMPLES } from '../helpers/undo-samples.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +23,7 @@ describe('journal', () => {
     assert.equal(c.header?.pid, process.pid);
     assert.equal(c.header?.kind, 'run');
     assert.equal(c.undos.length, 2);
-    assert.equal(c.badLines, 0);
+    assert.deepEqual(c.unreadable, []);
     assert.equal(readFileSync(j.path, 'utf8').split('\n').length, 4);
   });
 
@@ -36,8 +37,36 @@ describe('journal', () => {
     appendFileSync(j.path, '{"op":"del-li');
     const c = readJournal(j.path);
     assert.equal(c.undos.length, 1);
-    assert.equal(c.badLines, 1);
+    assert.deepEqual(c.unreadable, [], 'a torn last line is no entry: its step never ran');
     assert.ok(listJournals(dir).some((x) => x.header?.runId === 'bbbbbb'));
+  });
+
+  for (const [what, line] of [
+    ['an entry of a newer cnperf', '{"op":"del-frobnicator","name":"x"}'],
+    ['a line damaged in the middle', '{"op":"del-li'],
+  ] as const) {
+    it(`${what}: clean undoes what it can read, keeps the journal and says which line`, async () => {
+      const own = mkdtempSync(path.join(dir, 'state-'));
+      const file = path.join(own, 'cccccc.journal');
+      // a dead owner: pid beyond pid_max
+      const header = { v: 1, runId: 'cccccc', kind: 'run', datapath: 'veth', pid: 2 ** 22 + 1, pidStart: '1', created: new Date().toISOString() };
+      writeFileSync(file, [JSON.stringify(header), JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-c' }), line, JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-s' })].join('\n') + '\n');
+      assert.deepEqual(readJournal(file).unreadable.map((u) => u.line), [3]);
+      const ran: string[][] = [];
+      const run: CommandRunner = async (argv) => (ran.push([...argv]), { stdout: '', stderr: '' });
+      const r = await cleanStale({ stateDir: own, run, includeKept: false });
+      assert.ok(existsSync(file), 'the journal must be kept');
+      assert.match(r.failed.map((f) => `${f.what}: ${f.error}`).join('\n'), /journal .*cccccc\.journal: kept: 1 line\(s\) cnperf cannot read.*line 3: /);
+    });
+  }
+
+  it('a teardown whose journal has an unreadable line keeps it and reports it', async () => {
+    const j = Journal.create(dir, { runId: 'gggggg', kind: 'run', datapath: 'veth' });
+    appendFileSync(j.path, '{"op":"from-the-future"}\n');
+    const r = await new HostExecutor(j, async () => ({ stdout: '', stderr: '' })).teardown();
+    assert.equal(r.failed.length, 1);
+    assert.match(r.failed[0]!.error, /cannot read/);
+    assert.ok(existsSync(j.path));
   });
 
   it('knows a live owner from a dead or recycled one', () => {
@@ -50,32 +79,11 @@ describe('journal', () => {
 
 describe('undo actions beyond links', () => {
   it('every kind of entry reads back (an unknown line would be skipped, and its undo lost)', () => {
-    // one sample per op: a new op without a sample here does not compile
-    const samples: { [K in UndoAction['op']]: Extract<UndoAction, { op: K }> } = {
-      'del-netns': { op: 'del-netns', netns: 'cnpffffff-c' },
-      'del-link': { op: 'del-link', netns: 'cnpffffff-c', dev: 'cnpffffff-c0' },
-      'kill-pidfile': { op: 'kill-pidfile', pidfile: '/run/cnperf/x.pid', comm: 'ovs-vswitchd' },
-      'rm-dir': { op: 'rm-dir', path: '/run/cnperf/cnpffffff' },
-      'rm-trace-instance': { op: 'rm-trace-instance', path: '/sys/kernel/tracing/instances/cnpffffff' },
-      'umount-bpffs': { op: 'umount-bpffs', path: '/run/cnperf/cnpffffff/bpf' },
-      'umount-tracefs': { op: 'umount-tracefs', path: '/sys/kernel/tracing' },
-      'unname-netns': { op: 'unname-netns', netns: 'cnpffffff-s', what: 'process 42' },
-      'podman-rm': { op: 'podman-rm', name: 'cnperf-ffffff-c' },
-      'podman-network-rm': { op: 'podman-network-rm', name: 'cnperf-ffffff' },
-      'podman-rmi': { op: 'podman-rmi', image: 'localhost/cnperf-ffffff:engine' },
-      'netavark-residue': { op: 'netavark-residue', before: { chains: [], tables: ['ip filter'], ipForward: '0' } },
-      'hugepages-restore': { op: 'hugepages-restore', before: 0 },
-      'umount-hugetlbfs': { op: 'umount-hugetlbfs', path: '/run/cnperf/cnpffffff/hugepages' },
-      'rm-dpdk-runtime': { op: 'rm-dpdk-runtime', prefix: 'cnpffffff' },
-      'del-route': { op: 'del-route', netns: 'cnpffffff-h', dst: '198.18.0.2/32', dev: 'eth1' },
-      'sysctl-restore': { op: 'sysctl-restore', netns: 'cnpffffff-h', key: 'net.ipv4.ip_forward', value: '0' },
-      'ssh-exit': { op: 'ssh-exit', socket: '/run/cnperf/cnpffffff/ssh-0', host: 'a' },
-      'cni-del': { op: 'cni-del', network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' }, netns: 'cnpffffff-c', ifname: 'eth0', containerId: 'c', runIn: 'cnpffffff-n', cacheFile: '/run/cnperf/c.json' },
-    };
+    const samples = UNDO_SAMPLES;
     const j = Journal.create(dir, { runId: 'ffffff', kind: 'run', datapath: 'podman' });
     j.appendAll(Object.values(samples));
     const c = readJournal(j.path);
-    assert.equal(c.badLines, 0);
+    assert.deepEqual(c.unreadable, []);
     assert.deepEqual(c.undos, Object.values(samples));
   });
 

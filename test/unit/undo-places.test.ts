@@ -1,0 +1,126 @@
+/**
+ * Every kind of journal entry is undone where it was journaled: this machine's handlers here, a real
+ * host's over its ssh. A kind a place cannot undo is refused by name and its journal kept — never
+ * undone here in the host's stead (`clean --hosts` once wrote this machine's nr_hugepages, looked at
+ * this machine's mounts, called the host's "gone" and deleted the host's journal).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CommandRunner } from '../../src/host/command.js';
+import { localUndoKinds, undoAll } from '../../src/host/executor.js';
+import { UNDO_OPS, type UndoAction } from '../../src/host/steps.js';
+import { NEVER_ON_A_HOST, ON_A_HOST } from '../../src/hosts/remote-undo.js';
+import { UNDO_SAMPLES } from '../helpers/undo-samples.js';
+// the modules that register this machine's handlers for their own kinds
+import '../../src/cni/attach.js';
+import '../../src/dpdk/hugepages.js';
+import '../../src/host/adopt.js';
+import '../../src/hosts/host-set.js';
+import '../../src/podman/attach.js';
+import '../../src/podman/firewall.js';
+import { INSTANCE_RE } from '../../src/host/tracefs.js';
+
+/** A host's runner that records what it was asked to run and answers like a successful command. */
+function recorder(): { run: CommandRunner; ran: string[][] } {
+  const ran: string[][] = [];
+  return { ran, run: async (argv) => (ran.push([...argv]), { stdout: '', stderr: '' }) };
+}
+
+describe('undo: every kind, in every place', () => {
+  it('UNDO_OPS lists every kind (one sample each, kept in step by the compiler)', () => {
+    assert.deepEqual([...UNDO_OPS].sort(), Object.keys(UNDO_SAMPLES).sort());
+  });
+
+  it('this machine has a handler for every kind', () => {
+    assert.deepEqual(UNDO_OPS.filter((op) => !localUndoKinds().includes(op)), []);
+  });
+
+  it('a host has a handler or an explicit refusal for every kind', () => {
+    assert.deepEqual(UNDO_OPS.filter((op) => !ON_A_HOST.undo?.[op]), []);
+  });
+
+  for (const op of UNDO_OPS) {
+    const sample = UNDO_SAMPLES[op] as UndoAction;
+    if (op in NEVER_ON_A_HOST) {
+      it(`${op} on a host: refused by name, nothing run, so the journal is kept`, async () => {
+        const { run, ran } = recorder();
+        const r = await undoAll([sample], run, ON_A_HOST.undo);
+        assert.equal(r.failed.length, 1);
+        assert.match(r.failed[0]!.error, new RegExp(`cannot undo '${op}' on a host`));
+        assert.deepEqual(ran, []);
+      });
+    } else if (!['cni-del', 'sysctl-restore'].includes(op)) {
+      it(`${op} on a host: undone by a command sent to the host`, async () => {
+        const { run, ran } = recorder();
+        const r = await undoAll([sample], run, ON_A_HOST.undo);
+        assert.deepEqual(r.failed, []);
+        assert.ok(ran.length >= 1, 'a command went to the host');
+      });
+    }
+  }
+
+  it('a place without a handler for a kind refuses it: no fallback to this machine', async () => {
+    const { run, ran } = recorder();
+    const r = await undoAll([{ op: 'rm-dpdk-runtime', prefix: 'cnpzzzzzz' }], run, {});
+    assert.match(r.failed[0]?.error ?? '', /no handler for 'rm-dpdk-runtime' on a host/);
+    assert.deepEqual(ran, []);
+  });
+
+  it("a host's testpmd entries act on the host: its nr_hugepages, its mount, its runtime files", async () => {
+    const { run, ran } = recorder();
+    const r = await undoAll(
+      [
+        { op: 'hugepages-restore', before: 0 },
+        { op: 'umount-hugetlbfs', path: '/run/cnperf/cnpabcdef/hugepages' },
+        { op: 'rm-dpdk-runtime', prefix: 'cnpabcdef' },
+      ],
+      run,
+      ON_A_HOST.undo,
+    );
+    assert.deepEqual(r.failed, []);
+    const scripts = ran.map((a) => a.join(' '));
+    assert.match(scripts[0]!, /^sh -c .*\/var\/run\/dpdk\/"\$1".* sh cnpabcdef$/s);
+    assert.match(scripts[1]!, /^sh -c .*umount "\$1".* sh \/run\/cnperf\/cnpabcdef\/hugepages hugetlbfs$/s);
+    assert.match(scripts[2]!, /^sh -c .*nr_hugepages.* sh 0$/s);
+  });
+
+  it('refuses to unmount or remove on a host what is not a run of ours', async () => {
+    const { run, ran } = recorder();
+    const r = await undoAll(
+      [
+        { op: 'umount-hugetlbfs', path: '/dev/hugepages' },
+        { op: 'umount-bpffs', path: '/sys/fs/bpf' },
+        { op: 'rm-dpdk-runtime', prefix: 'rte' },
+      ],
+      run,
+      ON_A_HOST.undo,
+    );
+    assert.equal(r.failed.length, 3);
+    assert.deepEqual(ran, []);
+  });
+
+  it('sets back only the sysctls cnperf sets, to a value it could have saved', async () => {
+    const { run, ran } = recorder();
+    const r = await undoAll(
+      [
+        { op: 'sysctl-restore', netns: 'cnpabcdef-h', key: 'kernel.core_pattern', value: '|/tmp/x' },
+        { op: 'sysctl-restore', netns: 'cnpabcdef-h', key: 'net.ipv4.ip_forward', value: '1; reboot' },
+        { op: 'sysctl-restore', netns: 'cnpabcdef-h', key: 'net.ipv4.ip_forward', value: '0' },
+      ],
+      run,
+    );
+    assert.equal(r.failed.length, 2);
+    const errors = r.failed.map((f) => f.error).join('\n');
+    assert.match(errors, /refusing to set kernel\.core_pattern: cnperf only ever sets back net\.ipv4\.ip_forward/);
+    assert.match(errors, /refusing to set net\.ipv4\.ip_forward to '1; reboot': not a value cnperf saved/);
+    assert.deepEqual(ran, [['ip', 'netns', 'exec', 'cnpabcdef-h', 'sysctl', '-qw', 'net.ipv4.ip_forward=0']]);
+  });
+
+  it("a local clean finishes a trace instance a controller named for its host (cnperf-<id>-<host>)", () => {
+    assert.ok(INSTANCE_RE.test('/sys/kernel/tracing/instances/cnperf-abcdef'));
+    assert.ok(INSTANCE_RE.test('/sys/kernel/tracing/instances/cnperf-abcdef-a'));
+    assert.ok(INSTANCE_RE.test('/sys/kernel/debug/tracing/instances/cnperf-abcdef-node-2'));
+    assert.ok(!INSTANCE_RE.test('/sys/kernel/tracing/instances/other'));
+    assert.ok(!INSTANCE_RE.test('/sys/kernel/tracing/instances/cnperf-abcdef-A/../x'));
+  });
+});
