@@ -1,12 +1,16 @@
 import { ownedName, type IpvlanMode, type MacvlanMode } from '../topology/model.js';
-import { addNodes, complete, draftTopology, type Pair } from './nodes.js';
+import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 
 export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
 export const IPVLAN_MODES: readonly IpvlanMode[] = ['l2', 'l3', 'l3s'];
 
 /** Why a macvlan mode cannot carry traffic between two containers of one node, by design. */
-function macvlanRefuse({ placement = 'same-node', mode = 'bridge', pairs = 1 }: PlanContext): string | null {
+function macvlanRefuse({ placement = 'same-node', mode = 'bridge', pairs = 1, hosts }: PlanContext): string | null {
+  if (mode === 'passthru' && hosts?.length) {
+    const takeover = nicTakeoverRefusal(hosts, placement === 'cross-node' ? 2 : 1, 'macvlan --mode passthru');
+    if (takeover) return takeover;
+  }
   if (placement !== 'same-node') return mode === 'passthru' && pairs > 1 ? 'macvlan passthru takes one macvlan per lower device: one pair only' : null;
   const why: Record<string, string | undefined> = {
     private: 'macvlan private mode forbids traffic between macvlans of one lower device',

@@ -103,3 +103,21 @@ export function addVethContainer(t: TopologyDraft, runId: string, i: number, sid
 
 /** The endpoint part of what addVethContainer returns. */
 export const endpointOf = ({ netns, ip, dev }: Endpoint): Endpoint => ({ netns, ip, dev });
+
+/**
+ * Why a datapath must not take over a real host's NIC, or null: taken over (macvlan passthru hands it
+ * every frame; host-device moves it away) the NIC that carries the host's address stops answering for
+ * the host — ssh, cnperf's keeper and the teardown with it — and nothing can undo the run from here.
+ * Refused, before any change, on every host whose NIC carries that address: before connecting, where
+ * the inventory names no NIC (cnperf would take the one routing to the other host); on connecting,
+ * where the NIC named carries it (src/hosts/remote-host.ts looks).
+ */
+export function nicTakeoverRefusal(hosts: readonly PlanHost[] | undefined, used: number, what: string): string | null {
+  for (const h of (hosts ?? []).slice(0, used)) {
+    if (h.nicCarriesAddress !== true) continue;
+    const which = h.nic === 'NIC' ? `would be the one routing to the other host, as a rule the one carrying ${h.address}` : `carries ${h.address}`;
+    return `${what} takes over host ${h.name}'s NIC (${h.nic === 'NIC' ? 'none named in the inventory' : h.nic}), which ${which}, the address cnperf reaches it at: the host would stop answering (ssh, the run's teardown) — name a second NIC, without that address, with interface: in the inventory`;
+  }
+  return null;
+}
+

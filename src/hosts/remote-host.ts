@@ -43,6 +43,8 @@ export class RemoteHost {
   /** the NIC the datapath uses and its MTU (found when connecting) */
   nic = '';
   mtu = 0;
+  /** whether `nic` holds the address cnperf reaches the host at (found with the NIC) */
+  nicCarriesAddress = true;
 
   constructor(
     readonly inv: InventoryHost,
@@ -124,10 +126,12 @@ export class RemoteHost {
     const [info] = JSON.parse(link.stdout) as Array<{ mtu: number }>;
     this.nic = nic;
     this.mtu = info?.mtu ?? 1500;
+    const addrs = JSON.parse((await this.ssh.run(['ip', '-j', 'addr', 'show', 'dev', nic])).stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
+    this.nicCarriesAddress = addrs.some((l) => (l.addr_info ?? []).some((a) => a.local === this.inv.address));
   }
 
   planHost(): PlanHost {
-    return { name: this.name, address: this.inv.address, nic: this.nic, mtu: this.mtu };
+    return { name: this.name, address: this.inv.address, nic: this.nic, mtu: this.mtu, nicCarriesAddress: this.nicCarriesAddress };
   }
 
   /** Ends the keeper (its engines with it) and the master connection. */

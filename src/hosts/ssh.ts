@@ -62,6 +62,8 @@ export class SshHost {
     const h = this.host;
     return [
       '-o', 'BatchMode=yes',
+      // a user's StrictHostKeyChecking=accept-new or =no must not apply: command-line options win over ssh_config
+      '-o', 'StrictHostKeyChecking=yes',
       '-o', `ControlPath=${this.controlPath}`,
       '-o', 'ConnectTimeout=10',
       // a connection whose peer vanished is noticed within ~6 s, and everything riding on it ends

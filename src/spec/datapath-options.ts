@@ -47,7 +47,8 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.xps !== undefined) o.xps = v.xps;
   if (v.fabric !== undefined) o.fabric = v.fabric;
   // checked against the datapaths now; NIC and MTU are what connecting finds (src/hosts/host-set.ts)
-  if (v.hosts !== undefined) o.hosts = loadHostsFile(v.hosts).hosts.map((h) => ({ name: h.name, address: h.address, nic: h.interface ?? 'NIC', mtu: 1500 }));
+  // without interface: cnperf takes the NIC that routes to the other host — as a rule the one carrying the address
+  if (v.hosts !== undefined) o.hosts = loadHostsFile(v.hosts).hosts.map((h) => ({ name: h.name, address: h.address, nic: h.interface ?? 'NIC', mtu: 1500, ...(h.interface ? {} : { nicCarriesAddress: true }) }));
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
   if (v['switch-cpu'] !== undefined) o.switchCpu = v['switch-cpu'];
   if (v.offload !== undefined) o.offload = v.offload;

@@ -38,6 +38,12 @@ export interface PlanHost {
   nic: string;
   /** that NIC's MTU */
   mtu: number;
+  /**
+   * Whether that NIC carries the host's address (the one cnperf — and usually everyone else — reaches
+   * the host by): true, false, or undefined while unknown (the inventory names a NIC; connecting tells).
+   * A datapath that would take the NIC over refuses a host where this is not false.
+   */
+  nicCarriesAddress?: boolean;
 }
 
 /** A qemu guest standing in for an endpoint's namespace: its eth0 is a virtio-net NIC behind `tap`. */

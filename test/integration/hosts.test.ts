@@ -120,6 +120,22 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.doesNotMatch(bridge.stderr + veth.stderr + host.stderr + breakdown.stderr, /\n\s+at /, 'no stack trace');
   });
 
+  it('never takes over the NIC a host is reached by: macvlan passthru refused before connecting, and after it when the named NIC carries the address', async () => {
+    const before = states();
+    const r = await cnperf(['quick', 'macvlan', '--placement', 'cross-node', '--mode', 'passthru', '--hosts', sim.inventory]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /macvlan --mode passthru takes over host a's NIC \(none named in the inventory\)/);
+    assert.deepEqual(sshClients(), [], 'refused before connecting');
+    // interface: names the NIC — which here carries the address: found on connecting, refused before any change
+    const named = path.join(path.dirname(sim.inventory), 'hosts-named-nic.yaml');
+    writeFileSync(named, readFileSync(sim.inventory, 'utf8').replace(/^(\s+)user: root$/gm, '$1user: root\n$1interface: eth1'));
+    const r2 = await cnperf(['quick', 'macvlan', '--placement', 'cross-node', '--mode', 'passthru', '--hosts', named, '--count', '100']);
+    assert.notEqual(r2.code, 0);
+    assert.match(r2.stdout + r2.stderr, /takes over host a's NIC \(eth1\), which carries 198\.19\.10\.1/);
+    assert.deepEqual(states(), before, 'nothing changed on a host');
+    for (const h of ['a', 'b']) sim.ssh(h, 'true'); // both still answer
+  });
+
   it('SIGKILL mid-run, then cnperf clean --hosts: both hosts as before, no engine, no ssh', async () => {
     const before = states();
     const child = spawnCnperf(['quick', 'routed', '--placement', 'cross-node', '--hosts', sim.inventory, '--count', '1000000', '--db', db]);

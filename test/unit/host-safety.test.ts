@@ -1,0 +1,50 @@
+/**
+ * What keeps a real host reachable and a run's inputs bounded (the safety audit's items that need no
+ * root): the NIC a host is reached by is never taken over, ssh never accepts an unknown host key
+ * whatever the user's ssh config says.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { planDatapath } from '../../src/datapaths/plan.js';
+import { SshHost } from '../../src/hosts/ssh.js';
+import type { PlanHost } from '../../src/topology/model.js';
+import { UserError } from '../../src/util/errors.js';
+
+const host = (name: string, address: string, nicCarriesAddress: boolean | undefined, nic = 'eth1'): PlanHost => ({ name, address, nic, mtu: 1500, ...(nicCarriesAddress === undefined ? {} : { nicCarriesAddress }) });
+
+function refused(fn: () => unknown, re: RegExp): void {
+  assert.throws(fn, (e: unknown) => e instanceof UserError && re.test(e.message));
+}
+
+describe("a host's management NIC", () => {
+  it('macvlan passthru is refused where the NIC carries the address, or may (nothing named, or not yet checked)', () => {
+    const cross = (a: PlanHost, b: PlanHost) => () => planDatapath('macvlan', 'abcdef', 1, { placement: 'cross-node', mode: 'passthru', hosts: [a, b] });
+    refused(cross(host('a', '198.19.10.1', true, 'NIC'), host('b', '198.19.10.2', true, 'NIC')), /host a's NIC \(none named in the inventory\), which would be the one routing/);
+    refused(cross(host('a', '198.19.10.1', false), host('b', '198.19.10.2', true)), /takes over host b's NIC \(eth1\), which carries 198\.19\.10\.2/);
+    // named in the inventory, not yet connected: allowed to plan; connecting decides
+    assert.doesNotThrow(cross(host('a', '198.19.10.1', undefined), host('b', '198.19.10.2', undefined)));
+    // a second NIC, without the address: the run may take it
+    assert.doesNotThrow(cross(host('a', '198.19.10.1', false, 'eth2'), host('b', '198.19.10.2', false, 'eth2')));
+    // the other modes leave the NIC its own traffic
+    assert.doesNotThrow(() => planDatapath('macvlan', 'abcdef', 1, { placement: 'cross-node', mode: 'bridge', hosts: [host('a', '198.19.10.1', true), host('b', '198.19.10.2', true)] }));
+  });
+
+  it('a CNI configuration whose plugins would take the NIC over is refused on a real host', () => {
+    const network = (plugin: Record<string, unknown>) => ({ cniVersion: '1.0.0', name: 'n', disableCheck: false, file: 'f', plugins: [{ type: 'x', ...plugin }] });
+    const onHost = (plugin: Record<string, unknown>) => () => planDatapath('cni', 'abcdef', 1, { cni: network(plugin), hosts: [host('a', '198.19.10.1', true)] });
+    refused(onHost({ type: 'host-device', device: 'eth1' }), /host-device plugin \(device eth1\) takes over host a's NIC/);
+    refused(onHost({ type: 'host-device', device: 'eth7' }), /would move host a's device eth7 into a container/);
+    refused(onHost({ type: 'macvlan', mode: 'passthru' }), /macvlan plugin in passthru mode takes over host a's NIC/);
+    assert.doesNotThrow(onHost({ type: 'macvlan', mode: 'bridge', master: 'eth1', ipam: { type: 'host-local', subnet: '198.18.246.0/24' } }));
+  });
+});
+
+describe('ssh', () => {
+  it("checks host keys strictly, whatever the user's ssh config says (accept-new, no)", () => {
+    const ssh = new SshHost({ name: 'a', address: '198.19.10.1', user: 'root', port: 22 }, '/run/cnperf/cnpabcdef/ssh-0');
+    const opts = ssh.options();
+    const i = opts.indexOf('StrictHostKeyChecking=yes');
+    assert.ok(i > 0 && opts[i - 1] === '-o', opts.join(' '));
+    assert.ok(!opts.some((o) => /StrictHostKeyChecking=(no|accept-new|off)/.test(o)));
+  });
+});
