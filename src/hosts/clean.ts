@@ -9,6 +9,8 @@ import { errorMessage } from '../util/errors.js';
 import type { HostSet } from './host-set.js';
 import { REMOTE_STATE_DIR } from './remote-host.js';
 import { aliveOn, listRemoteJournals } from './remote-journal.js';
+import { REMOVE_STALE_LOCK } from './remote-lock.js';
+import { sh } from './ssh.js';
 import { unreadableFailure } from '../host/journal.js';
 import { ON_A_HOST } from './remote-undo.js';
 
@@ -47,14 +49,9 @@ export async function cleanHosts(set: HostSet, includeKept: boolean): Promise<Ho
         }
       }
       // a lock whose owner died: the next run would take it over anyway; clean says so now
-      const lock = await host.ssh.tryRun(['cat', `${REMOTE_STATE_DIR}/measure.lock`]);
-      if (lock.code === 0) {
-        const o = JSON.parse(lock.stdout) as { pid: number; pidStart: string; runId: string };
-        if (!(await aliveOn(host, o.pid, o.pidStart))) {
-          await host.ssh.run(['rm', '-f', `${REMOTE_STATE_DIR}/measure.lock`]);
-          out.removed.push(`host ${host.name}: the measurement lock of dead run ${o.runId}`);
-        }
-      }
+      // judged and removed on the host in one script: a fresh lock taken meanwhile is never the one removed
+      const lock = await host.ssh.tryRun(sh(REMOVE_STALE_LOCK, `${REMOTE_STATE_DIR}/measure.lock`));
+      if (lock.code === 0) out.removed.push(`host ${host.name}: the measurement lock of dead run ${/"runId":"([^"]*)"/.exec(lock.stdout)?.[1] ?? '(unreadable)'}`);
     } catch (e) {
       out.failed.push({ what: `host ${host.name}`, error: errorMessage(e) });
     }

@@ -11,6 +11,7 @@ import type { UndoAction } from '../host/steps.js';
 import { UserError } from '../util/errors.js';
 import { REMOTE_STATE_DIR, type RemoteHost } from './remote-host.js';
 import { sections, sh } from './ssh.js';
+import { RELEASE_LOCK, TAKE_LOCK } from './remote-lock.js';
 
 export class RemoteJournal implements JournalLike {
   /** what this run appended (the file on the host has the same; teardown replays this) */
@@ -76,26 +77,23 @@ export async function lockHost(host: RemoteHost, owner: string): Promise<() => P
   const file = `${REMOTE_STATE_DIR}/measure.lock`;
   const me = JSON.stringify({ pid: host.keeper.pid, pidStart: host.keeper.start, runId: owner });
   await host.stateDir();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await host.ssh.tryRun(sh('set -C; umask 077; cat > "$1"', file), me);
-    if (r.code === 0) {
-      return async () => {
-        await host.ssh.run(sh('[ "$(cat "$1" 2>/dev/null)" = "$2" ] && rm -f "$1"; true', file, me)).catch(() => {});
-      };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = await host.ssh.tryRun(sh(TAKE_LOCK, file, me));
+    if (r.code === 0) return async () => void (await host.ssh.run(sh(RELEASE_LOCK, file, me)).catch(() => {}));
+    if (r.code === 3) {
+      let o: { pid?: number; runId?: string } = {};
+      try {
+        o = JSON.parse(r.stdout) as typeof o;
+      } catch {
+        /* a lock being written this moment */
+      }
+      const who = o.pid ? `pid ${o.pid}, run ${o.runId ?? '?'}` : 'a lock written moments ago';
+      throw new UserError(`host ${host.name}: another cnperf run is measuring there (${who}); measurements would disturb each other`, 'wait for it to finish, or stop it', 3);
     }
-    const held = await host.ssh.tryRun(['cat', file]);
-    let o: { pid?: number; pidStart?: string; runId?: string } = {};
-    try {
-      o = JSON.parse(held.stdout) as typeof o;
-    } catch {
-      /* unreadable: a torn write of a killed run; taken over below */
-    }
-    if (typeof o.pid === 'number' && typeof o.pidStart === 'string' && (await aliveOn(host, o.pid, o.pidStart))) {
-      throw new UserError(`host ${host.name}: another cnperf run is measuring there (pid ${o.pid}, run ${o.runId ?? '?'}); measurements would disturb each other`, 'wait for it to finish, or stop it', 3);
-    }
-    await host.ssh.run(['rm', '-f', file]);
+    if (r.code !== 4) throw new UserError(`host ${host.name}: could not take the measurement lock ${file}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // another controller is taking it over
   }
-  throw new UserError(`host ${host.name}: could not take the measurement lock ${file}`);
+  throw new UserError(`host ${host.name}: could not take the measurement lock ${file} (another controller kept taking it over)`);
 }
 
 /** Every journal in the host's state directory, read in one call. */
