@@ -103,7 +103,8 @@ export function hostSnapshot(): HostSnapshot {
     addresses: run('ip', ['-j', 'addr', 'show']),
     routes: run('ip', ['-j', 'route', 'show', 'table', 'all']),
     rules: run('ip', ['-j', 'rule', 'show']),
-    nftables: run('nft', ['list', 'ruleset']),
+    // stateless (-s): a rule's counter moving with the host's own traffic is no change of the ruleset
+    nftables: run('nft', ['-s', 'list', 'ruleset']),
     // iptables-save stamps its output with the time: drop its comment lines.
     iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
     stateDir,

@@ -19,14 +19,18 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const sh = (file: string, args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Everything podman holds that is cnperf's: containers, networks, images (by name or label). */
+/**
+ * Everything podman holds that a cnperf run made: containers, networks, images, named cnperf-<run id>
+ * or labelled cnperf.run — not cnperf's own OCI image (localhost/cnperf:VERSION, scripts/image.sh),
+ * which a user may have built on this machine.
+ */
 function podmanOfCnperf(): string {
   const lines = [
     ...sh('podman', ['ps', '-a', '--format', '{{.Names}} {{.Labels}}']).split('\n'),
     ...sh('podman', ['network', 'ls', '--format', '{{.Name}} {{.Labels}}']).split('\n'),
     ...sh('podman', ['images', '--format', '{{.Repository}} {{.Labels}}']).split('\n'),
   ];
-  return lines.filter((l) => /cnperf/.test(l)).join('\n');
+  return lines.filter((l) => /cnperf-[a-z0-9]{6}\b|cnperf\.run/.test(l)).join('\n');
 }
 
 interface Result {
