@@ -21,6 +21,8 @@ export type ServiceProxy = 'none' | 'iptables' | 'nftables';
 export const SERVICE_PROXIES: readonly ServiceProxy[] = ['none', 'iptables', 'nftables'];
 export const MAX_SERVICES = 100_000;
 export const MAX_ENDPOINTS_PER_SERVICE = 100;
+/** Services × endpoints: the rules grow with the product (1000 × 100 is already ~44 MB of iptables rules). */
+export const MAX_SERVICE_ENDPOINTS = 100_000;
 
 export const CLUSTER_CIDR = '198.18.0.0/16';
 export const SERVICE_CIDR = '198.19.128.0/17';

@@ -15,6 +15,7 @@ import {
   iptablesServices,
   MAX_ENDPOINTS_PER_SERVICE,
   MAX_SERVICES,
+  MAX_SERVICE_ENDPOINTS,
   nftablesServices,
   SERVICE_CIDR,
   TARGET_PORT,
@@ -64,6 +65,7 @@ export function addServices(t: TopologyDraft, server: { netns: string; ip: strin
   const perService = o.endpointsPerService ?? 1;
   if (services < 1 || services > MAX_SERVICES) throw new UserError(`--services ${services}: expected 1..${MAX_SERVICES}`);
   if (perService < 1 || perService > MAX_ENDPOINTS_PER_SERVICE) throw new UserError(`--endpoints-per-service ${perService}: expected 1..${MAX_ENDPOINTS_PER_SERVICE}`);
+  if (services * perService > MAX_SERVICE_ENDPOINTS) throw new UserError(`--services ${services} × --endpoints-per-service ${perService} = ${services * perService} endpoints: at most ${MAX_SERVICE_ENDPOINTS} in all (the rules grow with the product)`);
   const measured = measuredIndex(o, services);
   if (t.namespaces.filter((n) => n.role === 'client').length > 1) throw new UserError("--service-proxy with several pairs: the Service's endpoints are the first pair's server (not built for --pairs or --flows > 1)");
   const protocol = o.protocol ?? 'udp';

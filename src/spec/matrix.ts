@@ -51,8 +51,24 @@ function layer(into: Map<string, Sourced>, params: Record<string, unknown> | und
   for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) into.set(k, { value: v as Scalar | Scalar[], source });
 }
 
+/**
+ * The most cases one experiment may have: a product of lists grows fast (three lists of 100 values are
+ * a million cases, which exhaust memory before the first is measured), and no study here needs more.
+ */
+export const MAX_CASES = 10_000;
+
+/** Refuses a product of lists over MAX_CASES, at the longest list, naming the product. */
+function checkProduct(params: Map<string, Sourced>): void {
+  const lists = [...params].filter(([, s]) => Array.isArray(s.value)).map(([k, s]) => ({ k, n: (s.value as Scalar[]).length, source: s.source }));
+  const product = lists.reduce((p, l) => p * l.n, 1);
+  if (product <= MAX_CASES) return;
+  const longest = lists.reduce((a, b) => (b.n > a.n ? b : a));
+  throw new CaseError(`${lists.map((l) => `${l.k}: ${l.n}`).join(' × ')} = ${product} cases; an experiment may have at most ${MAX_CASES}`, longest.source, longest.k);
+}
+
 /** Every combination of the list-valued entries (in key order), each with its axes. */
 function combinations(params: Map<string, Sourced>): Array<{ values: Map<string, Sourced & { value: Scalar }>; axes: Record<string, Scalar> }> {
+  checkProduct(params);
   let out = [{ values: new Map<string, Sourced & { value: Scalar }>(), axes: {} as Record<string, Scalar> }];
   for (const [k, s] of [...params].sort(([a], [b]) => a.localeCompare(b))) {
     const list = Array.isArray(s.value) ? s.value : [s.value];
@@ -118,7 +134,12 @@ function expectationsOf(spec: Experiment, entry: Experiment['datapaths'][number]
 
 export function expandCases(spec: Experiment, scale: Scale): Case[] {
   const workloads = workloadsOf(spec);
-  return workloads.flatMap((w) => expandCasesOf(spec, scale, w, workloads));
+  const cases: Case[] = [];
+  for (const w of workloads) {
+    cases.push(...expandCasesOf(spec, scale, w, workloads));
+    if (cases.length > MAX_CASES) throw new CaseError(`${workloads.length} workloads × ${spec.datapaths.length} datapath entries make over ${MAX_CASES} cases; an experiment may have at most ${MAX_CASES}`, ['datapaths'], undefined);
+  }
+  return cases;
 }
 
 function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloads: readonly string[]): Case[] {
@@ -165,6 +186,7 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
         if (keys.has(key) && workloads.length > 1) continue;
         if (keys.has(key)) throw new CaseError(`two cases are the same: ${key} (give the datapath entries distinct labels)`, [...entriesPath, i], undefined);
         keys.add(key);
+        if (cases.length >= MAX_CASES) throw new CaseError(`over ${MAX_CASES} cases (datapath entries × the parameters' lists); an experiment may have at most ${MAX_CASES}`, entriesPath, undefined);
         cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, workload, params: flat, axes, quick, expect });
       }
     }

@@ -164,7 +164,7 @@ export const OPTIONS = {
   flows: def<number>({ type: 'string', for: ['stream', ...TCP_TRANSACTIONS], value: 'N', help: 'stream: sender/receiver pairs at once, each in its own namespaces; rr/crr: connections at once, one transaction in flight each', parse: intIn(1, MAX_FLOWS) }),
   'loss-threshold': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'the highest rate with less loss is the maximum sustained (default 0.1%)', parse: parsePercent }),
   'sender-limit': def<number>({ type: 'string', for: ['sweep'], value: 'PERCENT', help: 'a point whose send rate falls more than this below the offered rate is sender-limited and never sustained (default 2%)', parse: parsePercent }),
-  settle: def<number>({ type: 'string', for: ['load'], value: 'DURATION', help: 'how long the load runs before the probe starts (default 1s)', parse: (t, f) => parseDuration(t, f) }),
+  settle: def<number>({ type: 'string', for: ['load'], value: 'DURATION', help: 'how long the load runs before the probe starts (default 1s)', parse: durationIn(0, 60e9, '0..60s') }),
   worst: def<number>({ type: 'string', for: ['load'], value: 'N', help: 'how many of the worst RTTs to keep (default 5000)', parse: intIn(1, 1_000_000) }),
 } as const;
 

@@ -188,3 +188,11 @@ describe('user errors', () => {
   }
 });
 
+
+describe('limits', () => {
+  it('an experiment whose lists multiply past 10 000 cases is refused at its longest list, naming the product', async () => {
+    const r = await cnperf(['validate', 'test/fixtures/experiments/bad/matrix-bomb.yaml']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /matrix-bomb\.yaml:7:3: quick scale: count: 30 × interval: 10 × size: 40 = 12000 cases; an experiment may have at most 10000/);
+  });
+});

@@ -59,6 +59,7 @@ describe('malformed experiment files (test/fixtures/experiments/bad)', () => {
     'not-a-map.yaml': [/^1:1: an experiment is a map/],
     'duplicate-case.yaml': [/^3:13: quick scale: two cases are the same: veth\|size=64/],
     'alias-bomb.yaml': [/^1:1: YAML: Excessive alias count .*at most 100 alias expansions/],
+    'matrix-bomb.yaml': [/^7:3: quick scale: count: 30 × interval: 10 × size: 40 = 12000 cases; an experiment may have at most 10000$/],
   };
   it('the corpus and the expectations cover each other', () => {
     assert.deepEqual(readdirSync(path.join(FIXTURES, 'experiments', 'bad')).sort(), Object.keys(expected).sort());

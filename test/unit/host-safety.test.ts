@@ -1,7 +1,7 @@
 /**
  * What keeps a real host reachable and a run's inputs bounded (the safety audit's items that need no
  * root): the NIC a host is reached by is never taken over, ssh never accepts an unknown host key
- * whatever the user's ssh config says.
+ * whatever the user's ssh config says, and no option or product of options is unbounded.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import { planDatapath } from '../../src/datapaths/plan.js';
 import { SshHost } from '../../src/hosts/ssh.js';
 import type { PlanHost } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
+import { OPTIONS, type OptionDef } from '../../src/spec/options.js';
+import { parseQuickArgs } from '../../src/cli/quick.js';
 
 const host = (name: string, address: string, nicCarriesAddress: boolean | undefined, nic = 'eth1'): PlanHost => ({ name, address, nic, mtu: 1500, ...(nicCarriesAddress === undefined ? {} : { nicCarriesAddress }) });
 
@@ -46,5 +48,28 @@ describe('ssh', () => {
     const i = opts.indexOf('StrictHostKeyChecking=yes');
     assert.ok(i > 0 && opts[i - 1] === '-o', opts.join(' '));
     assert.ok(!opts.some((o) => /StrictHostKeyChecking=(no|accept-new|off)/.test(o)));
+  });
+});
+
+describe('bounded inputs', () => {
+  it('every numeric option refuses an absurd value: its range is in the option table (or its workload)', () => {
+    const absurd = (value: string) => (/DURATION|1ms/.test(value) ? '100000s' : /BYTES/.test(value) ? '100G' : /PERCENT/.test(value) ? '1000%' : '1000000000000');
+    const unbounded: string[] = [];
+    for (const [name, d] of Object.entries(OPTIONS) as Array<[string, OptionDef<unknown>]>) {
+      if (d.type !== 'string' || !d.value || !/\bN\b|BYTES|DURATION|PERCENT|PPS|K\b|\d\.\.\d/.test(d.value)) continue;
+      const workload = Array.isArray(d.for) ? d.for[0]! : 'rtt';
+      try {
+        parseQuickArgs([...(name === 'hosts' ? [] : ['veth']), `--${name}`, absurd(d.value), '--workload', workload]);
+        unbounded.push(`--${name} ${absurd(d.value)}`);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+      }
+    }
+    assert.deepEqual(unbounded, []);
+  });
+
+  it('Services × endpoints is bounded, not only each on its own', () => {
+    refused(() => parseQuickArgs(['bridge', '--service-proxy', 'iptables', '--services', '2000', '--endpoints-per-service', '100', '--workload', 'crr']), /= 200000 endpoints: at most 100000/);
+    assert.doesNotThrow(() => parseQuickArgs(['bridge', '--service-proxy', 'iptables', '--services', '1000', '--endpoints-per-service', '100', '--workload', 'crr']));
   });
 });
