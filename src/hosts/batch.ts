@@ -10,7 +10,7 @@ import type { Step } from '../host/steps.js';
 import { HostCommandError } from '../util/errors.js';
 import type { RemoteHost } from './remote-host.js';
 import type { RemoteJournal } from './remote-journal.js';
-import { sh, shellQuote } from './ssh.js';
+import { shellQuote } from './ssh.js';
 
 const EOF_MARK = 'CNPERF_STDIN_EOF';
 
@@ -34,7 +34,10 @@ export function batchScript(steps: readonly Step[]): string {
 export async function runBatch(host: RemoteHost, journal: RemoteJournal, steps: readonly Step[]): Promise<void> {
   host.check();
   try {
-    await host.ssh.run(sh(batchScript(steps), journal.path), undefined, 15_000 + steps.length * 1000);
+    // the script goes on stdin (sh -s), never in argv: one argument may hold at most 128 KiB, and 128
+    // pairs routed across hosts are ~200 KB of steps (every step's own stdin is a here-document or
+    // /dev/null, so none reads the rest of the script)
+    await host.ssh.run(['sh', '-s', '--', journal.path], batchScript(steps), 15_000 + steps.length * 1000);
     journal.record(steps.flatMap((s) => (s.undo ? [s.undo] : [])));
   } catch (e) {
     // what reached the journal there is what teardown must undo: read it back

@@ -107,6 +107,16 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.deepEqual(states(), before, 'no tracefs instance or mount left on a host');
   });
 
+  it('128 pairs routed across the hosts: each host\'s steps (~200 KB of script) go in one call on stdin, every pair measured', async () => {
+    const before = states();
+    const r = await cnperf(['quick', 'routed', '--placement', 'cross-node', '--pairs', '128', '--hosts', sim.inventory, '--count', '20', '--interval', '0', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr.slice(-2000)); // was: spawn E2BIG, the batch script being one argument
+    const [x] = results(r.stdout);
+    assert.equal(x!.status, 'ok', x!.problem ?? '');
+    assert.equal(x!.samples, 128 * 20);
+    assert.deepEqual(states(), before);
+  });
+
   it('refuses what cannot run across hosts, each with its reason, before connecting', async () => {
     const bridge = await cnperf(['quick', 'bridge', '--placement', 'cross-node', '--hosts', sim.inventory]);
     assert.equal(bridge.code, 2);

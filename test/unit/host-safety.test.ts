@@ -4,6 +4,14 @@
  * whatever the user's ssh config says, and no option or product of options is unbounded.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCommand } from '../../src/host/command.js';
+import type { Step } from '../../src/host/steps.js';
+import { runBatch } from '../../src/hosts/batch.js';
+import type { RemoteHost } from '../../src/hosts/remote-host.js';
+import type { RemoteJournal } from '../../src/hosts/remote-journal.js';
 import { describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { SshHost } from '../../src/hosts/ssh.js';
@@ -71,5 +79,25 @@ describe('bounded inputs', () => {
   it('Services × endpoints is bounded, not only each on its own', () => {
     refused(() => parseQuickArgs(['bridge', '--service-proxy', 'iptables', '--services', '2000', '--endpoints-per-service', '100', '--workload', 'crr']), /= 200000 endpoints: at most 100000/);
     assert.doesNotThrow(() => parseQuickArgs(['bridge', '--service-proxy', 'iptables', '--services', '1000', '--endpoints-per-service', '100', '--workload', 'crr']));
+  });
+});
+
+describe("a host's batch of steps", () => {
+  it('goes on stdin, not argv: 3000 steps (~400 KB of script, over the 128 KiB an argument may hold) run, each journaled first', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-batch-'));
+    try {
+      const journalPath = path.join(dir, 'x.journal');
+      writeFileSync(journalPath, '');
+      const recorded: unknown[] = [];
+      // this machine stands in for the host: its runner is the one ssh would carry the argv and stdin to
+      const host = { name: 'a', check() {}, ssh: { run: runCommand, tryRun: async () => ({ code: 1, stdout: '', stderr: '' }) } } as unknown as RemoteHost;
+      const journal = { path: journalPath, record: (u: unknown[]) => recorded.push(...u), sync() {} } as unknown as RemoteJournal;
+      const steps: Step[] = Array.from({ length: 3000 }, (_, i) => ({ argv: ['test', '-n', `step-${i}-${'x'.repeat(100)}`], undo: { op: 'del-netns', netns: `cnpabcdef-${i}` } }));
+      await runBatch(host, journal, steps);
+      assert.equal(readFileSync(journalPath, 'utf8').trim().split('\n').length, 3000);
+      assert.equal(recorded.length, 3000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
