@@ -1,4 +1,6 @@
+import { lstatSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UserError } from './util/errors.js';
 import path from 'node:path';
 
 /** The project root: this file is compiled to dist/src/paths.js. */
@@ -39,6 +41,24 @@ export function stateDir(): string {
   return process.env.CNPERF_STATE_DIR ?? '/run/cnperf';
 }
 
+/**
+ * The store when --db is not given: $CNPERF_DB, or ./cnperf-results/results.sqlite. cnperf runs as
+ * root, often in a shared directory: a symbolic link planted there as cnperf-results/ or its
+ * results.sqlite would have SQLite write through it, so the default path is refused when either is a
+ * link (naming it with --db or CNPERF_DB says the user means it).
+ */
 export function defaultDbPath(): string {
-  return process.env.CNPERF_DB ?? path.join(process.cwd(), 'cnperf-results', 'results.sqlite');
+  if (process.env.CNPERF_DB) return process.env.CNPERF_DB;
+  const dir = path.join(process.cwd(), 'cnperf-results');
+  const file = path.join(dir, 'results.sqlite');
+  for (const p of [dir, file]) {
+    let link = false;
+    try {
+      link = lstatSync(p).isSymbolicLink();
+    } catch {
+      /* not there yet: created as a directory and a file of ours */
+    }
+    if (link) throw new UserError(`the default results store ${p} is a symbolic link (to ${readlinkSync(p)}): cnperf, as root, will not write through a link it did not choose`, `name the store you mean with --db FILE (or CNPERF_DB)`);
+  }
+  return file;
 }

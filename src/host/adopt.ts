@@ -5,20 +5,35 @@
  * the namespace changes; teardown removes only the name (unmount + unlink: the namespace lives on
  * with its processes).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import { netnsExists, registerUndoHandler } from './executor.js';
 import type { Journal } from './journal.js';
 
 /** Names the network namespace of process `pid` `name` for the run; `what` says whose it is. */
-export async function adoptNamespace(name: string, pid: number, what: string, journal: Journal, run: CommandRunner = runCommand): Promise<void> {
-  if (!existsSync(`/proc/${pid}/ns/net`)) throw new UserError(`${what}: process ${pid} does not exist (or has no network namespace)`);
+export async function adoptNamespace(name: string, pid: number, what: string, journal: Pick<Journal, 'append'>, run: CommandRunner = runCommand): Promise<void> {
+  checkNamespaceOf(pid, what);
   journal.append({ op: 'unname-netns', netns: name, what });
   try {
     await run(['ip', 'netns', 'attach', name, String(pid)]);
   } catch (e) {
     throw new UserError(`${what}: cannot enter the network namespace of process ${pid}: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * Whether process pid's network namespace can be entered, said truly: a process that exists but whose
+ * namespace cannot be read (another user's, a sandbox's pid 1) is not "a process that does not exist".
+ */
+function checkNamespaceOf(pid: number, what: string): void {
+  if (!existsSync(`/proc/${pid}`)) throw new UserError(`${what}: process ${pid} does not exist`);
+  try {
+    statSync(`/proc/${pid}/ns/net`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${what}: process ${pid} has no network namespace (it exited, or is a kernel thread)`);
+    throw new UserError(`${what}: process ${pid} exists, but its network namespace cannot be opened (${errorMessage(e)})`, 'cnperf runs as root; a process of another user namespace, or one the kernel hides (ptrace rules, a sandbox), cannot be entered');
   }
 }
 

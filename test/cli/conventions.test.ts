@@ -4,8 +4,8 @@
  * scripts, the version, the environment variables. Part of the fast inner loop (npm run test:fast).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -194,5 +194,20 @@ describe('limits', () => {
     const r = await cnperf(['validate', 'test/fixtures/experiments/bad/matrix-bomb.yaml']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /matrix-bomb\.yaml:7:3: quick scale: count: 30 × interval: 10 × size: 40 = 12000 cases; an experiment may have at most 10000/);
+  });
+});
+
+describe('the default store', () => {
+  it('is refused when cnperf-results/ is a symbolic link someone planted; --db naming it is taken', () => {
+    const cwd = mkdtempSync(path.join(tmp, 'planted-'));
+    const elsewhere = mkdtempSync(path.join(tmp, 'elsewhere-'));
+    Store.open(path.join(elsewhere, 'results.sqlite')).close();
+    symlinkSync(elsewhere, path.join(cwd, 'cnperf-results'));
+    const bin = path.join(ROOT, 'bin', 'cnperf');
+    const r = spawnSync(process.execPath, [bin, 'results', 'list'], { cwd, encoding: 'utf8', env: { ...process.env, CNPERF_DB: '' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /default results store .*cnperf-results is a symbolic link .*name the store you mean with --db/s);
+    const named = spawnSync(process.execPath, [bin, 'results', 'list', '--db', path.join(cwd, 'cnperf-results', 'results.sqlite')], { cwd, encoding: 'utf8' });
+    assert.equal(named.status, 0, named.stderr);
   });
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCommand } from '../../src/host/command.js';
+import { runCommand, type CommandRunner } from '../../src/host/command.js';
+import { adoptNamespace } from '../../src/host/adopt.js';
 import type { Step } from '../../src/host/steps.js';
 import { runBatch } from '../../src/hosts/batch.js';
 import type { RemoteHost } from '../../src/hosts/remote-host.js';
@@ -98,6 +99,23 @@ describe("a host's batch of steps", () => {
       assert.equal(recorded.length, 3000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('existing endpoints', () => {
+  it('a process that exists is never called missing: pid 1 is entered, or said to be unreadable', async () => {
+    const ran: string[][] = [];
+    const run: CommandRunner = async (argv) => (ran.push([...argv]), { stdout: '', stderr: '' });
+    const journal = { append() {} };
+    await assert.rejects(adoptNamespace('cnpabcdef-s', 2 ** 22 + 1, 'process 4194305 (--server)', journal, run), /process 4194305 does not exist$/);
+    try {
+      await adoptNamespace('cnpabcdef-c', 1, 'process 1 (--client)', journal, run);
+      assert.deepEqual(ran, [['ip', 'netns', 'attach', 'cnpabcdef-c', '1']]);
+    } catch (e) {
+      assert.ok(e instanceof UserError);
+      assert.doesNotMatch(e.message, /does not exist/);
+      assert.match(e.message, /process 1 exists, but its network namespace cannot be opened/);
     }
   });
 });
