@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 /**
  * A process's start time (clock ticks since boot, field 22 of /proc/PID/stat). With the pid it
@@ -19,13 +19,30 @@ export function isAlive(pid: number, startTime: string): boolean {
   return processStartTime(pid) === startTime;
 }
 
-/** The process in `pidfile`, if it is alive (not a zombie) and still has this command name (/proc/PID/comm). */
+/** USER_HZ: the unit of /proc/PID/stat's start time (100 on every Linux architecture cnperf runs on). */
+const USER_HZ = 100;
+
+/** When a process started, in seconds since the epoch (boot time plus its start in ticks). */
+export function processStartEpoch(pid: number): number | null {
+  const ticks = processStartTime(pid);
+  const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+  return ticks === null || btime === undefined ? null : Number(btime) + Number(ticks) / USER_HZ;
+}
+
+/**
+ * The process in `pidfile`, if it is alive (not a zombie), still has this command name
+ * (/proc/PID/comm), and started before the pidfile was written: a process that started later got the
+ * pid after ours died (the system's own ovs-vswitchd, say) and is never the one to stop.
+ */
 export function pidfileProcess(pidfile: string, comm: string): number | null {
   try {
     const pid = Number(readFileSync(pidfile, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 1) return null;
     if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) return null;
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') ? null : pid;
+    if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) return null;
+    const started = processStartEpoch(pid);
+    // one second of slack: the two clocks' granularity, not a window for another process
+    return started !== null && started <= statSync(pidfile).mtimeMs / 1000 + 1 ? pid : null;
   } catch {
     return null;
   }

@@ -22,9 +22,14 @@ const handler = <K extends UndoAction['op']>(undo: (u: Extract<UndoAction, { op:
   undo,
 });
 
-/** Stops the engine in pidfile if it is still one: SIGTERM, then SIGKILL after two seconds. */
+/**
+ * Stops the engine in pidfile if it is still one — its name, and started before the pidfile was written
+ * (a later process got the pid after ours died) — SIGTERM, then SIGKILL after two seconds.
+ */
 const STOP_PIDFILE = `p=$(cat "$1" 2>/dev/null) || exit 3
 [ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ] || exit 3
+s=$(cat /proc/$p/stat) && b=$(sed -n 's/^btime //p' /proc/stat) && m=$(stat -c %Y "$1") || exit 3
+[ $((b + $(printf '%s' "\${s##*) }" | cut -d' ' -f20) / 100)) -le $((m + 1)) ] || exit 3
 kill -TERM "$p" 2>/dev/null; i=0
 while [ $i -lt 20 ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ]; do sleep 0.1; i=$((i+1)); done
 [ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ] && kill -KILL "$p" 2>/dev/null; exit 0`;

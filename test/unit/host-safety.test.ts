@@ -4,7 +4,10 @@
  * whatever the user's ssh config says, and no option or product of options is unbounded.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { undoAll } from '../../src/host/executor.js';
+import { ON_A_HOST } from '../../src/hosts/remote-undo.js';
 import os from 'node:os';
 import path from 'node:path';
 import { runCommand, type CommandRunner } from '../../src/host/command.js';
@@ -118,4 +121,32 @@ describe('existing endpoints', () => {
       assert.match(e.message, /process 1 exists, but its network namespace cannot be opened/);
     }
   });
+});
+
+describe('a pidfile whose pid was reused', () => {
+  for (const where of ['here', 'on a host']) {
+    it(`${where}: a process that started after the pidfile was written is not stopped; ours is`, async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-pidfile-'));
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        const pidfile = path.join(dir, 'daemon.pid');
+        writeFileSync(pidfile, `${other.pid}\n`);
+        // the pidfile is older than the process: ours died, and this one got its pid
+        const past = new Date(Date.now() - 3600_000);
+        utimesSync(pidfile, past, past);
+        const undo = { op: 'kill-pidfile', pidfile, comm: 'sleep' } as const;
+        const place = where === 'here' ? undefined : ON_A_HOST.undo;
+        assert.deepEqual(await undoAll([undo], runCommand, place), { removed: [], alreadyGone: [`sleep (${pidfile})`], failed: [] });
+        assert.equal(other.exitCode, null, 'the other process lives');
+        // written after the process started: ours, stopped
+        utimesSync(pidfile, new Date(), new Date());
+        const r = await undoAll([undo], runCommand, place);
+        assert.equal(r.removed.length, 1, JSON.stringify(r));
+        await new Promise((resolve) => (other.exitCode !== null || other.signalCode !== null ? resolve(null) : other.once('exit', resolve)));
+      } finally {
+        other.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

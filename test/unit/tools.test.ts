@@ -48,7 +48,11 @@ export function spawnedPrograms(files: readonly string[]): Map<string, string[]>
   };
   for (const sf of parsed) {
     const visit = (n: ts.Node): void => {
-      if (ts.isArrayLiteralExpression(n)) add(literal(n.elements[0]), sf, n);
+      if (ts.isArrayLiteralExpression(n)) {
+        add(literal(n.elements[0]), sf, n);
+        // `ip netns exec NS PROGRAM …`: the program run inside the namespace
+        if (['ip', 'netns', 'exec'].every((w, i) => literal(n.elements[i]) === w)) add(literal(n.elements[4]), sf, n);
+      }
       if (ts.isCallExpression(n)) {
         const callee = ts.isIdentifier(n.expression) ? n.expression.text : ts.isPropertyAccessExpression(n.expression) ? n.expression.name.text : '';
         const [first, second] = n.arguments;
