@@ -4,7 +4,7 @@
  * do instead. Created level by level: Node's recursive mkdir can spin forever on pseudo filesystems
  * (seen with a path under /proc).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -37,12 +37,30 @@ export function makeDirs(dir: string, mode = 0o700): void {
   for (const d of missing) mkdirSync(d, { mode });
 }
 
+/**
+ * A state directory whose journals someone else could write is refused: a journal says what to remove,
+ * unmount and kill, and `clean` replays it as root. It must be a directory (not a link) owned by this
+ * user, writable by no group or other.
+ */
+function untrusted(dir: string): void {
+  const st = lstatSync(dir);
+  const why = st.isSymbolicLink()
+    ? 'it is a symbolic link'
+    : st.uid !== process.getuid?.()
+      ? `it is owned by uid ${st.uid}, not by this user (uid ${process.getuid?.()})`
+      : st.mode & 0o022
+        ? `it is writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'everyone' : ''} (mode ${(st.mode & 0o777).toString(8)})`
+        : null;
+  if (why) throw new UserError(`cannot use ${dir} as cnperf's state directory: ${why}; its journals say what cnperf removes, as root`, 'remove it (cnperf makes it, mode 700), or point CNPERF_STATE_DIR at a directory of root\'s that no one else can write');
+}
+
 export function ensureStateDir(dir: string): void {
   const abs = path.resolve(dir);
   if (checked.has(abs)) return;
   try {
     makeDirs(abs);
     if (!statSync(abs).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    untrusted(abs);
     const probe = path.join(abs, `.probe-${process.pid}`);
     const fd = openSync(probe, 'w', 0o600);
     try {
@@ -53,6 +71,7 @@ export function ensureStateDir(dir: string): void {
       rmSync(probe, { force: true });
     }
   } catch (e) {
+    if (e instanceof UserError) throw e;
     refuse(abs, e);
   }
   checked.add(abs);

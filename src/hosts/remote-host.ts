@@ -32,6 +32,13 @@ export interface Keeper {
   start: string;
 }
 
+/** $1 made if missing (mode 700); refused (exit 3, why on stderr) if a link, another user's, or writable by others. */
+export const TRUSTED_STATE_DIR = `mkdir -p -m 700 "$1" || exit 1
+[ -L "$1" ] && { echo "it is a symbolic link" >&2; exit 3; }
+[ "$(stat -c %u "$1")" = "$(id -u)" ] || { echo "it is owned by uid $(stat -c %u "$1"), not by $(id -u)" >&2; exit 3; }
+[ $(( 0$(stat -c %a "$1") & 022 )) = 0 ] || { echo "it is writable by others (mode $(stat -c %a "$1"))" >&2; exit 3; }
+exit 0`;
+
 export class RemoteHost {
   /** why the connection broke (the keeper's session ended), or null while it is fine */
   lost: string | null = null;
@@ -89,7 +96,9 @@ export class RemoteHost {
 
   /** The host's state directory, made if missing. */
   async stateDir(): Promise<string> {
-    await this.ssh.run(['mkdir', '-p', '-m', '700', REMOTE_STATE_DIR]);
+    // as here (src/host/statedir.ts): a directory of this user's that no one else can write, or nothing
+    const r = await this.ssh.tryRun(sh(TRUSTED_STATE_DIR, REMOTE_STATE_DIR));
+    if (r.code !== 0) throw new UserError(`host ${this.name}: cannot use ${REMOTE_STATE_DIR} as cnperf's state directory: ${r.stderr.trim() || `exit ${r.code}`}`, "its journals say what cnperf removes there, as root: remove it (cnperf makes it, mode 700)");
     return REMOTE_STATE_DIR;
   }
 

@@ -4,8 +4,9 @@
  * whatever the user's ssh config says, and no option or product of options is unbounded.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { TRUSTED_STATE_DIR } from '../../src/hosts/remote-host.js';
 import { undoAll } from '../../src/host/executor.js';
 import { ON_A_HOST } from '../../src/hosts/remote-undo.js';
 import os from 'node:os';
@@ -149,4 +150,17 @@ describe('a pidfile whose pid was reused', () => {
       }
     });
   }
+});
+
+describe("a host's state directory", () => {
+  it('is made mode 700, and refused (on the host, by the same script) when others could write it', () => {
+    const d = path.join(mkdtempSync(path.join(os.tmpdir(), 'cnperf-hoststate-')), 'cnperf');
+    const check = () => spawnSync('sh', ['-c', TRUSTED_STATE_DIR, 'sh', d], { encoding: 'utf8' });
+    assert.equal(check().status, 0);
+    assert.equal(statSync(d).mode & 0o777, 0o700);
+    chmodSync(d, 0o777);
+    const r = check();
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /writable by others \(mode 777\)/);
+  });
 });
