@@ -30,11 +30,16 @@
 #define MAX_CHILD 16
 #define MAX_ARGS 96
 #define LINE_MAX_BYTES 65536
+/* An engine's output line is relayed whole, whatever its length (an RTT histogram of 10^6 samples is
+ * ~108 KB): a line split or truncated would be spliced into the next message on the host. Lines grow
+ * their buffer up to LINE_CAP_BYTES; a longer one is dropped and said so (the guest has 256 MB). */
+#define LINE_CAP_BYTES (16u << 20)
 
 struct stream_buf {
 	int fd;
-	size_t len;
-	char buf[LINE_MAX_BYTES];
+	size_t len, cap;
+	char *buf;
+	int dropping; /* inside a line over LINE_CAP_BYTES: discarded up to its newline */
 };
 
 struct child {
@@ -174,14 +179,36 @@ static void start(int id, char *args)
 	}
 }
 
-/* Reads what is there; relays every whole line. Returns 0 at end of file. */
+/* One whole line of a child's output, with its id and stream: `ID out|err LINE\n`. */
+static void relay_line(const struct child *c, const char *kind, const char *line, size_t n)
+{
+	char prefix[32];
+	int pn = snprintf(prefix, sizeof prefix, "%d %s ", c->id, kind);
+	put(prefix, (size_t)pn);
+	put(line, n);
+	if (n == 0 || line[n - 1] != '\n')
+		put("\n", 1);
+}
+
+/* Reads what is there; relays every whole line, whole. Returns 0 at end of file. */
 static int relay(struct child *c, struct stream_buf *s, const char *kind)
 {
-	ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len - 1);
+	if (s->cap - s->len < LINE_MAX_BYTES && s->cap < LINE_CAP_BYTES) {
+		size_t cap = s->cap ? s->cap * 2 : LINE_MAX_BYTES;
+		char *b = realloc(s->buf, cap);
+		if (b) {
+			s->buf = b;
+			s->cap = cap;
+		}
+	}
+	ssize_t n = s->cap > s->len ? read(s->fd, s->buf + s->len, s->cap - s->len) : 0;
 	if (n <= 0) {
-		if (s->len > 0)
-			putf("%d %s %.*s\n", c->id, kind, (int)s->len, s->buf);
-		s->len = 0;
+		if (s->len > 0 && !s->dropping) /* a last line without its newline */
+			relay_line(c, kind, s->buf, s->len);
+		free(s->buf);
+		s->buf = NULL;
+		s->len = s->cap = 0;
+		s->dropping = 0;
 		close(s->fd);
 		s->fd = -1;
 		return 0;
@@ -189,16 +216,17 @@ static int relay(struct child *c, struct stream_buf *s, const char *kind)
 	s->len += (size_t)n;
 	char *start = s->buf, *nl;
 	while ((nl = memchr(start, '\n', s->len - (size_t)(start - s->buf)))) {
-		char prefix[32];
-		int pn = snprintf(prefix, sizeof prefix, "%d %s ", c->id, kind);
-		put(prefix, (size_t)pn);
-		put(start, (size_t)(nl - start) + 1);
+		if (!s->dropping)
+			relay_line(c, kind, start, (size_t)(nl - start) + 1);
+		s->dropping = 0;
 		start = nl + 1;
 	}
 	s->len -= (size_t)(start - s->buf);
 	memmove(s->buf, start, s->len);
-	if (s->len == sizeof s->buf - 1) { /* a line longer than the buffer: relay it in parts */
-		putf("%d %s %.*s\n", c->id, kind, (int)s->len, s->buf);
+	if (s->len == s->cap && s->cap >= LINE_CAP_BYTES) {
+		if (!s->dropping)
+			putf("%d err agent: a line of over %u bytes from the engine was dropped\n", c->id, LINE_CAP_BYTES);
+		s->dropping = 1;
 		s->len = 0;
 	}
 	return 1;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 static int master;
-static char got[65536];
+static char got[4 << 20]; /* room for a 1 MB line and what follows */
 static size_t got_len;
 
 static void fake_hello(void)
@@ -46,6 +46,30 @@ static void say(const char *cmd)
 		_exit(9);
 }
 
+/* An agent running `exe` on a fresh pseudo-terminal (master: ours), once it said hello. */
+static pid_t start_agent(const char *exe)
+{
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	char slave[256];
+	CHECK(ptsname_r(master, slave, sizeof slave) == 0);
+	int s = open(slave, O_RDWR | O_NOCTTY);
+	struct termios t;
+	tcgetattr(s, &t);
+	cfmakeraw(&t); /* a byte channel, as a virtio-serial port is */
+	tcsetattr(s, TCSANOW, &t);
+	got_len = 0;
+	got[0] = '\0';
+	pid_t agent = fork();
+	if (agent == 0) {
+		close(master);
+		_exit(agent_main(slave, exe, fake_hello));
+	}
+	close(s);
+	CHECK(read_until("0 out {\"event\":\"hello\",\"role\":\"agent\"}\n"));
+	return agent;
+}
+
 int main(void)
 {
 	char exe[4096];
@@ -57,23 +81,7 @@ int main(void)
 	*strrchr(exe, '/') = '\0';
 	strcat(exe, "/cnperf-engine");
 
-	master = posix_openpt(O_RDWR | O_NOCTTY);
-	CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
-	char slave[256];
-	CHECK(ptsname_r(master, slave, sizeof slave) == 0);
-	int s = open(slave, O_RDWR | O_NOCTTY);
-	struct termios t;
-	tcgetattr(s, &t);
-	cfmakeraw(&t); /* a byte channel, as a virtio-serial port is */
-	tcsetattr(s, TCSANOW, &t);
-
-	pid_t agent = fork();
-	if (agent == 0) {
-		close(master);
-		_exit(agent_main(slave, exe, fake_hello));
-	}
-	close(s);
-	CHECK(read_until("0 out {\"event\":\"hello\",\"role\":\"agent\"}\n"));
+	pid_t agent = start_agent(exe);
 
 	/* an engine that exits by itself, relayed with its id */
 	say("start 7 version\n");
@@ -104,6 +112,23 @@ int main(void)
 	say("frobnicate\n");
 	CHECK(read_until("0 err agent: unknown command 'frobnicate'\n"));
 
+	kill(agent, SIGKILL);
+	waitpid(agent, NULL, 0);
+	close(master);
+
+	/* a line of any length arrives whole, with one prefix and its newline (a 1 MB result line was cut
+	 * at 1023 bytes without its newline, and spliced into the next message); so does a last line that
+	 * lacks its newline. The "engine" here is sh, printing them. */
+	agent = start_agent("/bin/sh");
+	say("start 5 -c\thead -c 1048576 /dev/zero | tr '\\0' x; echo; echo after; printf tail\n");
+	CHECK(read_until("5 exit 0 0\n"));
+	char *line = strstr(got, "5 out x");
+	CHECK(line != NULL);
+	if (line) {
+		size_t xs = strspn(line + 6, "x");
+		CHECK(xs == 1048576);
+		CHECK(strncmp(line + 6 + xs, "\n5 out after\n5 out tail\n", strlen("\n5 out after\n5 out tail\n")) == 0);
+	}
 	kill(agent, SIGKILL);
 	waitpid(agent, NULL, 0);
 	close(master);

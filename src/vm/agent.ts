@@ -16,6 +16,8 @@ interface Running {
   /** the paths this engine may send back (its --raw-out and --stamps-out): nothing else is written */
   files: Set<string>;
   fd?: number;
+  /** bytes written to fd so far */
+  written?: number;
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -32,6 +34,14 @@ export function startCommand(id: number, argv: readonly string[]): string {
   if (bad !== undefined) throw new Error(`internal: engine argument ${JSON.stringify(bad)} cannot cross the agent's line protocol`);
   return `start ${id} ${argv.join('\t')}\n`;
 }
+
+/**
+ * The longest line the agent sends (it relays an engine's line whole up to 16 MiB, plus its prefix),
+ * and the most a file it sends back may hold: past either, the guest is not speaking the protocol, and
+ * its connection is closed rather than buffered without end.
+ */
+export const MAX_AGENT_LINE = 16 * 2 ** 20 + 64;
+export const MAX_AGENT_FILE = 4 * 2 ** 30;
 
 export class GuestAgent implements EngineHost {
   private socket: net.Socket | null = null;
@@ -117,7 +127,16 @@ export class GuestAgent implements EngineHost {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
       this.onLine(line);
+      if (this.closedWhy) return;
     }
+    if (this.buffer.length > MAX_AGENT_LINE) this.refuse(`the guest's agent sent a line of over ${MAX_AGENT_LINE} bytes`);
+  }
+
+  /** The guest broke the protocol: its connection is closed, and what it ran ends with the reason. */
+  private refuse(why: string): void {
+    this.buffer = '';
+    this.closed(why);
+    this.socket?.destroy();
   }
 
   private onLine(line: string): void {
@@ -144,8 +163,13 @@ export class GuestAgent implements EngineHost {
       const path = m.rest.replace(/ \d+$/, '');
       if (r.fd !== undefined) closeSync(r.fd);
       r.fd = r.files.has(path) ? openSync(path, 'w', 0o600) : undefined;
+      r.written = 0;
     } else if (m.kind === 'data') {
-      if (r.fd !== undefined) writeSync(r.fd, Buffer.from(m.rest, 'base64'));
+      if (r.fd === undefined) return;
+      const bytes = Buffer.from(m.rest, 'base64');
+      r.written = (r.written ?? 0) + bytes.length;
+      if (r.written > MAX_AGENT_FILE) return this.refuse(`the guest's agent sent a file of over ${MAX_AGENT_FILE} bytes`);
+      writeSync(r.fd, bytes);
     } else if (m.kind === 'exit') {
       if (r.fd !== undefined) closeSync(r.fd);
       this.running.delete(m.id);

@@ -4,7 +4,9 @@
  * refusals, the agent's line protocol, and the report's vm member.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { guestArgv } from '../../src/engine/guest.js';
@@ -18,7 +20,8 @@ import { datapathOptions } from '../../src/spec/datapath-options.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { validateTopology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
-import { parseAgentLine, startCommand } from '../../src/vm/agent.js';
+import { GuestAgent, parseAgentLine, startCommand } from '../../src/vm/agent.js';
+import { ENGINE_PROTO, VERSION } from '../../src/version.js';
 import { cpioArchive } from '../../src/vm/cpio.js';
 import { initScript } from '../../src/vm/image.js';
 import { loadOrder, moduleDepends, moduleIndex } from '../../src/vm/modules.js';
@@ -179,5 +182,39 @@ describe('reports', () => {
     assert.equal(vmJson(record(undefined)), null);
     assert.equal(endpointTag(record(undefined)), '');
     assert.equal(vmNotes([record(undefined)]), '');
+  });
+});
+
+describe("the host's side of the guest agent: lines of any length, but not without end", () => {
+  it('a 1 MB result line arrives whole; a line past the bound closes the connection and ends the engine with the reason', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-agent-'));
+    const sock = path.join(dir, 'agent.sock');
+    let guest!: net.Socket;
+    const server = net.createServer((s) => {
+      guest = s;
+      s.on('error', () => undefined); // the agent closing on us is what the test wants
+      s.write(`0 out ${JSON.stringify({ event: 'hello', version: VERSION, proto: ENGINE_PROTO, role: 'agent', pid: 1 })}\n`);
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const agent = new GuestAgent('vm0');
+    try {
+      await agent.connect(sock, Date.now() + 5000, () => true);
+      const lines: string[] = [];
+      let exited: string | undefined;
+      agent.spawn(['rtt-client'], { line: (l) => lines.push(l), stderr: () => undefined, exit: (_c, _s, why) => (exited = why ?? 'exit') });
+      const big = `{"event":"result","x":"${'x'.repeat(1 << 20)}"}`;
+      guest.write(`1 out ${big}\n`);
+      for (let i = 0; i < 200 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(lines.map((l) => l.length), [big.length]);
+      // a "line" that never ends: refused at the bound, not buffered until memory runs out
+      const chunk = 'y'.repeat(1 << 20);
+      for (let i = 0; i < 18 && guest.writable; i++) guest.write(chunk);
+      for (let i = 0; i < 300 && exited === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(exited ?? '', /sent a line of over \d+ bytes/);
+    } finally {
+      agent.close();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
