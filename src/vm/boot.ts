@@ -15,7 +15,17 @@ import type { Guest, Topology, VmPlan } from '../topology/model.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { GuestAgent } from './agent.js';
 import { cacheDir, ensureGuestImage, type GuestImage } from './image.js';
-import { guestFiles, QEMU_COMM, qemuArgv, vhostUnavailable } from './qemu.js';
+import { guestFiles, QEMU, QEMU_COMM, qemuArgv, qemuHardening, vhostUnavailable } from './qemu.js';
+
+let hardeningOnce: Promise<string[]> | undefined;
+/** qemu's confinement options this machine's qemu has (asked once per process). */
+function hardening(run: CommandRunner): Promise<string[]> {
+  hardeningOnce ??= run([QEMU, '-help']).then(
+    (r) => qemuHardening(r.stdout, /^nobody:/m.test(readFileSync('/etc/passwd', 'utf8'))),
+    () => [],
+  );
+  return hardeningOnce;
+}
 
 /** A TCG boot to the agent takes about 2.5 s here; the deadline leaves room for a loaded machine. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -60,7 +70,7 @@ interface Booted {
 async function bootOne(o: { netns: string; guest: Guest | null; hostNetns: string | null; cpu?: number; vm: VmPlan; accel: 'kvm' | 'tcg'; image: GuestImage; runDir: string; journal: Journal; timeoutMs: number; run: CommandRunner }): Promise<Booted> {
   const files = guestFiles(o.runDir, o.netns);
   makeDirs(files.dir);
-  const argv = qemuArgv({ guest: o.guest, vm: o.vm, accel: o.accel, kernel: o.image.kernel, initramfs: o.image.initramfs, files, name: `cnperf-${o.netns}` });
+  const argv = qemuArgv({ guest: o.guest, vm: o.vm, accel: o.accel, kernel: o.image.kernel, initramfs: o.image.initramfs, files, name: `cnperf-${o.netns}`, hardening: await hardening(o.run) });
   o.journal.append({ op: 'kill-pidfile', pidfile: files.pidfile, comm: QEMU_COMM });
   const started = Date.now();
   const pin = o.cpu !== undefined ? ['taskset', '-c', String(o.cpu)] : [];

@@ -43,6 +43,22 @@ export interface QemuInput {
   initramfs: string;
   files: GuestFiles;
   name: string;
+  /** qemu's own confinement, where its build has it (qemuHardening) */
+  hardening?: readonly string[];
+}
+
+/**
+ * qemu starts as root (it opens the tap and /dev/kvm): where its build has them, a seccomp sandbox
+ * (obsolete and resource-control calls denied) and -runas nobody once the VM is set up, so a guest that
+ * escaped into qemu does not hold root. spawn=deny is not set: it also stops -daemonize's fork, and
+ * elevateprivileges=deny stops -runas's own setuid (both tried with Debian's qemu 7.2: qemu died with
+ * "Bad system call"). Decided from `qemu -help`.
+ */
+export function qemuHardening(help: string, nobodyExists: boolean): string[] {
+  return [
+    ...(/^-sandbox /m.test(help) ? ['-sandbox', 'on,obsolete=deny,resourcecontrol=deny'] : []),
+    ...(/^-runas /m.test(help) && nobodyExists ? ['-runas', 'nobody'] : []),
+  ];
 }
 
 export function qemuArgv(o: QemuInput): string[] {
@@ -55,6 +71,7 @@ export function qemuArgv(o: QemuInput): string[] {
     a.push('-device', `virtio-net-pci,netdev=n0,mac=${o.guest.mac}`);
   }
   a.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=agent,path=${o.files.socket},server=on,wait=off`, '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`);
+  a.push(...(o.hardening ?? []));
   a.push('-pidfile', o.files.pidfile, '-daemonize');
   return a;
 }

@@ -25,7 +25,7 @@ import { ENGINE_PROTO, VERSION } from '../../src/version.js';
 import { cpioArchive } from '../../src/vm/cpio.js';
 import { initScript } from '../../src/vm/image.js';
 import { loadOrder, moduleDepends, moduleIndex } from '../../src/vm/modules.js';
-import { guestFiles, kernelCmdline, qemuArgv } from '../../src/vm/qemu.js';
+import { guestFiles, kernelCmdline, qemuArgv, qemuHardening } from '../../src/vm/qemu.js';
 import { ROOT } from '../helpers/paths.js';
 
 const fixture = (f: string) => readFileSync(path.join(ROOT, 'test', 'fixtures', f));
@@ -216,5 +216,17 @@ describe("the host's side of the guest agent: lines of any length, but not witho
       server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("qemu's confinement", () => {
+  it('sandbox and -runas nobody where the build has them, before -daemonize', () => {
+    const help = '-sandbox on[,obsolete=allow|deny]\n-runas user     change to user id user\n';
+    assert.deepEqual(qemuHardening(help, true), ['-sandbox', 'on,obsolete=deny,resourcecontrol=deny', '-runas', 'nobody']);
+    assert.deepEqual(qemuHardening(help, false), ['-sandbox', 'on,obsolete=deny,resourcecontrol=deny']);
+    assert.deepEqual(qemuHardening('-name string\n', true), []);
+    const files = guestFiles('/run/cnperf/cnpabcdef', 'cnpabcdef-c');
+    const a = qemuArgv({ guest: null, vm: { vcpus: 1, memory_mb: 128, vhost: false }, accel: 'tcg', kernel: '/k', initramfs: '/i', files, name: 'p', hardening: qemuHardening(help, true) }).join(' ');
+    assert.match(a, / -sandbox on,obsolete=deny,resourcecontrol=deny -runas nobody -pidfile \S+ -daemonize$/);
   });
 });
