@@ -99,7 +99,7 @@ describe('run lifecycle', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /read-only file system/);
       execFileSync('umount', [mnt]);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', mnt]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k,mode=700', 'tmpfs', mnt]); // root's alone, as a state directory must be
       execFileSync('dd', ['if=/dev/zero', `of=${path.join(mnt, 'fill')}`, 'bs=4k', 'count=2'], { stdio: 'ignore' });
       r = await cnperf(['topo', 'up', 'bridge'], { CNPERF_STATE_DIR: mnt });
       assert.equal(r.code, 2);
