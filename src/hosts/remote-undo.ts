@@ -91,15 +91,7 @@ export const ON_A_HOST: ExecutorPlace = {
     'del-link': handler<'del-link'>((u, run) => runOrGone(run, ['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev])),
     // the name only: the host's namespace lives on
     'unname-netns': handler<'unname-netns'>((u, run) => runOrGone(run, ['ip', 'netns', 'del', u.netns])),
-    'kill-pidfile': handler<'kill-pidfile'>(async (u, run) => {
-      try {
-        await run(sh(STOP_PIDFILE, u.pidfile, u.comm));
-        return 'removed';
-      } catch (e) {
-        if (e instanceof HostCommandError && e.code === 3) return 'gone';
-        throw e;
-      }
-    }),
+    'kill-pidfile': handler<'kill-pidfile'>((u, run) => scriptOrGone(run, STOP_PIDFILE, u.pidfile, u.comm)),
     // DEL through the plugins on the host, where both namespaces are still there (else nothing is left to undo)
     'cni-del': handler<'cni-del'>(async (u, run) => {
       const there = await run(sh('[ -e "/run/netns/$1" ] && [ -e "/run/netns/$2" ]', u.runIn, u.netns)).then(() => true, () => false);
@@ -109,13 +101,7 @@ export const ON_A_HOST: ExecutorPlace = {
     }),
     'rm-trace-instance': handler<'rm-trace-instance'>(async (u, run) => {
       if (!INSTANCE_RE.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
-      try {
-        await run(sh(REMOVE_INSTANCE, u.path));
-        return 'removed';
-      } catch (e) {
-        if (e instanceof HostCommandError && e.code === 3) return 'gone';
-        throw e;
-      }
+      return scriptOrGone(run, REMOVE_INSTANCE, u.path);
     }),
     // only ever where a traced run mounted it because nothing had (its journal says so)
     'umount-tracefs': handler<'umount-tracefs'>((u, run) => runOrGone(run, sh('grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"', u.path))),
