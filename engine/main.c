@@ -1,5 +1,5 @@
 /* cnperf-engine: the traffic engine. Arguments in; NDJSON events out on stdout (hello first);
- * logs on stderr. See src/engine/protocol.ts for the other side of the contract. */
+ * logs on stderr. See src/engine-client/protocol.ts for the other side of the contract. */
 #define _GNU_SOURCE
 #include "agent.h"
 #include "args.h"

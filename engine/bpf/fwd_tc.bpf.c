@@ -1,4 +1,4 @@
-/* The `tcx` datapath's forwarding (src/datapaths/tcx.ts), the way Cilium routes between pods: a
+/* The `tcx` datapath's forwarding (src/datapaths/ebpf/tcx.ts), the way Cilium routes between pods: a
  * program at the tcx ingress of every node-side veth end (and of the node's NIC, across nodes) looks
  * the destination IPv4 address up in `endpoints` and
  *  - for a container of this node, rewrites the MACs and hands the packet with bpf_redirect_peer

@@ -1,4 +1,4 @@
-/* The `xdp` datapath's forwarding (src/datapaths/xdp.ts): an XDP program on every node-side veth end
+/* The `xdp` datapath's forwarding (src/datapaths/ebpf/xdp.ts): an XDP program on every node-side veth end
  * that switches frames by destination MAC straight into the destination's node-side end with
  * bpf_redirect_map on a DEVMAP: no bridge, no skb, no backlog queue on the node. Broadcasts (ARP)
  * are flooded to every port but the one they came in on. The MAC table is static: the plan gives

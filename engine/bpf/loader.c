@@ -1,6 +1,6 @@
 /* cnperf-bpf: loads cnperf's BPF programs for the eBPF datapaths, attaches them to devices inside
  * cnperf's namespaces, fills their maps, and reads their counters after a run. Driven by the
- * planned steps (src/datapaths/ebpf.ts, src/host/bpf.ts):
+ * planned steps (src/datapaths/ebpf/ebpf.ts, src/local/bpf.ts):
  *
  *   cnperf-bpf load OBJECT PINDIR < requests   load OBJECT once, pin its maps and programs in PINDIR
  *                                              (inside a bpffs mount of the run's own), then apply

@@ -1,5 +1,5 @@
 /* cnperf-wire: applies a plan's kernel steps over rtnetlink in one process, instead of one `ip`
- * process per step (src/host/wire.ts is the other side). Requests on stdin, one per line, fields
+ * process per step (src/local/wire.ts is the other side). Requests on stdin, one per line, fields
  * separated by tabs; one answer per request on stdout, in order:
  *   ok            done
  *   ok gone       (deletions) there was nothing to delete
@@ -28,7 +28,7 @@ static void usage(void)
 	for (const struct op *o = OPS; o->name; o++)
 		fprintf(stderr, "  %s %s\n", o->name, o->fields);
 	fprintf(stderr, "  wait-carrier NS DEV | wait-port NS DEV | wait-ports NS | wait TIMEOUT_MS\n"
-			"This binary is driven by cnperf; see src/host/wire.ts.\n");
+			"This binary is driven by cnperf; see src/local/wire.ts.\n");
 }
 
 /* A name, an address, a prefix or a number, as cnperf plans them (namespace names are checked

@@ -7,9 +7,9 @@
 import { defaultDbPath } from '../paths.js';
 import { caseStats, groupByCase } from '../report/cases.js';
 import { gateExitCode, gatesTable, judge, type Judgement } from '../report/gates.js';
-import { parseExperimentText } from '../spec/experiment-file.js';
-import { metricRefusal, parseExpectation, type Expectation } from '../spec/expect.js';
-import { expandCases, SCALES, type Scale } from '../spec/matrix.js';
+import { parseExperimentText } from '../input/experiment-file.js';
+import { metricRefusal, parseExpectation, type Expectation } from '../input/expect.js';
+import { expandCases, SCALES, type Scale } from '../input/matrix.js';
 import { Store, type RunRecord } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str } from './args.js';

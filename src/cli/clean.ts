@@ -1,10 +1,10 @@
 /** `cnperf clean`: removes what dead runs left behind and says what it removed. */
-import { cleanStale } from '../host/cleanup.js';
+import { cleanStale } from '../local/cleanup.js';
 import { stateDir } from '../paths.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
-import { cleanHosts } from '../hosts/clean.js';
-import { HostSet } from '../hosts/host-set.js';
-import { loadHostsFile } from '../spec/hosts-file.js';
+import { cleanHosts } from '../remote/remote-clean.js';
+import { HostSet } from '../remote/host-set.js';
+import { loadHostsFile } from '../input/hosts-file.js';
 import { requireRoot } from '../runner/session.js';
 // Every datapath's journal-entry handlers (cni-del) are registered when the datapaths are loaded.
 import '../datapaths/registry.js';

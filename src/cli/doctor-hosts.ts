@@ -1,16 +1,16 @@
 /**
  * `cnperf doctor --hosts FILE`: this machine's part (ssh, the static engine it copies), then each
- * host (src/hosts/doctor.ts), then — when every host can — each datapath across the hosts built for
+ * host (src/remote/remote-doctor.ts), then — when every host can — each datapath across the hosts built for
  * real and removed again, holding every host's measurement lock as a run does.
  */
 import { existsSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { explainBuildFailure } from '../datapaths/plan.js';
-import { onPath } from '../host/command.js';
-import { buildOnHosts } from '../hosts/build.js';
-import { checkHost } from '../hosts/doctor.js';
-import { HostSet } from '../hosts/host-set.js';
-import type { Inventory } from '../hosts/inventory.js';
+import { onPath } from '../local/command.js';
+import { buildOnHosts } from '../remote/remote-build.js';
+import { checkHost } from '../remote/remote-doctor.js';
+import { HostSet } from '../remote/host-set.js';
+import type { Inventory } from '../remote/inventory.js';
 import { staticEnginePath, stateDir } from '../paths.js';
 import { withSession } from '../runner/session.js';
 import { errorMessage, UserError } from '../util/errors.js';

@@ -8,19 +8,19 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { DATAPATHS } from '../datapaths/registry.js';
 import { collectEnvironment } from '../env/environment.js';
 import { bpfToolPath, wirePath } from '../paths.js';
-import { onPath, runCommand } from '../host/command.js';
-import { probeEngineVersion } from '../engine/supervisor.js';
+import { onPath, runCommand } from '../local/command.js';
+import { probeEngineVersion } from '../engine-client/supervisor.js';
 import { explainBuildFailure, OPTION_TOOLS, planDatapath } from '../datapaths/plan.js';
 import type { Datapath } from '../datapaths/types.js';
 import { locateTool, missingTools, toolEntry } from '../tools/table.js';
 import { buildTopology } from '../runner/build.js';
 import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { vmDoctorLines } from '../vm/doctor.js';
-import { dpdkDoctorLines } from '../dpdk/doctor.js';
+import { vmDoctorLines } from '../vm/vm-doctor.js';
+import { dpdkDoctorLines } from '../datapaths/dpdk/dpdk-doctor.js';
 import { parseCommandArgs, str } from './args.js';
 import { hostsDoctor } from './doctor-hosts.js';
-import { loadHostsFile } from '../spec/hosts-file.js';
+import { loadHostsFile } from '../input/hosts-file.js';
 
 export const DOCTOR_OPTIONS = { hosts: { type: 'string' as const } };
 export const DOCTOR_USAGE = `cnperf doctor [--hosts FILE]
@@ -128,7 +128,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     bad++;
     out('FAIL', 'cnperf-engine', errorMessage(e));
   }
-  // Every datapath's kernel steps go through cnperf-wire (src/host/wire.ts).
+  // Every datapath's kernel steps go through cnperf-wire (src/local/wire.ts).
   let wireOk = false;
   try {
     const { stdout } = await runCommand([wirePath(), 'version']);

@@ -1,8 +1,8 @@
 /** cnperf's command line: the command table, help, and the one place where errors become exit codes. */
 import { datapathNames } from '../datapaths/registry.js';
-import { EngineError, probeEngineVersion } from '../engine/supervisor.js';
-import { CniError } from '../cni/plugin.js';
-import { DATAPATH_OPTION_NAMES, OPTION_NAMES, OPTIONS, type OptionDef } from '../spec/options.js';
+import { EngineError, probeEngineVersion } from '../engine-client/supervisor.js';
+import { CniError } from '../datapaths/cni/plugin.js';
+import { DATAPATH_OPTION_NAMES, OPTION_NAMES, OPTIONS, type OptionDef } from '../options/options.js';
 import { HostCommandError, UserError, errorMessage } from '../util/errors.js';
 import { nearest } from '../util/nearest.js';
 import { VERSION } from '../version.js';

@@ -1,27 +1,27 @@
 /**
  * `cnperf quick DATAPATH... [options]`: one workload through each datapath, built fresh, one case
  * after the other, stored, and compared in one table (or one JSON document with --json). The options,
- * their parsing and the usage text come from the option table (src/spec/options.ts); the jobs from
+ * their parsing and the usage text come from the option table (src/options/options.ts); the jobs from
  * the workloads (src/workloads/); --dry-run prints the command lines the workloads' own builders make.
  */
 import { hostname } from 'node:os';
 import { datapathNames } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
-import { describeUndo } from '../host/executor.js';
-import { formatCommand, formatSteps, stepsFor } from '../host/steps.js';
+import { describeUndo } from '../local/executor.js';
+import { formatCommand, formatSteps, stepsFor } from '../local/steps.js';
 import { defaultDbPath, stateDir } from '../paths.js';
 import { resultJson, resultsTables } from '../report/run-tables.js';
 import { floorLine } from '../runner/calibration.js';
 import { measure, type Measured } from '../runner/measure.js';
 import { withSession } from '../runner/session.js';
 import { signalExitCode } from '../runner/signals.js';
-import { OPTION_NAMES, parseArgsSpec, quickUsage } from '../spec/options.js';
-import { planQuick } from '../spec/quick.js';
+import { OPTION_NAMES, parseArgsSpec, quickUsage } from '../options/options.js';
+import { planQuick } from '../input/quick.js';
 import { newRunId } from '../util/ids.js';
 import { WORKLOADS, planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import { flag, parseCommandArgs, str } from './args.js';
-import type { Inventory } from '../hosts/inventory.js';
-import { loadHostsFile } from '../spec/hosts-file.js';
+import type { Inventory } from '../remote/inventory.js';
+import { loadHostsFile } from '../input/hosts-file.js';
 import { progress } from './common.js';
 
 export const QUICK_USAGE = quickUsage(Object.values(WORKLOADS), datapathNames());

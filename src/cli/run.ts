@@ -2,15 +2,15 @@
  * `cnperf run FILE [--scale quick|full] [--resume]`: runs an experiment file — every case and repeat,
  * stored as each finishes — with a progress line per case and a summary at the end.
  */
-import { loadExperiment } from '../spec/experiment-file.js';
-import { expandCases, repeatsOf, SCALES, type Scale } from '../spec/matrix.js';
+import { loadExperiment } from '../input/experiment-file.js';
+import { expandCases, repeatsOf, SCALES, type Scale } from '../input/matrix.js';
 import { defaultDbPath } from '../paths.js';
 import { groupByCase } from '../report/cases.js';
 import { experimentTables } from '../report/experiment-tables.js';
 import { resultJson } from '../report/run-tables.js';
 import { runExperiment } from '../runner/run-experiment.js';
 import { withSession } from '../runner/session.js';
-import { loadHostsFile } from '../spec/hosts-file.js';
+import { loadHostsFile } from '../input/hosts-file.js';
 import { signalExitCode } from '../runner/signals.js';
 import { UserError } from '../util/errors.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';

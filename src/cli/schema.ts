@@ -1,5 +1,5 @@
 /** `cnperf schema`: the JSON Schema of experiment files (for editors), derived from the option table. */
-import { experimentJsonSchema } from '../spec/experiment-schema.js';
+import { experimentJsonSchema } from '../input/experiment-schema.js';
 import { UserError } from '../util/errors.js';
 
 export const SCHEMA_USAGE = 'cnperf schema > cnperf-experiment.schema.json   (the JSON Schema of experiment files, for editors)';

@@ -1,9 +1,9 @@
 /**
  * `cnperf validate FILE...`: checks experiment files and changes nothing.
  */
-import { workloadsOf } from '../spec/experiment-schema.js';
-import { loadExperiment } from '../spec/experiment-file.js';
-import { expandCases, repeatsOf, SCALES } from '../spec/matrix.js';
+import { workloadsOf } from '../input/experiment-schema.js';
+import { loadExperiment } from '../input/experiment-file.js';
+import { expandCases, repeatsOf, SCALES } from '../input/matrix.js';
 import { UserError } from '../util/errors.js';
 
 export const VALIDATE_USAGE = 'cnperf validate FILE...   (checks experiment files; changes nothing)';

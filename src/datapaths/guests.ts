@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import type { Guest, Link, Topology, VmPlan } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
-import type { Datapath, PlanContext } from './types.js';
 
 export type EndpointKind = 'container' | 'vm';
 
@@ -26,7 +25,7 @@ export const GUEST_VCPUS = 1;
 export const GUEST_MEMORY_MB = 256;
 
 /** Why a datapath's endpoints cannot be VMs: said before anything is built. */
-export function vmRefusal(d: Datapath, ctx: Pick<PlanContext, 'variant'> = {}): string | null {
+export function vmRefusal(d: { name: string; takes: readonly string[] }, ctx: { variant?: string } = {}): string | null {
   if (d.name === 'vxlan' && (ctx.variant ?? 'host') !== 'bridge') return 'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; --variant bridge puts them behind a bridge, where a tap can take their place';
   if (d.takes.includes('vm-endpoint')) return null;
   const why: Record<string, string> = {

@@ -5,7 +5,6 @@
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
 import { ownedName, type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
-import type { Placement } from './types.js';
 
 export interface SimNode {
   netns: string;
@@ -19,6 +18,11 @@ export const UNDERLAY_PREFIX = 24;
 
 export type Fabric = 'wire' | 'switch';
 export const FABRICS: readonly Fabric[] = ['wire', 'switch'];
+
+
+/** Where the two endpoints sit: one simulated node, or one node each (joined by a wire or a switch). */
+export type Placement = 'same-node' | 'cross-node';
+export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
 
 /**
  * Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node).
@@ -110,7 +114,7 @@ export const endpointOf = ({ netns, ip, dev }: Endpoint): Endpoint => ({ netns, 
  * the host — ssh, cnperf's keeper and the teardown with it — and nothing can undo the run from here.
  * Refused, before any change, on every host whose NIC carries that address: before connecting, where
  * the inventory names no NIC (cnperf would take the one routing to the other host); on connecting,
- * where the NIC named carries it (src/hosts/remote-host.ts looks).
+ * where the NIC named carries it (src/remote/remote-host.ts looks).
  */
 export function nicTakeoverRefusal(hosts: readonly PlanHost[] | undefined, used: number, what: string): string | null {
   for (const h of (hosts ?? []).slice(0, used)) {

@@ -4,17 +4,17 @@ import { bridge } from './bridge.js';
 import { loopback } from './loopback.js';
 import { ipvlan, macvlan } from './macvlan.js';
 import { ovs } from './ovs.js';
-import { ovsDpdk } from './ovs-dpdk.js';
+import { ovsDpdk } from './dpdk/ovs-dpdk.js';
 import { routed } from './routed.js';
 import type { Datapath, PlanContext } from './types.js';
 import { veth } from './veth.js';
 import { vxlan } from './vxlan.js';
-import { cni } from './cni.js';
-import { tcx } from './tcx.js';
-import { testpmd } from './testpmd.js';
-import { xdp } from './xdp.js';
-import { existing } from './existing.js';
-import { podman } from './podman.js';
+import { cni } from './cni/cni.js';
+import { tcx } from './ebpf/tcx.js';
+import { testpmd } from './dpdk/testpmd.js';
+import { xdp } from './ebpf/xdp.js';
+import { existing } from './existing/existing.js';
+import { podman } from './podman/podman.js';
 import { host } from './host.js';
 
 /** Every datapath cnperf knows, listed explicitly. */

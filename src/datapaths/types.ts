@@ -1,11 +1,11 @@
-import type { Journal } from '../host/journal.js';
+import type { Journal } from '../local/journal.js';
 import type { CniPlan, PlanHost, Topology } from '../topology/model.js';
 import type { VmOptions } from './guests.js';
 import type { NetfilterOptions } from './netfilter.js';
 import type { ServiceOptions } from './service.js';
 
-export type Placement = 'same-node' | 'cross-node';
-export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
+import type { Placement } from './nodes.js';
+export { PLACEMENTS, type Placement } from './nodes.js';
 
 export interface PlanContext {
   runId: string;

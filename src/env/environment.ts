@@ -6,7 +6,21 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { VERSION } from '../version.js';
-import type { HostEnvironment } from '../hosts/environment.js';
+
+/** A real host's (--hosts), read there: an item the host cannot tell is null. */
+export interface HostEnvironment {
+  name: string;
+  address: string;
+  hostname: string | null;
+  kernel: string | null;
+  kernel_version: string | null;
+  cpu_model: string | null;
+  cpu_count: number | null;
+  governor: string | null;
+  smt: string | null;
+  clocksource: string | null;
+  nic: { name: string; mtu: number; driver: string | null; speed_mbps: number | null; offloads: Record<string, 'on' | 'off'> | null };
+}
 
 export interface Environment {
   kernel: string;

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { bpfToolPath } from '../paths.js';
-import { runCommand } from '../host/command.js';
+import { runCommand } from '../local/command.js';
 import type { Topology } from '../topology/model.js';
 
 /** One pinned program's figures over the window. */

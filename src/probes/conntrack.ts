@@ -4,7 +4,7 @@
  * column the table's entry count) — insert failures, drops, early drops, invalid packets, clashes.
  * A Service path's NAT lives on conntrack: these say whether it kept up (a full table drops new flows).
  */
-import { runCommand } from '../host/command.js';
+import { runCommand } from '../local/command.js';
 
 export interface ConntrackReading {
   entries: number;

@@ -2,7 +2,7 @@
  * Packet, byte and drop counters of every interface of a namespace (`ip -s -j link`): what each
  * device of the datapath carried and dropped during a run.
  */
-import { runCommand } from '../host/command.js';
+import { runCommand } from '../local/command.js';
 
 export interface DeviceCounters {
   rx_packets: number;

@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from '../host/command.js';
+import { runCommand } from '../local/command.js';
 import { assertListed } from '../tools/table.js';
-import type { Journal } from '../host/journal.js';
+import type { Journal } from '../local/journal.js';
 import { errorMessage } from '../util/errors.js';
 import { within } from '../util/timeout.js';
 

@@ -4,7 +4,7 @@
  * and namespace of the datapath and, with --trace, stack traversals per packet and softirq durations.
  * "Per packet" means per packet delivered to an endpoint (rx_packets of the endpoints' devices).
  */
-import type { Journal } from '../host/journal.js';
+import type { Journal } from '../local/journal.js';
 import type { Topology } from '../topology/model.js';
 import { errorMessage } from '../util/errors.js';
 import { BpfStatsSession, type BpfReport } from './bpf.js';

@@ -2,7 +2,7 @@
  * IP/UDP/TCP counters of a namespace (/proc/net/snmp as seen from inside it): the drops and errors
  * the stack itself counted (UDP receive buffer full, no socket on the port, checksum errors).
  */
-import { runCommand } from '../host/command.js';
+import { runCommand } from '../local/command.js';
 
 export type Snmp = Record<string, Record<string, number>>;
 

@@ -7,9 +7,9 @@
  */
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from '../host/command.js';
-import type { Journal } from '../host/journal.js';
-import { findTracefs, isTracefsMounted, removeTraceInstance, traceInstancePath, TRACEFS_MOUNT, unmountTracefs } from '../host/tracefs.js';
+import { runCommand } from '../local/command.js';
+import type { Journal } from '../local/journal.js';
+import { findTracefs, isTracefsMounted, removeTraceInstance, traceInstancePath, TRACEFS_MOUNT, unmountTracefs } from '../local/tracefs.js';
 import { Histogram } from '../stats/histogram.js';
 import { dataLocString, parseEventFormat, parseRingBufferPages, type EventFormat } from './ringbuffer.js';
 

@@ -1,10 +1,10 @@
 /**
- * Judging expectations (src/spec/expect.ts) on a case's stored runs: each with the measured value, its
+ * Judging expectations (src/input/expect.ts) on a case's stored runs: each with the measured value, its
  * 95 % interval and how that interval was computed (src/stats/repeats.ts: Student t over repeats, the
  * within-run interval of a quantile, or a Wilson interval for a loss share), and a verdict — pass,
  * fail, inconclusive (the interval straddles the threshold) or unmeasured (nothing to judge on).
  */
-import { formatMetric, holds, type Expectation } from '../spec/expect.js';
+import { formatMetric, holds, type Expectation } from '../input/expect.js';
 import type { MeanCi, QuantileCi } from '../stats/repeats.js';
 import type { CaseStats } from './cases.js';
 import { renderTable } from './table.js';

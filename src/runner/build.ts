@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { getDatapath } from '../datapaths/registry.js';
-import { HostExecutor } from '../host/executor.js';
-import { Journal } from '../host/journal.js';
-import { waitReady } from '../host/ready.js';
-import { stepsFor } from '../host/steps.js';
+import { HostExecutor } from '../local/executor.js';
+import { Journal } from '../local/journal.js';
+import { waitReady } from '../local/ready.js';
+import { stepsFor } from '../local/steps.js';
 import { stateDir } from '../paths.js';
 import type { Topology } from '../topology/model.js';
 import { bootGuests } from '../vm/boot.js';

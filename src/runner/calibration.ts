@@ -4,8 +4,8 @@
  * how late a 1 ms timer wakes up (as cyclictest measures it: against the planned wake-up), and the
  * noise a quiet CPU shows (gaps in a tight clock loop: interrupts, softirqs, the hypervisor).
  */
-import { EngineError, EngineProcess } from '../engine/supervisor.js';
-import type { CalibrateClockResult, CalibrateNoiseResult, CalibrateTimerResult } from '../engine/protocol.js';
+import { EngineError, EngineProcess } from '../engine-client/supervisor.js';
+import type { CalibrateClockResult, CalibrateNoiseResult, CalibrateTimerResult } from '../engine-client/protocol.js';
 import type { Environment } from '../env/environment.js';
 import { Histogram } from '../stats/histogram.js';
 import { RTT_DEFAULTS } from '../workloads/rtt.js';

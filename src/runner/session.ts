@@ -5,11 +5,11 @@
  * the lock released and the store closed at the end.
  */
 import { collectEnvironment, type Environment } from '../env/environment.js';
-import { probeEngineVersion } from '../engine/supervisor.js';
-import { acquireMeasureLock } from '../host/lock.js';
+import { probeEngineVersion } from '../engine-client/supervisor.js';
+import { acquireMeasureLock } from '../local/lock.js';
 import { staticEnginePath, stateDir } from '../paths.js';
-import { HostSet } from '../hosts/host-set.js';
-import type { Inventory } from '../hosts/inventory.js';
+import { HostSet } from '../remote/host-set.js';
+import type { Inventory } from '../remote/inventory.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { installStopHandlers, type StopState } from './signals.js';

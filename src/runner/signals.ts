@@ -3,7 +3,7 @@
  * The first signal asks the work to stop (engines are stopped, the current step finishes, teardown
  * runs); later signals do not interrupt the teardown, they only say it is under way.
  */
-import { stopAllEngines } from '../engine/supervisor.js';
+import { stopAllEngines } from '../engine-client/supervisor.js';
 
 export interface StopState {
   readonly requested: boolean;

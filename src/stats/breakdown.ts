@@ -11,7 +11,7 @@
  * in the receiver's namespace), so forward_path holds the sender's device and everything between
  * (a bridge, a VXLAN tunnel), and server_wakeup the last softirq, the socket and the scheduler.
  */
-import type { StampRows } from '../engine/protocol.js';
+import type { StampRows } from '../engine-client/protocol.js';
 import { Histogram } from './histogram.js';
 
 export const COMPONENTS = ['client_send', 'forward_path', 'server_wakeup', 'server_turnaround', 'return_path', 'client_wakeup'] as const;

@@ -4,7 +4,7 @@
  * a report can be remade without re-measuring.
  */
 import Database from 'better-sqlite3';
-import { makeDirs } from '../host/statedir.js';
+import { makeDirs } from '../local/statedir.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';

@@ -1,6 +1,6 @@
 /**
  * The pure description of a datapath: what namespaces, links and addresses exist and where the
- * two endpoints of a measurement sit. Datapaths produce it; only src/host/ turns it into kernel
+ * two endpoints of a measurement sit. Datapaths produce it; only src/local/ turns it into kernel
  * state. Nothing here touches the host.
  */
 import { UserError } from '../util/errors.js';
@@ -236,7 +236,7 @@ export interface Topology {
 
 /** What a CNI network does for a run: each container namespace is ADDed, its address fills its endpoint. */
 export interface CniPlan {
-  /** the parsed network configuration list (src/cni/config.ts NetworkList) */
+  /** the parsed network configuration list (src/datapaths/cni/config.ts NetworkList) */
   network: { cniVersion: string; name: string; disableCheck: boolean; plugins: Array<{ type: string } & Record<string, unknown>>; file: string };
   /** the namespace plugins run in: the node, whose side they wire (cni0, routes, IPAM) */
   node: string;
@@ -275,7 +275,7 @@ export interface PodmanRuntime {
 }
 
 /**
- * A userspace switch joined to DPDK engines over vhost-user (src/dpdk/): each endpoint namespace (a
+ * A userspace switch joined to DPDK engines over vhost-user (src/datapaths/dpdk/): each endpoint namespace (a
  * container) holds no kernel interface, only its engine's virtio-user port on a socket of the switch.
  */
 export interface DpdkPlan {

@@ -7,8 +7,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { constants } from 'node:os';
-import type { EngineCallbacks, EngineHost } from '../engine/guest.js';
-import { parseEngineLine } from '../engine/protocol.js';
+import type { EngineCallbacks, EngineHost } from '../engine-client/guest.js';
+import { parseEngineLine } from '../engine-client/protocol.js';
 import { ENGINE_PROTO, VERSION } from '../version.js';
 
 interface Running {

@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { registerEngineHost, unregisterEngineHost } from '../engine/guest.js';
-import { runCommand, type CommandRunner } from '../host/command.js';
-import { pidfileProcess } from '../host/proc.js';
-import type { Journal } from '../host/journal.js';
-import { ensureRunDir, makeDirs } from '../host/statedir.js';
+import { registerEngineHost, unregisterEngineHost } from '../engine-client/guest.js';
+import { runCommand, type CommandRunner } from '../local/command.js';
+import { pidfileProcess } from '../local/proc.js';
+import type { Journal } from '../local/journal.js';
+import { ensureRunDir, makeDirs } from '../local/statedir.js';
 import type { Guest, Topology, VmPlan } from '../topology/model.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { GuestAgent } from './agent.js';

@@ -4,8 +4,8 @@
  * it has) instead of leaving it to wait out every timeout. Both engines are stopped whatever happens.
  * The workloads (rtt, rr) say what to run and judge the result; this is the choreography they share.
  */
-import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
-import type { EngineEvent } from '../engine/protocol.js';
+import { EngineError, EngineProcess, describeExit } from '../engine-client/supervisor.js';
+import type { EngineEvent } from '../engine-client/protocol.js';
 
 export interface ClientServerOutcome<C, S> {
   client: C;

@@ -1,6 +1,6 @@
 /** What every workload reads the same way from the parsed options. */
-import type { OptionValues } from '../spec/options.js';
-import type { PaceMode, WaitMode } from '../engine/protocol.js';
+import type { OptionValues } from '../options/options.js';
+import type { PaceMode, WaitMode } from '../engine-client/protocol.js';
 import { UserError } from '../util/errors.js';
 
 export interface CommonParams {

@@ -8,7 +8,7 @@
  * (the output says what shares). The worst samples are kept.
  */
 import os from 'node:os';
-import { readDropCounters } from '../host/counters.js';
+import { readDropCounters } from '../local/counters.js';
 import type { Endpoint } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { within } from '../util/timeout.js';

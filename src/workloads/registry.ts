@@ -1,13 +1,13 @@
 /**
  * Every workload cnperf knows, listed explicitly, like the datapaths. A new workload is one module
- * (./types.ts says what it owns) plus one line here, and its options in src/spec/options.ts.
+ * (./types.ts says what it owns) plus one line here, and its options in src/input/options.ts.
  */
 import { notOneOf } from '../util/nearest.js';
 import { planDatapath } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Topology } from '../topology/model.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { splitByHost } from '../hosts/split.js';
+import { splitByHost } from '../remote/split.js';
 import { stateDir } from '../paths.js';
 import { loadWorkload } from './load.js';
 import type { WorkloadName } from './results.js';

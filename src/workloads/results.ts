@@ -2,7 +2,7 @@
  * The typed results of every workload, as stored (src/store/db.ts) and read back: a run record's
  * summary, engine counters and series are one of these, keyed by its workload.
  */
-import type { RrClientResult, RttClientResult, StreamRxResult, StreamTxResult } from '../engine/protocol.js';
+import type { RrClientResult, RttClientResult, StreamRxResult, StreamTxResult } from '../engine-client/protocol.js';
 import type { Interval } from '../stats/series.js';
 import type { RttSummary } from '../stats/summary.js';
 

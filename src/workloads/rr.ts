@@ -6,8 +6,8 @@
  * one transaction in flight (engine/tcp_rr.c). Latency per transaction in the `rtt_ns` shape, and
  * transactions per second.
  */
-import { rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult, type WaitMode } from '../engine/protocol.js';
-import type { OptionValues } from '../spec/options.js';
+import { rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult, type WaitMode } from '../engine-client/protocol.js';
+import type { OptionValues } from '../options/options.js';
 import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
 import type { Endpoint, Topology } from '../topology/model.js';

@@ -5,10 +5,10 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { EngineProcess } from '../engine/supervisor.js';
-import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine/protocol.js';
+import type { EngineProcess } from '../engine-client/supervisor.js';
+import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine-client/protocol.js';
 import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
-import type { OptionValues } from '../spec/options.js';
+import type { OptionValues } from '../options/options.js';
 import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';

@@ -4,8 +4,8 @@
  * fast as possible or paced, for a duration. Both ends report per-second counters; the steady-state
  * means are made by the caller (src/stats/series.ts).
  */
-import { runCommand } from '../host/command.js';
-import { EngineError, EngineProcess, describeExit } from '../engine/supervisor.js';
+import { runCommand } from '../local/command.js';
+import { EngineError, EngineProcess, describeExit } from '../engine-client/supervisor.js';
 import {
   streamRxArgv,
   streamTxArgv,
@@ -15,10 +15,10 @@ import {
   type StreamRxResult,
   type StreamTxResult,
   type WaitMode,
-} from '../engine/protocol.js';
-import { dropsBetween, readDropCounters, type DropCounters } from '../host/counters.js';
-import { StreamApi as StreamApiEnum } from '../engine/protocol.js';
-import type { OptionValues } from '../spec/options.js';
+} from '../engine-client/protocol.js';
+import { dropsBetween, readDropCounters, type DropCounters } from '../local/counters.js';
+import { StreamApi as StreamApiEnum } from '../engine-client/protocol.js';
+import type { OptionValues } from '../options/options.js';
 import { aggregateSeries, steadyState } from '../stats/series.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';

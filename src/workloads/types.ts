@@ -2,9 +2,9 @@
  * What a workload is: one module that owns its options' meaning, its engine command lines (the same
  * builders serve the run and --dry-run), its run, and the typed result it shapes. The runner only
  * orchestrates: plan → build → run a workload with probes → store → teardown. A new workload is one
- * module plus one line in ./registry.ts (and its options in src/spec/options.ts).
+ * module plus one line in ./registry.ts (and its options in src/options/options.ts).
  */
-import type { OptionValues } from '../spec/options.js';
+import type { OptionValues } from '../options/options.js';
 import type { BreakdownSummary } from '../stats/breakdown.js';
 import type { ServicePath, Topology } from '../topology/model.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
-import type { HostExecutor } from '../../src/host/executor.js';
+import type { HostExecutor } from '../../src/local/executor.js';
 import { buildTopology } from '../../src/runner/build.js';
 import type { Topology } from '../../src/topology/model.js';
 import { hostSnapshot, type HostSnapshot } from './host.js';

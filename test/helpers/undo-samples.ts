@@ -1,5 +1,5 @@
 /** One journal entry of every kind: a new kind without a sample here does not compile. */
-import type { UndoAction } from '../../src/host/steps.js';
+import type { UndoAction } from '../../src/local/steps.js';
 
 export const UNDO_SAMPLES: { [K in UndoAction['op']]: Extract<UndoAction, { op: K }> } = {
   'del-netns': { op: 'del-netns', netns: 'cnpffffff-c' },

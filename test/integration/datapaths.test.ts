@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { DATAPATHS } from '../../src/datapaths/registry.js';
 import type { Placement } from '../../src/datapaths/types.js';
 import { collectEnvironment } from '../../src/env/environment.js';
-import { ownerMark } from '../../src/host/steps.js';
+import { ownerMark } from '../../src/local/steps.js';
 import { stateDir } from '../../src/paths.js';
 import { rttSummaryOf } from '../../src/report/run-tables.js';
 import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { OVS_VSWITCHD_DPDK } from '../../src/dpdk/ovs-dpdk.js';
+import { OVS_VSWITCHD_DPDK } from '../../src/datapaths/dpdk/ovs-dpdk-switch.js';
 import { dpdkEnginePath } from '../../src/paths.js';
 import { cnperf, collect, hostSnapshot, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EngineProcess } from '../../src/engine/supervisor.js';
+import type { EngineProcess } from '../../src/engine-client/supervisor.js';
 import { stateDir } from '../../src/paths.js';
 import { RTT_DEFAULTS, rttCommands, runRtt } from '../../src/workloads/rtt.js';
 import { STREAM_DEFAULTS, runStream, streamCommands } from '../../src/workloads/stream.js';

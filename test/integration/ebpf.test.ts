@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
-import { stepsFor } from '../../src/host/steps.js';
+import { stepsFor } from '../../src/local/steps.js';
 import { bpfToolPath } from '../../src/paths.js';
 import { bpfState, cnperf, hostSnapshot, ownedNetns } from '../helpers/host.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { stepsFor } from '../../src/host/steps.js';
+import { stepsFor } from '../../src/local/steps.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { collect, cnperf, hostSnapshot, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 

@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EngineProcess } from '../../src/engine/supervisor.js';
-import { rttClientArgv, rttServerArgv, type RttClientResult } from '../../src/engine/protocol.js';
+import { EngineProcess } from '../../src/engine-client/supervisor.js';
+import { rttClientArgv, rttServerArgv, type RttClientResult } from '../../src/engine-client/protocol.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { buildTopology } from '../../src/runner/build.js';
 import { stateDir } from '../../src/paths.js';

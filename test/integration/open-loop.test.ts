@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, it } from 'node:test';
-import type { EngineProcess } from '../../src/engine/supervisor.js';
-import { runCommand } from '../../src/host/command.js';
+import type { EngineProcess } from '../../src/engine-client/supervisor.js';
+import { runCommand } from '../../src/local/command.js';
 import { stateDir } from '../../src/paths.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { loadPlacement, runLoadLatency } from '../../src/workloads/load.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isTracefsMounted, TRACEFS_MOUNT } from '../../src/host/tracefs.js';
+import { isTracefsMounted, TRACEFS_MOUNT } from '../../src/local/tracefs.js';
 import { cnperf, collect, hostSnapshot, sleep, spawnCnperf, tracefsState, waitForStderr } from '../helpers/host.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-probes-'));

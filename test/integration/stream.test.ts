@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectEnvironment } from '../../src/env/environment.js';
-import type { StreamApi } from '../../src/engine/protocol.js';
+import type { StreamApi } from '../../src/engine-client/protocol.js';
 import { measure } from '../../src/runner/measure.js';
 import type { LoadEngineRecord, LoadSummary, StreamSummary, SweepSummary } from '../../src/workloads/results.js';
 import { loadPlacement } from '../../src/workloads/load.js';

@@ -9,9 +9,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { QUICK_USAGE, dryRun, parseQuickArgs } from '../../src/cli/quick.js';
 import { DATAPATHS } from '../../src/datapaths/registry.js';
-import { EXPERIMENT_PARAM_NAMES, OPTIONS, OPTION_NAMES } from '../../src/spec/options.js';
-import { experimentJsonSchema } from '../../src/spec/experiment-schema.js';
+import { EXPERIMENT_PARAM_NAMES, OPTIONS, OPTION_NAMES } from '../../src/options/options.js';
+import { experimentJsonSchema } from '../../src/input/experiment-schema.js';
 import { WORKLOADS, WORKLOAD_NAMES } from '../../src/workloads/registry.js';
+import { cycles, floorsIn, floorViolations, folderOf, importGraph } from '../helpers/import-graph.js';
 import { ROOT } from '../helpers/paths.js';
 
 function sources(dir: string): string[] {
@@ -29,16 +30,26 @@ describe('architecture', () => {
     assert.deepEqual(long, []);
   });
 
-  it('lower floors never import higher ones', () => {
-    const lower = ['topology', 'datapaths', 'host', 'engine', 'stats'];
-    const higher = ['cli', 'runner', 'report', 'spec'];
-    const bad: string[] = [];
-    for (const f of files) {
-      const floor = f.rel.split(path.sep)[0]!;
-      if (!lower.includes(floor)) continue;
-      for (const m of f.text.matchAll(/from '\.\.\/([a-z]+)\//g)) if (higher.includes(m[1]!)) bad.push(`${f.rel} imports ${m[1]}/`);
-    }
-    assert.deepEqual(bad, []);
+  it('the import graph: no cycle between files or folders, every import down the floors docs/architecture.md writes', (t) => {
+    const graph = importGraph(SRC);
+    const floors = floorsIn(readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8'));
+    t.diagnostic(`floors, top first: ${floors.map((f) => f.join(' ')).join(' | ')}`);
+    for (const [i, f] of floors.entries()) t.diagnostic(`floor ${i + 1}: ${f.map((d) => `${d} → ${[...(graph.folders.get(d) ?? [])].sort().join(', ') || 'nothing'}`).join('; ')}`);
+    const folders = [...new Set([...graph.files.keys()].map(folderOf))].sort();
+    assert.deepEqual(floors.flat().sort(), folders, 'every folder of src/ on exactly one floor');
+    assert.deepEqual(cycles(graph.files), [], 'cycles between files');
+    assert.deepEqual(cycles(graph.folders), [], 'cycles between folders');
+    assert.deepEqual(floorViolations(graph, floors), []);
+  });
+
+  it('the graph check finds what it must: a cycle, an import upwards, an import beside', () => {
+    const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges).map(([k, v]) => [k, new Set(v)]));
+    assert.deepEqual(cycles(g({ a: ['b'], b: ['c'], c: ['a'], d: ['a'] })), [['a', 'b', 'c']]);
+    assert.deepEqual(cycles(g({ a: ['a'] })), [['a']]);
+    assert.deepEqual(cycles(g({ a: ['b'], b: [] })), []);
+    const graph = { files: g({}), folders: g({ lower: ['upper'], upper: ['lower', 'aside'], aside: ['upper'] }), why: new Map([['lower -> upper', ['lower/x.ts imports upper/y.ts']], ['upper -> lower', ['upper/y.ts imports lower/x.ts']], ['upper -> aside', ['upper/y.ts imports aside/z.ts']], ['aside -> upper', ['aside/z.ts imports upper/y.ts']]]) };
+    assert.deepEqual(floorViolations(graph, [['upper', 'aside'], ['lower']]), ['lower/x.ts imports upper/y.ts (lower/ is on floor 2, upper/ on 1)', 'upper/y.ts imports aside/z.ts (upper/ is on floor 1, aside/ on 1)', 'aside/z.ts imports upper/y.ts (aside/ is on floor 1, upper/ on 1)']);
+    assert.deepEqual(floorsIn('x\n```floors\ncli\nstore input  # same floor\n```\n'), [['cli'], ['store', 'input']]);
   });
 
   it('src/cli holds no engine command line (the workloads build them)', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseStamps, type StampRows } from '../../src/engine/protocol.js';
+import { parseStamps, type StampRows } from '../../src/engine-client/protocol.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseRawSamples } from '../../src/engine/protocol.js';
+import { parseRawSamples } from '../../src/engine-client/protocol.js';
 import { breakdownRoundTrips, COMPONENTS, splitRoundTrip } from '../../src/stats/breakdown.js';
 import { FIXTURES } from '../helpers/paths.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import { parseEngineLine } from '../../src/engine/protocol.js';
+import { parseEngineLine } from '../../src/engine-client/protocol.js';
 import { floorLine, type Calibration } from '../../src/runner/calibration.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { FIXTURES } from '../helpers/paths.js';

@@ -8,10 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { withRunIpam } from '../../src/cni/attach.js';
-import { compareVersions, parseNetworkConfig, readNetworkConfig, type NetworkList } from '../../src/cni/config.js';
-import { CniError, findPlugin } from '../../src/cni/plugin.js';
-import { cniAdd, cniDel, resultIp, type Attachment } from '../../src/cni/runtime.js';
+import { withRunIpam } from '../../src/datapaths/cni/attach.js';
+import { compareVersions, parseNetworkConfig, readNetworkConfig, type NetworkList } from '../../src/datapaths/cni/config.js';
+import { CniError, findPlugin } from '../../src/datapaths/cni/plugin.js';
+import { cniAdd, cniDel, resultIp, type Attachment } from '../../src/datapaths/cni/runtime.js';
 import { UserError } from '../../src/util/errors.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
 

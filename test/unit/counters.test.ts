@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { parseSoftnetDrops } from '../../src/host/counters.js';
+import { parseSoftnetDrops } from '../../src/local/counters.js';
 
 it('sums the dropped column of /proc/net/softnet_stat (hex) over CPUs', () => {
   // captured on the development machine, with the second CPU's drop count edited to 0x1f

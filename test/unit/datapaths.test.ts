@@ -4,9 +4,9 @@ import { DATAPATHS, checkDatapathOptions, getDatapath } from '../../src/datapath
 import { nearest } from '../../src/util/nearest.js';
 import { explainBuildFailure, planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS, pairIps } from '../../src/datapaths/types.js';
-import { parseOffload } from '../../src/spec/options.js';
+import { parseOffload } from '../../src/options/options.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
-import { ownerMark, stepsFor } from '../../src/host/steps.js';
+import { ownerMark, stepsFor } from '../../src/local/steps.js';
 import { bpfToolPath } from '../../src/paths.js';
 import { IFNAME_MAX, validateTopology, type Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
@@ -40,7 +40,7 @@ describe('datapath planning', () => {
       const t = d.plan({ runId: RUN, placement: d.placements[0], ...ctxFor(d) });
       const steps = stepsFor(t);
       // argv arrays of known tools only: nothing is ever a shell string
-      // (but naming a real host's own namespace after the session's shell there, src/host/steps.ts)
+      // (but naming a real host's own namespace after the session's shell there, src/local/steps.ts)
       for (const s of steps) assert.ok(['ip', 'mkdir', 'ovsdb-tool', 'ovs-vsctl', 'mount', bpfToolPath()].includes(s.argv[0]!) || (s.argv[0] === 'sh' && s.undo?.op === 'unname-netns'), s.argv.join(' '));
       // A mount outside our namespaces (the eBPF datapaths' bpffs) is journaled for unmounting.
       for (const s of steps.filter((x) => x.argv[0] === 'mount')) assert.deepEqual(s.undo, { op: 'umount-bpffs', path: s.argv.at(-1) });

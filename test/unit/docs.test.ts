@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { OPTION_NAMES } from '../../src/spec/options.js';
+import { OPTION_NAMES } from '../../src/options/options.js';
 import { ROOT } from '../helpers/paths.js';
 
 const DOCS = path.join(ROOT, 'docs');

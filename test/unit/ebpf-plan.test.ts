@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pairMac } from '../../src/datapaths/ebpf.js';
+import { pairMac } from '../../src/datapaths/ebpf/ebpf.js';
 import { bpfDelta, parseBpfStats } from '../../src/probes/bpf.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS } from '../../src/datapaths/types.js';
-import { stepsFor } from '../../src/host/steps.js';
-import { planQuick } from '../../src/spec/quick.js';
+import { stepsFor } from '../../src/local/steps.js';
+import { planQuick } from '../../src/input/quick.js';
 import { validateTopology, type Link } from '../../src/topology/model.js';
 
 const veths = (links: Link[]) => links.filter((l): l is Extract<Link, { kind: 'veth' }> => l.kind === 'veth');

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { caseStats } from '../../src/report/cases.js';
 import { gateExitCode, judge, wilson } from '../../src/report/gates.js';
-import { parseExperimentText } from '../../src/spec/experiment-file.js';
-import { expandCases } from '../../src/spec/matrix.js';
-import { parseExpectation } from '../../src/spec/expect.js';
+import { parseExperimentText } from '../../src/input/experiment-file.js';
+import { expandCases } from '../../src/input/matrix.js';
+import { parseExpectation } from '../../src/input/expect.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import type { RunRecord } from '../../src/store/db.js';
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cleanStale } from '../../src/host/cleanup.js';
+import { cleanStale } from '../../src/local/cleanup.js';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HostExecutor, undoAll } from '../../src/host/executor.js';
-import { Journal, listJournals, readJournal } from '../../src/host/journal.js';
-import { isAlive, processStartTime } from '../../src/host/proc.js';
+import { HostExecutor, undoAll } from '../../src/local/executor.js';
+import { Journal, listJournals, readJournal } from '../../src/local/journal.js';
+import { isAlive, processStartTime } from '../../src/local/proc.js';
 import { HostCommandError } from '../../src/util/errors.js';
-import type { CommandRunner } from '../../src/host/command.js';
+import type { CommandRunner } from '../../src/local/command.js';
 import { UNDO_SAMPLES } from '../helpers/undo-samples.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-journal-'));

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { processStartTime } from '../../src/host/proc.js';
-import { REMOVE_STALE_LOCK, TAKE_LOCK } from '../../src/hosts/remote-lock.js';
+import { processStartTime } from '../../src/local/proc.js';
+import { REMOVE_STALE_LOCK, TAKE_LOCK } from '../../src/remote/remote-lock.js';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import { ROOT } from '../helpers/paths.js';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-lock-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const LOCK = pathToFileURL(path.join(ROOT, 'dist', 'src', 'host', 'lock.js')).href;
+const LOCK = pathToFileURL(path.join(ROOT, 'dist', 'src', 'local', 'lock.js')).href;
 // each contender loads, says it is ready, waits for its stdin to close (the common start), tries once,
 // and holds what it won until every contender has tried
 const CONTENDER = `

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
 import { addNetfilter, iptablesRuleset, nftRuleset } from '../../src/datapaths/netfilter.js';
-import { stepsFor } from '../../src/host/steps.js';
+import { stepsFor } from '../../src/local/steps.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 
 describe('netfilter on the forwarding path', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ProtocolError, parseEngineLine, parseRawSamples, rttClientArgv, rttServerArgv } from '../../src/engine/protocol.js';
+import { ProtocolError, parseEngineLine, parseRawSamples, rttClientArgv, rttServerArgv } from '../../src/engine-client/protocol.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { FIXTURES } from '../helpers/paths.js';
 

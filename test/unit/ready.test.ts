@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
-import type { CommandRunner } from '../../src/host/command.js';
-import { readyConditions, waitReady } from '../../src/host/ready.js';
+import type { CommandRunner } from '../../src/local/command.js';
+import { readyConditions, waitReady } from '../../src/local/ready.js';
 import { FIXTURES } from '../helpers/paths.js';
 
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');

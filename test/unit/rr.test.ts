@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseEngineLine, rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult } from '../../src/engine/protocol.js';
-import { parseOptionValues } from '../../src/spec/options.js';
-import { planQuick } from '../../src/spec/quick.js';
+import { parseEngineLine, rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult } from '../../src/engine-client/protocol.js';
+import { parseOptionValues } from '../../src/options/options.js';
+import { planQuick } from '../../src/input/quick.js';
 import { rrOutcomeOf, rrParams } from '../../src/workloads/rr.js';
 import { FIXTURES } from '../helpers/paths.js';
 

@@ -6,12 +6,12 @@ import { describe, it } from 'node:test';
 import { chainHash, clusterIpOf, iptablesServices, nftablesServices, type ServiceSet } from '../../src/datapaths/service-rules.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { runCommand } from '../../src/host/command.js';
-import { HostExecutor } from '../../src/host/executor.js';
-import { Journal } from '../../src/host/journal.js';
-import { stepsFor } from '../../src/host/steps.js';
+import { runCommand } from '../../src/local/command.js';
+import { HostExecutor } from '../../src/local/executor.js';
+import { Journal } from '../../src/local/journal.js';
+import { stepsFor } from '../../src/local/steps.js';
 import { conntrackDelta, parseConntrack } from '../../src/probes/conntrack.js';
-import { planQuick } from '../../src/spec/quick.js';
+import { planQuick } from '../../src/input/quick.js';
 import { planForJobs } from '../../src/workloads/registry.js';
 import { FIXTURES } from '../helpers/paths.js';
 

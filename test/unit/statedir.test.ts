@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symli
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ensureStateDir, makeDirs } from '../../src/host/statedir.js';
+import { ensureStateDir, makeDirs } from '../../src/local/statedir.js';
 import { UserError } from '../../src/util/errors.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-statedir-'));

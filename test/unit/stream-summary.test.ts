@@ -1,7 +1,7 @@
 /** The stream summary says "not measured" (null, printed –) rather than inventing a number. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StreamRxResult, StreamTxResult } from '../../src/engine/protocol.js';
+import type { StreamRxResult, StreamTxResult } from '../../src/engine-client/protocol.js';
 import { measuredAndLost } from '../../src/cli/results.js';
 import { caseStats } from '../../src/report/cases.js';
 import { charts } from '../../src/report/html.js';

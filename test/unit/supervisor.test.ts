@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { EngineProcess, liveEngineCount } from '../../src/engine/supervisor.js';
+import { EngineProcess, liveEngineCount } from '../../src/engine-client/supervisor.js';
 import { ENGINE_PROTO, VERSION } from '../../src/version.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-fake-engine-'));

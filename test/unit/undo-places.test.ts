@@ -6,19 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommandRunner } from '../../src/host/command.js';
-import { localUndoKinds, undoAll } from '../../src/host/executor.js';
-import { UNDO_OPS, type UndoAction } from '../../src/host/steps.js';
-import { NEVER_ON_A_HOST, ON_A_HOST } from '../../src/hosts/remote-undo.js';
+import type { CommandRunner } from '../../src/local/command.js';
+import { localUndoKinds, undoAll } from '../../src/local/executor.js';
+import { UNDO_OPS, type UndoAction } from '../../src/local/steps.js';
+import { NEVER_ON_A_HOST, ON_A_HOST } from '../../src/remote/remote-undo.js';
 import { UNDO_SAMPLES } from '../helpers/undo-samples.js';
 // the modules that register this machine's handlers for their own kinds
-import '../../src/cni/attach.js';
-import '../../src/dpdk/hugepages.js';
-import '../../src/host/adopt.js';
-import '../../src/hosts/host-set.js';
-import '../../src/podman/attach.js';
-import '../../src/podman/firewall.js';
-import { INSTANCE_RE } from '../../src/host/tracefs.js';
+import '../../src/datapaths/cni/attach.js';
+import '../../src/datapaths/dpdk/hugepages.js';
+import '../../src/local/adopt.js';
+import '../../src/remote/host-set.js';
+import '../../src/datapaths/podman/attach.js';
+import '../../src/datapaths/podman/firewall.js';
+import { INSTANCE_RE } from '../../src/local/tracefs.js';
 
 /** A host's runner that records what it was asked to run and answers like a successful command. */
 function recorder(): { run: CommandRunner; ran: string[][] } {

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
-import type { CommandRunner } from '../../src/host/command.js';
-import { HostExecutor, undoAll } from '../../src/host/executor.js';
-import { Journal } from '../../src/host/journal.js';
-import { stepsFor, type Step } from '../../src/host/steps.js';
-import { ipEquivalent, parseWireOutput, wireLine, type NetOp } from '../../src/host/wire.js';
+import type { CommandRunner } from '../../src/local/command.js';
+import { HostExecutor, undoAll } from '../../src/local/executor.js';
+import { Journal } from '../../src/local/journal.js';
+import { stepsFor, type Step } from '../../src/local/steps.js';
+import { ipEquivalent, parseWireOutput, wireLine, type NetOp } from '../../src/local/wire.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { FIXTURES } from '../helpers/paths.js';
 

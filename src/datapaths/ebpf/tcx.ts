@@ -1,0 +1,56 @@
+import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
+import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from '../nodes.js';
+import { GATEWAY } from '../routed.js';
+import { pairIps, type Datapath } from '../types.js';
+
+/**
+ * Cilium's host routing (engine/bpf/fwd_tc.bpf.c): containers are wired as in `routed` (a /32, a
+ * default route to a link-local gateway on the node's end of their veth), but the node neither
+ * forwards nor holds routes to them. A program at the tcx ingress of every node-side end looks the
+ * destination up and hands the packet with bpf_redirect_peer straight to the destination
+ * container's own end, in its namespace: one pass through a network stack on the way instead of
+ * the bridge's two. Across nodes, the egress side uses bpf_redirect_neigh towards the other node's
+ * underlay address and that node's NIC ingress redirects to the container's peer (native routing).
+ * On kernels before 6.6 (no tcx) the programs sit at a clsact qdisc's ingress.
+ */
+export const tcx: Datapath = {
+  name: 'tcx',
+  description: 'routed container veths, forwarded by a tcx ingress program with bpf_redirect_peer (and bpf_redirect_neigh across nodes), as Cilium does; no ip_forward',
+  placements: ['same-node', 'cross-node'],
+  defaultPlacement: 'same-node',
+  ...BPF_DATAPATH,
+  plan(ctx) {
+    const { runId, pairs = 1, placement = 'same-node' } = ctx;
+    const t = draftTopology(runId, 'tcx');
+    const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
+    const cross = placement === 'cross-node';
+    const loadA = bpfLoad(ctx, a.netns, 'fwd_tc');
+    const loadB = cross ? bpfLoad(ctx, b.netns, 'fwd_tc') : loadA;
+    if (cross) for (const [n, load] of [[a, loadA], [b, loadB]] as const) load.requests.push(['tc', n.netns, n.nic, 'tc_fwd']);
+    const out: Pair[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const ip = pairIps(i);
+      const end = (side: 'c' | 's', addr: string, node: typeof a, load: typeof loadA) => {
+        const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/32`, 'v');
+        const [mac, nodeMac] = [pairMac(i, side, true), pairMac(i, side, false)];
+        setVethMacs(t, e.netns, e.dev, mac, nodeMac);
+        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${GATEWAY}/32` });
+        t.routes!.push({ netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true });
+        load.requests.push(['tc', node.netns, e.peer, 'tc_fwd'], ['local', node.netns, addr, e.peer, mac, nodeMac]);
+        return e;
+      };
+      const c = end('c', ip.client, a, loadA);
+      const s = end('s', ip.server, b, loadB);
+      if (cross) loadA.requests.push(['remote', a.netns, ip.server, a.nic, b.underlayIp]), loadB.requests.push(['remote', b.netns, ip.client, b.nic, a.underlayIp]);
+      out.push({ client: endpointOf(c), server: endpointOf(s) });
+    }
+    t.bpf = cross ? [loadA, loadB] : [loadA];
+    // (Generic-mode XDP would see them: it runs again for the peer; the engine attaches natively.)
+    t.xdpUnsupported = 'bpf_redirect_peer hands packets to the container\'s device past its native XDP hook (the veth\'s NAPI poll), where the engine\'s AF_XDP program runs: it would see none';
+    const { client, server } = out[0]!;
+    const summary = cross
+      ? `${client.netns} ═veth═ tcx@${a.netns} ─redirect_neigh─ wire ─tcx@${b.netns} redirect_peer═ ${server.netns}`
+      : `${client.netns} ═veth═ tcx@${a.netns} ─redirect_peer═ ${server.netns}`;
+    return complete(t, out, summary);
+  },
+};

@@ -1,0 +1,151 @@
+/**
+ * What netavark leaves in the host: it creates a network's firewall rules in the host's own
+ * iptables (NETAVARK_FORWARD, NETAVARK-HOSTPORT-*, a chain per network), turns on
+ * net.ipv4.ip_forward, and keeps its global chains and the sysctl after the network is gone, by
+ * design. A run of cnperf must leave the host as it found it, so the state before the run's network
+ * is noted, and what netavark added is removed after it — unless podman containers that are not the
+ * run's still run (they may need it).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { runCommand, type CommandRunner } from '../../local/command.js';
+import { registerUndoHandler } from '../../local/executor.js';
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+const TABLES = ['filter', 'nat'] as const;
+
+export interface FirewallBefore {
+  /** "filter NETAVARK_FORWARD": every chain of the filter and nat tables */
+  chains: string[];
+  /** where iptables runs on nf_tables: its tables and their chains ("ip nat", "ip filter FORWARD"); empty for iptables-legacy */
+  tables: string[];
+  ipForward: string;
+}
+
+/** "(nf_tables)" or "(legacy)": iptables's backend decides where its tables live. */
+export async function iptablesBackend(run: CommandRunner = runCommand): Promise<'nf_tables' | 'legacy'> {
+  const { stdout } = await run(['iptables', '--version']);
+  return /nf_tables/.test(stdout) ? 'nf_tables' : 'legacy';
+}
+
+/** Pure: the chains (-N and built-in -P) and rules (-A) of `iptables -t T -S`. */
+export function parseIptablesS(text: string): { chains: string[]; rules: string[][] } {
+  const chains: string[] = [];
+  const rules: string[][] = [];
+  for (const line of text.split('\n')) {
+    const words = shellWords(line.trim());
+    if (words[0] === '-N' || words[0] === '-P') chains.push(words[1]!);
+    else if (words[0] === '-A') rules.push(words.slice(1));
+  }
+  return { chains, rules };
+}
+
+/** Splits an iptables -S line: words, with "double-quoted" ones (comments) kept whole. Pure. */
+export function shellWords(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  return out;
+}
+
+/** A rule of netavark's: in one of its chains, jumping to one, or saying so in its comment. Pure. */
+export function isNetavarkRule(rule: readonly string[]): boolean {
+  return rule.some((w) => /^NETAVARK/.test(w) || /netavark/i.test(w));
+}
+
+async function listTable(table: string, run: CommandRunner): Promise<{ chains: string[]; rules: string[][] }> {
+  return parseIptablesS((await run(['iptables', '-t', table, '-S'])).stdout);
+}
+
+interface NftItem {
+  table?: { family: string; name: string };
+  chain?: { family: string; table: string; name: string };
+  rule?: { family: string; table: string; chain: string };
+}
+
+/** The IPv4 filter and nat tables of nftables and their chains: "ip nat", "ip nat POSTROUTING". */
+async function nftTablesAndChains(run: CommandRunner): Promise<{ tables: string[]; chains: string[]; ruled: Set<string> }> {
+  const { stdout } = await run(['nft', '-j', 'list', 'ruleset']);
+  const items = (JSON.parse(stdout) as { nftables: NftItem[] }).nftables;
+  const ours = (family: string, table: string) => family === 'ip' && (table === 'filter' || table === 'nat');
+  return {
+    tables: items.flatMap((x) => (x.table && ours(x.table.family, x.table.name) ? [`ip ${x.table.name}`] : [])),
+    chains: items.flatMap((x) => (x.chain && ours(x.chain.family, x.chain.table) ? [`ip ${x.chain.table} ${x.chain.name}`] : [])),
+    ruled: new Set(items.flatMap((x) => (x.rule ? [`${x.rule.family} ${x.rule.table} ${x.rule.chain}`, `${x.rule.family} ${x.rule.table}`] : []))),
+  };
+}
+
+export async function firewallBefore(run: CommandRunner = runCommand): Promise<FirewallBefore> {
+  const chains: string[] = [];
+  // on nf_tables, list the tables first: `iptables -S` itself may create an empty one
+  const nft = (await iptablesBackend(run)) === 'nf_tables' ? await nftTablesAndChains(run) : null;
+  const tables = nft ? [...nft.tables, ...nft.chains] : [];
+  for (const t of TABLES) chains.push(...(await listTable(t, run)).chains.map((c) => `${t} ${c}`));
+  return { chains, tables, ipForward: readFileSync(IP_FORWARD, 'utf8').trim() };
+}
+
+/** netavark's rules in the host's firewall now: how many, in which chains (for the "why" lines). */
+export async function netavarkRules(run: CommandRunner = runCommand): Promise<{ backend: string; rules: number; chains: string[] }> {
+  let rules = 0;
+  const chains: string[] = [];
+  for (const t of TABLES) {
+    const l = await listTable(t, run);
+    rules += l.rules.filter(isNetavarkRule).length;
+    chains.push(...l.chains.filter((c) => /^NETAVARK/.test(c)).map((c) => `${t} ${c}`));
+  }
+  return { backend: `iptables (${await iptablesBackend(run)})`, rules, chains };
+}
+
+/** Removes what netavark added since `before`; leaves everything that was there. */
+async function removeResidue(before: FirewallBefore, run: CommandRunner): Promise<boolean> {
+  let removed = false;
+  for (const t of TABLES) {
+    const now = await listTable(t, run);
+    const added = now.chains.filter((c) => /^NETAVARK/.test(c) && !before.chains.includes(`${t} ${c}`));
+    // first the rules elsewhere that jump into the chains going, then the chains themselves
+    for (const r of now.rules) {
+      if (added.includes(r[0]!) || !r.some((w) => added.includes(w))) continue;
+      await run(['iptables', '-t', t, '-D', ...r]);
+      removed = true;
+    }
+    for (const c of added) await run(['iptables', '-t', t, '-F', c]);
+    for (const c of added) {
+      await run(['iptables', '-t', t, '-X', c]);
+      removed = true;
+    }
+  }
+  if ((await iptablesBackend(run)) === 'nf_tables') {
+    // iptables-nft made these built-in chains and tables for netavark: gone once empty again
+    const now = await nftTablesAndChains(run);
+    for (const chain of now.chains) {
+      if (before.tables.includes(chain) || now.ruled.has(chain)) continue;
+      await run(['nft', 'delete', 'chain', ...chain.split(' ')]);
+      removed = true;
+    }
+    for (const table of now.tables) {
+      if (before.tables.includes(table) || now.ruled.has(table)) continue;
+      await run(['nft', 'delete', 'table', ...table.split(' ')]);
+      removed = true;
+    }
+  }
+  return removed;
+}
+
+/** Podman containers running now (names), none of them the run's once its own are removed. */
+async function runningContainers(run: CommandRunner): Promise<string[]> {
+  const { stdout } = await run(['podman', 'ps', '--format', '{{.Names}}']);
+  return stdout.split('\n').filter(Boolean);
+}
+
+registerUndoHandler('netavark-residue', {
+  describe: (u) => `netavark's firewall chains and ip_forward (was ${u.before.ipForward}) left by the run's network`,
+  async undo(u, run) {
+    const others = await runningContainers(run).catch(() => []);
+    if (others.length) return 'gone'; // other containers may need them: podman's, not ours to remove
+    let removed = await removeResidue(u.before, run);
+    if (readFileSync(IP_FORWARD, 'utf8').trim() !== u.before.ipForward) {
+      writeFileSync(IP_FORWARD, u.before.ipForward);
+      removed = true;
+    }
+    return removed ? 'removed' : 'gone';
+  },
+});

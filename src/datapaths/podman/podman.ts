@@ -1,0 +1,61 @@
+import { attachPodman } from './attach.js';
+import { ownedName } from '../../topology/model.js';
+import { complete, draftTopology, type Pair } from '../nodes.js';
+import { pairSuffix, type Datapath } from '../types.js';
+
+/**
+ * What podman itself builds: a network of the run's own (netavark's bridge driver, its subnet in
+ * 198.18.0.0/15, never podman's default 10.88.0.0/16), containers of an image cnperf makes from its
+ * static engine, and whatever netavark adds to the host (iptables rules, ip_forward) — measured as
+ * it is, then removed with the run. The containers' main process is the engine's `pause`; the
+ * measuring engines enter their network namespaces (as a pod's containers share its pause
+ * container's), so the packets take exactly the containers' path.
+ */
+export const podman: Datapath = {
+  name: 'podman',
+  description: "containers on a podman network of the run's (netavark bridge), as podman builds it",
+  placements: ['same-node'],
+  defaultPlacement: 'same-node',
+  takes: ['podman-driver'],
+  tools: ['podman'],
+  refuse(ctx) {
+    const theirs = [ctx.offload && '--offload', ctx.rps !== undefined && '--rps', ctx.xps !== undefined && '--xps'].filter(Boolean);
+    return theirs.length ? `the containers' devices are podman's to set up: ${theirs.join(', ')} would change what podman built (--mtu is passed to the network)` : null;
+  },
+  plan(ctx) {
+    const { runId, pairs = 1 } = ctx;
+    const t = draftTopology(runId, 'podman');
+    const host = ownedName(runId, 'h');
+    t.namespaces.push({ name: host, role: 'node', adopted: { what: "the host (podman's bridge)" } });
+    const containers: Array<{ name: string; netns: string; role: 'client' | 'server' }> = [];
+    const out: Pair[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const x = pairSuffix(i);
+      const container = (side: 'c' | 's') => {
+        const role = side === 'c' ? 'client' : 'server';
+        const netns = ownedName(runId, `${side}${x}`);
+        const name = `cnperf-${runId}-${side}${x}`;
+        t.namespaces.push({ name: netns, role, adopted: { what: `podman container ${name}` } });
+        containers.push({ name, netns, role });
+        // The address is podman's to give (IPAM): filled in by attach.
+        return { netns, ip: '0.0.0.0', dev: 'eth0' };
+      };
+      out.push({ client: container('c'), server: container('s') });
+    }
+    // A /24 holds 126 pairs next to the gateway; more take a /16 (the bridge's route covers it)
+    const subnet = 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16';
+    const driver = ctx.podmanDriver ?? 'bridge';
+    let parent: { dev: string; peer: string; stub: string } | undefined;
+    if (driver === 'macvlan') {
+      // macvlan needs a parent NIC: a veth of the run's, made by attach in the host, its peer in a
+      // namespace of the run's, so that broadcasts (ARP) end there and never on a real network
+      parent = { dev: ownedName(runId, 'pm'), peer: ownedName(runId, 'pw'), stub: ownedName(runId, 'w') };
+      t.namespaces.push({ name: parent.stub, role: 'wire' });
+    }
+    t.podman = { image: `localhost/cnperf-${runId}:engine`, network: { name: `cnperf-${runId}`, driver, subnet, ...(ctx.mtu ? { mtu: ctx.mtu } : {}), ...(parent ? { parent } : {}) }, containers, host };
+    const { client, server } = out[0]!;
+    const via = parent ? `netavark macvlan on ${parent.dev}` : 'netavark bridge';
+    return complete(t, out, `${client.netns} [eth0] ═podman network cnperf-${runId} (${via}, ${subnet})═ [eth0] ${server.netns}`);
+  },
+  attach: (t, { journal, runDir }) => attachPodman(t, runDir, journal),
+};

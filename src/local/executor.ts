@@ -1,0 +1,339 @@
+/**
+ * The only code that changes the host's network state. It runs planned steps in order, journaling
+ * each step's reverse action first, and tears down by replaying the journal backwards. Teardown
+ * treats "already gone" as success, so it can be run any number of times.
+ *
+ * Consecutive kernel steps go to cnperf-wire as one batch (src/local/wire.ts): their undos are all
+ * journaled, in one write, before the batch is sent, so a crash anywhere in it is still undone (an
+ * undo whose object was never made finds it "already gone"). A batch ends at a test fault point, so
+ * fail@K / kill@K / pause@K still act exactly at step K. Teardown deletes namespaces rather than
+ * the links inside them: the kernel then dismantles every device of every dying namespace in one
+ * batch (one RCU grace period) instead of one per link.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { stateDir } from '../paths.js';
+import { errorMessage, HostCommandError } from '../util/errors.js';
+import { runCommand, type CommandRunner } from './command.js';
+import { unreadableFailure, type Journal, type JournalLike } from './journal.js';
+import { pidfileProcess } from './proc.js';
+import type { Step, UndoAction } from './steps.js';
+import { unmountRunBpffs } from './bpffs.js';
+import { removeTraceInstance, unmountTracefs } from './tracefs.js';
+import { runWire, wireLine, type NetOp, type WireAnswer } from './wire.js';
+
+export interface TeardownReport {
+  removed: string[];
+  alreadyGone: string[];
+  failed: Array<{ what: string; error: string }>;
+}
+
+/**
+ * Test-only fault injection (issue: reliability): CNPERF_TEST_FAULT="fail@K" makes step K (1-based)
+ * fail; "kill@K" SIGKILLs this process right after step K; "pause@K" and "pause@teardown" say so on
+ * stderr and wait 1.5 s there, so a test can signal a run at a known point. Never set outside tests.
+ */
+function faultAt(stepNo: number | 'teardown'): 'fail' | 'kill' | 'pause' | null {
+  const spec = process.env.CNPERF_TEST_FAULT;
+  if (!spec) return null;
+  const m = /^(fail|kill|pause)@(\d+|teardown)$/.exec(spec);
+  return m && m[2] === String(stepNo) ? (m[1] as 'fail' | 'kill' | 'pause') : null;
+}
+
+async function pauseForTest(where: string): Promise<void> {
+  process.stderr.write(`cnperf: test fault: paused ${where}\n`);
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+/** A kernel step cnperf-wire applied and the kernel refused: named by its `ip` equivalent. */
+export class NetlinkStepError extends HostCommandError {
+  constructor(argv: readonly string[], error: string) {
+    super(argv, error, 1);
+    this.message = `netlink request failed (as \`${argv.join(' ')}\`): ${error}`;
+  }
+}
+
+/**
+ * The kernel steps from `from` on that go to cnperf-wire together: consecutive netlink steps, ending
+ * before a step that is to fail (it is journaled and fails on its own) or right after one where the
+ * process is to be killed or paused.
+ */
+function netlinkBatch(steps: readonly Step[], from: number): Step[] {
+  const batch: Step[] = [];
+  for (let i = from; i < steps.length && steps[i]!.net; i++) {
+    const fault = faultAt(i + 1);
+    if (fault === 'fail') break;
+    batch.push(steps[i]!);
+    if (fault) break;
+  }
+  return batch;
+}
+
+/**
+ * Where an executor runs its steps: here (cnperf-wire applies kernel steps in batches), or on a real
+ * host over ssh (src/remote/), where every step is its command and the undos that read this machine's
+ * files (namespaces in /run/netns, pidfiles) are the host's own.
+ */
+export interface ExecutorPlace {
+  /** kernel steps as cnperf-wire batches (false: each as its `ip` command) */
+  wire: boolean;
+  /** the undo handlers of this place: elsewhere than here, a kind without one is refused, never done here */
+  undo?: UndoHandlers;
+  /**
+   * Runs consecutive ordinary steps (no `before`, no deadline of their own) in one go, each step's undo
+   * journaled right before it runs, stopping at the first that fails: a host over ssh, where each
+   * step on its own would be two round trips.
+   */
+  batch?(steps: readonly Step[]): Promise<void>;
+}
+
+/** The ordinary steps from `from` on that go to ExecutorPlace.batch together (ended by a fault point). */
+function commandBatch(steps: readonly Step[], from: number): Step[] {
+  const batch: Step[] = [];
+  for (let i = from; i < steps.length && !steps[i]!.before && !steps[i]!.timed && !steps[i]!.timeoutMs; i++) {
+    if (faultAt(i + 1) === 'fail') break;
+    batch.push(steps[i]!);
+    if (faultAt(i + 1)) break;
+  }
+  return batch;
+}
+
+export const HERE: ExecutorPlace = { wire: true };
+
+export class HostExecutor<J extends JournalLike = Journal> {
+  /** how long each timed step took (Step.timed), in the order they ran */
+  readonly timings: Array<{ what: string; ms: number }> = [];
+
+  constructor(
+    readonly journal: J,
+    private readonly run: CommandRunner = runCommand,
+    private readonly place: ExecutorPlace = HERE,
+  ) {}
+
+  async apply(steps: readonly Step[]): Promise<void> {
+    for (let i = 0; i < steps.length; ) {
+      const batch = this.place.wire ? netlinkBatch(steps, i) : [];
+      const commands = this.place.batch ? commandBatch(steps, i) : [];
+      if (commands.length > 0) {
+        await this.place.batch!(commands);
+        i += commands.length;
+      } else if (batch.length > 0) {
+        await this.journal.appendAll(batch.flatMap((s) => (s.undo ? [s.undo] : [])));
+        const { answers } = await runWire('apply', batch.map((s) => wireLine(s.net!)), this.run);
+        const refused = answers.findIndex((a) => !a.ok);
+        if (refused >= 0) throw new NetlinkStepError(batch[refused]!.argv, (answers[refused] as { error: string }).error);
+        i += batch.length;
+      } else {
+        const step = steps[i++]!;
+        if (step.before) await this.journal.append(step.before.undo((await this.run(step.before.argv)).stdout));
+        if (step.undo) await this.journal.append(step.undo);
+        if (faultAt(i) === 'fail') throw new HostCommandError(step.argv, 'injected failure (CNPERF_TEST_FAULT)', 1);
+        const t0 = performance.now();
+        await this.run(step.argv, step.stdin, step.timeoutMs);
+        if (step.timed) this.timings.push({ what: step.timed, ms: Math.round((performance.now() - t0) * 10) / 10 });
+      }
+      // i steps are done: act on a fault point right after the last of them
+      if (faultAt(i) === 'kill') process.kill(process.pid, 'SIGKILL');
+      if (faultAt(i) === 'pause') await pauseForTest(`after step ${i}`);
+    }
+  }
+
+  async teardown(): Promise<TeardownReport> {
+    if (faultAt('teardown') === 'pause') await pauseForTest('at teardown');
+    const report = await undoAll(this.journal.undos(), this.run, this.place.undo);
+    const unreadable = unreadableFailure({ path: this.journal.path, unreadable: this.journal.unreadable?.() ?? [] });
+    if (unreadable) report.failed.push(unreadable);
+    if (report.failed.length === 0) await this.journal.remove();
+    return report;
+  }
+}
+
+/**
+ * How each kind of journal entry is described and undone. The host's own kinds are here; a module
+ * that journals kinds of its own (cni-del: src/datapaths/cni/attach.ts) registers their handler when it is
+ * loaded, so the host layer never imports the layers above it.
+ */
+export type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
+export type UndoHandlers = { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> };
+const UNDO_HANDLERS: UndoHandlers = {};
+
+/** The handler a place has for an entry (the mapped type pairs each kind with its handler). */
+export function handlerIn<U extends UndoAction>(handlers: UndoHandlers | undefined, u: U): UndoHandler<U> | undefined {
+  return handlers?.[u.op] as UndoHandler<U> | undefined;
+}
+
+export function registerUndoHandler<K extends UndoAction['op']>(op: K, handler: UndoHandler<Extract<UndoAction, { op: K }>>): void {
+  (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
+}
+
+function handlerOf<U extends UndoAction>(u: U): UndoHandler<U> {
+  const h = handlerIn(UNDO_HANDLERS, u);
+  if (!h) throw new Error(`no handler for journal entry '${u.op}' (its module was not loaded)`);
+  return h;
+}
+
+/** The kinds this machine can undo (their modules loaded). */
+export function localUndoKinds(): string[] {
+  return Object.keys(UNDO_HANDLERS);
+}
+
+export function describeUndo(u: UndoAction): string {
+  return UNDO_HANDLERS[u.op] ? handlerOf(u).describe(u) : `${u.op} ${JSON.stringify(u)}`;
+}
+
+export async function undoAll(undos: readonly UndoAction[], run: CommandRunner = runCommand, elsewhere?: ExecutorPlace['undo']): Promise<TeardownReport> {
+  const report: TeardownReport = { removed: [], alreadyGone: [], failed: [] };
+  const order = [...undos].reverse();
+  for (let i = 0; i < order.length; ) {
+    const kernel: Array<Extract<UndoAction, { op: 'del-netns' | 'del-link' }>> = [];
+    // on a real host, each is its own command (no cnperf-wire there)
+    for (let u = order[i]; !elsewhere && u && (u.op === 'del-netns' || u.op === 'del-link'); u = order[++i]) kernel.push(u);
+    if (kernel.length > 0) {
+      await undoKernel(kernel, order, run, report);
+      continue;
+    }
+    const u = order[i++]!;
+    const what = describeUndo(u);
+    try {
+      // elsewhere (a real host) only its own handlers: this machine's would undo this machine's state
+      const own = handlerIn(elsewhere, u);
+      if (elsewhere && !own) throw new Error(`no handler for '${u.op}' on a host: cnperf does not know how to undo it there; the journal is kept`);
+      const r = own ? await own.undo(u, run) : await undoOne(u, run);
+      (r === 'removed' ? report.removed : report.alreadyGone).push(what);
+    } catch (e) {
+      report.failed.push({ what, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return report;
+}
+
+/**
+ * Namespace and link deletions in one cnperf-wire call. A link inside a namespace this teardown also
+ * deletes is not deleted on its own: it goes with its namespace, and its fate is the namespace's.
+ */
+async function undoKernel(
+  undos: ReadonlyArray<Extract<UndoAction, { op: 'del-netns' | 'del-link' }>>,
+  all: readonly UndoAction[],
+  run: CommandRunner,
+  report: TeardownReport,
+): Promise<void> {
+  const dying = new Set(all.flatMap((u) => (u.op === 'del-netns' ? [u.netns] : [])));
+  const requests: Array<{ what: string; op: NetOp }> = [];
+  const riders = new Map<string, string[]>(); // namespace → links that go with it
+  for (const u of undos) {
+    if (u.op === 'del-link' && dying.has(u.netns)) riders.set(u.netns, [...(riders.get(u.netns) ?? []), `${describeUndo(u)} (with its namespace)`]);
+    else requests.push({ what: describeUndo(u), op: u.op === 'del-netns' ? { op: 'netns-del', netns: u.netns } : { op: 'link-del', netns: u.netns, dev: u.dev } });
+  }
+  let answers: Awaited<ReturnType<typeof runWire>>['answers'];
+  try {
+    ({ answers } = await runWire('undo', requests.map((r) => wireLine(r.op)), run));
+  } catch (e) {
+    // Teardown must not depend on the tool that built: without cnperf-wire, `ip` removes the same.
+    if (!(e instanceof HostCommandError && e.code === 127)) {
+      for (const r of requests) report.failed.push({ what: r.what, error: errorMessage(e) });
+      return;
+    }
+    answers = [];
+    for (const r of requests) answers.push(await undoWithIp(r.op as Extract<NetOp, { op: 'netns-del' | 'link-del' }>, run));
+  }
+  requests.forEach((r, i) => {
+    const a = answers[i]!;
+    const withIt = r.op.op === 'netns-del' ? (riders.get(r.op.netns) ?? []) : [];
+    if (!a.ok) report.failed.push(...[r.what, ...withIt].map((what) => ({ what, error: a.error })));
+    else (a.gone ? report.alreadyGone : report.removed).push(r.what, ...withIt);
+  });
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`);
+}
+
+/** Stops the process in pidfile if it is still `comm`: SIGTERM, then SIGKILL after two seconds. */
+async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'gone'> {
+  const pid = pidfileProcess(pidfile, comm);
+  if (pid === null) return 'gone';
+  const alive = () => pidfileProcess(pidfile, comm) === pid;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (alive()) {
+    process.kill(pid, 'SIGKILL');
+    // gone before the next undo: what it held (a mount's files, hugepages) must be free by then
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+  return 'removed';
+}
+
+async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | 'gone'> {
+  return handlerOf(u).undo(u, run);
+}
+
+/** A namespace or link deletion as the `ip` command, for a host where cnperf-wire is missing. */
+async function undoWithIp(op: Extract<NetOp, { op: 'netns-del' | 'link-del' }>, run: CommandRunner): Promise<WireAnswer> {
+  if (!netnsExists(op.netns)) return { ok: true, gone: true }; // a link dies with its namespace
+  try {
+    await run(op.op === 'netns-del' ? ['ip', 'netns', 'del', op.netns] : ['ip', '-n', op.netns, 'link', 'del', 'dev', op.dev]);
+    return { ok: true, gone: false };
+  } catch (e) {
+    if (e instanceof HostCommandError && /Cannot find device/.test(e.stderr)) return { ok: true, gone: true };
+    return { ok: false, error: errorMessage(e) };
+  }
+}
+
+/** One namespace or link deletion on its own (undoAll batches them; this serves a lone entry). */
+async function undoKernelOne(u: Extract<UndoAction, { op: 'del-netns' | 'del-link' }>, run: CommandRunner): Promise<'removed' | 'gone'> {
+  const report: TeardownReport = { removed: [], alreadyGone: [], failed: [] };
+  await undoKernel([u], [], run, report);
+  if (report.failed.length) throw new Error(report.failed[0]!.error);
+  return report.removed.length ? 'removed' : 'gone';
+}
+
+/** Only ever a directory of ours: under the state directory, named by a run id. */
+async function rmRunDir(u: { path: string }): Promise<'removed' | 'gone'> {
+  if (!/^\/.+\/cnp[a-z0-9]{6}$/.test(u.path) || !path.resolve(u.path).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to remove ${u.path}: not a run directory under ${stateDir()}`);
+  if (!existsSync(u.path)) return 'gone';
+  rmSync(u.path, { recursive: true, force: true });
+  return 'removed';
+}
+
+registerUndoHandler('del-netns', { describe: (u) => `namespace ${u.netns}`, undo: (u, run) => undoKernelOne(u, run) });
+registerUndoHandler('del-link', { describe: (u) => `link ${u.dev} in ${u.netns}`, undo: (u, run) => undoKernelOne(u, run) });
+registerUndoHandler('kill-pidfile', { describe: (u) => `${u.comm} (${u.pidfile})`, undo: (u) => stopDaemon(u.pidfile, u.comm) });
+registerUndoHandler('rm-dir', { describe: (u) => `directory ${u.path}`, undo: rmRunDir });
+registerUndoHandler('rm-trace-instance', { describe: (u) => `tracefs instance ${u.path}`, undo: async (u) => removeTraceInstance(u.path) });
+registerUndoHandler('umount-bpffs', { describe: (u) => `bpffs mount ${u.path} (its pins)`, undo: (u, run) => unmountRunBpffs(u.path, run) });
+/** What `ip` and the shell say when the object an undo removes is gone already (with its device or namespace). */
+const GONE = /No such process|Cannot find device|No such file or directory|Cannot open network namespace|does not exist/;
+
+/**
+ * Runs an undo's command; its object being gone already counts as done. Never an ssh failure (exit
+ * 255): a host that cannot be reached has not undone anything.
+ */
+export async function runOrGone(run: CommandRunner, argv: readonly string[]): Promise<'removed' | 'gone'> {
+  try {
+    await run(argv);
+    return 'removed';
+  } catch (e) {
+    if (e instanceof HostCommandError && e.code !== 255 && GONE.test(e.stderr)) return 'gone';
+    throw e;
+  }
+}
+
+/** A route of the run's in a namespace of the host's own (here or on a real host: the runner says where). */
+export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: CommandRunner) =>
+  runOrGone(run, ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]);
+
+/**
+ * The sysctls a run may set in a namespace of the host's own, and so the only ones a journal may set
+ * back: a journal is a file, and an entry naming any other key is refused, not written.
+ */
+export const RESTORABLE_SYSCTLS: readonly string[] = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.send_redirects', 'net.bridge.bridge-nf-call-iptables'];
+
+export const restoreSysctl = (u: Extract<UndoAction, { op: 'sysctl-restore' }>, run: CommandRunner) => {
+  if (!RESTORABLE_SYSCTLS.includes(u.key)) throw new Error(`refusing to set ${u.key}: cnperf only ever sets back ${RESTORABLE_SYSCTLS.join(', ')}`);
+  if (!/^[0-9]{1,3}$/.test(u.value)) throw new Error(`refusing to set ${u.key} to '${u.value}': not a value cnperf saved`);
+  return runOrGone(run, ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]);
+};
+
+registerUndoHandler('del-route', { describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`, undo: delRoute });
+registerUndoHandler('sysctl-restore', { describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`, undo: restoreSysctl });
+registerUndoHandler('umount-tracefs', { describe: (u) => `tracefs mount ${u.path}`, undo: (u, run) => unmountTracefs(u.path, run) });
