@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Environment } from '../env/environment.js';
-import type { HostSet } from '../hosts/host-set.js';
-import type { LoadedExperiment } from '../spec/experiment-file.js';
-import { workloadsOf } from '../spec/experiment-schema.js';
-import { expandCases, repeatsOf, type Case, type Scale } from '../spec/matrix.js';
+import type { HostSet } from '../remote/host-set.js';
+import type { LoadedExperiment } from '../input/experiment-file.js';
+import { workloadsOf } from '../input/experiment-schema.js';
+import { cooldownOf, expandCases, repeatsOf, type Case, type Scale } from '../input/matrix.js';
 import type { ExperimentRecord, RunRecord, Store } from '../store/db.js';
 import { newRunId } from '../util/ids.js';
 import { parseDuration } from '../util/units.js';
@@ -56,7 +56,7 @@ export async function runExperiment(
     o.store.finishExperiment(experiment.id, 'running');
   }
   const measured = o.store.measuredCases(experiment.id);
-  const cooldownMs = parseDuration(spec.cooldown, 'cooldown') / 1e6;
+  const cooldownMs = parseDuration(cooldownOf(spec, scale), 'cooldown') / 1e6;
   const out: ExperimentOutcome = { experiment, cases, ok: 0, partial: 0, failed: 0, skipped: 0, interrupted: false };
   const total = cases.length * repeats;
   const durations: number[] = [];

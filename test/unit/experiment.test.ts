@@ -7,9 +7,9 @@ import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ExperimentError, loadExperiment, MAX_EXPERIMENT_BYTES, parseExperimentText } from '../../src/spec/experiment-file.js';
-import { expandCases, repeatsOf } from '../../src/spec/matrix.js';
-import { experimentJsonSchema } from '../../src/spec/experiment-schema.js';
+import { ExperimentError, loadExperiment, MAX_EXPERIMENT_BYTES, parseExperimentText } from '../../src/input/experiment-file.js';
+import { cooldownOf, expandCases, repeatsOf } from '../../src/input/matrix.js';
+import { experimentJsonSchema } from '../../src/input/experiment-schema.js';
 import type { RttParams } from '../../src/workloads/rtt.js';
 import type { StreamParams } from '../../src/workloads/stream.js';
 import { UserError } from '../../src/util/errors.js';
@@ -101,25 +101,27 @@ describe('cases', () => {
     assert.equal(cases[3]!.key, 'br|api=send,duration=2s,flows=2,warmup=0s');
     assert.equal((cases[3]!.quick.jobs[0]!.params as StreamParams).flows, 2);
   });
-  it('precedence: params < scale params < datapath params < overrides (in file order); scale repeats and datapaths', () => {
+  it('precedence: params < scale params < datapath params < overrides (in file order); scale repeats, cooldown and datapaths', () => {
     const s = spec(`name: t
 workload: rtt
 datapaths: [veth, {datapath: bridge, params: {count: 7}}]
 params: {count: 1000, interval: 1ms}
 repeats: 4
+cooldown: 2s
 overrides:
   - when: {datapath: bridge}
     params: {interval: 0}
   - when: {params: {count: 50}}
     params: {size: 100}
 scales:
-  quick: {repeats: 1, params: {count: 50}}
+  quick: {repeats: 1, params: {count: 50}, cooldown: 0s}
   full: {datapaths: [loopback]}
 `);
     const q = expandCases(s, 'quick').map((c) => c.quick.jobs[0]!.params as RttParams);
     assert.deepEqual(q.map((p) => [p.count, p.intervalNs, p.size]), [[50, 1e6, 100], [7, 0, 64]]);
     assert.equal(repeatsOf(s, 'quick'), 1);
     assert.equal(repeatsOf(s, 'full'), 4);
+    assert.deepEqual([cooldownOf(s, 'quick'), cooldownOf(s, 'full')], ['0s', '2s']);
     assert.deepEqual(expandCases(s, 'full').map((c) => c.datapath), ['loopback']);
   });
   it('several workloads: every case measured with each, each given only the parameters that apply to it', () => {
