@@ -14,12 +14,13 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { errorMessage, HostCommandError } from '../util/errors.js';
-import { runCommand, type CommandRunner } from './command.js';
+import { COMMAND_TIMEOUT_MS, runCommand, type CommandRunner } from './command.js';
 import { unreadableFailure, type Journal, type JournalLike } from './journal.js';
 import { pidfileProcess } from './proc.js';
 import type { Step, UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
+import { UNDOS_PER_CALL, undoScript, undoScriptResults } from './undo-script.js';
 import { runWire, wireLine, type NetOp, type WireAnswer } from './wire.js';
 
 export interface TeardownReport {
@@ -153,7 +154,15 @@ export class HostExecutor<J extends JournalLike = Journal> {
  * that journals kinds of its own (cni-del: src/datapaths/cni/attach.ts) registers their handler when it is
  * loaded, so the host layer never imports the layers above it.
  */
-export type UndoHandler<U extends UndoAction> = { describe(u: U): string; undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'> };
+export type UndoHandler<U extends UndoAction> = {
+  describe(u: U): string;
+  undo(u: U, run: CommandRunner): Promise<'removed' | 'gone'>;
+  /**
+   * The one command the undo runs (its object gone counting as done), when that is all it does: on a
+   * real host consecutive such undos go in one call (undoCommands) instead of one ssh round trip each.
+   */
+  command?(u: U): readonly string[];
+};
 export type UndoHandlers = { [K in UndoAction['op']]?: UndoHandler<Extract<UndoAction, { op: K }>> };
 const UNDO_HANDLERS: UndoHandlers = {};
 
@@ -190,6 +199,12 @@ export async function undoAll(undos: readonly UndoAction[], run: CommandRunner =
     for (let u = order[i]; !elsewhere && u && (u.op === 'del-netns' || u.op === 'del-link'); u = order[++i]) kernel.push(u);
     if (kernel.length > 0) {
       await undoKernel(kernel, order, run, report);
+      continue;
+    }
+    const commands: Array<{ u: UndoAction; command: (u: UndoAction) => readonly string[] }> = [];
+    for (let u = order[i], h = u && handlerIn(elsewhere, u); h?.command; u = order[++i], h = u && handlerIn(elsewhere, u)) commands.push({ u: u!, command: h.command.bind(h) as (u: UndoAction) => readonly string[] });
+    if (commands.length > 0) {
+      await undoCommands(commands, run, report);
       continue;
     }
     const u = order[i++]!;
@@ -319,8 +334,37 @@ export async function runOrGone(run: CommandRunner, argv: readonly string[]): Pr
 }
 
 /** A route of the run's in a namespace of the host's own (here or on a real host: the runner says where). */
-export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: CommandRunner) =>
-  runOrGone(run, ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])]);
+export const delRouteArgv = (u: Extract<UndoAction, { op: 'del-route' }>) => ['ip', '-n', u.netns, 'route', 'del', u.dst, ...(u.dev ? ['dev', u.dev] : [])];
+export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: CommandRunner) => runOrGone(run, delRouteArgv(u));
+
+/** Consecutive single-command undos on a real host, many per call; each judged as runOrGone judges one. */
+async function undoCommands(list: ReadonlyArray<{ u: UndoAction; command: (u: UndoAction) => readonly string[] }>, run: CommandRunner, report: TeardownReport): Promise<void> {
+  const ready: Array<{ what: string; argv: readonly string[] }> = [];
+  for (const { u, command } of list) {
+    try {
+      ready.push({ what: describeUndo(u), argv: command(u) }); // a journal entry cnperf refuses to act on throws here
+    } catch (e) {
+      report.failed.push({ what: describeUndo(u), error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (let from = 0; from < ready.length; from += UNDOS_PER_CALL) {
+    const chunk = ready.slice(from, from + UNDOS_PER_CALL);
+    let stdout: string;
+    try {
+      ({ stdout } = await run(['sh', '-s'], undoScript(chunk.map((c) => c.argv)), COMMAND_TIMEOUT_MS + chunk.length * 200));
+    } catch (e) {
+      // not run (the host cannot be reached, or the script was killed): none of them is undone
+      for (const c of chunk) report.failed.push({ what: c.what, error: e instanceof Error ? e.message : String(e) });
+      continue;
+    }
+    undoScriptResults(stdout, chunk.length).forEach((r, k) => {
+      const c = chunk[k]!;
+      if (r.ok) report.removed.push(c.what);
+      else if (r.code > 0 && GONE.test(r.output)) report.alreadyGone.push(c.what);
+      else report.failed.push({ what: c.what, error: new HostCommandError(c.argv, r.output, r.code).message });
+    });
+  }
+}
 
 /**
  * The sysctls a run may set in a namespace of the host's own, and so the only ones a journal may set
@@ -328,11 +372,12 @@ export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: Comma
  */
 export const RESTORABLE_SYSCTLS: readonly string[] = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.send_redirects', 'net.bridge.bridge-nf-call-iptables'];
 
-export const restoreSysctl = (u: Extract<UndoAction, { op: 'sysctl-restore' }>, run: CommandRunner) => {
+export const restoreSysctlArgv = (u: Extract<UndoAction, { op: 'sysctl-restore' }>) => {
   if (!RESTORABLE_SYSCTLS.includes(u.key)) throw new Error(`refusing to set ${u.key}: cnperf only ever sets back ${RESTORABLE_SYSCTLS.join(', ')}`);
   if (!/^[0-9]{1,3}$/.test(u.value)) throw new Error(`refusing to set ${u.key} to '${u.value}': not a value cnperf saved`);
-  return runOrGone(run, ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`]);
+  return ['ip', 'netns', 'exec', u.netns, 'sysctl', '-qw', `${u.key}=${u.value}`];
 };
+export const restoreSysctl = (u: Extract<UndoAction, { op: 'sysctl-restore' }>, run: CommandRunner) => runOrGone(run, restoreSysctlArgv(u));
 
 registerUndoHandler('del-route', { describe: (u) => `route ${u.dst}${u.dev ? ` dev ${u.dev}` : ''} in ${u.netns}`, undo: delRoute });
 registerUndoHandler('sysctl-restore', { describe: (u) => `${u.key} back to ${u.value} in ${u.netns}`, undo: restoreSysctl });

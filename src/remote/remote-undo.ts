@@ -5,7 +5,7 @@
  * there (src/local/executor.ts's handlers already work through any runner), the engines' pidfiles and
  * the run's directory on the host.
  */
-import { delRoute, restoreSysctl, runOrGone, type ExecutorPlace, type UndoHandler } from '../local/executor.js';
+import { delRouteArgv, restoreSysctlArgv, runOrGone, type ExecutorPlace, type UndoHandler } from '../local/executor.js';
 import type { CommandRunner } from '../local/command.js';
 import type { UndoAction } from '../local/steps.js';
 import { HostCommandError } from '../util/errors.js';
@@ -16,6 +16,13 @@ import { INSTANCE_RE } from '../local/tracefs.js';
 import { remotePlugins } from '../datapaths/cni/cni-remote.js';
 import { cniDel } from '../datapaths/cni/runtime.js';
 import type { NetworkList } from '../datapaths/cni/config.js';
+
+/** An undo that is one command on the host (its object gone counting as done): many go in one call. */
+const commandHandler = <K extends UndoAction['op']>(argv: (u: Extract<UndoAction, { op: K }>) => readonly string[]): UndoHandler<Extract<UndoAction, { op: K }>> => ({
+  describe: (u) => u.op,
+  undo: (u, run) => runOrGone(run, argv(u)),
+  command: argv,
+});
 
 const handler = <K extends UndoAction['op']>(undo: (u: Extract<UndoAction, { op: K }>, run: CommandRunner) => Promise<'removed' | 'gone'>): UndoHandler<Extract<UndoAction, { op: K }>> => ({
   describe: (u) => u.op,
@@ -87,10 +94,10 @@ const RM_DPDK_RUNTIME = 'set -- /var/run/dpdk/"$1"*; [ -e "$1" ] || exit 3; rm -
 export const ON_A_HOST: ExecutorPlace = {
   wire: false,
   undo: {
-    'del-netns': handler<'del-netns'>((u, run) => runOrGone(run, ['ip', 'netns', 'del', u.netns])),
-    'del-link': handler<'del-link'>((u, run) => runOrGone(run, ['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev])),
+    'del-netns': commandHandler<'del-netns'>((u) => ['ip', 'netns', 'del', u.netns]),
+    'del-link': commandHandler<'del-link'>((u) => ['ip', '-n', u.netns, 'link', 'del', 'dev', u.dev]),
     // the name only: the host's namespace lives on
-    'unname-netns': handler<'unname-netns'>((u, run) => runOrGone(run, ['ip', 'netns', 'del', u.netns])),
+    'unname-netns': commandHandler<'unname-netns'>((u) => ['ip', 'netns', 'del', u.netns]),
     'kill-pidfile': handler<'kill-pidfile'>((u, run) => scriptOrGone(run, STOP_PIDFILE, u.pidfile, u.comm)),
     // DEL through the plugins on the host, where both namespaces are still there (else nothing is left to undo)
     'cni-del': handler<'cni-del'>(async (u, run) => {
@@ -113,8 +120,8 @@ export const ON_A_HOST: ExecutorPlace = {
       return scriptOrGone(run, RM_DPDK_RUNTIME, u.prefix);
     }),
     // the executor's own: they act only through the runner, which here is the host's ssh
-    'del-route': handler<'del-route'>(delRoute),
-    'sysctl-restore': handler<'sysctl-restore'>(restoreSysctl),
+    'del-route': commandHandler<'del-route'>(delRouteArgv),
+    'sysctl-restore': commandHandler<'sysctl-restore'>(restoreSysctlArgv),
     ...Object.fromEntries(Object.entries(NEVER_ON_A_HOST).map(([op, why]) => [op, refused(op, why)])),
     'rm-dir': handler<'rm-dir'>(async (u, run) => {
       if (!/^\/run\/cnperf\/cnp[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a run directory under ${REMOTE_STATE_DIR}`);

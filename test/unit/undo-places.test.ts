@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommandRunner } from '../../src/local/command.js';
-import { localUndoKinds, undoAll } from '../../src/local/executor.js';
+import { runCommand, type CommandRunner } from '../../src/local/command.js';
+import { localUndoKinds, undoAll, type UndoHandlers } from '../../src/local/executor.js';
+import { UNDOS_PER_CALL } from '../../src/local/undo-script.js';
 import { UNDO_OPS, type UndoAction } from '../../src/local/steps.js';
 import { NEVER_ON_A_HOST, ON_A_HOST } from '../../src/remote/remote-undo.js';
 import { UNDO_SAMPLES } from '../helpers/undo-samples.js';
+import { HostCommandError } from '../../src/util/errors.js';
 // the modules that register this machine's handlers for their own kinds
 import '../../src/datapaths/cni/attach.js';
 import '../../src/datapaths/dpdk/hugepages.js';
@@ -20,10 +22,17 @@ import '../../src/datapaths/podman/attach.js';
 import '../../src/datapaths/podman/firewall.js';
 import { INSTANCE_RE } from '../../src/local/tracefs.js';
 
-/** A host's runner that records what it was asked to run and answers like a successful command. */
+/** A host's runner that records what it was asked to run and answers like a successful command (a script of undos: each done). */
 function recorder(): { run: CommandRunner; ran: string[][] } {
   const ran: string[][] = [];
-  return { ran, run: async (argv) => (ran.push([...argv]), { stdout: '', stderr: '' }) };
+  const done = (script: string) => script.split('\n').filter((l) => l.startsWith('r ')).map((_, k) => `@@cnperf-undo ${k} ok\n`).join('');
+  return { ran, run: async (argv, input) => (ran.push([...argv]), { stdout: argv.join(' ') === 'sh -s' ? done(String(input)) : '', stderr: '' }) };
+}
+
+/** A runner that runs what it is given here, counting the calls (a real host's ssh runs the same script). */
+function counted(): { run: CommandRunner; calls: () => number } {
+  let n = 0;
+  return { calls: () => n, run: (argv, input, timeoutMs) => (n++, runCommand(argv, input, timeoutMs)) };
 }
 
 describe('undo: every kind, in every place', () => {
@@ -114,6 +123,37 @@ describe('undo: every kind, in every place', () => {
     assert.match(errors, /refusing to set kernel\.core_pattern: cnperf only ever sets back net\.ipv4\.ip_forward/);
     assert.match(errors, /refusing to set net\.ipv4\.ip_forward to '1; reboot': not a value cnperf saved/);
     assert.deepEqual(ran, [['ip', 'netns', 'exec', 'cnpabcdef-h', 'sysctl', '-qw', 'net.ipv4.ip_forward=0']]);
+  });
+
+  it('consecutive one-command undos on a host go in one call, each judged as its own call would be', async () => {
+    // each entry's command is its dst, run by sh: done, gone already, failed
+    const place: UndoHandlers = { 'del-route': { describe: (u) => u.dst, undo: async () => 'removed', command: (u) => ['sh', '-c', u.dst] } };
+    const route = (dst: string): UndoAction => ({ op: 'del-route', netns: 'cnpzzzzzz-h', dst });
+    const { run, calls } = counted();
+    const r = await undoAll([route('echo "Cannot find device x" >&2; exit 2'), route('echo denied >&2; exit 1'), route('true')], run, place);
+    assert.equal(calls(), 1);
+    // the journal replayed backwards: the last entry first
+    const cmd = (what: string) => what.replace(/^route (.*) in cnpzzzzzz-h$/, '$1');
+    assert.deepEqual(r.removed.map(cmd), ['true']);
+    assert.deepEqual(r.alreadyGone.map(cmd), ['echo "Cannot find device x" >&2; exit 2']);
+    assert.deepEqual(r.failed.map((f) => [cmd(f.what), /denied/.test(f.error)]), [['echo denied >&2; exit 1', true]]);
+    // the host's own handlers, on namespaces that are not there: all gone, in one call
+    const host = counted();
+    const gone = await undoAll([{ op: 'del-netns', netns: 'cnpzzzzzz-c' }, route('198.18.9.0/24'), { op: 'del-link', netns: 'cnpzzzzzz-h', dev: 'x' }], host.run, ON_A_HOST.undo);
+    assert.deepEqual([host.calls(), gone.alreadyGone.length, gone.failed], [1, 3, []]);
+  });
+
+  it('a host that cannot be reached undoes none of the batch; a long teardown goes in calls of a bounded size', async () => {
+    const unreachable: CommandRunner = async (argv) => {
+      throw new HostCommandError(argv, 'ssh: connect to host 198.19.10.1 port 22: Connection timed out', 255);
+    };
+    const r = await undoAll([{ op: 'del-netns', netns: 'cnpzzzzzz-c' }, { op: 'del-netns', netns: 'cnpzzzzzz-s' }], unreachable, ON_A_HOST.undo);
+    assert.deepEqual([r.failed.length, r.removed.length, r.alreadyGone.length], [2, 0, 0]);
+    assert.match(r.failed[0]!.error, /Connection timed out/);
+    const { run, ran } = recorder();
+    const many = Array.from({ length: UNDOS_PER_CALL * 2 + 1 }, (_, k): UndoAction => ({ op: 'del-route', netns: 'cnpzzzzzz-h', dst: `198.18.${k >> 8}.${k & 255}/32` }));
+    const all = await undoAll(many, run, ON_A_HOST.undo);
+    assert.deepEqual([ran.length, all.removed.length, all.failed.length], [3, many.length, 0]);
   });
 
   it("a local clean finishes a trace instance a controller named for its host (cnperf-<id>-<host>)", () => {
