@@ -6,13 +6,16 @@
  *  3. what other modules recognise as a run's by its own label (podman's objects: src/datapaths/podman/attach.ts
  *     registers that sweep) and whose run has no live journal — also covers a lost journal;
  *  4. a measurement lock whose owner is dead is removed.
- * Objects of live runs are never touched; nothing is removed by name pattern alone.
+ * Objects of live runs are never touched; nothing is removed by name pattern alone. Whether a run is
+ * live is asked again just before each removal of passes 2 and 3: a run that starts while clean works
+ * (its lock taken, its journal written after clean listed the journals) keeps what it makes.
  */
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { runCommand, type CommandRunner } from './command.js';
 import { undoAll } from './executor.js';
-import { Journal, listJournals, unreadableFailure } from './journal.js';
-import { removeStaleLock } from './lock.js';
+import { Journal, listJournals, readJournal, unreadableFailure } from './journal.js';
+import { readLockOwner, removeStaleLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { ownerMark } from './steps.js';
 
@@ -31,10 +34,11 @@ export interface CleanOptions {
 
 /**
  * A sweep of objects the host layer does not know (podman's), found by the run label they carry:
- * removes those of runs not in `keep` and says what it removed. Registered by the module that makes
+ * removes those of runs for which `isProtected` says no — asked just before each removal — and says
+ * what it removed. Registered by the module that makes
  * them, as undo handlers are, so the host layer never imports the layers above it.
  */
-export type OrphanSweep = (keep: ReadonlySet<string>, report: CleanReport, run: CommandRunner) => Promise<void>;
+export type OrphanSweep = (isProtected: (runId: string) => boolean, report: CleanReport, run: CommandRunner) => Promise<void>;
 const sweeps: OrphanSweep[] = [];
 export function registerOrphanSweep(sweep: OrphanSweep): void {
   sweeps.push(sweep);
@@ -46,6 +50,7 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
   const run = opts.run ?? runCommand;
   const report: CleanReport = { removed: [], skipped: [], failed: [] };
   const protectedRuns = new Set<string>();
+  const isProtected = (runId: string) => protectedRuns.has(runId) || liveNow(opts.stateDir, runId, opts.includeKept ?? false);
 
   for (const j of listJournals(opts.stateDir)) {
     const h = j.header;
@@ -74,6 +79,7 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
     if (!m || protectedRuns.has(m[1]!)) continue;
     const alias = await loAlias(ns, run);
     if (alias !== ownerMark(m[1]!)) continue; // named like ours, but not marked as ours: not ours
+    if (isProtected(m[1]!)) continue;
     try {
       await run(['ip', 'netns', 'del', ns]);
       report.removed.push(`namespace ${ns} (run ${m[1]}, no journal)`);
@@ -81,10 +87,21 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
       report.failed.push({ what: `namespace ${ns}`, error: e instanceof Error ? e.message : String(e) });
     }
   }
-  for (const sweep of sweeps) await sweep(protectedRuns, report, run);
+  for (const sweep of sweeps) await sweep(isProtected, report, run);
   const lock = removeStaleLock(opts.stateDir);
   if (lock) report.removed.push(`stale measurement lock (run ${lock.runId}, pid ${lock.pid} is gone)`);
   return report;
+}
+
+/**
+ * Whether a run is live (or its topology kept) now, read from its journal and the measurement lock
+ * at this moment, not from the listing clean began with.
+ */
+export function liveNow(stateDir: string, runId: string, includeKept: boolean): boolean {
+  const lock = readLockOwner(stateDir);
+  if (lock?.runId === runId && isAlive(lock.pid, lock.pidStart)) return true;
+  const h = readJournal(path.join(stateDir, `${runId}.journal`)).header;
+  return h !== null && (isAlive(h.pid, h.pidStart) || (h.kind === 'topo' && !includeKept));
 }
 
 export function listNetns(): string[] {

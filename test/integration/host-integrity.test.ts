@@ -10,6 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { cleanStale } from '../../src/local/cleanup.js';
+import { runCommand, type CommandRunner } from '../../src/local/command.js';
+import { Journal } from '../../src/local/journal.js';
+import { ownerMark } from '../../src/local/steps.js';
 import { cnperf, collect, hostSnapshot, liveEngines, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-integrity-'));
@@ -128,6 +132,34 @@ describe('clean and settings', () => {
     const [res] = (JSON.parse(r.stdout) as { results: Array<{ status: string; samples: number; lost: number }> }).results;
     assert.deepEqual([res!.status, res!.samples, res!.lost], ['ok', 3000, 0]);
     assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('`clean` racing a run that starts: the namespaces it makes after clean listed the journals are left alone', async () => {
+    // the run "starts" while clean looks at its namespace's mark: its journal appears just then, as a
+    // run's journal does when clean read the state directory a moment before it was written
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cnperf-race-'));
+    const id = 'zrace1';
+    const ns = `cnp${id}-c`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'alias', ownerMark(id)]);
+      let journal: Journal | null = null;
+      const run: CommandRunner = async (argv, input, timeoutMs) => {
+        const r = await runCommand(argv, input, timeoutMs);
+        if (argv.includes(ns) && argv.includes('lo') && !journal) journal = Journal.create(dir, { runId: id, kind: 'run', datapath: 'veth' });
+        return r;
+      };
+      const r = await cleanStale({ stateDir: dir, run });
+      assert.ok(journal, 'the run started during clean');
+      assert.ok(ownedNetns().includes(ns), `clean removed the starting run's namespace: ${r.removed.join('; ')}`);
+      // once the run is gone (its journal with it), the namespace is a leftover like any other
+      rmSync(path.join(dir, `${id}.journal`));
+      const again = await cleanStale({ stateDir: dir });
+      assert.ok(again.removed.some((w) => w.includes(ns)));
+    } finally {
+      execFileSync('sh', ['-c', `ip netns del ${ns} 2>/dev/null || true`]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('offloads, RPS/XPS and tracing are put back after a normal exit and after a failure half-way', async () => {

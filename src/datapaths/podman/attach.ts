@@ -120,7 +120,7 @@ async function podmanRemove(args: string[], run: CommandRunner): Promise<'remove
  * `cnperf clean`: podman objects labelled with a run that has no live journal (its journal was lost,
  * or never written past the object) — containers first, then networks, then images.
  */
-registerOrphanSweep(async (keep, report, run) => {
+registerOrphanSweep(async (isProtected, report, run) => {
   // each kind's `--format json` has its own spelling of names and labels
   type Listed = { Names?: string[] | string; name?: string; Labels?: Record<string, string> | null; labels?: Record<string, string> | null };
   const kinds: Array<[string, string[], (name: string) => string[]]> = [
@@ -138,7 +138,7 @@ registerOrphanSweep(async (keep, report, run) => {
     for (const x of listed) {
       const runId = (x.Labels ?? x.labels ?? {})[RUN_LABEL];
       const name = x.name ?? [x.Names ?? []].flat()[0];
-      if (!runId || !name || keep.has(runId)) continue;
+      if (!runId || !name || isProtected(runId)) continue;
       try {
         await podmanRemove(rm(name), run);
         report.removed.push(`podman ${kind} ${name} (run ${runId}, no journal)`);
