@@ -10,8 +10,10 @@ import { describe, it } from 'node:test';
 import { parseGlobalIpv4 } from '../../src/datapaths/existing/addresses.js';
 import { parseEndpointSpec } from '../../src/datapaths/existing/endpoint.js';
 import { checkDatapathOptions, getDatapath } from '../../src/datapaths/registry.js';
-import { stepsFor } from '../../src/local/steps.js';
-import { isNetavarkRule, parseIptablesS, shellWords } from '../../src/datapaths/podman/firewall.js';
+import { stepsFor, type UndoAction } from '../../src/local/steps.js';
+import { isNetavarkRule, otherForwarders, parseIptablesS, shellWords } from '../../src/datapaths/podman/firewall.js';
+import type { CommandRunner } from '../../src/local/command.js';
+import { undoAll } from '../../src/local/executor.js';
 import { firstLine, hardLimits, refusedLimit, ulimitArgs } from '../../src/datapaths/podman/podman-runtime.js';
 import { validateTopology } from '../../src/topology/model.js';
 import { HostCommandError, UserError } from '../../src/util/errors.js';
@@ -73,6 +75,57 @@ describe("netavark's rules in the host (iptables -S, captured)", () => {
     assert.deepEqual(nat.chains.filter((c) => c.startsWith('NETAVARK')), ['NETAVARK-D16A79E2381BE', 'NETAVARK-HOSTPORT-DNAT', 'NETAVARK-HOSTPORT-MASQ', 'NETAVARK-HOSTPORT-SETMARK']);
     assert.equal(nat.rules.filter(isNetavarkRule).length, 8);
     assert.ok(!isNetavarkRule(['FORWARD', '-s', '198.18.0.0/24', '-j', 'ACCEPT']));
+  });
+});
+
+describe("netavark's residue undone: ip_forward only when the run changed it and nothing else forwards", () => {
+  const DOCKER_FILTER = '-P INPUT ACCEPT\n-P FORWARD DROP\n-N DOCKER\n-N DOCKER-USER\n-A FORWARD -j DOCKER-USER\n';
+  /** The host as the undo sees it, answered from memory; what it was told to write is recorded. */
+  function host(o: { forward: string; filter?: string; nftTables?: string[] }): { run: CommandRunner; wrote: string[] } {
+    const wrote: string[] = [];
+    const answers: Record<string, string> = {
+      'podman ps --format {{.Names}}': '',
+      'iptables --version': 'iptables v1.8.9 (legacy)',
+      'iptables -t filter -S': o.filter ?? '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n',
+      'iptables -t nat -S': '-P PREROUTING ACCEPT\n',
+      'nft -j list tables': JSON.stringify({ nftables: (o.nftTables ?? []).map((n) => ({ table: { family: n.split(' ')[0], name: n.split(' ')[1] } })) }),
+      'sysctl -n net.ipv4.ip_forward': o.forward,
+    };
+    const run: CommandRunner = async (argv) => {
+      const k = argv.join(' ');
+      if (k.startsWith('sysctl -qw')) return (wrote.push(k), { stdout: '', stderr: '' });
+      if (!(k in answers)) throw new Error(`unexpected command: ${k}`);
+      return { stdout: answers[k]!, stderr: '' };
+    };
+    return { run, wrote };
+  }
+  const entry: Extract<UndoAction, { op: 'netavark-residue' }> = { op: 'netavark-residue', before: { chains: ['filter INPUT', 'filter FORWARD', 'filter OUTPUT', 'nat PREROUTING'], tables: [], ipForward: '0' } };
+
+  it('turned on by the run, nothing else forwarding: set back to 0', async () => {
+    const h = host({ forward: '1' });
+    const r = await undoAll([entry], h.run);
+    assert.deepEqual([r.failed, h.wrote], [[], ['sysctl -qw net.ipv4.ip_forward=0']]);
+  });
+
+  it('Docker or Kubernetes forward now (their chains, FORWARD rules, nft tables): left on', async () => {
+    for (const o of [{ filter: DOCKER_FILTER }, { filter: '-P FORWARD ACCEPT\n-A FORWARD -s 10.244.0.0/16 -j ACCEPT\n' }, { nftTables: ['ip filter', 'inet kube-proxy'] }]) {
+      const h = host({ forward: '1', ...o });
+      const r = await undoAll([entry], h.run);
+      assert.deepEqual([r.failed, h.wrote], [[], []], JSON.stringify(o));
+    }
+    assert.deepEqual(otherForwarders([DOCKER_FILTER], ['ip nat']), ['iptables chain DOCKER', 'iptables chain DOCKER-USER', 'a FORWARD rule (FORWARD -j DOCKER-USER)']);
+  });
+
+  it('already back, or not the value the run set, or a journal value cnperf never saved: not written', async () => {
+    for (const forward of ['0', '2']) {
+      const h = host({ forward });
+      await undoAll([entry], h.run);
+      assert.deepEqual(h.wrote, [], forward);
+    }
+    const h = host({ forward: '1' });
+    const r = await undoAll([{ ...entry, before: { ...entry.before, ipForward: '0; reboot' } }], h.run);
+    assert.match(r.failed[0]?.error ?? '', /refusing to set net\.ipv4\.ip_forward to '0; reboot'/);
+    assert.deepEqual(h.wrote, []);
   });
 });
 

@@ -4,13 +4,11 @@
  * net.ipv4.ip_forward, and keeps its global chains and the sysctl after the network is gone, by
  * design. A run of cnperf must leave the host as it found it, so the state before the run's network
  * is noted, and what netavark added is removed after it — unless podman containers that are not the
- * run's still run (they may need it).
+ * run's still run (they may need it); ip_forward only while nothing else on the host forwards.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { runCommand, type CommandRunner } from '../../local/command.js';
 import { registerUndoHandler } from '../../local/executor.js';
 
-const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const TABLES = ['filter', 'nat'] as const;
 
 export interface FirewallBefore {
@@ -80,7 +78,7 @@ export async function firewallBefore(run: CommandRunner = runCommand): Promise<F
   const nft = (await iptablesBackend(run)) === 'nf_tables' ? await nftTablesAndChains(run) : null;
   const tables = nft ? [...nft.tables, ...nft.chains] : [];
   for (const t of TABLES) chains.push(...(await listTable(t, run)).chains.map((c) => `${t} ${c}`));
-  return { chains, tables, ipForward: readFileSync(IP_FORWARD, 'utf8').trim() };
+  return { chains, tables, ipForward: (await run(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim() };
 }
 
 /** netavark's rules in the host's firewall now: how many, in which chains (for the "why" lines). */
@@ -136,16 +134,49 @@ async function runningContainers(run: CommandRunner): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
+/**
+ * Who else needs forwarding on this host now, after the run's own network is gone: another container
+ * runtime or Kubernetes, seen by their chains and rules in the host's iptables (`-S` of the filter and
+ * nat tables) and by their nftables tables. Pure.
+ */
+export function otherForwarders(iptablesS: readonly string[], nftTables: readonly string[]): string[] {
+  const FOREIGN = /^(DOCKER|KUBE-|CNI-|CILIUM|cali-|FLANNEL|LIBVIRT|ufw-)/;
+  const found = new Set<string>();
+  for (const text of iptablesS) {
+    const { chains, rules } = parseIptablesS(text);
+    for (const c of chains) if (FOREIGN.test(c)) found.add(`iptables chain ${c}`);
+    for (const r of rules) if (r[0] === 'FORWARD' && !isNetavarkRule(r)) found.add(`a FORWARD rule (${r.join(' ')})`);
+  }
+  for (const table of nftTables) if (/kube|docker|cni|cilium|calico|flannel|libvirt/i.test(table)) found.add(`nftables table ${table}`);
+  return [...found];
+}
+
+/**
+ * net.ipv4.ip_forward back to what it was before the run — only when the run changed it (netavark
+ * only ever sets 1), it is still the value the run set, and nothing else on the host forwards: a
+ * `clean` long after the run must not turn off forwarding that Docker or Kubernetes turned on since.
+ */
+async function restoreIpForward(before: string, run: CommandRunner): Promise<boolean> {
+  if (!/^[01]$/.test(before)) throw new Error(`refusing to set net.ipv4.ip_forward to '${before}': not a value cnperf saved`);
+  const now = (await run(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim();
+  if (now === before || now !== '1') return false;
+  const iptablesS = await Promise.all(TABLES.map(async (t) => (await run(['iptables', '-t', t, '-S'])).stdout));
+  const nft = await run(['nft', '-j', 'list', 'tables']).then(
+    (r) => (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables.flatMap((x) => (x.table ? [`${x.table.family} ${x.table.name}`] : [])),
+    () => [],
+  );
+  if (otherForwarders(iptablesS, nft).length > 0) return false;
+  await run(['sysctl', '-qw', `net.ipv4.ip_forward=${before}`]);
+  return true;
+}
+
 registerUndoHandler('netavark-residue', {
   describe: (u) => `netavark's firewall chains and ip_forward (was ${u.before.ipForward}) left by the run's network`,
   async undo(u, run) {
     const others = await runningContainers(run).catch(() => []);
     if (others.length) return 'gone'; // other containers may need them: podman's, not ours to remove
-    let removed = await removeResidue(u.before, run);
-    if (readFileSync(IP_FORWARD, 'utf8').trim() !== u.before.ipForward) {
-      writeFileSync(IP_FORWARD, u.before.ipForward);
-      removed = true;
-    }
-    return removed ? 'removed' : 'gone';
+    const chains = await removeResidue(u.before, run);
+    const forward = await restoreIpForward(u.before.ipForward, run);
+    return chains || forward ? 'removed' : 'gone';
   },
 });
