@@ -211,8 +211,13 @@ export function streamParams(v: OptionValues, rate: 'one' | 'list'): StreamParam
   if (v.flows !== undefined) base.flows = v.flows;
   if (v.duration !== undefined) base.durationNs = v.duration;
   if (v.warmup !== undefined) base.warmupNs = parseDuration(v.warmup, '--warmup (a duration for stream workloads)');
-  if (base.warmupNs + 1e9 > base.durationNs) {
-    throw new UserError(`--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s`, 'make --duration at least --warmup + 1s');
+  // the steady state is the engine's whole seconds that start after the warm-up
+  const firstSteadyNs = Math.ceil(base.warmupNs / 1e9) * 1e9;
+  if (firstSteadyNs + 1e9 > base.durationNs) {
+    throw new UserError(
+      `--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s (the engine counts whole seconds; the first after the warm-up starts at ${firstSteadyNs / 1e9} s)`,
+      `make --duration at least ${(firstSteadyNs + 1e9) / 1e9}s`,
+    );
   }
   return perApi(v, base);
 }
@@ -268,7 +273,7 @@ export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: Strea
       loss_ratio: lossRatio(sentAndReceived(p.api, o)),
     }));
   }
-  const noSteady = !rx ? `no steady-state second: make --duration longer than --warmup + 1s` : null;
+  const noSteady = !rx ? `no steady-state second: make --duration at least the warm-up, rounded up to a whole second, + 1s` : null;
   const problems = outs.map((o, i) => (o.problem ? (outs.length > 1 ? `flow ${i}: ${o.problem}` : o.problem) : null));
   return {
     problem: [...problems, noSteady].filter(Boolean).join('; ') || null,

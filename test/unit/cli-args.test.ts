@@ -103,6 +103,9 @@ describe('quick arguments', () => {
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--qdisc-bypass']), /raw APIs only/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--rate', 'fast']), /expected packets per second/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--duration', '3s', '--warmup', '3s']), /no steady-state second/);
+    // the engine counts whole seconds: after a 0.5 s warm-up the first starts at 1 s, so 1.5 s holds none (ara-rate-curves' quick scale once did)
+    userError(() => parseQuickArgs(['veth', '--workload', 'sweep', '--rate', '10k', '--duration', '1.5s', '--warmup', '0.5s']), /no steady-state second .*starts at 1 s/);
+    assert.notEqual(parseQuickArgs(['veth', '--workload', 'stream', '--duration', '2s', '--warmup', '0.5s']), 'help');
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--warmup', '5']), /give a unit/);
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--burst', '2000']), /allowed 1\.\.1024/);
     userError(() => parseQuickArgs(['loopback', '--workload', 'stream', '--api', 'send,raw']), /datapath 'loopback': the raw APIs send Ethernet frames.*never reach the IP layer/);
