@@ -3,6 +3,7 @@
  * engine prints on stdout (engine/main.c, rtt.c, out.c are the other side). Every line is checked
  * against these schemas; an engine that says anything else is refused.
  */
+import os from 'node:os';
 import { z } from 'zod';
 
 export * from './argv.js';
@@ -273,9 +274,17 @@ export function parseRawSamples(buf: Buffer): BigInt64Array {
   if (buf.length < 16 || buf.subarray(0, 8).toString('latin1') !== 'CNPRAW01') throw new Error('not a cnperf raw sample file');
   const n = Number(buf.readBigUInt64LE(8));
   if (buf.length !== 16 + n * 8) throw new Error(`raw sample file holds ${buf.length - 16} bytes, expected ${n * 8}`);
+  // the file's own bytes, not a copy, where they are aligned and little-endian as this machine (10^8
+  // samples are 800 MB: read one by one, they held the event loop for seconds)
+  if ((buf.byteOffset + 16) % 8 === 0 && os.endianness() === 'LE') return new BigInt64Array(buf.buffer, buf.byteOffset + 16, n);
   const out = new BigInt64Array(n);
   for (let i = 0; i < n; i++) out[i] = buf.readBigInt64LE(16 + i * 8);
   return out;
+}
+
+/** Raw samples as the store keeps them: their bytes, little-endian int64 (only the samples', never the file's header). */
+export function rawBlob(samples: BigInt64Array): Buffer {
+  return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
 }
 
 /** A stamps file (engine/stamps.h): rows of STAMP_FIELDS int64 ns, row i for sequence number i, 0 = missing. */

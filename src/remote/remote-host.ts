@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { UserError } from '../util/errors.js';
 import type { PlanHost } from '../topology/model.js';
@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import type { InventoryHost } from './inventory.js';
 import { SshHost } from './ssh.js';
 import { sh } from '../util/shell.js';
+import { assertListed } from '../tools/table.js';
 
 /** The state directory on every host: journals, the lock, the engine's copy (tmpfs: gone at reboot, as namespaces are). */
 export const REMOTE_STATE_DIR = '/run/cnperf';
@@ -27,6 +28,9 @@ export const KEEPER_TIMEOUT_S = 5;
  * the timeout (or end of input) ends it. `sh` then `exec`s nothing: its pid is the one printed.
  */
 const KEEPER = `echo "$$ $(cut -d' ' -f22 /proc/$$/stat)"; while b=$(timeout "$1" dd bs=1 count=1 status=none 2>/dev/null) && [ -n "$b" ]; do :; done`;
+
+/** The heartbeat: a byte a second while process $1 (cnperf) lives. */
+const PACEMAKER = 'while kill -0 "$1" 2>/dev/null; do printf . || exit 0; sleep 1; done';
 
 export interface Keeper {
   pid: number;
@@ -46,7 +50,7 @@ export class RemoteHost {
   /** where the engine is on the host */
   engine = '';
   private keeperProc: ChildProcess | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private pacemaker: ChildProcess | null = null;
   keeper: Keeper = { pid: 0, start: '' };
   /** the NIC the datapath uses and its MTU (found when connecting) */
   nic = '';
@@ -72,23 +76,27 @@ export class RemoteHost {
   }
 
   private startKeeper(): Promise<void> {
-    const p = this.ssh.spawn(sh(KEEPER, String(KEEPER_TIMEOUT_S)));
+    // The heartbeat comes from a small process of ours, straight into the keeper's session: it beats
+    // while this process lives, whatever its event loop is doing (seconds of synchronous work once let
+    // the keepers declare the hosts lost), and stops within a second of its death.
+    assertListed('sh');
+    const beat = spawn('sh', ['-c', PACEMAKER, 'sh', String(process.pid)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = this.ssh.spawn(sh(KEEPER, String(KEEPER_TIMEOUT_S)), beat.stdout!);
+    beat.stdout!.destroy(); // the session holds the pipe now; this process never reads it
+    this.pacemaker = beat;
     this.keeperProc = p;
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.stdin!.on('error', () => {});
     return new Promise((resolve, reject) => {
       const lines = createInterface({ input: p.stdout! });
       lines.once('line', (l) => {
         const [pid, start] = l.trim().split(' ');
         if (!pid || !start || !/^\d+$/.test(pid)) return reject(new Error(`host ${this.name}: the keeper said '${l}'`));
         this.keeper = { pid: Number(pid), start };
-        this.heartbeat = setInterval(() => p.stdin!.write('.'), 1000);
-        this.heartbeat.unref();
         resolve();
       });
       p.on('exit', (code) => {
-        if (this.heartbeat) clearInterval(this.heartbeat);
+        beat.kill();
         this.lost ??= `the ssh session to host ${this.name} (${this.inv.address}) ended${code === 255 ? ': the connection was lost' : ''}${stderr.trim() ? ` (${stderr.trim()})` : ''}`;
         reject(new Error(this.lost));
       });
@@ -146,9 +154,8 @@ export class RemoteHost {
 
   /** Ends the keeper (its engines with it) and the master connection. */
   async close(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
     this.lost ??= 'closed';
-    this.keeperProc?.stdin?.end();
+    this.pacemaker?.kill(); // the keeper reads the end of its input and ends
     await this.ssh.close();
   }
 

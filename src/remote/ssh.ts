@@ -7,6 +7,7 @@
  * (the host's keeper, src/remote/remote-journal.ts) is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { HostCommandError, UserError } from '../util/errors.js';
 import { runCommand, type CommandResult, type CommandRunner } from '../local/command.js';
 import { assertListed } from '../tools/table.js';
@@ -97,9 +98,10 @@ export class SshHost {
   }
 
   /** A long-running command on the host (an engine, the keeper), its stdio piped here. */
-  spawn(argv: readonly string[]): ChildProcess {
+  /** A session running argv on the host; its stdin a pipe of ours, or a stream given (a child's output). */
+  spawn(argv: readonly string[], stdin: 'pipe' | Readable = 'pipe'): ChildProcess {
     const [file, ...args] = this.remoteArgv(argv);
-    return spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    return spawn(file!, args, { stdio: [stdin, 'pipe', 'pipe'] });
   }
 
   /** A file of the host's, byte for byte (an engine's raw samples). */

@@ -71,13 +71,57 @@ export function loadDurationNs(p: LoadParams): number {
   return p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs + LOAD_TAIL_NS;
 }
 
-/** The n largest values of samples (>= 0; -1 marks a loss) with their indices, largest first. */
+/**
+ * The n largest values of samples (>= 0; -1 marks a loss) with their indices, largest first (ties:
+ * the earlier first). One pass with a heap of n: no value per sample is made, so 10^8 samples take
+ * no memory beyond their own array (a tuple per sample, sorted, took gigabytes and held the event
+ * loop for seconds).
+ */
 export function worstSamples(samples: BigInt64Array, n: number): Array<[number, number]> {
-  const all: Array<[number, number]> = [];
-  samples.forEach((v, i) => {
-    if (v >= 0n) all.push([Number(v), i]);
-  });
-  return all.sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, n);
+  const k = Math.max(0, Math.min(n, samples.length));
+  const values = new Float64Array(k);
+  const index = new Float64Array(k);
+  let size = 0;
+  // a min-heap of the kept: its root is the least bad of them (smallest value; of equal ones, the later)
+  const below = (a: number, b: number) => values[a]! < values[b]! || (values[a] === values[b] && index[a]! > index[b]!);
+  const swap = (a: number, b: number) => {
+    [values[a], values[b]] = [values[b]!, values[a]!];
+    [index[a], index[b]] = [index[b]!, index[a]!];
+  };
+  const down = (from: number) => {
+    for (let i = from; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && below(l, m)) m = l;
+      if (r < size && below(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  // little-endian halves of each int64, read without a BigInt per sample
+  const le = os.endianness() === 'LE';
+  const lo = new Uint32Array(samples.buffer, samples.byteOffset, samples.length * 2);
+  const hi = new Int32Array(samples.buffer, samples.byteOffset, samples.length * 2);
+  for (let i = 0; i < samples.length; i++) {
+    const v = le ? (hi[2 * i + 1]! < 0 ? -1 : hi[2 * i + 1]! * 4294967296 + lo[2 * i]!) : Number(samples[i]);
+    if (v < 0 || k === 0) continue;
+    if (size === k) {
+      // a later sample equal to the root ranks below it: only a larger value gets in
+      if (v <= values[0]!) continue;
+      values[0] = v;
+      index[0] = i;
+      down(0);
+      continue;
+    }
+    values[size] = v;
+    index[size] = i;
+    for (let c = size++; c > 0 && below(c, (c - 1) >> 1); c = (c - 1) >> 1) swap(c, (c - 1) >> 1);
+  }
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < size; i++) out.push([values[i]!, index[i]!]);
+  return out.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
 }
 
 export async function runLoadLatency(client: Endpoint, server: Endpoint, p: LoadParams, workDir: string): Promise<LoadOutcome> {

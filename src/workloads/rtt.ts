@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { EngineProcess } from '../engine-client/supervisor.js';
-import { parseRawSamples, parseStamps, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine-client/protocol.js';
+import { parseRawSamples, parseStamps, rawBlob, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine-client/protocol.js';
 import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
 import type { OptionValues } from '../options/options.js';
 import { Histogram } from '../stats/histogram.js';
@@ -219,7 +219,7 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
     summary: summary ? { ...summary, cdf: hist.cdf(), ...(lateness_ns ? { lateness_ns } : {}) } : null,
     engine: { ...engine, server_echoed: out.server?.echoed ?? null },
     histogram: hist.encode(),
-    raw: out.raw ? Buffer.from(out.raw.buffer) : null,
+    raw: out.raw ? rawBlob(out.raw) : null,
     series: null,
     breakdown: out.breakdown,
   };

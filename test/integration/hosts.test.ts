@@ -11,6 +11,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cnperf, collect, liveEngines, liveProcesses, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
 import { SimHosts } from '../helpers/sim-hosts.js';
+import { loadHostsFile } from '../../src/input/hosts-file.js';
+import { HostSet } from '../../src/remote/host-set.js';
+import { KEEPER_TIMEOUT_S } from '../../src/remote/remote-host.js';
 import { ROOT } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-hosts-'));
@@ -117,6 +120,34 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.equal(x!.status, 'ok', x!.problem ?? '');
     assert.equal(x!.samples, 128 * 20);
     assert.deepEqual(states(), before);
+  });
+
+  it('seven seconds of synchronous work here (more than the keepers wait for a heartbeat): the hosts stay connected', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'state-'));
+    const set = await HostSet.open(loadHostsFile(sim.inventory).hosts, { stateDir: dir, owner: 'test' });
+    try {
+      const [a] = set.hosts;
+      const keeperAlive = () => sim.ssh('a', `kill -0 ${a!.keeper.pid} && echo alive || echo gone`).trim();
+      assert.equal(keeperAlive(), 'alive');
+      const until = Date.now() + (KEEPER_TIMEOUT_S + 2) * 1000;
+      while (Date.now() < until); // the event loop held, as a parse of 10^8 samples once held it
+      await sleep(500); // the session's exit, had it ended, is seen now
+      assert.equal(a!.lost, null);
+      assert.equal(keeperAlive(), 'alive', "the host's keeper kept its heartbeat");
+    } finally {
+      await set.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(sshClients(), [], 'no ssh connection outlives the session');
+    const cmdline = (pid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return ''; // ended meanwhile
+      }
+    };
+    const pacemakers = liveProcesses(['sh']).filter((pid) => cmdline(pid).includes('kill -0'));
+    assert.deepEqual(pacemakers, [], 'no heartbeat outlives the session');
   });
 
   it('refuses what cannot run across hosts, each with its reason, before connecting', async () => {

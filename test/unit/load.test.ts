@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 import { loadDurationNs, loadPlacement, phaseLockWarning, worstSamples, type LoadParams } from '../../src/workloads/load.js';
+import { parseRawSamples, rawBlob } from '../../src/engine-client/protocol.js';
 import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
 import { STREAM_DEFAULTS } from '../../src/workloads/stream.js';
 
@@ -11,6 +12,44 @@ describe('latency under load', () => {
     assert.deepEqual(worstSamples(s, 3), [[900, 2], [900, 4], [300, 5]]);
     assert.deepEqual(worstSamples(s, 100).length, 5);
     assert.deepEqual(worstSamples(new BigInt64Array(0), 5), []);
+  });
+
+  it('the n worst of random samples with ties and losses are those a full sort finds', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const s = BigInt64Array.from({ length: 20_000 }, () => (rand() < 0.05 ? -1n : BigInt(Math.floor(rand() * 3000) + (rand() < 0.001 ? 2 ** 40 : 0))));
+    const reference = (n: number) => [...s].flatMap((v, i): Array<[number, number]> => (v >= 0n ? [[Number(v), i]] : [])).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, n);
+    for (const n of [0, 1, 7, 5000, 30_000]) assert.deepEqual(worstSamples(s, n), reference(n), `n = ${n}`);
+  });
+
+  it('10^7 samples: the worst 5000 without a value per sample (the heap grows by far less than the samples)', () => {
+    const s = new BigInt64Array(10_000_000);
+    for (let i = 0; i < s.length; i++) s[i] = BigInt(i % 100_003);
+    s[123] = 10n ** 12n; // beyond 2^32: both halves read
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const w = worstSamples(s, 5000);
+    const grew = process.memoryUsage().heapUsed - before;
+    assert.deepEqual(w[0], [1e12, 123]);
+    assert.deepEqual(w[1], [100_002, 100_002]);
+    assert.equal(w.length, 5000);
+    // a tuple per sample was ~10^7 × 40 bytes; the heap of 5000 and its answer are under 1 MB
+    assert.ok(grew < 32 << 20, `heap grew by ${(grew / 2 ** 20).toFixed(0)} MiB`);
+  });
+
+  it('raw sample files are read as they lie (no copy), and stored without their header', () => {
+    const n = 5;
+    const file = Buffer.alloc(16 + n * 8);
+    file.write('CNPRAW01', 0, 'latin1');
+    file.writeBigUInt64LE(BigInt(n), 8);
+    [10n, -1n, 2n ** 40n, 0n, 7n].forEach((v, i) => file.writeBigInt64LE(v, 16 + i * 8));
+    const s = parseRawSamples(file);
+    assert.deepEqual([...s], [10n, -1n, 2n ** 40n, 0n, 7n]);
+    assert.equal(s.buffer, file.buffer, 'a view of the file, not a copy');
+    assert.deepEqual(rawBlob(s), file.subarray(16));
+    // unaligned (a slice one byte in): copied, same values
+    const shifted = Buffer.concat([Buffer.alloc(1), file]).subarray(1);
+    assert.deepEqual([...parseRawSamples(shifted)], [...s]);
   });
 
   it('runs the load for the settle time, the probe schedule, and a tail', () => {
