@@ -15,6 +15,7 @@ export function ratioText(ours: readonly number[], theirs: readonly number[]): s
   const lo = Math.min(...r);
   const hi = Math.max(...r);
   const noise = lo <= 1 && hi >= 1 ? ', within noise' : '';
-  return r.length === 1 ? `${r[0]!.toFixed(2)} (one round)` : `${median(r).toFixed(2)} (${lo.toFixed(2)}–${hi.toFixed(2)}${noise})`;
+  return r.length === 1
+    ? `${r[0]!.toFixed(2)} (one round)`
+    : `${median(r).toFixed(2)} (${lo.toFixed(2)}–${hi.toFixed(2)}${noise})`;
 }
-

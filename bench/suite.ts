@@ -49,7 +49,10 @@ interface Topo {
 
 /** A datapath built by cnperf and kept for a peer tool (`cnperf topo up`), removed after fn. */
 function withTopo<T>(datapath: string, fn: (t: Topo) => T): T {
-  const doc = JSON.parse(cnperf(['topo', 'up', datapath, '--json'])) as { id: string; topology: { endpoints: { client: { netns: string }; server: { netns: string; ip: string } } } };
+  const doc = JSON.parse(cnperf(['topo', 'up', datapath, '--json'])) as {
+    id: string;
+    topology: { endpoints: { client: { netns: string }; server: { netns: string; ip: string } } };
+  };
   try {
     const e = doc.topology.endpoints;
     return fn({ id: doc.id, client: e.client.netns, server: e.server.netns, serverIp: e.server.ip });
@@ -60,7 +63,10 @@ function withTopo<T>(datapath: string, fn: (t: Topo) => T): T {
 
 /** A peer's server in the server namespace, pinned; returns its stopper. */
 function server(netns: string, argv: string[]): () => void {
-  const p = spawn('ip', ['netns', 'exec', netns, 'taskset', '-c', SERVER_CPU, ...argv], { stdio: 'ignore', detached: true });
+  const p = spawn('ip', ['netns', 'exec', netns, 'taskset', '-c', SERVER_CPU, ...argv], {
+    stdio: 'ignore',
+    detached: true,
+  });
   execFileSync('sleep', ['0.5']);
   return () => {
     try {
@@ -72,7 +78,10 @@ function server(netns: string, argv: string[]): () => void {
 }
 
 function client(netns: string, argv: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', netns, 'taskset', '-c', CLIENT_CPU, ...argv], { encoding: 'utf8', timeout: 120_000 });
+  return execFileSync('ip', ['netns', 'exec', netns, 'taskset', '-c', CLIENT_CPU, ...argv], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 }
 
 /** A peer tool once: its server and its client in a fresh datapath (argv get the server's address). */
@@ -87,7 +96,6 @@ function peer(datapath: string, serverArgv: (ip: string) => string[], clientArgv
   });
 }
 
-
 /** A measurement that each round repeats: its name, its unit, and how to take it once. */
 interface Probe {
   group: string;
@@ -99,7 +107,6 @@ interface Probe {
   noRatio?: boolean;
 }
 
-
 function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): Probe[] {
   const group = `RTT ${datapath}, ${mode}, 64 B back to back (p50 µs)`;
   const out: Probe[] = [];
@@ -110,7 +117,25 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
     unit: 'µs',
     values: [],
     run: () => {
-      const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', mode, '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { p50: number } }> };
+      const doc = JSON.parse(
+        cnperf([
+          'quick',
+          datapath,
+          '--count',
+          count,
+          '--interval',
+          '0',
+          '--wait',
+          mode,
+          '--pace',
+          'spin',
+          '--cpus',
+          `${CLIENT_CPU},${SERVER_CPU}`,
+          '--json',
+          '--db',
+          db,
+        ]),
+      ) as { results: Array<{ rtt_ns: { p50: number } }> };
       return doc.results[0]!.rtt_ns.p50 / 1000;
     },
   });
@@ -123,7 +148,25 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
     values: [],
     run: () =>
       parseSockperfPingPong(
-        peer(datapath, (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111', ...spinArgs], (ip) => ['sockperf', 'ping-pong', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt', ...spinArgs]),
+        peer(
+          datapath,
+          (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111', ...spinArgs],
+          (ip) => [
+            'sockperf',
+            'ping-pong',
+            '-i',
+            ip,
+            '-p',
+            '11111',
+            '-m',
+            '64',
+            '-t',
+            String(seconds),
+            '--mps=max',
+            '--full-rtt',
+            ...spinArgs,
+          ],
+        ),
       ).percentiles['50.000']! / 1000,
   });
   if (mode === 'block') {
@@ -132,7 +175,16 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
       tool: 'qperf udp_lat',
       unit: 'µs',
       values: [],
-      run: () => (2 * parseQperfUdpLat(peer(datapath, () => ['qperf', '-lp', '19765'], (ip) => ['qperf', ip, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat']))) / 1000,
+      run: () =>
+        (2 *
+          parseQperfUdpLat(
+            peer(
+              datapath,
+              () => ['qperf', '-lp', '19765'],
+              (ip) => ['qperf', ip, '-lp', '19765', '-t', String(seconds), '-m', '64', '-vu', 'udp_lat'],
+            ),
+          )) /
+        1000,
     });
     out.push({
       group: `RTT ${datapath}, block, 64 B back to back (mean µs: qperf gives no percentiles)`,
@@ -140,7 +192,25 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
       unit: 'µs',
       values: [],
       run: () => {
-        const doc = JSON.parse(cnperf(['quick', datapath, '--count', count, '--interval', '0', '--wait', 'block', '--pace', 'spin', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { mean: number } }> };
+        const doc = JSON.parse(
+          cnperf([
+            'quick',
+            datapath,
+            '--count',
+            count,
+            '--interval',
+            '0',
+            '--wait',
+            'block',
+            '--pace',
+            'spin',
+            '--cpus',
+            `${CLIENT_CPU},${SERVER_CPU}`,
+            '--json',
+            '--db',
+            db,
+          ]),
+        ) as { results: Array<{ rtt_ns: { mean: number } }> };
         return doc.results[0]!.rtt_ns.mean / 1000;
       },
     });
@@ -149,8 +219,31 @@ function rttProbes(datapath: string, mode: 'block' | 'spin', seconds: number): P
 }
 
 /** One cnperf stream over veth, pinned like the peers; returns its `stream` summary. */
-function cnperfStream(api: string, seconds: number, extra: string[] = []): { tx_pps: number; rx_pps: number; rx_gbps: number } {
-  const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'stream', '--api', api, ...extra, '--duration', `${seconds}s`, '--warmup', '1s', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ stream: { tx_pps: number; rx_pps: number; rx_gbps: number } }> };
+function cnperfStream(
+  api: string,
+  seconds: number,
+  extra: string[] = [],
+): { tx_pps: number; rx_pps: number; rx_gbps: number } {
+  const doc = JSON.parse(
+    cnperf([
+      'quick',
+      'veth',
+      '--workload',
+      'stream',
+      '--api',
+      api,
+      ...extra,
+      '--duration',
+      `${seconds}s`,
+      '--warmup',
+      '1s',
+      '--cpus',
+      `${CLIENT_CPU},${SERVER_CPU}`,
+      '--json',
+      '--db',
+      db,
+    ]),
+  ) as { results: Array<{ stream: { tx_pps: number; rx_pps: number; rx_gbps: number } }> };
   return doc.results[0]!.stream;
 }
 
@@ -164,14 +257,37 @@ function rateProbes(seconds: number): Probe[] {
   const received = 'UDP 64 B over veth, one datagram per call (received kpps)';
   const sent = 'UDP 64 B over veth, one datagram per call (sent kpps: sockperf reports no receive side)';
   const batching = 'UDP 64 B over veth with batching, burst 64 (received kpps; no peer batches: no ratio)';
-  const bypass = 'UDP 64 B over veth, AF_XDP receiver (received kpps; the peer: iperf3\'s socket receiver)';
+  const bypass = "UDP 64 B over veth, AF_XDP receiver (received kpps; the peer: iperf3's socket receiver)";
   // One probe per group (each keeps its own rounds), the same iperf3 run.
   const iperf3Udp = (group: string): Probe => ({
     group,
     tool: 'iperf3 -u -l 64 -b 0',
     unit: 'kpps',
     values: [],
-    run: () => parseIperf3Udp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5201'], (ip) => ['iperf3', '-c', ip, '-p', '5201', '-u', '-l', '64', '-b', '0', '-t', String(seconds - 1), '-O', '1', '--json'])).rxPps / 1000,
+    run: () =>
+      parseIperf3Udp(
+        peer(
+          'veth',
+          () => ['iperf3', '-s', '-1', '-p', '5201'],
+          (ip) => [
+            'iperf3',
+            '-c',
+            ip,
+            '-p',
+            '5201',
+            '-u',
+            '-l',
+            '64',
+            '-b',
+            '0',
+            '-t',
+            String(seconds - 1),
+            '-O',
+            '1',
+            '--json',
+          ],
+        ),
+      ).rxPps / 1000,
   });
   const cn = (group: string, api: string, burst: number, side: 'rx_pps' | 'tx_pps'): Probe => ({
     group,
@@ -189,7 +305,14 @@ function rateProbes(seconds: number): Probe[] {
       tool: 'sockperf throughput',
       unit: 'kpps',
       values: [],
-      run: () => parseSockperfThroughput(peer('veth', (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'throughput', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds)])).txPps / 1000,
+      run: () =>
+        parseSockperfThroughput(
+          peer(
+            'veth',
+            (ip) => ['sockperf', 'server', '-i', ip, '-p', '11111'],
+            (ip) => ['sockperf', 'throughput', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds)],
+          ),
+        ).txPps / 1000,
     },
     { ...cn(batching, 'sendmmsg', 64, 'rx_pps'), noRatio: true },
     { ...cn(batching, 'raw-mmsg', 64, 'rx_pps'), noRatio: true },
@@ -215,14 +338,38 @@ function rateProbes(seconds: number): Probe[] {
  */
 function bypassProbes(seconds: number): Probe[] {
   if (!existsSync(dpdkEnginePath())) return [];
-  const group = 'UDP 64 B, kernel bypass: testpmd over vhost-user vs kernel veth send (received kpps; ratio = bypass / kernel)';
+  const group =
+    'UDP 64 B, kernel bypass: testpmd over vhost-user vs kernel veth send (received kpps; ratio = bypass / kernel)';
   const stream = (datapath: string, extra: string[]) => {
-    const doc = JSON.parse(cnperf(['quick', datapath, '--workload', 'stream', '--size', '64', ...extra, '--duration', `${seconds}s`, '--warmup', '1s', '--json', '--db', db])) as { results: Array<{ stream: { rx_pps: number } }> };
+    const doc = JSON.parse(
+      cnperf([
+        'quick',
+        datapath,
+        '--workload',
+        'stream',
+        '--size',
+        '64',
+        ...extra,
+        '--duration',
+        `${seconds}s`,
+        '--warmup',
+        '1s',
+        '--json',
+        '--db',
+        db,
+      ]),
+    ) as { results: Array<{ stream: { rx_pps: number } }> };
     return doc.results[0]!.stream.rx_pps / 1000;
   };
   return [
     { group, tool: 'cnperf testpmd (DPDK, burst 32)', unit: 'kpps', values: [], run: () => stream('testpmd', []) },
-    { group, tool: 'kernel veth send (cnperf, burst 1)', unit: 'kpps', values: [], run: () => stream('veth', ['--cpus', `${CLIENT_CPU},${SERVER_CPU}`]) },
+    {
+      group,
+      tool: 'kernel veth send (cnperf, burst 1)',
+      unit: 'kpps',
+      values: [],
+      run: () => stream('veth', ['--cpus', `${CLIENT_CPU},${SERVER_CPU}`]),
+    },
   ];
 }
 
@@ -241,7 +388,14 @@ function tcpProbes(seconds: number): Probe[] {
       tool: 'iperf3 (TCP)',
       unit: 'Gbit/s',
       values: [],
-      run: () => parseIperf3Tcp(peer('veth', () => ['iperf3', '-s', '-1', '-p', '5202'], (ip) => ['iperf3', '-c', ip, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'])).rxGbps,
+      run: () =>
+        parseIperf3Tcp(
+          peer(
+            'veth',
+            () => ['iperf3', '-s', '-1', '-p', '5202'],
+            (ip) => ['iperf3', '-c', ip, '-p', '5202', '-t', String(seconds - 1), '-O', '1', '--json'],
+          ),
+        ).rxGbps,
     },
   ];
 }
@@ -278,22 +432,44 @@ function settleMs(): number {
 function wiringProbes(pairs: number, manyPairs: number): Probe[] {
   const time = (pairsNow: number, args: string[]) => () => {
     const t0 = performance.now();
-    const id = (JSON.parse(cnperf(['topo', 'up', ...args, '--pairs', String(pairsNow), '--json'])) as { id: string }).id;
+    const id = (JSON.parse(cnperf(['topo', 'up', ...args, '--pairs', String(pairsNow), '--json'])) as { id: string })
+      .id;
     const built = performance.now();
     cnperf(['topo', 'down', id]);
     const down = performance.now();
     const settle = settleMs();
-    progress(`  ${args[0]} ×${pairsNow}: build ${((built - t0) / 1000).toFixed(2)} s, teardown ${((down - built) / 1000).toFixed(2)} s, kernel cleanup ${(settle / 1000).toFixed(2)} s`);
+    progress(
+      `  ${args[0]} ×` +
+        (`${pairsNow}: build ${((built - t0) / 1000).toFixed(2)} s, teardown ` +
+          `${((down - built) / 1000).toFixed(2)} s, kernel cleanup ${(settle / 1000).toFixed(2)} s`),
+    );
     return (down + settle - t0) / 1000;
   };
-  const group = `Build + teardown + kernel cleanup of ${pairs} container pairs (${2 * pairs} containers) on one bridge (s)`;
-  const many = `Build + teardown + kernel cleanup of ${manyPairs} container pairs (${2 * manyPairs} containers) on one bridge (s; no peer: the CNI plugin would take minutes)`;
+  const group =
+    `Build + teardown + kernel cleanup of ` + `${pairs} container pairs (${2 * pairs} containers) on one bridge (s)`;
+  const many =
+    `Build + teardown + kernel cleanup of ` +
+    (`${manyPairs} container pairs ` +
+      `(${2 * manyPairs} containers) on one bridge (s; no peer: the CNI plugin would take minutes)`);
   // the shipped network: a /16 of the benchmarking range, as a cluster node's pod CIDR
   const conf = path.join(PROJECT_ROOT, 'experiments', 'cni', 'bridge.conflist');
   return [
     { group, tool: 'cnperf bridge datapath', unit: 's', values: [], run: time(pairs, ['bridge']) },
-    { group, tool: 'CNI bridge plugin (one ADD/DEL per container)', unit: 's', values: [], run: time(pairs, ['cni', '--cni-config', conf]) },
-    { group: many, tool: 'cnperf bridge datapath', unit: 's', values: [], run: time(manyPairs, ['bridge']), noRatio: true },
+    {
+      group,
+      tool: 'CNI bridge plugin (one ADD/DEL per container)',
+      unit: 's',
+      values: [],
+      run: time(pairs, ['cni', '--cni-config', conf]),
+    },
+    {
+      group: many,
+      tool: 'cnperf bridge datapath',
+      unit: 's',
+      values: [],
+      run: time(manyPairs, ['bridge']),
+      noRatio: true,
+    },
   ];
 }
 
@@ -384,7 +560,23 @@ function rrProbes(seconds: number): Probe[] {
       unit: 'µs',
       values: [],
       run: () => {
-        const doc = JSON.parse(cnperf(['quick', 'veth', '--workload', 'rr', '--count', count, '--size', '64', '--cpus', `${CLIENT_CPU},${SERVER_CPU}`, '--json', '--db', db])) as { results: Array<{ rtt_ns: { p50: number } }> };
+        const doc = JSON.parse(
+          cnperf([
+            'quick',
+            'veth',
+            '--workload',
+            'rr',
+            '--count',
+            count,
+            '--size',
+            '64',
+            '--cpus',
+            `${CLIENT_CPU},${SERVER_CPU}`,
+            '--json',
+            '--db',
+            db,
+          ]),
+        ) as { results: Array<{ rtt_ns: { p50: number } }> };
         return doc.results[0]!.rtt_ns.p50 / 1000;
       },
     },
@@ -395,17 +587,42 @@ function rrProbes(seconds: number): Probe[] {
       values: [],
       run: () =>
         parseSockperfPingPong(
-          peer('veth', (ip) => ['sockperf', 'server', '--tcp', '-i', ip, '-p', '11111'], (ip) => ['sockperf', 'ping-pong', '--tcp', '-i', ip, '-p', '11111', '-m', '64', '-t', String(seconds), '--mps=max', '--full-rtt']),
+          peer(
+            'veth',
+            (ip) => ['sockperf', 'server', '--tcp', '-i', ip, '-p', '11111'],
+            (ip) => [
+              'sockperf',
+              'ping-pong',
+              '--tcp',
+              '-i',
+              ip,
+              '-p',
+              '11111',
+              '-m',
+              '64',
+              '-t',
+              String(seconds),
+              '--mps=max',
+              '--full-rtt',
+            ],
+          ),
         ).percentiles['50.000']! / 1000,
     },
   ];
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+    },
+  });
   const rounds = Number(values.rounds);
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it builds namespaces)');
-  for (const tool of ['sockperf', 'iperf3', 'qperf']) if (spawnSync(tool, ['--help']).error) throw new Error(`${tool} is not installed: run \`bash scripts/setup.sh\``);
+  for (const tool of ['sockperf', 'iperf3', 'qperf'])
+    if (spawnSync(tool, ['--help']).error) throw new Error(`${tool} is not installed: run \`bash scripts/setup.sh\``);
   const seconds = values.quick ? 2 : 3;
   const probes = [
     ...rttProbes('loopback', 'block', seconds),
@@ -441,21 +658,47 @@ function main(): void {
   const env = collectEnvironment(null);
   const lines: string[] = [];
   lines.push(`# cnperf benchmarks, ${new Date().toISOString().slice(0, 10)}`, '');
-  lines.push(`Machine: ${env.cpu_model ?? 'unknown CPU'}, ${env.cpu_count} CPUs, kernel ${env.kernel} (${env.preemption ?? '?'}), ${env.virtualization ?? 'bare metal'}. Client/sender pinned to CPU ${CLIENT_CPU}, server/receiver to CPU ${SERVER_CPU}. Medians of ${rounds} rounds, the tools alternating. ${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`, '');
-  lines.push('| measurement | tool | median | rounds | cnperf / peer: median (rounds\' range) |', '|---|---|---:|---|---:|');
+  lines.push(
+    `Machine: ${env.cpu_model ?? 'unknown ' + 'CPU'}, ${env.cpu_count} CPUs, kernel ` +
+      (`${env.kernel} (${env.preemption ?? '?'}), ` +
+        (`${env.virtualization ?? 'bare ' + 'metal'}. Client/sender pinned to CPU ` +
+          (`${CLIENT_CPU}, server/receiver to CPU ` +
+            (`${SERVER_CPU}. Medians of ` +
+              (`${rounds} rounds, the tools alternating. ` +
+                `${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`))))),
+    '',
+  );
+  lines.push(
+    "| measurement | tool | median | rounds | cnperf / peer: median (rounds' range) |",
+    '|---|---|---:|---|---:|',
+  );
   for (const g of [...new Set(probes.map((p) => p.group))]) {
     const members = probes.filter((p) => p.group === g);
     const ours = members.find((p) => p.tool.startsWith('cnperf'));
     for (const p of members) {
       const m = median(p.values);
       const ratio = ours && !p.tool.startsWith('cnperf') && !p.noRatio ? ratioText(ours.values, p.values) : '';
-      lines.push(`| ${g} | ${p.tool} | ${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`);
+      lines.push(
+        `| ${g} | ${p.tool} | ` +
+          (`${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ` +
+            `${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`),
+      );
     }
   }
   // only when the analysis probes ran (--only may leave them out): never a NaN in place of a figure
-  if (memoryNote.histogram !== undefined && memoryNote.sort !== undefined) lines.push('', `Memory the analysis held beyond its input: histogram ${memoryNote.histogram.toFixed(1)} MiB, sort ${memoryNote.sort.toFixed(1)} MiB (a copy of the samples).`);
+  if (memoryNote.histogram !== undefined && memoryNote.sort !== undefined)
+    lines.push(
+      '',
+      `Memory the analysis held beyond its input: histogram ` +
+        `${memoryNote.histogram.toFixed(1)} MiB, sort ${memoryNote.sort.toFixed(1)} MiB (a copy of the samples).`,
+    );
   for (const f of failures) lines.push('', `Failed: ${f}`);
-  lines.push('', 'Ratios are cnperf / peer, taken round by round (the two ran back to back): the median ratio and the range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means cnperf measures lower or works faster; above 1 for rates means it moves more.');
+  lines.push(
+    '',
+    'Ratios are cnperf / peer, taken round by round (the two ran back to back): the median ratio and the ' +
+      ('range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means ' +
+        'cnperf measures lower or works faster; above 1 for rates means it moves more.'),
+  );
   const md = lines.join('\n') + '\n';
   process.stdout.write(md);
   if (values.quick) {
@@ -465,7 +708,12 @@ function main(): void {
   const dir = path.join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   // --only: a partial run, beside the day's full one rather than over it
-  const slug = values.only ? `-${values.only.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}` : '';
+  const slug = values.only
+    ? `-${values.only
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')}`
+    : '';
   const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${slug}.md`);
   writeFileSync(file, md);
   progress(`wrote ${file}`);

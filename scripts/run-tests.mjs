@@ -31,7 +31,9 @@ for (const level of levels) {
   if (!ROOTLESS.includes(level) && !isRoot) {
     // In CI a skipped suite would pass silently: there, not being root is a failure.
     if (process.env.CI === 'true') {
-      console.error(`run-tests: the ${level} tests need root (network namespaces), and CI=true must run them all: run as root`);
+      console.error(
+        `run-tests: the ${level} tests need root (network namespaces), and CI=true must run them all: run as root`,
+      );
       process.exit(1);
     }
     console.error(`run-tests: skipping ${found.length} ${level} test file(s): they need root (network namespaces)`);
@@ -48,25 +50,49 @@ if (files.length === 0) {
 const timings = path.join(mkdtempSync(path.join(os.tmpdir(), 'cnperf-tests-')), 'timings.ndjson');
 let status = 0;
 const started = Date.now();
-for (const [concurrency, list] of [[2, phases.rootless], [1, phases.root]]) {
+for (const [concurrency, list] of [
+  [2, phases.rootless],
+  [1, phases.root],
+]) {
   if (!list.length) continue;
   const r = spawnSync(
     process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.join(root, 'scripts', 'test-timings.mjs')}`, `--test-reporter-destination=${timings}.${concurrency}`, ...list],
+    [
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${path.join(root, 'scripts', 'test-timings.mjs')}`,
+      `--test-reporter-destination=${timings}.${concurrency}`,
+      ...list,
+    ],
     { stdio: 'inherit', cwd: root },
   );
   status ||= r.status ?? 1;
 }
-const tests = [1, 2].flatMap((c) => (existsSync(`${timings}.${c}`) ? readFileSync(`${timings}.${c}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []));
+const tests = [1, 2].flatMap((c) =>
+  existsSync(`${timings}.${c}`)
+    ? readFileSync(`${timings}.${c}`, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [],
+);
 rmSync(path.dirname(timings), { recursive: true, force: true });
 const slowest = [...tests].sort((a, b) => b.ms - a.ms).slice(0, 10);
 if (slowest.length) {
   console.log('\nslowest tests:');
-  for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}  (${t.file ? path.relative(root, t.file) : '?'})`);
+  for (const t of slowest)
+    console.log(
+      `  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}  (${t.file ? path.relative(root, t.file) : '?'})`,
+    );
 }
 const count = (o) => tests.filter((t) => t.outcome === o).length;
 const total = tests.reduce((s, t) => s + t.ms, 0);
-console.log(`${files.length} files, ${(total / 60000).toFixed(1)} min of tests, ${((Date.now() - started) / 60000).toFixed(1)} min of wall time`);
+console.log(
+  `${files.length} files, ` +
+    `${(total / 60000).toFixed(1)} min of tests, ${((Date.now() - started) / 60000).toFixed(1)} min of wall time`,
+);
 // The closing line CI reads: the counts of the tests themselves (suites not counted).
 console.log(`tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
 process.exit(status);

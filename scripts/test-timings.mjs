@@ -5,7 +5,8 @@ export default async function* timings(source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const d = event.data;
     if (d.details?.type === 'suite') continue;
-    const outcome = event.type === 'test:fail' ? 'fail' : d.skip !== undefined || d.todo !== undefined ? 'skip' : 'pass';
+    const outcome =
+      event.type === 'test:fail' ? 'fail' : d.skip !== undefined || d.todo !== undefined ? 'skip' : 'pass';
     yield JSON.stringify({ name: d.name, file: d.file ?? null, ms: d.details?.duration_ms ?? 0, outcome }) + '\n';
   }
 }

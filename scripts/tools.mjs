@@ -10,7 +10,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { tools } = JSON.parse(readFileSync(path.join(root, 'src', 'tools', 'tools.json'), 'utf8'));
 const multiarch = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }[process.arch] ?? `${process.arch}-linux-gnu`;
 // root's PATH on some machines lacks the sbin directories that Debian puts these tools in
-const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const dirs = [
+  ...(process.env.PATH ?? '').split(':'),
+  '/usr/local/sbin',
+  '/usr/local/bin',
+  '/usr/sbin',
+  '/usr/bin',
+  '/sbin',
+  '/bin',
+];
 
 const usable = (file, mode) => {
   try {
@@ -21,7 +29,9 @@ const usable = (file, mode) => {
   }
 };
 const present = (t) =>
-  t.program ? dirs.some((d) => d && usable(path.join(d, t.program), constants.X_OK)) : usable(t.path.replace('$MULTIARCH', multiarch), constants.R_OK);
+  t.program
+    ? dirs.some((d) => d && usable(path.join(d, t.program), constants.X_OK))
+    : usable(t.path.replace('$MULTIARCH', multiarch), constants.R_OK);
 
 const [cmd] = process.argv.slice(2);
 if (cmd !== 'missing') {

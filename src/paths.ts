@@ -58,7 +58,13 @@ export function defaultDbPath(): string {
     } catch {
       /* not there yet: created as a directory and a file of ours */
     }
-    if (link) throw new UserError(`the default results store ${p} is a symbolic link (to ${readlinkSync(p)}): cnperf, as root, will not write through a link it did not choose`, `name the store you mean with --db FILE (or CNPERF_DB)`);
+    if (link)
+      throw new UserError(
+        `the default results store ` +
+          (`${p} is a symbolic link (to ` +
+            `${readlinkSync(p)}): cnperf, as root, will not write through a link it did not choose`),
+        `name the store you mean with --db FILE (or CNPERF_DB)`,
+      );
   }
   return file;
 }

@@ -18,7 +18,8 @@ export function parseIperf3Udp(json: string): Iperf3Udp {
   if (doc.error) throw new Error(`iperf3: ${doc.error}`);
   const sent = doc.end?.sum_sent;
   const got = doc.end?.sum_received;
-  if (!sent || !got || typeof sent.packets !== 'number') throw new Error('iperf3 output has no UDP sums (was it run with -u --json?)');
+  if (!sent || !got || typeof sent.packets !== 'number')
+    throw new Error('iperf3 output has no UDP sums (was it run with -u --json?)');
   return {
     txPps: sent.packets / sent.seconds,
     rxPps: (got.packets - got.lost_packets) / got.seconds,
@@ -29,7 +30,10 @@ export function parseIperf3Udp(json: string): Iperf3Udp {
 
 /** Parses `iperf3 --json` TCP client output: what the receiver got, in Gbit/s. */
 export function parseIperf3Tcp(json: string): { rxGbps: number; txGbps: number; retransmits: number } {
-  const doc = JSON.parse(json) as { error?: string; end?: { sum_sent?: { bits_per_second: number; retransmits?: number }; sum_received?: { bits_per_second: number } } };
+  const doc = JSON.parse(json) as {
+    error?: string;
+    end?: { sum_sent?: { bits_per_second: number; retransmits?: number }; sum_received?: { bits_per_second: number } };
+  };
   if (doc.error) throw new Error(`iperf3: ${doc.error}`);
   const sent = doc.end?.sum_sent;
   const got = doc.end?.sum_received;

@@ -26,7 +26,8 @@ export function parseSockperfPingPong(text: string): SockperfResult {
     return Number(m[1]);
   };
   const percentiles: Record<string, number> = {};
-  for (const m of clean.matchAll(/---> percentile ([\d.]+) =\s*([\d.]+)/g)) percentiles[m[1]!] = Math.round(Number(m[2]) * k);
+  for (const m of clean.matchAll(/---> percentile ([\d.]+) =\s*([\d.]+)/g))
+    percentiles[m[1]!] = Math.round(Number(m[2]) * k);
   return {
     fullRtt,
     samples: num(/Total (\d+) observations/, 'observation count'),

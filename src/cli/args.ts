@@ -24,7 +24,10 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     const opt = m?.[1];
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) {
       const near = nearest(opt.replace(/^-+/, ''), Object.keys(options));
-      throw new UserError(`${command}: unknown option '${opt}'${near ? ` (did you mean '--${near}'?)` : ''}`, usageHint(command, usage));
+      throw new UserError(
+        `${command}: unknown option '${opt}'${near ? ` (did you mean '--${near}'?)` : ''}`,
+        usageHint(command, usage),
+      );
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
       throw new UserError(`${command}: option '${opt}' needs a value`, usageHint(command, usage));

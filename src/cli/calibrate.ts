@@ -9,7 +9,8 @@ import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 import { progress } from './common.js';
 
 export const CALIBRATE_OPTIONS: OptionSpec = { json: { type: 'boolean' }, db: { type: 'string' } };
-export const CALIBRATE_USAGE = 'cnperf calibrate [--json] [--db FILE]   (about 20 s; stored, and shown under every result as its floor)';
+export const CALIBRATE_USAGE =
+  'cnperf calibrate [--json] [--db FILE]   (about 20 s; stored, and shown under every result as its floor)';
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('calibrate', argv, CALIBRATE_OPTIONS, CALIBRATE_USAGE);
@@ -19,7 +20,10 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     if (stop.requested) return signalExitCode(stop.signal);
     const rec = { id: newRunId(), created_at: new Date().toISOString(), hostname: os.hostname(), env, result };
     store!.saveCalibration(rec);
-    if (flag(p, 'json')) process.stdout.write(JSON.stringify({ calibration: { id: rec.id, created_at: rec.created_at, ...result } }) + '\n');
+    if (flag(p, 'json'))
+      process.stdout.write(
+        JSON.stringify({ calibration: { id: rec.id, created_at: rec.created_at, ...result } }) + '\n',
+      );
     else process.stdout.write(`${floorLine(rec)}\nstored in ${db}\n`);
     return 0;
   });

@@ -10,7 +10,9 @@ import { requireRoot } from '../runner/session.js';
 import '../datapaths/registry.js';
 
 export const CLEAN_OPTIONS: OptionSpec = { all: { type: 'boolean' }, hosts: { type: 'string' } };
-export const CLEAN_USAGE = 'cnperf clean [--all] [--hosts FILE]   (--all: also topologies kept by `topo up`; --hosts: also what runs left on those hosts)';
+export const CLEAN_USAGE =
+  'cnperf clean [--all] [--hosts FILE]   (--all: also topologies kept by `topo up`; --hosts: also what runs ' +
+  'left on those hosts)';
 
 export async function cleanCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('clean', argv, CLEAN_OPTIONS, CLEAN_USAGE);

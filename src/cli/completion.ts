@@ -93,11 +93,18 @@ compdef _cnperf cnperf
 function fish(cmds: readonly CompletionCommand[]): string {
   // fish's single quotes take \' and \\ as escapes (not the POSIX '\'' dance)
   const q = (s: string) => `'${s.replace(/[\\']/g, (ch) => `\\${ch}`)}'`;
-  const lines = [`# cnperf completion for fish: cnperf completion fish > ~/.config/fish/completions/cnperf.fish`, 'complete -c cnperf -f'];
+  const lines = [
+    `# cnperf completion for fish: cnperf completion fish > ~/.config/fish/completions/cnperf.fish`,
+    'complete -c cnperf -f',
+  ];
   for (const c of cmds) lines.push(`complete -c cnperf -n __fish_use_subcommand -a ${c.name} -d ${q(c.help)}`);
   for (const c of cmds) {
     const when = `-n ${q(`__fish_seen_subcommand_from ${c.name}`)}`;
-    for (const o of c.options) lines.push(`complete -c cnperf ${when} -l ${o.name}${o.takesValue ? ' -r' : ''}${o.values ? ` -a ${q(o.values.join(' '))}` : ''}`);
+    for (const o of c.options)
+      lines.push(
+        `complete -c cnperf ` +
+          `${when} -l ${o.name}${o.takesValue ? ' -r' : ''}${o.values ? ` -a ${q(o.values.join(' '))}` : ''}`,
+      );
     const words = [...(c.subcommands ?? []), ...(c.positionals ?? [])];
     if (words.length) lines.push(`complete -c cnperf ${when} -a ${q(words.join(' '))}`);
   }

@@ -43,7 +43,13 @@ async function checkDatapaths(out: Out): Promise<number> {
         out('ok  ', what, d.doctor ? `${d.description}; ${d.doctor()}` : await buildAndRemove(d, placement));
       } catch (e) {
         unavailable++;
-        out('no  ', what, e instanceof UserError ? errorMessage(e) + (e.hint ? ` (${e.hint})` : '') : explainBuildFailure(d, errorMessage(e)));
+        out(
+          'no  ',
+          what,
+          e instanceof UserError
+            ? errorMessage(e) + (e.hint ? ` (${e.hint})` : '')
+            : explainBuildFailure(d, errorMessage(e)),
+        );
       }
     }
   }
@@ -58,7 +64,17 @@ async function buildAndRemove(d: Datapath, placement: Datapath['placements'][num
   if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
   // podman: how it had to be run here, as the build's trial containers found
   const rt = topo.podman?.runtime;
-  const how = rt ? `; podman runs with ${rt.runtime} and the ${rt.cgroup_manager} cgroup manager${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)` : ''}` : '';
+  const how = rt
+    ? `; podman runs with ` +
+      (`${rt.runtime} and the ` +
+        (`${rt.cgroup_manager} cgroup ` +
+          `manager${
+            rt.ulimits
+              ? `, --ulimit ` +
+                `nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)`
+              : ''
+          }`))
+    : '';
   return d.description + how;
 }
 
@@ -75,7 +91,12 @@ async function checkBpf(out: Out): Promise<void> {
       out(yes === 'yes' ? 'ok  ' : 'no  ', `eBPF ${name}`, detail);
     }
   } catch (e) {
-    out('no  ', 'eBPF loader (cnperf-bpf)', `${errorMessage(e)}: the xdp and tcx datapaths need it (install clang and libbpf-dev, as scripts/setup.sh does, then 'npm run build')`);
+    out(
+      'no  ',
+      'eBPF loader (cnperf-bpf)',
+      `${errorMessage(e)}: the xdp and tcx datapaths need it (install clang and libbpf-dev, as ` +
+        `scripts/setup.sh does, then 'npm run build')`,
+    );
   }
 }
 
@@ -85,12 +106,21 @@ async function checkBpf(out: Out): Promise<void> {
  * which shows as /proc/net/ip_vs — cnperf does not build IPVS mode (yet), and says whether it could.
  */
 function checkServiceProxies(out: (mark: string, what: string, detail?: string) => void): void {
-  for (const [mode, tool] of [['iptables', 'iptables-restore'], ['nftables', 'nft']] as const) {
-    onPath(tool) ? out('ok  ', `--service-proxy ${mode}`, `${tool} found`) : out('no  ', `--service-proxy ${mode}`, `${tool} not found (apt-get install ${toolEntry(tool).package})`);
+  for (const [mode, tool] of [
+    ['iptables', 'iptables-restore'],
+    ['nftables', 'nft'],
+  ] as const) {
+    onPath(tool)
+      ? out('ok  ', `--service-proxy ${mode}`, `${tool} found`)
+      : out('no  ', `--service-proxy ${mode}`, `${tool} not found (apt-get install ${toolEntry(tool).package})`);
   }
   existsSync('/proc/net/ip_vs')
     ? out('info', 'kube-proxy IPVS mode', 'this kernel has ip_vs; cnperf does not build IPVS Services yet')
-    : out('no  ', 'kube-proxy IPVS mode', 'this kernel has no ip_vs (no /proc/net/ip_vs); cnperf does not build IPVS Services either');
+    : out(
+        'no  ',
+        'kube-proxy IPVS mode',
+        'this kernel has no ip_vs (no /proc/net/ip_vs); cnperf does not build IPVS Services either',
+      );
 }
 
 function irqbalanceRunning(): boolean {
@@ -108,11 +138,14 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('doctor', argv, DOCTOR_OPTIONS, DOCTOR_USAGE);
   const file = str(p, 'hosts');
   if (file) return hostsDoctor(loadHostsFile(file));
-  const out = (mark: string, what: string, detail = '') => process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);
+  const out = (mark: string, what: string, detail = '') =>
+    process.stdout.write(`${mark} ${what}${detail ? `: ${detail}` : ''}\n`);
   let bad = 0;
   let unavailable = 0;
   const isRoot = process.getuid?.() === 0;
-  isRoot ? out('ok  ', 'running as root') : (bad++, out('FAIL', 'running as root', 'cnperf builds namespaces and links; run as root'));
+  isRoot
+    ? out('ok  ', 'running as root')
+    : (bad++, out('FAIL', 'running as root', 'cnperf builds namespaces and links; run as root'));
   try {
     const { stdout } = await runCommand(['ip', '-V']);
     out('ok  ', 'iproute2', stdout.trim());
@@ -133,32 +166,50 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   try {
     const { stdout } = await runCommand([wirePath(), 'version']);
     wireOk = stdout.trim() === engineVersion;
-    wireOk ? out('ok  ', 'cnperf-wire', `version ${stdout.trim()}`) : (bad++, out('FAIL', 'cnperf-wire', `version ${stdout.trim()}, the engine's is ${engineVersion ?? '–'}: rebuild both with 'npm run build'`));
+    wireOk
+      ? out('ok  ', 'cnperf-wire', `version ${stdout.trim()}`)
+      : (bad++,
+        out(
+          'FAIL',
+          'cnperf-wire',
+          `version ${stdout.trim()}, the engine's is ${engineVersion ?? '–'}: rebuild both with 'npm run build'`,
+        ));
   } catch (e) {
     bad++;
     out('FAIL', 'cnperf-wire', `${errorMessage(e)} (build it with 'npm run build')`);
   }
   // The tool table's programs cnperf runs: each missing one with its package and what needs it.
   const lacking = missingTools(['run']);
-  for (const t of lacking) out(t.optional ? 'info' : 'note', `${t.program ?? t.path} is not installed`, `Debian package ${t.package}; needed by ${t.neededBy}`);
-  if (!lacking.some((t) => !t.optional)) out('ok  ', 'tools', 'every program cnperf runs is installed (src/tools/tools.json)');
+  for (const t of lacking)
+    out(
+      t.optional ? 'info' : 'note',
+      `${t.program ?? t.path} is not installed`,
+      `Debian package ${t.package}; needed by ${t.neededBy}`,
+    );
+  if (!lacking.some((t) => !t.optional))
+    out('ok  ', 'tools', 'every program cnperf runs is installed (src/tools/tools.json)');
   await checkBpf(out);
   checkServiceProxies(out);
   for (const [mark, what, detail] of [...vmDoctorLines(), ...dpdkDoctorLines()]) out(mark, what, detail);
   // Without root nothing can be built; with it, the builds hold the measurement lock.
-  if (isRoot && engineVersion && wireOk) unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
+  if (isRoot && engineVersion && wireOk)
+    unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));
   const env = collectEnvironment(engineVersion);
   const noise: string[] = [];
-  if (env.governor && env.governor !== 'performance') noise.push(`CPU governor is '${env.governor}' (performance gives steadier latency)`);
+  if (env.governor && env.governor !== 'performance')
+    noise.push(`CPU governor is '${env.governor}' (performance gives steadier latency)`);
   if (env.smt === '1') noise.push('SMT is on: a sibling thread shares the core with the engine');
   if (env.virtualization) noise.push(`virtualized (${env.virtualization}): the hypervisor adds its own latency tail`);
-  if (!env.preemption?.startsWith('PREEMPT_RT')) noise.push(`kernel preemption: ${env.preemption ?? 'unknown'} (PREEMPT_RT shortens worst cases, seed 000)`);
+  if (!env.preemption?.startsWith('PREEMPT_RT'))
+    noise.push(`kernel preemption: ${env.preemption ?? 'unknown'} (PREEMPT_RT shortens worst cases, seed 000)`);
   if (irqbalanceRunning()) noise.push('irqbalance is running: it moves interrupts between CPUs while you measure');
-  if (env.cpu_count < 3) noise.push(`${env.cpu_count} CPUs: client, server and softirq work share them; pin with --cpus`);
+  if (env.cpu_count < 3)
+    noise.push(`${env.cpu_count} CPUs: client, server and softirq work share them; pin with --cpus`);
   out('info', 'kernel', `${env.kernel} ${env.preemption ?? ''}`.trim());
   out('info', 'clocksource', env.clocksource ?? 'unknown');
   for (const n of noise) out('note', n);
-  if (unavailable) out('info', `${unavailable} datapath placement(s) unavailable on this machine (see 'no' lines); the others work`);
+  if (unavailable)
+    out('info', `${unavailable} datapath placement(s) unavailable on this machine (see 'no' lines); the others work`);
   // Missing datapaths are facts about this kernel, not failures of cnperf: only broken basics fail.
   return bad ? 1 : 0;
 }

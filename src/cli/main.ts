@@ -16,7 +16,14 @@ import { envVarLines } from './env-vars.js';
 import { SCHEMA_USAGE, schemaCommand } from './schema.js';
 import { VALIDATE_USAGE, validateCommand } from './validate.js';
 import { RUN_OPTIONS, RUN_USAGE, runExperimentCommand } from './run.js';
-import { COMPARE_OPTIONS, COMPARE_USAGE, compareCommand, REPORT_OPTIONS, REPORT_USAGE, reportCommand } from './report.js';
+import {
+  COMPARE_OPTIONS,
+  COMPARE_USAGE,
+  compareCommand,
+  REPORT_OPTIONS,
+  REPORT_USAGE,
+  reportCommand,
+} from './report.js';
 import { QUICK_USAGE, quickCommand } from './quick.js';
 import { RESULTS_OPTIONS, RESULTS_USAGE, resultsCommand } from './results.js';
 import { TOPO_UP_OPTIONS, TOPO_USAGE, topoCommand } from './topo.js';
@@ -38,27 +45,97 @@ const COMPLETION_USAGE = `cnperf completion ${SHELLS.join('|')}   (a completion 
   bash: eval "$(cnperf completion bash)"     zsh: cnperf completion zsh > "\${fpath[1]}/_cnperf"
   fish: cnperf completion fish > ~/.config/fish/completions/cnperf.fish`;
 
-const quickOptions = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, { type: (OPTIONS as Record<string, OptionDef<unknown>>)[n]!.type }])) as OptionSpec;
+const quickOptions = (names: readonly string[]) =>
+  Object.fromEntries(
+    names.map((n) => [n, { type: (OPTIONS as Record<string, OptionDef<unknown>>)[n]!.type }]),
+  ) as OptionSpec;
 const quickValues = (names: readonly string[]) =>
-  Object.fromEntries(names.flatMap((n) => {
-    const v = enumeratedValues((OPTIONS as Record<string, OptionDef<unknown>>)[n]!.value);
-    return v ? [[n, v]] : [];
-  }));
+  Object.fromEntries(
+    names.flatMap((n) => {
+      const v = enumeratedValues((OPTIONS as Record<string, OptionDef<unknown>>)[n]!.value);
+      return v ? [[n, v]] : [];
+    }),
+  );
 
 const COMMANDS: Record<string, Command> = {
-  quick: { run: quickCommand, help: 'measure RTT, throughput, rate sweeps or latency under load through datapaths', usage: QUICK_USAGE, options: quickOptions(OPTION_NAMES), values: quickValues(OPTION_NAMES), positionals: datapathNames },
-  topo: { run: topoCommand, help: 'build a datapath and leave it (up), remove it (down), list kept ones', usage: TOPO_USAGE, options: TOPO_UP_OPTIONS, values: quickValues(DATAPATH_OPTION_NAMES), subcommands: ['up', 'down', 'list'], positionals: datapathNames },
+  quick: {
+    run: quickCommand,
+    help: 'measure RTT, throughput, rate sweeps or latency under load through datapaths',
+    usage: QUICK_USAGE,
+    options: quickOptions(OPTION_NAMES),
+    values: quickValues(OPTION_NAMES),
+    positionals: datapathNames,
+  },
+  topo: {
+    run: topoCommand,
+    help: 'build a datapath and leave it (up), remove it (down), list kept ones',
+    usage: TOPO_USAGE,
+    options: TOPO_UP_OPTIONS,
+    values: quickValues(DATAPATH_OPTION_NAMES),
+    subcommands: ['up', 'down', 'list'],
+    positionals: datapathNames,
+  },
   clean: { run: cleanCommand, help: 'remove what killed runs left behind', usage: CLEAN_USAGE, options: CLEAN_OPTIONS },
-  results: { run: resultsCommand, help: 'list and show stored runs', usage: RESULTS_USAGE, options: RESULTS_OPTIONS, subcommands: ['list', 'show'] },
-  calibrate: { run: calibrateCommand, help: "measure this machine's floor: clock cost, minimum RTT, timer lateness, noise", usage: CALIBRATE_USAGE, options: CALIBRATE_OPTIONS },
-  doctor: { run: doctorCommand, help: 'check what this machine supports and what adds noise', usage: DOCTOR_USAGE, options: DOCTOR_OPTIONS },
-  run: { run: runExperimentCommand, help: 'run an experiment file (datapaths × workloads × parameters, repeated)', usage: RUN_USAGE, options: RUN_OPTIONS, values: { scale: ['quick', 'full'], inconclusive: ['fail', 'pass'] } },
-  report: { run: reportCommand, help: 'one HTML report (or CSV, JSON) of an experiment or of runs', usage: REPORT_USAGE, options: REPORT_OPTIONS, values: { format: ['html', 'csv', 'json'] } },
-  check: { run: checkCommand, help: 'judge stored results against expectations (exit 1 when one fails): a CI gate', usage: CHECK_USAGE, options: CHECK_OPTIONS, values: { inconclusive: ['fail', 'pass'] } },
-  compare: { run: compareCommand, help: 'two experiments or runs side by side, with significance', usage: COMPARE_USAGE, options: COMPARE_OPTIONS },
-  validate: { run: validateCommand, help: 'check experiment files (changes nothing)', usage: VALIDATE_USAGE, options: {} },
+  results: {
+    run: resultsCommand,
+    help: 'list and show stored runs',
+    usage: RESULTS_USAGE,
+    options: RESULTS_OPTIONS,
+    subcommands: ['list', 'show'],
+  },
+  calibrate: {
+    run: calibrateCommand,
+    help: "measure this machine's floor: clock cost, minimum RTT, timer lateness, noise",
+    usage: CALIBRATE_USAGE,
+    options: CALIBRATE_OPTIONS,
+  },
+  doctor: {
+    run: doctorCommand,
+    help: 'check what this machine supports and what adds noise',
+    usage: DOCTOR_USAGE,
+    options: DOCTOR_OPTIONS,
+  },
+  run: {
+    run: runExperimentCommand,
+    help: 'run an experiment file (datapaths × workloads × parameters, repeated)',
+    usage: RUN_USAGE,
+    options: RUN_OPTIONS,
+    values: { scale: ['quick', 'full'], inconclusive: ['fail', 'pass'] },
+  },
+  report: {
+    run: reportCommand,
+    help: 'one HTML report (or CSV, JSON) of an experiment or of runs',
+    usage: REPORT_USAGE,
+    options: REPORT_OPTIONS,
+    values: { format: ['html', 'csv', 'json'] },
+  },
+  check: {
+    run: checkCommand,
+    help: 'judge stored results against expectations (exit 1 when one fails): a CI gate',
+    usage: CHECK_USAGE,
+    options: CHECK_OPTIONS,
+    values: { inconclusive: ['fail', 'pass'] },
+  },
+  compare: {
+    run: compareCommand,
+    help: 'two experiments or runs side by side, with significance',
+    usage: COMPARE_USAGE,
+    options: COMPARE_OPTIONS,
+  },
+  validate: {
+    run: validateCommand,
+    help: 'check experiment files (changes nothing)',
+    usage: VALIDATE_USAGE,
+    options: {},
+  },
   schema: { run: schemaCommand, help: 'print the JSON Schema of experiment files', usage: SCHEMA_USAGE, options: {} },
-  completion: { run: async (argv) => completionCommand(argv), help: 'print a shell completion script (bash, zsh, fish)', usage: COMPLETION_USAGE, options: {}, positionals: () => SHELLS },
+  completion: {
+    run: async (argv) => completionCommand(argv),
+    help: 'print a shell completion script (bash, zsh, fish)',
+    usage: COMPLETION_USAGE,
+    options: {},
+    positionals: () => SHELLS,
+  },
 };
 
 function completionCommand(argv: string[]): number {
@@ -68,7 +145,11 @@ function completionCommand(argv: string[]): number {
     help: c.help,
     ...(c.subcommands ? { subcommands: c.subcommands } : {}),
     ...(c.positionals ? { positionals: c.positionals() } : {}),
-    options: Object.entries(c.options).map(([o, spec]) => ({ name: o, takesValue: spec.type === 'string', ...(c.values?.[o] ? { values: c.values[o] } : {}) })),
+    options: Object.entries(c.options).map(([o, spec]) => ({
+      name: o,
+      takesValue: spec.type === 'string',
+      ...(c.values?.[o] ? { values: c.values[o] } : {}),
+    })),
   }));
   process.stdout.write(completionScript(argv[0]!, cmds));
   return 0;
@@ -97,7 +178,10 @@ function command(name: string): Command {
   const c = COMMANDS[name];
   if (c) return c;
   const near = nearest(name, Object.keys(COMMANDS));
-  throw new UserError(`unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}`, `commands: ${Object.keys(COMMANDS).join(', ')}; cnperf --help says what each does`);
+  throw new UserError(
+    `unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}`,
+    `commands: ${Object.keys(COMMANDS).join(', ')}; cnperf --help says what each does`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

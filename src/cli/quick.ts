@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { datapathNames } from '../datapaths/registry.js';
 import type { DatapathOptions } from '../datapaths/types.js';
-import { describeUndo } from '../local/executor.js';
+import { describeUndo } from '../local/undo.js';
 import { formatCommand, formatSteps, stepsFor } from '../local/steps.js';
 import { defaultDbPath, stateDir } from '../paths.js';
 import { resultJson, resultsTables } from '../report/run-tables.js';
@@ -44,8 +44,19 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   if (flag(p, 'help')) return 'help';
   const plan = planQuick(p.positionals, p.values, QUICK_USAGE);
   const file = str(p, 'hosts');
-  const hosts = file ? { inventory: loadHostsFile(file), count: plan.datapathOptions.hosts!.length >= 2 ? 2 : 1 } : undefined;
-  return { datapaths: plan.datapaths, datapathOptions: plan.datapathOptions, jobs: plan.jobs, json: flag(p, 'json'), trace: flag(p, 'trace'), db: str(p, 'db') ?? defaultDbPath(), dryRun: flag(p, 'dry-run'), ...(hosts ? { hosts } : {}) };
+  const hosts = file
+    ? { inventory: loadHostsFile(file), count: plan.datapathOptions.hosts!.length >= 2 ? 2 : 1 }
+    : undefined;
+  return {
+    datapaths: plan.datapaths,
+    datapathOptions: plan.datapathOptions,
+    jobs: plan.jobs,
+    json: flag(p, 'json'),
+    trace: flag(p, 'trace'),
+    db: str(p, 'db') ?? defaultDbPath(),
+    dryRun: flag(p, 'dry-run'),
+    ...(hosts ? { hosts } : {}),
+  };
 }
 
 export async function quickCommand(argv: string[]): Promise<number> {
@@ -60,18 +71,29 @@ export async function quickCommand(argv: string[]): Promise<number> {
   }
   const batchId = newRunId();
   const results: Measured[] = [];
-  const { floor, stop } = await withSession({ command: 'quick', owner: batchId, db: args.db, ...(args.hosts ? { hosts: args.hosts } : {}) }, async ({ stop, env, store, hosts }) => {
-    for (const d of args.datapaths) {
-      for (const job of args.jobs) {
-        if (stop.requested) break;
-        const m = await measure(d, job, { batchId, env, stop, progress, trace: args.trace, datapathOptions: args.datapathOptions, hosts });
-        store!.saveRun(m.record);
-        results.push(m);
-        if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
+  const { floor, stop } = await withSession(
+    { command: 'quick', owner: batchId, db: args.db, ...(args.hosts ? { hosts: args.hosts } : {}) },
+    async ({ stop, env, store, hosts }) => {
+      for (const d of args.datapaths) {
+        for (const job of args.jobs) {
+          if (stop.requested) break;
+          const m = await measure(d, job, {
+            batchId,
+            env,
+            stop,
+            progress,
+            trace: args.trace,
+            datapathOptions: args.datapathOptions,
+            hosts,
+          });
+          store!.saveRun(m.record);
+          results.push(m);
+          if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
+        }
       }
-    }
-    return { floor: store!.latestCalibration(hostname()), stop };
-  });
+      return { floor: store!.latestCalibration(hostname()), stop };
+    },
+  );
   const records = results.map((m) => m.record);
   if (args.json) {
     process.stdout.write(JSON.stringify({ results: records.map(resultJson), floor: floor?.result ?? null }) + '\n');
@@ -90,12 +112,31 @@ export function dryRun(datapath: string, jobs: readonly Job[], options: Datapath
   const lines = [`# ${datapath}: ${topo.summary}`, ...formatSteps(steps)];
   for (const job of jobs) {
     const { w, p } = workloadOf(job);
-    for (const c of w.commands(topo, p, stateDir())) lines.push(formatCommand(['cnperf-engine', ...c.argv]) + (c.note ? `   # ${c.note}` : ''));
+    for (const c of w.commands(topo, p, stateDir()))
+      lines.push(formatCommand(['cnperf-engine', ...c.argv]) + (c.note ? `   # ${c.note}` : ''));
   }
   // Teardown replays the journal backwards: what is not a namespace first (daemons, mounts, directories).
-  const others = steps.flatMap((s) => (s.undo && s.undo.op !== 'del-netns' && s.undo.op !== 'del-link' ? [describeUndo(s.undo)] : [])).reverse();
+  const others = steps
+    .flatMap((s) => (s.undo && s.undo.op !== 'del-netns' && s.undo.op !== 'del-link' ? [describeUndo(s.undo)] : []))
+    .reverse();
   const guests = topo.namespaces.filter((n) => n.guest);
-  if (guests.length) lines.push(`# boot: qemu (${guests.map((n) => `${n.name} on tap ${n.guest!.tap}@${n.guest!.hostNetns}`).join(', ')}): Debian's cloud kernel and cnperf's initramfs; the engines above run in the guests through their agent`);
-  lines.push(`# teardown: ${[...others, ...(guests.length ? ['qemu (pidfiles)'] : []), `ip netns del ${topo.namespaces.filter((n) => !n.guest).map((n) => n.name).join(' / ')}`].join('; ')}`);
+  if (guests.length)
+    lines.push(
+      `# boot: qemu (` +
+        (`${guests
+          .map((n) => `${n.name} on tap ` + (`${n.guest!.tap}@${n.guest!.hostNetns}` + ``))
+          .join(', ')}): Debian's cloud kernel and cnperf's initramfs; the engines above run in the guests ` +
+          `through their agent`),
+    );
+  lines.push(
+    `# teardown: ${[
+      ...others,
+      ...(guests.length ? ['qemu (pidfiles)'] : []),
+      `ip netns del ${topo.namespaces
+        .filter((n) => !n.guest)
+        .map((n) => n.name)
+        .join(' / ')}`,
+    ].join('; ')}`,
+  );
   return lines.join('\n') + '\n';
 }

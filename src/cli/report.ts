@@ -16,7 +16,11 @@ import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
 export const REPORT_USAGE = `cnperf report TARGET... [-o FILE] [--format html|csv|json] [--db FILE]
   TARGET: an experiment (id, or name: its latest run) or a run id; several are put together
   -o FILE   where to write (default: NAME.html / .csv / .json in the current directory; - for stdout)`;
-export const REPORT_OPTIONS: OptionSpec = { o: { type: 'string', short: 'o' }, format: { type: 'string' }, db: { type: 'string' } };
+export const REPORT_OPTIONS: OptionSpec = {
+  o: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  db: { type: 'string' },
+};
 export const COMPARE_OPTIONS: OptionSpec = { db: { type: 'string' }, json: { type: 'boolean' } };
 export const COMPARE_USAGE = `cnperf compare A B [--db FILE] [--json]   (A, B: experiments or runs)`;
 
@@ -37,7 +41,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('report', argv, REPORT_OPTIONS, REPORT_USAGE);
   if (!p.positionals.length) throw new UserError('report: name an experiment or runs', `usage: ${REPORT_USAGE}`);
   const format = str(p, 'format') ?? 'html';
-  if (!['html', 'csv', 'json'].includes(format)) throw new UserError(`--format '${format}': expected html, csv or json`);
+  if (!['html', 'csv', 'json'].includes(format))
+    throw new UserError(`--format '${format}': expected html, csv or json`);
   const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     const targets = p.positionals.map((t) => resolve(store, t));
@@ -48,10 +53,23 @@ export async function reportCommand(argv: string[]): Promise<number> {
     const cases = groupByCase(runs);
     const text =
       format === 'html'
-        ? htmlReport({ title: experiment ? `cnperf: ${experiment.name}` : `cnperf: ${runs.length} runs`, experiment, cases, runs })
+        ? htmlReport({
+            title: experiment ? `cnperf: ${experiment.name}` : `cnperf: ${runs.length} runs`,
+            experiment,
+            cases,
+            runs,
+          })
         : format === 'csv'
           ? csvReport(runs)
-          : JSON.stringify({ experiment: experiment ? { ...experiment } : null, cases: cases.map(caseJson), runs: runs.map((r) => ({ ...resultJson(r), case: r.case_label ?? null, repeat: r.repeat ?? null })) }, null, 1) + '\n';
+          : JSON.stringify(
+              {
+                experiment: experiment ? { ...experiment } : null,
+                cases: cases.map(caseJson),
+                runs: runs.map((r) => ({ ...resultJson(r), case: r.case_label ?? null, repeat: r.repeat ?? null })),
+              },
+              null,
+              1,
+            ) + '\n';
     const out = str(p, 'o') ?? `${name}.${format}`;
     if (out === '-') process.stdout.write(text);
     else {
@@ -71,7 +89,8 @@ function caseJson(c: CaseStats): Record<string, unknown> {
 
 export async function compareCommand(argv: string[]): Promise<number> {
   const p = parseCommandArgs('compare', argv, COMPARE_OPTIONS, COMPARE_USAGE);
-  if (p.positionals.length !== 2) throw new UserError('compare: name two experiments or runs', `usage: ${COMPARE_USAGE}`);
+  if (p.positionals.length !== 2)
+    throw new UserError('compare: name two experiments or runs', `usage: ${COMPARE_USAGE}`);
   const store = Store.openExisting(str(p, 'db') ?? defaultDbPath());
   try {
     const [a, b] = p.positionals.map((t) => resolve(store, t)) as [Target, Target];

@@ -9,7 +9,7 @@ import { datapathNames } from '../datapaths/registry.js';
 import { Journal, listJournals } from '../local/journal.js';
 import { HostExecutor } from '../local/executor.js';
 import { isAlive } from '../local/proc.js';
-import { formatCommand, formatSteps, stepsFor } from '../local/steps.js';
+import { formatSteps, stepsFor } from '../local/steps.js';
 import { stateDir } from '../paths.js';
 import { renderTable } from '../report/table.js';
 import { planDatapath } from '../datapaths/plan.js';
@@ -43,7 +43,11 @@ export async function topoCommand(argv: string[]): Promise<number> {
   throw new UserError(`topo: unknown subcommand '${sub}'`, `expected up, down or list\nusage: ${TOPO_USAGE}`);
 }
 
-export const TOPO_UP_OPTIONS = { 'dry-run': { type: 'boolean' as const }, json: { type: 'boolean' as const }, ...parseArgsSpec(DATAPATH_OPTION_NAMES) };
+export const TOPO_UP_OPTIONS = {
+  'dry-run': { type: 'boolean' as const },
+  json: { type: 'boolean' as const },
+  ...parseArgsSpec(DATAPATH_OPTION_NAMES),
+};
 
 async function topoUp(argv: string[]): Promise<number> {
   const p = parseCommandArgs('topo up', argv, TOPO_UP_OPTIONS, TOPO_USAGE);
@@ -73,7 +77,14 @@ async function topoUp(argv: string[]): Promise<number> {
       (rows.length ? renderTable(['namespace', 'device', 'address'], rows, [0, 1, 2]) + '\n' : '') +
       `client ${client.ip} in ${client.netns}, server ${server.ip} in ${server.netns}\n` +
       // without a workload the Service's port is UDP (as rtt and stream use it)
-      (topo.service ? `service: ${topo.service.cluster_ip}:${topo.service.port}/${topo.service.protocol} (${topo.service.proxy}, ${topo.service.services} Services) → ${topo.service.endpoints.join(', ')}:${topo.service.target_port}\n` : '') +
+      (topo.service
+        ? `service: ${topo.service.cluster_ip}:` +
+          (`${topo.service.port}/` +
+            (`${topo.service.protocol} ` +
+              (`(${topo.service.proxy}, ` +
+                (`${topo.service.services} Services) → ` +
+                  `${topo.service.endpoints.join(', ')}:${topo.service.target_port}\n`))))
+        : '') +
       `try:    ip netns exec ${client.netns} ping -c 3 ${server.ip}\n` +
       `remove: cnperf topo down ${topo.runId}\n`,
   );
@@ -82,15 +93,23 @@ async function topoUp(argv: string[]): Promise<number> {
 
 async function topoDown(argv: string[]): Promise<number> {
   const p = parseCommandArgs('topo down', argv, {}, TOPO_USAGE);
-  if (p.positionals.length !== 1) throw new UserError('topo down: give exactly one topology id', "'cnperf topo list' shows them");
+  if (p.positionals.length !== 1)
+    throw new UserError('topo down: give exactly one topology id', "'cnperf topo list' shows them");
   const id = p.positionals[0]!;
-  if (!RUN_ID_RE.test(id)) throw new UserError(`topo down: '${id}' is not a topology id (6 characters a-z0-9)`, "'cnperf topo list' shows them");
+  if (!RUN_ID_RE.test(id))
+    throw new UserError(
+      `topo down: '${id}' is not a topology id (6 characters a-z0-9)`,
+      "'cnperf topo list' shows them",
+    );
   requireRoot('topo down');
   const file = path.join(stateDir(), `${id}.journal`);
   const journal = existsSync(file) ? Journal.open(file) : null;
-  if (!journal) throw new UserError(`no topology '${id}' in ${stateDir()}`, "'cnperf topo list' shows the kept topologies");
+  if (!journal)
+    throw new UserError(`no topology '${id}' in ${stateDir()}`, "'cnperf topo list' shows the kept topologies");
   if (journal.header.kind === 'run' && isAlive(journal.header.pid, journal.header.pidStart)) {
-    throw new UserError(`'${id}' belongs to a running measurement (pid ${journal.header.pid}); it removes its own datapath when it ends`);
+    throw new UserError(
+      `'${id}' belongs to a running measurement (pid ${journal.header.pid}); it removes its own datapath when it ends`,
+    );
   }
   installStopHandlers(); // a Ctrl-C must not cut the teardown short
   const report = await new HostExecutor(journal).teardown();
@@ -105,9 +124,16 @@ async function topoList(argv: string[]): Promise<number> {
     .filter((j) => j.header)
     .map((j) => {
       const h = j.header!;
-      const state = h.kind === 'topo' ? 'kept' : isAlive(h.pid, h.pidStart) ? `measuring (pid ${h.pid})` : 'stale (cnperf clean removes it)';
+      const state =
+        h.kind === 'topo'
+          ? 'kept'
+          : isAlive(h.pid, h.pidStart)
+            ? `measuring (pid ${h.pid})`
+            : 'stale (cnperf clean removes it)';
       return [h.runId, h.datapath, state, h.created];
     });
-  process.stdout.write(rows.length ? renderTable(['id', 'datapath', 'state', 'created'], rows, [0, 1, 2, 3]) + '\n' : 'no topologies\n');
+  process.stdout.write(
+    rows.length ? renderTable(['id', 'datapath', 'state', 'created'], rows, [0, 1, 2, 3]) + '\n' : 'no topologies\n',
+  );
   return 0;
 }

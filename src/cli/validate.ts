@@ -17,13 +17,16 @@ export async function validateCommand(argv: string[]): Promise<number> {
   for (const f of files) {
     try {
       const e = loadExperiment(f);
-      const sizes = SCALES.map((s) => `${s}: ${expandCases(e.spec, s).length} cases × ${repeatsOf(e.spec, s)} repeats`).join(', ');
+      const sizes = SCALES.map(
+        (s) => `${s}: ${expandCases(e.spec, s).length} cases × ${repeatsOf(e.spec, s)} repeats`,
+      ).join(', ');
       process.stdout.write(`${f}: ok (${e.spec.name}, ${workloadsOf(e.spec).join(' + ')}; ${sizes})\n`);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       errors.push(err.message);
     }
   }
-  if (errors.length) throw new UserError(errors.join('\n'), '`cnperf schema` prints the JSON Schema of experiment files');
+  if (errors.length)
+    throw new UserError(errors.join('\n'), '`cnperf schema` prints the JSON Schema of experiment files');
   return 0;
 }

@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { addNetfilter } from './netfilter.js';
 import { addServices } from './service.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
@@ -35,7 +35,10 @@ export const bridge: Datapath = {
       const node = ownedName(runId, 'n');
       t.namespaces.push({ name: node, role: 'node' });
       t.links.push({ kind: 'bridge', name: bridgeOf({ tag: '' }), netns: node });
-      nodes = [{ netns: node, tag: '' }, { netns: node, tag: '' }];
+      nodes = [
+        { netns: node, tag: '' },
+        { netns: node, tag: '' },
+      ];
     }
     const out: Pair[] = [];
     let summary = '';
@@ -52,8 +55,12 @@ export const bridge: Datapath = {
       if (i === 0) {
         summary =
           placement === 'cross-node'
-            ? `${c.netns} ═veth═ ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} ─wire─ ${bridgeOf(nodes[1]!)}@${nodes[1]!.netns} ═veth═ ${s.netns}`
-            : `${c.netns} [${c.dev}] ═veth═ [${c.peer}] ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
+            ? `${c.netns} ═veth═ ` +
+              (`${bridgeOf(nodes[0]!)}@` +
+                `${nodes[0]!.netns} ─wire─ ${bridgeOf(nodes[1]!)}@${nodes[1]!.netns} ═veth═ ${s.netns}`)
+            : `${c.netns} ` +
+              (`[${c.dev}] ═veth═ ` +
+                `[${c.peer}] ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`);
       }
     }
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true);
@@ -61,7 +68,12 @@ export const bridge: Datapath = {
       // The bridge of each node becomes the containers' gateway (as the CNI bridge plugin's isGateway
       // does): the client routes the Service range to its node, which DNATs and forwards.
       const distinct = nodes.filter((n, i) => nodes.findIndex((m) => m.netns === n.netns) === i);
-      const gateways = distinct.map((n, i) => ({ netns: n.netns, dev: bridgeOf(n), cidr: `198.18.255.${254 - i}/16`, clients: i === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [] }));
+      const gateways = distinct.map((n, i) => ({
+        netns: n.netns,
+        dev: bridgeOf(n),
+        cidr: `198.18.255.${254 - i}/16`,
+        clients: i === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [],
+      }));
       addServices(t, out[0]!.server, ctx.service, true, gateways);
     }
     return complete(t, out, summary);

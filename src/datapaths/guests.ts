@@ -25,22 +25,37 @@ export const GUEST_VCPUS = 1;
 export const GUEST_MEMORY_MB = 256;
 
 /** Why a datapath's endpoints cannot be VMs: said before anything is built. */
-export function vmRefusal(d: { name: string; takes: readonly string[] }, ctx: { variant?: string } = {}): string | null {
-  if (d.name === 'vxlan' && (ctx.variant ?? 'host') !== 'bridge') return 'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; --variant bridge puts them behind a bridge, where a tap can take their place';
+export function vmRefusal(
+  d: { name: string; takes: readonly string[] },
+  ctx: { variant?: string } = {},
+): string | null {
+  if (d.name === 'vxlan' && (ctx.variant ?? 'host') !== 'bridge')
+    return (
+      'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; ' +
+      '--variant bridge puts them behind a bridge, where a tap can take their place'
+    );
   if (d.takes.includes('vm-endpoint')) return null;
   const why: Record<string, string> = {
-    loopback: 'both endpoints share one namespace\'s loopback: there is no link a VM could sit on',
-    veth: 'its two namespaces are joined by one veth pair directly: a VM needs a tap on a bridge or a router (use bridge or routed)',
-    macvlan: 'its endpoints are macvlan devices of the node\'s NIC (a VM would need macvtap, which cnperf does not build yet)',
-    ipvlan: 'its endpoints are ipvlan devices of the node\'s NIC: there is no tap for a VM',
-    ovs: 'tried: through OVS\'s userspace (netdev) datapath a guest on a tap answered none of 300 round trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off inside a guest yet',
-    cni: 'the CNI plugins make the endpoints\' interfaces themselves, inside namespaces',
+    loopback: "both endpoints share one namespace's loopback: there is no link a VM could sit on",
+    veth:
+      'its two namespaces are joined by one veth pair directly: a VM needs a tap on a bridge or a ' +
+      'router (use bridge or routed)',
+    macvlan:
+      "its endpoints are macvlan devices of the node's NIC (a VM would need macvtap, which cnperf does not build yet)",
+    ipvlan: "its endpoints are ipvlan devices of the node's NIC: there is no tap for a VM",
+    ovs:
+      "tried: through OVS's userspace (netdev) datapath a guest on a tap answered none of 300 round " +
+      ('trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off ' +
+        'inside a guest yet'),
+    cni: "the CNI plugins make the endpoints' interfaces themselves, inside namespaces",
     xdp: 'its BPF programs redirect between veths by ifindex: a tap is not one',
     tcx: 'bpf_redirect_peer needs a veth peer: a tap has none',
     podman: 'podman makes containers, not VMs',
     existing: 'its endpoints are namespaces that exist already',
-    testpmd: 'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
-    'ovs-dpdk': 'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
+    testpmd:
+      'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
+    'ovs-dpdk':
+      'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
   };
   return why[d.name] ?? `${d.name} does not place its endpoints on a link a VM's tap could take`;
 }
@@ -62,9 +77,20 @@ export function placeGuests(t: Topology, o: VmOptions): Topology {
       const ep = pair[role];
       const ns = ep.netns;
       const flag = `--${role}-endpoint vm`;
-      const touching = links.filter((l) => l.netns === ns || (l.kind === 'veth' && l.peerNetns === ns) || ((l.kind === 'macvlan' || l.kind === 'ipvlan') && l.lowerNetns === ns));
-      const veth = touching.find((l): l is Extract<Link, { kind: 'veth' }> => l.kind === 'veth' && ((l.netns === ns && l.name === ep.dev) || (l.peerNetns === ns && l.peer === ep.dev)));
-      if (!veth || touching.length !== 1) throw new UserError(`${flag}: ${t.datapath}'s ${role} is not a namespace with one veth, which a VM's tap would replace`);
+      const touching = links.filter(
+        (l) =>
+          l.netns === ns ||
+          (l.kind === 'veth' && l.peerNetns === ns) ||
+          ((l.kind === 'macvlan' || l.kind === 'ipvlan') && l.lowerNetns === ns),
+      );
+      const veth = touching.find(
+        (l): l is Extract<Link, { kind: 'veth' }> =>
+          l.kind === 'veth' && ((l.netns === ns && l.name === ep.dev) || (l.peerNetns === ns && l.peer === ep.dev)),
+      );
+      if (!veth || touching.length !== 1)
+        throw new UserError(
+          `${flag}: ${t.datapath}'s ${role} is not a namespace with one veth, which a VM's tap would replace`,
+        );
       const others = [
         ...(t.sysctls ?? []).filter((s) => s.netns === ns).map((s) => `sysctl ${s.key}`),
         ...(t.rulesets ?? []).filter((r) => r.netns === ns).map(() => 'firewall rules'),
@@ -72,33 +98,55 @@ export function placeGuests(t: Topology, o: VmOptions): Topology {
         ...(t.bpf ?? []).filter((b) => b.netns === ns).map((b) => `BPF ${b.object}`),
         ...t.addresses.filter((a) => a.netns === ns && a.dev !== ep.dev).map((a) => `address ${a.cidr} on ${a.dev}`),
       ];
-      if (others.length) throw new UserError(`${flag}: ${t.datapath} puts ${others.join(', ')} into the ${role}'s namespace, which a guest does not carry over`);
-      const host = veth.netns === ns ? { netns: veth.peerNetns, dev: veth.peer } : { netns: veth.netns, dev: veth.name };
-      links[links.indexOf(veth)] = { kind: 'tap', name: host.dev, netns: host.netns, ...(veth.mtu ? { mtu: veth.mtu } : {}) };
+      if (others.length)
+        throw new UserError(
+          `${flag}: ${t.datapath} puts ` +
+            `${others.join(', ')} into the ${role}'s namespace, which a guest does not carry over`,
+        );
+      const host =
+        veth.netns === ns ? { netns: veth.peerNetns, dev: veth.peer } : { netns: veth.netns, dev: veth.name };
+      links[links.indexOf(veth)] = {
+        kind: 'tap',
+        name: host.dev,
+        netns: host.netns,
+        ...(veth.mtu ? { mtu: veth.mtu } : {}),
+      };
       const cpu = o.cpus?.[role === 'client' ? 0 : 1];
       guests.set(ns, {
         hostNetns: host.netns,
         tap: host.dev,
         mac: macFor(t.runId, ns),
         addresses: t.addresses.filter((a) => a.netns === ns).map((a) => a.cidr),
-        routes: (t.routes ?? []).filter((r) => r.netns === ns).map((r) => ({ dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) })),
+        routes: (t.routes ?? [])
+          .filter((r) => r.netns === ns)
+          .map((r) => ({ dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) })),
         ...(veth.mtu ? { mtu: veth.mtu } : {}),
         ...(cpu !== undefined ? { cpu } : {}),
       });
     }
   }
   const inGuest = (ns: string) => guests.has(ns);
-  const endpoint = <E extends { netns: string; dev: string }>(e: E): E => (inGuest(e.netns) ? { ...e, dev: 'eth0' } : e);
+  const endpoint = <E extends { netns: string; dev: string }>(e: E): E =>
+    inGuest(e.netns) ? { ...e, dev: 'eth0' } : e;
   const pairs = t.pairs.map((p) => ({ client: endpoint(p.client), server: endpoint(p.server) }));
   return {
     ...t,
     // The datapath's own summary still says "veth" at the guests' ends: say what replaced them.
-    summary: `${t.summary} — VMs behind taps: ${[...guests].map(([ns, g]) => `${ns} (tap ${g.tap}@${g.hostNetns})`).join(', ')}`,
+    summary:
+      `${t.summary} — VMs behind taps: ` +
+      `${[...guests].map(([ns, g]) => `${ns} (tap ${g.tap}@${g.hostNetns})`).join(', ')}`,
     namespaces: t.namespaces.map((n) => (guests.has(n.name) ? { ...n, guest: guests.get(n.name)! } : n)),
     links,
     addresses: t.addresses.filter((a) => !inGuest(a.netns)),
     routes: (t.routes ?? []).filter((r) => !inGuest(r.netns)),
-    vm: { accel: o.accel ?? 'auto', vcpus: GUEST_VCPUS, memory_mb: GUEST_MEMORY_MB, net_backend: 'tap', vhost: o.vhost ?? false, endpoints: o.endpoints },
+    vm: {
+      accel: o.accel ?? 'auto',
+      vcpus: GUEST_VCPUS,
+      memory_mb: GUEST_MEMORY_MB,
+      net_backend: 'tap',
+      vhost: o.vhost ?? false,
+      endpoints: o.endpoints,
+    },
     endpoints: pairs[0]!,
     pairs,
   };

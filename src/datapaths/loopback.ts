@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { complete, draftTopology } from './nodes.js';
 import type { Datapath } from './types.js';
 
@@ -17,9 +17,13 @@ export const loopback: Datapath = {
     const t = draftTopology(runId, 'loopback');
     t.namespaces.push({ name: host, role: 'host' });
     // Frames a packet socket sends on lo are counted by lo but never reach IP (measured, 6.18).
-    t.rawUnsupported = 'the raw APIs send Ethernet frames, and frames sent on lo never reach the IP layer; use veth or bridge';
+    t.rawUnsupported =
+      'the raw APIs send Ethernet frames, and frames sent on lo never reach the IP layer; use veth or bridge';
     const ep = { netns: host, ip: '127.0.0.1', dev: 'lo' };
     const all = Array.from({ length: pairs }, () => ({ client: ep, server: ep }));
-    return { ...complete(t, all, `${host}: client ─lo─ server`), summary: `${host}: client ─lo─ server${pairs > 1 ? ` (×${pairs})` : ''}` };
+    return {
+      ...complete(t, all, `${host}: client ─lo─ server`),
+      summary: `${host}: client ─lo─ server${pairs > 1 ? ` (×${pairs})` : ''}`,
+    };
   },
 };

@@ -1,4 +1,5 @@
-import { ownedName, type IpvlanMode, type MacvlanMode } from '../topology/model.js';
+import { type IpvlanMode, type MacvlanMode } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 
@@ -11,10 +12,15 @@ function macvlanRefuse({ placement = 'same-node', mode = 'bridge', pairs = 1, ho
     const takeover = nicTakeoverRefusal(hosts, placement === 'cross-node' ? 2 : 1, 'macvlan --mode passthru');
     if (takeover) return takeover;
   }
-  if (placement !== 'same-node') return mode === 'passthru' && pairs > 1 ? 'macvlan passthru takes one macvlan per lower device: one pair only' : null;
+  if (placement !== 'same-node')
+    return mode === 'passthru' && pairs > 1
+      ? 'macvlan passthru takes one macvlan per lower device: one pair only'
+      : null;
   const why: Record<string, string | undefined> = {
     private: 'macvlan private mode forbids traffic between macvlans of one lower device',
-    vepa: 'macvlan vepa mode sends local traffic to the external switch, which must reflect it (hairpin); the wire of a simulated node does not',
+    vepa:
+      'macvlan vepa mode sends local traffic to the external switch, which must reflect it (hairpin); ' +
+      'the wire of a simulated node does not',
     passthru: 'macvlan passthru mode allows one macvlan per lower device, and two containers need two',
   };
   const reason = why[mode];
@@ -47,22 +53,34 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
     const c = attach('c', ip.client, a);
     const s = attach('s', ip.server, b);
     out.push({ client: c, server: s });
-    if (i === 0) summary = `${c.netns} [${kind} ${mode} on ${a.nic}]${placement === 'cross-node' ? (ctx.hosts?.length ? ' ─network─ ' : ' ─wire─ ') : ' ↔ '}[${kind} ${mode} on ${b.nic}] ${s.netns}`;
+    if (i === 0)
+      summary =
+        `${c.netns} ` +
+        (`[${kind} ${mode} on ` +
+          `${a.nic}]${
+            placement === 'cross-node' ? (ctx.hosts?.length ? ' ─network─ ' + '' : ' ─wire─ ') : ' ↔ '
+          }[${kind} ${mode} on ${b.nic}] ${s.netns}`);
   }
-  if (kind === 'ipvlan') t.rawUnsupported = 'ipvlan slaves share their lower device\'s MAC; raw frames are not supported on it yet';
+  if (kind === 'ipvlan')
+    t.rawUnsupported = "ipvlan slaves share their lower device's MAC; raw frames are not supported on it yet";
   return complete(t, out, summary);
 }
 
 export const macvlan: Datapath = {
   name: 'macvlan',
-  description: 'containers with macvlan devices on their node\'s NIC (--mode bridge|private|vepa|passthru)',
+  description: "containers with macvlan devices on their node's NIC (--mode bridge|private|vepa|passthru)",
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['mode', 'hosts'],
   modes: MACVLAN_MODES,
   kernelFailures: [
     { match: /type macvlan.*Unknown device type/s, meaning: 'this kernel has no macvlan (CONFIG_MACVLAN)' },
-    { match: /type macvlan mode passthru.*Invalid argument/s, meaning: "macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node's veth NIC does not" },
+    {
+      match: /type macvlan mode passthru.*Invalid argument/s,
+      meaning:
+        "macvlan passthru needs a lower device that supports it (a physical NIC); the simulated node's veth " +
+        'NIC does not',
+    },
   ],
   refuse: macvlanRefuse,
   plan: (ctx) => plan('macvlan', ctx),
@@ -70,11 +88,16 @@ export const macvlan: Datapath = {
 
 export const ipvlan: Datapath = {
   name: 'ipvlan',
-  description: 'containers with ipvlan devices on their node\'s NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN',
+  description: "containers with ipvlan devices on their node's NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN",
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['mode', 'hosts'],
   modes: IPVLAN_MODES,
-  kernelFailures: [{ match: /type ipvlan.*Unknown device type/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)' }],
+  kernelFailures: [
+    {
+      match: /type ipvlan.*Unknown device type/s,
+      meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN is not built or its module cannot be loaded)',
+    },
+  ],
   plan: (ctx) => plan('ipvlan', ctx),
 };

@@ -29,7 +29,11 @@ function nonMatching(k: number): { src: string; port: number } {
 const OURS = '198.18.0.0/15';
 
 export function nftRuleset(runId: string, family: 'inet' | 'bridge', rules: number, conntrack: boolean): string {
-  const lines = [`table ${family} cnp${runId} {`, '  chain forward {', '    type filter hook forward priority 0; policy accept;'];
+  const lines = [
+    `table ${family} cnp${runId} {`,
+    '  chain forward {',
+    '    type filter hook forward priority 0; policy accept;',
+  ];
   // `ct state invalid` matches nothing valid but makes every packet go through conntrack.
   if (conntrack) lines.push('    ct state invalid drop');
   for (let k = 0; k < rules; k++) {
@@ -60,19 +64,33 @@ export function addNetfilter(t: TopologyDraft, o: NetfilterOptions, bridged: boo
   const netfilter = o.netfilter ?? 'none';
   const rules = o.rules ?? 0;
   const conntrack = o.conntrack === 'on';
-  if (netfilter === 'none' && (rules > 0 || conntrack)) throw new UserError('--rules and --conntrack need --netfilter iptables or nftables');
-  if (!bridged && o.brNetfilter !== undefined) throw new UserError(`--br-netfilter applies to bridged datapaths, not ${t.datapath}`);
+  if (netfilter === 'none' && (rules > 0 || conntrack))
+    throw new UserError('--rules and --conntrack need --netfilter iptables or nftables');
+  if (!bridged && o.brNetfilter !== undefined)
+    throw new UserError(`--br-netfilter applies to bridged datapaths, not ${t.datapath}`);
   const brOn = (o.brNetfilter ?? 'on') === 'on';
-  if (bridged && netfilter === 'iptables' && !brOn) throw new UserError('iptables sees bridged frames only through br_netfilter: drop --br-netfilter off, or use --netfilter nftables');
-  if (bridged && netfilter === 'nftables' && !brOn && conntrack) throw new UserError('--conntrack on needs --br-netfilter on for bridged frames (cnperf does not use bridge-family conntrack)');
+  if (bridged && netfilter === 'iptables' && !brOn)
+    throw new UserError(
+      'iptables sees bridged frames only through br_netfilter: drop --br-netfilter off, or use --netfilter nftables',
+    );
+  if (bridged && netfilter === 'nftables' && !brOn && conntrack)
+    throw new UserError(
+      '--conntrack on needs --br-netfilter on for bridged frames (cnperf does not use bridge-family conntrack)',
+    );
   const nodes = t.namespaces.filter((n) => n.role === 'node').map((n) => n.name);
   const rulesets: Ruleset[] = [];
   const sysctls: Sysctl[] = [];
   for (const netns of nodes) {
     // Set it either way: the kernel's default differs between kernels and distributions.
     if (bridged) sysctls.push({ netns, key: 'net.bridge.bridge-nf-call-iptables', value: brOn ? '1' : '0' });
-    if (netfilter === 'nftables') rulesets.push({ netns, tool: 'nft', text: nftRuleset(t.runId, bridged && !brOn ? 'bridge' : 'inet', rules, conntrack) });
-    if (netfilter === 'iptables') rulesets.push({ netns, tool: 'iptables', text: iptablesRuleset(t.runId, rules, conntrack) });
+    if (netfilter === 'nftables')
+      rulesets.push({
+        netns,
+        tool: 'nft',
+        text: nftRuleset(t.runId, bridged && !brOn ? 'bridge' : 'inet', rules, conntrack),
+      });
+    if (netfilter === 'iptables')
+      rulesets.push({ netns, tool: 'iptables', text: iptablesRuleset(t.runId, rules, conntrack) });
   }
   t.rulesets = [...(t.rulesets ?? []), ...rulesets];
   t.sysctls = [...(t.sysctls ?? []), ...sysctls];

@@ -4,7 +4,8 @@
  * in a fabric namespace with each NIC's peer as a port. A single node's NIC is wired to a stub
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
-import { ownedName, type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
+import { type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 
 export interface SimNode {
   netns: string;
@@ -19,7 +20,6 @@ export const UNDERLAY_PREFIX = 24;
 export type Fabric = 'wire' | 'switch';
 export const FABRICS: readonly Fabric[] = ['wire', 'switch'];
 
-
 /** Where the two endpoints sit: one simulated node, or one node each (joined by a wire or a switch). */
 export type Placement = 'same-node' | 'cross-node';
 export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
@@ -28,7 +28,14 @@ export const PLACEMENTS: readonly Placement[] = ['same-node', 'cross-node'];
  * Adds the nodes to t and returns [client's node, server's node] (the same node twice for same-node).
  * With real hosts, a node is a host's own namespace and its NIC the host's: nothing is wired.
  */
-export function addNodes(t: TopologyDraft, runId: string, placement: Placement, mtu?: number, fabric: Fabric = 'wire', hosts?: readonly PlanHost[]): [SimNode, SimNode] {
+export function addNodes(
+  t: TopologyDraft,
+  runId: string,
+  placement: Placement,
+  mtu?: number,
+  fabric: Fabric = 'wire',
+  hosts?: readonly PlanHost[],
+): [SimNode, SimNode] {
   if (hosts?.length) return addHostNodes(t, runId, placement, hosts);
   const n0: SimNode = { netns: ownedName(runId, 'n'), nic: ownedName(runId, 'ne'), underlayIp: '198.19.0.1', tag: '' };
   t.namespaces.push({ name: n0.netns, role: 'node' });
@@ -39,7 +46,10 @@ export function addNodes(t: TopologyDraft, runId: string, placement: Placement, 
     const sw = ownedName(runId, 'fsw');
     t.namespaces.push({ name: f, role: 'fabric' });
     t.links.push({ kind: 'bridge', name: sw, netns: f, ...m });
-    const nodes = placement === 'cross-node' ? [n0, { netns: ownedName(runId, 'n1'), nic: ownedName(runId, 'n1e'), underlayIp: '198.19.0.2', tag: '1' }] : [n0];
+    const nodes =
+      placement === 'cross-node'
+        ? [n0, { netns: ownedName(runId, 'n1'), nic: ownedName(runId, 'n1e'), underlayIp: '198.19.0.2', tag: '1' }]
+        : [n0];
     for (const n of nodes) {
       if (n !== n0) t.namespaces.push({ name: n.netns, role: 'node' });
       const port = ownedName(runId, `n${n.tag}f`);
@@ -53,22 +63,49 @@ export function addNodes(t: TopologyDraft, runId: string, placement: Placement, 
   if (placement === 'cross-node') {
     n1 = { netns: ownedName(runId, 'n1'), nic: ownedName(runId, 'n1e'), underlayIp: '198.19.0.2', tag: '1' };
     t.namespaces.push({ name: n1.netns, role: 'node' });
-    t.links.push({ kind: 'veth', name: n0.nic, netns: n0.netns, peer: n1.nic, peerNetns: n1.netns, ...(mtu ? { mtu } : {}) });
+    t.links.push({
+      kind: 'veth',
+      name: n0.nic,
+      netns: n0.netns,
+      peer: n1.nic,
+      peerNetns: n1.netns,
+      ...(mtu ? { mtu } : {}),
+    });
     t.addresses.push({ netns: n1.netns, dev: n1.nic, cidr: `${n1.underlayIp}/${UNDERLAY_PREFIX}` });
   } else {
     const stub = ownedName(runId, 'w');
     t.namespaces.push({ name: stub, role: 'wire' });
-    t.links.push({ kind: 'veth', name: n0.nic, netns: n0.netns, peer: ownedName(runId, 'we'), peerNetns: stub, ...(mtu ? { mtu } : {}) });
+    t.links.push({
+      kind: 'veth',
+      name: n0.nic,
+      netns: n0.netns,
+      peer: ownedName(runId, 'we'),
+      peerNetns: stub,
+      ...(mtu ? { mtu } : {}),
+    });
   }
   t.addresses.push({ netns: n0.netns, dev: n0.nic, cidr: `${n0.underlayIp}/${UNDERLAY_PREFIX}` });
   return [n0, n1];
 }
 
 /** Real hosts as nodes: each host's own namespace (named for the run), its NIC, its address. */
-function addHostNodes(t: TopologyDraft, runId: string, placement: Placement, hosts: readonly PlanHost[]): [SimNode, SimNode] {
+function addHostNodes(
+  t: TopologyDraft,
+  runId: string,
+  placement: Placement,
+  hosts: readonly PlanHost[],
+): [SimNode, SimNode] {
   const used = placement === 'cross-node' ? hosts.slice(0, 2) : hosts.slice(0, 1);
-  if (used.length < (placement === 'cross-node' ? 2 : 1)) throw new Error(`internal: ${placement} needs ${placement === 'cross-node' ? 2 : 1} hosts, the inventory has ${hosts.length}`);
-  const nodes = used.map((h, k): SimNode => ({ netns: ownedName(runId, k ? 'h1' : 'h'), nic: h.nic, underlayIp: h.address, tag: k ? '1' : '' }));
+  if (used.length < (placement === 'cross-node' ? 2 : 1))
+    throw new Error(
+      `internal: ${placement} needs ${placement === 'cross-node' ? 2 : 1} hosts, the inventory has ${hosts.length}`,
+    );
+  const nodes = used.map((h, k): SimNode => ({
+    netns: ownedName(runId, k ? 'h1' : 'h'),
+    nic: h.nic,
+    underlayIp: h.address,
+    tag: k ? '1' : '',
+  }));
   used.forEach((h, k) => t.namespaces.push({ name: nodes[k]!.netns, role: 'node', on: h.name, root: { nic: h.nic } }));
   t.hosts = [...used];
   return [nodes[0]!, nodes[nodes.length - 1]!];
@@ -87,14 +124,28 @@ export function draftTopology(runId: string, datapath: string): TopologyDraft {
 /** The finished plan: its pairs (the first is every workload's endpoints) and its one-line summary. */
 export function complete(t: TopologyDraft, pairs: Pair[], summary: string): Topology {
   if (pairs.length === 0) throw new Error(`internal: datapath ${t.datapath} planned no pair`);
-  return { ...t, summary: pairs.length > 1 ? `${summary} (×${pairs.length} pairs)` : summary, endpoints: pairs[0]!, pairs };
+  return {
+    ...t,
+    summary: pairs.length > 1 ? `${summary} (×${pairs.length} pairs)` : summary,
+    endpoints: pairs[0]!,
+    pairs,
+  };
 }
 
 /**
  * A container of pair i on side c or s: its namespace, and a veth whose other end (named with
  * `peerTag`, e.g. 'b' for a bridge port) lies in the node. Returns the endpoint and that other end.
  */
-export function addVethContainer(t: TopologyDraft, runId: string, i: number, side: 'c' | 's', node: string, cidr: string, peerTag: string, mtu?: number): Endpoint & { peer: string } {
+export function addVethContainer(
+  t: TopologyDraft,
+  runId: string,
+  i: number,
+  side: 'c' | 's',
+  node: string,
+  cidr: string,
+  peerTag: string,
+  mtu?: number,
+): Endpoint & { peer: string } {
   const x = i === 0 ? '' : String(i);
   const netns = ownedName(runId, `${side}${x}`);
   const dev = ownedName(runId, i ? `${side}${x}e` : `${side}0`);
@@ -119,9 +170,16 @@ export const endpointOf = ({ netns, ip, dev }: Endpoint): Endpoint => ({ netns, 
 export function nicTakeoverRefusal(hosts: readonly PlanHost[] | undefined, used: number, what: string): string | null {
   for (const h of (hosts ?? []).slice(0, used)) {
     if (h.nicCarriesAddress !== true) continue;
-    const which = h.nic === 'NIC' ? `would be the one routing to the other host, as a rule the one carrying ${h.address}` : `carries ${h.address}`;
-    return `${what} takes over host ${h.name}'s NIC (${h.nic === 'NIC' ? 'none named in the inventory' : h.nic}), which ${which}, the address cnperf reaches it at: the host would stop answering (ssh, the run's teardown) — name a second NIC, without that address, with interface: in the inventory`;
+    const which =
+      h.nic === 'NIC'
+        ? `would be the one routing to the other host, as a rule the one carrying ${h.address}`
+        : `carries ${h.address}`;
+    return (
+      `${what} takes over host ` +
+      (`${h.name}'s NIC (${h.nic === 'NIC' ? 'none named in the ' + 'inventory' : h.nic}), which ` +
+        (`${which}, the address cnperf reaches it at: the host would stop answering (ssh, the run's teardown) — name ` +
+          `a second NIC, without that address, with interface: in the inventory`))
+    );
   }
   return null;
 }
-

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ownedName, type Daemon } from '../topology/model.js';
+import { type Daemon } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 
@@ -26,7 +27,10 @@ export const ovs: Datapath = {
   takes: ['ovs-datapath'],
   tools: ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'],
   // Checked before anything is built (it reads the host, but changes nothing).
-  refuse: ({ ovsDatapath }) => (ovsDatapath === 'system' && !existsSync('/sys/module/openvswitch') ? 'the kernel datapath needs the openvswitch kernel module, which this kernel lacks: use --ovs-datapath netdev' : null),
+  refuse: ({ ovsDatapath }) =>
+    ovsDatapath === 'system' && !existsSync('/sys/module/openvswitch')
+      ? 'the kernel datapath needs the openvswitch kernel module, which this kernel lacks: use --ovs-datapath netdev'
+      : null,
   plan({ runId, pairs = 1, runDir, ovsDatapath = 'netdev' }) {
     const dir = runDir ?? `/run/cnperf/cnp${runId}`;
     const node = ownedName(runId, 'n');
@@ -50,7 +54,10 @@ export const ovs: Datapath = {
       const c = attach('c', ip.client);
       const s = attach('s', ip.server);
       out.push({ client: endpointOf(c), server: endpointOf(s) });
-      if (i === 0) summary = `${c.netns} [${c.dev}] ═veth═ [${c.peer}] OVS ${br} (${ovsDatapath})@${node} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
+      if (i === 0)
+        summary =
+          `${c.netns} ` +
+          `[${c.dev}] ═veth═ [${c.peer}] OVS ${br} (${ovsDatapath})@${node} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
     }
     return complete(t, out, summary);
   },
@@ -60,7 +67,11 @@ export const ovs: Datapath = {
  * A private ovsdb-server and ovs-vswitchd in `node` with every file in `dir` (the ovs datapath's; the
  * ovs-dpdk one runs the DPDK build of ovs-vswitchd), and ovs-vsctl against that database.
  */
-export function ovsDaemons(dir: string, node: string, vswitchd = 'ovs-vswitchd'): { daemons: Daemon[]; vsctl: (...args: string[]) => string[] } {
+export function ovsDaemons(
+  dir: string,
+  node: string,
+  vswitchd = 'ovs-vswitchd',
+): { daemons: Daemon[]; vsctl: (...args: string[]) => string[] } {
   const db = `unix:${path.join(dir, 'db.sock')}`;
   const env = { OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_PKGDATADIR: path.dirname(OVS_SCHEMA) };
   return {
@@ -71,7 +82,15 @@ export function ovsDaemons(dir: string, node: string, vswitchd = 'ovs-vswitchd')
         comm: 'ovsdb-server',
         runDir: dir,
         prepare: [['ovsdb-tool', 'create', path.join(dir, 'conf.db'), OVS_SCHEMA]],
-        argv: ['ovsdb-server', path.join(dir, 'conf.db'), `--remote=punix:${path.join(dir, 'db.sock')}`, `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`, `--unixctl=${path.join(dir, 'ovsdb-server.ctl')}`, `--log-file=${path.join(dir, 'ovsdb-server.log')}`, '--detach'],
+        argv: [
+          'ovsdb-server',
+          path.join(dir, 'conf.db'),
+          `--remote=punix:${path.join(dir, 'db.sock')}`,
+          `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`,
+          `--unixctl=${path.join(dir, 'ovsdb-server.ctl')}`,
+          `--log-file=${path.join(dir, 'ovsdb-server.log')}`,
+          '--detach',
+        ],
         env,
         pidfile: path.join(dir, 'ovsdb-server.pid'),
       },
@@ -80,7 +99,14 @@ export function ovsDaemons(dir: string, node: string, vswitchd = 'ovs-vswitchd')
         // /proc/PID/comm: the binary's name cut to 15 characters (ovs-vswitchd-dpdk → ovs-vswitchd-dp)
         comm: path.basename(vswitchd).slice(0, 15),
         runDir: dir,
-        argv: [vswitchd, db, `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${path.join(dir, 'ovs-vswitchd.ctl')}`, `--log-file=${path.join(dir, 'ovs-vswitchd.log')}`, '--detach'],
+        argv: [
+          vswitchd,
+          db,
+          `--pidfile=${path.join(dir, 'ovs-vswitchd.pid')}`,
+          `--unixctl=${path.join(dir, 'ovs-vswitchd.ctl')}`,
+          `--log-file=${path.join(dir, 'ovs-vswitchd.log')}`,
+          '--detach',
+        ],
         env,
         pidfile: path.join(dir, 'ovs-vswitchd.pid'),
       },

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { stateDir } from '../paths.js';
-import { assertValidTopology, type Topology } from '../topology/model.js';
+import { type Topology } from '../topology/model.js';
+import { assertValidTopology } from '../topology/validate.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { placeGuests, vmRefusal } from './guests.js';
@@ -19,13 +20,22 @@ export const OPTION_TOOLS: readonly string[] = ['ip', 'nft', 'iptables-restore',
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
   const placement = options.placement ?? d.defaultPlacement;
-  const ctx: PlanContext = { ...options, placement, runId, pairs: Math.max(pairs, options.pairs ?? 1), runDir: path.join(stateDir(), `cnp${runId}`) };
+  const ctx: PlanContext = {
+    ...options,
+    placement,
+    runId,
+    pairs: Math.max(pairs, options.pairs ?? 1),
+    runDir: path.join(stateDir(), `cnp${runId}`),
+  };
   checkDatapathOptions(d, ctx);
   const t = d.plan(ctx);
   // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
   if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
   if (options.fabric && !t.fabric) {
-    throw new UserError(`--fabric applies to datapaths with simulated nodes (routed, macvlan, ipvlan, vxlan, bridge --placement cross-node), not ${name}${ctx.placement === 'cross-node' ? '' : ' on one node'}`);
+    throw new UserError(
+      `--fabric applies to datapaths with simulated nodes (routed, macvlan, ipvlan, vxlan, bridge ` +
+        `--placement cross-node), not ${name}${ctx.placement === 'cross-node' ? '' : ' on one node'}`,
+    );
   }
   if (options.offload) t.offload = { ...t.offload, ...options.offload };
   if (options.rps) t.rps = options.rps;
@@ -33,7 +43,13 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   const vm = options.vm;
   if (vm && (vm.endpoints.client === 'vm' || vm.endpoints.server === 'vm')) {
     const why = vmRefusal(d, ctx);
-    if (why) throw new UserError(`${name} cannot take a VM endpoint: ${why}`, `datapaths that can: ${DATAPATHS.filter((x) => !vmRefusal(x, { variant: 'bridge' })).map((x) => (x.name === 'vxlan' ? 'vxlan --variant bridge' : x.name)).join(', ')}`);
+    if (why)
+      throw new UserError(
+        `${name} cannot take a VM endpoint: ${why}`,
+        `datapaths that can: ${DATAPATHS.filter((x) => !vmRefusal(x, { variant: 'bridge' }))
+          .map((x) => (x.name === 'vxlan' ? 'vxlan --variant bridge' : x.name))
+          .join(', ')}`,
+      );
     return assertValidTopology(placeGuests(t, vm));
   }
   return assertValidTopology(t);
@@ -42,8 +58,10 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
 /** A build failure in the user's terms: the kernel feature the datapath lacks, or the package to install. */
 export function explainBuildFailure(d: Datapath, message: string): string {
   for (const f of d.kernelFailures ?? []) if (f.match.test(message)) return `${f.meaning} — ${message}`;
-  const missing = /: (\S+) not found on PATH/.exec(message)?.[1] ?? /exec of "([^"]+)" failed: No such file/.exec(message)?.[1];
+  const missing =
+    /: (\S+) not found on PATH/.exec(message)?.[1] ?? /exec of "([^"]+)" failed: No such file/.exec(message)?.[1];
   const tool = missing === undefined ? undefined : findTool(missing);
-  if (tool) return `${missing} is not installed (Debian package ${tool.package}; scripts/setup.sh installs it) — ${message}`;
+  if (tool)
+    return `${missing} is not installed (Debian package ${tool.package}; scripts/setup.sh installs it) — ${message}`;
   return message;
 }

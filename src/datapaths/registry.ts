@@ -18,7 +18,24 @@ import { podman } from './podman/podman.js';
 import { host } from './host.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
-export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, macvlan, ipvlan, vxlan, ovs, cni, xdp, tcx, podman, existing, testpmd, ovsDpdk, host];
+export const DATAPATHS: readonly Datapath[] = [
+  loopback,
+  veth,
+  bridge,
+  routed,
+  macvlan,
+  ipvlan,
+  vxlan,
+  ovs,
+  cni,
+  xdp,
+  tcx,
+  podman,
+  existing,
+  testpmd,
+  ovsDpdk,
+  host,
+];
 
 /**
  * Checks the options given for a datapath before anything is built: placement, mode and variant
@@ -28,13 +45,24 @@ export const DATAPATHS: readonly Datapath[] = [loopback, veth, bridge, routed, m
 export function checkDatapathOptions(d: Datapath, ctx: PlanContext): void {
   const placement = ctx.placement ?? d.defaultPlacement;
   if (!d.placements.includes(placement)) {
-    throw new UserError(`datapath '${d.name}' cannot be placed ${placement}`, `it supports: ${d.placements.join(', ')}`);
+    throw new UserError(
+      `datapath '${d.name}' cannot be placed ${placement}`,
+      `it supports: ${d.placements.join(', ')}`,
+    );
   }
-  if (ctx.mode !== undefined && d.modes && !d.modes.includes(ctx.mode)) throw new UserError(`${d.name} --mode '${ctx.mode}': expected ${d.modes.join(', ')}`);
-  if (ctx.variant !== undefined && d.variants && !d.variants.includes(ctx.variant)) throw new UserError(`${d.name} --variant '${ctx.variant}': expected ${d.variants.join(', ')}`);
+  if (ctx.mode !== undefined && d.modes && !d.modes.includes(ctx.mode))
+    throw new UserError(`${d.name} --mode '${ctx.mode}': expected ${d.modes.join(', ')}`);
+  if (ctx.variant !== undefined && d.variants && !d.variants.includes(ctx.variant))
+    throw new UserError(`${d.name} --variant '${ctx.variant}': expected ${d.variants.join(', ')}`);
   if (ctx.hosts?.length) {
     const refusal = hostsRefusal(d, placement, ctx.hosts.length);
-    if (refusal) throw new UserError(`datapath '${d.name}' --hosts: ${refusal}`, `across real hosts: ${DATAPATHS.filter((x) => x.takes.includes('hosts')).map((x) => x.name).join(', ')}`);
+    if (refusal)
+      throw new UserError(
+        `datapath '${d.name}' --hosts: ${refusal}`,
+        `across real hosts: ${DATAPATHS.filter((x) => x.takes.includes('hosts'))
+          .map((x) => x.name)
+          .join(', ')}`,
+      );
   }
   const why = d.refuse?.(ctx);
   if (why) throw new UserError(`datapath '${d.name}': ${why}`);
@@ -45,7 +73,11 @@ export function checkDatapathOptions(d: Datapath, ctx: PlanContext): void {
  * host off its own network run there: nothing may enslave or re-address a real NIC.
  */
 function hostsRefusal(d: Datapath, placement: string, hosts: number): string | null {
-  if (d.name === 'bridge') return "a bridge across hosts would have to enslave each host's real NIC, cutting the host off its own network while the run lasts: use routed, vxlan --variant bridge or macvlan";
+  if (d.name === 'bridge')
+    return (
+      "a bridge across hosts would have to enslave each host's real NIC, cutting the host off its own " +
+      'network while the run lasts: use routed, vxlan --variant bridge or macvlan'
+    );
   if (!d.takes.includes('hosts')) return 'not built across real hosts: it runs on one machine only';
   const need = placement === 'cross-node' ? 2 : 1;
   return hosts < need ? `--placement ${placement} needs ${need} hosts; the inventory has ${hosts}` : null;

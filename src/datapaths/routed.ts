@@ -22,20 +22,27 @@ export const routed: Datapath = {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');
     const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric, ctx.hosts);
-    for (const n of placement === 'cross-node' ? [a, b] : [a]) t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
+    for (const n of placement === 'cross-node' ? [a, b] : [a])
+      t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const ip = pairIps(i);
       const attach = (side: 'c' | 's', addr: string, node: typeof a) => {
         const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/32`, 'v');
         t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${GATEWAY}/32` });
-        t.routes!.push({ netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true }, { netns: node.netns, dst: `${addr}/32`, dev: e.peer });
+        t.routes!.push(
+          { netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true },
+          { netns: node.netns, dst: `${addr}/32`, dev: e.peer },
+        );
         return e;
       };
       const c = attach('c', ip.client, a);
       const s = attach('s', ip.server, b);
       if (placement === 'cross-node') {
-        t.routes!.push({ netns: a.netns, dst: `${ip.server}/32`, via: b.underlayIp, dev: a.nic }, { netns: b.netns, dst: `${ip.client}/32`, via: a.underlayIp, dev: b.nic });
+        t.routes!.push(
+          { netns: a.netns, dst: `${ip.server}/32`, via: b.underlayIp, dev: a.nic },
+          { netns: b.netns, dst: `${ip.client}/32`, via: a.underlayIp, dev: b.nic },
+        );
       }
       out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
@@ -43,11 +50,15 @@ export const routed: Datapath = {
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
     // The containers' default route already leads to their node, where the Service's rules are.
     if (ctx.service) addServices(t, out[0]!.server, ctx.service, false);
-    t.rawUnsupported = 'routed: the next hop is the node, and cnperf addresses raw frames to the server\'s MAC; use veth, bridge or macvlan';
+    t.rawUnsupported =
+      "routed: the next hop is the node, and cnperf addresses raw frames to the server's MAC; use veth, " +
+      'bridge or macvlan';
     const { client, server } = out[0]!;
     const summary =
       placement === 'cross-node'
-        ? `${client.netns} ═veth═ ${a.netns} (routes) ─${ctx.hosts?.length ? `${a.nic}: network` : 'wire'}─ ${b.netns} (routes) ═veth═ ${server.netns}`
+        ? `${client.netns} ═veth═ ` +
+          (`${a.netns} (routes) ` +
+            `─${ctx.hosts?.length ? `${a.nic}: network` : 'wire'}─ ${b.netns} (routes) ═veth═ ${server.netns}`)
         : `${client.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${server.netns}`;
     return complete(t, out, summary);
   },

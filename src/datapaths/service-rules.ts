@@ -50,7 +50,8 @@ export function fakeEndpointOf(k: number, e: number, perService: number): { ip: 
   return { ip: ipPlus([198, 19, 64, 0], 1 + (j % FAKE_EPS)), port: TARGET_PORT + Math.floor(j / FAKE_EPS) };
 }
 
-/** The measured Service's extra endpoint addresses (endpoint 0 is the server's own address): on the server, beside it. */
+/** The measured Service's extra endpoint addresses (endpoint 0 is the server's own address): on the server, beside it.
+ * */
 export function extraEndpointIp(e: number): string {
   return `198.18.255.${9 + e}`;
 }
@@ -116,8 +117,15 @@ export function iptablesServices(s: ServiceSet): string {
   for (const v of svcs) {
     const svc = `KUBE-SVC-${chainHash(v.name, p)}`;
     chains.push(`:${svc} - [0:0]`);
-    rules.push(`-A KUBE-SERVICES -d ${v.ip}/32 -p ${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j ${svc}`);
-    svcRules.push(`-A ${svc} ! -s ${CLUSTER_CIDR} -d ${v.ip}/32 -p ${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j KUBE-MARK-MASQ`);
+    rules.push(
+      `-A KUBE-SERVICES -d ` +
+        `${v.ip}/32 -p ${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j ${svc}`,
+    );
+    svcRules.push(
+      `-A ${svc} ! -s ` +
+        (`${CLUSTER_CIDR} -d ${v.ip}/32 -p ` +
+          `${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j KUBE-MARK-MASQ`),
+    );
     v.endpoints.forEach((e, i) => {
       const sep = `KUBE-SEP-${chainHash(v.name, p, `${e.ip}:${e.port}`)}`;
       chains.push(`:${sep} - [0:0]`);
@@ -126,7 +134,9 @@ export function iptablesServices(s: ServiceSet): string {
       const pick = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
       svcRules.push(`-A ${svc} -m comment --comment "${v.name} -> ${e.ip}:${e.port}"${pick} -j ${sep}`);
       svcRules.push(`-A ${sep} -s ${e.ip}/32 -m comment --comment "${v.name}" -j KUBE-MARK-MASQ`);
-      svcRules.push(`-A ${sep} -p ${p} -m comment --comment "${v.name}" -m ${p} -j DNAT --to-destination ${e.ip}:${e.port}`);
+      svcRules.push(
+        `-A ${sep} -p ${p} -m comment --comment "${v.name}" -m ${p} -j DNAT --to-destination ${e.ip}:${e.port}`,
+      );
     });
   }
   return [
@@ -136,18 +146,24 @@ export function iptablesServices(s: ServiceSet): string {
     ':KUBE-FORWARD - [0:0]',
     ':KUBE-PROXY-FIREWALL - [0:0]',
     ':KUBE-NODEPORTS - [0:0]',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j ' +
+      'KUBE-PROXY-FIREWALL',
     '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service ' +
+      'portals" -j KUBE-EXTERNAL-SERVICES',
+    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j ' +
+      'KUBE-PROXY-FIREWALL',
     '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
     '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service ' +
+      'portals" -j KUBE-EXTERNAL-SERVICES',
+    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j ' +
+      'KUBE-PROXY-FIREWALL',
     '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
     `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${MASQ}/${MASQ} -j ACCEPT`,
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate ' +
+      'RELATED,ESTABLISHED -j ACCEPT',
     'COMMIT',
     '*nat',
     ':KUBE-SERVICES - [0:0]',
@@ -163,7 +179,8 @@ export function iptablesServices(s: ServiceSet): string {
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
     `-A KUBE-MARK-MASQ -j MARK --or-mark ${MASQ}`,
     ...rules,
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule ' +
+      'in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
     ...svcRules,
     'COMMIT',
     '',
@@ -180,7 +197,9 @@ export function nftablesServices(s: ServiceSet): string {
     // as kube-proxy: service-<hash>-<namespace>/<name>/<protocol>/<port name>, endpoint-<hash>-…__<ip>/<port>
     const tail = `${v.name.replace(/:p$/, '')}/${p}/p`;
     const svc = `service-${chainHash(v.name, p).slice(0, 8)}-${tail}`;
-    const eps = v.endpoints.map((e) => `endpoint-${chainHash(v.name, p, `${e.ip}:${e.port}`).slice(0, 8)}-${tail}__${e.ip}/${e.port}`);
+    const eps = v.endpoints.map(
+      (e) => `endpoint-${chainHash(v.name, p, `${e.ip}:${e.port}`).slice(0, 8)}-${tail}__${e.ip}/${e.port}`,
+    );
     elements.push(`    ${v.ip} . ${p} . ${v.port} : goto ${svc}`);
     chains.push(
       `  chain ${svc} {`,
@@ -189,7 +208,12 @@ export function nftablesServices(s: ServiceSet): string {
       '  }',
     );
     v.endpoints.forEach((e, i) => {
-      chains.push(`  chain ${eps[i]} {`, `    ip saddr ${e.ip} jump mark-for-masquerade`, `    meta l4proto ${p} dnat to ${e.ip}:${e.port}`, '  }');
+      chains.push(
+        `  chain ${eps[i]} {`,
+        `    ip saddr ${e.ip} jump mark-for-masquerade`,
+        `    meta l4proto ${p} dnat to ${e.ip}:${e.port}`,
+        '  }',
+      );
     });
   }
   return [

@@ -54,10 +54,35 @@ export interface PlanContext {
 export type DatapathOptions = Omit<PlanContext, 'runId'>;
 
 /** The offload features --offload accepts (ethtool -K names). */
-export const OFFLOAD_FEATURES = ['gro', 'gso', 'tso', 'tx', 'rx', 'sg', 'lro', 'ufo', 'rx-gro-list', 'rx-udp-gro-forwarding', 'tx-udp-segmentation'] as const;
+export const OFFLOAD_FEATURES = [
+  'gro',
+  'gso',
+  'tso',
+  'tx',
+  'rx',
+  'sg',
+  'lro',
+  'ufo',
+  'rx-gro-list',
+  'rx-udp-gro-forwarding',
+  'tx-udp-segmentation',
+] as const;
 
 /** The datapath options a user can give on the command line, and what each datapath accepts. */
-export type DatapathOption = 'mode' | 'variant' | 'vni' | 'vxlan-port' | 'netfilter' | 'service-proxy' | 'ovs-datapath' | 'cni-config' | 'existing' | 'podman-driver' | 'vm-endpoint' | 'switch-cpu' | 'hosts';
+export type DatapathOption =
+  | 'mode'
+  | 'variant'
+  | 'vni'
+  | 'vxlan-port'
+  | 'netfilter'
+  | 'service-proxy'
+  | 'ovs-datapath'
+  | 'cni-config'
+  | 'existing'
+  | 'podman-driver'
+  | 'vm-endpoint'
+  | 'switch-cpu'
+  | 'hosts';
 
 /** A kernel answer that means "this kernel lacks a feature", and what the user needs to know. */
 export interface KernelFailure {

@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { complete, draftTopology, type Pair } from './nodes.js';
 import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 
@@ -22,10 +22,17 @@ export const veth: Datapath = {
       const ip = pairIps(i);
       t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
       t.links.push({ kind: 'veth', name: cDev, netns: c, peer: sDev, peerNetns: s });
-      t.addresses.push({ netns: c, dev: cDev, cidr: `${ip.client}/${PREFIX}` }, { netns: s, dev: sDev, cidr: `${ip.server}/${PREFIX}` });
+      t.addresses.push(
+        { netns: c, dev: cDev, cidr: `${ip.client}/${PREFIX}` },
+        { netns: s, dev: sDev, cidr: `${ip.server}/${PREFIX}` },
+      );
       out.push({ client: { netns: c, ip: ip.client, dev: cDev }, server: { netns: s, ip: ip.server, dev: sDev } });
     }
     const first = out[0]!;
-    return complete(t, out, `${first.client.netns} [${first.client.dev}] ═veth═ [${first.server.dev}] ${first.server.netns}`);
+    return complete(
+      t,
+      out,
+      `${first.client.netns} [${first.client.dev}] ═veth═ [${first.server.dev}] ${first.server.netns}`,
+    );
   },
 };

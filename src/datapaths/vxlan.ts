@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/model.js';
+import { ownedName } from '../topology/validate.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { PREFIX, pairIps, type Datapath } from './types.js';
 import { addServices } from './service.js';
@@ -26,10 +26,11 @@ export const vxlan: Datapath = {
     hosts?.length && mtu !== undefined
       ? "vxlan over real hosts (--hosts) runs on their NICs, whose MTU sets the overlay's: --mtu is not taken"
       : variant === 'host' && pairs > 1
-      ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)'
-      : variant === 'host' && service && service.proxy !== 'none'
-        ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to front: use --variant bridge with --service-proxy'
-        : null,
+        ? 'vxlan --variant host puts the applications on the nodes: one pair only (use --variant bridge for several)'
+        : variant === 'host' && service && service.proxy !== 'none'
+          ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to ' +
+            'front: use --variant bridge with --service-proxy'
+          : null,
   plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu: given, fabric, service, hosts }) {
     const t = draftTopology(runId, 'vxlan');
     // over real hosts, the underlay is their NICs: the smaller MTU of the two carries the overlay
@@ -38,16 +39,39 @@ export const vxlan: Datapath = {
     const inner = mtu - VXLAN_OVERHEAD;
     const vx = (n: typeof a, other: typeof a) => {
       const name = ownedName(runId, n.tag ? `v${n.tag}` : 'vx');
-      t.links.push({ kind: 'vxlan', name, netns: n.netns, vni, port: vxlanPort, local: n.underlayIp, remote: other.underlayIp, dev: n.nic, mtu: inner });
+      t.links.push({
+        kind: 'vxlan',
+        name,
+        netns: n.netns,
+        vni,
+        port: vxlanPort,
+        local: n.underlayIp,
+        remote: other.underlayIp,
+        dev: n.nic,
+        mtu: inner,
+      });
       return name;
     };
     const va = vx(a, b);
     const vb = vx(b, a);
     if (variant === 'host') {
       const ip = pairIps(0);
-      t.addresses.push({ netns: a.netns, dev: va, cidr: `${ip.client}/${PREFIX}` }, { netns: b.netns, dev: vb, cidr: `${ip.server}/${PREFIX}` });
-      const pair = { client: { netns: a.netns, ip: ip.client, dev: va }, server: { netns: b.netns, ip: ip.server, dev: vb } };
-      return complete(t, [pair], `${a.netns} [${va}, VNI ${vni}] ─udp/${vxlanPort} over ${hosts?.length ? a.nic : 'wire'}─ [${vb}] ${b.netns} (inner MTU ${inner})`);
+      t.addresses.push(
+        { netns: a.netns, dev: va, cidr: `${ip.client}/${PREFIX}` },
+        { netns: b.netns, dev: vb, cidr: `${ip.server}/${PREFIX}` },
+      );
+      const pair = {
+        client: { netns: a.netns, ip: ip.client, dev: va },
+        server: { netns: b.netns, ip: ip.server, dev: vb },
+      };
+      return complete(
+        t,
+        [pair],
+        `${a.netns} [` +
+          (`${va}, VNI ` +
+            (`${vni}] ` +
+              `─udp/${vxlanPort} over ${hosts?.length ? a.nic : 'wire'}─ [${vb}] ${b.netns} (inner MTU ${inner})`)),
+      );
     }
     const bridges = [a, b].map((n, k) => {
       const br = ownedName(runId, n.tag ? `b${n.tag}` : 'br');
@@ -67,10 +91,23 @@ export const vxlan: Datapath = {
     }
     if (service) {
       // as on the bridge datapath: each node's bridge is its containers' gateway; the client's node DNATs
-      const gateways = [a, b].map((n, k) => ({ netns: n.netns, dev: bridges[k]!, cidr: `198.18.255.${254 - k}/16`, clients: k === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [] }));
+      const gateways = [a, b].map((n, k) => ({
+        netns: n.netns,
+        dev: bridges[k]!,
+        cidr: `198.18.255.${254 - k}/16`,
+        clients: k === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [],
+      }));
       addServices(t, out[0]!.server, service, true, gateways);
     }
     const { client, server } = out[0]!;
-    return complete(t, out, `${client.netns} ═veth═ ${bridges[0]}+${va}@${a.netns} ─udp/${vxlanPort} VNI ${vni} over ${hosts?.length ? a.nic : 'wire'}─ ${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`);
+    return complete(
+      t,
+      out,
+      `${client.netns} ═veth═ ` +
+        (`${bridges[0]}+${va}@` +
+          (`${a.netns} ─udp/${vxlanPort} VNI ` +
+            (`${vni} over ${hosts?.length ? a.nic : 'wire'}─ ` +
+              `${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`))),
+    );
   },
 };

@@ -49,7 +49,9 @@ export interface RttClientArgs extends ProcessOptions {
   xdp?: { dev: string; dstMac: string; src: string };
 }
 
-export function rttServerArgv(o: ProcessOptions & { bind: string; port?: number; stamps?: { out: string; rows: number }; xdpDev?: string }): string[] {
+export function rttServerArgv(
+  o: ProcessOptions & { bind: string; port?: number; stamps?: { out: string; rows: number }; xdpDev?: string },
+): string[] {
   const a = ['rtt-server', '--bind', `${o.bind}:${o.port ?? 0}`, ...processArgs(o)];
   if (o.xdpDev) a.push('--api', 'xdp', '--dev', o.xdpDev);
   // The server keeps one row per sequence number: it must know how many (warm-up + count).
@@ -60,14 +62,22 @@ export function rttServerArgv(o: ProcessOptions & { bind: string; port?: number;
 export function rttClientArgv(o: RttClientArgs): string[] {
   const a = [
     'rtt-client',
-    '--server', `${o.server}:${o.port}`,
-    '--count', String(o.count),
-    '--warmup', String(o.warmup),
-    '--interval-ns', String(o.intervalNs),
-    '--timeout-ns', String(o.timeoutNs),
-    '--size', String(o.size),
-    '--pace', o.pace,
-    '--max-consecutive-lost', String(o.maxConsecutiveLost),
+    '--server',
+    `${o.server}:${o.port}`,
+    '--count',
+    String(o.count),
+    '--warmup',
+    String(o.warmup),
+    '--interval-ns',
+    String(o.intervalNs),
+    '--timeout-ns',
+    String(o.timeoutNs),
+    '--size',
+    String(o.size),
+    '--pace',
+    o.pace,
+    '--max-consecutive-lost',
+    String(o.maxConsecutiveLost),
     ...processArgs(o),
   ];
   if (o.openLoop) a.push('--open-loop');
@@ -95,11 +105,16 @@ export interface StreamRxArgs extends ProcessOptions {
 export function streamRxArgv(o: StreamRxArgs): string[] {
   return [
     'stream-rx',
-    '--bind', `${o.bind}:${o.port ?? 0}`,
-    '--api', o.api,
-    '--burst', String(o.burst),
-    '--size', String(o.size),
-    '--duration-ns', String(o.maxDurationNs),
+    '--bind',
+    `${o.bind}:${o.port ?? 0}`,
+    '--api',
+    o.api,
+    '--burst',
+    String(o.burst),
+    '--size',
+    String(o.size),
+    '--duration-ns',
+    String(o.maxDurationNs),
     ...processArgs(o),
     ...(o.rcvbuf ? ['--rcvbuf', String(o.rcvbuf)] : []),
     ...(o.dev ? ['--dev', o.dev] : []),
@@ -122,13 +137,20 @@ export interface StreamTxArgs extends ProcessOptions {
 export function streamTxArgv(o: StreamTxArgs): string[] {
   const a = [
     'stream-tx',
-    '--server', `${o.server}:${o.port}`,
-    '--api', o.api,
-    '--size', String(o.size),
-    '--burst', String(o.burst),
-    '--rate', String(o.ratePps),
-    '--duration-ns', String(o.durationNs),
-    '--pace', o.pace,
+    '--server',
+    `${o.server}:${o.port}`,
+    '--api',
+    o.api,
+    '--size',
+    String(o.size),
+    '--burst',
+    String(o.burst),
+    '--rate',
+    String(o.ratePps),
+    '--duration-ns',
+    String(o.durationNs),
+    '--pace',
+    o.pace,
     ...processArgs(o),
   ];
   if (o.raw) {
@@ -146,7 +168,16 @@ export interface RrArgs extends ProcessOptions {
 
 /** `port` 0: the kernel picks one (reported by `ready`); a Service's target port is fixed. */
 export function rrServerArgv(o: RrArgs & { bind: string; port?: number }): string[] {
-  return ['rr-server', '--bind', `${o.bind}:${o.port ?? 0}`, '--size', String(o.size), '--response-size', String(o.responseSize), ...processArgs(o)];
+  return [
+    'rr-server',
+    '--bind',
+    `${o.bind}:${o.port ?? 0}`,
+    '--size',
+    String(o.size),
+    '--response-size',
+    String(o.responseSize),
+    ...processArgs(o),
+  ];
 }
 
 export interface RrClientArgs extends RrArgs {
@@ -165,15 +196,24 @@ export interface RrClientArgs extends RrArgs {
 export function rrClientArgv(o: RrClientArgs): string[] {
   const a = [
     'rr-client',
-    '--server', `${o.server}:${o.port}`,
-    '--flows', String(o.flows),
-    '--count', String(o.count),
-    '--warmup', String(o.warmup),
-    '--interval-ns', String(o.intervalNs),
-    '--timeout-ns', String(o.timeoutNs),
-    '--size', String(o.size),
-    '--response-size', String(o.responseSize),
-    '--max-consecutive-lost', String(o.maxConsecutiveLost),
+    '--server',
+    `${o.server}:${o.port}`,
+    '--flows',
+    String(o.flows),
+    '--count',
+    String(o.count),
+    '--warmup',
+    String(o.warmup),
+    '--interval-ns',
+    String(o.intervalNs),
+    '--timeout-ns',
+    String(o.timeoutNs),
+    '--size',
+    String(o.size),
+    '--response-size',
+    String(o.responseSize),
+    '--max-consecutive-lost',
+    String(o.maxConsecutiveLost),
     ...processArgs(o),
   ];
   if (o.crr) a.push('--crr');

@@ -41,7 +41,8 @@ export const HistogramPayload = z.object({
   buckets: z.array(z.tuple([u64, u64])),
 });
 
-/** What every latency client's result carries (rtt-client, rr-client): its schedule, its samples' summary and histogram. */
+/** What every latency client's result carries (rtt-client, rr-client): its schedule, its samples' summary and
+ * histogram. */
 const LatencyResultFields = {
   wait: z.enum(['block', 'spin', 'yield']),
   size: u64,
@@ -247,7 +248,10 @@ export type StreamTxResult = z.infer<typeof StreamTxResult>;
 export type StreamRxResult = z.infer<typeof StreamRxResult>;
 
 export class ProtocolError extends Error {
-  constructor(message: string, readonly line: string) {
+  constructor(
+    message: string,
+    readonly line: string,
+  ) {
     super(`${message}: ${line.length > 200 ? line.slice(0, 200) + '…' : line}`);
     this.name = 'ProtocolError';
   }
@@ -271,18 +275,21 @@ export function parseEngineLine(line: string): EngineEvent {
 
 /** Reads the engine's raw sample file: "CNPRAW01", u64 n, n × i64 RTT ns (-1 = lost). */
 export function parseRawSamples(buf: Buffer): BigInt64Array {
-  if (buf.length < 16 || buf.subarray(0, 8).toString('latin1') !== 'CNPRAW01') throw new Error('not a cnperf raw sample file');
+  if (buf.length < 16 || buf.subarray(0, 8).toString('latin1') !== 'CNPRAW01')
+    throw new Error('not a cnperf raw sample file');
   const n = Number(buf.readBigUInt64LE(8));
   if (buf.length !== 16 + n * 8) throw new Error(`raw sample file holds ${buf.length - 16} bytes, expected ${n * 8}`);
   // the file's own bytes, not a copy, where they are aligned and little-endian as this machine (10^8
   // samples are 800 MB: read one by one, they held the event loop for seconds)
-  if ((buf.byteOffset + 16) % 8 === 0 && os.endianness() === 'LE') return new BigInt64Array(buf.buffer, buf.byteOffset + 16, n);
+  if ((buf.byteOffset + 16) % 8 === 0 && os.endianness() === 'LE')
+    return new BigInt64Array(buf.buffer, buf.byteOffset + 16, n);
   const out = new BigInt64Array(n);
   for (let i = 0; i < n; i++) out[i] = buf.readBigInt64LE(16 + i * 8);
   return out;
 }
 
-/** Raw samples as the store keeps them: their bytes, little-endian int64 (only the samples', never the file's header). */
+/** Raw samples as the store keeps them: their bytes, little-endian int64 (only the samples', never the file's header).
+ * */
 export function rawBlob(samples: BigInt64Array): Buffer {
   return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
 }
@@ -295,10 +302,12 @@ export interface StampRows {
 }
 
 export function parseStamps(buf: Buffer): StampRows {
-  if (buf.length < 24 || buf.subarray(0, 8).toString('latin1') !== 'CNPSTMP1') throw new Error('not a cnperf timestamp file');
+  if (buf.length < 24 || buf.subarray(0, 8).toString('latin1') !== 'CNPSTMP1')
+    throw new Error('not a cnperf timestamp file');
   const rows = Number(buf.readBigUInt64LE(8));
   const fields = Number(buf.readBigUInt64LE(16));
-  if (buf.length !== 24 + rows * fields * 8) throw new Error(`timestamp file holds ${buf.length - 24} bytes, expected ${rows * fields * 8}`);
+  if (buf.length !== 24 + rows * fields * 8)
+    throw new Error(`timestamp file holds ${buf.length - 24} bytes, expected ${rows * fields * 8}`);
   const data = new BigInt64Array(rows * fields);
   for (let i = 0; i < data.length; i++) data[i] = buf.readBigInt64LE(24 + i * 8);
   return { rows, fields, data };

@@ -13,7 +13,11 @@ import { engineHostFor, guestArgv } from './guest.js';
 import { parseEngineLine, type EngineEvent, type ErrorEvent } from './protocol.js';
 
 export class EngineError extends Error {
-  constructor(readonly label: string, message: string, readonly code?: string) {
+  constructor(
+    readonly label: string,
+    message: string,
+    readonly code?: string,
+  ) {
     super(`${label}: ${message}`);
     this.name = 'EngineError';
   }
@@ -78,7 +82,11 @@ export class EngineProcess {
       live.add(this);
     } else {
       const { bin, argv: args } = other?.host.local?.(argv) ?? { bin: enginePath(), argv: [...argv] };
-      if (!existsSync(bin)) throw new UserError(`the engine binary ${bin} is missing`, 'run `bash scripts/setup.sh` (or `npm run build`) first');
+      if (!existsSync(bin))
+        throw new UserError(
+          `the engine binary ${bin} is missing`,
+          'run `bash scripts/setup.sh` (or `npm run build`) first',
+        );
       // detached: its own process group, so a stop reaches everything it may have started, and a
       // Ctrl-C on the terminal reaches cnperf first (which then stops the engine in order).
       const child: ChildProcess = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,10 +117,17 @@ export class EngineProcess {
       return;
     }
     if (this.events.length === 0) {
-      if (ev.event !== 'hello') return this.fail(new EngineError(this.label, `first event was '${ev.event}', expected 'hello'`));
+      if (ev.event !== 'hello')
+        return this.fail(new EngineError(this.label, `first event was '${ev.event}', expected 'hello'`));
       if (ev.version !== VERSION || ev.proto !== ENGINE_PROTO) {
         return this.fail(
-          new EngineError(this.label, `engine version ${ev.version} (protocol ${ev.proto}) does not match cnperf ${VERSION} (protocol ${ENGINE_PROTO}); rebuild with \`npm run build\``),
+          new EngineError(
+            this.label,
+            `engine version ` +
+              (`${ev.version} (protocol ` +
+                (`${ev.proto}) does not match cnperf ` +
+                  `${VERSION} (protocol ${ENGINE_PROTO}); rebuild with \`npm run build\``)),
+          ),
         );
       }
     }
@@ -155,7 +170,10 @@ export class EngineProcess {
       this.listeners.push(listener);
       void this.exited.then((x) => {
         this.listeners = this.listeners.filter((l) => l !== listener);
-        reject(this.protocolError ?? new EngineError(this.label, `exited (${describeExit(x)}) before '${event}'${tail(x.stderr)}`));
+        reject(
+          this.protocolError ??
+            new EngineError(this.label, `exited (${describeExit(x)}) before '${event}'${tail(x.stderr)}`),
+        );
       });
     });
   }

@@ -19,7 +19,13 @@ export interface HostEnvironment {
   governor: string | null;
   smt: string | null;
   clocksource: string | null;
-  nic: { name: string; mtu: number; driver: string | null; speed_mbps: number | null; offloads: Record<string, 'on' | 'off'> | null };
+  nic: {
+    name: string;
+    mtu: number;
+    driver: string | null;
+    speed_mbps: number | null;
+    offloads: Record<string, 'on' | 'off'> | null;
+  };
 }
 
 export interface Environment {
@@ -60,7 +66,11 @@ export function preemptionModel(unameVersion: string, dynamicMode: string | null
 }
 
 /** The hypervisor, from CPU flags and DMI; null on bare metal. */
-export function virtualization(cpuinfo: string | null, sysVendor: string | null, productName: string | null): string | null {
+export function virtualization(
+  cpuinfo: string | null,
+  sysVendor: string | null,
+  productName: string | null,
+): string | null {
   const isGuest = cpuinfo ? /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo) : false;
   if (!isGuest) return null;
   const known: Array<[RegExp, string]> = [
@@ -88,7 +98,11 @@ export function collectEnvironment(engineVersion: string | null): Environment {
     governor: read('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor'),
     smt: read('/sys/devices/system/cpu/smt/active'),
     clocksource: read('/sys/devices/system/clocksource/clocksource0/current_clocksource'),
-    virtualization: virtualization(cpuinfo, read('/sys/class/dmi/id/sys_vendor'), read('/sys/class/dmi/id/product_name')),
+    virtualization: virtualization(
+      cpuinfo,
+      read('/sys/class/dmi/id/sys_vendor'),
+      read('/sys/class/dmi/id/product_name'),
+    ),
     cnperf_version: VERSION,
     engine_version: engineVersion,
     node_version: process.version,

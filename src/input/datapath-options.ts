@@ -16,7 +16,10 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
     if (v[key] === undefined || !only) continue;
     if (!datapaths.some((d) => getDatapath(d).takes.includes(only))) {
       const takers = DATAPATHS.filter((d) => d.takes.includes(only)).map((d) => d.name);
-      throw new UserError(`--${key} does not apply to ${datapaths.join(', ')}`, `datapaths that take --${key}: ${takers.join(', ')}`);
+      throw new UserError(
+        `--${key} does not apply to ${datapaths.join(', ')}`,
+        `datapaths that take --${key}: ${takers.join(', ')}`,
+      );
     }
   }
   const o: DatapathOptions = {};
@@ -27,7 +30,12 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.vni !== undefined) o.vni = v.vni;
   if (v['vxlan-port'] !== undefined) o.vxlanPort = v['vxlan-port'];
   if (v.mtu !== undefined) o.mtu = v.mtu;
-  if (v.netfilter !== undefined || v.rules !== undefined || v.conntrack !== undefined || v['br-netfilter'] !== undefined) {
+  if (
+    v.netfilter !== undefined ||
+    v.rules !== undefined ||
+    v.conntrack !== undefined ||
+    v['br-netfilter'] !== undefined
+  ) {
     o.netfilter = {
       netfilter: v.netfilter ?? 'none',
       ...(v.rules !== undefined ? { rules: v.rules } : {}),
@@ -35,7 +43,12 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
       ...(v['br-netfilter'] ? { brNetfilter: v['br-netfilter'] } : {}),
     };
   }
-  if (v['service-proxy'] !== undefined || v.services !== undefined || v['endpoints-per-service'] !== undefined || v['service-position'] !== undefined) {
+  if (
+    v['service-proxy'] !== undefined ||
+    v.services !== undefined ||
+    v['endpoints-per-service'] !== undefined ||
+    v['service-position'] !== undefined
+  ) {
     o.service = {
       proxy: v['service-proxy'] ?? 'none',
       ...(v.services !== undefined ? { services: v.services } : {}),
@@ -48,7 +61,14 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.fabric !== undefined) o.fabric = v.fabric;
   // checked against the datapaths now; NIC and MTU are what connecting finds (src/remote/host-set.ts)
   // without interface: cnperf takes the NIC that routes to the other host — as a rule the one carrying the address
-  if (v.hosts !== undefined) o.hosts = loadHostsFile(v.hosts).hosts.map((h) => ({ name: h.name, address: h.address, nic: h.interface ?? 'NIC', mtu: 1500, ...(h.interface ? {} : { nicCarriesAddress: true }) }));
+  if (v.hosts !== undefined)
+    o.hosts = loadHostsFile(v.hosts).hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      nic: h.interface ?? 'NIC',
+      mtu: 1500,
+      ...(h.interface ? {} : { nicCarriesAddress: true }),
+    }));
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
   if (v['switch-cpu'] !== undefined) o.switchCpu = v['switch-cpu'];
   if (v.offload !== undefined) o.offload = v.offload;
@@ -57,7 +77,11 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   const vm = vmOptions(v);
   if (vm) o.vm = vm;
   if (v.client !== undefined || v.server !== undefined || v['server-address'] !== undefined) {
-    o.existing = { ...(v.client ? { client: v.client } : {}), ...(v.server ? { server: v.server } : {}), ...(v['server-address'] ? { serverAddress: v['server-address'] } : {}) };
+    o.existing = {
+      ...(v.client ? { client: v.client } : {}),
+      ...(v.server ? { server: v.server } : {}),
+      ...(v['server-address'] ? { serverAddress: v['server-address'] } : {}),
+    };
   }
   return o;
 }
@@ -68,8 +92,16 @@ function vmOptions(v: OptionValues): VmOptions | undefined {
   const server = v['server-endpoint'] ?? v.endpoint ?? 'container';
   if (client === 'container' && server === 'container') {
     const stray = (['vm-accel', 'vm-vhost'] as const).find((k) => v[k] !== undefined);
-    if (stray) throw new UserError(`--${stray} applies to VM endpoints, and none is asked for`, 'add --endpoint vm (or --client-endpoint vm / --server-endpoint vm)');
+    if (stray)
+      throw new UserError(
+        `--${stray} applies to VM endpoints, and none is asked for`,
+        'add --endpoint vm (or --client-endpoint vm / --server-endpoint vm)',
+      );
     return undefined;
   }
-  return { endpoints: { client, server }, ...(v['vm-accel'] ? { accel: v['vm-accel'] } : {}), ...(v['vm-vhost'] ? { vhost: v['vm-vhost'] === 'on' } : {}) };
+  return {
+    endpoints: { client, server },
+    ...(v['vm-accel'] ? { accel: v['vm-accel'] } : {}),
+    ...(v['vm-vhost'] ? { vhost: v['vm-vhost'] === 'on' } : {}),
+  };
 }

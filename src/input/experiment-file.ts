@@ -38,7 +38,8 @@ function allowedKeys(path: Path): readonly string[] {
   if (last === 'params') return PARAM_NAMES;
   if (last === 'scales') return ['quick', 'full'];
   if (path[0] === 'scales' && path.length === 2) return ['repeats', 'params', 'datapaths'];
-  if (typeof last === 'number' && path[path.length - 2] === 'datapaths') return ['datapath', 'label', 'params', 'expect'];
+  if (typeof last === 'number' && path[path.length - 2] === 'datapaths')
+    return ['datapath', 'label', 'params', 'expect'];
   if (typeof last === 'number' && path[0] === 'overrides') return ['when', 'params'];
   if (last === 'when') return ['datapath', 'label', 'params'];
   return [];
@@ -48,7 +49,22 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const at = issue.path.length ? `'${issue.path.join('.')}': ` : '';
   switch (issue.code) {
     case 'invalid_type':
-      return `${at}expected ${({ array: 'a list', object: 'a map' } as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`}, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a map' : `a ${typeof value}`}`;
+      return (
+        `${at}expected ` +
+        (`${
+          ({ array: 'a list', object: 'a ' + 'map' } as Record<string, string>)[issue.expected] ??
+          `a ` + `${issue.expected}`
+        }, got ` +
+          `${
+            value === null
+              ? 'null'
+              : Array.isArray(value)
+                ? 'a ' + 'list'
+                : typeof value === 'object'
+                  ? 'a map'
+                  : `a ${typeof value}`
+          }`)
+      );
     case 'too_big':
     case 'too_small':
       return `${at}${issue.message.replace(/^Too (big|small): expected /, 'expected ')}`;
@@ -62,16 +78,29 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
 }
 
 /** zod issues → located problems; a union is reported through the branch that fits the value's shape. */
-function schemaProblems(issues: readonly z.core.$ZodIssue[], js: unknown, locate: ReturnType<typeof locator>, base: Path = []): Problem[] {
+function schemaProblems(
+  issues: readonly z.core.$ZodIssue[],
+  js: unknown,
+  locate: ReturnType<typeof locator>,
+  base: Path = [],
+): Problem[] {
   const out: Problem[] = [];
-  const valueAt = (path: Path) => path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), js);
+  const valueAt = (path: Path) =>
+    path.reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined),
+      js,
+    );
   for (const issue of issues) {
     const path = [...base, ...(issue.path as Array<string | number>)];
     if (issue.code === 'unrecognized_keys') {
       const allowed = allowedKeys(path);
       for (const key of issue.keys) {
         const near = nearest(key, allowed);
-        out.push({ ...locate(path, key), message: `unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; allowed here: ${allowed.join(', ')}` });
+        out.push({
+          ...locate(path, key),
+          message:
+            `unknown key ` + `'${key}'${near ? ` (did you mean '${near}'?)` : ''}; allowed here: ${allowed.join(', ')}`,
+        });
       }
       continue;
     }
@@ -79,13 +108,23 @@ function schemaProblems(issues: readonly z.core.$ZodIssue[], js: unknown, locate
       const value = valueAt(path);
       const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
       // The branch whose root type matches the value is the one the author meant.
-      const branch = issue.errors.find((errs) => !errs.some((e) => e.code === 'invalid_type' && e.path.length === 0)) ?? null;
+      const branch =
+        issue.errors.find((errs) => !errs.some((e) => e.code === 'invalid_type' && e.path.length === 0)) ?? null;
       if (branch) {
         out.push(...schemaProblems(branch, js, locate, path));
         continue;
       }
-      const what = path.includes('datapaths') && !path.includes('params') ? 'a datapath name or {datapath, label, params}' : 'a string, a number, a boolean, or a list of them';
-      out.push({ ...locate(path), message: `'${path.join('.')}': expected ${what}, got ${isObject ? 'a map' : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}` });
+      const what =
+        path.includes('datapaths') && !path.includes('params')
+          ? 'a datapath name or {datapath, label, params}'
+          : 'a string, a number, a boolean, or a list of them';
+      out.push({
+        ...locate(path),
+        message:
+          `'${path.join('.')}': expected ` +
+          (`${what}, got ` +
+            `${isObject ? 'a map' : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}`),
+      });
       continue;
     }
     out.push({ ...locate(path), message: describeIssue({ ...issue, path } as z.core.$ZodIssue, valueAt(path)) });
@@ -98,7 +137,10 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
   const syntax: Problem[] = doc.errors.map((e) => {
     const pos = lc.linePos(e.pos[0]);
-    const message = e.code === 'DUPLICATE_KEY' ? e.message.replace(/^Map keys must be unique.*/s, 'duplicate key: each key may appear once in a map') : e.message.split('\n')[0]!;
+    const message =
+      e.code === 'DUPLICATE_KEY'
+        ? e.message.replace(/^Map keys must be unique.*/s, 'duplicate key: each key may appear once in a map')
+        : e.message.split('\n')[0]!;
     return { line: pos.line, col: pos.col, message: `YAML: ${message}` };
   });
   if (syntax.length) throw new ExperimentError(file, syntax);
@@ -107,17 +149,32 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
   try {
     js = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    throw new ExperimentError(file, [{ line: 1, col: 1, message: `YAML: ${errorMessage(e)} (at most ${MAX_ALIASES} alias expansions)` }]);
+    throw new ExperimentError(file, [
+      { line: 1, col: 1, message: `YAML: ${errorMessage(e)} (at most ${MAX_ALIASES} alias expansions)` },
+    ]);
   }
-  if (js === null || typeof js !== 'object' || Array.isArray(js)) throw new ExperimentError(file, [{ ...locate([]), message: 'an experiment is a map with name, workload, datapaths, ...' }]);
+  if (js === null || typeof js !== 'object' || Array.isArray(js))
+    throw new ExperimentError(file, [
+      { ...locate([]), message: 'an experiment is a map with name, workload, datapaths, ...' },
+    ]);
   const problems: Problem[] = [];
   const checkNames = (entries: unknown, base: Path) => {
     if (!Array.isArray(entries)) return;
     entries.forEach((d: unknown, i) => {
-      const name = typeof d === 'string' ? d : d !== null && typeof d === 'object' ? (d as { datapath?: unknown }).datapath : undefined;
+      const name =
+        typeof d === 'string'
+          ? d
+          : d !== null && typeof d === 'object'
+            ? (d as { datapath?: unknown }).datapath
+            : undefined;
       if (typeof name !== 'string' || datapathNames().includes(name)) return;
       const near = nearest(name, datapathNames());
-      problems.push({ ...locate(typeof d === 'string' ? [...base, i] : [...base, i, 'datapath']), message: `unknown datapath '${name}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${datapathNames().join(', ')}` });
+      problems.push({
+        ...locate(typeof d === 'string' ? [...base, i] : [...base, i, 'datapath']),
+        message:
+          `unknown datapath ` +
+          `'${name}'${near ? ` (did you mean '${near}'?)` : ''}; known: ${datapathNames().join(', ')}`,
+      });
     });
   };
   // Names are checked on the raw document too, so a file with schema errors gets them all at once.
@@ -134,15 +191,28 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
     try {
       statSync(spec.hosts);
     } catch {
-      throw new ExperimentError(file, [{ ...locate(['hosts']), message: `hosts: ${spec.hosts} does not exist (an inventory: hosts: [{name, address}, ...])` }]);
+      throw new ExperimentError(file, [
+        {
+          ...locate(['hosts']),
+          message: `hosts: ${spec.hosts} does not exist (an inventory: hosts: [{name, address}, ...])`,
+        },
+      ]);
     }
   }
 
   // Every expectation's syntax, wherever it is written, all reported at once.
   const expectations: Array<[unknown, Path]> = [
     [spec.expect, ['expect']],
-    ...spec.datapaths.map((d, i): [unknown, Path] => [typeof d === 'string' ? undefined : d.expect, ['datapaths', i, 'expect']]),
-    ...SCALES.flatMap((sc) => (spec.scales?.[sc]?.datapaths ?? []).map((d, i): [unknown, Path] => [typeof d === 'string' ? undefined : d.expect, ['scales', sc, 'datapaths', i, 'expect']])),
+    ...spec.datapaths.map((d, i): [unknown, Path] => [
+      typeof d === 'string' ? undefined : d.expect,
+      ['datapaths', i, 'expect'],
+    ]),
+    ...SCALES.flatMap((sc) =>
+      (spec.scales?.[sc]?.datapaths ?? []).map((d, i): [unknown, Path] => [
+        typeof d === 'string' ? undefined : d.expect,
+        ['scales', sc, 'datapaths', i, 'expect'],
+      ]),
+    ),
   ];
   for (const [list, at] of expectations) {
     (Array.isArray(list) ? (list as string[]) : []).forEach((text, j) => {
@@ -163,7 +233,8 @@ export function parseExperimentText(text: string, file: string): LoadedExperimen
     } catch (e) {
       const { source, key } = e as { source?: Path; key?: string };
       const msg = errorMessage(e);
-      if (!seen.has(msg)) problems.push({ ...(source ? locate(source, key) : locate([])), message: `${scale} scale: ${msg}` });
+      if (!seen.has(msg))
+        problems.push({ ...(source ? locate(source, key) : locate([])), message: `${scale} scale: ${msg}` });
       seen.add(msg);
     }
   }
@@ -181,8 +252,18 @@ export function loadExperiment(file: string): LoadedExperiment {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
   }
-  if (size > MAX_EXPERIMENT_BYTES) throw new ExperimentError(file, [{ line: 1, col: 1, message: `the file is ${size} bytes; an experiment file is at most ${MAX_EXPERIMENT_BYTES} bytes` }]);
+  if (size > MAX_EXPERIMENT_BYTES)
+    throw new ExperimentError(file, [
+      {
+        line: 1,
+        col: 1,
+        message: `the file is ${size} bytes; an experiment file is at most ${MAX_EXPERIMENT_BYTES} bytes`,
+      },
+    ]);
   const text = readFileSync(file, 'utf8');
-  if (text.includes('\0')) throw new ExperimentError(file, [{ line: 1, col: 1, message: 'the file is binary (it contains NUL bytes); an experiment file is YAML text' }]);
+  if (text.includes('\0'))
+    throw new ExperimentError(file, [
+      { line: 1, col: 1, message: 'the file is binary (it contains NUL bytes); an experiment file is YAML text' },
+    ]);
   return parseExperimentText(text, file);
 }

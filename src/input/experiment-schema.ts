@@ -24,13 +24,18 @@ const Params = z
   .strictObject(Object.fromEntries(PARAM_NAMES.map((k) => [k, paramValue(k).optional()])))
   .describe("cnperf quick's options, by name without the dashes; a list is a matrix axis");
 
-const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters');
+const Name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63 characters');
 
 const Expect = z
   .array(z.string().max(200))
   .min(1)
   .max(50)
-  .describe('pass/fail conditions, "METRIC OP VALUE": "p99 < 200us", "rx_pps > 200k", "loss < 0.1%", "transactions_per_s > 5k" (cnperf run --check, cnperf check)');
+  .describe(
+    'pass/fail conditions, "METRIC OP VALUE": "p99 < 200us", "rx_pps > 200k", "loss < 0.1%", ' +
+      '"transactions_per_s > 5k" (cnperf run --check, cnperf check)',
+  );
 
 const DatapathEntry = z.union([
   z.string().max(32).describe('a datapath name'),
@@ -69,10 +74,27 @@ export const Experiment = z
     name: Name.describe('the experiment, in stored results and reports'),
     description: z.string().max(4000).optional(),
     workload: z
-      .union([z.enum(WORKLOAD_NAMES as [string, ...string[]]), z.array(z.enum(WORKLOAD_NAMES as [string, ...string[]])).min(1).max(WORKLOAD_NAMES.length)])
-      .describe('what to measure; a list measures every case with each (each case gets the parameters that apply to its workload)'),
+      .union([
+        z.enum(WORKLOAD_NAMES as [string, ...string[]]),
+        z
+          .array(z.enum(WORKLOAD_NAMES as [string, ...string[]]))
+          .min(1)
+          .max(WORKLOAD_NAMES.length),
+      ])
+      .describe(
+        'what to measure; a list measures every case with each (each case gets the parameters that apply to ' +
+          'its workload)',
+      ),
     datapaths: z.array(DatapathEntry).min(1).max(64),
-    hosts: z.string().min(1).max(4096).optional().describe("real hosts over ssh: an inventory file (relative to this file; see cnperf quick --hosts); the datapaths' nodes are those hosts"),
+    hosts: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        'real hosts over ssh: an inventory file (relative to this file; see cnperf quick --hosts); the ' +
+          "datapaths' nodes are those hosts",
+      ),
     params: Params.optional(),
     expect: Expect.optional().describe('conditions every case must meet (cnperf run --check exits 1 when one fails)'),
     repeats: z.number().int().min(1).max(100).default(1).describe('each case is measured this many times'),

@@ -21,7 +21,12 @@ export class ExperimentError extends UserError {
     hint = '`cnperf schema` prints the JSON Schema of experiment files',
   ) {
     const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`, hint);
+    super(
+      `${file}: ${problems.length} ` +
+        (`problem${problems.length === 1 ? '' : 's'}\n` +
+          `${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`),
+      hint,
+    );
     this.problems = sorted;
   }
 }
@@ -33,7 +38,10 @@ export function locator(doc: Document, lc: LineCounter) {
   return (path: Path, key?: string): { line: number; col: number } => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
-      const target = n === path.length && key !== undefined && isMap(node) ? node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key)?.key : node;
+      const target =
+        n === path.length && key !== undefined && isMap(node)
+          ? node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key)?.key
+          : node;
       const range = (target as Node | undefined)?.range ?? (n === 0 ? doc.contents?.range : undefined);
       if (range) return lc.linePos(range[0]);
     }

@@ -48,7 +48,8 @@ interface Sourced {
 }
 
 function layer(into: Map<string, Sourced>, params: Record<string, unknown> | undefined, source: Path): void {
-  for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) into.set(k, { value: v as Scalar | Scalar[], source });
+  for (const [k, v] of Object.entries(params ?? {}))
+    if (v !== undefined) into.set(k, { value: v as Scalar | Scalar[], source });
 }
 
 /**
@@ -59,15 +60,23 @@ export const MAX_CASES = 10_000;
 
 /** Refuses a product of lists over MAX_CASES, at the longest list, naming the product. */
 function checkProduct(params: Map<string, Sourced>): void {
-  const lists = [...params].filter(([, s]) => Array.isArray(s.value)).map(([k, s]) => ({ k, n: (s.value as Scalar[]).length, source: s.source }));
+  const lists = [...params]
+    .filter(([, s]) => Array.isArray(s.value))
+    .map(([k, s]) => ({ k, n: (s.value as Scalar[]).length, source: s.source }));
   const product = lists.reduce((p, l) => p * l.n, 1);
   if (product <= MAX_CASES) return;
   const longest = lists.reduce((a, b) => (b.n > a.n ? b : a));
-  throw new CaseError(`${lists.map((l) => `${l.k}: ${l.n}`).join(' × ')} = ${product} cases; an experiment may have at most ${MAX_CASES}`, longest.source, longest.k);
+  throw new CaseError(
+    `${lists.map((l) => `${l.k}: ${l.n}`).join(' × ')} = ${product} cases; an experiment may have at most ${MAX_CASES}`,
+    longest.source,
+    longest.k,
+  );
 }
 
 /** Every combination of the list-valued entries (in key order), each with its axes. */
-function combinations(params: Map<string, Sourced>): Array<{ values: Map<string, Sourced & { value: Scalar }>; axes: Record<string, Scalar> }> {
+function combinations(
+  params: Map<string, Sourced>,
+): Array<{ values: Map<string, Sourced & { value: Scalar }>; axes: Record<string, Scalar> }> {
   checkProduct(params);
   let out = [{ values: new Map<string, Sourced & { value: Scalar }>(), axes: {} as Record<string, Scalar> }];
   for (const [k, s] of [...params].sort(([a], [b]) => a.localeCompare(b))) {
@@ -95,7 +104,11 @@ function rawValuesOf(workload: string, values: Map<string, { value: Scalar }>): 
  * datapath's); one that applies to none of them is an error where it is set. With one workload,
  * every parameter must apply to it (planQuick says so).
  */
-function forWorkload(values: Map<string, Sourced & { value: Scalar }>, workload: string, workloads: readonly string[]): Map<string, Sourced & { value: Scalar }> {
+function forWorkload(
+  values: Map<string, Sourced & { value: Scalar }>,
+  workload: string,
+  workloads: readonly string[],
+): Map<string, Sourced & { value: Scalar }> {
   if (workloads.length === 1) return values;
   const applies = (k: string, w: string) => {
     const f = optionDef(k)?.for;
@@ -104,7 +117,12 @@ function forWorkload(values: Map<string, Sourced & { value: Scalar }>, workload:
   for (const [k, s] of values) {
     if (!workloads.some((w) => applies(k, w))) {
       const f = optionDef(k)?.for;
-      throw new CaseError(`'${k}' applies to none of the workloads ${workloads.join(', ')}${Array.isArray(f) ? ` (it is for: ${f.join(', ')})` : ''}`, s.source, k);
+      throw new CaseError(
+        `'${k}' applies to none of the workloads ` +
+          `${workloads.join(', ')}${Array.isArray(f) ? ` (it is for: ${f.join(', ')})` : ''}`,
+        s.source,
+        k,
+      );
     }
   }
   return new Map([...values].filter(([k]) => applies(k, workload)));
@@ -114,10 +132,18 @@ function forWorkload(values: Map<string, Sourced & { value: Scalar }>, workload:
  * A case's expectations, each parsed where the file wrote it. With several workloads, one that a
  * workload does not measure applies to the others' cases (an error only when it applies to none).
  */
-function expectationsOf(spec: Experiment, entry: Experiment['datapaths'][number], entryPath: Path, workload: string, workloads: readonly string[]): Expectation[] {
+function expectationsOf(
+  spec: Experiment,
+  entry: Experiment['datapaths'][number],
+  entryPath: Path,
+  workload: string,
+  workloads: readonly string[],
+): Expectation[] {
   const sourced: Array<[string, Path]> = [
     ...(spec.expect ?? []).map((t, j): [string, Path] => [t, ['expect', j]]),
-    ...(typeof entry === 'string' ? [] : (entry.expect ?? []).map((t, j): [string, Path] => [t, [...entryPath, 'expect', j]])),
+    ...(typeof entry === 'string'
+      ? []
+      : (entry.expect ?? []).map((t, j): [string, Path] => [t, [...entryPath, 'expect', j]])),
   ];
   return sourced.flatMap(([text, source]) => {
     let e: Expectation;
@@ -127,7 +153,8 @@ function expectationsOf(spec: Experiment, entry: Experiment['datapaths'][number]
       throw new CaseError(errorMessage(err), source, undefined);
     }
     if (!metricRefusal(e, workload)) return [e];
-    if (workloads.every((w) => metricRefusal(e, w))) throw new CaseError(metricRefusal(e, workload)!, source, undefined);
+    if (workloads.every((w) => metricRefusal(e, w)))
+      throw new CaseError(metricRefusal(e, workload)!, source, undefined);
     return [];
   });
 }
@@ -137,7 +164,14 @@ export function expandCases(spec: Experiment, scale: Scale): Case[] {
   const cases: Case[] = [];
   for (const w of workloads) {
     cases.push(...expandCasesOf(spec, scale, w, workloads));
-    if (cases.length > MAX_CASES) throw new CaseError(`${workloads.length} workloads × ${spec.datapaths.length} datapath entries make over ${MAX_CASES} cases; an experiment may have at most ${MAX_CASES}`, ['datapaths'], undefined);
+    if (cases.length > MAX_CASES)
+      throw new CaseError(
+        `${workloads.length} workloads × ` +
+          (`${spec.datapaths.length} datapath entries make over ` +
+            `${MAX_CASES} cases; an experiment may have at most ${MAX_CASES}`),
+        ['datapaths'],
+        undefined,
+      );
   }
   return cases;
 }
@@ -173,21 +207,56 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
         const flat = Object.fromEntries([...final.values].map(([k, s]) => [k, s.value]));
         let quick: QuickPlan;
         try {
-          quick = planQuick([datapath], { ...rawValuesOf(workload, final.values), ...(spec.hosts ? { hosts: spec.hosts } : {}) });
+          quick = planQuick([datapath], {
+            ...rawValuesOf(workload, final.values),
+            ...(spec.hosts ? { hosts: spec.hosts } : {}),
+          });
         } catch (e) {
           // Point at the parameter the message names, where the file set it.
           const key = /--([a-z][a-z-]*)/.exec(errorMessage(e))?.[1];
           const src = key ? final.values.get(key)?.source : undefined;
-          throw new CaseError(`${label}${Object.keys(axes).length ? ` (${describeAxes(axes)})` : ''}: ${errorMessage(e)}`, src ?? [...entriesPath, i], src ? key : undefined);
+          throw new CaseError(
+            `${label}${Object.keys(axes).length ? ` (${describeAxes(axes)})` : ''}: ${errorMessage(e)}`,
+            src ?? [...entriesPath, i],
+            src ? key : undefined,
+          );
         }
-        if (quick.jobs.length !== 1) throw new CaseError(`${label}: give 'api' as a list (an axis), not a comma-separated string`, final.values.get('api')?.source ?? [...entriesPath, i], 'api');
-        const key = `${workloads.length > 1 ? `${workload}|` : ''}${label}|${Object.entries(flat).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${String(v)}`).join(',')}`;
+        if (quick.jobs.length !== 1)
+          throw new CaseError(
+            `${label}: give 'api' as a list (an axis), not a comma-separated string`,
+            final.values.get('api')?.source ?? [...entriesPath, i],
+            'api',
+          );
+        const key = `${workloads.length > 1 ? `${workload}|` : ''}${label}|${Object.entries(flat)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(',')}`;
         // another workload's list parameter made this combination twice: it is the same case
         if (keys.has(key) && workloads.length > 1) continue;
-        if (keys.has(key)) throw new CaseError(`two cases are the same: ${key} (give the datapath entries distinct labels)`, [...entriesPath, i], undefined);
+        if (keys.has(key))
+          throw new CaseError(
+            `two cases are the same: ${key} (give the datapath entries distinct labels)`,
+            [...entriesPath, i],
+            undefined,
+          );
         keys.add(key);
-        if (cases.length >= MAX_CASES) throw new CaseError(`over ${MAX_CASES} cases (datapath entries × the parameters' lists); an experiment may have at most ${MAX_CASES}`, entriesPath, undefined);
-        cases.push({ key, label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label, datapath, workload, params: flat, axes, quick, expect });
+        if (cases.length >= MAX_CASES)
+          throw new CaseError(
+            `over ${MAX_CASES} cases (datapath entries × the parameters' lists); an experiment may have at ` +
+              `most ${MAX_CASES}`,
+            entriesPath,
+            undefined,
+          );
+        cases.push({
+          key,
+          label: Object.keys(axes).length ? `${label} ${describeAxes(axes)}` : label,
+          datapath,
+          workload,
+          params: flat,
+          axes,
+          quick,
+          expect,
+        });
       }
     }
   });
@@ -195,7 +264,9 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
 }
 
 export function describeAxes(axes: Record<string, Scalar>): string {
-  return Object.entries(axes).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  return Object.entries(axes)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
 }
 
 /** The pause between cases at a scale. */

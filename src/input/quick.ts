@@ -11,7 +11,13 @@ import { UserError } from '../util/errors.js';
 import { getWorkload, jobsOf, planForJobs, rawApisOf, type Job } from '../workloads/registry.js';
 import type { WorkloadName } from '../workloads/results.js';
 import { datapathOptions } from './datapath-options.js';
-import { OPTIONS, parseOptionValues, workloadOptionNames, type OptionName, type OptionValues } from '../options/options.js';
+import {
+  OPTIONS,
+  parseOptionValues,
+  workloadOptionNames,
+  type OptionName,
+  type OptionValues,
+} from '../options/options.js';
 
 export interface QuickPlan {
   datapaths: string[];
@@ -24,7 +30,8 @@ export interface QuickPlan {
 export type RawValues = Readonly<Record<string, string | boolean | undefined>>;
 
 export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: string): QuickPlan {
-  if (datapaths.length === 0) throw new UserError('quick: name at least one datapath', usage ? usageHint('quick', usage) : undefined);
+  if (datapaths.length === 0)
+    throw new UserError('quick: name at least one datapath', usage ? usageHint('quick', usage) : undefined);
   for (const d of datapaths) getDatapath(d); // unknown names fail here, with a suggestion
   const dup = datapaths.find((d, i) => datapaths.indexOf(d) !== i);
   if (dup) throw new UserError(`quick: datapath '${dup}' named twice`);
@@ -33,11 +40,21 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
   const own = workloadOptionNames(workload.name);
   const foreign = Object.keys(raw).find((k) => {
     const f = OPTIONS[k as OptionName]?.for;
-    return raw[k] !== undefined && f !== undefined && f !== 'output' && f !== 'datapath' && !own.includes(k as OptionName);
+    return (
+      raw[k] !== undefined && f !== undefined && f !== 'output' && f !== 'datapath' && !own.includes(k as OptionName)
+    );
   });
   if (foreign) {
-    const takes = Object.keys(OPTIONS).filter((k) => OPTIONS[k as OptionName].for === 'output' || OPTIONS[k as OptionName].for === 'datapath' || own.includes(k as OptionName));
-    throw new UserError(`--${foreign} does not apply to --workload ${workload.name}`, `options of --workload ${workload.name}: ${takes.map((k) => `--${k}`).join(' ')}`);
+    const takes = Object.keys(OPTIONS).filter(
+      (k) =>
+        OPTIONS[k as OptionName].for === 'output' ||
+        OPTIONS[k as OptionName].for === 'datapath' ||
+        own.includes(k as OptionName),
+    );
+    throw new UserError(
+      `--${foreign} does not apply to --workload ${workload.name}`,
+      `options of --workload ${workload.name}: ${takes.map((k) => `--${k}`).join(' ')}`,
+    );
   }
   const values = parseOptionValues(raw);
   const jobs = jobsOf(workload.name as WorkloadName, (w) => w.parse(values));
@@ -47,7 +64,14 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
     // Plans are pure: planning every case now finds every refusal before anything is built.
     const topo = planForJobs(d, jobs, dpOptions, 'aaaaaa');
     if (topo.rawUnsupported && rawApis.length) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
-    if (topo.xdpUnsupported && rawApis.includes('xdp')) throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
+    if (topo.xdpUnsupported && rawApis.includes('xdp'))
+      throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
   }
-  return { datapaths: [...datapaths], workload: workload.name as WorkloadName, datapathOptions: dpOptions, jobs, values };
+  return {
+    datapaths: [...datapaths],
+    workload: workload.name as WorkloadName,
+    datapathOptions: dpOptions,
+    jobs,
+    values,
+  };
 }

@@ -8,11 +8,17 @@
 import { existsSync, statSync } from 'node:fs';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
-import { netnsExists, registerUndoHandler } from './executor.js';
+import { netnsExists, registerUndoHandler } from './undo.js';
 import type { Journal } from './journal.js';
 
 /** Names the network namespace of process `pid` `name` for the run; `what` says whose it is. */
-export async function adoptNamespace(name: string, pid: number, what: string, journal: Pick<Journal, 'append'>, run: CommandRunner = runCommand): Promise<void> {
+export async function adoptNamespace(
+  name: string,
+  pid: number,
+  what: string,
+  journal: Pick<Journal, 'append'>,
+  run: CommandRunner = runCommand,
+): Promise<void> {
   checkNamespaceOf(pid, what);
   journal.append({ op: 'unname-netns', netns: name, what });
   try {
@@ -32,8 +38,13 @@ function checkNamespaceOf(pid: number, what: string): void {
     statSync(`/proc/${pid}/ns/net`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${what}: process ${pid} has no network namespace (it exited, or is a kernel thread)`);
-    throw new UserError(`${what}: process ${pid} exists, but its network namespace cannot be opened (${errorMessage(e)})`, 'cnperf runs as root; a process of another user namespace, or one the kernel hides (ptrace rules, a sandbox), cannot be entered');
+    if (code === 'ENOENT')
+      throw new UserError(`${what}: process ${pid} has no network namespace (it exited, or is a kernel thread)`);
+    throw new UserError(
+      `${what}: process ${pid} exists, but its network namespace cannot be opened (${errorMessage(e)})`,
+      'cnperf runs as root; a process of another user namespace, or one the kernel hides (ptrace rules, a ' +
+        'sandbox), cannot be entered',
+    );
   }
 }
 

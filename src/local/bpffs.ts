@@ -26,7 +26,8 @@ export function bpffsMounts(): string[] {
 }
 
 export async function unmountRunBpffs(at: string, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (!isRunBpffsPath(at)) throw new Error(`refusing to unmount ${at}: cnperf only mounts bpffs at <run directory>/bpf under ${stateDir()}`);
+  if (!isRunBpffsPath(at))
+    throw new Error(`refusing to unmount ${at}: cnperf only mounts bpffs at <run directory>/bpf under ${stateDir()}`);
   if (!bpffsMounts().includes(at)) return 'gone';
   await run(['umount', at]);
   return 'removed';

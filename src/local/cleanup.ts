@@ -13,7 +13,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand, type CommandRunner } from './command.js';
-import { undoAll } from './executor.js';
+import { undoAll } from './undo.js';
 import { Journal, listJournals, readJournal, unreadableFailure } from './journal.js';
 import { readLockOwner, removeStaleLock } from './lock.js';
 import { isAlive } from './proc.js';
@@ -38,7 +38,11 @@ export interface CleanOptions {
  * what it removed. Registered by the module that makes
  * them, as undo handlers are, so the host layer never imports the layers above it.
  */
-export type OrphanSweep = (isProtected: (runId: string) => boolean, report: CleanReport, run: CommandRunner) => Promise<void>;
+export type OrphanSweep = (
+  isProtected: (runId: string) => boolean,
+  report: CleanReport,
+  run: CommandRunner,
+) => Promise<void>;
 const sweeps: OrphanSweep[] = [];
 export function registerOrphanSweep(sweep: OrphanSweep): void {
   sweeps.push(sweep);
@@ -50,7 +54,8 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
   const run = opts.run ?? runCommand;
   const report: CleanReport = { removed: [], skipped: [], failed: [] };
   const protectedRuns = new Set<string>();
-  const isProtected = (runId: string) => protectedRuns.has(runId) || liveNow(opts.stateDir, runId, opts.includeKept ?? false);
+  const isProtected = (runId: string) =>
+    protectedRuns.has(runId) || liveNow(opts.stateDir, runId, opts.includeKept ?? false);
 
   for (const j of listJournals(opts.stateDir)) {
     const h = j.header;
@@ -65,7 +70,9 @@ export async function cleanStale(opts: CleanOptions): Promise<CleanReport> {
     }
     if (h.kind === 'topo' && !opts.includeKept) {
       protectedRuns.add(h.runId);
-      report.skipped.push(`topology ${h.runId} (${h.datapath}) kept by 'topo up'; 'cnperf topo down ${h.runId}' removes it`);
+      report.skipped.push(
+        `topology ${h.runId} (${h.datapath}) kept by 'topo up'; 'cnperf topo down ${h.runId}' removes it`,
+      );
       continue;
     }
     const r = await undoAll(j.undos, run);

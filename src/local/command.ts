@@ -8,7 +8,11 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type CommandRunner = (argv: readonly string[], input?: string | Buffer, timeoutMs?: number) => Promise<CommandResult>;
+export type CommandRunner = (
+  argv: readonly string[],
+  input?: string | Buffer,
+  timeoutMs?: number,
+) => Promise<CommandResult>;
 
 /** What a command may take unless its step says otherwise (a big ruleset does: Step.timeoutMs). */
 export const COMMAND_TIMEOUT_MS = 15_000;
@@ -19,15 +23,25 @@ export const runCommand: CommandRunner = (argv, input, timeoutMs = COMMAND_TIMEO
     const [file, ...args] = argv;
     if (!file) return reject(new Error('empty command'));
     assertListed(file);
-    const child = execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        const code = typeof err.code === 'number' ? err.code : null;
-        const killed = (err as { killed?: boolean }).killed && (err as { signal?: string }).signal === 'SIGKILL';
-        const why = err.code === 'ENOENT' ? `${file} not found on PATH` : killed ? `did not finish within ${timeoutMs / 1000} s and was killed${stderr ? ` (${stderr.trim()})` : ''}` : stderr || err.message;
-        return reject(new HostCommandError(argv, why, code));
-      }
-      resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = typeof err.code === 'number' ? err.code : null;
+          const killed = (err as { killed?: boolean }).killed && (err as { signal?: string }).signal === 'SIGKILL';
+          const why =
+            err.code === 'ENOENT'
+              ? `${file} not found on PATH`
+              : killed
+                ? `did not finish within ${timeoutMs / 1000} s and was killed${stderr ? ` (${stderr.trim()})` : ''}`
+                : stderr || err.message;
+          return reject(new HostCommandError(argv, why, code));
+        }
+        resolve({ stdout, stderr });
+      },
+    );
     child.stdin?.on('error', () => {}); // a command that exits early closes its stdin: its exit code tells
     child.stdin?.end(input ?? '');
   });

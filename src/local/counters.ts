@@ -25,7 +25,8 @@ export function parseSoftnetDrops(text: string): number {
 async function deviceDrops(netns: string, dev: string): Promise<number | null> {
   try {
     const { stdout } = await runCommand(['ip', '-n', netns, '-s', '-j', 'link', 'show', 'dev', dev]);
-    const s = (JSON.parse(stdout) as Array<{ stats64?: { rx: { dropped: number }; tx: { dropped: number } } }>)[0]?.stats64;
+    const s = (JSON.parse(stdout) as Array<{ stats64?: { rx: { dropped: number }; tx: { dropped: number } } }>)[0]
+      ?.stats64;
     return s ? s.rx.dropped + s.tx.dropped : null;
   } catch {
     return null;

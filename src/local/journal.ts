@@ -47,14 +47,24 @@ export interface JournalContents {
 }
 
 /** The failure that keeps a journal with unreadable lines, for the teardown or clean report. */
-export function unreadableFailure(j: Pick<JournalContents, 'path' | 'unreadable'>): { what: string; error: string } | null {
+export function unreadableFailure(
+  j: Pick<JournalContents, 'path' | 'unreadable'>,
+): { what: string; error: string } | null {
   if (!j.unreadable.length) return null;
   const lines = j.unreadable.map((u) => `line ${u.line}: ${u.text.length > 80 ? `${u.text.slice(0, 80)}…` : u.text}`);
-  return { what: `journal ${j.path}`, error: `kept: ${j.unreadable.length} line(s) cnperf cannot read, so what they undo is unknown (${lines.join('; ')}); a newer cnperf may read them, else inspect and remove the journal by hand` };
+  return {
+    what: `journal ${j.path}`,
+    error:
+      `kept: ${j.unreadable.length} line(s) cnperf cannot read, so what they undo is unknown ` +
+      `(${lines.join('; ')}); a newer cnperf may read them, else inspect and remove the journal by hand`,
+  };
 }
 
 export class Journal implements JournalLike {
-  private constructor(readonly path: string, readonly header: JournalHeader) {}
+  private constructor(
+    readonly path: string,
+    readonly header: JournalHeader,
+  ) {}
 
   static create(dir: string, header: Omit<JournalHeader, 'v' | 'pid' | 'pidStart' | 'created'>): Journal {
     ensureStateDir(dir);
@@ -104,22 +114,44 @@ function isUndo(x: unknown): x is UndoAction {
   if (o.op === 'del-netns') return typeof o.netns === 'string';
   if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
   if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
-  if (o.op === 'rm-dir' || o.op === 'rm-trace-instance' || o.op === 'umount-tracefs' || o.op === 'umount-bpffs' || o.op === 'umount-hugetlbfs') return typeof o.path === 'string';
+  if (
+    o.op === 'rm-dir' ||
+    o.op === 'rm-trace-instance' ||
+    o.op === 'umount-tracefs' ||
+    o.op === 'umount-bpffs' ||
+    o.op === 'umount-hugetlbfs'
+  )
+    return typeof o.path === 'string';
   if (o.op === 'hugepages-restore') return Number.isInteger(o.before) && (o.before as number) >= 0;
   if (o.op === 'rm-dpdk-runtime') return typeof o.prefix === 'string';
-  if (o.op === 'del-route') return typeof o.netns === 'string' && typeof o.dst === 'string' && (o.dev === undefined || typeof o.dev === 'string');
-  if (o.op === 'sysctl-restore') return typeof o.netns === 'string' && typeof o.key === 'string' && typeof o.value === 'string';
+  if (o.op === 'del-route')
+    return (
+      typeof o.netns === 'string' && typeof o.dst === 'string' && (o.dev === undefined || typeof o.dev === 'string')
+    );
+  if (o.op === 'sysctl-restore')
+    return typeof o.netns === 'string' && typeof o.key === 'string' && typeof o.value === 'string';
   if (o.op === 'ssh-exit') return typeof o.socket === 'string' && typeof o.host === 'string';
   if (o.op === 'unname-netns') return typeof o.netns === 'string' && typeof o.what === 'string';
   if (o.op === 'podman-rm' || o.op === 'podman-network-rm') return typeof o.name === 'string';
   if (o.op === 'podman-rmi') return typeof o.image === 'string';
   if (o.op === 'netavark-residue') {
     const b = o.before as Record<string, unknown> | undefined;
-    return typeof b === 'object' && b !== null && Array.isArray(b.chains) && Array.isArray(b.tables) && typeof b.ipForward === 'string';
+    return (
+      typeof b === 'object' &&
+      b !== null &&
+      Array.isArray(b.chains) &&
+      Array.isArray(b.tables) &&
+      typeof b.ipForward === 'string'
+    );
   }
   if (o.op === 'cni-del') {
     const n = o.network as { plugins?: unknown } | undefined;
-    return typeof n === 'object' && n !== null && Array.isArray(n.plugins) && ['netns', 'ifname', 'containerId', 'runIn', 'cacheFile'].every((k) => typeof o[k] === 'string');
+    return (
+      typeof n === 'object' &&
+      n !== null &&
+      Array.isArray(n.plugins) &&
+      ['netns', 'ifname', 'containerId', 'runIn', 'cacheFile'].every((k) => typeof o[k] === 'string')
+    );
   }
   return false;
 }

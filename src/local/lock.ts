@@ -98,14 +98,20 @@ export function acquireMeasureLock(dir: string, runId: string): () => void {
   const me: LockOwner = { pid: process.pid, pidStart: processStartTime(process.pid) ?? '', runId };
   const release = () => {
     const owner = readLockOwner(dir);
-    if (owner && owner.pid === me.pid && owner.pidStart === me.pidStart && owner.runId === runId) rmSync(file, { force: true });
+    if (owner && owner.pid === me.pid && owner.pidStart === me.pidStart && owner.runId === runId)
+      rmSync(file, { force: true });
   };
   for (let attempt = 0; attempt < 50; attempt++) {
     if (createWhole(file, JSON.stringify(me))) return release;
     const holder = held(dir);
     if (holder !== null) {
-      const who = holder === 'unreadable' ? `a lock ${file} written moments ago` : `pid ${holder.pid}, run ${holder.runId}`;
-      throw new UserError(`another cnperf run is measuring (${who}); measurements would disturb each other`, 'wait for it to finish, or stop it', 3);
+      const who =
+        holder === 'unreadable' ? `a lock ${file} written moments ago` : `pid ${holder.pid}, run ${holder.runId}`;
+      throw new UserError(
+        `another cnperf run is measuring (${who}); measurements would disturb each other`,
+        'wait for it to finish, or stop it',
+        3,
+      );
     }
     // stale: its owner died without releasing it. Judged again and replaced under the mutex, so a
     // fresh lock another process just made is never the one removed.

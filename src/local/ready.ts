@@ -18,7 +18,11 @@ export const READY_TIMEOUT_MS = 5000;
 export function readyConditions(t: Topology): ReadyCondition[] {
   const out: ReadyCondition[] = [];
   for (const l of t.links) {
-    if (l.kind === 'veth') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name }, { op: 'wait-carrier', netns: l.peerNetns, dev: l.peer });
+    if (l.kind === 'veth')
+      out.push(
+        { op: 'wait-carrier', netns: l.netns, dev: l.name },
+        { op: 'wait-carrier', netns: l.peerNetns, dev: l.peer },
+      );
     else if (l.kind === 'macvlan' || l.kind === 'ipvlan') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name });
     // a VM endpoint's tap has carrier once qemu holds it open
     else if (l.kind === 'tap') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name });
@@ -32,15 +36,23 @@ export function readyConditions(t: Topology): ReadyCondition[] {
   return out;
 }
 
-/** Waits until the datapath forwards: the milliseconds it took; throws, naming what is still not ready, after the timeout. */
-export async function waitReady(t: Topology, timeoutMs = READY_TIMEOUT_MS, run: CommandRunner = runCommand): Promise<number> {
+/** Waits until the datapath forwards: the milliseconds it took; throws, naming what is still not ready, after the
+ * timeout. */
+export async function waitReady(
+  t: Topology,
+  timeoutMs = READY_TIMEOUT_MS,
+  run: CommandRunner = runCommand,
+): Promise<number> {
   const conditions = readyConditions(t);
   if (conditions.length === 0) return 0;
   const { answers, notReady } = await runWire('apply', [...conditions.map(wireLine), `wait\t${timeoutMs}`], run);
   const last = answers[answers.length - 1]!;
   if (answers.length === conditions.length + 1 && last.ok) return Number(last.detail);
   if (!last.ok && last.error === 'timeout') {
-    throw new Error(`the datapath was not ready ${timeoutMs} ms after it was built: ${notReady.map((n) => `${n.what}: ${n.why}`).join('; ')}`);
+    throw new Error(
+      `the datapath was not ready ` +
+        `${timeoutMs} ms after it was built: ${notReady.map((n) => `${n.what}: ${n.why}`).join('; ')}`,
+    );
   }
   throw new Error(`cannot wait for the datapath to be ready: ${last.ok ? 'cnperf-wire stopped early' : last.error}`);
 }

@@ -23,7 +23,8 @@ function refuse(dir: string, e: unknown): never {
   };
   throw new UserError(
     `cannot use ${dir} as cnperf's state directory: ${why[err.code ?? ''] ?? err.message}`,
-    'cnperf writes its journal there before it changes anything; point CNPERF_STATE_DIR at a writable directory (a tmpfs such as /run is best)',
+    'cnperf writes its journal there before it changes anything; point CNPERF_STATE_DIR at a writable ' +
+      'directory (a tmpfs such as /run is best)',
   );
 }
 
@@ -49,9 +50,17 @@ function untrusted(dir: string): void {
     : st.uid !== process.getuid?.()
       ? `it is owned by uid ${st.uid}, not by this user (uid ${process.getuid?.()})`
       : st.mode & 0o022
-        ? `it is writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'everyone' : ''} (mode ${(st.mode & 0o777).toString(8)})`
+        ? `it is writable by ` +
+          `${st.mode & 0o020 ? 'its ' + 'group' : ''}${
+            (st.mode & 0o022) === 0o022 ? ' and ' + '' : ''
+          }${st.mode & 0o002 ? 'everyone' : ''} (mode ${(st.mode & 0o777).toString(8)})`
         : null;
-  if (why) throw new UserError(`cannot use ${dir} as cnperf's state directory: ${why}; its journals say what cnperf removes, as root`, 'remove it (cnperf makes it, mode 700), or point CNPERF_STATE_DIR at a directory of root\'s that no one else can write');
+  if (why)
+    throw new UserError(
+      `cannot use ${dir} as cnperf's state directory: ${why}; its journals say what cnperf removes, as root`,
+      "remove it (cnperf makes it, mode 700), or point CNPERF_STATE_DIR at a directory of root's that no " +
+        'one else can write',
+    );
 }
 
 export function ensureStateDir(dir: string): void {

@@ -30,7 +30,8 @@ export type UndoAction =
   | { op: 'podman-rmi'; image: string }
   /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
   | { op: 'netavark-residue'; before: { chains: string[]; tables: string[]; ipForward: string } }
-  /** kernel bypass (src/datapaths/dpdk/): the 2 MB page reservation as it was, the run's hugetlbfs mount, DPDK's runtime files */
+  /** kernel bypass (src/datapaths/dpdk/): the 2 MB page reservation as it was, the run's hugetlbfs mount, DPDK's
+   * runtime files */
   | { op: 'hugepages-restore'; before: number }
   | { op: 'umount-hugetlbfs'; path: string }
   | { op: 'rm-dpdk-runtime'; prefix: string }
@@ -41,16 +42,40 @@ export type UndoAction =
   /** the ssh master connection to a real host (src/remote/ssh.ts), by its control socket */
   | { op: 'ssh-exit'; socket: string; host: string }
   /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
-  | { op: 'cni-del'; network: CniPlan['network']; netns: string; ifname: string; containerId: string; runIn: string; cacheFile: string };
+  | {
+      op: 'cni-del';
+      network: CniPlan['network'];
+      netns: string;
+      ifname: string;
+      containerId: string;
+      runIn: string;
+      cacheFile: string;
+    };
 
 /**
  * Every kind of journal entry, at run time (a test checks that each has a handler in every place it
  * can be journaled). The assignment below fails to compile when a kind is added to UndoAction alone.
  */
 export const UNDO_OPS = [
-  'del-netns', 'del-link', 'kill-pidfile', 'rm-dir', 'rm-trace-instance', 'umount-bpffs', 'umount-tracefs', 'unname-netns',
-  'podman-rm', 'podman-network-rm', 'podman-rmi', 'netavark-residue', 'hugepages-restore', 'umount-hugetlbfs', 'rm-dpdk-runtime',
-  'del-route', 'sysctl-restore', 'ssh-exit', 'cni-del',
+  'del-netns',
+  'del-link',
+  'kill-pidfile',
+  'rm-dir',
+  'rm-trace-instance',
+  'umount-bpffs',
+  'umount-tracefs',
+  'unname-netns',
+  'podman-rm',
+  'podman-network-rm',
+  'podman-rmi',
+  'netavark-residue',
+  'hugepages-restore',
+  'umount-hugetlbfs',
+  'rm-dpdk-runtime',
+  'del-route',
+  'sysctl-restore',
+  'ssh-exit',
+  'cni-del',
 ] as const satisfies ReadonlyArray<UndoAction['op']>;
 const everyOpListed: Exclude<UndoAction['op'], (typeof UNDO_OPS)[number]> extends never ? true : never = true;
 void everyOpListed;
@@ -83,7 +108,8 @@ export function ownerMark(runId: string): string {
 export function stepsFor(t: Topology): Step[] {
   const mark = ownerMark(t.runId);
   const steps: Step[] = [];
-  const kernel = (net: NetOp, undo?: UndoAction) => steps.push({ argv: ipEquivalent(net), net, ...(undo ? { undo } : {}) });
+  const kernel = (net: NetOp, undo?: UndoAction) =>
+    steps.push({ argv: ipEquivalent(net), net, ...(undo ? { undo } : {}) });
   const devices: Array<{ netns: string; dev: string }> = [];
 
   const roots = new Set(t.namespaces.filter((n) => n.root).map((n) => n.name));
@@ -91,7 +117,10 @@ export function stepsFor(t: Topology): Step[] {
     if (ns.root) {
       // A real host's own namespace (src/remote/): named for the run after the shell the command runs
       // in ($$: sshd's session is in the host's namespace; PID 1 need not be, as in a container).
-      steps.push({ argv: ['sh', '-c', 'exec ip netns attach "$1" "$$"', 'sh', ns.name], undo: { op: 'unname-netns', netns: ns.name, what: `host ${ns.on}` } });
+      steps.push({
+        argv: ['sh', '-c', 'exec ip netns attach "$1" "$$"', 'sh', ns.name],
+        undo: { op: 'unname-netns', netns: ns.name, what: `host ${ns.on}` },
+      });
       continue;
     }
     if (ns.adopted) continue; // not ours: named (if at all) by the datapath's attach, never changed
@@ -109,10 +138,34 @@ export function stepsFor(t: Topology): Step[] {
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'macvlan' || l.kind === 'ipvlan') {
       // Created on its lower device and moved into the container's namespace in one step.
-      kernel({ op: l.kind === 'macvlan' ? 'macvlan-add' : 'ipvlan-add', lowerNetns: l.lowerNetns, lower: l.lower, netns: l.netns, name: l.name, mode: l.mode, ...mtu }, undo);
+      kernel(
+        {
+          op: l.kind === 'macvlan' ? 'macvlan-add' : 'ipvlan-add',
+          lowerNetns: l.lowerNetns,
+          lower: l.lower,
+          netns: l.netns,
+          name: l.name,
+          mode: l.mode,
+          ...mtu,
+        },
+        undo,
+      );
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'vxlan') {
-      kernel({ op: 'vxlan-add', netns: l.netns, name: l.name, vni: l.vni, port: l.port, local: l.local, remote: l.remote, dev: l.dev, ...mtu }, undo);
+      kernel(
+        {
+          op: 'vxlan-add',
+          netns: l.netns,
+          name: l.name,
+          vni: l.vni,
+          port: l.port,
+          local: l.local,
+          remote: l.remote,
+          dev: l.dev,
+          ...mtu,
+        },
+        undo,
+      );
       devices.push({ netns: l.netns, dev: l.name });
     } else if (l.kind === 'tap') {
       // A VM endpoint's NIC: a persistent tap that qemu opens by name (vnet_hdr: virtio-net's
@@ -123,7 +176,19 @@ export function stepsFor(t: Topology): Step[] {
     } else {
       // Both ends are created directly inside their namespaces: nothing ever appears in the
       // root namespace, not even for a moment.
-      kernel({ op: 'veth-add', netns: l.netns, name: l.name, peerNetns: l.peerNetns, peer: l.peer, ...mtu, ...(l.mac ? { mac: l.mac } : {}), ...(l.peerMac ? { peerMac: l.peerMac } : {}) }, undo);
+      kernel(
+        {
+          op: 'veth-add',
+          netns: l.netns,
+          name: l.name,
+          peerNetns: l.peerNetns,
+          peer: l.peer,
+          ...mtu,
+          ...(l.mac ? { mac: l.mac } : {}),
+          ...(l.peerMac ? { peerMac: l.peerMac } : {}),
+        },
+        undo,
+      );
       devices.push({ netns: l.netns, dev: l.name }, { netns: l.peerNetns, dev: l.peer });
     }
   }
@@ -138,14 +203,23 @@ export function stepsFor(t: Topology): Step[] {
   if (t.offload && Object.keys(t.offload).length) {
     const features = Object.entries(t.offload).flat();
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
-    for (const d of devices) if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
+    for (const d of devices)
+      if (!bridges.has(`${d.netns}/${d.dev}`))
+        steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'ethtool', '-K', d.dev, ...features] });
   }
   // RPS/XPS: sysfs as seen from inside the namespace (ip netns exec mounts the namespace's own).
-  for (const [file, mask] of [['rx-0/rps_cpus', t.rps], ['tx-0/xps_cpus', t.xps]] as const) {
+  for (const [file, mask] of [
+    ['rx-0/rps_cpus', t.rps],
+    ['tx-0/xps_cpus', t.xps],
+  ] as const) {
     if (!mask) continue;
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
     for (const d of devices) {
-      if (!bridges.has(`${d.netns}/${d.dev}`)) steps.push({ argv: ['ip', 'netns', 'exec', d.netns, 'tee', `/sys/class/net/${d.dev}/queues/${file}`], stdin: mask });
+      if (!bridges.has(`${d.netns}/${d.dev}`))
+        steps.push({
+          argv: ['ip', 'netns', 'exec', d.netns, 'tee', `/sys/class/net/${d.dev}/queues/${file}`],
+          stdin: mask,
+        });
     }
   }
   // Daemons (OVS) run inside our namespaces with all their files in the run's directory; each one's
@@ -159,26 +233,54 @@ export function stepsFor(t: Topology): Step[] {
     // Loading time grows with the ruleset (measured here: 10 000 Services, ~70 000 lines, 15 s in either
     // mode, more while the kernel still dismantles a previous run's tables): 3 ms a line, 15 s at least.
     const lines = r.text.split('\n').length;
-    steps.push({ argv: ['ip', 'netns', 'exec', r.netns, ...argv], stdin: r.text, ...(r.label ? { timed: `${r.label} in ${r.netns}` } : {}), ...(lines > 5000 ? { timeoutMs: Math.max(15_000, lines * 3) } : {}) });
+    steps.push({
+      argv: ['ip', 'netns', 'exec', r.netns, ...argv],
+      stdin: r.text,
+      ...(r.label ? { timed: `${r.label} in ${r.netns}` } : {}),
+      ...(lines > 5000 ? { timeoutMs: Math.max(15_000, lines * 3) } : {}),
+    });
   }
   // BPF: a bpffs of the run's own (never the host's /sys/fs/bpf), then one loader per node. Programs
   // are attached to devices in our namespaces and go with them; the unmount drops every pin.
   if (t.bpf?.length) {
     const root = t.bpf[0]!.root;
     steps.push({ argv: ['mkdir', '-m', '700', root] });
-    steps.push({ argv: ['mount', '-t', 'bpf', '-o', 'mode=700', 'cnperf-bpf', root], undo: { op: 'umount-bpffs', path: root } });
-    for (const b of t.bpf) steps.push({ argv: [bpfToolPath(), 'load', bpfObjectPath(b.object), b.pinDir], stdin: b.requests.map((r) => r.join('\t')).join('\n') + '\n' });
+    steps.push({
+      argv: ['mount', '-t', 'bpf', '-o', 'mode=700', 'cnperf-bpf', root],
+      undo: { op: 'umount-bpffs', path: root },
+    });
+    for (const b of t.bpf)
+      steps.push({
+        argv: [bpfToolPath(), 'load', bpfObjectPath(b.object), b.pinDir],
+        stdin: b.requests.map((r) => r.join('\t')).join('\n') + '\n',
+      });
   }
   for (const c of t.sysctls ?? []) {
     const set: Step = { argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] };
     // in a host's own namespace the value before the run is put back at teardown
-    if (roots.has(c.netns)) set.before = { argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-n', c.key], undo: (out) => ({ op: 'sysctl-restore', netns: c.netns, key: c.key, value: out.trim() }) };
+    if (roots.has(c.netns))
+      set.before = {
+        argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-n', c.key],
+        undo: (out) => ({ op: 'sysctl-restore', netns: c.netns, key: c.key, value: out.trim() }),
+      };
     steps.push(set);
   }
   for (const r of t.routes ?? []) {
     // a route in a host's own namespace outlives the run unless it is removed (its device may be the host's NIC)
-    const undo: UndoAction | undefined = roots.has(r.netns) ? { op: 'del-route', netns: r.netns, dst: r.dst, ...(r.dev ? { dev: r.dev } : {}) } : undefined;
-    kernel({ op: 'route-add', netns: r.netns, dst: r.dst, ...(r.via ? { via: r.via } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.onlink ? { onlink: true } : {}) }, undo);
+    const undo: UndoAction | undefined = roots.has(r.netns)
+      ? { op: 'del-route', netns: r.netns, dst: r.dst, ...(r.dev ? { dev: r.dev } : {}) }
+      : undefined;
+    kernel(
+      {
+        op: 'route-add',
+        netns: r.netns,
+        dst: r.dst,
+        ...(r.via ? { via: r.via } : {}),
+        ...(r.dev ? { dev: r.dev } : {}),
+        ...(r.onlink ? { onlink: true } : {}),
+      },
+      undo,
+    );
   }
   return steps;
 }
@@ -187,13 +289,29 @@ export function stepsFor(t: Topology): Step[] {
 export function daemonSteps(d: Daemon): Step[] {
   return [
     ...(d.prepare ?? []).map((argv) => ({ argv })),
-    { argv: ['ip', 'netns', 'exec', d.netns, 'env', ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`), ...d.argv], undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm } },
+    {
+      argv: [
+        'ip',
+        'netns',
+        'exec',
+        d.netns,
+        'env',
+        ...Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...d.argv,
+      ],
+      undo: { op: 'kill-pidfile', pidfile: d.pidfile, comm: d.comm },
+    },
   ];
 }
 
 /** A plan as --dry-run prints it: one line per step, after a line saying how kernel steps are applied. */
 export function formatSteps(steps: readonly Step[]): string[] {
-  const header = steps.some((s) => s.net) ? ['# ip commands here are applied as rtnetlink requests by cnperf-wire, many per process; each line shows the ip command with the same effect'] : [];
+  const header = steps.some((s) => s.net)
+    ? [
+        '# ip commands here are applied as rtnetlink requests by cnperf-wire, many per process; each line ' +
+          'shows the ip command with the same effect',
+      ]
+    : [];
   return [...header, ...steps.map(formatStep)];
 }
 

@@ -51,7 +51,8 @@ export function removeTraceInstance(p: string): 'removed' | 'gone' {
 }
 
 export async function unmountTracefs(at: string, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (at !== TRACEFS_MOUNT) throw new Error(`refusing to unmount ${at}: cnperf only ever mounts tracefs at ${TRACEFS_MOUNT}`);
+  if (at !== TRACEFS_MOUNT)
+    throw new Error(`refusing to unmount ${at}: cnperf only ever mounts tracefs at ${TRACEFS_MOUNT}`);
   if (!isTracefsMounted(at)) return 'gone';
   await run(['umount', at]);
   return 'removed';

@@ -14,10 +14,37 @@ import type { CommandRunner } from './command.js';
 export type NetOp =
   | { op: 'netns-add'; netns: string }
   | { op: 'netns-del'; netns: string }
-  | { op: 'veth-add'; netns: string; name: string; peerNetns: string; peer: string; mtu?: number; mac?: string; peerMac?: string }
+  | {
+      op: 'veth-add';
+      netns: string;
+      name: string;
+      peerNetns: string;
+      peer: string;
+      mtu?: number;
+      mac?: string;
+      peerMac?: string;
+    }
   | { op: 'bridge-add'; netns: string; name: string; mtu?: number }
-  | { op: 'macvlan-add' | 'ipvlan-add'; lowerNetns: string; lower: string; netns: string; name: string; mode: string; mtu?: number }
-  | { op: 'vxlan-add'; netns: string; name: string; vni: number; port: number; local: string; remote: string; dev: string; mtu?: number }
+  | {
+      op: 'macvlan-add' | 'ipvlan-add';
+      lowerNetns: string;
+      lower: string;
+      netns: string;
+      name: string;
+      mode: string;
+      mtu?: number;
+    }
+  | {
+      op: 'vxlan-add';
+      netns: string;
+      name: string;
+      vni: number;
+      port: number;
+      local: string;
+      remote: string;
+      dev: string;
+      mtu?: number;
+    }
   | { op: 'link-alias'; netns: string; dev: string; alias: string }
   | { op: 'link-addrgenmode-none'; netns: string; dev: string }
   | { op: 'link-master'; netns: string; dev: string; master: string }
@@ -26,8 +53,10 @@ export type NetOp =
   | { op: 'addr-add'; netns: string; dev: string; cidr: string }
   | { op: 'route-add'; netns: string; dst: string; via?: string; dev?: string; onlink?: boolean };
 
-/** A readiness condition: a device with carrier, a bridge port forwarding, every bridge port of a namespace forwarding. */
-export type ReadyCondition = { op: 'wait-carrier' | 'wait-port'; netns: string; dev: string } | { op: 'wait-ports'; netns: string };
+/** A readiness condition: a device with carrier, a bridge port forwarding, every bridge port of a namespace forwarding.
+ * */
+export type ReadyCondition =
+  { op: 'wait-carrier' | 'wait-port'; netns: string; dev: string } | { op: 'wait-ports'; netns: string };
 
 const opt = (v: string | number | undefined) => (v === undefined ? '-' : String(v));
 
@@ -61,7 +90,8 @@ export function wireLine(o: NetOp | ReadyCondition): string {
     }
   })();
   const line = [o.op, ...fields].join('\t');
-  if (/[\n\r]/.test(line) || fields.some((f) => String(f).includes('\t'))) throw new Error(`internal: a netlink request field holds a tab or newline: ${JSON.stringify(o)}`);
+  if (/[\n\r]/.test(line) || fields.some((f) => String(f).includes('\t')))
+    throw new Error(`internal: a netlink request field holds a tab or newline: ${JSON.stringify(o)}`);
   return line;
 }
 
@@ -76,16 +106,65 @@ export function ipEquivalent(o: NetOp): string[] {
     case 'netns-del':
       return ['ip', 'netns', 'del', o.netns];
     case 'veth-add':
-      return ['ip', 'link', 'add', o.name, 'netns', o.netns, ...mtu(o.mtu), ...mac(o.mac), 'type', 'veth', 'peer', 'name', o.peer, 'netns', o.peerNetns, ...mtu(o.mtu), ...mac(o.peerMac)];
+      return [
+        'ip',
+        'link',
+        'add',
+        o.name,
+        'netns',
+        o.netns,
+        ...mtu(o.mtu),
+        ...mac(o.mac),
+        'type',
+        'veth',
+        'peer',
+        'name',
+        o.peer,
+        'netns',
+        o.peerNetns,
+        ...mtu(o.mtu),
+        ...mac(o.peerMac),
+      ];
     case 'bridge-add':
       return ip(o.netns, 'link', 'add', o.name, ...mtu(o.mtu), 'type', 'bridge');
     case 'macvlan-add':
     case 'ipvlan-add': {
       const move = o.netns === o.lowerNetns ? [] : ['netns', o.netns];
-      return ip(o.lowerNetns, 'link', 'add', o.name, 'link', o.lower, ...move, ...mtu(o.mtu), 'type', o.op.replace('-add', ''), 'mode', o.mode);
+      return ip(
+        o.lowerNetns,
+        'link',
+        'add',
+        o.name,
+        'link',
+        o.lower,
+        ...move,
+        ...mtu(o.mtu),
+        'type',
+        o.op.replace('-add', ''),
+        'mode',
+        o.mode,
+      );
     }
     case 'vxlan-add':
-      return ip(o.netns, 'link', 'add', o.name, ...mtu(o.mtu), 'type', 'vxlan', 'id', String(o.vni), 'dstport', String(o.port), 'local', o.local, 'remote', o.remote, 'dev', o.dev);
+      return ip(
+        o.netns,
+        'link',
+        'add',
+        o.name,
+        ...mtu(o.mtu),
+        'type',
+        'vxlan',
+        'id',
+        String(o.vni),
+        'dstport',
+        String(o.port),
+        'local',
+        o.local,
+        'remote',
+        o.remote,
+        'dev',
+        o.dev,
+      );
     case 'link-alias':
       return ip(o.netns, 'link', 'set', 'dev', o.dev, 'alias', o.alias);
     case 'link-addrgenmode-none':
@@ -99,7 +178,15 @@ export function ipEquivalent(o: NetOp): string[] {
     case 'addr-add':
       return ip(o.netns, 'addr', 'add', o.cidr, 'dev', o.dev);
     case 'route-add':
-      return ip(o.netns, 'route', 'add', o.dst, ...(o.via ? ['via', o.via] : []), ...(o.dev ? ['dev', o.dev] : []), ...(o.onlink ? ['onlink'] : []));
+      return ip(
+        o.netns,
+        'route',
+        'add',
+        o.dst,
+        ...(o.via ? ['via', o.via] : []),
+        ...(o.dev ? ['dev', o.dev] : []),
+        ...(o.onlink ? ['onlink'] : []),
+      );
   }
 }
 
@@ -137,7 +224,11 @@ export function parseWireOutput(stdout: string): WireResult {
  * Rejects only when the tool itself failed (not built, crashed, or answered fewer requests than it
  * was given without a refusal among them).
  */
-export async function runWire(mode: 'apply' | 'undo', lines: readonly string[], run: CommandRunner): Promise<WireResult> {
+export async function runWire(
+  mode: 'apply' | 'undo',
+  lines: readonly string[],
+  run: CommandRunner,
+): Promise<WireResult> {
   const argv = [wirePath(), mode];
   let stdout: string;
   try {
@@ -151,7 +242,11 @@ export async function runWire(mode: 'apply' | 'undo', lines: readonly string[], 
   const result = parseWireOutput(stdout);
   const refused = result.answers.some((a) => !a.ok);
   if (result.answers.length < lines.length && !(mode === 'apply' && refused)) {
-    throw new HostCommandError(argv, `cnperf-wire answered ${result.answers.length} of ${lines.length} requests and stopped`, null);
+    throw new HostCommandError(
+      argv,
+      `cnperf-wire answered ${result.answers.length} of ${lines.length} requests and stopped`,
+      null,
+    );
   }
   return result;
 }

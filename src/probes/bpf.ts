@@ -52,7 +52,14 @@ export function bpfDelta(topo: Topology, before: RawStats[], after: RawStats[], 
       const p0 = b?.programs.find((x) => x.id === p.id);
       const runs = p.run_cnt - (p0?.run_cnt ?? 0);
       const ns = p.run_time_ns - (p0?.run_time_ns ?? 0);
-      programs.push({ name: p.name, node, runs, run_ns: ns, ns_per_run: runs > 0 ? Number((ns / runs).toFixed(1)) : null, runs_per_packet: packets > 0 ? Number((runs / packets).toFixed(3)) : null });
+      programs.push({
+        name: p.name,
+        node,
+        runs,
+        run_ns: ns,
+        ns_per_run: runs > 0 ? Number((ns / runs).toFixed(1)) : null,
+        runs_per_packet: packets > 0 ? Number((runs / packets).toFixed(3)) : null,
+      });
     }
     for (const [k, v] of Object.entries(a.counters)) actions[k] = (actions[k] ?? 0) + v - (b?.counters[k] ?? 0);
   }

@@ -13,7 +13,15 @@ export interface ConntrackReading {
 }
 
 /** The counters that mean a connection was not tracked, or a packet was refused. */
-export const CONNTRACK_TROUBLE = ['insert_failed', 'drop', 'early_drop', 'invalid', 'clashres', 'search_restart', 'chaintoolong'] as const;
+export const CONNTRACK_TROUBLE = [
+  'insert_failed',
+  'drop',
+  'early_drop',
+  'invalid',
+  'clashres',
+  'search_restart',
+  'chaintoolong',
+] as const;
 
 /** Parses `cat nf_conntrack_count /proc/net/stat/nf_conntrack` (the count first, then the table). Pure. */
 export function parseConntrack(text: string): ConntrackReading {
@@ -36,7 +44,15 @@ export function parseConntrack(text: string): ConntrackReading {
 /** Reads a namespace's conntrack; null when the namespace has no conntrack (nothing loaded it). */
 export async function readConntrack(netns: string): Promise<ConntrackReading | null> {
   try {
-    const { stdout } = await runCommand(['ip', 'netns', 'exec', netns, 'cat', '/proc/sys/net/netfilter/nf_conntrack_count', '/proc/net/stat/nf_conntrack']);
+    const { stdout } = await runCommand([
+      'ip',
+      'netns',
+      'exec',
+      netns,
+      'cat',
+      '/proc/sys/net/netfilter/nf_conntrack_count',
+      '/proc/net/stat/nf_conntrack',
+    ]);
     return parseConntrack(stdout);
   } catch {
     return null;

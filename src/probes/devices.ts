@@ -16,17 +16,34 @@ export interface DeviceCounters {
 /** Parses `ip -s -j link show` into device → counters. Pure. */
 export function parseLinkStats(json: string): Record<string, DeviceCounters> {
   const out: Record<string, DeviceCounters> = {};
-  for (const l of JSON.parse(json) as Array<{ ifname: string; stats64?: { rx: Record<string, number>; tx: Record<string, number> } }>) {
+  for (const l of JSON.parse(json) as Array<{
+    ifname: string;
+    stats64?: { rx: Record<string, number>; tx: Record<string, number> };
+  }>) {
     const s = l.stats64;
     if (!s) continue;
-    out[l.ifname] = { rx_packets: s.rx.packets ?? 0, tx_packets: s.tx.packets ?? 0, rx_bytes: s.rx.bytes ?? 0, tx_bytes: s.tx.bytes ?? 0, rx_dropped: s.rx.dropped ?? 0, tx_dropped: s.tx.dropped ?? 0 };
+    out[l.ifname] = {
+      rx_packets: s.rx.packets ?? 0,
+      tx_packets: s.tx.packets ?? 0,
+      rx_bytes: s.rx.bytes ?? 0,
+      tx_bytes: s.tx.bytes ?? 0,
+      rx_dropped: s.rx.dropped ?? 0,
+      tx_dropped: s.tx.dropped ?? 0,
+    };
   }
   return out;
 }
 
 export function deviceDelta(before: DeviceCounters | undefined, after: DeviceCounters): DeviceCounters {
   const d = (k: keyof DeviceCounters) => after[k] - (before?.[k] ?? 0);
-  return { rx_packets: d('rx_packets'), tx_packets: d('tx_packets'), rx_bytes: d('rx_bytes'), tx_bytes: d('tx_bytes'), rx_dropped: d('rx_dropped'), tx_dropped: d('tx_dropped') };
+  return {
+    rx_packets: d('rx_packets'),
+    tx_packets: d('tx_packets'),
+    rx_bytes: d('rx_bytes'),
+    tx_bytes: d('tx_bytes'),
+    rx_dropped: d('rx_dropped'),
+    tx_dropped: d('tx_dropped'),
+  };
 }
 
 export async function readLinkStats(netns: string): Promise<Record<string, DeviceCounters>> {

@@ -31,7 +31,10 @@ export interface PerfSummary {
 }
 
 /** The idle loop's functions: a sample there is a CPU with nothing to do. */
-const IDLE = /^(pv_native_safe_halt|native_safe_halt|default_idle|default_idle_call|arch_cpu_idle|cpu_idle_poll|intel_idle|intel_idle_irq|acpi_idle_do_entry|acpi_safe_halt|mwait_idle|poll_idle|do_idle|cpuidle_enter_state|amd_e400_idle)$/;
+const IDLE = new RegExp(
+  '^(pv_native_safe_halt|native_safe_halt|default_idle|default_idle_call|arch_cpu_idle|cpu_idle_poll|intel_idle|' +
+    'intel_idle_irq|acpi_idle_do_entry|acpi_safe_halt|mwait_idle|poll_idle|do_idle|cpuidle_enter_state|amd_e400_idle)$',
+);
 
 /** Parses `perf report --stdio --sort sym --no-children -q` ("  12.34%  [k] fib_table_lookup"). Pure. */
 export function parsePerfReport(text: string, topN = 15): PerfSummary {
@@ -75,7 +78,11 @@ export class PerfSession {
     }
     const file = path.join(runDir, 'perf.data');
     ['setpriv', 'perf'].forEach(assertListed);
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'perf', 'record', '-a', '-q', '-e', 'cpu-clock', '-F', '999', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', 'perf', 'record', '-a', '-q', '-e', 'cpu-clock', '-F', '999', '-o', file],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => {
@@ -101,7 +108,19 @@ export class PerfSession {
         problems.push('perf record did not stop within 10 s');
         return null;
       }
-      const { stdout } = await runCommand(['perf', 'report', '-i', this.file, '--stdio', '--sort', 'sym', '--no-children', '-q', '--percent-limit', '0.2']);
+      const { stdout } = await runCommand([
+        'perf',
+        'report',
+        '-i',
+        this.file,
+        '--stdio',
+        '--sort',
+        'sym',
+        '--no-children',
+        '-q',
+        '--percent-limit',
+        '0.2',
+      ]);
       return parsePerfReport(stdout);
     } catch (e) {
       problems.push(`perf report: ${errorMessage(e)}`);

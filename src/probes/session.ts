@@ -41,7 +41,12 @@ export interface ProbeReport {
   net_rx_softirqs_per_packet: number | null;
   net_tx_softirqs_per_packet: number | null;
   irqs_per_packet: number | null;
-  cpu: { all: CpuShare | null; per_cpu: Array<CpuShare | null>; client?: { cpu: number } & Partial<CpuShare>; server?: { cpu: number } & Partial<CpuShare> };
+  cpu: {
+    all: CpuShare | null;
+    per_cpu: Array<CpuShare | null>;
+    client?: { cpu: number } & Partial<CpuShare>;
+    server?: { cpu: number } & Partial<CpuShare>;
+  };
   softirqs: { net_rx: number; net_tx: number; net_rx_per_cpu: number[]; net_tx_per_cpu: number[] };
   interrupts: number;
   /** counters of every device of the datapath ("netns/dev"), over the window */
@@ -53,7 +58,8 @@ export interface ProbeReport {
   perf: PerfSummary | null;
   /** the eBPF datapaths' programs: runs, run time and their own action counts (null: no programs) */
   bpf: BpfReport | null;
-  /** connection tracking in the nodes that hold firewall or Service rules: entries at the end, trouble counters that moved */
+  /** connection tracking in the nodes that hold firewall or Service rules: entries at the end, trouble counters that
+   * moved */
   conntrack?: Record<string, ConntrackDelta>;
   /** how long loading each node's timed rules took (kube-proxy's rules for N Services), set by the runner */
   rules_load?: Array<{ what: string; ms: number }>;
@@ -121,11 +127,34 @@ export class ProbeSession {
     let trace: TraceSession | null = null;
     if (o.trace) {
       // Tracepoints name devices, not namespaces: the run's prefix, and what CNI plugins name theirs.
-      const cniNames = o.topo.cni ? ['eth0', 'veth*', ...o.topo.cni.network.plugins.map((p) => p.bridge).filter((b): b is string => typeof b === 'string')] : [];
+      const cniNames = o.topo.cni
+        ? [
+            'eth0',
+            'veth*',
+            ...o.topo.cni.network.plugins.map((p) => p.bridge).filter((b): b is string => typeof b === 'string'),
+          ]
+        : [];
       // Namespaces cnperf adopted (containers, existing ones) name their devices themselves.
-      const adoptedNames = o.topo.namespaces.some((n) => n.adopted) ? [...new Set([...o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]), ...o.topo.namespaces.flatMap((n) => n.adopted?.devices ?? [])])] : [];
-      const devices = [`cnp${o.topo.runId}-*`, ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []), ...cniNames, ...adoptedNames];
-      trace = await TraceSession.start({ runId: o.topo.runId, devices, bufferKb: traceBufferKb(o.expectedPackets), journal: o.journal });
+      const adoptedNames = o.topo.namespaces.some((n) => n.adopted)
+        ? [
+            ...new Set([
+              ...o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]),
+              ...o.topo.namespaces.flatMap((n) => n.adopted?.devices ?? []),
+            ]),
+          ]
+        : [];
+      const devices = [
+        `cnp${o.topo.runId}-*`,
+        ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []),
+        ...cniNames,
+        ...adoptedNames,
+      ];
+      trace = await TraceSession.start({
+        runId: o.topo.runId,
+        devices,
+        bufferKb: traceBufferKb(o.expectedPackets),
+        journal: o.journal,
+      });
     }
     let perf: PerfSession | null = null;
     let bpf: BpfStatsSession | null = null;
@@ -156,7 +185,9 @@ export class ProbeSession {
     const trace = this.trace ? await this.trace.stop() : null;
     const after = await readNsCounters(namespacesOf(this.o.topo), this.problems, conntrackNamespaces(this.o.topo));
     const report = { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
-    const ct = Object.entries(after.conntrack ?? {}).flatMap(([ns, r]) => (r ? [[ns, conntrackDelta(this.before.conntrack?.[ns] ?? null, r)] as const] : []));
+    const ct = Object.entries(after.conntrack ?? {}).flatMap(([ns, r]) =>
+      r ? [[ns, conntrackDelta(this.before.conntrack?.[ns] ?? null, r)] as const] : [],
+    );
     if (ct.length) report.conntrack = Object.fromEntries(ct);
     if (this.bpf) {
       report.bpf = await this.bpf.stop(report.packets).catch((e: unknown) => {
@@ -174,7 +205,14 @@ function namespacesOf(t: Topology): string[] {
 }
 
 /** Every probe's figures for the window between the first and last sample. Pure, for tests. */
-export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples: HostSample[], before: NsCounters, after: NsCounters, trace: TraceSummary | null, problems: string[]): ProbeReport {
+export function summarizeProbes(
+  o: Pick<ProbeOptions, 'topo' | 'cpus'>,
+  samples: HostSample[],
+  before: NsCounters,
+  after: NsCounters,
+  trace: TraceSummary | null,
+  problems: string[],
+): ProbeReport {
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
   const ncpu = last.stat.cpus.length;
@@ -230,7 +268,10 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
     // filled, the trace covers only the start of the run: count the packets the endpoints sent into
     // the path within it instead (every packet leaves an endpoint device once, whatever path it takes).
     const endpointDevs = new Set(o.topo.pairs.flatMap((p) => [p.client.dev, p.server.dev]));
-    const delivered = trace.lost_events === 0 ? packets : Object.entries(trace.xmit_by_device).reduce((a, [dev, n]) => a + (endpointDevs.has(dev) ? n : 0), 0);
+    const delivered =
+      trace.lost_events === 0
+        ? packets
+        : Object.entries(trace.xmit_by_device).reduce((a, [dev, n]) => a + (endpointDevs.has(dev) ? n : 0), 0);
     if (delivered > 0) {
       traversals = Number((ours(trace.receive_by_device) / delivered).toFixed(3));
       xmits = Number((ours(trace.xmit_by_device) / delivered).toFixed(3));
@@ -249,7 +290,9 @@ export function summarizeProbes(o: Pick<ProbeOptions, 'topo' | 'cpus'>, samples:
     const p = samples[k]!;
     return {
       t_ms: s.t_ms,
-      cpu: Array.from({ length: ncpu }, (_, i) => (p.stat.cpus[i] && s.stat.cpus[i] ? cpuShare(p.stat.cpus[i]!, s.stat.cpus[i]!) : null)),
+      cpu: Array.from({ length: ncpu }, (_, i) =>
+        p.stat.cpus[i] && s.stat.cpus[i] ? cpuShare(p.stat.cpus[i]!, s.stat.cpus[i]!) : null,
+      ),
       net_rx: sumDelta(p.softirqs.NET_RX, s.softirqs.NET_RX),
       irqs: sumDelta(p.irqs, s.irqs),
     };

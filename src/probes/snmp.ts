@@ -21,7 +21,13 @@ export function parseSnmp(text: string): Snmp {
 
 function splitLine(l: string): [string, string[]] {
   const i = l.indexOf(':');
-  return [l.slice(0, i), l.slice(i + 1).trim().split(/\s+/)];
+  return [
+    l.slice(0, i),
+    l
+      .slice(i + 1)
+      .trim()
+      .split(/\s+/),
+  ];
 }
 
 /** The counters that mean a packet was lost or refused. */

@@ -20,7 +20,10 @@ export function parseSoftirqs(text: string): Record<string, number[]> {
  */
 export function parseInterruptTotals(text: string): number[] {
   const lines = text.split('\n');
-  const ncpu = (lines[0] ?? '').trim().split(/\s+/).filter((c) => /^CPU\d+$/.test(c)).length;
+  const ncpu = (lines[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((c) => /^CPU\d+$/.test(c)).length;
   const totals = new Array<number>(ncpu).fill(0);
   for (const line of lines.slice(1)) {
     const m = /^\s*[^:\s]+:\s+(.*)$/.exec(line);

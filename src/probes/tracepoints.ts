@@ -5,15 +5,43 @@
  * bridge's cost). The events go to the run's own tracefs instance and are decoded from the binary
  * ring buffer after the run, so nothing formats or copies them while the workload runs.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { runCommand } from '../local/command.js';
 import type { Journal } from '../local/journal.js';
-import { findTracefs, isTracefsMounted, removeTraceInstance, traceInstancePath, TRACEFS_MOUNT, unmountTracefs } from '../local/tracefs.js';
+import {
+  findTracefs,
+  isTracefsMounted,
+  removeTraceInstance,
+  traceInstancePath,
+  TRACEFS_MOUNT,
+  unmountTracefs,
+} from '../local/tracefs.js';
 import { Histogram } from '../stats/histogram.js';
 import { dataLocString, parseEventFormat, parseRingBufferPages, type EventFormat } from './ringbuffer.js';
 
-export const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'IRQ_POLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];
+export const SOFTIRQ_NAMES = [
+  'HI',
+  'TIMER',
+  'NET_TX',
+  'NET_RX',
+  'BLOCK',
+  'IRQ_POLL',
+  'TASKLET',
+  'SCHED',
+  'HRTIMER',
+  'RCU',
+];
 
 const EVENTS = ['irq/softirq_entry', 'irq/softirq_exit', 'net/netif_receive_skb', 'net/net_dev_xmit'] as const;
 
@@ -61,7 +89,12 @@ export class TraceAggregator {
   /** Feeds one CPU's pages; softirqs are paired per CPU (they never nest on one CPU). */
   addCpuPages(cpu: number, buf: Buffer, pageSize: number): void {
     const f = this.formats;
-    const ids = { entry: f['irq/softirq_entry'].id, exit: f['irq/softirq_exit'].id, rx: f['net/netif_receive_skb'].id, tx: f['net/net_dev_xmit'].id };
+    const ids = {
+      entry: f['irq/softirq_entry'].id,
+      exit: f['irq/softirq_exit'].id,
+      rx: f['net/netif_receive_skb'].id,
+      tx: f['net/net_dev_xmit'].id,
+    };
     const vecAt = f['irq/softirq_entry'].fields.vec!.offset;
     const rxName = f['net/netif_receive_skb'].fields.name!.offset;
     const txName = f['net/net_dev_xmit'].fields.name!.offset;
@@ -94,9 +127,21 @@ export class TraceAggregator {
   summary(lostEvents: number): TraceSummary {
     const softirq: Record<string, SoftirqStats> = {};
     for (const [vec, h] of [...this.softirqHist].sort((a, b) => a[0] - b[0])) {
-      softirq[SOFTIRQ_NAMES[vec] ?? `vec${vec}`] = { count: h.total, p50_ns: h.valueAtQuantile(0.5), p99_ns: h.valueAtQuantile(0.99), max_ns: h.max, total_ns: this.softirqTotal.get(vec) ?? 0 };
+      softirq[SOFTIRQ_NAMES[vec] ?? `vec${vec}`] = {
+        count: h.total,
+        p50_ns: h.valueAtQuantile(0.5),
+        p99_ns: h.valueAtQuantile(0.99),
+        max_ns: h.max,
+        total_ns: this.softirqTotal.get(vec) ?? 0,
+      };
     }
-    return { events: this.events, lost_events: lostEvents, softirq, receive_by_device: this.receive, xmit_by_device: this.xmit };
+    return {
+      events: this.events,
+      lost_events: lostEvents,
+      softirq,
+      receive_by_device: this.receive,
+      xmit_by_device: this.xmit,
+    };
   }
 }
 
@@ -124,7 +169,8 @@ export class TraceSession {
     let root = findTracefs();
     let mounted = false;
     if (!root) {
-      if (!existsSync(TRACEFS_MOUNT)) throw new TraceUnavailable(`--trace: this kernel has no tracefs (${TRACEFS_MOUNT} is missing; CONFIG_TRACING)`);
+      if (!existsSync(TRACEFS_MOUNT))
+        throw new TraceUnavailable(`--trace: this kernel has no tracefs (${TRACEFS_MOUNT} is missing; CONFIG_TRACING)`);
       o.journal?.append({ op: 'umount-tracefs', path: TRACEFS_MOUNT });
       await runCommand(['mount', '-t', 'tracefs', 'nodev', TRACEFS_MOUNT]);
       mounted = isTracefsMounted(TRACEFS_MOUNT);
@@ -140,7 +186,8 @@ export class TraceSession {
       const formats = {} as Record<(typeof EVENTS)[number], EventFormat>;
       for (const e of EVENTS) {
         const dir = path.join(instance, 'events', e);
-        if (!existsSync(dir)) throw new TraceUnavailable(`--trace: this kernel has no ${e.replace('/', ':')} tracepoint`);
+        if (!existsSync(dir))
+          throw new TraceUnavailable(`--trace: this kernel has no ${e.replace('/', ':')} tracepoint`);
         formats[e] = parseEventFormat(readFileSync(path.join(dir, 'format'), 'utf8'));
       }
       w('buffer_size_kb', String(o.bufferKb));
@@ -167,7 +214,11 @@ export class TraceSession {
         const cpu = Number(/^cpu(\d+)$/.exec(cpuDir)?.[1]);
         if (!Number.isInteger(cpu)) continue;
         lost += parseLostEvents(readFileSync(path.join(this.instance, 'per_cpu', cpuDir, 'stats'), 'utf8'));
-        agg.addCpuPages(cpu, readPipeRaw(path.join(this.instance, 'per_cpu', cpuDir, 'trace_pipe_raw'), pageSize), pageSize);
+        agg.addCpuPages(
+          cpu,
+          readPipeRaw(path.join(this.instance, 'per_cpu', cpuDir, 'trace_pipe_raw'), pageSize),
+          pageSize,
+        );
       }
       return agg.summary(lost);
     } finally {

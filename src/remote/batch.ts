@@ -43,7 +43,8 @@ export async function runBatch(host: RemoteHost, journal: RemoteJournal, steps: 
     // what reached the journal there is what teardown must undo: read it back
     const text = await host.ssh.tryRun(['cat', journal.path]).catch(() => null);
     if (text?.code === 0) journal.sync(parseJournal(text.stdout, journal.path).undos);
-    else journal.record(steps.flatMap((s) => (s.undo ? [s.undo] : []))); // unreadable: assume all (undo of what is not there is "gone")
+    // unreadable: assume all were journaled (the undo of what is not there is "gone")
+    else journal.record(steps.flatMap((s) => (s.undo ? [s.undo] : [])));
     if (!(e instanceof HostCommandError) || e.code === 255 || e.code === null) throw e;
     const parts = e.stderr.split(/^@@cnperf-step (\d+)\n/m);
     const k = parts.length >= 3 ? Number(parts[parts.length - 2]) : -1;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { HostCommandError } from '../util/errors.js';
-import { registerUndoHandler, undoAll } from '../local/executor.js';
+import { registerUndoHandler, undoAll } from '../local/undo.js';
 import { Journal } from '../local/journal.js';
 import { ensureRunDir } from '../local/statedir.js';
 import type { PlanHost } from '../topology/model.js';
@@ -32,7 +32,10 @@ export class HostSet {
    * copied there, its NIC found (the one routing to the other host) and its environment read;
    * doctor and clean only connect.
    */
-  static async open(used: readonly InventoryHost[], o: { stateDir: string; owner: string; engine?: string }): Promise<HostSet> {
+  static async open(
+    used: readonly InventoryHost[],
+    o: { stateDir: string; owner: string; engine?: string },
+  ): Promise<HostSet> {
     const id = newRunId();
     const journal = Journal.create(o.stateDir, { runId: id, kind: 'run', datapath: 'hosts' });
     const dir = path.join(o.stateDir, `cnp${id}`);

@@ -37,10 +37,18 @@ export class AcrossHosts {
       let r: TeardownReport;
       try {
         // a host whose connection broke cannot be reached now: its journal there keeps what to undo
-        if (host.lost && host.lost !== 'closed') throw new Error(`${host.lost}; what the run left there is in its journal on the host, and \`cnperf clean --hosts FILE\` removes it once the host is reachable`);
+        if (host.lost && host.lost !== 'closed')
+          throw new Error(
+            `${host.lost}; what the run left there is in its journal on the host, and \`cnperf clean ` +
+              `--hosts FILE\` removes it once the host is reachable`,
+          );
         r = await exec.teardown();
       } catch (e) {
-        r = { removed: [], alreadyGone: [], failed: [{ what: 'the run', error: e instanceof Error ? e.message : String(e) }] };
+        r = {
+          removed: [],
+          alreadyGone: [],
+          failed: [{ what: 'the run', error: e instanceof Error ? e.message : String(e) }],
+        };
       }
       all.removed.push(...r.removed.map((x) => `${host.name}: ${x}`));
       all.alreadyGone.push(...r.alreadyGone.map((x) => `${host.name}: ${x}`));
@@ -50,7 +58,11 @@ export class AcrossHosts {
   }
 }
 
-export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[], kind: 'run' | 'topo'): Promise<AcrossHosts> {
+export async function buildOnHosts(
+  topo: Topology,
+  hosts: readonly RemoteHost[],
+  kind: 'run' | 'topo',
+): Promise<AcrossHosts> {
   const split = splitByHost(topo);
   const built = new AcrossHosts([]);
   try {
@@ -59,10 +71,16 @@ export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[],
       if (!host) throw new Error(`internal: the plan uses host ${name}, which is not connected`);
       host.check();
       const journal = await RemoteJournal.create(host, { runId: topo.runId, kind, datapath: topo.datapath });
-      const exec = new HostExecutor(journal, host.ssh.run, { ...ON_A_HOST, batch: (steps) => runBatch(host, journal, steps) });
+      const exec = new HostExecutor(journal, host.ssh.run, {
+        ...ON_A_HOST,
+        batch: (steps) => runBatch(host, journal, steps),
+      });
       built.parts.push({ host, part, exec });
       const runDir = `${REMOTE_STATE_DIR}/cnp${topo.runId}`;
-      await exec.apply([{ argv: ['mkdir', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } }, ...stepsFor(part)]);
+      await exec.apply([
+        { argv: ['mkdir', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } },
+        ...stepsFor(part),
+      ]);
       // the CNI plugins on the host, ADDing its containers (their addresses become the endpoints')
       if (part.cni) await attachCni(part, runDir, journal, remotePlugins(host.ssh.run, host.name));
       const engines = new RemoteEngineHost(host, journal.path, runDir);
@@ -79,7 +97,11 @@ export async function buildOnHosts(topo: Topology, hosts: readonly RemoteHost[],
 /** In a host's own namespace, the CNI node's ports to wait for are those of the network's bridges only. */
 function cniBridges(part: Topology): Set<string> | undefined {
   if (!part.cni || !part.namespaces.find((n) => n.name === part.cni!.node)?.root) return undefined;
-  return new Set(part.cni.network.plugins.filter((p) => p.type === 'bridge').map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0')));
+  return new Set(
+    part.cni.network.plugins
+      .filter((p) => p.type === 'bridge')
+      .map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0')),
+  );
 }
 
 interface LinkState {
@@ -90,12 +112,18 @@ interface LinkState {
 }
 
 /** Which conditions hold, from each namespace's `ip -d -j link show`. Pure. */
-export function unmet(conditions: readonly ReadyCondition[], links: ReadonlyMap<string, LinkState[]>, masters?: ReadonlySet<string>): ReadyCondition[] {
+export function unmet(
+  conditions: readonly ReadyCondition[],
+  links: ReadonlyMap<string, LinkState[]>,
+  masters?: ReadonlySet<string>,
+): ReadyCondition[] {
   return conditions.filter((c) => {
     const devs = links.get(c.netns) ?? [];
-    const forwarding = (l: LinkState) => l.linkinfo?.info_slave_kind !== 'bridge' || l.linkinfo.info_slave_data?.state === 'forwarding';
+    const forwarding = (l: LinkState) =>
+      l.linkinfo?.info_slave_kind !== 'bridge' || l.linkinfo.info_slave_data?.state === 'forwarding';
     // (masters: only the ports of these bridges count — a host's own namespace has bridges of its own)
-    if (c.op === 'wait-ports') return !devs.filter((l) => !masters || (l.master !== undefined && masters.has(l.master))).every(forwarding);
+    if (c.op === 'wait-ports')
+      return !devs.filter((l) => !masters || (l.master !== undefined && masters.has(l.master))).every(forwarding);
     const l = devs.find((d) => d.ifname === c.dev);
     if (!l) return true;
     return c.op === 'wait-carrier' ? !(l.flags ?? []).includes('LOWER_UP') : !forwarding(l);
@@ -103,16 +131,34 @@ export function unmet(conditions: readonly ReadyCondition[], links: ReadonlyMap<
 }
 
 /** Polls the host until every device has carrier and every bridge port forwards (no cnperf-wire there). */
-async function waitReadyOn(host: RemoteHost, conditions: ReadyCondition[], masters?: ReadonlySet<string>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+async function waitReadyOn(
+  host: RemoteHost,
+  conditions: ReadyCondition[],
+  masters?: ReadonlySet<string>,
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
   const namespaces = [...new Set(conditions.map((c) => c.netns))];
   if (!namespaces.length) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = (await host.ssh.run(sh('for n; do printf "\\n@@%s\\n" "$n"; ip -n "$n" -d -j link show; done', ...namespaces))).stdout;
+    const out = (
+      await host.ssh.run(sh('for n; do printf "\\n@@%s\\n" "$n"; ip -n "$n" -d -j link show; done', ...namespaces))
+    ).stdout;
     const links = new Map([...sections(out)].map(([ns, json]) => [ns, JSON.parse(json || '[]') as LinkState[]]));
     const left = unmet(conditions, links, masters);
     if (!left.length) return;
-    if (Date.now() > deadline) throw new Error(`host ${host.name}: the datapath was not ready ${timeoutMs} ms after it was built: ${left.map((c) => `${c.netns}${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`).join('; ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `host ${host.name}: the datapath was not ready ` +
+          (`${timeoutMs} ms after it was built: ` +
+            `${left
+              .map(
+                (c) =>
+                  `${c.netns}` +
+                  `${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`,
+              )
+              .join('; ')}`),
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -4,7 +4,7 @@
  * its run's teardown would have; journals of live sessions are left alone. A stale lock goes too.
  */
 import type { TeardownReport } from '../local/executor.js';
-import { undoAll } from '../local/executor.js';
+import { undoAll } from '../local/undo.js';
 import { errorMessage } from '../util/errors.js';
 import type { HostSet } from './host-set.js';
 import { REMOTE_STATE_DIR } from './remote-host.js';
@@ -51,7 +51,11 @@ export async function cleanHosts(set: HostSet, includeKept: boolean): Promise<Ho
       // a lock whose owner died: the next run would take it over anyway; clean says so now
       // judged and removed on the host in one script: a fresh lock taken meanwhile is never the one removed
       const lock = await host.ssh.tryRun(sh(REMOVE_STALE_LOCK, `${REMOTE_STATE_DIR}/measure.lock`));
-      if (lock.code === 0) out.removed.push(`host ${host.name}: the measurement lock of dead run ${/"runId":"([^"]*)"/.exec(lock.stdout)?.[1] ?? '(unreadable)'}`);
+      if (lock.code === 0)
+        out.removed.push(
+          `host ${host.name}: the measurement lock of dead run ` +
+            `${/"runId":"([^"]*)"/.exec(lock.stdout)?.[1] ?? '(unreadable)'}`,
+        );
     } catch (e) {
       out.failed.push({ what: `host ${host.name}`, error: errorMessage(e) });
     }

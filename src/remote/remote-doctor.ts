@@ -20,29 +20,47 @@ const HOST_TOOLS: ReadonlyArray<{ tool: string; neededBy: string; required: bool
 ];
 
 /** The tools of HOST_TOOLS the host lacks (looked up on its PATH as ssh sessions get it). */
-export async function missingTools(host: RemoteHost): Promise<Array<(typeof HOST_TOOLS)[number] & { package: string }>> {
-  const out = (await host.ssh.run(sh('for t; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', ...HOST_TOOLS.map((t) => t.tool)))).stdout;
+export async function missingTools(
+  host: RemoteHost,
+): Promise<Array<(typeof HOST_TOOLS)[number] & { package: string }>> {
+  const out = (
+    await host.ssh.run(
+      sh('for t; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', ...HOST_TOOLS.map((t) => t.tool)),
+    )
+  ).stdout;
   const gone = new Set(out.split('\n').filter(Boolean));
   // the package each comes in, from the tool table (the same names setup installs here)
   return HOST_TOOLS.filter((t) => gone.has(t.tool)).map((t) => ({ ...t, package: toolEntry(t.tool).package }));
 }
 
 /** One host's lines: kernel, the route to the other host, the tools. Returns whether it can measure. */
-export async function checkHost(host: RemoteHost, peer: string | undefined, out: (mark: string, what: string, detail?: string) => void): Promise<boolean> {
+export async function checkHost(
+  host: RemoteHost,
+  peer: string | undefined,
+  out: (mark: string, what: string, detail?: string) => void,
+): Promise<boolean> {
   let ok = true;
   const what = `host ${host.name} (${host.inv.user}@${host.inv.address}:${host.inv.port})`;
   const kernel = (await host.ssh.run(['uname', '-r'])).stdout.trim();
   out('ok  ', what, `ssh (host key checked, BatchMode), Linux ${kernel}`);
   for (const t of await missingTools(host)) {
     if (t.required) ok = false;
-    out(t.required ? 'FAIL' : 'note', `${what}: ${t.tool} is not installed`, `Debian package ${t.package}; needed by ${t.neededBy}`);
+    out(
+      t.required ? 'FAIL' : 'note',
+      `${what}: ${t.tool} is not installed`,
+      `Debian package ${t.package}; needed by ${t.neededBy}`,
+    );
   }
   try {
     await host.findNic(peer);
     out('ok  ', `${what}: NIC`, `${host.nic} (MTU ${host.mtu})${peer ? `, routes to ${peer}` : ''}`);
   } catch (e) {
     ok = false;
-    out('FAIL', `${what}: NIC`, e instanceof UserError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : errorMessage(e));
+    out(
+      'FAIL',
+      `${what}: NIC`,
+      e instanceof UserError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : errorMessage(e),
+    );
   }
   return ok;
 }

@@ -14,7 +14,8 @@ import type { RemoteHost } from './remote-host.js';
 import { sh } from '../util/shell.js';
 
 /** $1 journal, $2 pidfile, $3 the keeper's pid, then the engine's argv. Markers go to stderr. */
-const WRAPPER = `j=$1; f=$2; k=$3; shift 3
+const WRAPPER =
+  `j=$1; f=$2; k=$3; shift 3
 printf '{"op":"kill-pidfile","pidfile":"%s","comm":"cnperf-engine"}\\n' "$f" >> "$j" || exit 125
 exec 3<&0
 "$@" </dev/null 3<&- &
@@ -22,7 +23,8 @@ p=$!
 echo $p > "$f"
 echo "@@cnperf-pid $p" >&2
 { cat <&3 >/dev/null 2>&1; kill -TERM $p 2>/dev/null; } >/dev/null 2>&1 &
-{ while kill -0 $k 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 1; done; kill -TERM $p 2>/dev/null; } >/dev/null 2>&1 &
+{ while kill -0 $k 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 1; done; kill -TERM $p 2>/dev/null; } ` +
+  `>/dev/null 2>&1 &
 wait $p; rc=$?
 echo "@@cnperf-exit $rc" >&2
 exit $rc`;
@@ -63,7 +65,9 @@ export class RemoteEngineHost implements EngineHost {
       files.push({ local: a, remote: `${this.runDir}/engine-${n}-${path.basename(a)}` });
       return files[files.length - 1]!.remote;
     });
-    const child = this.host.ssh.spawn(sh(WRAPPER, this.journalPath, pidfile, String(this.host.keeper.pid), this.host.engine, ...args));
+    const child = this.host.ssh.spawn(
+      sh(WRAPPER, this.journalPath, pidfile, String(this.host.keeper.pid), this.host.engine, ...args),
+    );
     let pid: number | null = null;
     let rc: number | null = null;
     const pending: NodeJS.Signals[] = [];
@@ -83,12 +87,19 @@ export class RemoteEngineHost implements EngineHost {
     });
     child.stdin!.on('error', () => {});
     child.on('close', () => {
-      if (rc === null) return on.exit(null, null, this.host.lost ?? `the ssh session to host ${this.host.name} (${this.host.inv.address}) ended before its engine did`);
+      if (rc === null)
+        return on.exit(
+          null,
+          null,
+          this.host.lost ??
+            `the ssh session to host ${this.host.name} (${this.host.inv.address}) ended before its engine did`,
+        );
       const code = rc;
       this.fetch(files)
         .then(() => {
           if (code > 128) {
-            const sig = Object.entries(constants.signals).find(([, v]) => v === code - 128)?.[0] as NodeJS.Signals | undefined;
+            const sig = Object.entries(constants.signals).find(([, v]) => v === code - 128)?.[0] as
+              NodeJS.Signals | undefined;
             return on.exit(null, sig ?? null);
           }
           on.exit(code, null);

@@ -25,7 +25,13 @@ sec offloads; ethtool -k "$n" 2>/dev/null
 true`;
 
 /** The sections of the script's output. Pure. */
-export function parseHostEnvironment(out: string, name: string, address: string, nic: string, mtu: number): HostEnvironment {
+export function parseHostEnvironment(
+  out: string,
+  name: string,
+  address: string,
+  nic: string,
+  mtu: number,
+): HostEnvironment {
   const sec = sections(out);
   const s = (k: string) => sec.get(k)?.trim() || null;
   const speed = Number(s('speed'));
@@ -50,7 +56,13 @@ export function parseHostEnvironment(out: string, name: string, address: string,
     smt: s('smt'),
     clocksource: s('clocksource'),
     // a virtual NIC reports -1 (or nothing): unknown, not a speed
-    nic: { name: nic, mtu, driver: s('driver'), speed_mbps: Number.isFinite(speed) && speed > 0 ? speed : null, offloads },
+    nic: {
+      name: nic,
+      mtu,
+      driver: s('driver'),
+      speed_mbps: Number.isFinite(speed) && speed > 0 ? speed : null,
+      offloads,
+    },
   };
 }
 

@@ -18,7 +18,8 @@ import { SshHost } from './ssh.js';
 import { sh } from '../util/shell.js';
 import { assertListed } from '../tools/table.js';
 
-/** The state directory on every host: journals, the lock, the engine's copy (tmpfs: gone at reboot, as namespaces are). */
+/** The state directory on every host: journals, the lock, the engine's copy (tmpfs: gone at reboot, as namespaces are).
+ * */
 export const REMOTE_STATE_DIR = '/run/cnperf';
 /** The keeper ends when no heartbeat came for this long (one is sent every second). */
 export const KEEPER_TIMEOUT_S = 5;
@@ -27,7 +28,9 @@ export const KEEPER_TIMEOUT_S = 5;
  * The keeper: prints its pid and start time, then reads one heartbeat byte at a time; no byte within
  * the timeout (or end of input) ends it. `sh` then `exec`s nothing: its pid is the one printed.
  */
-const KEEPER = `echo "$$ $(cut -d' ' -f22 /proc/$$/stat)"; while b=$(timeout "$1" dd bs=1 count=1 status=none 2>/dev/null) && [ -n "$b" ]; do :; done`;
+const KEEPER =
+  `echo "$$ $(cut -d' ' -f22 /proc/$$/stat)"; while b=$(timeout "$1" dd bs=1 count=1 ` +
+  `status=none 2>/dev/null) && [ -n "$b" ]; do :; done`;
 
 /** The heartbeat: a byte a second while process $1 (cnperf) lives. */
 const PACEMAKER = 'while kill -0 "$1" 2>/dev/null; do printf . || exit 0; sleep 1; done';
@@ -49,7 +52,6 @@ export class RemoteHost {
   lost: string | null = null;
   /** where the engine is on the host */
   engine = '';
-  private keeperProc: ChildProcess | null = null;
   private pacemaker: ChildProcess | null = null;
   keeper: Keeper = { pid: 0, start: '' };
   /** the NIC the datapath uses and its MTU (found when connecting) */
@@ -71,7 +73,8 @@ export class RemoteHost {
   async open(): Promise<void> {
     await this.ssh.connect();
     const uname = (await this.ssh.run(['uname', '-sm'])).stdout.trim();
-    if (uname !== 'Linux x86_64') throw new UserError(`host ${this.name}: it is '${uname}'; cnperf's engine is built for Linux x86_64`);
+    if (uname !== 'Linux x86_64')
+      throw new UserError(`host ${this.name}: it is '${uname}'; cnperf's engine is built for Linux x86_64`);
     await this.startKeeper();
   }
 
@@ -84,7 +87,6 @@ export class RemoteHost {
     const p = this.ssh.spawn(sh(KEEPER, String(KEEPER_TIMEOUT_S)), beat.stdout!);
     beat.stdout!.destroy(); // the session holds the pipe now; this process never reads it
     this.pacemaker = beat;
-    this.keeperProc = p;
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     return new Promise((resolve, reject) => {
@@ -97,7 +99,10 @@ export class RemoteHost {
       });
       p.on('exit', (code) => {
         beat.kill();
-        this.lost ??= `the ssh session to host ${this.name} (${this.inv.address}) ended${code === 255 ? ': the connection was lost' : ''}${stderr.trim() ? ` (${stderr.trim()})` : ''}`;
+        this.lost ??=
+          `the ssh session to host ` +
+          (`${this.name} (${this.inv.address}) ` +
+            `ended${code === 255 ? ': the connection was lost' : ''}${stderr.trim() ? ` (${stderr.trim()})` : ''}`);
         reject(new Error(this.lost));
       });
     });
@@ -107,7 +112,12 @@ export class RemoteHost {
   async stateDir(): Promise<string> {
     // as here (src/local/statedir.ts): a directory of this user's that no one else can write, or nothing
     const r = await this.ssh.tryRun(sh(TRUSTED_STATE_DIR, REMOTE_STATE_DIR));
-    if (r.code !== 0) throw new UserError(`host ${this.name}: cannot use ${REMOTE_STATE_DIR} as cnperf's state directory: ${r.stderr.trim() || `exit ${r.code}`}`, "its journals say what cnperf removes there, as root: remove it (cnperf makes it, mode 700)");
+    if (r.code !== 0)
+      throw new UserError(
+        `host ${this.name}: cannot use ` +
+          `${REMOTE_STATE_DIR} as cnperf's state directory: ${r.stderr.trim() || `exit ${r.code}`}`,
+        'its journals say what cnperf removes there, as root: remove it (cnperf makes it, mode 700)',
+      );
     return REMOTE_STATE_DIR;
   }
 
@@ -122,9 +132,22 @@ export class RemoteHost {
     const file = `${dir}/cnperf-engine`;
     const there = await this.ssh.tryRun(['sha256sum', file]);
     if (there.code !== 0 || there.stdout.split(' ')[0] !== hash) {
-      await this.ssh.run(sh('rm -rf "$1"/engine/*; mkdir -p -m 700 "$2" && cat > "$2/.part" && chmod 755 "$2/.part" && mv "$2/.part" "$2/cnperf-engine"', REMOTE_STATE_DIR, dir), bytes, 60_000);
+      await this.ssh.run(
+        sh(
+          'rm -rf "$1"/engine/*; mkdir -p -m 700 "$2" && cat > "$2/.part" && chmod 755 "$2/.part" && mv ' +
+            '"$2/.part" "$2/cnperf-engine"',
+          REMOTE_STATE_DIR,
+          dir,
+        ),
+        bytes,
+        60_000,
+      );
       const check = await this.ssh.run(['sha256sum', file]);
-      if (check.stdout.split(' ')[0] !== hash) throw new UserError(`host ${this.name}: the engine copied to ${file} does not have the content sent (sha256 ${hash.slice(0, 16)}…)`);
+      if (check.stdout.split(' ')[0] !== hash)
+        throw new UserError(
+          `host ${this.name}: the engine copied to ` +
+            `${file} does not have the content sent (sha256 ${hash.slice(0, 16)}…)`,
+        );
     }
     this.engine = file;
     return file;
@@ -137,19 +160,35 @@ export class RemoteHost {
       const target = peer ?? '198.18.0.1';
       const out = (await this.ssh.run(['ip', '-o', 'route', 'get', target])).stdout;
       nic = / dev (\S+)/.exec(out)?.[1];
-      if (!nic || nic === 'lo') throw new UserError(`host ${this.name}: no interface routes to ${target} (ip route get: ${out.trim()})`, 'name it in the inventory: interface: eth1');
+      if (!nic || nic === 'lo')
+        throw new UserError(
+          `host ${this.name}: no interface routes to ${target} (ip route get: ${out.trim()})`,
+          'name it in the inventory: interface: eth1',
+        );
     }
     const link = await this.ssh.tryRun(['ip', '-j', 'link', 'show', 'dev', nic]);
-    if (link.code !== 0) throw new UserError(`host ${this.name}: interface '${nic}' does not exist (${link.stderr.trim()})`, 'check interface: in the inventory');
+    if (link.code !== 0)
+      throw new UserError(
+        `host ${this.name}: interface '${nic}' does not exist (${link.stderr.trim()})`,
+        'check interface: in the inventory',
+      );
     const [info] = JSON.parse(link.stdout) as Array<{ mtu: number }>;
     this.nic = nic;
     this.mtu = info?.mtu ?? 1500;
-    const addrs = JSON.parse((await this.ssh.run(['ip', '-j', 'addr', 'show', 'dev', nic])).stdout) as Array<{ addr_info?: Array<{ local?: string }> }>;
+    const addrs = JSON.parse((await this.ssh.run(['ip', '-j', 'addr', 'show', 'dev', nic])).stdout) as Array<{
+      addr_info?: Array<{ local?: string }>;
+    }>;
     this.nicCarriesAddress = addrs.some((l) => (l.addr_info ?? []).some((a) => a.local === this.inv.address));
   }
 
   planHost(): PlanHost {
-    return { name: this.name, address: this.inv.address, nic: this.nic, mtu: this.mtu, nicCarriesAddress: this.nicCarriesAddress };
+    return {
+      name: this.name,
+      address: this.inv.address,
+      nic: this.nic,
+      mtu: this.mtu,
+      nicCarriesAddress: this.nicCarriesAddress,
+    };
   }
 
   /** Ends the keeper (its engines with it) and the master connection. */
@@ -161,7 +200,7 @@ export class RemoteHost {
 
   /** Throws, naming the host, if its connection is gone. */
   check(): void {
-    if (this.lost && this.lost !== 'closed') throw new UserError(this.lost, `once the host is reachable again: cnperf clean --hosts FILE`);
+    if (this.lost && this.lost !== 'closed')
+      throw new UserError(this.lost, `once the host is reachable again: cnperf clean --hosts FILE`);
   }
 }
-

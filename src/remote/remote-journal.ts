@@ -23,9 +23,19 @@ export class RemoteJournal implements JournalLike {
     readonly header: JournalHeader,
   ) {}
 
-  static async create(host: RemoteHost, header: Pick<JournalHeader, 'runId' | 'kind' | 'datapath'>): Promise<RemoteJournal> {
+  static async create(
+    host: RemoteHost,
+    header: Pick<JournalHeader, 'runId' | 'kind' | 'datapath'>,
+  ): Promise<RemoteJournal> {
     const dir = await host.stateDir();
-    const full: JournalHeader = { v: 1, ...header, pid: host.keeper.pid, pidStart: host.keeper.start, created: new Date().toISOString(), controller: os.hostname() };
+    const full: JournalHeader = {
+      v: 1,
+      ...header,
+      pid: host.keeper.pid,
+      pidStart: host.keeper.start,
+      created: new Date().toISOString(),
+      controller: os.hostname(),
+    };
     const file = `${dir}/${header.runId}.journal`;
     await host.ssh.run(sh('set -C; umask 077; cat > "$1"', file), JSON.stringify(full) + '\n');
     return new RemoteJournal(host, file, full);
@@ -88,16 +98,32 @@ export async function lockHost(host: RemoteHost, owner: string): Promise<() => P
         /* a lock being written this moment */
       }
       const who = o.pid ? `pid ${o.pid}, run ${o.runId ?? '?'}` : 'a lock written moments ago';
-      throw new UserError(`host ${host.name}: another cnperf run is measuring there (${who}); measurements would disturb each other`, 'wait for it to finish, or stop it', 3);
+      throw new UserError(
+        `host ${host.name}: another cnperf run is measuring there (${who}); measurements would disturb each other`,
+        'wait for it to finish, or stop it',
+        3,
+      );
     }
-    if (r.code !== 4) throw new UserError(`host ${host.name}: could not take the measurement lock ${file}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    if (r.code !== 4)
+      throw new UserError(
+        `host ${host.name}: could not take the measurement lock ${file}: ${r.stderr.trim() || `exit ${r.code}`}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50)); // another controller is taking it over
   }
-  throw new UserError(`host ${host.name}: could not take the measurement lock ${file} (another controller kept taking it over)`);
+  throw new UserError(
+    `host ${host.name}: could not take the measurement lock ${file} (another controller kept taking it over)`,
+  );
 }
 
 /** Every journal in the host's state directory, read in one call. */
 export async function listRemoteJournals(host: RemoteHost): Promise<ReturnType<typeof parseJournal>[]> {
-  const out = (await host.ssh.run(sh('for f in "$1"/*.journal; do [ -e "$f" ] || continue; printf "\\n@@%s\\n" "$f"; cat "$f"; done', REMOTE_STATE_DIR))).stdout;
+  const out = (
+    await host.ssh.run(
+      sh(
+        'for f in "$1"/*.journal; do [ -e "$f" ] || continue; printf "\\n@@%s\\n" "$f"; cat "$f"; done',
+        REMOTE_STATE_DIR,
+      ),
+    )
+  ).stdout;
   return [...sections(out)].map(([file, text]) => parseJournal(text, file));
 }

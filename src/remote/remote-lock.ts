@@ -9,7 +9,8 @@
  */
 
 /** Shell functions both scripts use: whether a lock's text names a live owner, and whether it is young. */
-const JUDGE = `alive() {
+const JUDGE =
+  `alive() {
   pid=$(printf '%s' "$1" | sed -n 's/.*"pid":\\([0-9][0-9]*\\).*/\\1/p')
   st=$(printf '%s' "$1" | sed -n 's/.*"pidStart":"\\([0-9][0-9]*\\)".*/\\1/p')
   [ -n "$pid" ] && [ -n "$st" ] || return 1
@@ -23,7 +24,8 @@ held() {
   [ $(( $(date +%s) - m )) -lt 10 ]
 }
 takeover() {
-  mkdir "$f.takeover" 2>/dev/null || { d=$(stat -c %Y "$f.takeover" 2>/dev/null) && [ $(( $(date +%s) - d )) -gt 10 ] && rmdir "$f.takeover"; return 4; }
+  mkdir "$f.takeover" 2>/dev/null || { d=$(stat -c %Y "$f.takeover" 2>/dev/null) && [ $(( $(date +%s) - d ` +
+  `)) -gt 10 ] && rmdir "$f.takeover"; return 4; }
   rc=4; held || { rm -f "$f"; "$@" && rc=0; }
   rmdir "$f.takeover"; return $rc
 }`;

@@ -35,7 +35,12 @@ export function parseSnapshot(out: string, tMs: number): Snapshot {
     if (kind === 'snmp' && ns) counters.snmp[ns] = parseSnmp(v);
   }
   return {
-    sample: { t_ms: tMs, stat: parseProcStat(sec.get('stat') ?? ''), softirqs: parseSoftirqs(sec.get('softirqs') ?? ''), irqs: parseInterruptTotals(sec.get('interrupts') ?? '') },
+    sample: {
+      t_ms: tMs,
+      stat: parseProcStat(sec.get('stat') ?? ''),
+      softirqs: parseSoftirqs(sec.get('softirqs') ?? ''),
+      irqs: parseInterruptTotals(sec.get('interrupts') ?? ''),
+    },
     counters,
   };
 }
@@ -54,7 +59,14 @@ export class HostProbes {
     try {
       for (const { host, part, exec } of trace ? parts : []) {
         const nic = part.namespaces.find((n) => n.root)?.root?.nic;
-        p.traces.set(host.name, await RemoteTrace.start(host, exec.journal, { runId: trace!.runId, devices: [`cnp${trace!.runId}-*`, ...(nic ? [nic] : [])], bufferKb: trace!.bufferKb }));
+        p.traces.set(
+          host.name,
+          await RemoteTrace.start(host, exec.journal, {
+            runId: trace!.runId,
+            devices: [`cnp${trace!.runId}-*`, ...(nic ? [nic] : [])],
+            bufferKb: trace!.bufferKb,
+          }),
+        );
       }
       for (const [k, v] of await p.snapshots()) p.before.set(k, v);
     } catch (e) {
@@ -101,7 +113,14 @@ export class HostProbes {
       const a = this.before.get(host.name);
       const b = after.get(host.name);
       if (!a || !b) continue;
-      hosts[host.name] = summarizeProbes({ topo: part }, [a.sample, b.sample], a.counters, b.counters, traces.get(host.name) ?? null, []);
+      hosts[host.name] = summarizeProbes(
+        { topo: part },
+        [a.sample, b.sample],
+        a.counters,
+        b.counters,
+        traces.get(host.name) ?? null,
+        [],
+      );
     }
     return combine(hosts, problems);
   }
@@ -119,8 +138,21 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
   // each host's softirqs and IRQs per packet the run delivered (a sender's host delivers next to none itself)
   const byRun = Object.fromEntries(
     Object.entries(hosts).map(([name, r]) => {
-      const passes = (f: 'receive_by_device' | 'xmit_by_device') => (r.trace ? Number((Object.values(r.trace[f]).reduce((a, n) => a + n, 0) / Math.max(packets, 1)).toFixed(3)) : null);
-      return [name, { ...r, net_rx_softirqs_per_packet: perPacket(r.softirqs.net_rx), net_tx_softirqs_per_packet: perPacket(r.softirqs.net_tx), irqs_per_packet: perPacket(r.interrupts), traversals_per_packet: packets > 0 ? passes('receive_by_device') : null, xmits_per_packet: packets > 0 ? passes('xmit_by_device') : null }];
+      const passes = (f: 'receive_by_device' | 'xmit_by_device') =>
+        r.trace
+          ? Number((Object.values(r.trace[f]).reduce((a, n) => a + n, 0) / Math.max(packets, 1)).toFixed(3))
+          : null;
+      return [
+        name,
+        {
+          ...r,
+          net_rx_softirqs_per_packet: perPacket(r.softirqs.net_rx),
+          net_tx_softirqs_per_packet: perPacket(r.softirqs.net_tx),
+          irqs_per_packet: perPacket(r.interrupts),
+          traversals_per_packet: packets > 0 ? passes('receive_by_device') : null,
+          xmits_per_packet: packets > 0 ? passes('xmit_by_device') : null,
+        },
+      ];
     }),
   );
   const devices: ProbeReport['devices'] = {};
@@ -131,7 +163,8 @@ export function combine(hosts: Record<string, ProbeReport>, problems: string[]):
   }
   // --trace: every host's stack passes over the packets the run delivered, the longest softirq of any host
   const traced = rs.filter((r) => r.trace);
-  const passes = (f: 'receive_by_device' | 'xmit_by_device') => traced.reduce((a, r) => a + Object.values(r.trace![f]).reduce((x, n) => x + n, 0), 0);
+  const passes = (f: 'receive_by_device' | 'xmit_by_device') =>
+    traced.reduce((a, r) => a + Object.values(r.trace![f]).reduce((x, n) => x + n, 0), 0);
   const perRun = (n: number) => (traced.length && packets > 0 ? Number((n / packets).toFixed(3)) : null);
   const maxes = traced.flatMap((r) => (r.softirq_max_ns === null ? [] : [r.softirq_max_ns]));
   return {

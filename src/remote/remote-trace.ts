@@ -6,7 +6,13 @@
  * is decoded here by the same aggregator.
  */
 import { parseEventFormat, type EventFormat } from '../probes/ringbuffer.js';
-import { deviceFilter, parseLostEvents, TraceAggregator, TraceUnavailable, type TraceSummary } from '../probes/tracepoints.js';
+import {
+  deviceFilter,
+  parseLostEvents,
+  TraceAggregator,
+  TraceUnavailable,
+  type TraceSummary,
+} from '../probes/tracepoints.js';
 import type { RemoteHost } from './remote-host.js';
 import type { RemoteJournal } from './remote-journal.js';
 import { sections, sh } from '../util/shell.js';
@@ -41,11 +47,25 @@ export class RemoteTrace {
     private readonly formats: Record<(typeof EVENTS)[number], EventFormat>,
   ) {}
 
-  static async start(host: RemoteHost, journal: RemoteJournal, o: { runId: string; devices: string[]; bufferKb: number }): Promise<RemoteTrace> {
-    const where = (await host.ssh.run(sh('for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do [ -d "$t/instances" ] && { echo "$t"; exit 0; }; done; [ -d /sys/kernel/tracing ] && echo none || echo absent'))).stdout.trim();
+  static async start(
+    host: RemoteHost,
+    journal: RemoteJournal,
+    o: { runId: string; devices: string[]; bufferKb: number },
+  ): Promise<RemoteTrace> {
+    const where = (
+      await host.ssh.run(
+        sh(
+          'for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do [ -d "$t/instances" ] && { echo "$t"; ' +
+            'exit 0; }; done; [ -d /sys/kernel/tracing ] && echo none || echo absent',
+        ),
+      )
+    ).stdout.trim();
     let root = where;
     let mounted = false;
-    if (where === 'absent') throw new TraceUnavailable(`--trace: host ${host.name}'s kernel has no tracefs (${MOUNT} is missing; CONFIG_TRACING)`);
+    if (where === 'absent')
+      throw new TraceUnavailable(
+        `--trace: host ${host.name}'s kernel has no tracefs (${MOUNT} is missing; CONFIG_TRACING)`,
+      );
     if (where === 'none') {
       await journal.append({ op: 'umount-tracefs', path: MOUNT });
       await host.ssh.run(['mount', '-t', 'tracefs', 'nodev', MOUNT]);
@@ -77,7 +97,13 @@ export class RemoteTrace {
         if (!Number.isInteger(cpu)) continue;
         lost += parseLostEvents(stats);
         // whole sub-buffers until the buffer is empty (a short read padded to one, as tracefs pages are)
-        const raw = await this.host.ssh.readOutput(sh('dd if="$1" of=/dev/stdout iflag=nonblock bs="$2" conv=sync status=none 2>/dev/null; true', `${this.instance}/per_cpu/cpu${cpu}/trace_pipe_raw`, String(pageSize)));
+        const raw = await this.host.ssh.readOutput(
+          sh(
+            'dd if="$1" of=/dev/stdout iflag=nonblock bs="$2" conv=sync status=none 2>/dev/null; true',
+            `${this.instance}/per_cpu/cpu${cpu}/trace_pipe_raw`,
+            String(pageSize),
+          ),
+        );
         agg.addCpuPages(cpu, raw, pageSize);
       }
       return agg.summary(lost);

@@ -5,7 +5,8 @@
  * there (src/local/executor.ts's handlers already work through any runner), the engines' pidfiles and
  * the run's directory on the host.
  */
-import { delRouteArgv, restoreSysctlArgv, runOrGone, type ExecutorPlace, type UndoHandler } from '../local/executor.js';
+import { type ExecutorPlace } from '../local/executor.js';
+import { delRouteArgv, restoreSysctlArgv, runOrGone, type UndoHandler } from '../local/undo.js';
 import type { CommandRunner } from '../local/command.js';
 import type { UndoAction } from '../local/steps.js';
 import { HostCommandError } from '../util/errors.js';
@@ -18,13 +19,17 @@ import { cniDel } from '../datapaths/cni/runtime.js';
 import type { NetworkList } from '../datapaths/cni/config.js';
 
 /** An undo that is one command on the host (its object gone counting as done): many go in one call. */
-const commandHandler = <K extends UndoAction['op']>(argv: (u: Extract<UndoAction, { op: K }>) => readonly string[]): UndoHandler<Extract<UndoAction, { op: K }>> => ({
+const commandHandler = <K extends UndoAction['op']>(
+  argv: (u: Extract<UndoAction, { op: K }>) => readonly string[],
+): UndoHandler<Extract<UndoAction, { op: K }>> => ({
   describe: (u) => u.op,
   undo: (u, run) => runOrGone(run, argv(u)),
   command: argv,
 });
 
-const handler = <K extends UndoAction['op']>(undo: (u: Extract<UndoAction, { op: K }>, run: CommandRunner) => Promise<'removed' | 'gone'>): UndoHandler<Extract<UndoAction, { op: K }>> => ({
+const handler = <K extends UndoAction['op']>(
+  undo: (u: Extract<UndoAction, { op: K }>, run: CommandRunner) => Promise<'removed' | 'gone'>,
+): UndoHandler<Extract<UndoAction, { op: K }>> => ({
   describe: (u) => u.op,
   undo,
 });
@@ -78,7 +83,10 @@ async function scriptOrGone(run: CommandRunner, script: string, ...args: string[
 const RUN_MOUNT_RE = /^\/run\/cnperf\/cnp[a-z0-9]{6}\/[a-z0-9-]+$/;
 const UNMOUNT = '[ -n "$(awk -v p="$1" -v t="$2" \'$2 == p && $3 == t\' /proc/mounts)" ] || exit 3; umount "$1"';
 const unmountOnHost = (type: string) => (u: { path: string }, run: CommandRunner) => {
-  if (!RUN_MOUNT_RE.test(u.path)) throw new Error(`refusing to unmount ${u.path} on a host: not a mount under a run directory of ${REMOTE_STATE_DIR}`);
+  if (!RUN_MOUNT_RE.test(u.path))
+    throw new Error(
+      `refusing to unmount ${u.path} on a host: not a mount under a run directory of ${REMOTE_STATE_DIR}`,
+    );
   return scriptOrGone(run, UNMOUNT, u.path, type);
 };
 
@@ -101,22 +109,43 @@ export const ON_A_HOST: ExecutorPlace = {
     'kill-pidfile': handler<'kill-pidfile'>((u, run) => scriptOrGone(run, STOP_PIDFILE, u.pidfile, u.comm)),
     // DEL through the plugins on the host, where both namespaces are still there (else nothing is left to undo)
     'cni-del': handler<'cni-del'>(async (u, run) => {
-      const there = await run(sh('[ -e "/run/netns/$1" ] && [ -e "/run/netns/$2" ]', u.runIn, u.netns)).then(() => true, () => false);
+      const there = await run(sh('[ -e "/run/netns/$1" ] && [ -e "/run/netns/$2" ]', u.runIn, u.netns)).then(
+        () => true,
+        () => false,
+      );
       if (!there) return 'gone';
-      await cniDel({ network: u.network as NetworkList, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile, host: remotePlugins(run, 'the host') });
+      await cniDel({
+        network: u.network as NetworkList,
+        containerId: u.containerId,
+        netns: u.netns,
+        ifname: u.ifname,
+        runIn: u.runIn,
+        cacheFile: u.cacheFile,
+        host: remotePlugins(run, 'the host'),
+      });
       return 'removed';
     }),
     'rm-trace-instance': handler<'rm-trace-instance'>(async (u, run) => {
-      if (!INSTANCE_RE.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
+      if (!INSTANCE_RE.test(u.path))
+        throw new Error(`refusing to remove ${u.path} on a host: not a cnperf tracefs instance`);
       return scriptOrGone(run, REMOVE_INSTANCE, u.path);
     }),
     // only ever where a traced run mounted it because nothing had (its journal says so)
-    'umount-tracefs': handler<'umount-tracefs'>((u, run) => runOrGone(run, sh('grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"', u.path))),
+    'umount-tracefs': handler<'umount-tracefs'>((u, run) =>
+      runOrGone(
+        run,
+        sh(
+          'grep -q " $1 tracefs " /proc/mounts || { echo "No such file or directory" >&2; exit 1; }; umount "$1"',
+          u.path,
+        ),
+      ),
+    ),
     'hugepages-restore': handler<'hugepages-restore'>((u, run) => scriptOrGone(run, RESTORE_PAGES, String(u.before))),
     'umount-hugetlbfs': handler<'umount-hugetlbfs'>(unmountOnHost('hugetlbfs')),
     'umount-bpffs': handler<'umount-bpffs'>(unmountOnHost('bpf')),
     'rm-dpdk-runtime': handler<'rm-dpdk-runtime'>((u, run) => {
-      if (!/^cnp[a-z0-9]{6}[a-z0-9-]*$/.test(u.prefix)) throw new Error(`refusing to remove DPDK runtime files '${u.prefix}*' on a host: not a run's prefix`);
+      if (!/^cnp[a-z0-9]{6}[a-z0-9-]*$/.test(u.prefix))
+        throw new Error(`refusing to remove DPDK runtime files '${u.prefix}*' on a host: not a run's prefix`);
       return scriptOrGone(run, RM_DPDK_RUNTIME, u.prefix);
     }),
     // the executor's own: they act only through the runner, which here is the host's ssh
@@ -124,8 +153,12 @@ export const ON_A_HOST: ExecutorPlace = {
     'sysctl-restore': commandHandler<'sysctl-restore'>(restoreSysctlArgv),
     ...Object.fromEntries(Object.entries(NEVER_ON_A_HOST).map(([op, why]) => [op, refused(op, why)])),
     'rm-dir': handler<'rm-dir'>(async (u, run) => {
-      if (!/^\/run\/cnperf\/cnp[a-z0-9]{6}$/.test(u.path)) throw new Error(`refusing to remove ${u.path} on a host: not a run directory under ${REMOTE_STATE_DIR}`);
-      return runOrGone(run, sh('[ -d "$1" ] || { echo "No such file or directory" >&2; exit 1; }; rm -rf "$1"', u.path));
+      if (!/^\/run\/cnperf\/cnp[a-z0-9]{6}$/.test(u.path))
+        throw new Error(`refusing to remove ${u.path} on a host: not a run directory under ${REMOTE_STATE_DIR}`);
+      return runOrGone(
+        run,
+        sh('[ -d "$1" ] || { echo "No such file or directory" >&2; exit 1; }; rm -rf "$1"', u.path),
+      );
     }),
   },
 };

@@ -8,8 +8,10 @@ import type { Topology } from '../topology/model.js';
 
 /** What a plan across hosts cannot have yet, each with why. */
 function unsupported(t: Topology): string | null {
-  if (t.rulesets?.length || t.service) return 'firewall rules and Services (--netfilter, --service-proxy) are not built on real hosts yet';
-  if (t.daemons?.length || t.bpf?.length || t.podman || t.dpdk || t.existing) return `datapath ${t.datapath}'s daemons, programs or runtimes are not built on real hosts yet`;
+  if (t.rulesets?.length || t.service)
+    return 'firewall rules and Services (--netfilter, --service-proxy) are not built on real hosts yet';
+  if (t.daemons?.length || t.bpf?.length || t.podman || t.dpdk || t.existing)
+    return `datapath ${t.datapath}'s daemons, programs or runtimes are not built on real hosts yet`;
   if (t.vm) return 'VM endpoints are not built on real hosts yet';
   if (t.links.some((l) => l.kind === 'tap')) return 'taps are not built on real hosts yet';
   return null;
@@ -22,21 +24,31 @@ export function splitByHost(t: Topology): Map<string, Topology> {
   const on = new Map<string, string>();
   for (const ns of t.namespaces) if (ns.on) on.set(ns.name, ns.on);
   // a namespace joins the host of whatever it is wired to, until nothing changes
-  const joins: Array<[string, string]> = t.links.flatMap((l): Array<[string, string]> => (l.kind === 'veth' ? [[l.netns, l.peerNetns]] : l.kind === 'macvlan' || l.kind === 'ipvlan' ? [[l.netns, l.lowerNetns]] : []));
+  const joins: Array<[string, string]> = t.links.flatMap((l): Array<[string, string]> =>
+    l.kind === 'veth'
+      ? [[l.netns, l.peerNetns]]
+      : l.kind === 'macvlan' || l.kind === 'ipvlan'
+        ? [[l.netns, l.lowerNetns]]
+        : [],
+  );
   // CNI's containers are wired by the plugins, on the node they run in
   for (const c of t.cni?.containers ?? []) joins.push([c.netns, t.cni!.node]);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [a, b] of joins) {
       const ha = on.get(a);
       const hb = on.get(b);
-      if (ha && hb && ha !== hb) throw new Error(`internal: ${a} (host ${ha}) and ${b} (host ${hb}) are wired directly across hosts`);
-      if (ha && !hb) on.set(b, ha), (changed = true);
-      if (hb && !ha) on.set(a, hb), (changed = true);
+      if (ha && hb && ha !== hb)
+        throw new Error(`internal: ${a} (host ${ha}) and ${b} (host ${hb}) are wired directly across hosts`);
+      if (ha && !hb) (on.set(b, ha), (changed = true));
+      if (hb && !ha) (on.set(a, hb), (changed = true));
     }
   }
   const lost = t.namespaces.filter((n) => !on.has(n.name));
-  if (lost.length) throw new Error(`internal: ${lost.map((n) => n.name).join(', ')} ${lost.length > 1 ? 'are' : 'is'} wired to no host`);
+  if (lost.length)
+    throw new Error(
+      `internal: ${lost.map((n) => n.name).join(', ')} ${lost.length > 1 ? 'are' : 'is'} wired to no host`,
+    );
   const parts = new Map<string, Topology>();
   for (const host of new Set(on.values())) {
     const here = (netns: string) => on.get(netns) === host;

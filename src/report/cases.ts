@@ -18,7 +18,15 @@ export interface CaseStats {
   measured: number;
   failed: number;
   problems: string[];
-  rtt: { samples: number; lost: number; p50: QuantileCi | null; p99: QuantileCi | null; p999: QuantileCi | null; max: number; cdf: Array<[number, number]> } | null;
+  rtt: {
+    samples: number;
+    lost: number;
+    p50: QuantileCi | null;
+    p99: QuantileCi | null;
+    p999: QuantileCi | null;
+    max: number;
+    cdf: Array<[number, number]>;
+  } | null;
   rx_pps: MeanCi | null;
   /** Gbit/s received: TCP's figure */
   rx_gbps: MeanCi | null;
@@ -76,15 +84,22 @@ export function caseStats(key: string, runs: RunRecord[]): CaseStats {
     problems: [...new Set(runs.map((r) => r.problem).filter((p): p is string => !!p))],
     rtt,
     rx_pps: streams.length ? meanCi(streams.map((s) => s.rx_pps!)) : null,
-    rx_gbps: streams.some((s) => s.rx_gbps !== null) ? meanCi(streams.map((s) => s.rx_gbps).filter((x): x is number => x !== null)) : null,
+    rx_gbps: streams.some((s) => s.rx_gbps !== null)
+      ? meanCi(streams.map((s) => s.rx_gbps).filter((x): x is number => x !== null))
+      : null,
     api: streams.length && streams.every((s) => s.api === streams[0]!.api) ? streams[0]!.api : null,
     // A send rate that was not measured is left out, never averaged in as 0.
-    tx_pps: streams.some((s) => s.tx_pps !== null) ? meanCi(streams.map((s) => s.tx_pps).filter((x): x is number => x !== null)) : null,
+    tx_pps: streams.some((s) => s.tx_pps !== null)
+      ? meanCi(streams.map((s) => s.tx_pps).filter((x): x is number => x !== null))
+      : null,
     loss_ratio: streams.length ? meanCi(streams.map((s) => s.loss_ratio)) : null,
     max_sustained_pps: sustained.length ? meanCi(sustained) : null,
     sustained_none: sweeps.length - sustained.length,
     transactions_per_s: (() => {
-      const tps = ok.map(rrSummaryOf).map((t) => t?.transactions_per_s).filter((x): x is number => typeof x === 'number');
+      const tps = ok
+        .map(rrSummaryOf)
+        .map((t) => t?.transactions_per_s)
+        .filter((x): x is number => typeof x === 'number');
       return tps.length ? meanCi(tps) : null;
     })(),
     params: first.params,

@@ -35,13 +35,23 @@ export function wilson(k: number, n: number): [number, number] | null {
 
 function fromQuantile(q: QuantileCi | null | undefined): Pick<Judgement, 'value' | 'ci95' | 'interval'> {
   if (!q) return { value: null, ci95: null, interval: '–' };
-  const how = { repeats: `Student t over ${q.per_run?.length ?? 0} repeats`, 'within-run': 'within one run (order statistics): says nothing of another run', 'too-few-repeats': 'none: 2 repeats (3 or more give one)' }[q.method];
+  const how = {
+    repeats: `Student t over ${q.per_run?.length ?? 0} repeats`,
+    'within-run': 'within one run (order statistics): says nothing of another run',
+    'too-few-repeats': 'none: 2 repeats (3 or more give one)',
+  }[q.method];
   return { value: q.value, ci95: q.ci95, interval: how };
 }
 
 function fromMean(m: MeanCi | null | undefined): Pick<Judgement, 'value' | 'ci95' | 'interval'> {
   if (!m || !Number.isFinite(m.mean)) return { value: null, ci95: null, interval: '–' };
-  return { value: m.mean, ci95: m.ci95, interval: m.ci95 ? `Student t over ${m.n} repeats` : `none: ${m.n} repeat${m.n === 1 ? '' : 's'} (3 or more give one)` };
+  return {
+    value: m.mean,
+    ci95: m.ci95,
+    interval: m.ci95
+      ? `Student t over ${m.n} repeats`
+      : `none: ${m.n} repeat${m.n === 1 ? '' : 's'} (3 or more give one)`,
+  };
 }
 
 function measuredOf(c: CaseStats, e: Expectation): Pick<Judgement, 'value' | 'ci95' | 'interval'> {
@@ -53,7 +63,9 @@ function measuredOf(c: CaseStats, e: Expectation): Pick<Judgement, 'value' | 'ci
     case 'p99.9':
       return fromQuantile(c.rtt?.p999);
     case 'max':
-      return c.rtt ? { value: c.rtt.max, ci95: null, interval: 'none: the largest sample' } : { value: null, ci95: null, interval: '–' };
+      return c.rtt
+        ? { value: c.rtt.max, ci95: null, interval: 'none: the largest sample' }
+        : { value: null, ci95: null, interval: '–' };
     case 'rx_pps':
       return fromMean(c.rx_pps);
     case 'tx_pps':
@@ -66,7 +78,11 @@ function measuredOf(c: CaseStats, e: Expectation): Pick<Judgement, 'value' | 'ci
       if (c.workload === 'stream') return fromMean(c.loss_ratio);
       if (!c.rtt) return { value: null, ci95: null, interval: '–' };
       const n = c.rtt.samples + c.rtt.lost;
-      return { value: n ? c.rtt.lost / n : null, ci95: wilson(c.rtt.lost, n), interval: `Wilson score over ${n} pooled probes/transactions` };
+      return {
+        value: n ? c.rtt.lost / n : null,
+        ci95: wilson(c.rtt.lost, n),
+        interval: `Wilson score over ${n} pooled probes/transactions`,
+      };
     }
   }
 }
@@ -75,21 +91,42 @@ export function judge(c: CaseStats, e: Expectation): Judgement {
   const m = measuredOf(c, e);
   let verdict: Verdict;
   if (m.value === null) verdict = 'unmeasured';
-  else if (m.ci95 && holds(e.op, m.ci95[0], e.threshold) !== holds(e.op, m.ci95[1], e.threshold)) verdict = 'inconclusive';
+  else if (m.ci95 && holds(e.op, m.ci95[0], e.threshold) !== holds(e.op, m.ci95[1], e.threshold))
+    verdict = 'inconclusive';
   else verdict = holds(e.op, m.value, e.threshold) ? 'pass' : 'fail';
   return { case: `${c.label} (${c.workload})`, expectation: e.text, metric: e.metric, ...m, verdict };
 }
 
 /** The exit status a set of judgements gives: 1 when one failed or was not measured (or, as told, was inconclusive). */
 export function gateExitCode(js: readonly Judgement[], inconclusive: 'pass' | 'fail'): 0 | 1 {
-  return js.some((j) => j.verdict === 'fail' || j.verdict === 'unmeasured' || (j.verdict === 'inconclusive' && inconclusive === 'fail')) ? 1 : 0;
+  return js.some(
+    (j) =>
+      j.verdict === 'fail' || j.verdict === 'unmeasured' || (j.verdict === 'inconclusive' && inconclusive === 'fail'),
+  )
+    ? 1
+    : 0;
 }
 
 export function gatesTable(js: readonly Judgement[]): string {
   const rows = js.map((j) => {
     const metric = j.metric;
-    return [j.case, j.expectation, j.value === null ? '–' : formatMetric(metric, j.value), j.ci95 ? `${formatMetric(metric, j.ci95[0])} … ${formatMetric(metric, j.ci95[1])}` : '–', j.interval, j.verdict.toUpperCase()];
+    return [
+      j.case,
+      j.expectation,
+      j.value === null ? '–' : formatMetric(metric, j.value),
+      j.ci95 ? `${formatMetric(metric, j.ci95[0])} … ${formatMetric(metric, j.ci95[1])}` : '–',
+      j.interval,
+      j.verdict.toUpperCase(),
+    ];
   });
   const failed = js.filter((j) => j.verdict !== 'pass').length;
-  return `Expectations: ${js.length - failed} of ${js.length} hold\n${renderTable(['case', 'expectation', 'measured', '95 % interval', 'interval from', 'verdict'], rows, [0, 1, 4, 5])}`;
+  return (
+    `Expectations: ` +
+    (`${js.length - failed} of ` +
+      `${js.length} hold\n${renderTable(
+        ['case', 'expectation', 'measured', '95 % ' + 'interval', 'interval from', 'verdict'],
+        rows,
+        [0, 1, 4, 5],
+      )}`)
+  );
 }

@@ -12,7 +12,8 @@ import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
-  if ((r.workload === 'rtt' || r.workload === 'load' || r.workload === 'rr' || r.workload === 'crr') && r.summary) return rttFields(r.summary);
+  if ((r.workload === 'rtt' || r.workload === 'load' || r.workload === 'rr' || r.workload === 'crr') && r.summary)
+    return rttFields(r.summary);
   return null;
 }
 
@@ -41,7 +42,8 @@ export function loadTable(runs: RunRecord[]): string {
     const l = streamSummaryOf(r);
     const worst = worstOf(r);
     const load = r.workload === 'load' ? r.summary : null;
-    if (load?.timing === 'planned') notes.push(`${r.id}: stored by an older cnperf — closed-loop probe, RTT from planned send times`);
+    if (load?.timing === 'planned')
+      notes.push(`${r.id}: stored by an older cnperf — closed-loop probe, RTT from planned send times`);
     if (load?.placement?.shared) notes.push(`${r.id}: ${load.placement.shared}`);
     return [
       label(r),
@@ -59,9 +61,26 @@ export function loadTable(runs: RunRecord[]): string {
       r.id,
     ];
   });
-  const header = ['datapath', 'load kpps', 'load rx kpps', 'probes', 'lost', 'p50', 'p99', 'p99.9', 'max', 'worst-N from', 'late p99', 'late max', 'run'];
+  const header = [
+    'datapath',
+    'load kpps',
+    'load rx kpps',
+    'probes',
+    'lost',
+    'p50',
+    'p99',
+    'p99.9',
+    'max',
+    'worst-N from',
+    'late p99',
+    'late max',
+    'run',
+  ];
   const table = renderTable(header, rows, [0, 1, 12]);
-  return `Latency under load: open-loop probe, RTT from each probe's actual send, µs; "late": how far the probe's sender was behind its schedule (not in any RTT)\n${table}${notes.length ? `\n${notes.join('\n')}` : ''}`;
+  return (
+    `Latency under load: open-loop probe, RTT from each probe's actual send, µs; "late": how far the ` +
+    `probe's sender was behind its schedule (not in any RTT)\n${table}${notes.length ? `\n${notes.join('\n')}` : ''}`
+  );
 }
 
 function label(r: RunRecord): string {
@@ -73,7 +92,20 @@ function label(r: RunRecord): string {
 export function rttTable(runs: RunRecord[]): string {
   const rows = runs.map((r) => {
     const s = rttSummaryOf(r);
-    return [r.status === 'ok' ? runName(r) : `${runName(r)} (${r.status})`, String(r.samples), String(r.lost), us(s?.min), us(s?.mean), us(s?.p50), us(s?.p90), us(s?.p99), us(s?.p999), us(s?.max), us(s?.stddev), r.id];
+    return [
+      r.status === 'ok' ? runName(r) : `${runName(r)} (${r.status})`,
+      String(r.samples),
+      String(r.lost),
+      us(s?.min),
+      us(s?.mean),
+      us(s?.p50),
+      us(s?.p90),
+      us(s?.p99),
+      us(s?.p999),
+      us(s?.max),
+      us(s?.stddev),
+      r.id,
+    ];
   });
   const header = ['datapath', 'samples', 'lost', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'stddev', 'run'];
   return `UDP round-trip time, µs\n${renderTable(header, rows, [0, 11])}`;
@@ -101,8 +133,25 @@ export function rrTable(runs: RunRecord[]): string {
       r.id,
     ];
   });
-  const header = ['datapath', 'mode', 'flows', 'req/resp B', 'transactions', 'failed', 'per s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'run'];
-  return `TCP transactions: latency per transaction, µs (crr: connect to close), and transactions per second\n${renderTable(header, rows, [0, 1, 12])}`;
+  const header = [
+    'datapath',
+    'mode',
+    'flows',
+    'req/resp B',
+    'transactions',
+    'failed',
+    'per s',
+    'p50',
+    'p90',
+    'p99',
+    'p99.9',
+    'max',
+    'run',
+  ];
+  return (
+    `TCP transactions: latency per transaction, µs (crr: connect to close), and transactions per ` +
+    `second\n${renderTable(header, rows, [0, 1, 12])}`
+  );
 }
 
 const kpps = (x: number | null | undefined) => (typeof x === 'number' ? (x / 1000).toFixed(1) : '–');
@@ -135,15 +184,45 @@ export function streamTable(runs: RunRecord[]): string {
         r.id,
       ];
     });
-    const header = ['datapath', 'api', 'size', 'burst', 'offered kpps', 'tx kpps', 'rx kpps', 'rx Gbit/s', 'loss %', 'seconds', 'run'];
-    parts.push(`Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP payload\n${renderTable(header, rows, [0, 1, 10])}`);
+    const header = [
+      'datapath',
+      'api',
+      'size',
+      'burst',
+      'offered kpps',
+      'tx kpps',
+      'rx kpps',
+      'rx Gbit/s',
+      'loss %',
+      'seconds',
+      'run',
+    ];
+    parts.push(
+      `Throughput, steady-state means per second (rx ± stddev); Gbit/s of UDP ` +
+        `payload\n${renderTable(header, rows, [0, 1, 10])}`,
+    );
   }
   if (tcp.length) {
     const rows = tcp.map((r) => {
       const s = streamSummaryOf(r)!;
-      return [label(r), String(s.size), String(s.flows), gbps(s.tx_gbps), s.rx_gbps !== null ? `${gbps(s.rx_gbps)} ± ${gbps(s.rx_gbps_stddev)}` : '–', String(s.seconds), r.id];
+      return [
+        label(r),
+        String(s.size),
+        String(s.flows),
+        gbps(s.tx_gbps),
+        s.rx_gbps !== null ? `${gbps(s.rx_gbps)} ± ${gbps(s.rx_gbps_stddev)}` : '–',
+        String(s.seconds),
+        r.id,
+      ];
     });
-    parts.push(`TCP throughput, Gbit/s of bytes written and read, steady-state means per second (rx ± stddev)\n${renderTable(['datapath', 'write B', 'flows', 'tx Gbit/s', 'rx Gbit/s', 'seconds', 'run'], rows, [0, 6])}`);
+    parts.push(
+      `TCP throughput, Gbit/s of bytes written and read, steady-state means per second (rx ± ` +
+        `stddev)\n${renderTable(
+          ['datapath', 'write ' + 'B', 'flows', 'tx Gbit/s', 'rx Gbit/s', 'seconds', 'run'],
+          rows,
+          [0, 6],
+        )}`,
+    );
   }
   return parts.join('\n\n');
 }
@@ -163,14 +242,43 @@ export function sweepTable(runs: RunRecord[]): string {
       continue;
     }
     // Stored before sender-limited points were judged: unknown, not "no".
-    const limited = (pt: (typeof s.points)[number]) => (pt.sender_limited === undefined || pt.sender_limited === null ? '–' : pt.sender_limited ? 'yes' : 'no');
-    for (const pt of s.points) rows.push([label(r), s.api, kpps(pt.offered_pps), kpps(pt.tx_pps), limited(pt), kpps(pt.rx_pps), (pt.loss_ratio * 100).toFixed(2), r.id]);
+    const limited = (pt: (typeof s.points)[number]) =>
+      pt.sender_limited === undefined || pt.sender_limited === null ? '–' : pt.sender_limited ? 'yes' : 'no';
+    for (const pt of s.points)
+      rows.push([
+        label(r),
+        s.api,
+        kpps(pt.offered_pps),
+        kpps(pt.tx_pps),
+        limited(pt),
+        kpps(pt.rx_pps),
+        (pt.loss_ratio * 100).toFixed(2),
+        r.id,
+      ]);
     const at = s.max_sustained_offered_pps ? ` received at ${kpps(s.max_sustained_offered_pps)} kpps offered` : '';
     maxima.push(
-      `${r.datapath} ${s.api}: max sustained ${s.max_sustained_pps === null ? 'none (no rate the sender reached lost less)' : `${kpps(s.max_sustained_pps)} kpps${at}`} (loss < ${s.loss_threshold * 100} %${s.sender_limit !== undefined ? `, sender within ${s.sender_limit * 100} % of the offered rate` : ''})`,
+      `${r.datapath} ` +
+        (`${s.api}: max sustained ` +
+          (`${
+            s.max_sustained_pps === null
+              ? 'none (no rate the sender reached lost ' + 'less)'
+              : `${kpps(s.max_sustained_pps)} ` + `kpps${at}`
+          } (loss < ` +
+            (`${s.loss_threshold * 100} ` +
+              `%${
+                s.sender_limit !== undefined ? `, sender within ` + `${s.sender_limit * 100} % of the offered rate` : ''
+              })`))),
     );
   }
-  return `Rate sweep: received vs offered (kpps); a sender-limited point never sent the rate offered and is never "sustained"\n${renderTable(['datapath', 'api', 'offered', 'sent', 'sender-limited', 'received', 'loss %', 'run'], rows, [0, 1, 4, 7])}\n${maxima.join('\n')}`;
+  return (
+    `Rate sweep: received vs offered (kpps); a sender-limited point never sent the rate offered and is ` +
+    (`never "sustained"\n` +
+      `${renderTable(
+        ['datapath', 'api', 'offered', 'sent', 'sender-limited', 'received', 'loss ' + '%', 'run'],
+        rows,
+        [0, 1, 4, 7],
+      )}\n${maxima.join('\n')}`)
+  );
 }
 
 /** Tables for a mixed list of runs: one per workload, in the order the runs came. */
@@ -181,7 +289,9 @@ export function resultsTables(runs: RunRecord[]): string {
     of('stream').length ? streamTable(of('stream')) : null,
     of('sweep').length ? sweepTable(of('sweep')) : null,
     of('load').length ? loadTable(of('load')) : null,
-    runs.some((r) => r.workload === 'rr' || r.workload === 'crr') ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr')) : null,
+    runs.some((r) => r.workload === 'rr' || r.workload === 'crr')
+      ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr'))
+      : null,
   ];
   return [...parts, vmNotes(runs), dpdkNotes(runs), breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
 }
@@ -205,7 +315,15 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   if (r.workload === 'stream' || r.workload === 'load') out.stream = streamSummaryOf(r);
   if (r.workload === 'load') {
     const s = r.summary;
-    out.load = { timing: s?.timing ?? null, worst_kept: worstOf(r).length, worst_ns: worstOf(r).slice(0, 10).map(([v]) => v), sender_lateness_ns: s?.lateness_ns ?? null, placement: s?.placement ?? null };
+    out.load = {
+      timing: s?.timing ?? null,
+      worst_kept: worstOf(r).length,
+      worst_ns: worstOf(r)
+        .slice(0, 10)
+        .map(([v]) => v),
+      sender_lateness_ns: s?.lateness_ns ?? null,
+      placement: s?.placement ?? null,
+    };
   }
   if (r.workload === 'sweep') out.sweep = sweepSummaryOf(r);
   const rr = rrSummaryOf(r);
@@ -214,8 +332,10 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   const service = (r.topology as { service?: unknown } | null)?.service;
   if (service) out.service = service;
   // what podman ran with (found by probing) and what netavark put into the host's firewall
-  const podman = (r.topology as { podman?: { network: unknown; runtime?: unknown; firewall?: unknown } } | null)?.podman;
-  if (podman) out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
+  const podman = (r.topology as { podman?: { network: unknown; runtime?: unknown; firewall?: unknown } } | null)
+    ?.podman;
+  if (podman)
+    out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
   const vm = vmJson(r);
   if (vm) out.vm = vm;
   // across real hosts: which hosts, and each one's environment (kernel, CPU, NIC)

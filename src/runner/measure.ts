@@ -60,10 +60,19 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     params: { ...w.record(p), ...(Object.keys(options).length ? { datapath: options } : {}) },
     topology: topo,
     // across hosts: the environments of the hosts this case ran on
-    env: topo.hosts && ctx.env.hosts ? { ...ctx.env, hosts: ctx.env.hosts.filter((h) => topo.hosts!.some((x) => x.name === h.name)) } : ctx.env,
+    env:
+      topo.hosts && ctx.env.hosts
+        ? { ...ctx.env, hosts: ctx.env.hosts.filter((h) => topo.hosts!.some((x) => x.name === h.name)) }
+        : ctx.env,
   };
   // The record's result part is the workload's own type (src/workloads/results.ts), keyed by its name.
-  const recordOf = (status: RunRecord['status'], problem: string | null, o: Omit<Outcome<unknown, unknown, unknown>, 'problem'> | null, probes: RunRecord['probes'], teardown: TeardownReport): Measured => ({
+  const recordOf = (
+    status: RunRecord['status'],
+    problem: string | null,
+    o: Omit<Outcome<unknown, unknown, unknown>, 'problem'> | null,
+    probes: RunRecord['probes'],
+    teardown: TeardownReport,
+  ): Measured => ({
     record: {
       ...base,
       workload: job.workload,
@@ -85,16 +94,37 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   try {
     if (ctx.hosts) {
       const across = await buildOnHosts(topo, ctx.hosts.hosts, 'run');
-      host = { teardown: () => across.teardown(), timings: [], probes: () => HostProbes.start(across.parts, ctx.trace ? { runId: topo.runId, bufferKb: traceBufferKb(w.expectedPackets(p)) } : undefined) };
+      host = {
+        teardown: () => across.teardown(),
+        timings: [],
+        probes: () =>
+          HostProbes.start(
+            across.parts,
+            ctx.trace ? { runId: topo.runId, bufferKb: traceBufferKb(w.expectedPackets(p)) } : undefined,
+          ),
+      };
     } else {
       const exec = await buildTopology(topo, 'run');
-      host = { teardown: () => exec.teardown(), timings: exec.timings, probes: () => ProbeSession.start({ topo, cpus: w.cpus(p), trace: ctx.trace ?? false, expectedPackets: w.expectedPackets(p), journal: exec.journal, runDir }) };
+      host = {
+        teardown: () => exec.teardown(),
+        timings: exec.timings,
+        probes: () =>
+          ProbeSession.start({
+            topo,
+            cpus: w.cpus(p),
+            trace: ctx.trace ?? false,
+            expectedPackets: w.expectedPackets(p),
+            journal: exec.journal,
+            runDir,
+          }),
+      };
     }
   } catch (e) {
     // The kernel refused something (a missing feature, a fault): this case fails, others may run.
     // a user's mistake keeps its hint: it lands in the run's "failed: …" line, not on its own
     const hint = e instanceof UserError && e.hint ? ` (${e.hint})` : '';
-    const problem = `building the datapath failed: ${explainBuildFailure(getDatapath(datapath), errorMessage(e))}${hint}`;
+    const problem =
+      `building the datapath failed: ` + `${explainBuildFailure(getDatapath(datapath), errorMessage(e))}${hint}`;
     return recordOf('failed', problem, null, null, { removed: [], alreadyGone: [], failed: [] });
   }
   let outcome: Outcome<unknown, unknown, unknown> | null = null;
@@ -105,7 +135,11 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     if (!ctx.stop.requested) {
       session = await host.probes();
       ctx.progress(`${datapath}: ${w.describe(p)} (run ${topo.runId})`);
-      outcome = await w.run(topo, p, { stop: ctx.stop, progress: (m) => ctx.progress(`${datapath}: ${m}`), workDir: stateDir() });
+      outcome = await w.run(topo, p, {
+        stop: ctx.stop,
+        progress: (m) => ctx.progress(`${datapath}: ${m}`),
+        workDir: stateDir(),
+      });
       probes = await session.stop();
       session = null;
       if (host.timings.length) probes.rules_load = host.timings;
@@ -119,9 +153,12 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   const teardown = await host.teardown();
   if (teardown.failed.length) {
     const what = teardown.failed.map((f) => `${f.what}: ${f.error}`).join('; ');
-    ctx.progress(`${datapath}: teardown could not remove: ${what} — 'cnperf clean${ctx.hosts ? ' --hosts FILE' : ''}' retries`);
+    ctx.progress(
+      `${datapath}: teardown could not remove: ${what} — 'cnperf clean${ctx.hosts ? ' --hosts FILE' : ''}' retries`,
+    );
   }
-  if (!outcome) return recordOf('failed', error ? errorMessage(error) : 'interrupted before measuring', null, null, teardown);
+  if (!outcome)
+    return recordOf('failed', error ? errorMessage(error) : 'interrupted before measuring', null, null, teardown);
   const { problem, breakdown, ...rest } = outcome;
   const why = probes || breakdown ? { ...(probes ?? {}), ...(breakdown ? { breakdown } : {}) } : null;
   return recordOf(problem ? 'partial' : 'ok', problem, rest, why, teardown);

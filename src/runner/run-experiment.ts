@@ -36,13 +36,23 @@ export interface ExperimentOutcome {
 
 /** Identity of what would be measured: the same plan can be resumed, a changed one cannot. */
 export function planHash(workload: string, cases: readonly Case[], repeats: number, trace: boolean): string {
-  return createHash('sha256').update(JSON.stringify({ workload, cases: cases.map((c) => c.key), repeats, trace })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ workload, cases: cases.map((c) => c.key), repeats, trace }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export async function runExperiment(
   loaded: LoadedExperiment,
   scale: Scale,
-  o: { store: Store; resume: boolean; env: Environment; stop: StopState; progress: ExperimentProgress; hosts?: HostSet | null },
+  o: {
+    store: Store;
+    resume: boolean;
+    env: Environment;
+    stop: StopState;
+    progress: ExperimentProgress;
+    hosts?: HostSet | null;
+  },
 ): Promise<ExperimentOutcome> {
   const { spec } = loaded;
   const cases = expandCases(spec, scale);
@@ -50,7 +60,19 @@ export async function runExperiment(
   const hash = planHash(workloadsOf(spec).join(','), cases, repeats, spec.trace);
   let experiment = o.resume ? o.store.findResumable(spec.name, scale, hash) : null;
   if (!experiment) {
-    experiment = { id: newRunId(), name: spec.name, scale, file: loaded.file, text: loaded.text, plan_hash: hash, cases: cases.length, repeats, created_at: new Date().toISOString(), finished_at: null, status: 'running' };
+    experiment = {
+      id: newRunId(),
+      name: spec.name,
+      scale,
+      file: loaded.file,
+      text: loaded.text,
+      plan_hash: hash,
+      cases: cases.length,
+      repeats,
+      created_at: new Date().toISOString(),
+      finished_at: null,
+      status: 'running',
+    };
     o.store.createExperiment(experiment);
   } else {
     o.store.finishExperiment(experiment.id, 'running');
@@ -74,8 +96,22 @@ export async function runExperiment(
       o.progress.caseStarted(i, total, c, r, eta);
       const t0 = performance.now();
       const job = c.quick.jobs[0]!;
-      const m = await measure(c.datapath, job, { batchId: experiment.id, env: o.env, stop: o.stop, progress: o.progress.detail, trace: spec.trace, datapathOptions: c.quick.datapathOptions, hosts: o.hosts ?? null });
-      const record: RunRecord = { ...m.record, experiment_id: experiment.id, case_key: c.key, case_label: c.label, repeat: r };
+      const m = await measure(c.datapath, job, {
+        batchId: experiment.id,
+        env: o.env,
+        stop: o.stop,
+        progress: o.progress.detail,
+        trace: spec.trace,
+        datapathOptions: c.quick.datapathOptions,
+        hosts: o.hosts ?? null,
+      });
+      const record: RunRecord = {
+        ...m.record,
+        experiment_id: experiment.id,
+        case_key: c.key,
+        case_label: c.label,
+        repeat: r,
+      };
       o.store.saveRun(record);
       durations.push(performance.now() - t0 + cooldownMs);
       out[record.status]++;
@@ -92,5 +128,6 @@ export async function runExperiment(
 
 async function sleepUnlessStopped(ms: number, stop: StopState): Promise<void> {
   const until = performance.now() + ms;
-  while (!stop.requested && performance.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - performance.now())));
+  while (!stop.requested && performance.now() < until)
+    await new Promise((r) => setTimeout(r, Math.min(100, until - performance.now())));
 }

@@ -16,7 +16,10 @@ import { installStopHandlers, type StopState } from './signals.js';
 
 export function requireRoot(command: string): void {
   if (process.getuid?.() !== 0) {
-    throw new UserError(`cnperf ${command} needs root: it creates network namespaces and links`, `run it as root, e.g. sudo bin/cnperf ${command} ...`);
+    throw new UserError(
+      `cnperf ${command} needs root: it creates network namespaces and links`,
+      `run it as root, e.g. sudo bin/cnperf ${command} ...`,
+    );
   }
 }
 
@@ -50,7 +53,12 @@ export async function withSession<T>(o: SessionOptions, body: (s: Session) => Pr
   let hosts: HostSet | null = null;
   try {
     if (o.db) store = Store.open(o.db);
-    if (o.hosts) hosts = await HostSet.open(o.hosts.inventory.hosts.slice(0, o.hosts.count), { stateDir: stateDir(), owner: o.owner, engine: staticEnginePath() });
+    if (o.hosts)
+      hosts = await HostSet.open(o.hosts.inventory.hosts.slice(0, o.hosts.count), {
+        stateDir: stateDir(),
+        owner: o.owner,
+        engine: staticEnginePath(),
+      });
     const env = collectEnvironment(engineVersion);
     return await body({ stop, env: hosts ? { ...env, hosts: hosts.env } : env, engineVersion, store, hosts });
   } finally {

@@ -14,7 +14,14 @@
 import type { StampRows } from '../engine-client/protocol.js';
 import { Histogram } from './histogram.js';
 
-export const COMPONENTS = ['client_send', 'forward_path', 'server_wakeup', 'server_turnaround', 'return_path', 'client_wakeup'] as const;
+export const COMPONENTS = [
+  'client_send',
+  'forward_path',
+  'server_wakeup',
+  'server_turnaround',
+  'return_path',
+  'client_wakeup',
+] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** Column indexes of the stamp rows (engine/stamps.h). */
@@ -41,7 +48,12 @@ export interface BreakdownSummary {
   /** round trips whose parts miss their RTT by more than 1 % or 1 µs (whichever is larger) */
   over_tolerance: number;
   /** the worst round trips (the slowest 1 %, at least one): which part grew most over its median */
-  tail: { samples: number; grew: Partial<Record<Component, number>>; dominant: Component | null; mean_excess_ns: Record<Component, number> };
+  tail: {
+    samples: number;
+    grew: Partial<Record<Component, number>>;
+    dominant: Component | null;
+    mean_excess_ns: Record<Component, number>;
+  };
 }
 
 /** The six parts of round trip `seq`, or null when a stamp is missing. Pure. */
@@ -50,7 +62,15 @@ export function splitRoundTrip(client: StampRows, server: StampRows, seq: number
   // Wall-clock nanoseconds (~1.8e18) exceed 2^53: subtract as bigint, convert the small differences.
   const c = (f: number) => client.data[seq * client.fields + f]!;
   const s = (f: number) => server.data[seq * server.fields + f]!;
-  const chain = [c(C.userSend), c(C.kernelTx), s(S.kernelRx), s(S.userRecv), s(S.kernelTx), c(C.kernelRx), c(C.userRecv)];
+  const chain = [
+    c(C.userSend),
+    c(C.kernelTx),
+    s(S.kernelRx),
+    s(S.userRecv),
+    s(S.kernelTx),
+    c(C.kernelRx),
+    c(C.userRecv),
+  ];
   if (chain.some((t) => t === 0n)) return null;
   return chain.slice(1).map((t, i) => Number(t - chain[i]!));
 }
@@ -59,7 +79,12 @@ export function splitRoundTrip(client: StampRows, server: StampRows, seq: number
  * Splits every received round trip. `rtts` are the measured RTTs (engine raw file: -1 = lost), the
  * first of them being sequence number `warmup`.
  */
-export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: BigInt64Array, warmup: number): BreakdownSummary | null {
+export function breakdownRoundTrips(
+  client: StampRows,
+  server: StampRows,
+  rtts: BigInt64Array,
+  warmup: number,
+): BreakdownSummary | null {
   const hists = COMPONENTS.map(() => new Histogram());
   const sums = COMPONENTS.map(() => 0);
   const kept: Array<{ rtt: number; parts: number[] }> = [];
@@ -90,7 +115,15 @@ export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: 
   }
   if (!kept.length) return null;
   const components = Object.fromEntries(
-    COMPONENTS.map((name, i) => [name, { p50: hists[i]!.valueAtQuantile(0.5), p99: hists[i]!.valueAtQuantile(0.99), max: hists[i]!.max, mean: Math.round(sums[i]! / kept.length) }]),
+    COMPONENTS.map((name, i) => [
+      name,
+      {
+        p50: hists[i]!.valueAtQuantile(0.5),
+        p99: hists[i]!.valueAtQuantile(0.99),
+        max: hists[i]!.max,
+        mean: Math.round(sums[i]! / kept.length),
+      },
+    ]),
   ) as Record<Component, ComponentStats>;
 
   const worst = kept.sort((a, b) => b.rtt - a.rtt).slice(0, Math.max(1, Math.floor(kept.length / 100)));
@@ -110,6 +143,13 @@ export function breakdownRoundTrips(client: StampRows, server: StampRows, rtts: 
     components,
     max_sum_error_ns: maxErr,
     over_tolerance: overTolerance,
-    tail: { samples: worst.length, grew, dominant, mean_excess_ns: Object.fromEntries(COMPONENTS.map((n, i) => [n, Math.round(excess[i]! / worst.length)])) as Record<Component, number> },
+    tail: {
+      samples: worst.length,
+      grew,
+      dominant,
+      mean_excess_ns: Object.fromEntries(
+        COMPONENTS.map((n, i) => [n, Math.round(excess[i]! / worst.length)]),
+      ) as Record<Component, number>,
+    },
   };
 }

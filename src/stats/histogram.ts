@@ -88,10 +88,16 @@ export class Histogram {
   }
 
   record(v: number, count = 1): void {
-    if (!(v >= 0) || v !== Math.floor(v) || v === Infinity) throw new RangeError(`histogram value must be a non-negative integer, got ${v}`);
+    if (!(v >= 0) || v !== Math.floor(v) || v === Infinity)
+      throw new RangeError(`histogram value must be a non-negative integer, got ${v}`);
     if (count <= 0) return;
     // The default layout inline (the hot path of a 10 M-sample analysis), bucketIndex otherwise.
-    const idx = this.subBits === SUB_BITS && v < 0x80000000 ? (v < 2048 ? v : 1024 + (20 - Math.clz32(v)) * 1024 + (v >>> (21 - Math.clz32(v)))) : bucketIndex(v, this.subBits);
+    const idx =
+      this.subBits === SUB_BITS && v < 0x80000000
+        ? v < 2048
+          ? v
+          : 1024 + (20 - Math.clz32(v)) * 1024 + (v >>> (21 - Math.clz32(v)))
+        : bucketIndex(v, this.subBits);
     if (idx < DENSE_BUCKETS) {
       (this.dense ??= new Float64Array(DENSE_BUCKETS))[idx]! += count;
       this.denseDirty = true;
@@ -129,7 +135,8 @@ export class Histogram {
   }
 
   merge(other: Histogram): void {
-    if (other.subBits !== this.subBits) throw new Error(`cannot merge histograms of sub_bits ${this.subBits} and ${other.subBits}`);
+    if (other.subBits !== this.subBits)
+      throw new Error(`cannot merge histograms of sub_bits ${this.subBits} and ${other.subBits}`);
     this.fold();
     other.fold();
     for (const [idx, c] of other.counts) {

@@ -26,7 +26,10 @@ export interface MeanCi {
 export const MIN_REPEATS = 3;
 
 /** Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom. */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 export function t975(df: number): number {
   if (df < 1) return NaN;
@@ -78,7 +81,9 @@ function incompleteBeta(x: number, a: number, b: number): number {
   const lnBeta = lgamma(a) + lgamma(b) - lgamma(a + b);
   const front = Math.exp(Math.log(x) * a + Math.log(1 - x) * b - lnBeta) / a;
   // Lentz's continued fraction
-  let f = 1, c = 1, d = 0;
+  let f = 1,
+    c = 1,
+    d = 0;
   for (let i = 0; i <= 300; i++) {
     const m = Math.floor(i / 2);
     let num: number;
@@ -99,7 +104,10 @@ function incompleteBeta(x: number, a: number, b: number): number {
 
 function lgamma(z: number): number {
   // Lanczos approximation (g = 7, n = 9)
-  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const g = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lgamma(1 - z);
   z -= 1;
   let x = g[0]!;
@@ -153,15 +161,23 @@ export function quantileCi(runs: readonly Histogram[], q: number): QuantileCi | 
   if (measured.length === 2) return { value, ci95: null, method: 'too-few-repeats' };
   const n = pooled.total;
   const half = 1.96 * Math.sqrt((q * (1 - q)) / n);
-  return { value, ci95: [pooled.valueAtQuantile(Math.max(0, q - half)), pooled.valueAtQuantile(Math.min(1, q + half))], method: 'within-run' };
+  return {
+    value,
+    ci95: [pooled.valueAtQuantile(Math.max(0, q - half)), pooled.valueAtQuantile(Math.min(1, q + half))],
+    method: 'within-run',
+  };
 }
 
 /**
  * Whether two cases' figures differ: Welch's test over per-repeat values, p < 0.05, only with
  * MIN_REPEATS repeats on each side; otherwise null (not decided) with the reason.
  */
-export function differs(a: readonly number[] | undefined, b: readonly number[] | undefined): { significant: boolean | null; how: string } {
-  if (!a || !b || a.length < MIN_REPEATS || b.length < MIN_REPEATS) return { significant: null, how: `n/a (needs ≥ ${MIN_REPEATS} repeats each)` };
+export function differs(
+  a: readonly number[] | undefined,
+  b: readonly number[] | undefined,
+): { significant: boolean | null; how: string } {
+  if (!a || !b || a.length < MIN_REPEATS || b.length < MIN_REPEATS)
+    return { significant: null, how: `n/a (needs ≥ ${MIN_REPEATS} repeats each)` };
   const w = welch(a, b);
   if (!w) return { significant: null, how: `n/a (needs ≥ ${MIN_REPEATS} repeats each)` };
   return { significant: w.p < 0.05, how: `Welch p = ${w.p.toPrecision(2)} over ${a.length}+${b.length} repeats` };

@@ -80,7 +80,13 @@ export function aggregateSeries(flows: ReadonlyArray<readonly Interval[]>): Inte
   return Array.from({ length: bins }, (_, k) => {
     const cells = acc.map((f) => f[k]!);
     const rate = (x: 'packets' | 'bytes') => cells.reduce((sum, c) => sum + (c.ns > 0 ? (c[x] * 1e9) / c.ns : 0), 0);
-    const bin: Interval = { t: k, start: t0 + k * 1e9, ns: 1e9, packets: Math.round(rate('packets')), bytes: Math.round(rate('bytes')) };
+    const bin: Interval = {
+      t: k,
+      start: t0 + k * 1e9,
+      ns: 1e9,
+      packets: Math.round(rate('packets')),
+      bytes: Math.round(rate('bytes')),
+    };
     if (cells.some((c) => c.ns < MIN_INTERVAL_NS)) bin.partial = true;
     return bin;
   });

@@ -143,7 +143,10 @@ interface Row {
 }
 
 export class Store {
-  private constructor(private readonly db: Database.Database, readonly file: string) {}
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {}
 
   /**
    * The store a read-only command reads (results, report, compare, check): it must exist already —
@@ -151,7 +154,11 @@ export class Store {
    */
   static openExisting(file: string): Store {
     if (!existsSync(file)) {
-      throw new UserError(`no results store at ${file}`, `measure something first (cnperf quick …) or name an existing store with --db FILE`, 1);
+      throw new UserError(
+        `no results store at ${file}`,
+        `measure something first (cnperf quick …) or name an existing store with --db FILE`,
+        1,
+      );
     }
     return Store.open(file);
   }
@@ -160,13 +167,19 @@ export class Store {
     try {
       makeDirs(path.dirname(file), 0o755);
     } catch (e) {
-      throw new UserError(`cannot create the results directory for ${file}: ${(e as Error).message}`, 'choose another place with --db PATH');
+      throw new UserError(
+        `cannot create the results directory for ${file}: ${(e as Error).message}`,
+        'choose another place with --db PATH',
+      );
     }
     let db: Database.Database;
     try {
       db = new Database(file);
     } catch (e) {
-      throw new UserError(`cannot open results database ${file}: ${(e as Error).message}`, 'choose another place with --db PATH');
+      throw new UserError(
+        `cannot open results database ${file}: ${(e as Error).message}`,
+        'choose another place with --db PATH',
+      );
     }
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
@@ -182,9 +195,11 @@ export class Store {
     this.db
       .prepare(
         `INSERT INTO runs (id, batch_id, created_at, datapath, workload, params, topology, env, status, problem,
-                           samples, lost, summary, engine, histogram, raw, series, probes, experiment_id, case_key, case_label, repeat)
+                           samples, lost, summary, engine, histogram, raw, series, probes, experiment_id, ` +
+          `case_key, case_label, repeat)
          VALUES (@id, @batch_id, @created_at, @datapath, @workload, @params, @topology, @env, @status, @problem,
-                 @samples, @lost, @summary, @engine, @histogram, @raw, @series, @probes, @experiment_id, @case_key, @case_label, @repeat)`,
+                 @samples, @lost, @summary, @engine, @histogram, @raw, @series, @probes, @experiment_id, ` +
+          `@case_key, @case_label, @repeat)`,
       )
       .run({
         ...r,
@@ -205,54 +220,79 @@ export class Store {
   createExperiment(e: ExperimentRecord): void {
     this.db
       .prepare(
-        `INSERT INTO experiments (id, name, scale, file, text, plan_hash, cases, repeats, created_at, finished_at, status)
+        `INSERT INTO experiments (id, name, scale, file, text, plan_hash, cases, repeats, created_at, ` +
+          `finished_at, status)
          VALUES (@id, @name, @scale, @file, @text, @plan_hash, @cases, @repeats, @created_at, @finished_at, @status)`,
       )
       .run(e);
   }
 
   finishExperiment(id: string, status: ExperimentRecord['status']): void {
-    this.db.prepare(`UPDATE experiments SET status = ?, finished_at = ? WHERE id = ?`).run(status, status === 'running' ? null : new Date().toISOString(), id);
+    this.db
+      .prepare(`UPDATE experiments SET status = ?, finished_at = ? WHERE id = ?`)
+      .run(status, status === 'running' ? null : new Date().toISOString(), id);
   }
 
   /** The latest unfinished experiment with this exact plan (what --resume continues). */
   findResumable(name: string, scale: string, planHash: string): ExperimentRecord | null {
-    return (this.db.prepare(`SELECT * FROM experiments WHERE name = ? AND scale = ? AND plan_hash = ? AND status != 'done' ORDER BY created_at DESC LIMIT 1`).get(name, scale, planHash) as ExperimentRecord | undefined) ?? null;
+    return (
+      (this.db
+        .prepare(
+          `SELECT * FROM experiments WHERE name = ? AND scale = ? AND plan_hash = ? AND status != 'done' ` +
+            `ORDER BY created_at DESC LIMIT 1`,
+        )
+        .get(name, scale, planHash) as ExperimentRecord | undefined) ?? null
+    );
   }
 
   /** "case_key#repeat" of the runs of an experiment that measured something (ok or partial). */
   measuredCases(experimentId: string): Set<string> {
-    const rows = this.db.prepare(`SELECT case_key, repeat FROM runs WHERE experiment_id = ? AND status != 'failed'`).all(experimentId) as Array<{ case_key: string; repeat: number }>;
+    const rows = this.db
+      .prepare(`SELECT case_key, repeat FROM runs WHERE experiment_id = ? AND status != 'failed'`)
+      .all(experimentId) as Array<{ case_key: string; repeat: number }>;
     return new Set(rows.map((r) => `${r.case_key}#${r.repeat}`));
   }
 
   saveCalibration(c: { id: string; created_at: string; hostname: string; env: unknown; result: unknown }): void {
-    this.db.prepare(`INSERT INTO calibrations (id, created_at, hostname, env, result) VALUES (?, ?, ?, ?, ?)`).run(c.id, c.created_at, c.hostname, JSON.stringify(c.env), JSON.stringify(c.result));
+    this.db
+      .prepare(`INSERT INTO calibrations (id, created_at, hostname, env, result) VALUES (?, ?, ?, ?, ?)`)
+      .run(c.id, c.created_at, c.hostname, JSON.stringify(c.env), JSON.stringify(c.result));
   }
 
   /** The latest calibration of this host, or null. */
   latestCalibration(hostname: string): { id: string; created_at: string; result: unknown } | null {
-    const row = this.db.prepare(`SELECT id, created_at, result FROM calibrations WHERE hostname = ? ORDER BY created_at DESC LIMIT 1`).get(hostname) as { id: string; created_at: string; result: string } | undefined;
+    const row = this.db
+      .prepare(`SELECT id, created_at, result FROM calibrations WHERE hostname = ? ORDER BY created_at DESC LIMIT 1`)
+      .get(hostname) as { id: string; created_at: string; result: string } | undefined;
     return row ? { id: row.id, created_at: row.created_at, result: JSON.parse(row.result) as unknown } : null;
   }
 
   listExperiments(limit = 50): ExperimentRecord[] {
-    return this.db.prepare(`SELECT * FROM experiments ORDER BY created_at DESC LIMIT ?`).all(limit) as ExperimentRecord[];
+    return this.db
+      .prepare(`SELECT * FROM experiments ORDER BY created_at DESC LIMIT ?`)
+      .all(limit) as ExperimentRecord[];
   }
 
   /** An experiment by id (or unambiguous prefix), or the latest one of that name. */
   findExperiment(idOrName: string): ExperimentRecord | null {
-    const byName = this.db.prepare(`SELECT * FROM experiments WHERE name = ? ORDER BY created_at DESC LIMIT 1`).get(idOrName) as ExperimentRecord | undefined;
+    const byName = this.db
+      .prepare(`SELECT * FROM experiments WHERE name = ? ORDER BY created_at DESC LIMIT 1`)
+      .get(idOrName) as ExperimentRecord | undefined;
     if (byName) return byName;
     if (!/^[a-z0-9]{1,32}$/.test(idOrName)) return null;
-    const rows = this.db.prepare(`SELECT * FROM experiments WHERE id LIKE ? || '%' LIMIT 2`).all(idOrName) as ExperimentRecord[];
-    if (rows.length > 1) throw new UserError(`'${idOrName}' matches several experiments`, 'give more characters of the id');
+    const rows = this.db
+      .prepare(`SELECT * FROM experiments WHERE id LIKE ? || '%' LIMIT 2`)
+      .all(idOrName) as ExperimentRecord[];
+    if (rows.length > 1)
+      throw new UserError(`'${idOrName}' matches several experiments`, 'give more characters of the id');
     return rows[0] ?? null;
   }
 
   /** Every run of an experiment, in the order they were measured. */
   runsOfExperiment(experimentId: string): RunRecord[] {
-    return (this.db.prepare(`SELECT * FROM runs WHERE experiment_id = ? ORDER BY created_at, id`).all(experimentId) as Row[]).map(fromRow);
+    return (
+      this.db.prepare(`SELECT * FROM runs WHERE experiment_id = ? ORDER BY created_at, id`).all(experimentId) as Row[]
+    ).map(fromRow);
   }
 
   listRuns(limit = 50): RunRecord[] {
@@ -262,12 +302,23 @@ export class Store {
 
   /** A run by its id or an unambiguous prefix of it. */
   findRun(idOrPrefix: string): RunRecord {
-    if (!/^[a-z0-9]{1,32}$/.test(idOrPrefix)) throw new UserError(`'${idOrPrefix}' is not a run id (letters a-z and digits)`, "'cnperf results list' shows the ids");
-    const rows = this.db.prepare(`SELECT * FROM runs WHERE id LIKE ? || '%' ORDER BY id LIMIT 5`).all(idOrPrefix) as Row[];
-    if (rows.length === 0) throw new UserError(`no run '${idOrPrefix}' in ${this.file}`, "'cnperf results list' shows the stored runs");
+    if (!/^[a-z0-9]{1,32}$/.test(idOrPrefix))
+      throw new UserError(
+        `'${idOrPrefix}' is not a run id (letters a-z and digits)`,
+        "'cnperf results list' shows the ids",
+      );
+    const rows = this.db
+      .prepare(`SELECT * FROM runs WHERE id LIKE ? || '%' ORDER BY id LIMIT 5`)
+      .all(idOrPrefix) as Row[];
+    if (rows.length === 0)
+      throw new UserError(`no run '${idOrPrefix}' in ${this.file}`, "'cnperf results list' shows the stored runs");
     const exact = rows.find((r) => r.id === idOrPrefix);
     if (exact) return fromRow(exact);
-    if (rows.length > 1) throw new UserError(`'${idOrPrefix}' matches several runs: ${rows.map((r) => r.id).join(', ')}`, 'give more characters of the id');
+    if (rows.length > 1)
+      throw new UserError(
+        `'${idOrPrefix}' matches several runs: ${rows.map((r) => r.id).join(', ')}`,
+        'give more characters of the id',
+      );
     return fromRow(rows[0]!);
   }
 
@@ -295,7 +346,10 @@ function fromRow(r: Row): RunRecord {
 function migrate(db: Database.Database, file: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new UserError(`results database ${file} has schema version ${current}; this cnperf knows up to ${SCHEMA_VERSION}`, 'use a newer cnperf, or another --db');
+    throw new UserError(
+      `results database ${file} has schema version ${current}; this cnperf knows up to ${SCHEMA_VERSION}`,
+      'use a newer cnperf, or another --db',
+    );
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {

@@ -13,7 +13,10 @@ import { PROJECT_ROOT } from '../paths.js';
 
 const Entry = z
   .object({
-    program: z.string().regex(/^[a-z0-9][a-z0-9._+-]*$/).optional(),
+    program: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._+-]*$/)
+      .optional(),
     path: z.string().startsWith('/').optional(),
     package: z.string().regex(/^[a-z0-9][a-z0-9.+-]+$/),
     use: z.enum(['run', 'build', 'test', 'bench', 'image']),
@@ -31,11 +34,15 @@ let table: readonly ToolEntry[] | undefined;
 
 /** The table, read once. */
 export function toolTable(): readonly ToolEntry[] {
-  table ??= z.object({ '//': z.string(), tools: z.array(Entry) }).parse(JSON.parse(readFileSync(TOOL_TABLE_FILE, 'utf8'))).tools;
+  table ??= z
+    .object({ '//': z.string(), tools: z.array(Entry) })
+    .parse(JSON.parse(readFileSync(TOOL_TABLE_FILE, 'utf8'))).tools;
   return table;
 }
 
-const MULTIARCH = ({ x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' } as Record<string, string>)[process.arch] ?? `${process.arch}-linux-gnu`;
+const MULTIARCH =
+  ({ x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' } as Record<string, string>)[process.arch] ??
+  `${process.arch}-linux-gnu`;
 
 /** An entry's file path on this machine ($MULTIARCH expanded); programs have none until looked up. */
 export function entryPath(e: ToolEntry): string | undefined {
@@ -50,12 +57,18 @@ export function entryKey(e: ToolEntry): string {
 /** The entry of a program (bare name) or path; an unlisted one is cnperf's bug, not the user's. */
 export function toolEntry(programOrPath: string): ToolEntry {
   const e = findTool(programOrPath);
-  if (!e) throw new Error(`cnperf runs '${programOrPath}', which the tool table (src/tools/tools.json) does not list: add it with its Debian package`);
+  if (!e)
+    throw new Error(
+      `cnperf runs '${programOrPath}', which the tool table (src/tools/tools.json) does not list: add it ` +
+        `with its Debian package`,
+    );
   return e;
 }
 
 export function findTool(programOrPath: string): ToolEntry | undefined {
-  return toolTable().find((e) => e.program === programOrPath || entryPath(e) === programOrPath || e.path === programOrPath);
+  return toolTable().find(
+    (e) => e.program === programOrPath || entryPath(e) === programOrPath || e.path === programOrPath,
+  );
 }
 
 /** "apt-get install dpdk-dev" for the named tools, each package once. */
@@ -65,7 +78,15 @@ export function installHint(...programsOrPaths: string[]): string {
 
 /** Where a program is looked up: PATH, then the sbin directories root's PATH sometimes lacks. */
 export function searchDirs(): string[] {
-  return [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  return [
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/bin',
+  ];
 }
 
 function usable(file: string, mode: number): boolean {
@@ -79,7 +100,10 @@ function usable(file: string, mode: number): boolean {
 
 /** The file an entry names on this machine, or undefined when it is not installed. */
 export function locateTool(e: ToolEntry): string | undefined {
-  if (e.program) return searchDirs().map((d) => path.join(d, e.program!)).find((f) => usable(f, constants.X_OK));
+  if (e.program)
+    return searchDirs()
+      .map((d) => path.join(d, e.program!))
+      .find((f) => usable(f, constants.X_OK));
   const p = entryPath(e)!;
   return usable(p, constants.R_OK) ? p : undefined;
 }

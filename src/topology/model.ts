@@ -3,7 +3,6 @@
  * two endpoints of a measurement sit. Datapaths produce it; only src/local/ turns it into kernel
  * state. Nothing here touches the host.
  */
-import { UserError } from '../util/errors.js';
 
 export interface Namespace {
   name: string;
@@ -78,14 +77,33 @@ export interface VmPlan {
 
 export type Link =
   /** mac/peerMac: set where the plan must know them (BPF datapaths switch by MAC); else the kernel picks */
-  | { kind: 'veth'; name: string; netns: string; peer: string; peerNetns: string; mtu?: number; mac?: string; peerMac?: string }
+  | {
+      kind: 'veth';
+      name: string;
+      netns: string;
+      peer: string;
+      peerNetns: string;
+      mtu?: number;
+      mac?: string;
+      peerMac?: string;
+    }
   | { kind: 'bridge'; name: string; netns: string; mtu?: number }
   /** a VM endpoint's NIC on the host side (qemu opens it by name) */
   | { kind: 'tap'; name: string; netns: string; mtu?: number }
   /** created on `lower` (in lowerNetns) and moved into netns, as a container runtime does */
   | { kind: 'macvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: MacvlanMode; mtu?: number }
   | { kind: 'ipvlan'; name: string; netns: string; lower: string; lowerNetns: string; mode: IpvlanMode; mtu?: number }
-  | { kind: 'vxlan'; name: string; netns: string; vni: number; port: number; local: string; remote: string; dev: string; mtu?: number };
+  | {
+      kind: 'vxlan';
+      name: string;
+      netns: string;
+      vni: number;
+      port: number;
+      local: string;
+      remote: string;
+      dev: string;
+      mtu?: number;
+    };
 
 export type MacvlanMode = 'bridge' | 'private' | 'vepa' | 'passthru';
 export type IpvlanMode = 'l2' | 'l3' | 'l3s';
@@ -237,7 +255,13 @@ export interface Topology {
 /** What a CNI network does for a run: each container namespace is ADDed, its address fills its endpoint. */
 export interface CniPlan {
   /** the parsed network configuration list (src/datapaths/cni/config.ts NetworkList) */
-  network: { cniVersion: string; name: string; disableCheck: boolean; plugins: Array<{ type: string } & Record<string, unknown>>; file: string };
+  network: {
+    cniVersion: string;
+    name: string;
+    disableCheck: boolean;
+    plugins: Array<{ type: string } & Record<string, unknown>>;
+    file: string;
+  };
   /** the namespace plugins run in: the node, whose side they wire (cni0, routes, IPAM) */
   node: string;
   containers: Array<{ netns: string; ifname: string; containerId: string }>;
@@ -254,7 +278,13 @@ export interface PodmanPlan {
    * macvlan: its parent is a veth of the run's in the host (`dev`), whose peer lies in a namespace of
    * the run's (`stub`), so that no frame of the run reaches a real NIC
    */
-  network: { name: string; driver: 'bridge' | 'macvlan'; subnet: string; mtu?: number; parent?: { dev: string; peer: string; stub: string } };
+  network: {
+    name: string;
+    driver: 'bridge' | 'macvlan';
+    subnet: string;
+    mtu?: number;
+    parent?: { dev: string; peer: string; stub: string };
+  };
   /** every container, and the run's name for its network namespace */
   containers: Array<{ name: string; netns: string; role: 'client' | 'server' }>;
   /** the run's name for the host's own namespace, where podman's bridge and the veths' host ends live */
@@ -301,95 +331,3 @@ export interface DpdkPlan {
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */
-export const IFNAME_MAX = 15;
-const IFNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const NETNS_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-export function validIfName(name: string): boolean {
-  return name.length <= IFNAME_MAX && IFNAME_RE.test(name);
-}
-
-export function validNetnsName(name: string): boolean {
-  return NETNS_RE.test(name) && name !== '.' && name !== '..';
-}
-
-/** Checks a topology for internal consistency. Returns the problems; empty means valid. */
-export function validateTopology(t: Topology): string[] {
-  const problems: string[] = [];
-  const nsNames = new Set<string>();
-  for (const ns of t.namespaces) {
-    if (!validNetnsName(ns.name)) problems.push(`namespace name '${ns.name}' is not valid`);
-    if (nsNames.has(ns.name)) problems.push(`namespace '${ns.name}' declared twice`);
-    nsNames.add(ns.name);
-  }
-  const devs = new Set<string>();
-  const addDev = (netns: string, name: string) => {
-    if (!nsNames.has(netns)) problems.push(`device '${name}' is in undeclared namespace '${netns}'`);
-    if (!validIfName(name)) problems.push(`interface name '${name}' is not valid (at most ${IFNAME_MAX} characters of [A-Za-z0-9_.-])`);
-    const key = `${netns}/${name}`;
-    if (devs.has(key)) problems.push(`device '${name}' declared twice in '${netns}'`);
-    devs.add(key);
-  };
-  // a host's NIC exists already: links and routes may name it
-  for (const ns of t.namespaces) if (ns.root) devs.add(`${ns.name}/${ns.root.nic}`);
-  for (const l of t.links) {
-    addDev(l.netns, l.name);
-    if (l.kind === 'veth') addDev(l.peerNetns, l.peer);
-    if ((l.kind === 'macvlan' || l.kind === 'ipvlan') && !devs.has(`${l.lowerNetns}/${l.lower}`)) problems.push(`${l.kind} '${l.name}': lower device '${l.lower}' is not declared (before it) in '${l.lowerNetns}'`);
-    if (l.kind === 'vxlan' && !devs.has(`${l.netns}/${l.dev}`)) problems.push(`vxlan '${l.name}': underlay device '${l.dev}' is not declared (before it) in '${l.netns}'`);
-  }
-  for (const r of t.routes ?? []) {
-    if (!nsNames.has(r.netns)) problems.push(`route to ${r.dst} is in undeclared namespace '${r.netns}'`);
-    if (r.dev && !devs.has(`${r.netns}/${r.dev}`)) problems.push(`route to ${r.dst} uses undeclared device '${r.dev}' in '${r.netns}'`);
-  }
-  for (const c of t.sysctls ?? []) {
-    if (!nsNames.has(c.netns)) problems.push(`sysctl ${c.key} is in undeclared namespace '${c.netns}'`);
-    if (!/^net\.[a-z0-9_.-]+$/.test(c.key)) problems.push(`sysctl '${c.key}': only net.* keys, inside our namespaces`);
-  }
-  for (const b of t.bpf ?? []) {
-    if (!nsNames.has(b.netns)) problems.push(`BPF object ${b.object} is loaded for undeclared namespace '${b.netns}'`);
-    if (!b.pinDir.startsWith(b.root + '/')) problems.push(`BPF pins '${b.pinDir}' lie outside the run's bpffs '${b.root}'`);
-    for (const r of b.requests) {
-      // every request names a namespace, then the device: right after it, or after a MAC or an IP
-      const ns = r[1] ?? '';
-      const dev = (r[0] === 'fdb' || r[0] === 'local' || r[0] === 'remote' ? r[3] : r[2]) ?? '';
-      if (!nsNames.has(ns)) problems.push(`BPF request '${r.join(' ')}' names undeclared namespace '${ns}'`);
-      else if (!devs.has(`${ns}/${dev}`)) problems.push(`BPF request '${r.join(' ')}' names undeclared device '${dev}' in '${ns}'`);
-    }
-  }
-  for (const p of t.ports) {
-    if (!devs.has(`${p.netns}/${p.dev}`)) problems.push(`port '${p.dev}' is not a declared device in '${p.netns}'`);
-    const master = t.links.find((l) => l.kind === 'bridge' && l.netns === p.netns && l.name === p.master);
-    if (!master) problems.push(`port '${p.dev}': no bridge '${p.master}' in '${p.netns}'`);
-  }
-  for (const a of t.addresses) {
-    if (a.dev !== 'lo' && !devs.has(`${a.netns}/${a.dev}`)) problems.push(`address ${a.cidr} is on undeclared device '${a.dev}' in '${a.netns}'`);
-    const m = CIDR_RE.exec(a.cidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) problems.push(`address '${a.cidr}' is not an IPv4 CIDR`);
-  }
-  if (t.pairs.length === 0 || t.pairs[0]!.client !== t.endpoints.client || t.pairs[0]!.server !== t.endpoints.server) problems.push('the first pair must be the endpoints');
-  t.pairs.forEach((pair, i) => {
-    for (const [role, ep] of Object.entries(pair)) {
-      if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
-      const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
-      // an adopted namespace's devices are its own: nothing here declares them
-      const adopted = t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest)) || t.dpdk?.ports.some((p) => p.netns === ep.netns);
-      if (ep.dev !== 'lo' && !byCni && !adopted && !devs.has(`${ep.netns}/${ep.dev}`)) problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
-    }
-  });
-  return problems;
-}
-
-export function assertValidTopology(t: Topology): Topology {
-  const problems = validateTopology(t);
-  if (problems.length) throw new UserError(`datapath '${t.datapath}' planned an invalid topology:\n  ${problems.join('\n  ')}`);
-  return t;
-}
-
-/** Namespace and interface names of a run: `cnp<id>-<role>`, within IFNAME_MAX. */
-export function ownedName(runId: string, role: string): string {
-  const name = `cnp${runId}-${role}`;
-  if (name.length > IFNAME_MAX) throw new Error(`internal: name '${name}' longer than ${IFNAME_MAX} characters`);
-  return name;
-}

@@ -17,7 +17,9 @@ export function nearest(word: string, candidates: readonly string[]): string | u
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("cuont" → "count" is 1). */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -33,7 +35,12 @@ function editDistance(a: string, b: string): number {
  * The error for a value outside an enumeration: what was given, what is allowed, and the nearest
  * allowed value when the given one looks like a typo of it ("--workload 'strem'" → stream).
  */
-export function notOneOf(what: string, value: string, allowed: readonly string[], expected = allowed.join(', ')): UserError {
+export function notOneOf(
+  what: string,
+  value: string,
+  allowed: readonly string[],
+  expected = allowed.join(', '),
+): UserError {
   const near = nearest(value, allowed);
   return new UserError(`${what} '${value}': expected ${expected}${near ? ` (did you mean '${near}'?)` : ''}`);
 }

@@ -1,6 +1,6 @@
 import { UserError } from './errors.js';
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
 
 /**
  * Parses "1ms", "250us", "2s", "0" into integer nanoseconds. A bare number other than 0 is
@@ -46,7 +46,10 @@ export function formatNs(ns: number): string {
 /** Packets per second: "250000", "250k", "1.5M", or 0 (as fast as possible). */
 export function parseRate(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
-  if (!m) throw new UserError(`${what} '${text}': expected packets per second, e.g. 250000, 250k, 1.5M, or 0 for as fast as possible`);
+  if (!m)
+    throw new UserError(
+      `${what} '${text}': expected packets per second, e.g. 250000, 250k, 1.5M, or 0 for as fast as possible`,
+    );
   const pps = Math.round(Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1e3 : 1e6));
   if (pps > 1e9) throw new UserError(`${what} '${text}': at most 1G packets per second`);
   return pps;
@@ -69,7 +72,8 @@ export function parseRateList(text: string, what: string): number[] {
   } else {
     rates = text.split(',').map((r) => parseRate(r, what));
   }
-  if (rates.some((r) => r === 0)) throw new UserError(`${what} '${text}': a sweep offers rates; 0 (as fast as possible) is not one`);
+  if (rates.some((r) => r === 0))
+    throw new UserError(`${what} '${text}': a sweep offers rates; 0 (as fast as possible) is not one`);
   const sorted = [...new Set(rates)].sort((a, b) => a - b);
   if (sorted.length !== rates.length) throw new UserError(`${what} '${text}': a rate is named twice`);
   return sorted;

@@ -20,7 +20,9 @@ interface Running {
   written?: number;
 }
 
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
 
 /** A message from the agent: `<id> <kind> <rest>`. Pure. */
 export function parseAgentLine(line: string): { id: number; kind: string; rest: string } | null {
@@ -31,7 +33,8 @@ export function parseAgentLine(line: string): { id: number; kind: string; rest: 
 /** The command that starts an engine: arguments joined by tabs, which none may hold. Pure. */
 export function startCommand(id: number, argv: readonly string[]): string {
   const bad = argv.find((a) => /[\t\n]/.test(a) || a === '');
-  if (bad !== undefined) throw new Error(`internal: engine argument ${JSON.stringify(bad)} cannot cross the agent's line protocol`);
+  if (bad !== undefined)
+    throw new Error(`internal: engine argument ${JSON.stringify(bad)} cannot cross the agent's line protocol`);
   return `start ${id} ${argv.join('\t')}\n`;
 }
 
@@ -68,7 +71,8 @@ export class GuestAgent implements EngineHost {
         });
         break;
       } catch (e) {
-        if (Date.now() > deadline || !alive()) throw new Error(`cannot reach the guest's agent at ${socketPath}: ${(e as Error).message}`);
+        if (Date.now() > deadline || !alive())
+          throw new Error(`cannot reach the guest's agent at ${socketPath}: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -76,11 +80,11 @@ export class GuestAgent implements EngineHost {
     s.setEncoding('utf8');
     s.on('data', (d: string) => this.onData(d));
     s.on('error', () => undefined); // 'close' follows and says it
-    s.on('close', () => this.closed('the guest\'s channel closed (its VM stopped)'));
+    s.on('close', () => this.closed("the guest's channel closed (its VM stopped)"));
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (Date.now() > deadline) finish(new Error('no hello from the guest\'s agent before the boot deadline'));
-        else if (!alive()) finish(new Error('qemu exited before the guest\'s agent said hello'));
+        if (Date.now() > deadline) finish(new Error("no hello from the guest's agent before the boot deadline"));
+        else if (!alive()) finish(new Error("qemu exited before the guest's agent said hello"));
       }, 100);
       const finish = (err: Error | null) => {
         clearInterval(timer);
@@ -104,7 +108,7 @@ export class GuestAgent implements EngineHost {
   spawn(argv: readonly string[], on: EngineCallbacks): { signal(sig: NodeJS.Signals): void } {
     const id = this.nextId++;
     if (this.closedWhy || !this.socket) {
-      queueMicrotask(() => on.exit(null, null, this.closedWhy ?? 'the guest\'s agent is not connected'));
+      queueMicrotask(() => on.exit(null, null, this.closedWhy ?? "the guest's agent is not connected"));
       return { signal: () => undefined };
     }
     const files = new Set<string>();
@@ -129,7 +133,8 @@ export class GuestAgent implements EngineHost {
       this.onLine(line);
       if (this.closedWhy) return;
     }
-    if (this.buffer.length > MAX_AGENT_LINE) this.refuse(`the guest's agent sent a line of over ${MAX_AGENT_LINE} bytes`);
+    if (this.buffer.length > MAX_AGENT_LINE)
+      this.refuse(`the guest's agent sent a line of over ${MAX_AGENT_LINE} bytes`);
   }
 
   /** The guest broke the protocol: its connection is closed, and what it ran ends with the reason. */
@@ -147,7 +152,12 @@ export class GuestAgent implements EngineHost {
         try {
           const ev = parseEngineLine(m.rest);
           if (ev.event !== 'hello') throw new Error(`the agent's first event was '${ev.event}'`);
-          if (ev.version !== VERSION || ev.proto !== ENGINE_PROTO) throw new Error(`the guest's engine is version ${ev.version} (protocol ${ev.proto}), cnperf is ${VERSION} (protocol ${ENGINE_PROTO}): the image is stale`);
+          if (ev.version !== VERSION || ev.proto !== ENGINE_PROTO)
+            throw new Error(
+              `the guest's engine is version ` +
+                (`${ev.version} (protocol ` +
+                  `${ev.proto}), cnperf is ${VERSION} (protocol ${ENGINE_PROTO}): the image is stale`),
+            );
           this.hello(null);
         } catch (e) {
           this.hello(e as Error);
@@ -168,7 +178,8 @@ export class GuestAgent implements EngineHost {
       if (r.fd === undefined) return;
       const bytes = Buffer.from(m.rest, 'base64');
       r.written = (r.written ?? 0) + bytes.length;
-      if (r.written > MAX_AGENT_FILE) return this.refuse(`the guest's agent sent a file of over ${MAX_AGENT_FILE} bytes`);
+      if (r.written > MAX_AGENT_FILE)
+        return this.refuse(`the guest's agent sent a file of over ${MAX_AGENT_FILE} bytes`);
       writeSync(r.fd, bytes);
     } else if (m.kind === 'exit') {
       if (r.fd !== undefined) closeSync(r.fd);

@@ -67,10 +67,31 @@ interface Booted {
 }
 
 /** Starts one qemu (journaled first) and waits for its agent: the agent, or an error with the console's end. */
-async function bootOne(o: { netns: string; guest: Guest | null; hostNetns: string | null; cpu?: number; vm: VmPlan; accel: 'kvm' | 'tcg'; image: GuestImage; runDir: string; journal: Journal; timeoutMs: number; run: CommandRunner }): Promise<Booted> {
+async function bootOne(o: {
+  netns: string;
+  guest: Guest | null;
+  hostNetns: string | null;
+  cpu?: number;
+  vm: VmPlan;
+  accel: 'kvm' | 'tcg';
+  image: GuestImage;
+  runDir: string;
+  journal: Journal;
+  timeoutMs: number;
+  run: CommandRunner;
+}): Promise<Booted> {
   const files = guestFiles(o.runDir, o.netns);
   makeDirs(files.dir);
-  const argv = qemuArgv({ guest: o.guest, vm: o.vm, accel: o.accel, kernel: o.image.kernel, initramfs: o.image.initramfs, files, name: `cnperf-${o.netns}`, hardening: await hardening(o.run) });
+  const argv = qemuArgv({
+    guest: o.guest,
+    vm: o.vm,
+    accel: o.accel,
+    kernel: o.image.kernel,
+    initramfs: o.image.initramfs,
+    files,
+    name: `cnperf-${o.netns}`,
+    hardening: await hardening(o.run),
+  });
   o.journal.append({ op: 'kill-pidfile', pidfile: files.pidfile, comm: QEMU_COMM });
   const started = Date.now();
   const pin = o.cpu !== undefined ? ['taskset', '-c', String(o.cpu)] : [];
@@ -84,7 +105,11 @@ async function bootOne(o: { netns: string; guest: Guest | null; hostNetns: strin
     await agent.connect(files.socket, started + o.timeoutMs, () => pidAlive(files.pidfile));
   } catch (e) {
     agent.close();
-    throw new Error(`the VM of ${o.netns} did not boot (${o.accel}, ${Date.now() - started} ms): ${errorMessage(e)}; its console (${files.console}) ended:\n    ${consoleTail(files.console)}`);
+    throw new Error(
+      `the VM of ${o.netns} did not boot ` +
+        (`(${o.accel}, ${Date.now() - started} ms): ` +
+          `${errorMessage(e)}; its console (${files.console}) ended:\n    ${consoleTail(files.console)}`),
+    );
   }
   return { agent, ms: Date.now() - started };
 }
@@ -93,10 +118,15 @@ async function bootOne(o: { netns: string; guest: Guest | null; hostNetns: strin
  * KVM or TCG, and why. Asking for kvm where it cannot boot is an error; auto probes /dev/kvm once per
  * host boot (the answer is kept in the cache with the boot id) with a short guest of no devices.
  */
-async function chooseAccel(want: VmPlan['accel'], image: GuestImage, o: { runDir: string; journal: Journal; run: CommandRunner }): Promise<{ accel: 'kvm' | 'tcg'; why: string }> {
+async function chooseAccel(
+  want: VmPlan['accel'],
+  image: GuestImage,
+  o: { runDir: string; journal: Journal; run: CommandRunner },
+): Promise<{ accel: 'kvm' | 'tcg'; why: string }> {
   if (want === 'tcg') return { accel: 'tcg', why: 'asked for (--vm-accel tcg)' };
   if (!existsSync('/dev/kvm')) {
-    if (want === 'kvm') throw new UserError('--vm-accel kvm: this host has no /dev/kvm', 'use --vm-accel tcg (emulation) or auto');
+    if (want === 'kvm')
+      throw new UserError('--vm-accel kvm: this host has no /dev/kvm', 'use --vm-accel tcg (emulation) or auto');
     return { accel: 'tcg', why: 'this host has no /dev/kvm' };
   }
   // Kept in the cache, per host boot and kernel: a probe that hangs costs its deadline once.
@@ -111,15 +141,43 @@ async function chooseAccel(want: VmPlan['accel'], image: GuestImage, o: { runDir
     /* not probed since this host booted */
   }
   if (!probe) {
-    const vm: VmPlan = { accel: 'kvm', vcpus: 1, memory_mb: 128, net_backend: 'tap', vhost: false, endpoints: { client: 'container', server: 'container' } };
+    const vm: VmPlan = {
+      accel: 'kvm',
+      vcpus: 1,
+      memory_mb: 128,
+      net_backend: 'tap',
+      vhost: false,
+      endpoints: { client: 'container', server: 'container' },
+    };
     const probeNs = 'kvm-probe';
     try {
-      const b = await bootOne({ netns: probeNs, guest: null, hostNetns: null, vm, accel: 'kvm', image, ...o, timeoutMs: KVM_PROBE_MS });
+      const b = await bootOne({
+        netns: probeNs,
+        guest: null,
+        hostNetns: null,
+        vm,
+        accel: 'kvm',
+        image,
+        ...o,
+        timeoutMs: KVM_PROBE_MS,
+      });
       b.agent.close();
-      probe = { bootId, kernel: image.kernelPackage, ok: true, detail: `/dev/kvm booted Debian's kernel to the agent in ${b.ms} ms` };
+      probe = {
+        bootId,
+        kernel: image.kernelPackage,
+        ok: true,
+        detail: `/dev/kvm booted Debian's kernel to the agent in ${b.ms} ms`,
+      };
     } catch (e) {
       const hung = /before the boot deadline/.test(errorMessage(e));
-      probe = { bootId, kernel: image.kernelPackage, ok: false, detail: hung ? `/dev/kvm did not boot Debian's kernel to its agent within ${KVM_PROBE_MS / 1000} s` : `/dev/kvm failed to boot Debian's kernel: ${errorMessage(e).split('\n')[0]}` };
+      probe = {
+        bootId,
+        kernel: image.kernelPackage,
+        ok: false,
+        detail: hung
+          ? `/dev/kvm did not boot Debian's kernel to its agent within ${KVM_PROBE_MS / 1000} s`
+          : `/dev/kvm failed to boot Debian's kernel: ${errorMessage(e).split('\n')[0]}`,
+      };
     }
     killQemu(guestFiles(o.runDir, probeNs).pidfile); // its journal entry then finds it gone
     writeFileSync(cache, JSON.stringify(probe) + '\n');
@@ -130,7 +188,12 @@ async function chooseAccel(want: VmPlan['accel'], image: GuestImage, o: { runDir
 }
 
 /** Boots every guest of the plan (in parallel), registers its agent with the supervisor, and fills t.vm.booted. */
-export async function bootGuests(t: Topology, journal: Journal, runDir: string, run: CommandRunner = runCommand): Promise<void> {
+export async function bootGuests(
+  t: Topology,
+  journal: Journal,
+  runDir: string,
+  run: CommandRunner = runCommand,
+): Promise<void> {
   const guests = t.namespaces.filter((n) => n.guest);
   if (!t.vm || guests.length === 0) return;
   if (t.vm.vhost) {
@@ -142,7 +205,21 @@ export async function bootGuests(t: Topology, journal: Journal, runDir: string, 
   const { accel, why } = await chooseAccel(t.vm.accel, image, { runDir, journal, run });
   const timeoutMs = bootTimeoutMs();
   const results = await Promise.allSettled(
-    guests.map((n) => bootOne({ netns: n.name, guest: n.guest!, hostNetns: n.guest!.hostNetns, ...(n.guest!.cpu !== undefined ? { cpu: n.guest!.cpu } : {}), vm: t.vm!, accel, image, runDir, journal, timeoutMs, run })),
+    guests.map((n) =>
+      bootOne({
+        netns: n.name,
+        guest: n.guest!,
+        hostNetns: n.guest!.hostNetns,
+        ...(n.guest!.cpu !== undefined ? { cpu: n.guest!.cpu } : {}),
+        vm: t.vm!,
+        accel,
+        image,
+        runDir,
+        journal,
+        timeoutMs,
+        run,
+      }),
+    ),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   results.forEach((r, i) => {
@@ -153,6 +230,11 @@ export async function bootGuests(t: Topology, journal: Journal, runDir: string, 
     r.value.agent.whenClosed(() => unregisterEngineHost(ns));
   });
   if (failed) throw failed.reason;
-  t.vm.booted = { accel, accel_why: why, kernel: image.kernelPackage, image_build_ms: image.buildMs, boot_ms: results.map((r) => (r as PromiseFulfilledResult<Booted>).value.ms) };
+  t.vm.booted = {
+    accel,
+    accel_why: why,
+    kernel: image.kernelPackage,
+    image_build_ms: image.buildMs,
+    boot_ms: results.map((r) => (r as PromiseFulfilledResult<Booted>).value.ms),
+  };
 }
-

@@ -26,8 +26,10 @@ function pad4(len: number): Buffer {
 
 function record(ino: number, name: string, mode: number, data: Buffer, nlink: number): Buffer[] {
   const nameBytes = Buffer.from(name + '\0');
-  // magic, ino, mode, uid, gid, nlink, mtime (0: reproducible), filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
-  const header = '070701' + [ino, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex8).join('');
+  // magic, ino, mode, uid, gid, nlink, mtime (0: reproducible), filesize, devmajor, devminor, rdevmajor, rdevminor,
+  // namesize, check
+  const header =
+    '070701' + [ino, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex8).join('');
   const head = Buffer.concat([Buffer.from(header, 'ascii'), nameBytes]);
   return [head, pad4(head.length), data, pad4(data.length)];
 }

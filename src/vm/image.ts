@@ -7,7 +7,17 @@
  * the contents' hash.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCommand, type CommandRunner } from '../local/command.js';
@@ -52,11 +62,15 @@ export function initScript(modules: readonly string[]): string {
     '/bin/busybox --install -s /bin',
     'mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev || exit 1',
     'mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /tmp',
-    ...modules.map((m) => `insmod /lib/modules/${path.basename(m)} || { echo "cnperf-init: cannot load ${path.basename(m)}"; exit 1; }`),
+    ...modules.map(
+      (m) =>
+        `insmod /lib/modules/${path.basename(m)} || { echo "cnperf-init: cannot load ${path.basename(m)}"; exit 1; }`,
+    ),
     'ip link set lo up',
-    '# cnperf.probe=1: the acceleration probe boots without a NIC; only the agent\'s hello matters',
+    "# cnperf.probe=1: the acceleration probe boots without a NIC; only the agent's hello matters",
     'if ! grep -q cnperf.probe=1 /proc/cmdline; then',
-    '  for w in $(cat /proc/cmdline); do case "$w" in cnperf.mtu=*) ip link set eth0 mtu "${w#cnperf.mtu=}" || exit 1 ;; esac; done',
+    '  for w in $(cat /proc/cmdline); do case "$w" in cnperf.mtu=*) ip link set eth0 mtu "${w#cnperf.mtu=}" ' +
+      '|| exit 1 ;; esac; done',
     '  ip link set eth0 up || { echo "cnperf-init: no eth0"; exit 1; }',
     '  for w in $(cat /proc/cmdline); do case "$w" in',
     '    cnperf.addr=*) ip addr add "${w#cnperf.addr=}" dev eth0 || exit 1 ;;',
@@ -64,7 +78,8 @@ export function initScript(modules: readonly string[]): string {
     '  esac; done',
     'fi',
     'port=',
-    `for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ${AGENT_PORT_NAME} ] && port="/dev/\${p##*/}"; done`,
+    `for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ` +
+      `${AGENT_PORT_NAME} ] && port="/dev/\${p##*/}"; done`,
     '[ -n "$port" ] || { echo "cnperf-init: no virtio-serial port named cnperf"; exit 1; }',
     'echo "cnperf-init: agent on $port; $(ip -4 -o addr show dev eth0 2>/dev/null | cut -d" " -f7)"',
     'exec /bin/cnperf-engine agent --port "$port"',
@@ -80,7 +95,11 @@ function sha(data: Buffer | string): string {
 async function kernelPackageName(run: CommandRunner): Promise<string> {
   const { stdout } = await run(['apt-cache', 'depends', KERNEL_PACKAGE]);
   const m = /Depends:\s*(linux-image-\S+)/.exec(stdout);
-  if (!m) throw new UserError(`apt-cache does not know ${KERNEL_PACKAGE}'s kernel`, 'run `apt-get update` (scripts/setup.sh does), then try again');
+  if (!m)
+    throw new UserError(
+      `apt-cache does not know ${KERNEL_PACKAGE}'s kernel`,
+      'run `apt-get update` (scripts/setup.sh does), then try again',
+    );
   return m[1]!;
 }
 
@@ -91,7 +110,9 @@ async function kernelPackageName(run: CommandRunner): Promise<string> {
 async function ensureKernel(run: CommandRunner): Promise<{ dir: string; pkg: string; modules: string[] }> {
   const root = path.join(cacheDir(), 'kernel');
   makeDirs(root, 0o755);
-  const cached = readdirSync(root).filter((d) => existsSync(path.join(root, d, 'vmlinuz'))).sort();
+  const cached = readdirSync(root)
+    .filter((d) => existsSync(path.join(root, d, 'vmlinuz')))
+    .sort();
   let pkg = cached[cached.length - 1];
   if (!pkg) {
     const name = await kernelPackageName(run);
@@ -100,7 +121,10 @@ async function ensureKernel(run: CommandRunner): Promise<{ dir: string; pkg: str
       try {
         await run(['sh', '-c', `cd "$1" && apt-get download -q "$2"`, 'sh', tmp, name], undefined, 300_000);
       } catch (e) {
-        throw new UserError(`could not download ${name} (the VM endpoints' kernel) from Debian: ${errorMessage(e)}`, 'cnperf needs Debian\'s archive once to fetch the guest kernel; run `apt-get update` and try again');
+        throw new UserError(
+          `could not download ${name} (the VM endpoints' kernel) from Debian: ${errorMessage(e)}`,
+          "cnperf needs Debian's archive once to fetch the guest kernel; run `apt-get update` and try again",
+        );
       }
       const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'))!;
       pkg = deb.replace(/_amd64\.deb$/, '');
@@ -125,34 +149,59 @@ async function ensureKernel(run: CommandRunner): Promise<{ dir: string; pkg: str
 }
 
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }
 
 /** The kernel and the initramfs for a guest, built where the cache lacks them. */
 export async function ensureGuestImage(run: CommandRunner = runCommand): Promise<GuestImage> {
   const started = Date.now();
   const engine = staticEnginePath();
-  if (!existsSync(engine)) throw new UserError(`VM endpoints need the static engine ${engine}, which is not built`, 'install libbpf-dev, libelf-dev and zlib1g-dev and run `npm run build` (scripts/setup.sh does both)');
-  if (!existsSync(BUSYBOX) || !statSync(BUSYBOX).isFile()) throw new UserError(`VM endpoints need ${BUSYBOX} for the guest's init`, 'install Debian\'s busybox-static (scripts/setup.sh does)');
-  const hadKernel = existsSync(path.join(cacheDir(), 'kernel')) && readdirSync(path.join(cacheDir(), 'kernel')).some((d) => !d.startsWith('.'));
+  if (!existsSync(engine))
+    throw new UserError(
+      `VM endpoints need the static engine ${engine}, which is not built`,
+      'install libbpf-dev, libelf-dev and zlib1g-dev and run `npm run build` (scripts/setup.sh does both)',
+    );
+  if (!existsSync(BUSYBOX) || !statSync(BUSYBOX).isFile())
+    throw new UserError(
+      `VM endpoints need ${BUSYBOX} for the guest's init`,
+      "install Debian's busybox-static (scripts/setup.sh does)",
+    );
+  const hadKernel =
+    existsSync(path.join(cacheDir(), 'kernel')) &&
+    readdirSync(path.join(cacheDir(), 'kernel')).some((d) => !d.startsWith('.'));
   const kernel = await ensureKernel(run);
   const init = initScript(kernel.modules);
   const engineBytes = readFileSync(engine);
   const busybox = readFileSync(BUSYBOX);
   // The initramfs has no dynamic loader: a busybox that needs one (Debian's `busybox`, not
   // `busybox-static`) would fail as the guest's init.
-  if (busybox.includes('/lib64/ld-linux')) throw new UserError(`${BUSYBOX} is dynamically linked: the guest's init needs a static one`, 'apt-get install busybox-static (scripts/setup.sh does)');
+  if (busybox.includes('/lib64/ld-linux'))
+    throw new UserError(
+      `${BUSYBOX} is dynamically linked: the guest's init needs a static one`,
+      'apt-get install busybox-static (scripts/setup.sh does)',
+    );
   const key = sha([kernel.pkg, sha(engineBytes), sha(busybox), sha(init)].join('\n')).slice(0, 16);
   const initramfs = path.join(cacheDir(), 'images', `initramfs-${key}.cpio.gz`);
   const cached = existsSync(initramfs);
   if (!cached) {
     const entries: CpioEntry[] = [
-      ...['bin', 'dev', 'proc', 'sys', 'run', 'tmp', 'lib', 'lib/modules', 'etc'].map((name): CpioEntry => ({ name, kind: 'dir', mode: 0o755 })),
+      ...['bin', 'dev', 'proc', 'sys', 'run', 'tmp', 'lib', 'lib/modules', 'etc'].map((name): CpioEntry => ({
+        name,
+        kind: 'dir',
+        mode: 0o755,
+      })),
       { name: 'init', kind: 'file', mode: 0o755, data: init },
       { name: 'bin/busybox', kind: 'file', mode: 0o755, data: busybox },
       { name: 'bin/sh', kind: 'symlink', mode: 0o777, data: 'busybox' },
       { name: 'bin/cnperf-engine', kind: 'file', mode: 0o755, data: engineBytes },
-      ...kernel.modules.map((m): CpioEntry => ({ name: `lib/modules/${m}`, kind: 'file', mode: 0o644, data: readFileSync(path.join(kernel.dir, 'modules', m)) })),
+      ...kernel.modules.map((m): CpioEntry => ({
+        name: `lib/modules/${m}`,
+        kind: 'file',
+        mode: 0o644,
+        data: readFileSync(path.join(kernel.dir, 'modules', m)),
+      })),
     ];
     makeDirs(path.dirname(initramfs), 0o755);
     // Written aside and renamed: a run reading the cache never sees half an image.
@@ -160,7 +209,15 @@ export async function ensureGuestImage(run: CommandRunner = runCommand): Promise
     writeFileSync(tmp, gzipSync(cpioArchive(entries)));
     renameSync(tmp, initramfs);
     // Each engine build makes a new image: keep only the newest (2 MB each) rather than one per build.
-    for (const f of readdirSync(path.dirname(initramfs))) if (/^initramfs-[0-9a-f]{16}\.cpio\.gz$/.test(f) && f !== path.basename(initramfs)) rmSync(path.join(path.dirname(initramfs), f), { force: true });
+    for (const f of readdirSync(path.dirname(initramfs)))
+      if (/^initramfs-[0-9a-f]{16}\.cpio\.gz$/.test(f) && f !== path.basename(initramfs))
+        rmSync(path.join(path.dirname(initramfs), f), { force: true });
   }
-  return { kernel: path.join(kernel.dir, 'vmlinuz'), initramfs, kernelPackage: kernel.pkg, buildMs: cached && hadKernel ? 0 : Date.now() - started, cached: cached && hadKernel };
+  return {
+    kernel: path.join(kernel.dir, 'vmlinuz'),
+    initramfs,
+    kernelPackage: kernel.pkg,
+    buildMs: cached && hadKernel ? 0 : Date.now() - started,
+    cached: cached && hadKernel,
+  };
 }

@@ -30,13 +30,18 @@ export function moduleIndex(files: readonly string[]): Map<string, string> {
  * The wanted modules and everything they need, each after its dependencies. `depends(name)` gives a
  * module's dependencies; a module the kernel has built in is simply absent from `index`.
  */
-export function loadOrder(wanted: readonly string[], index: ReadonlyMap<string, string>, depends: (file: string) => string[] = (f) => moduleDepends(readFileSync(f))): string[] {
+export function loadOrder(
+  wanted: readonly string[],
+  index: ReadonlyMap<string, string>,
+  depends: (file: string) => string[] = (f) => moduleDepends(readFileSync(f)),
+): string[] {
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, chain: string[]): void => {
     const file = index.get(name);
     if (!file || state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new Error(`kernel modules depend on each other in a circle: ${[...chain, name].join(' → ')}`);
+    if (state.get(name) === 'visiting')
+      throw new Error(`kernel modules depend on each other in a circle: ${[...chain, name].join(' → ')}`);
     state.set(name, 'visiting');
     for (const d of depends(file)) visit(d.replace(/-/g, '_'), [...chain, name]);
     state.set(name, 'done');

@@ -23,7 +23,12 @@ export interface GuestFiles {
 
 export function guestFiles(runDir: string, netns: string): GuestFiles {
   const dir = path.join(runDir, `vm-${netns}`);
-  return { dir, console: path.join(dir, 'console.log'), socket: path.join(dir, 'agent.sock'), pidfile: path.join(dir, 'qemu.pid') };
+  return {
+    dir,
+    console: path.join(dir, 'console.log'),
+    socket: path.join(dir, 'agent.sock'),
+    pidfile: path.join(dir, 'qemu.pid'),
+  };
 }
 
 /** The kernel command line: the console, no reboot on panic, and the network for the guest's init. */
@@ -31,7 +36,10 @@ export function kernelCmdline(g: Guest): string {
   const words = ['console=ttyS0', 'panic=-1', 'loglevel=4', 'cnperf.boot=1'];
   if (g.mtu) words.push(`cnperf.mtu=${g.mtu}`);
   for (const a of g.addresses) words.push(`cnperf.addr=${a}`);
-  for (const r of g.routes) words.push(`cnperf.route=${[r.dst, ...(r.via ? ['via', r.via] : []), 'dev', 'eth0', ...(r.onlink ? ['onlink'] : [])].join(',')}`);
+  for (const r of g.routes) {
+    const route = [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', 'eth0', ...(r.onlink ? ['onlink'] : [])];
+    words.push(`cnperf.route=${route.join(',')}`);
+  }
   return words.join(' ');
 }
 
@@ -62,15 +70,40 @@ export function qemuHardening(help: string, nobodyExists: boolean): string[] {
 }
 
 export function qemuArgv(o: QemuInput): string[] {
-  const a = [QEMU, '-name', o.name, '-accel', o.accel, ...(o.accel === 'kvm' ? ['-cpu', 'host'] : []), '-nodefaults', '-no-user-config', '-display', 'none'];
+  const a = [
+    QEMU,
+    '-name',
+    o.name,
+    '-accel',
+    o.accel,
+    ...(o.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+  ];
   a.push('-m', String(o.vm.memory_mb), '-smp', String(o.vm.vcpus));
-  a.push('-kernel', o.kernel, '-initrd', o.initramfs, '-append', o.guest ? kernelCmdline(o.guest) : 'console=ttyS0 panic=-1 loglevel=4 cnperf.probe=1');
+  a.push(
+    '-kernel',
+    o.kernel,
+    '-initrd',
+    o.initramfs,
+    '-append',
+    o.guest ? kernelCmdline(o.guest) : 'console=ttyS0 panic=-1 loglevel=4 cnperf.probe=1',
+  );
   a.push('-no-reboot', '-serial', `file:${o.files.console}`);
   if (o.guest) {
     a.push('-netdev', `tap,id=n0,ifname=${o.guest.tap},script=no,downscript=no,vhost=${o.vm.vhost ? 'on' : 'off'}`);
     a.push('-device', `virtio-net-pci,netdev=n0,mac=${o.guest.mac}`);
   }
-  a.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=agent,path=${o.files.socket},server=on,wait=off`, '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`);
+  a.push(
+    '-device',
+    'virtio-serial-pci',
+    '-chardev',
+    `socket,id=agent,path=${o.files.socket},server=on,wait=off`,
+    '-device',
+    `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+  );
   a.push(...(o.hardening ?? []));
   a.push('-pidfile', o.files.pidfile, '-daemonize');
   return a;

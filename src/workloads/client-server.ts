@@ -45,8 +45,17 @@ export async function runClientServer<C extends EngineEvent, S extends EngineEve
     if (!client) throw failure ?? new EngineError(o.client.role, `exited (${describeExit(cliExit)}) without a result`);
     const srvExit = await srv.stop('request');
     const atDeadline = cliExit.stoppedBy === 'deadline';
-    const problems = [serverDied, atDeadline ? `${o.client.role} stopped at its deadline (${Math.round(o.deadlineMs / 1000)} s)` : null, failure ? failure.message : null].filter((x): x is string => x !== null);
-    return { client, server: srvExit.events.find(o.isServerResult) ?? null, problems, stoppedEarly: serverDied !== null || atDeadline };
+    const problems = [
+      serverDied,
+      atDeadline ? `${o.client.role} stopped at its deadline (${Math.round(o.deadlineMs / 1000)} s)` : null,
+      failure ? failure.message : null,
+    ].filter((x): x is string => x !== null);
+    return {
+      client,
+      server: srvExit.events.find(o.isServerResult) ?? null,
+      problems,
+      stoppedEarly: serverDied !== null || atDeadline,
+    };
   } finally {
     await Promise.all([srv.stop('request'), cli?.stop('request')]);
   }

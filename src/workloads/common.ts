@@ -17,22 +17,40 @@ export interface CommonParams {
 /** The shared options over a workload's defaults; `minSize`: UDP payloads carry the engine's 16-byte header. */
 export function commonParams<D extends CommonParams>(v: OptionValues, defaults: D, minSize = 16): D {
   const out: D = { ...defaults };
-  if (v.size !== undefined && v.size < minSize) throw new UserError(`--size ${v.size}: a UDP payload carries cnperf's 16-byte header: allowed ${minSize}..65507 (rr and crr take 1..)`);
+  if (v.size !== undefined && v.size < minSize)
+    throw new UserError(
+      `--size ${v.size}: a UDP payload carries cnperf's 16-byte header: allowed ` +
+        `${minSize}..65507 (rr and crr take 1..)`,
+    );
   if (v.size !== undefined) out.size = v.size;
   if (v.wait !== undefined) out.wait = v.wait;
   if (v.pace !== undefined) out.pace = v.pace;
   if (v.cpus !== undefined) out.cpus = v.cpus;
   if (v['rt-prio'] !== undefined) out.rtPrio = v['rt-prio'];
   if (v['xdp-frames'] !== undefined || v['xdp-ring'] !== undefined) {
-    out.xdp = { ...(v['xdp-frames'] !== undefined ? { frames: v['xdp-frames'] } : {}), ...(v['xdp-ring'] !== undefined ? { ring: v['xdp-ring'] } : {}) };
+    out.xdp = {
+      ...(v['xdp-frames'] !== undefined ? { frames: v['xdp-frames'] } : {}),
+      ...(v['xdp-ring'] !== undefined ? { ring: v['xdp-ring'] } : {}),
+    };
     const frames = out.xdp.frames ?? 4096;
     const ring = out.xdp.ring ?? 2048;
-    if (ring >= frames) throw new UserError(`--xdp-ring ${ring} must be smaller than --xdp-frames ${frames}`, 'the receiver stocks its fill ring with ring-many frames and keeps the rest to send');
+    if (ring >= frames)
+      throw new UserError(
+        `--xdp-ring ${ring} must be smaller than --xdp-frames ${frames}`,
+        'the receiver stocks its fill ring with ring-many frames and keeps the rest to send',
+      );
   }
   return out;
 }
 
 /** The shared options as stored and printed in --json (snake_case). */
 export function commonRecord(p: CommonParams): Record<string, unknown> {
-  return { size: p.size, wait: p.wait, pace: p.pace, cpus: p.cpus ?? null, rt_prio: p.rtPrio ?? 0, ...(p.xdp ? { xdp: p.xdp } : {}) };
+  return {
+    size: p.size,
+    wait: p.wait,
+    pace: p.pace,
+    cpus: p.cpus ?? null,
+    rt_prio: p.rtPrio ?? 0,
+    ...(p.xdp ? { xdp: p.xdp } : {}),
+  };
 }

@@ -6,7 +6,11 @@
  */
 import type { Endpoint, ServicePath } from '../topology/model.js';
 
-export function destinationOf(service: ServicePath | undefined, server: Endpoint, reportedPort: number): { ip: string; port: number } {
+export function destinationOf(
+  service: ServicePath | undefined,
+  server: Endpoint,
+  reportedPort: number,
+): { ip: string; port: number } {
   return service ? { ip: service.cluster_ip, port: service.port } : { ip: server.ip, port: reportedPort };
 }
 

@@ -13,8 +13,28 @@ import type { Endpoint } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { within } from '../util/timeout.js';
 import type { LoadEngineRecord, LoadPlacement, LoadSummary, StreamSeries } from './results.js';
-import { RTT_DEFAULTS, rttCommands, rttOutcomeOf, rttParams, rttRecord, runRtt, type RttOutcome, type RttParams } from './rtt.js';
-import { checkRaw, isRawApi, perApi, runStream, streamBase, streamCommands, streamOutcomeOf, streamPackets, streamRecord, type StreamOutcome, type StreamParams } from './stream.js';
+import {
+  RTT_DEFAULTS,
+  rttCommands,
+  rttOutcomeOf,
+  rttParams,
+  rttRecord,
+  runRtt,
+  type RttOutcome,
+  type RttParams,
+} from './rtt.js';
+import {
+  checkRaw,
+  isRawApi,
+  perApi,
+  runStream,
+  streamBase,
+  streamCommands,
+  streamPackets,
+  streamRecord,
+} from './stream.js';
+import { type StreamOutcome, type StreamParams } from './stream-params.js';
+import { streamOutcomeOf } from './stream-outcome.js';
 import type { Outcome, Workload } from './types.js';
 
 /**
@@ -27,8 +47,18 @@ export function loadPlacement(probeCpus: [number, number] | undefined, cpuCount:
   const [c, s] = probeCpus ?? [0, Math.min(1, cpuCount - 1)];
   const free = Array.from({ length: cpuCount }, (_, i) => i).find((i) => i !== c && i !== s);
   const sender = free ?? (s !== c ? s : c);
-  const sharing = [sender === c ? `the load sender shares CPU ${c} with the probe client` : null, sender === s && free === undefined ? `the load sender shares CPU ${s} with the probe server` : null, c === s ? `the probe client and server share CPU ${c}` : null].filter(Boolean);
-  return { probe_client: c, probe_server: s, load_sender: sender, load_receiver: s, shared: sharing.length ? sharing.join('; ') : null };
+  const sharing = [
+    sender === c ? `the load sender shares CPU ${c} with the probe client` : null,
+    sender === s && free === undefined ? `the load sender shares CPU ${s} with the probe server` : null,
+    c === s ? `the probe client and server share CPU ${c}` : null,
+  ].filter(Boolean);
+  return {
+    probe_client: c,
+    probe_server: s,
+    load_sender: sender,
+    load_receiver: s,
+    shared: sharing.length ? sharing.join('; ') : null,
+  };
 }
 
 /**
@@ -41,7 +71,14 @@ export function phaseLockWarning(p: Pick<LoadParams, 'probe' | 'stream'>): strin
   if (!rate) return null;
   const perProbe = (rate * p.probe.intervalNs) / 1e9 / p.stream.burst;
   if (Math.abs(perProbe - Math.round(perProbe)) > 1e-9) return null;
-  return `the probe's period (${p.probe.intervalNs / 1e6} ms) is a whole multiple of the load's (${Math.round(perProbe)} burst${Math.round(perProbe) === 1 ? '' : 's'} per probe): they stay at one phase for the whole run and the probe's latency depends on it; give an interval that is not (e.g. ${((p.probe.intervalNs * 0.997) / 1e3).toFixed(0)}us)`;
+  return (
+    `the probe's period ` +
+    (`(${p.probe.intervalNs / 1e6} ms) is a whole multiple of the load's ` +
+      (`(${Math.round(perProbe)} ` +
+        (`burst${Math.round(perProbe) === 1 ? '' : 's'} per probe): they stay at one phase for the whole run and the ` +
+          (`probe's latency depends on it; give an interval that is not (e.g. ` +
+            `${((p.probe.intervalNs * 0.997) / 1e3).toFixed(0)}us)`))))
+  );
 }
 
 export interface LoadParams {
@@ -89,7 +126,7 @@ export function worstSamples(samples: BigInt64Array, n: number): Array<[number, 
     [index[a], index[b]] = [index[b]!, index[a]!];
   };
   const down = (from: number) => {
-    for (let i = from; ; ) {
+    for (let i = from; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
@@ -124,12 +161,20 @@ export function worstSamples(samples: BigInt64Array, n: number): Array<[number, 
   return out.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
 }
 
-export async function runLoadLatency(client: Endpoint, server: Endpoint, p: LoadParams, workDir: string): Promise<LoadOutcome> {
+export async function runLoadLatency(
+  client: Endpoint,
+  server: Endpoint,
+  p: LoadParams,
+  workDir: string,
+): Promise<LoadOutcome> {
   const loadStarted = Date.now();
   const stream = runStream(client, server, { ...p.stream, durationNs: loadDurationNs(p) });
   // If the load fails before the probe starts, say so instead of measuring an unloaded path.
   const early = await within(
-    stream.then(() => 'ended' as const, () => 'failed' as const),
+    stream.then(
+      () => 'ended' as const,
+      () => 'failed' as const,
+    ),
     p.settleNs / 1e6,
     'settled' as const,
   );
@@ -153,7 +198,12 @@ export async function runLoadLatency(client: Endpoint, server: Endpoint, p: Load
     probe.problem ? `probe: ${probe.problem}` : null,
     probeEndedMs > loadDurationNs(p) / 1e6 ? 'the probe outlasted the load: its last samples ran unloaded' : null,
   ].filter((x): x is string => x !== null);
-  return { stream: load, probe, worst: worstSamples(probe.raw ?? new BigInt64Array(0), p.keepWorst), problem: problems.length ? problems.join('; ') : null };
+  return {
+    stream: load,
+    probe,
+    worst: worstSamples(probe.raw ?? new BigInt64Array(0), p.keepWorst),
+    problem: problems.length ? problems.join('; ') : null,
+  };
 }
 
 export type LoadResultOutcome = Outcome<LoadSummary, LoadEngineRecord, StreamSeries>;
@@ -174,29 +224,60 @@ function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse'
     breakdown: false,
     cpus: [placement.probe_client, placement.probe_server],
   };
-  if (probe.intervalNs === 0) throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
+  if (probe.intervalNs === 0)
+    throw new UserError('--workload load needs a periodic probe: give --interval > 0 (e.g. 1ms)');
   const settleNs = v.settle ?? DEFAULT_SETTLE_NS;
   const keepWorst = v.worst ?? DEFAULT_KEEP_WORST;
   // The load's steady state starts when the probe does.
-  const base = { ...streamBase(v, 'one'), warmupNs: settleNs, cpus: [placement.load_sender, placement.load_receiver] as [number, number] };
+  const base = {
+    ...streamBase(v, 'one'),
+    warmupNs: settleNs,
+    cpus: [placement.load_sender, placement.load_receiver] as [number, number],
+  };
   return perApi(v, base).map((stream) => ({ stream, probe, settleNs, keepWorst, placement }));
 }
 
 export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
   // The probe and the load would both bind the Service's target port in one server namespace.
-  serviceUnsupported: () => 'the load workload runs a probe and a load to one server; through a Service (one target port) it is not built — measure rtt or stream through it',
+  serviceUnsupported: () =>
+    'the load workload runs a probe and a load to one server; through a Service (one target port) it is not ' +
+    'built — measure rtt or stream through it',
   name: 'load',
   description: 'an RTT probe under a stream load: latency under load (seed 003)',
   parse: parseLoad,
   pairsNeeded: () => 1,
   rawApi: (p) => (isRawApi(p.stream.api) ? p.stream.api : null),
   cpus: (p) => p.probe.cpus,
-  expectedPackets: (p) => 2 * (p.probe.count + p.probe.warmup) + streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
-  describe: (p) => `probing RTT (${p.probe.count} packets every ${p.probe.intervalNs / 1e6} ms) under a ${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
+  expectedPackets: (p) =>
+    2 * (p.probe.count + p.probe.warmup) +
+    streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
+  describe: (p) =>
+    `probing RTT (${p.probe.count} packets every ` +
+    (`${p.probe.intervalNs / 1e6} ms) under a ` +
+      `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`),
   footer: (p) =>
-    `${phaseLockWarning(p) ? `warning: ${phaseLockWarning(p)}\n` : ''}open-loop probe: ${p.probe.count} probes every ${p.probe.intervalNs / 1e6} ms (pace ${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ${p.settleNs / 1e9} s of load; the ${p.keepWorst} worst kept; CPUs: probe ${p.placement.probe_client}→${p.placement.probe_server}, load ${p.placement.load_sender}→${p.placement.load_receiver}${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
-  record: (p) => ({ probe: rttRecord(p.probe), load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }), settle_ns: p.settleNs, keep_worst: p.keepWorst, placement: p.placement }),
-  commands: (topo, p, workDir) => [...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }), ...rttCommands(topo, { ...p.probe, openLoop: true, raw: true }, workDir)],
+    `${phaseLockWarning(p) ? `warning: ` + (`${phaseLockWarning(p)}` + `\n`) : ''}open-loop probe: ` +
+    (`${p.probe.count} probes every ` +
+      (`${p.probe.intervalNs / 1e6} ms (pace ` +
+        (`${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ` +
+          (`${p.settleNs / 1e9} s of load; the ` +
+            (`${p.keepWorst} worst kept; CPUs: probe ` +
+              (`${p.placement.probe_client}→` +
+                (`${p.placement.probe_server}, load ` +
+                  (`${p.placement.load_sender}→` +
+                    (`${p.placement.load_receiver}` +
+                      `${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`))))))))),
+  record: (p) => ({
+    probe: rttRecord(p.probe),
+    load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }),
+    settle_ns: p.settleNs,
+    keep_worst: p.keepWorst,
+    placement: p.placement,
+  }),
+  commands: (topo, p, workDir) => [
+    ...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }),
+    ...rttCommands(topo, { ...p.probe, openLoop: true, raw: true }, workDir),
+  ],
   async run(topo, p, ctx) {
     checkRaw(topo, p.stream.api);
     const before = await readDropCounters(topo);
@@ -208,7 +289,13 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
       problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
       samples: probe.samples,
       lost: probe.lost,
-      summary: { ...(probe.summary ?? {}), stream: load.summary, worst: out.worst, timing: 'open-loop', placement: p.placement },
+      summary: {
+        ...(probe.summary ?? {}),
+        stream: load.summary,
+        worst: out.worst,
+        timing: 'open-loop',
+        placement: p.placement,
+      },
       engine: { probe: probe.engine, load: load.engine },
       histogram: probe.histogram,
       raw: probe.raw,

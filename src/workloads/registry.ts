@@ -17,7 +17,14 @@ import { streamWorkload } from './stream.js';
 import { sweepWorkload } from './sweep.js';
 import type { Outcome, Workload } from './types.js';
 
-export const WORKLOADS = { rtt: rttWorkload, stream: streamWorkload, sweep: sweepWorkload, load: loadWorkload, rr: rrWorkloadDef, crr: crrWorkloadDef } as const satisfies Record<WorkloadName, unknown>;
+export const WORKLOADS = {
+  rtt: rttWorkload,
+  stream: streamWorkload,
+  sweep: sweepWorkload,
+  load: loadWorkload,
+  rr: rrWorkloadDef,
+  crr: crrWorkloadDef,
+} as const satisfies Record<WorkloadName, unknown>;
 
 type ParamsOf<W> = W extends Workload<infer P, infer _O> ? P : never;
 
@@ -40,16 +47,24 @@ export function workloadOf(job: Job): { w: Workload<unknown, Outcome<unknown, un
 }
 
 /** Jobs for a workload from parsed options: one per variant (e.g. per --api). */
-export function jobsOf(name: WorkloadName, parse: (w: Workload<unknown, Outcome<unknown, unknown, unknown>>) => unknown[]): Job[] {
-  return parse(WORKLOADS[name] as Workload<unknown, Outcome<unknown, unknown, unknown>>).map((params) => ({ workload: name, params }) as Job);
+export function jobsOf(
+  name: WorkloadName,
+  parse: (w: Workload<unknown, Outcome<unknown, unknown, unknown>>) => unknown[],
+): Job[] {
+  return parse(WORKLOADS[name] as Workload<unknown, Outcome<unknown, unknown, unknown>>).map(
+    (params) => ({ workload: name, params }) as Job,
+  );
 }
 
 /** The client/server pairs a set of jobs needs from the datapath: the most any of them uses at once. */
 export function pairsNeeded(jobs: readonly Job[]): number {
-  return Math.max(1, ...jobs.map((j) => {
-    const { w, p } = workloadOf(j);
-    return w.pairsNeeded(p);
-  }));
+  return Math.max(
+    1,
+    ...jobs.map((j) => {
+      const { w, p } = workloadOf(j);
+      return w.pairsNeeded(p);
+    }),
+  );
 }
 
 /** The first raw sending API any of the jobs uses, or null. */
@@ -71,14 +86,27 @@ export function rawApisOf(jobs: readonly Job[]): string[] {
  * protocol they send, and every refusal — a workload that cannot go through the Service — before
  * anything is built.
  */
-export function planForJobs(datapath: string, jobs: readonly Job[], options: DatapathOptions, runId?: string): Topology {
+export function planForJobs(
+  datapath: string,
+  jobs: readonly Job[],
+  options: DatapathOptions,
+  runId?: string,
+): Topology {
   let opts = options;
   if (options.service && options.service.proxy !== 'none') {
-    const transports = [...new Set(jobs.map((j) => {
-      const { w, p } = workloadOf(j);
-      return w.transport?.(p) ?? 'udp';
-    }))];
-    if (transports.length > 1) throw new UserError(`--service-proxy: a Service's rules match one protocol, and these runs send ${transports.join(' and ')}: measure them in separate runs`);
+    const transports = [
+      ...new Set(
+        jobs.map((j) => {
+          const { w, p } = workloadOf(j);
+          return w.transport?.(p) ?? 'udp';
+        }),
+      ),
+    ];
+    if (transports.length > 1)
+      throw new UserError(
+        `--service-proxy: a Service's rules match one protocol, and these runs send ` +
+          `${transports.join(' and ')}: measure them in separate runs`,
+      );
     opts = { ...options, service: { ...options.service, protocol: transports[0]! } };
   }
   // VM endpoints: each guest's qemu is pinned to its role's engine CPU (--cpus), as the engines are.
@@ -89,11 +117,22 @@ export function planForJobs(datapath: string, jobs: readonly Job[], options: Dat
   }
   const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
   if (topo.vm) for (const j of jobs) guestCheck(workloadOf(j).p);
-  // The DPDK engine runs UDP round trips (also open loop) and streams; TCP needs a kernel stack, the breakdown sockets' timestamps.
+  // The DPDK engine runs UDP round trips (also open loop) and streams; TCP needs a kernel stack, the breakdown sockets'
+  // timestamps.
   if (topo.dpdk) {
     for (const j of jobs) {
-      if (!['rtt', 'stream', 'sweep', 'load'].includes(j.workload)) throw new UserError(`--workload ${j.workload} over ${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`, 'use --workload rtt, stream, sweep or load with the testpmd and ovs-dpdk datapaths');
-      if ((workloadOf(j).p as { breakdown?: boolean }).breakdown) throw new UserError(`--breakdown over ${datapath}: it splits a round trip by the sockets' kernel timestamps, and a DPDK port has no kernel`);
+      if (!['rtt', 'stream', 'sweep', 'load'].includes(j.workload))
+        throw new UserError(
+          `--workload ` +
+            (`${j.workload} over ` +
+              `${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`),
+          'use --workload rtt, stream, sweep or load with the testpmd and ovs-dpdk datapaths',
+        );
+      if ((workloadOf(j).p as { breakdown?: boolean }).breakdown)
+        throw new UserError(
+          `--breakdown over ` +
+            `${datapath}: it splits a round trip by the sockets' kernel timestamps, and a DPDK port has no kernel`,
+        );
     }
   }
   if (topo.hosts) for (const j of jobs) hostsCheck(datapath, topo, j);
@@ -120,10 +159,20 @@ function hostsCheck(datapath: string, topo: Topology, job: Job): void {
   const { w, p } = workloadOf(job);
   const argvs = w.commands(topo, p, stateDir()).map((c) => c.argv);
   if (argvs.some((a) => a.includes('--stamps-out'))) {
-    throw new UserError('--breakdown with --hosts: it joins the client\'s and the server\'s kernel timestamps, and two hosts have two clocks', 'measure the breakdown on one machine (a datapath without --hosts)');
+    throw new UserError(
+      "--breakdown with --hosts: it joins the client's and the server's kernel timestamps, and two hosts " +
+        'have two clocks',
+      'measure the breakdown on one machine (a datapath without --hosts)',
+    );
   }
-  const api = argvs.flatMap((a) => (a.includes('--api') ? [a[a.indexOf('--api') + 1]] : [])).find((x) => x && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(x));
-  if (api) throw new UserError(`--api ${api} with --hosts: raw frames and AF_XDP would use a real host's NIC directly; not across hosts`, 'use --api send, sendmmsg or tcp');
+  const api = argvs
+    .flatMap((a) => (a.includes('--api') ? [a[a.indexOf('--api') + 1]] : []))
+    .find((x) => x && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(x));
+  if (api)
+    throw new UserError(
+      `--api ${api} with --hosts: raw frames and AF_XDP would use a real host's NIC directly; not across hosts`,
+      'use --api send, sendmmsg or tcp',
+    );
 }
 
 /**
@@ -134,7 +183,17 @@ function hostsCheck(datapath: string, topo: Topology, job: Job): void {
 function guestCheck(p: unknown): void {
   if (!p || typeof p !== 'object') return;
   const o = p as Record<string, unknown>;
-  if (o.breakdown === true) throw new UserError('--breakdown with VM endpoints: it joins kernel timestamps of the client and the server, and a guest\'s clock is not the host\'s', 'measure the breakdown with container endpoints');
-  if (typeof o.api === 'string' && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(o.api)) throw new UserError(`--api ${o.api} with VM endpoints: cnperf addresses raw frames and binds AF_XDP sockets by the endpoints' devices on the host, and a guest's eth0 is not one`, 'use --api send, sendmmsg or tcp');
+  if (o.breakdown === true)
+    throw new UserError(
+      '--breakdown with VM endpoints: it joins kernel timestamps of the client and the server, and a ' +
+        "guest's clock is not the host's",
+      'measure the breakdown with container endpoints',
+    );
+  if (typeof o.api === 'string' && /^(raw|raw-mmsg|raw-ring|xdp)$/.test(o.api))
+    throw new UserError(
+      `--api ${o.api} with VM endpoints: cnperf addresses raw frames and binds AF_XDP sockets by the ` +
+        `endpoints' devices on the host, and a guest's eth0 is not one`,
+      'use --api send, sendmmsg or tcp',
+    );
   for (const v of Object.values(o)) if (v && typeof v === 'object') guestCheck(v);
 }

@@ -16,7 +16,9 @@ export interface RttRunSummary extends RttSummary {
 }
 
 /** The rtt engine's counters: the client's result without its histogram, and what the server echoed. */
-export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'lateness_hist' | 'event' | 'role'> & { server_echoed: number | null };
+export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'lateness_hist' | 'event' | 'role'> & {
+  server_echoed: number | null;
+};
 
 /** The `stream` object of the JSON contract: steady-state means, plus what explains them. */
 export interface StreamSummary {
@@ -132,8 +134,18 @@ export type RrEngineRecord = Omit<RrClientResult, 'hist' | 'event' | 'role'> & {
 
 /** What a run measured, keyed by its workload. */
 export type WorkloadResult =
-  | { workload: 'rtt'; summary: RttRunSummary | null; engine: RttEngineRecord | { pairs: RttEngineRecord[] } | null; series: null }
-  | { workload: 'stream'; summary: StreamSummary | null; engine: StreamEngineRecord | null; series: StreamSeries | null }
+  | {
+      workload: 'rtt';
+      summary: RttRunSummary | null;
+      engine: RttEngineRecord | { pairs: RttEngineRecord[] } | null;
+      series: null;
+    }
+  | {
+      workload: 'stream';
+      summary: StreamSummary | null;
+      engine: StreamEngineRecord | null;
+      series: StreamSeries | null;
+    }
   | { workload: 'sweep'; summary: SweepSummary | null; engine: null; series: SweepSeries | null }
   | { workload: 'load'; summary: LoadSummary | null; engine: LoadEngineRecord | null; series: StreamSeries | null }
   | { workload: 'rr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: null }
@@ -144,5 +156,15 @@ export type WorkloadName = WorkloadResult['workload'];
 /** The `rtt_ns` object of a summary that carries RTT percentiles (copied field by field). */
 export function rttFields(s: Partial<RttSummary>): RttSummary | null {
   if (s.p50 === undefined || s.min === undefined || s.max === undefined) return null;
-  return { min: s.min, mean: s.mean ?? NaN, p50: s.p50, p90: s.p90 ?? NaN, p99: s.p99 ?? NaN, p999: s.p999 ?? NaN, p9999: s.p9999 ?? NaN, max: s.max, stddev: s.stddev ?? NaN };
+  return {
+    min: s.min,
+    mean: s.mean ?? NaN,
+    p50: s.p50,
+    p90: s.p90 ?? NaN,
+    p99: s.p99 ?? NaN,
+    p999: s.p999 ?? NaN,
+    p9999: s.p9999 ?? NaN,
+    max: s.max,
+    stddev: s.stddev ?? NaN,
+  };
 }

@@ -6,7 +6,13 @@
  * one transaction in flight (engine/tcp_rr.c). Latency per transaction in the `rtt_ns` shape, and
  * transactions per second.
  */
-import { rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult, type WaitMode } from '../engine-client/protocol.js';
+import {
+  rrClientArgv,
+  rrServerArgv,
+  type RrClientResult,
+  type RrServerResult,
+  type WaitMode,
+} from '../engine-client/protocol.js';
 import type { OptionValues } from '../options/options.js';
 import { Histogram } from '../stats/histogram.js';
 import { summarize } from '../stats/summary.js';
@@ -54,7 +60,8 @@ export function rrParams(mode: RrMode, v: OptionValues): RrParams {
   const { pace: _pace, ...common } = commonParams(v, { ...DEFAULTS, pace: 'sleep' as const }, 1);
   const p: RrParams = { ...common, mode };
   if (v.count !== undefined) p.count = v.count;
-  if (v.warmup !== undefined) p.warmup = parseIntIn(v.warmup, `--warmup (a count of transactions for ${mode})`, 0, 1_000_000);
+  if (v.warmup !== undefined)
+    p.warmup = parseIntIn(v.warmup, `--warmup (a count of transactions for ${mode})`, 0, 1_000_000);
   if (v.interval !== undefined) p.intervalNs = v.interval;
   if (v.timeout !== undefined) p.timeoutNs = v.timeout;
   if (v['max-consecutive-lost'] !== undefined) p.maxConsecutiveLost = v['max-consecutive-lost'];
@@ -63,7 +70,8 @@ export function rrParams(mode: RrMode, v: OptionValues): RrParams {
   return p;
 }
 
-/** How long the client may take: its schedule, a generous 10 ms per transaction and flow, and the losses it may wait out. */
+/** How long the client may take: its schedule, a generous 10 ms per transaction and flow, and the losses it may wait
+ * out. */
 export function rrDeadlineMs(p: RrParams): number {
   const total = p.count + p.warmup;
   const perFlow = Math.ceil(total / p.flows);
@@ -72,10 +80,25 @@ export function rrDeadlineMs(p: RrParams): number {
 }
 
 export function rrServerCommand(topo: Topology, server: Endpoint, p: RrParams): string[] {
-  return rrServerArgv({ bind: serverBindOf(topo.service, server), port: serverPortOf(topo.service), size: p.size, responseSize: p.responseSize, netns: server.netns, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait });
+  return rrServerArgv({
+    bind: serverBindOf(topo.service, server),
+    port: serverPortOf(topo.service),
+    size: p.size,
+    responseSize: p.responseSize,
+    netns: server.netns,
+    cpu: p.cpus?.[1],
+    rtPrio: p.rtPrio,
+    wait: p.wait,
+  });
 }
 
-export function rrClientCommand(topo: Topology, client: Endpoint, server: Endpoint, port: number, p: RrParams): string[] {
+export function rrClientCommand(
+  topo: Topology,
+  client: Endpoint,
+  server: Endpoint,
+  port: number,
+  p: RrParams,
+): string[] {
   const to = destinationOf(topo.service, server, port);
   return rrClientArgv({
     server: to.ip,
@@ -110,7 +133,13 @@ export function rrOutcomeOf(c: RrClientResult, server: RrServerResult | null, pr
     samples: c.received,
     lost: c.failed,
     summary: s ? { ...s, cdf: hist.cdf(), transactions_per_s: tps, mode: c.mode, flows: c.flows } : null,
-    engine: { ...engine, transactions_per_s: tps, server: server ? { accepted: server.accepted, served: server.served, resets: server.resets, errors: server.errors } : null },
+    engine: {
+      ...engine,
+      transactions_per_s: tps,
+      server: server
+        ? { accepted: server.accepted, served: server.served, resets: server.resets, errors: server.errors }
+        : null,
+    },
     histogram: hist.encode(),
     raw: null,
     series: null,
@@ -119,7 +148,10 @@ export function rrOutcomeOf(c: RrClientResult, server: RrServerResult | null, pr
 
 async function runRr(topo: Topology, p: RrParams, ctx: RunContext): Promise<RrResultOutcome> {
   const { client, server } = topo.endpoints;
-  ctx.progress(`${p.mode}: ${p.count} transactions, ${p.flows} ${p.mode === 'crr' ? 'at a time, a new connection each' : `connection${p.flows === 1 ? '' : 's'}`}`);
+  ctx.progress(
+    `${p.mode}: ${p.count} transactions, ` +
+      `${p.flows} ${p.mode === 'crr' ? 'at a time, a new connection each' : `connection${p.flows === 1 ? '' : 's'}`}`,
+  );
   const run = await runClientServer({
     server: { role: 'rr-server', argv: rrServerCommand(topo, server, p) },
     client: { role: 'rr-client', argv: (port) => rrClientCommand(topo, client, server, port, p) },
@@ -157,7 +189,10 @@ export function rrRecord(p: RrParams): Record<string, unknown> {
 }
 
 function rrWorkload(mode: RrMode): Workload<RrParams, RrResultOutcome> {
-  const what = mode === 'rr' ? 'TCP request/response over persistent connections (netperf TCP_RR)' : 'TCP connect, request, response, close per transaction (netperf TCP_CRR)';
+  const what =
+    mode === 'rr'
+      ? 'TCP request/response over persistent connections (netperf TCP_RR)'
+      : 'TCP connect, request, response, close per transaction (netperf TCP_CRR)';
   return {
     name: mode,
     description: what,
@@ -170,12 +205,20 @@ function rrWorkload(mode: RrMode): Workload<RrParams, RrResultOutcome> {
     expectedPackets: (p) => (p.count + p.warmup) * (mode === 'crr' ? 6 : 3),
     describe: (p) => `measuring ${p.count} ${mode.toUpperCase()} transactions`,
     footer: (p) =>
-      `${p.count} transaction${p.count === 1 ? '' : 's'} of ${p.size} B request / ${p.responseSize} B response over ${p.flows} ${mode === 'crr' ? 'flow' : 'connection'}${p.flows === 1 ? '' : 's'}, ` +
-      `${p.intervalNs ? `every ${p.intervalNs / 1e6} ms per flow` : 'back to back'}, TCP_NODELAY${mode === 'crr' ? ', closed by RST (no TIME_WAIT)' : ''}, first ${p.warmup} discarded`,
+      `${p.count} transaction` +
+      (`${p.count === 1 ? '' : 's'} of ` +
+        (`${p.size} B request / ` +
+          (`${p.responseSize} B response over ` +
+            `${p.flows} ${mode === 'crr' ? 'flow' : 'connection'}${p.flows === 1 ? '' : 's'}, `))) +
+      (`${p.intervalNs ? `every ` + (`${p.intervalNs / 1e6} ms per ` + `flow`) : 'back to back'}, ` +
+        `TCP_NODELAY${mode === 'crr' ? ', closed by RST (no TIME_WAIT)' : ''}, first ${p.warmup} discarded`),
     record: rrRecord,
     commands: (topo, p): EngineCommand[] => [
       { argv: rrServerCommand(topo, topo.endpoints.server, p) },
-      { argv: rrClientCommand(topo, topo.endpoints.client, topo.endpoints.server, 0, p), ...(topo.service ? {} : { note: 'port: the one the server reports' }) },
+      {
+        argv: rrClientCommand(topo, topo.endpoints.client, topo.endpoints.server, 0, p),
+        ...(topo.service ? {} : { note: 'port: the one the server reports' }),
+      },
     ],
     run: runRr,
   };

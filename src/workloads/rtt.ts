@@ -6,7 +6,17 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { EngineProcess } from '../engine-client/supervisor.js';
-import { parseRawSamples, parseStamps, rawBlob, rttClientArgv, rttServerArgv, type PaceMode, type RttClientResult, type RttServerResult, type WaitMode } from '../engine-client/protocol.js';
+import {
+  parseRawSamples,
+  parseStamps,
+  rawBlob,
+  rttClientArgv,
+  rttServerArgv,
+  type PaceMode,
+  type RttClientResult,
+  type RttServerResult,
+  type WaitMode,
+} from '../engine-client/protocol.js';
 import { breakdownRoundTrips, type BreakdownSummary } from '../stats/breakdown.js';
 import type { OptionValues } from '../options/options.js';
 import { Histogram } from '../stats/histogram.js';
@@ -18,7 +28,8 @@ import { notOneOf } from '../util/nearest.js';
 import { runClientServer } from './client-server.js';
 import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
-import { macOf, RAW_MAX_PAYLOAD } from './stream.js';
+import { macOf } from './stream.js';
+import { RAW_MAX_PAYLOAD } from './stream-params.js';
 import type { RttEngineRecord, RttRunSummary } from './results.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
@@ -98,7 +109,11 @@ export interface RttHooks {
 }
 
 /** Where the engines write their per-packet files for these parameters (none unless asked). */
-export function sampleFiles(p: RttParams, workDir: string, tag = `${process.pid}-${Date.now()}`): { rawOut?: string; stamps?: { client: string; server: string } } {
+export function sampleFiles(
+  p: RttParams,
+  workDir: string,
+  tag = `${process.pid}-${Date.now()}`,
+): { rawOut?: string; stamps?: { client: string; server: string } } {
   const file = (what: string) => path.join(workDir, `${what}-${tag}.bin`);
   // The breakdown joins the stamps to the RTTs, so it needs the raw samples too.
   return {
@@ -108,7 +123,12 @@ export function sampleFiles(p: RttParams, workDir: string, tag = `${process.pid}
 }
 
 /** The server's engine command line. */
-export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnType<typeof sampleFiles>, service?: ServicePath): string[] {
+export function rttServerCommand(
+  server: Endpoint,
+  p: RttParams,
+  files: ReturnType<typeof sampleFiles>,
+  service?: ServicePath,
+): string[] {
   return rttServerArgv({
     bind: serverBindOf(service, server),
     port: serverPortOf(service),
@@ -122,7 +142,15 @@ export function rttServerCommand(server: Endpoint, p: RttParams, files: ReturnTy
 }
 
 /** The client's engine command line; `port` is the one the server reports, `dstMac` (xdp) its MAC. */
-export function rttClientCommand(client: Endpoint, server: Endpoint, port: number, p: RttParams, files: ReturnType<typeof sampleFiles>, dstMac: string | null = null, service?: ServicePath): string[] {
+export function rttClientCommand(
+  client: Endpoint,
+  server: Endpoint,
+  port: number,
+  p: RttParams,
+  files: ReturnType<typeof sampleFiles>,
+  dstMac: string | null = null,
+  service?: ServicePath,
+): string[] {
   const to = destinationOf(service, server, port);
   return rttClientArgv({
     server: to.ip,
@@ -141,7 +169,12 @@ export function rttClientCommand(client: Endpoint, server: Endpoint, port: numbe
     wait: p.wait,
     rawOut: files.rawOut,
     stampsOut: files.stamps?.client,
-    ...(p.api === 'xdp' ? { xdp: { dev: client.dev, dstMac: dstMac ?? `MAC-OF-${server.dev}`, src: client.ip }, ...(p.xdp ? { xdpSizes: p.xdp } : {}) } : {}),
+    ...(p.api === 'xdp'
+      ? {
+          xdp: { dev: client.dev, dstMac: dstMac ?? `MAC-OF-${server.dev}`, src: client.ip },
+          ...(p.xdp ? { xdpSizes: p.xdp } : {}),
+        }
+      : {}),
   });
 }
 
@@ -151,7 +184,11 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
   try {
     const run = await runClientServer({
       server: { role: 'rtt-server', argv: rttServerCommand(server, p, files, hooks.service) },
-      client: { role: 'rtt-client', argv: async (port) => rttClientCommand(client, server, port, p, files, p.api === 'xdp' ? await macOf(server) : null, hooks.service) },
+      client: {
+        role: 'rtt-client',
+        argv: async (port) =>
+          rttClientCommand(client, server, port, p, files, p.api === 'xdp' ? await macOf(server) : null, hooks.service),
+      },
       deadlineMs: clientDeadlineMs(p),
       isClientResult: (e): e is RttClientResult => e.event === 'result' && e.role === 'rtt-client',
       isServerResult: (e): e is RttServerResult => e.event === 'result' && e.role === 'rtt-server',
@@ -162,14 +199,25 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
     if (rawOut) raw = parseRawSamples(readFileSync(rawOut));
     let breakdown: BreakdownSummary | null = null;
     if (stamps && raw && run.server) {
-      breakdown = breakdownRoundTrips(parseStamps(readFileSync(stamps.client)), parseStamps(readFileSync(stamps.server)), raw, p.warmup);
+      breakdown = breakdownRoundTrips(
+        parseStamps(readFileSync(stamps.client)),
+        parseStamps(readFileSync(stamps.server)),
+        raw,
+        p.warmup,
+      );
     }
     const problems = [
       ...run.problems,
       result.aborted === 'peer-unresponsive' ? `gave up after ${p.maxConsecutiveLost} lost packets in a row` : null,
       result.aborted === 'signal' && !run.stoppedEarly ? 'interrupted' : null,
     ].filter((x): x is string => x !== null);
-    return { client: result, server: run.server, raw: p.raw ? raw : null, breakdown, problem: problems.length ? problems.join('; ') : null };
+    return {
+      client: result,
+      server: run.server,
+      raw: p.raw ? raw : null,
+      breakdown,
+      problem: problems.length ? problems.join('; ') : null,
+    };
   } finally {
     for (const f of [rawOut, stamps?.client, stamps?.server]) if (f) rmSync(f, { force: true });
   }
@@ -179,7 +227,8 @@ export async function runRtt(client: Endpoint, server: Endpoint, p: RttParams, h
 export function rttParams(v: OptionValues, defaults: RttParams = RTT_DEFAULTS): RttParams {
   const p: RttParams = commonParams(v, defaults);
   if (v.count !== undefined) p.count = v.count;
-  if (v.warmup !== undefined) p.warmup = parseIntIn(v.warmup, '--warmup (a count of round trips for rtt and load)', 0, 1_000_000);
+  if (v.warmup !== undefined)
+    p.warmup = parseIntIn(v.warmup, '--warmup (a count of round trips for rtt and load)', 0, 1_000_000);
   if (v.interval !== undefined) p.intervalNs = v.interval;
   if (v.timeout !== undefined) p.timeoutNs = v.timeout;
   if (v['max-consecutive-lost'] !== undefined) p.maxConsecutiveLost = v['max-consecutive-lost'];
@@ -190,14 +239,25 @@ export function rttParams(v: OptionValues, defaults: RttParams = RTT_DEFAULTS): 
 
 /** One RttParams per API named in --api (send, xdp): the same round trips over each, one run each. */
 export function rttPerApi(v: OptionValues, p: RttParams): RttParams[] {
-  if (p.xdp && !(v.api ?? '').split(',').includes('xdp')) throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
+  if (p.xdp && !(v.api ?? '').split(',').includes('xdp'))
+    throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
   if (v.api === undefined) return [p];
   const apis = v.api.split(',');
   return apis.map((a, i) => {
-    if (!RTT_APIS.includes(a as RttApi)) throw notOneOf('--api (rtt)', a, RTT_APIS, `${RTT_APIS.join(' or ')} (comma-separated; the other APIs are stream workloads')`);
+    if (!RTT_APIS.includes(a as RttApi))
+      throw notOneOf(
+        '--api (rtt)',
+        a,
+        RTT_APIS,
+        `${RTT_APIS.join(' or ')} (comma-separated; the other APIs are stream workloads')`,
+      );
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
-    if (a === 'xdp' && p.breakdown) throw new UserError('--breakdown needs the sockets\' kernel timestamps: not with --api xdp');
-    if (a === 'xdp' && p.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${p.size}: an AF_XDP frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
+    if (a === 'xdp' && p.breakdown)
+      throw new UserError("--breakdown needs the sockets' kernel timestamps: not with --api xdp");
+    if (a === 'xdp' && p.size > RAW_MAX_PAYLOAD)
+      throw new UserError(
+        `--size ${p.size}: an AF_XDP frame carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`,
+      );
     return { ...p, api: a as RttApi };
   });
 }
@@ -211,7 +271,8 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
   const { hist: _h, lateness_hist: lh, event: _e, role: _r, ...engine } = c;
   const late = lh ? Histogram.fromEngine(lh, { min: 0, max: c.lateness_max_ns ?? 0 }) : null;
-  const lateness_ns = late && late.total ? { p50: late.valueAtQuantile(0.5), p99: late.valueAtQuantile(0.99), max: late.max } : undefined;
+  const lateness_ns =
+    late && late.total ? { p50: late.valueAtQuantile(0.5), p99: late.valueAtQuantile(0.99), max: late.max } : undefined;
   return {
     problem: out.problem,
     samples: c.received,
@@ -227,7 +288,13 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
 
 /** RTT through every pair in turn (one pair when there is one); percentiles pooled over all pairs. */
 async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<RttResultOutcome> {
-  if (topo.pairs.length === 1) return rttOutcomeOf(await runRtt(topo.endpoints.client, topo.endpoints.server, p, { workDir: ctx.workDir, ...(topo.service ? { service: topo.service } : {}) }));
+  if (topo.pairs.length === 1)
+    return rttOutcomeOf(
+      await runRtt(topo.endpoints.client, topo.endpoints.server, p, {
+        workDir: ctx.workDir,
+        ...(topo.service ? { service: topo.service } : {}),
+      }),
+    );
   const parts: Array<Outcome<RttRunSummary, RttEngineRecord, null>> = [];
   for (const pair of topo.pairs) {
     if (ctx.stop.requested) break;
@@ -241,12 +308,20 @@ async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<
   const mean = received ? engines.reduce((a, e) => a + (e.mean_ns ?? 0) * e.received, 0) / received : NaN;
   const summary = summarize(merged, received ? { mean, stddev: merged.approxStddev() } : undefined);
   const problems = parts.map((part, i) => (part.problem ? `pair ${i}: ${part.problem}` : null)).filter(Boolean);
-  if (parts.length < topo.pairs.length) problems.push(`interrupted after ${parts.length} of ${topo.pairs.length} pairs`);
+  if (parts.length < topo.pairs.length)
+    problems.push(`interrupted after ${parts.length} of ${topo.pairs.length} pairs`);
   return {
     problem: problems.length ? problems.join('; ') : null,
     samples: parts.reduce((a, part) => a + part.samples, 0),
     lost: parts.reduce((a, part) => a + part.lost, 0),
-    summary: summary ? { ...summary, cdf: merged.cdf(), pairs: parts.length, per_pair_p50_ns: parts.map((part) => part.summary?.p50 ?? null) } : null,
+    summary: summary
+      ? {
+          ...summary,
+          cdf: merged.cdf(),
+          pairs: parts.length,
+          per_pair_p50_ns: parts.map((part) => part.summary?.p50 ?? null),
+        }
+      : null,
     engine: { pairs: engines },
     histogram: merged.encode(),
     raw: null,
@@ -275,7 +350,10 @@ export function rttCommands(topo: Topology, p: RttParams, workDir: string): Engi
   const files = sampleFiles(p, workDir, 'PID-TIME');
   return [
     { argv: rttServerCommand(server, p, files, topo.service) },
-    { argv: rttClientCommand(client, server, 0, p, files, null, topo.service), ...(topo.service ? {} : { note: 'port: the one the server reports' }) },
+    {
+      argv: rttClientCommand(client, server, 0, p, files, null, topo.service),
+      ...(topo.service ? {} : { note: 'port: the one the server reports' }),
+    },
   ];
 }
 
@@ -288,7 +366,8 @@ export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
     p.api === 'xdp'
       ? "--api xdp sends frames addressed to the server itself, past the Service's ClusterIP"
       : s.endpoints.length > 1
-        ? '--endpoints-per-service > 1 with rtt: the UDP server answers from its first address, not the endpoint the rules chose, so conntrack cannot un-NAT the reply; use rr or crr (TCP), or one endpoint'
+        ? '--endpoints-per-service > 1 with rtt: the UDP server answers from its first address, not the ' +
+          'endpoint the rules chose, so conntrack cannot un-NAT the reply; use rr or crr (TCP), or one endpoint'
         : null,
   // AF_XDP frames are addressed to the server's MAC, as raw ones are
   rawApi: (p) => (p.api === 'xdp' ? 'xdp' : null),
@@ -296,7 +375,11 @@ export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
   expectedPackets: (p) => 2 * (p.count + p.warmup),
   describe: (p) => `measuring ${p.count} round trips${p.api === 'xdp' ? ' over AF_XDP' : ''}`,
   footer: (p) =>
-    `${p.count} round trip${p.count === 1 ? '' : 's'} each, ${p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'}, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`,
+    `${p.count} round ` +
+    (`trip${p.count === 1 ? '' : 's'} each, ` +
+      `${
+        p.intervalNs ? `every ` + (`${p.intervalNs / 1e6} ` + `ms`) : 'back to back'
+      }, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`),
   record: rttRecord,
   commands: rttCommands,
   run: runPairs,

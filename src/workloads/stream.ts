@@ -10,81 +10,30 @@ import {
   streamRxArgv,
   streamTxArgv,
   type IntervalEvent,
-  type PaceMode,
   type StreamApi,
   type StreamRxResult,
   type StreamTxResult,
-  type WaitMode,
 } from '../engine-client/protocol.js';
-import { dropsBetween, readDropCounters, type DropCounters } from '../local/counters.js';
+import { readDropCounters } from '../local/counters.js';
 import { StreamApi as StreamApiEnum } from '../engine-client/protocol.js';
 import type { OptionValues } from '../options/options.js';
-import { aggregateSeries, steadyState } from '../stats/series.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { notOneOf } from '../util/nearest.js';
 import { parseDuration, parseRate } from '../util/units.js';
 import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
-import type { StreamEngineRecord, StreamSeries, StreamSummary } from './results.js';
-import type { EngineCommand, Outcome, Workload } from './types.js';
+import type { EngineCommand, Workload } from './types.js';
 import { within } from '../util/timeout.js';
-
-export interface StreamParams {
-  api: StreamApi;
-  /** UDP payload bytes (TCP: bytes per write) */
-  size: number;
-  /** --api xdp: UMEM frames and ring entries */
-  xdp?: { frames?: number; ring?: number };
-  /** datagrams per send call (sendmmsg, raw-mmsg, raw-ring, xdp) or per paced burst */
-  burst: number;
-  /** offered packets per second; 0 = as fast as possible */
-  ratePps: number;
-  durationNs: number;
-  /** the first part of the run, excluded from the steady-state means */
-  warmupNs: number;
-  pace: PaceMode;
-  wait: WaitMode;
-  cpus?: [number, number];
-  rtPrio?: number;
-  qdiscBypass: boolean;
-  /** the receiver's socket buffer (SO_RCVBUFFORCE bytes); absent: the kernel's default */
-  rcvbuf?: number;
-  /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
-  flows: number;
-  /** --burst was given (else a DPDK datapath sends bursts of DPDK_DEFAULT_BURST, as DPDK applications do) */
-  burstGiven?: boolean;
-}
-
-/** testpmd's own default burst: a DPDK sender without --burst moves this many frames per call. */
-export const DPDK_DEFAULT_BURST = 32;
-
-export const STREAM_DEFAULTS: StreamParams = {
-  flows: 1,
-  api: 'send',
-  size: 64,
-  burst: 1,
-  ratePps: 0,
-  durationNs: 10e9,
-  warmupNs: 2e9,
-  pace: 'sleep',
-  wait: 'block',
-  qdiscBypass: false,
-};
-
-/** --api xdp's batch when --burst is not given: what one sendto() transmits in copy mode. */
-export const XDP_DEFAULT_BURST = 32;
-
-/** The largest UDP payload a raw frame carries at the datapaths' MTU of 1500. */
-export const RAW_MAX_PAYLOAD = 1500 - 28;
-
-export interface StreamOutcome {
-  tx: StreamTxResult;
-  rx: StreamRxResult;
-  txSeries: IntervalEvent[];
-  rxSeries: IntervalEvent[];
-  problem: string | null;
-}
+import { StreamResultOutcome, streamOutcomeOf } from './stream-outcome.js';
+import {
+  DPDK_DEFAULT_BURST,
+  RAW_MAX_PAYLOAD,
+  STREAM_DEFAULTS,
+  StreamOutcome,
+  StreamParams,
+  XDP_DEFAULT_BURST,
+} from './stream-params.js';
 
 /** The MAC address frames must carry to reach `ep`: its device's. */
 export async function macOf(ep: Endpoint): Promise<string> {
@@ -101,11 +50,32 @@ const TCP_RX_END_MS = 5000;
 
 /** The receiver's engine command line. */
 export function streamRxCommand(server: Endpoint, p: StreamParams, service?: ServicePath): string[] {
-  return streamRxArgv({ bind: serverBindOf(service, server), port: serverPortOf(service), netns: server.netns, api: p.api, burst: p.burst, size: p.size, maxDurationNs: p.durationNs + 60e9, cpu: p.cpus?.[1], rtPrio: p.rtPrio, wait: p.wait, rcvbuf: p.rcvbuf, ...(readsDevice(p.api) ? { dev: server.dev } : {}), ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}) });
+  return streamRxArgv({
+    bind: serverBindOf(service, server),
+    port: serverPortOf(service),
+    netns: server.netns,
+    api: p.api,
+    burst: p.burst,
+    size: p.size,
+    maxDurationNs: p.durationNs + 60e9,
+    cpu: p.cpus?.[1],
+    rtPrio: p.rtPrio,
+    wait: p.wait,
+    rcvbuf: p.rcvbuf,
+    ...(readsDevice(p.api) ? { dev: server.dev } : {}),
+    ...(p.api === 'xdp' && p.xdp ? { xdpSizes: p.xdp } : {}),
+  });
 }
 
 /** The sender's engine command line; `port` is the one the receiver reports, `dstMac` the raw APIs' next hop. */
-export function streamTxCommand(client: Endpoint, server: Endpoint, port: number, p: StreamParams, dstMac: string | null, service?: ServicePath): string[] {
+export function streamTxCommand(
+  client: Endpoint,
+  server: Endpoint,
+  port: number,
+  p: StreamParams,
+  dstMac: string | null,
+  service?: ServicePath,
+): string[] {
   const raw = dstMac !== null ? { dev: client.dev, dstMac, src: client.ip, qdiscBypass: p.qdiscBypass } : undefined;
   const to = destinationOf(service, server, port);
   return streamTxArgv({
@@ -132,7 +102,12 @@ export const isRawApi = (api: StreamApi) => api === 'raw' || api === 'raw-mmsg' 
 /** The receivers that read frames on the server's device rather than from a UDP socket. */
 const readsDevice = (api: StreamApi) => api === 'raw-ring' || api === 'xdp';
 
-export async function runStream(client: Endpoint, server: Endpoint, p: StreamParams, hooks: { onEngine?: (e: EngineProcess) => void; service?: ServicePath } = {}): Promise<StreamOutcome> {
+export async function runStream(
+  client: Endpoint,
+  server: Endpoint,
+  p: StreamParams,
+  hooks: { onEngine?: (e: EngineProcess) => void; service?: ServicePath } = {},
+): Promise<StreamOutcome> {
   const durationMs = p.durationNs / 1e6;
   const rx = new EngineProcess('stream-rx', streamRxCommand(server, p, hooks.service), durationMs + 70_000);
   hooks.onEngine?.(rx);
@@ -140,7 +115,11 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
   try {
     const ready = await rx.waitFor('ready');
     const dstMac = isRawApi(p.api) ? await macOf(server) : null;
-    tx = new EngineProcess('stream-tx', streamTxCommand(client, server, ready.port, p, dstMac, hooks.service), durationMs + 30_000);
+    tx = new EngineProcess(
+      'stream-tx',
+      streamTxCommand(client, server, ready.port, p, dstMac, hooks.service),
+      durationMs + 30_000,
+    );
     hooks.onEngine?.(tx);
     let rxDied: string | null = null;
     const txRef = tx;
@@ -154,12 +133,15 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
     });
     const txExit = await tx.exited;
     const txResult = txExit.events.find((e): e is StreamTxResult => e.event === 'result' && e.role === 'stream-tx');
-    if (!txResult) throw tx.failure() ?? new EngineError('stream-tx', `exited (${describeExit(txExit)}) without a result`);
+    if (!txResult)
+      throw tx.failure() ?? new EngineError('stream-tx', `exited (${describeExit(txExit)}) without a result`);
     // TCP: the receiver ends by itself when the sender closes; UDP: let the last packets land.
     if (p.api !== 'tcp') await new Promise((r) => setTimeout(r, DRAIN_MS));
-    const rxExit = p.api === 'tcp' ? ((await within(rx.exited, TCP_RX_END_MS, null)) ?? (await rx.stop())) : await rx.stop();
+    const rxExit =
+      p.api === 'tcp' ? ((await within(rx.exited, TCP_RX_END_MS, null)) ?? (await rx.stop())) : await rx.stop();
     const rxResult = rxExit.events.find((e): e is StreamRxResult => e.event === 'result' && e.role === 'stream-rx');
-    if (!rxResult) throw rx.failure() ?? new EngineError('stream-rx', `exited (${describeExit(rxExit)}) without a result`);
+    if (!rxResult)
+      throw rx.failure() ?? new EngineError('stream-rx', `exited (${describeExit(rxExit)}) without a result`);
     const series = (events: typeof txExit.events) => events.filter((e): e is IntervalEvent => e.event === 'interval');
     const problems = [
       rxDied,
@@ -167,7 +149,13 @@ export async function runStream(client: Endpoint, server: Endpoint, p: StreamPar
       txResult.stopped === 'signal' && !rxDied && txExit.stoppedBy !== 'deadline' ? 'interrupted' : null,
       tx.failure()?.message ?? null,
     ].filter((x): x is string => x !== null);
-    return { tx: txResult, rx: rxResult, txSeries: series(txExit.events), rxSeries: series(rxExit.events), problem: problems.length ? problems.join('; ') : null };
+    return {
+      tx: txResult,
+      rx: rxResult,
+      txSeries: series(txExit.events),
+      rxSeries: series(rxExit.events),
+      problem: problems.length ? problems.join('; ') : null,
+    };
   } finally {
     await Promise.all([rx.stop('request'), tx?.stop('request')]);
   }
@@ -189,19 +177,40 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
   // dpdk is not a choice: the kernel-bypass datapaths (testpmd, ovs-dpdk) send that way by themselves
   const allowed = StreamApiEnum.options.filter((a) => a !== 'dpdk');
   return apis.map((a, i) => {
-    if (a === 'dpdk') throw new UserError("--api dpdk: the DPDK datapaths (testpmd) use it by themselves, whatever --api says; the others have no DPDK port");
-    if (!(allowed as readonly string[]).includes(a)) throw notOneOf('--api', a, allowed, `one or more of ${allowed.join(', ')} (comma-separated)`);
+    if (a === 'dpdk')
+      throw new UserError(
+        '--api dpdk: the DPDK datapaths (testpmd) use it by themselves, whatever --api says; the others ' +
+          'have no DPDK port',
+      );
+    if (!(allowed as readonly string[]).includes(a))
+      throw notOneOf('--api', a, allowed, `one or more of ${allowed.join(', ')} (comma-separated)`);
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     const api = a as StreamApi;
     const raw = isRawApi(api);
-    if (raw && base.size > RAW_MAX_PAYLOAD) throw new UserError(`--size ${base.size}: a frame cnperf builds (--api ${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`);
-    if (base.rcvbuf !== undefined && readsDevice(api)) throw new UserError(`--rcvbuf sizes a UDP socket's buffer: the ${api} receiver reads a ring on the device instead${api === 'xdp' ? ' (size it with --xdp-ring)' : ''}`);
-    if (base.xdp && !apis.includes('xdp')) throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
-    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw'))) throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
+    if (raw && base.size > RAW_MAX_PAYLOAD)
+      throw new UserError(
+        `--size ${base.size}: a frame cnperf builds (--api ` +
+          `${api}) carries at most ${RAW_MAX_PAYLOAD} bytes of UDP payload (MTU 1500)`,
+      );
+    if (base.rcvbuf !== undefined && readsDevice(api))
+      throw new UserError(
+        `--rcvbuf sizes a UDP socket's buffer: the ` +
+          `${api} receiver reads a ring on the device instead${api === 'xdp' ? ' (size it with --xdp-ring)' : ''}`,
+      );
+    if (base.xdp && !apis.includes('xdp'))
+      throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
+    if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw')))
+      throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
     // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).
     const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;
-    return { ...base, api, burst, qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass, burstGiven: v.burst !== undefined };
+    return {
+      ...base,
+      api,
+      burst,
+      qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass,
+      burstGiven: v.burst !== undefined,
+    };
   });
 }
 
@@ -215,86 +224,22 @@ export function streamParams(v: OptionValues, rate: 'one' | 'list'): StreamParam
   const firstSteadyNs = Math.ceil(base.warmupNs / 1e9) * 1e9;
   if (firstSteadyNs + 1e9 > base.durationNs) {
     throw new UserError(
-      `--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ${base.durationNs / 1e9}s (the engine counts whole seconds; the first after the warm-up starts at ${firstSteadyNs / 1e9} s)`,
+      `--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ` +
+        (`${base.durationNs / 1e9}s (the engine counts whole seconds; the first after the warm-up starts at ` +
+          `${firstSteadyNs / 1e9} s)`),
       `make --duration at least ${(firstSteadyNs + 1e9) / 1e9}s`,
     );
   }
   return perApi(v, base);
 }
 
-export type StreamResultOutcome = Outcome<StreamSummary, StreamEngineRecord, StreamSeries>;
-
-const stripEvent = <T extends { event: unknown; role: unknown }>({ event: _e, role: _r, ...rest }: T) => rest;
-
-/** What a flow sent and what arrived: bytes for TCP (a stream has no datagrams), datagrams for UDP. */
-function sentAndReceived(api: StreamParams['api'], o: StreamOutcome): [number, number] {
-  return api === 'tcp' ? [o.tx.bytes, o.rx.bytes] : [o.tx.packets, o.rx.packets];
-}
-
-const lossRatio = ([sent, got]: [number, number]) => (sent > 0 ? Math.max(0, (sent - got) / sent) : 0);
-
-/** The flows' engine results and the drop counters around them → the run's steady-state summary and series. */
-export function streamOutcomeOf(p: Omit<StreamParams, 'durationNs'>, outs: StreamOutcome[], before: DropCounters, after: DropCounters): StreamResultOutcome {
-  // One aggregate series per direction serves both the means and the stored series.
-  const txSeries = aggregateSeries(outs.map((o) => o.txSeries.map(stripEvent)));
-  const rxSeries = aggregateSeries(outs.map((o) => o.rxSeries.map(stripEvent)));
-  const tx = steadyState(txSeries, p.warmupNs);
-  const rx = steadyState(rxSeries, p.warmupNs);
-  const totals = outs.map((o) => sentAndReceived(p.api, o)).reduce(([s, g], [s2, g2]) => [s + s2, g + g2] as [number, number], [0, 0] as [number, number]);
-  const out = outs[0]!;
-  const round = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
-  const summary: StreamSummary = {
-    // as the sender ran (a DPDK datapath's engine sends with --api dpdk whatever the parameters said)
-    api: out.tx.api,
-    size: p.size,
-    burst: p.burst,
-    flows: outs.length,
-    offered_pps: p.ratePps,
-    tx_pps: round(tx?.pps),
-    rx_pps: round(rx?.pps),
-    // One steady second has no spread to speak of: not measured, not 0.
-    rx_pps_stddev: rx && rx.seconds > 1 ? round(rx.pps_stddev) : null,
-    rx_gbps: round(rx?.gbps, 4),
-    rx_gbps_stddev: rx && rx.seconds > 1 ? round(rx.gbps_stddev, 4) : null,
-    tx_gbps: round(tx?.gbps, 4),
-    loss_ratio: lossRatio(totals),
-    seconds: rx?.seconds ?? 0,
-    rx_socket_drops: outs.reduce((a, o) => a + o.rx.socket_drops, 0),
-    path_drops: dropsBetween(before.devices, after.devices),
-    backlog_drops: dropsBetween(before.backlog, after.backlog),
-    rx_call: out.rx.call,
-    ...(out.rx.xdp_mode ? { xdp_mode: out.rx.xdp_mode } : {}),
-    missed_slots: outs.reduce((a, o) => a + o.tx.missed_slots, 0),
-  };
-  if (outs.length > 1) {
-    summary.per_flow = outs.map((o) => ({
-      tx_pps: round(steadyState(o.txSeries, p.warmupNs)?.pps),
-      rx_pps: round(steadyState(o.rxSeries, p.warmupNs)?.pps),
-      loss_ratio: lossRatio(sentAndReceived(p.api, o)),
-    }));
-  }
-  const noSteady = !rx ? `no steady-state second: make --duration at least the warm-up, rounded up to a whole second, + 1s` : null;
-  const problems = outs.map((o, i) => (o.problem ? (outs.length > 1 ? `flow ${i}: ${o.problem}` : o.problem) : null));
-  return {
-    problem: [...problems, noSteady].filter(Boolean).join('; ') || null,
-    samples: rx?.seconds ?? 0,
-    lost: Math.max(0, totals[0] - totals[1]),
-    summary,
-    engine: { tx: stripEvent(out.tx), rx: stripEvent(out.rx), flows: outs.map((o) => ({ tx: stripEvent(o.tx), rx: stripEvent(o.rx) })) },
-    histogram: null,
-    raw: null,
-    series: {
-      tx: txSeries,
-      rx: rxSeries,
-      ...(outs.length > 1 ? { per_flow: outs.map((o) => ({ tx: o.txSeries.map(stripEvent), rx: o.rxSeries.map(stripEvent) })) } : {}),
-    },
-  };
-}
-
-/** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
 export function checkRaw(topo: Topology, api: StreamApi): void {
   if (isRawApi(api) && topo.rawUnsupported) throw new Error(`--api ${api}: ${topo.rawUnsupported}`);
-  if (isRawApi(api) && topo.service) throw new Error(`--api ${api}: frames built by cnperf are addressed to the server itself, past the Service's ClusterIP; use send, sendmmsg or tcp with --service-proxy`);
+  if (isRawApi(api) && topo.service)
+    throw new Error(
+      `--api ${api}: frames built by cnperf are addressed to the server itself, past the Service's ` +
+        `ClusterIP; use send, sendmmsg or tcp with --service-proxy`,
+    );
   if (api === 'xdp' && topo.xdpUnsupported) throw new Error(`--api xdp: ${topo.xdpUnsupported}`);
 }
 
@@ -304,7 +249,11 @@ export async function runFlows(topo: Topology, given: StreamParams): Promise<Str
   // A DPDK engine moves bursts, as every DPDK application does, unless --burst says otherwise.
   const p = topo.dpdk && !given.burstGiven ? { ...given, burst: DPDK_DEFAULT_BURST } : given;
   const before = await readDropCounters(topo);
-  const flows = await Promise.all(topo.pairs.slice(0, p.flows).map((pair) => runStream(pair.client, pair.server, p, topo.service ? { service: topo.service } : {})));
+  const flows = await Promise.all(
+    topo.pairs
+      .slice(0, p.flows)
+      .map((pair) => runStream(pair.client, pair.server, p, topo.service ? { service: topo.service } : {})),
+  );
   return streamOutcomeOf(p, flows, before, await readDropCounters(topo));
 }
 
@@ -328,12 +277,16 @@ export function streamCommands(topo: Topology, p: StreamParams): EngineCommand[]
   const { client, server } = topo.endpoints;
   return [
     { argv: streamRxCommand(server, p, topo.service) },
-    { argv: streamTxCommand(client, server, 0, p, isRawApi(p.api) ? `MAC-OF-${server.dev}` : null, topo.service), ...(topo.service ? {} : { note: 'port: the one the receiver reports' }) },
+    {
+      argv: streamTxCommand(client, server, 0, p, isRawApi(p.api) ? `MAC-OF-${server.dev}` : null, topo.service),
+      ...(topo.service ? {} : { note: 'port: the one the receiver reports' }),
+    },
   ];
 }
 
 /** Roughly how many packets a stream carries. */
-export const streamPackets = (p: Pick<StreamParams, 'ratePps' | 'durationNs' | 'flows'>) => ((p.ratePps || 1_000_000) * p.durationNs * p.flows) / 1e9;
+export const streamPackets = (p: Pick<StreamParams, 'ratePps' | 'durationNs' | 'flows'>) =>
+  ((p.ratePps || 1_000_000) * p.durationNs * p.flows) / 1e9;
 
 export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
   name: 'stream',
@@ -343,15 +296,22 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
   transport: (p) => (p.api === 'tcp' ? 'tcp' : 'udp'),
   serviceUnsupported: (p) =>
     isRawApi(p.api)
-      ? `--api ${p.api}: frames built by cnperf are addressed to the server itself, past the Service's ClusterIP; use send, sendmmsg or tcp`
+      ? `--api ${p.api}: frames built by cnperf are addressed to the server itself, past the Service's ` +
+        `ClusterIP; use send, sendmmsg or tcp`
       : p.flows > 1
-        ? "--flows with --service-proxy: each flow has its own server, and the Service's endpoints are the first one's (not built)"
+        ? "--flows with --service-proxy: each flow has its own server, and the Service's endpoints are the " +
+          "first one's (not built)"
         : null,
   rawApi: (p) => (isRawApi(p.api) ? p.api : null),
   cpus: (p) => p.cpus,
   expectedPackets: streamPackets,
-  describe: (p) => `streaming ${p.api}, ${p.size} B, burst ${p.burst}, ${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`,
-  footer: (p) => `${p.durationNs / 1e9} s each, first ${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`,
+  describe: (p) =>
+    `streaming ${p.api}, ` +
+    (`${p.size} B, burst ${p.burst}, ` +
+      `${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`),
+  footer: (p) =>
+    `${p.durationNs / 1e9} s each, first ` +
+    `${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`,
   record: streamRecord,
   commands: streamCommands,
   run: (topo, p) => runFlows(topo, p),

@@ -23,20 +23,49 @@ after(() => {
 const RTT_KEYS = ['min', 'mean', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max', 'stddev'];
 
 interface QuickJson {
-  results: Array<{ datapath: string; params: Record<string, unknown>; samples: number; lost: number; rtt_ns: Record<string, number>; run_id: string; status: string }>;
+  results: Array<{
+    datapath: string;
+    params: Record<string, unknown>;
+    samples: number;
+    lost: number;
+    rtt_ns: Record<string, number>;
+    run_id: string;
+    status: string;
+  }>;
 }
 
 describe('cnperf quick --json', () => {
   let doc: QuickJson;
 
   it('prints exactly one JSON document on stdout, in the documented shape', async () => {
-    const r = await cnperf(['quick', 'loopback', 'veth', 'bridge', '--count', '300', '--interval', '0', '--size', '100', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'loopback',
+      'veth',
+      'bridge',
+      '--count',
+      '300',
+      '--interval',
+      '0',
+      '--size',
+      '100',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout must hold one line: the JSON document');
     doc = JSON.parse(r.stdout) as QuickJson;
     assert.deepEqual(Object.keys(doc), ['results', 'floor']);
-    assert.equal((doc as unknown as { floor: unknown }).floor, null, 'a fresh database holds no calibration: the floor is null');
-    assert.deepEqual(doc.results.map((x) => x.datapath), ['loopback', 'veth', 'bridge']);
+    assert.equal(
+      (doc as unknown as { floor: unknown }).floor,
+      null,
+      'a fresh database holds no calibration: the floor is null',
+    );
+    assert.deepEqual(
+      doc.results.map((x) => x.datapath),
+      ['loopback', 'veth', 'bridge'],
+    );
     for (const x of doc.results) {
       assert.equal(x.samples, 300);
       assert.equal(x.lost, 0);
@@ -92,7 +121,9 @@ describe('cnperf quick --json', () => {
     const r = await cnperf(['quick', 'loopback', '--count', '100', '--interval', '0', '--raw', '--json', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
     const id = (JSON.parse(r.stdout) as QuickJson).results[0]!.run_id;
-    const show = JSON.parse((await cnperf(['results', 'show', id, '--json', '--db', db])).stdout) as { run: { raw_samples: number } };
+    const show = JSON.parse((await cnperf(['results', 'show', id, '--json', '--db', db])).stdout) as {
+      run: { raw_samples: number };
+    };
     assert.equal(show.run.raw_samples, 100);
   });
 
@@ -106,12 +137,46 @@ describe('cnperf quick --json', () => {
 
 describe('cnperf quick --workload stream --json', () => {
   it('carries the documented stream object, steady-state means, and a table without --json', async () => {
-    const r = await cnperf(['quick', 'veth', '--workload', 'stream', '--api', 'sendmmsg,tcp', '--burst', '16', '--duration', '2s', '--warmup', '1s', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'veth',
+      '--workload',
+      'stream',
+      '--api',
+      'sendmmsg,tcp',
+      '--burst',
+      '16',
+      '--duration',
+      '2s',
+      '--warmup',
+      '1s',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1);
-    const doc = JSON.parse(r.stdout) as { results: Array<Record<string, unknown> & { stream: Record<string, unknown> }> };
-    assert.deepEqual(doc.results.map((x) => x.workload), ['stream', 'stream']);
-    type Stream = { api: string; size: number; burst: number; flows: number; tx_pps: number; rx_pps: number; rx_pps_stddev: number | null; rx_gbps: number; tx_gbps: number; loss_ratio: number; seconds: number; missed_slots: number };
+    const doc = JSON.parse(r.stdout) as {
+      results: Array<Record<string, unknown> & { stream: Record<string, unknown> }>;
+    };
+    assert.deepEqual(
+      doc.results.map((x) => x.workload),
+      ['stream', 'stream'],
+    );
+    type Stream = {
+      api: string;
+      size: number;
+      burst: number;
+      flows: number;
+      tx_pps: number;
+      rx_pps: number;
+      rx_pps_stddev: number | null;
+      rx_gbps: number;
+      tx_gbps: number;
+      loss_ratio: number;
+      seconds: number;
+      missed_slots: number;
+    };
     for (const x of doc.results) {
       const st = x.stream as unknown as Stream;
       assert.equal(x.rtt_ns, null);
@@ -129,7 +194,10 @@ describe('cnperf quick --workload stream --json', () => {
     // TCP is a byte stream: no bursts, nothing lost, what was written in the steady second was read.
     assert.deepEqual([tcp!.api, tcp!.burst, tcp!.loss_ratio], ['tcp', 1, 0]);
     assert.ok(tcp!.rx_gbps > 0.1 && Math.abs(tcp!.tx_gbps - tcp!.rx_gbps) / tcp!.rx_gbps < 0.2, JSON.stringify(tcp));
-    assert.deepEqual(doc.results.map((x) => x.stream.api), ['sendmmsg', 'tcp']);
+    assert.deepEqual(
+      doc.results.map((x) => x.stream.api),
+      ['sendmmsg', 'tcp'],
+    );
     const show = await cnperf(['results', 'show', doc.results[0]!.run_id as string, '--db', db]);
     assert.match(show.stdout, /Throughput, steady-state means/);
     assert.match(show.stdout, /rx per second \(kpps\): /);
@@ -138,12 +206,38 @@ describe('cnperf quick --workload stream --json', () => {
 
 describe('cnperf quick --workload sweep --json', () => {
   it('carries sweep.points (sender-limited or not) and the maximum sustained rate as received', async () => {
-    const r = await cnperf(['quick', 'loopback', '--workload', 'sweep', '--api', 'send', '--rate', '2k,4k', '--duration', '2s', '--warmup', '1s', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'loopback',
+      '--workload',
+      'sweep',
+      '--api',
+      'send',
+      '--rate',
+      '2k,4k',
+      '--duration',
+      '2s',
+      '--warmup',
+      '1s',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     type Point = { offered_pps: number; tx_pps: number; rx_pps: number; loss_ratio: number; sender_limited: boolean };
-    const x = (JSON.parse(r.stdout) as { results: Array<{ workload: string; sweep: { points: Point[]; max_sustained_pps: number; max_sustained_offered_pps: number } }> }).results[0]!;
+    const x = (
+      JSON.parse(r.stdout) as {
+        results: Array<{
+          workload: string;
+          sweep: { points: Point[]; max_sustained_pps: number; max_sustained_offered_pps: number };
+        }>;
+      }
+    ).results[0]!;
     assert.equal(x.workload, 'sweep');
-    assert.deepEqual(x.sweep.points.map((p) => p.offered_pps), [2000, 4000]);
+    assert.deepEqual(
+      x.sweep.points.map((p) => p.offered_pps),
+      [2000, 4000],
+    );
     for (const p of x.sweep.points) {
       // A point is sender-limited exactly when the sender fell more than --sender-limit (2 %) short of
       // the offered rate (on a busy 2-vCPU VM a 2 kpps sender can: it is then said, not hidden).
@@ -208,7 +302,9 @@ describe('TCP transactions and pass/fail gates', () => {
   it('cnperf quick veth --workload rr --json: rtt_ns per transaction and transactions_per_s', async () => {
     const r = await cnperf(['quick', 'veth', '--workload', 'rr', '--count', '5000', '--json', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { results: Array<{ workload: string; samples: number; rtt_ns: Record<string, number>; transactions_per_s: number }> };
+    const doc = JSON.parse(r.stdout) as {
+      results: Array<{ workload: string; samples: number; rtt_ns: Record<string, number>; transactions_per_s: number }>;
+    };
     const res = doc.results[0]!;
     assert.equal(res.workload, 'rr');
     assert.equal(res.samples, 5000);
@@ -216,25 +312,40 @@ describe('TCP transactions and pass/fail gates', () => {
     assert.ok(res.transactions_per_s > 0);
   });
 
-  it('cnperf run FILE --check exits 0 when every expectation holds and 1 when one fails; cnperf check judges stored ones', async () => {
-    const file = (expect: string) => {
-      const f = path.join(tmp, `gate-${expect.length}.yaml`);
-      writeFileSync(f, `name: gate\nworkload: rr\ndatapaths: [loopback]\nparams: { count: 500 }\nexpect: ["${expect}", "loss < 5%"]\n`);
-      return f;
-    };
-    const pass = await cnperf(['run', file('p99 < 10s'), '--check', '--db', db]);
-    assert.equal(pass.code, 0, pass.stdout + pass.stderr);
-    assert.match(pass.stdout, /Expectations: 2 of 2 hold/);
-    const fail = await cnperf(['run', file('p50 < 1ns'), '--check', '--db', db]);
-    assert.equal(fail.code, 1, fail.stdout + fail.stderr);
-    assert.match(fail.stdout, /p50 < 1ns .* FAIL/);
-    const id = /as experiment (\w+)/.exec(fail.stdout)![1]!;
-    const recheck = await cnperf(['check', id, '--db', db, '--json']);
-    assert.equal(recheck.code, 1);
-    assert.deepEqual((JSON.parse(recheck.stdout) as { judgements: Array<{ verdict: string }> }).judgements.map((j) => j.verdict), ['fail', 'pass']);
-    assert.equal((await cnperf(['check', id, '--db', db, '--expect', 'p50 < 1ms; rx_pps > 1k'])).code, 1, 'rx_pps is not an rr metric: ignored for rr, but p50 < 1ns still fails');
-    const usage = await cnperf(['check', id, '--db', db, '--inconclusive', 'maybe']);
-    assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /--inconclusive 'maybe': expected fail .* or pass/);
-  });
+  it(
+    'cnperf run FILE --check exits 0 when every expectation holds and 1 when one fails; cnperf check ' +
+      'judges stored ones',
+    async () => {
+      const file = (expect: string) => {
+        const f = path.join(tmp, `gate-${expect.length}.yaml`);
+        writeFileSync(
+          f,
+          `name: gate\nworkload: rr\ndatapaths: [loopback]\nparams: { count: 500 }\nexpect: ` +
+            `["${expect}", "loss < 5%"]\n`,
+        );
+        return f;
+      };
+      const pass = await cnperf(['run', file('p99 < 10s'), '--check', '--db', db]);
+      assert.equal(pass.code, 0, pass.stdout + pass.stderr);
+      assert.match(pass.stdout, /Expectations: 2 of 2 hold/);
+      const fail = await cnperf(['run', file('p50 < 1ns'), '--check', '--db', db]);
+      assert.equal(fail.code, 1, fail.stdout + fail.stderr);
+      assert.match(fail.stdout, /p50 < 1ns .* FAIL/);
+      const id = /as experiment (\w+)/.exec(fail.stdout)![1]!;
+      const recheck = await cnperf(['check', id, '--db', db, '--json']);
+      assert.equal(recheck.code, 1);
+      assert.deepEqual(
+        (JSON.parse(recheck.stdout) as { judgements: Array<{ verdict: string }> }).judgements.map((j) => j.verdict),
+        ['fail', 'pass'],
+      );
+      assert.equal(
+        (await cnperf(['check', id, '--db', db, '--expect', 'p50 < 1ms; rx_pps > 1k'])).code,
+        1,
+        'rx_pps is not an rr metric: ignored for rr, but p50 < 1ns still fails',
+      );
+      const usage = await cnperf(['check', id, '--db', db, '--inconclusive', 'maybe']);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /--inconclusive 'maybe': expected fail .* or pass/);
+    },
+  );
 });

@@ -85,7 +85,13 @@ export function tracefsState(): string {
     } catch {
       /* no instances directory */
     }
-    parts.push(`${m}: instances [${instances.join(' ')}] tracing_on ${read('tracing_on')} current_tracer ${read('current_tracer')} set_event [${read('set_event')}] buffer_size_kb ${read('buffer_size_kb')} trace_clock ${read('trace_clock')}`);
+    parts.push(
+      `${m}: instances ` +
+        (`[${instances.join(' ')}] tracing_on ` +
+          (`${read('tracing_on')} current_tracer ` +
+            (`${read('current_tracer')} set_event ` +
+              `[${read('set_event')}] buffer_size_kb ${read('buffer_size_kb')} trace_clock ${read('trace_clock')}`))),
+    );
   }
   return parts.join('\n');
 }
@@ -106,20 +112,29 @@ export function hostSnapshot(): HostSnapshot {
     // stateless (-s): a rule's counter moving with the host's own traffic is no change of the ruleset
     nftables: run('nft', ['-s', 'list', 'ruleset']),
     // iptables-save stamps its output with the time: drop its comment lines.
-    iptables: run('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
+    iptables: run('iptables-save', [])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n'),
     stateDir,
     engines: liveEngines().join(' '),
-    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'ovs-vswitchd-dp', 'qemu-system-x86', 'dpdk-testpmd']).join(' '),
+    daemons: liveProcesses(['ovsdb-server', 'ovs-vswitchd', 'ovs-vswitchd-dp', 'qemu-system-x86', 'dpdk-testpmd']).join(
+      ' ',
+    ),
     tracefs: tracefsState(),
     sysctls: sysctlState(),
     bpf: bpfState(),
-    hugetlbfs: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'hugetlbfs').join('\n'),
+    hugetlbfs: readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[2] === 'hugetlbfs')
+      .join('\n'),
     dpdkRuntime: existsSync('/var/run/dpdk') ? readdirSync('/var/run/dpdk').sort() : [],
   };
 }
 
 /** cnperf's BPF programs and maps (engine/bpf/) as the kernel lists them. */
-const OURS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect|fdb|ports|xdp_actions|endpoints|tc_actions|xsks|xsk_port|xsk_actions)$/;
+const OURS =
+  /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect|fdb|ports|xdp_actions|endpoints|tc_actions|xsks|xsk_port|xsk_actions)$/;
 
 /**
  * Loaded BPF programs and maps (name:type, ids left out) and bpffs mounts. A program leaves when
@@ -130,14 +145,24 @@ const OURS = /^(xdp_fwd|xdp_peer|tc_fwd|xsk_redirect|fdb|ports|xdp_actions|endpo
 export function bpfState(settle = true): string {
   const list = (what: 'prog' | 'map') => {
     try {
-      return (JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as Array<{ name?: string; type: string }>).map((x) => `${x.name ?? '?'}:${x.type}`).sort();
+      return (
+        JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as Array<{
+          name?: string;
+          type: string;
+        }>
+      )
+        .map((x) => `${x.name ?? '?'}:${x.type}`)
+        .sort();
     } catch (e) {
       return [`error: ${(e as Error).message}`];
     }
   };
   const ours = () => [...list('prog'), ...list('map')].some((x) => OURS.test(x.split(':')[0]!));
   for (let i = 0; settle && i < 50 && ours(); i++) execFileSync('sleep', ['0.1']);
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'bpf').map((l) => l.split(' ')[1]);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[2] === 'bpf')
+    .map((l) => l.split(' ')[1]);
   return `programs ${list('prog').join(' ')} | maps ${list('map').join(' ')} | mounts ${mounts.join(' ')}`;
 }
 
@@ -187,7 +212,10 @@ export function cnperf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 export function spawnCnperf(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CNPERF, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CNPERF, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function collect(child: ChildProcess): Promise<CliRun> {

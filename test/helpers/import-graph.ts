@@ -108,7 +108,8 @@ export function floorViolations(g: ImportGraph, floors: string[][]): string[] {
     for (const b of outs) {
       const [la, lb] = [level.get(a), level.get(b)];
       if (la === undefined || lb === undefined) bad.push(`${la === undefined ? a : b}/ is on no floor`);
-      else if (lb <= la) bad.push(...g.why.get(`${a} -> ${b}`)!.map((w) => `${w} (${a}/ is on floor ${la + 1}, ${b}/ on ${lb + 1})`));
+      else if (lb <= la)
+        bad.push(...g.why.get(`${a} -> ${b}`)!.map((w) => `${w} (${a}/ is on floor ${la + 1}, ${b}/ on ${lb + 1})`));
     }
   }
   return [...new Set(bad)];

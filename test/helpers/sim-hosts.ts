@@ -128,10 +128,33 @@ export class SimHosts {
       // which sources ~/.bashrc — here pyenv's init, 0.6 s a call, which the hosts suite measured instead
       // of cnperf (a real host's root has its own).
       const rc = 'for f in /root/.bashrc /root/.profile; do [ -f "$f" ] && mount --bind /dev/null "$f"; done';
-      const sshd = spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o mode=755 simhost /run && mkdir -p /run/sshd && ${rc}; exec /usr/sbin/sshd -D -e -f "$1"`, 'sh', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const sshd = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          netns,
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount -t tmpfs -o mode=755 simhost /run && mkdir -p /run/sshd && ${rc}; exec /usr/sbin/sshd -D -e -f "$1"`,
+          'sh',
+          cfg,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       sshd.stderr!.on('data', () => {});
       this.hosts.push({ name, netns, address, sshd });
-      lines.push(`  - name: ${name}`, `    address: ${address}`, '    user: root', `    identity: ${key}`, `    known_hosts: ${path.join(this.dir, 'known_hosts')}`);
+      lines.push(
+        `  - name: ${name}`,
+        `    address: ${address}`,
+        '    user: root',
+        `    identity: ${key}`,
+        `    known_hosts: ${path.join(this.dir, 'known_hosts')}`,
+      );
     }
     writeFileSync(path.join(this.dir, 'known_hosts'), known.join('\n') + '\n');
     writeFileSync(this.inventory, lines.join('\n') + '\n');
@@ -147,7 +170,18 @@ export class SimHosts {
   /** Runs a shell command on a host as cnperf reaches it (over ssh: its own /run). */
   ssh(name: string, command: string): string {
     const h = this.host(name);
-    return sh('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${path.join(this.dir, 'known_hosts')}`, '-i', path.join(this.dir, 'id_ed25519'), '-o', 'IdentitiesOnly=yes', `root@${h.address}`, command]);
+    return sh('ssh', [
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${path.join(this.dir, 'known_hosts')}`,
+      '-i',
+      path.join(this.dir, 'id_ed25519'),
+      '-o',
+      'IdentitiesOnly=yes',
+      `root@${h.address}`,
+      command,
+    ]);
   }
 
   /** Drops a host's traffic at the switch (its cable pulled); restore() plugs it back. */
@@ -159,9 +193,16 @@ export class SimHosts {
     sh('ip', ['-n', SWITCH_NS, 'link', 'set', `p${name}`, 'up']);
   }
 
-  /** What a host looks like, for before == after: its namespaces, links, routes, sysctls, journals, cnperf's processes. */
+  /** What a host looks like, for before == after: its namespaces, links, routes, sysctls, journals, cnperf's processes.
+   * */
   state(name: string): string {
-    return this.ssh(name, 'ls /run/netns 2>/dev/null; echo --; ip -o link | sed "s/ link\\/.*//"; echo --; ip route; echo --; ip -o -4 addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v "^engine$"; echo --; ip netns identify $$; echo --; grep " tracefs " /proc/mounts; ls /sys/kernel/tracing/instances 2>/dev/null; true');
+    return this.ssh(
+      name,
+      'ls /run/netns 2>/dev/null; echo --; ip -o link | sed "s/ link\\/.*//"; echo --; ip route; echo --; ' +
+        ('ip -o -4 addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v ' +
+          ('"^engine$"; echo --; ip netns identify $$; echo --; grep " tracefs " /proc/mounts; ls ' +
+            '/sys/kernel/tracing/instances 2>/dev/null; true')),
+    );
   }
 
   stop(): void {

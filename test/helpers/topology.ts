@@ -22,7 +22,7 @@ export function topologyForSuite(datapath: string): () => Topology {
     assert.deepEqual(hostSnapshot(), snapshot);
   });
   return () => {
-    if (!topo) throw new Error('topologyForSuite: the topology is built in the suite\'s before()');
+    if (!topo) throw new Error("topologyForSuite: the topology is built in the suite's before()");
     return topo;
   };
 }

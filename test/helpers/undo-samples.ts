@@ -20,5 +20,13 @@ export const UNDO_SAMPLES: { [K in UndoAction['op']]: Extract<UndoAction, { op: 
   'del-route': { op: 'del-route', netns: 'cnpffffff-h', dst: '198.18.0.2/32', dev: 'eth1' },
   'sysctl-restore': { op: 'sysctl-restore', netns: 'cnpffffff-h', key: 'net.ipv4.ip_forward', value: '0' },
   'ssh-exit': { op: 'ssh-exit', socket: '/run/cnperf/cnpffffff/ssh-0', host: 'a' },
-  'cni-del': { op: 'cni-del', network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' }, netns: 'cnpffffff-c', ifname: 'eth0', containerId: 'c', runIn: 'cnpffffff-n', cacheFile: '/run/cnperf/c.json' },
+  'cni-del': {
+    op: 'cni-del',
+    network: { cniVersion: '1.0.0', name: 'n', disableCheck: false, plugins: [{ type: 'bridge' }], file: 'f' },
+    netns: 'cnpffffff-c',
+    ifname: 'eth0',
+    containerId: 'c',
+    runIn: 'cnpffffff-n',
+    cacheFile: '/run/cnperf/c.json',
+  },
 };

@@ -27,38 +27,87 @@ interface Result {
 }
 
 describe('CNI plugins as a datapath', () => {
-  for (const f of readdirSync(CONFIGS).filter((x) => x.endsWith('.conflist')).sort()) {
+  for (const f of readdirSync(CONFIGS)
+    .filter((x) => x.endsWith('.conflist'))
+    .sort()) {
     it(`${f}: measured, and nothing of it left on the host`, async (t) => {
       const before = hostSnapshot();
       const ipamBefore = ipamLeft();
-      const r = await cnperf(['quick', 'cni', '--cni-config', path.join(CONFIGS, f), '--count', '300', '--interval', '0', '--json', '--db', db]);
+      const r = await cnperf([
+        'quick',
+        'cni',
+        '--cni-config',
+        path.join(CONFIGS, f),
+        '--count',
+        '300',
+        '--interval',
+        '0',
+        '--json',
+        '--db',
+        db,
+      ]);
       const [res] = (JSON.parse(r.stdout) as { results: Result[] }).results;
       assert.deepEqual(hostSnapshot(), before);
       assert.deepEqual(ipamLeft(), ipamBefore, 'an IPAM allocation was left in /var/lib/cni/networks');
-      if (res!.status === 'failed' && /this kernel has no ipvlan/.test(res!.problem ?? '')) return t.skip(res!.problem!);
+      if (res!.status === 'failed' && /this kernel has no ipvlan/.test(res!.problem ?? ''))
+        return t.skip(res!.problem!);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(res!.samples, 300);
       assert.equal(res!.lost, 0);
     });
   }
 
-  it('the second plugin of a chain fails ADD: its error reaches the user, DEL runs over the chain in reverse, the host is as it was', async () => {
-    const log = path.join(tmp, 'calls.log');
-    const conf = path.join(tmp, 'failing.conflist');
-    writeFileSync(conf, JSON.stringify({ cniVersion: '1.0.0', name: 'cnperf-failing', plugins: [{ type: 'bridge', bridge: 'cni9', ipam: { type: 'host-local', subnet: '10.250.0.0/24' } }, { type: 'cnperf-test-plugin', behave: 'fail-add', log }] }));
-    const before = hostSnapshot();
-    const r = await cnperf(['quick', 'cni', '--cni-config', conf, '--count', '10', '--db', db], { CNI_PATH: `${path.join(FIXTURES, 'cni-plugins')}:/usr/lib/cni` });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /CNI ADD of plugin 'cnperf-test-plugin' failed \(code 7\): refusing on purpose — second plugin of the chain/);
-    const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
-    // VERSION first, then ADD, then DEL (the runtime's, after the failure); the journal's DEL finds it done.
-    assert.deepEqual(calls.filter((c) => !c.endsWith('VERSION')).slice(0, 2), ['cnperf-test-plugin ADD', 'cnperf-test-plugin DEL']);
-    assert.deepEqual(hostSnapshot(), before);
-  });
+  it(
+    'the second plugin of a chain fails ADD: its error reaches the user, DEL runs over the chain in ' +
+      'reverse, the host is as it was',
+    async () => {
+      const log = path.join(tmp, 'calls.log');
+      const conf = path.join(tmp, 'failing.conflist');
+      writeFileSync(
+        conf,
+        JSON.stringify({
+          cniVersion: '1.0.0',
+          name: 'cnperf-failing',
+          plugins: [
+            { type: 'bridge', bridge: 'cni9', ipam: { type: 'host-local', subnet: '10.250.0.0/24' } },
+            { type: 'cnperf-test-plugin', behave: 'fail-add', log },
+          ],
+        }),
+      );
+      const before = hostSnapshot();
+      const r = await cnperf(['quick', 'cni', '--cni-config', conf, '--count', '10', '--db', db], {
+        CNI_PATH: `${path.join(FIXTURES, 'cni-plugins')}:/usr/lib/cni`,
+      });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /CNI ADD of plugin 'cnperf-test-plugin' failed \(code 7\): refusing on purpose — second plugin of the chain/,
+      );
+      const calls = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').slice(0, 2).join(' '));
+      // VERSION first, then ADD, then DEL (the runtime's, after the failure); the journal's DEL finds it done.
+      assert.deepEqual(calls.filter((c) => !c.endsWith('VERSION')).slice(0, 2), [
+        'cnperf-test-plugin ADD',
+        'cnperf-test-plugin DEL',
+      ]);
+      assert.deepEqual(hostSnapshot(), before);
+    },
+  );
 
   it('SIGKILL mid-run: `clean` deletes the CNI attachments from the journal, then the namespaces', async () => {
     const before = hostSnapshot();
-    const child = spawnCnperf(['quick', 'cni', '--cni-config', path.join(CONFIGS, 'bridge.conflist'), '--count', '100000', '--db', db]);
+    const child = spawnCnperf([
+      'quick',
+      'cni',
+      '--cni-config',
+      path.join(CONFIGS, 'bridge.conflist'),
+      '--count',
+      '100000',
+      '--db',
+      db,
+    ]);
     const done = collect(child);
     await waitForStderr(child, /measuring/);
     await sleep(200);
@@ -71,13 +120,31 @@ describe('CNI plugins as a datapath', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('one table: cnperf\'s own bridge next to the CNI bridge plugin\'s', async () => {
-    const r = await cnperf(['quick', 'bridge', 'cni', '--cni-config', path.join(CONFIGS, 'bridge.conflist'), '--count', '2000', '--interval', '200us', '--cpus', '0,1', '--json', '--db', db]);
+  it("one table: cnperf's own bridge next to the CNI bridge plugin's", async () => {
+    const r = await cnperf([
+      'quick',
+      'bridge',
+      'cni',
+      '--cni-config',
+      path.join(CONFIGS, 'bridge.conflist'),
+      '--count',
+      '2000',
+      '--interval',
+      '200us',
+      '--cpus',
+      '0,1',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [own, plugin] = (JSON.parse(r.stdout) as { results: Result[] }).results;
     assert.equal(own!.datapath, 'bridge');
     assert.equal(plugin!.datapath, 'cni');
     assert.ok(own!.rtt_ns!.p50 > 0 && plugin!.rtt_ns!.p50 > 0);
-    process.stdout.write(`# RTT p50: cnperf bridge ${(own!.rtt_ns!.p50 / 1000).toFixed(1)} µs, CNI bridge plugin ${(plugin!.rtt_ns!.p50 / 1000).toFixed(1)} µs\n`);
+    process.stdout.write(
+      `# RTT p50: cnperf bridge ` +
+        `${(own!.rtt_ns!.p50 / 1000).toFixed(1)} µs, CNI bridge plugin ${(plugin!.rtt_ns!.p50 / 1000).toFixed(1)} µs\n`,
+    );
   });
 });

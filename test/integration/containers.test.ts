@@ -17,7 +17,8 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-containers-'));
 const db = path.join(tmp, 'results.sqlite');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const sh = (file: string, args: string[]) => execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const sh = (file: string, args: string[]) =>
+  execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /**
  * Everything podman holds that a cnperf run made: containers, networks, images, named cnperf-<run id>
@@ -47,81 +48,138 @@ interface Result {
 const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
 
 describe('podman datapath', () => {
-  it('carries RTT between two containers of its own network, and leaves no container, network, image, rule or sysctl', async () => {
-    const hostBefore = hostSnapshot();
-    const r = await cnperf(['quick', 'podman', '--count', '2000', '--interval', '200us', '--json', '--db', db]);
-    assert.equal(r.code, 0, r.stderr);
-    const [res] = results(r.stdout);
-    assert.equal(res!.status, 'ok', res!.problem ?? '');
-    assert.equal(res!.samples, 2000);
-    assert.ok(res!.rtt_ns!.p50 > 0);
-    // the probes read the containers' eth0 and podman's bridge and veths in the host
-    const devs = Object.keys(res!.probes!.devices);
-    assert.ok(devs.some((d) => /-c\/eth0$/.test(d)) && devs.some((d) => /-h\/podman\d+$/.test(d)), devs.join(' '));
-    assert.equal(podmanOfCnperf(), '');
-    assert.deepEqual(hostSnapshot(), hostBefore);
-  });
+  it(
+    'carries RTT between two containers of its own network, and leaves no container, network, image, rule ' +
+      'or sysctl',
+    async () => {
+      const hostBefore = hostSnapshot();
+      const r = await cnperf(['quick', 'podman', '--count', '2000', '--interval', '200us', '--json', '--db', db]);
+      assert.equal(r.code, 0, r.stderr);
+      const [res] = results(r.stdout);
+      assert.equal(res!.status, 'ok', res!.problem ?? '');
+      assert.equal(res!.samples, 2000);
+      assert.ok(res!.rtt_ns!.p50 > 0);
+      // the probes read the containers' eth0 and podman's bridge and veths in the host
+      const devs = Object.keys(res!.probes!.devices);
+      assert.ok(devs.some((d) => /-c\/eth0$/.test(d)) && devs.some((d) => /-h\/podman\d+$/.test(d)), devs.join(' '));
+      assert.equal(podmanOfCnperf(), '');
+      assert.deepEqual(hostSnapshot(), hostBefore);
+    },
+  );
 
-  it('carries a UDP stream, in the same run as cnperf\'s own bridge', async () => {
+  it("carries a UDP stream, in the same run as cnperf's own bridge", async () => {
     const hostBefore = hostSnapshot();
-    const r = await cnperf(['quick', 'bridge', 'podman', '--workload', 'stream', '--duration', '2s', '--warmup', '1s', '--rate', '20000', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'bridge',
+      'podman',
+      '--workload',
+      'stream',
+      '--duration',
+      '2s',
+      '--warmup',
+      '1s',
+      '--rate',
+      '20000',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [own, pod] = results(r.stdout);
     assert.equal(own!.datapath, 'bridge');
     assert.equal(pod!.status, 'ok', pod!.problem ?? '');
     assert.ok(pod!.stream!.rx_pps > 15_000, `received ${pod!.stream!.rx_pps} pps of 20000 offered`);
     // netavark's rules in the host, and how podman had to be run here, go with the result
-    const podman = (JSON.parse(r.stdout) as { results: Array<{ podman?: { runtime: { runtime: string }; firewall: { rules: number } } }> }).results[1]!.podman!;
+    const podman = (
+      JSON.parse(r.stdout) as {
+        results: Array<{ podman?: { runtime: { runtime: string }; firewall: { rules: number } } }>;
+      }
+    ).results[1]!.podman!;
     assert.ok(podman.firewall.rules > 0 && /^(runc|crun)$/.test(podman.runtime.runtime), JSON.stringify(podman));
     assert.equal(podmanOfCnperf(), '');
     assert.deepEqual(hostSnapshot(), hostBefore);
   });
 
   it('clean removes podman objects labelled with a run whose journal is gone', async () => {
-    sh('podman', ['network', 'create', '--label', 'cnperf.run=zzzzzz', '--subnet', '198.18.77.0/24', '--disable-dns', 'cnperf-zzzzzz']);
+    sh('podman', [
+      'network',
+      'create',
+      '--label',
+      'cnperf.run=zzzzzz',
+      '--subnet',
+      '198.18.77.0/24',
+      '--disable-dns',
+      'cnperf-zzzzzz',
+    ]);
     const c = await cnperf(['clean']);
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout, /removed podman network cnperf-zzzzzz \(run zzzzzz, no journal\)/);
     assert.equal(podmanOfCnperf(), '');
   });
 
-  it("--podman-driver macvlan: on a veth of the run's in the host (never a real NIC), no netavark rule, nothing left", async () => {
-    const hostBefore = hostSnapshot();
-    const r = await cnperf(['quick', 'podman', '--podman-driver', 'macvlan', '--count', '1000', '--interval', '200us', '--json', '--db', db]);
-    assert.equal(r.code, 0, r.stderr);
-    const res = (JSON.parse(r.stdout) as { results: Array<Result & { podman: { network: { driver: string; parent: { dev: string } }; firewall: { rules: number } } }> }).results[0]!;
-    assert.equal(res.samples, 1000);
-    assert.equal(res.podman.network.driver, 'macvlan');
-    // the macvlans' parent is the run's own veth: it carried the containers' ARP, no real NIC did
-    assert.match(res.podman.network.parent.dev, /^cnp[a-z0-9]{6}-pm$/);
-    assert.ok(Object.keys(res.probes!.devices).some((d) => d.endsWith(`/${res.podman.network.parent.dev}`)));
-    assert.equal(res.podman.firewall.rules, 0);
-    assert.equal(podmanOfCnperf(), '');
-    assert.deepEqual(hostSnapshot(), hostBefore);
-  });
+  it(
+    "--podman-driver macvlan: on a veth of the run's in the host (never a real NIC), no netavark rule, " +
+      'nothing left',
+    async () => {
+      const hostBefore = hostSnapshot();
+      const r = await cnperf([
+        'quick',
+        'podman',
+        '--podman-driver',
+        'macvlan',
+        '--count',
+        '1000',
+        '--interval',
+        '200us',
+        '--json',
+        '--db',
+        db,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const res = (
+        JSON.parse(r.stdout) as {
+          results: Array<
+            Result & { podman: { network: { driver: string; parent: { dev: string } }; firewall: { rules: number } } }
+          >;
+        }
+      ).results[0]!;
+      assert.equal(res.samples, 1000);
+      assert.equal(res.podman.network.driver, 'macvlan');
+      // the macvlans' parent is the run's own veth: it carried the containers' ARP, no real NIC did
+      assert.match(res.podman.network.parent.dev, /^cnp[a-z0-9]{6}-pm$/);
+      assert.ok(Object.keys(res.probes!.devices).some((d) => d.endsWith(`/${res.podman.network.parent.dev}`)));
+      assert.equal(res.podman.firewall.rules, 0);
+      assert.equal(podmanOfCnperf(), '');
+      assert.deepEqual(hostSnapshot(), hostBefore);
+    },
+  );
 
-  it('SIGKILL mid-run: `cnperf clean` removes containers, network, image and netavark\'s leftovers from the journal', async () => {
-    const hostBefore = hostSnapshot();
-    const child = spawnCnperf(['quick', 'podman', '--count', '1000000', '--db', db]);
-    const done = collect(child);
-    await waitForStderr(child, /measuring/, 60_000);
-    await sleep(300);
-    const live = podmanOfCnperf();
-    assert.notEqual(live, '');
-    // a live run's objects are its own: clean leaves them (its journal's owner is alive)
-    const early = await cnperf(['clean']);
-    assert.equal(early.code, 0, early.stderr);
-    assert.equal(podmanOfCnperf(), live);
-    child.kill('SIGKILL');
-    await done;
-    const c = await cnperf(['clean']);
-    assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /removed podman container cnperf-[a-z0-9]{6}-c/);
-    assert.match(c.stdout, /removed podman network cnperf-[a-z0-9]{6}/);
-    assert.equal(podmanOfCnperf(), '');
-    assert.deepEqual(ownedNetns(), []);
-    assert.deepEqual(hostSnapshot(), hostBefore);
-  });
+  it(
+    "SIGKILL mid-run: `cnperf clean` removes containers, network, image and netavark's leftovers from the " + 'journal',
+    async () => {
+      const hostBefore = hostSnapshot();
+      const child = spawnCnperf(['quick', 'podman', '--count', '1000000', '--db', db]);
+      const done = collect(child);
+      await waitForStderr(child, /measuring/, 60_000);
+      await sleep(300);
+      const live = podmanOfCnperf();
+      assert.notEqual(live, '');
+      // a live run's objects are its own: clean leaves them (its journal's owner is alive)
+      const early = await cnperf(['clean']);
+      assert.equal(early.code, 0, early.stderr);
+      assert.equal(podmanOfCnperf(), live);
+      child.kill('SIGKILL');
+      await done;
+      const c = await cnperf(['clean']);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(c.stdout, /removed podman container cnperf-[a-z0-9]{6}-c/);
+      assert.match(c.stdout, /removed podman network cnperf-[a-z0-9]{6}/);
+      assert.equal(podmanOfCnperf(), '');
+      assert.deepEqual(ownedNetns(), []);
+      assert.deepEqual(hostSnapshot(), hostBefore);
+    },
+  );
 });
 
 /** What `existing` must not change in a namespace: addresses, routes, rules, sysctls. */
@@ -131,7 +189,12 @@ function nsSnapshot(ns: string): string {
     // counters and per-boot randomness, not configuration
     .filter((l) => l.startsWith('net.') && !/nf_conntrack_count|random|boot_id|\.stable_secret/.test(l))
     .join('\n');
-  return [sh('ip', ['-n', ns, '-d', 'addr']), sh('ip', ['-n', ns, 'route', 'show', 'table', 'all']), sh('ip', ['-n', ns, 'rule']), sysctls].join('\n--\n');
+  return [
+    sh('ip', ['-n', ns, '-d', 'addr']),
+    sh('ip', ['-n', ns, 'route', 'show', 'table', 'all']),
+    sh('ip', ['-n', ns, 'rule']),
+    sysctls,
+  ].join('\n--\n');
 }
 
 describe('existing datapath', () => {
@@ -142,15 +205,30 @@ describe('existing datapath', () => {
     for (const ns of [A, B, NOIP]) {
       sh('ip', ['netns', 'add', ns]);
       // no IPv6: its link-local address arrives (and leaves "tentative") on its own time, after the snapshot
-      sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      sh('ip', [
+        'netns',
+        'exec',
+        ns,
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.all.disable_ipv6=1',
+        'net.ipv6.conf.default.disable_ipv6=1',
+      ]);
     }
     sh('ip', ['link', 'add', 'exa0', 'netns', A, 'type', 'veth', 'peer', 'name', 'exb0', 'netns', B]);
     sh('ip', ['-n', A, 'addr', 'add', '198.18.60.1/24', 'dev', 'exa0']);
     sh('ip', ['-n', B, 'addr', 'add', '198.18.60.2/24', 'dev', 'exb0']);
-    for (const [ns, dev] of [[A, 'exa0'], [B, 'exb0'], [A, 'lo'], [B, 'lo']] as const) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    for (const [ns, dev] of [
+      [A, 'exa0'],
+      [B, 'exb0'],
+      [A, 'lo'],
+      [B, 'lo'],
+    ] as const)
+      sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
     sh('ip', ['-n', B, 'route', 'add', 'default', 'via', '198.18.60.1']);
     // the kernel reports carrier lazily: snapshot the namespaces only once it has
-    for (let i = 0; i < 100 && /NO-CARRIER/.test(sh('ip', ['-n', A, 'link']) + sh('ip', ['-n', B, 'link'])); i++) await sleep(20);
+    for (let i = 0; i < 100 && /NO-CARRIER/.test(sh('ip', ['-n', A, 'link']) + sh('ip', ['-n', B, 'link'])); i++)
+      await sleep(20);
   });
   after(() => {
     for (const ns of [A, B, NOIP]) sh('ip', ['netns', 'del', ns]);
@@ -159,7 +237,21 @@ describe('existing datapath', () => {
   it('measures between two named namespaces and leaves them byte for byte as they were', async () => {
     const a = nsSnapshot(A);
     const b = nsSnapshot(B);
-    const r = await cnperf(['quick', 'existing', '--client', `netns:${A}`, '--server', `netns:${B}`, '--count', '1000', '--interval', '200us', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'existing',
+      '--client',
+      `netns:${A}`,
+      '--server',
+      `netns:${B}`,
+      '--count',
+      '1000',
+      '--interval',
+      '200us',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [res] = results(r.stdout);
     assert.equal(res!.samples, 1000);
@@ -169,57 +261,172 @@ describe('existing datapath', () => {
     assert.deepEqual(ownedNetns(), []);
   });
 
-  it("pid: enters a process's namespace under a name of the run's, gone afterwards; the stream workload too", async () => {
-    const holder = execFileSync('bash', ['-c', `ip netns exec ${B} sleep 60 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim();
-    try {
-      const r = await cnperf(['quick', 'existing', '--client', `netns:${A}`, '--server', `pid:${holder}`, '--workload', 'stream', '--duration', '2s', '--warmup', '1s', '--rate', '10000', '--json', '--db', db]);
-      assert.equal(r.code, 0, r.stderr);
-      const [res] = results(r.stdout);
-      assert.equal(res!.status, 'ok', res!.problem ?? '');
-      assert.ok(res!.stream!.rx_pps > 8000, `received ${res!.stream!.rx_pps} pps of 10000 offered`);
-      assert.deepEqual(ownedNetns(), []);
-    } finally {
-      process.kill(Number(holder));
-    }
-  });
+  it(
+    "pid: enters a process's namespace under a name of the run's, gone afterwards; the stream workload " + 'too',
+    async () => {
+      const holder = execFileSync('bash', ['-c', `ip netns exec ${B} sleep 60 >/dev/null 2>&1 & echo $!`], {
+        encoding: 'utf8',
+      }).trim();
+      try {
+        const r = await cnperf([
+          'quick',
+          'existing',
+          '--client',
+          `netns:${A}`,
+          '--server',
+          `pid:${holder}`,
+          '--workload',
+          'stream',
+          '--duration',
+          '2s',
+          '--warmup',
+          '1s',
+          '--rate',
+          '10000',
+          '--json',
+          '--db',
+          db,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        const [res] = results(r.stdout);
+        assert.equal(res!.status, 'ok', res!.problem ?? '');
+        assert.ok(res!.stream!.rx_pps > 8000, `received ${res!.stream!.rx_pps} pps of 10000 offered`);
+        assert.deepEqual(ownedNetns(), []);
+      } finally {
+        process.kill(Number(holder));
+      }
+    },
+  );
 
-  it('says what is wrong with an endpoint, naming it: unknown namespace, no process, no IPv4, no address to find', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['--client', 'netns:cxtest-nope', '--server', `netns:${B}`], /--client netns:cxtest-nope: no namespace 'cxtest-nope'/],
-      [['--client', `netns:${A}`, '--server', 'pid:999999999'], /--server pid:999999999: no process 999999999/],
-      [['--client', `netns:${A}`, '--server', `netns:${NOIP}`], new RegExp(`--server netns:${NOIP}: the namespace has no global IPv4 address`)],
-      // A has no default route: which address is the server's is not known without --server-address
-      [['--client', `netns:${B}`, '--server', `netns:${A}`], /the namespace has no default route; give --server-address, one of: 198\.18\.60\.1 \(exa0\)/],
-      [['--client', `netns:${A}`, '--server', `netns:${B}`, '--server-address', '198.18.99.9'], /--server-address 198\.18\.99\.9 is not an address of that namespace/],
-      // whichever this machine has: no docker, docker without its engine (here), or an engine without the container
-      [['--client', 'docker:cxtest-none', '--server', `netns:${B}`], /docker:cxtest-none: (docker is not installed here|the Docker engine is not reachable|docker has no container 'cxtest-none')/],
-      [['--client', 'podman:cxtest-none', '--server', `netns:${B}`], /podman has no container 'cxtest-none'/],
-      [['--client', 'box:1', '--server', `netns:${B}`], /--client 'box:1': expected netns:NAME, pid:PID, podman:CONTAINER or docker:CONTAINER/],
-    ];
-    for (const [args, re] of cases) {
-      const r = await cnperf(['quick', 'existing', ...args, '--count', '10', '--db', db]);
-      assert.notEqual(r.code, 0, args.join(' '));
-      assert.match(r.stderr, re, args.join(' '));
-      assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
-    }
-    assert.deepEqual(ownedNetns(), []);
-  });
+  it(
+    'says what is wrong with an endpoint, naming it: unknown namespace, no process, no IPv4, no address to ' + 'find',
+    async () => {
+      const cases: Array<[string[], RegExp]> = [
+        [
+          ['--client', 'netns:cxtest-nope', '--server', `netns:${B}`],
+          /--client netns:cxtest-nope: no namespace 'cxtest-nope'/,
+        ],
+        [['--client', `netns:${A}`, '--server', 'pid:999999999'], /--server pid:999999999: no process 999999999/],
+        [
+          ['--client', `netns:${A}`, '--server', `netns:${NOIP}`],
+          new RegExp(`--server netns:${NOIP}: the namespace has no global IPv4 address`),
+        ],
+        // A has no default route: which address is the server's is not known without --server-address
+        [
+          ['--client', `netns:${B}`, '--server', `netns:${A}`],
+          /the namespace has no default route; give --server-address, one of: 198\.18\.60\.1 \(exa0\)/,
+        ],
+        [
+          ['--client', `netns:${A}`, '--server', `netns:${B}`, '--server-address', '198.18.99.9'],
+          /--server-address 198\.18\.99\.9 is not an address of that namespace/,
+        ],
+        // whichever this machine has: no docker, docker without its engine (here), or an engine without the container
+        [
+          ['--client', 'docker:cxtest-none', '--server', `netns:${B}`],
+          new RegExp(
+            'docker:cxtest-none: (docker is not installed here|the Docker engine is not reachable|' +
+              "docker has no container 'cxtest-none')",
+          ),
+        ],
+        [['--client', 'podman:cxtest-none', '--server', `netns:${B}`], /podman has no container 'cxtest-none'/],
+        [
+          ['--client', 'box:1', '--server', `netns:${B}`],
+          /--client 'box:1': expected netns:NAME, pid:PID, podman:CONTAINER or docker:CONTAINER/,
+        ],
+      ];
+      for (const [args, re] of cases) {
+        const r = await cnperf(['quick', 'existing', ...args, '--count', '10', '--db', db]);
+        assert.notEqual(r.code, 0, args.join(' '));
+        assert.match(r.stderr, re, args.join(' '));
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
+      }
+      assert.deepEqual(ownedNetns(), []);
+    },
+  );
 
   it('podman:NAME: a stopped container, and a running one without IPv4, are refused by name', async () => {
     const image = 'localhost/cxtest-engine:latest';
     const tar = path.join(tmp, 'engine.tar');
-    sh('tar', ['-C', path.join(ROOT, 'engine'), '--transform', 's,cnperf-engine-static,cnperf-engine,', '-cf', tar, 'cnperf-engine-static']);
+    sh('tar', [
+      '-C',
+      path.join(ROOT, 'engine'),
+      '--transform',
+      's,cnperf-engine-static,cnperf-engine,',
+      '-cf',
+      tar,
+      'cnperf-engine-static',
+    ]);
     sh('podman', ['import', tar, image]);
     try {
       // the ulimits this host's podman needs, as the podman datapath found them (or none)
       const probe = await cnperf(['quick', 'podman', '--count', '10', '--json', '--db', db]);
-      const rt = (JSON.parse(probe.stdout) as { results: Array<{ podman: { runtime: { runtime: string; ulimits: { nofile: number; nproc: number } | null } } }> }).results[0]!.podman.runtime;
-      const limits = rt.ulimits ? ['--ulimit', `nofile=${rt.ulimits.nofile}:${rt.ulimits.nofile}`, '--ulimit', `nproc=${rt.ulimits.nproc}:${rt.ulimits.nproc}`] : [];
-      sh('podman', ['--runtime', rt.runtime, 'create', '--name', 'cxtest-stopped', '--network', 'none', ...limits, image, '/cnperf-engine', 'pause']);
-      sh('podman', ['--runtime', rt.runtime, 'run', '-d', '--name', 'cxtest-noip', '--network', 'none', ...limits, image, '/cnperf-engine', 'pause']);
-      const stopped = await cnperf(['quick', 'existing', '--client', 'podman:cxtest-stopped', '--server', `netns:${B}`, '--count', '10', '--db', db]);
+      const rt = (
+        JSON.parse(probe.stdout) as {
+          results: Array<{
+            podman: { runtime: { runtime: string; ulimits: { nofile: number; nproc: number } | null } };
+          }>;
+        }
+      ).results[0]!.podman.runtime;
+      const limits = rt.ulimits
+        ? [
+            '--ulimit',
+            `nofile=${rt.ulimits.nofile}:${rt.ulimits.nofile}`,
+            '--ulimit',
+            `nproc=${rt.ulimits.nproc}:${rt.ulimits.nproc}`,
+          ]
+        : [];
+      sh('podman', [
+        '--runtime',
+        rt.runtime,
+        'create',
+        '--name',
+        'cxtest-stopped',
+        '--network',
+        'none',
+        ...limits,
+        image,
+        '/cnperf-engine',
+        'pause',
+      ]);
+      sh('podman', [
+        '--runtime',
+        rt.runtime,
+        'run',
+        '-d',
+        '--name',
+        'cxtest-noip',
+        '--network',
+        'none',
+        ...limits,
+        image,
+        '/cnperf-engine',
+        'pause',
+      ]);
+      const stopped = await cnperf([
+        'quick',
+        'existing',
+        '--client',
+        'podman:cxtest-stopped',
+        '--server',
+        `netns:${B}`,
+        '--count',
+        '10',
+        '--db',
+        db,
+      ]);
       assert.match(stopped.stderr, /podman:cxtest-stopped: the container is not running \(status created\)/);
-      const noip = await cnperf(['quick', 'existing', '--client', `netns:${A}`, '--server', 'podman:cxtest-noip', '--count', '10', '--db', db]);
+      const noip = await cnperf([
+        'quick',
+        'existing',
+        '--client',
+        `netns:${A}`,
+        '--server',
+        'podman:cxtest-noip',
+        '--count',
+        '10',
+        '--db',
+        db,
+      ]);
       assert.match(noip.stderr, /--server podman:cxtest-noip: the namespace has no global IPv4 address/);
       assert.deepEqual(ownedNetns(), []);
     } finally {
@@ -229,9 +436,22 @@ describe('existing datapath', () => {
   });
 
   it('--server-address picks the address where the namespace has no default route', async () => {
-    const r = await cnperf(['quick', 'existing', '--client', `netns:${B}`, '--server', `netns:${A}`, '--server-address', '198.18.60.1', '--count', '200', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'existing',
+      '--client',
+      `netns:${B}`,
+      '--server',
+      `netns:${A}`,
+      '--server-address',
+      '198.18.60.1',
+      '--count',
+      '200',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(results(r.stdout)[0]!.samples, 200);
   });
 });
-

@@ -1,6 +1,7 @@
 /**
  * Kernel bypass (seed 001): the testpmd datapath — DPDK engines on virtio-user ports, testpmd between
- * them over vhost-user — and the ovs-dpdk one (OVS's DPDK build in testpmd's place) carry RTT and a stream, and leaves no process, socket, DPDK runtime file,
+ * them over vhost-user — and the ovs-dpdk one (OVS's DPDK build in testpmd's place) carry RTT and a stream, and leaves
+ * no process, socket, DPDK runtime file,
  * hugepage reservation or hugetlbfs mount behind: after success, after a failure once built, after
  * SIGINT, and after SIGKILL followed by `cnperf clean`. Rates are compared in bench/, not here.
  */
@@ -43,14 +44,49 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
 
   it('carries a stream: the sender runs DPDK bursts of 32 unless told, the result says so', async () => {
     const before = hostSnapshot();
-    const r = await cnperf(['quick', 'testpmd', '--workload', 'stream', '--size', '64', '--duration', '3s', '--warmup', '1s', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'testpmd',
+      '--workload',
+      'stream',
+      '--size',
+      '64',
+      '--duration',
+      '3s',
+      '--warmup',
+      '1s',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [res] = results(r.stdout);
     assert.equal(res!.status, 'ok', res!.problem ?? '');
     assert.equal(res!.stream!.api, 'dpdk');
     assert.equal(res!.stream!.burst, 32);
-    assert.ok(res!.stream!.rx_pps > 0 && res!.stream!.rx_pps <= res!.stream!.tx_pps * 1.01, JSON.stringify(res!.stream));
-    const one = results((await cnperf(['quick', 'testpmd', '--workload', 'stream', '--burst', '4', '--duration', '2s', '--warmup', '1s', '--json', '--db', db])).stdout)[0]!;
+    assert.ok(
+      res!.stream!.rx_pps > 0 && res!.stream!.rx_pps <= res!.stream!.tx_pps * 1.01,
+      JSON.stringify(res!.stream),
+    );
+    const one = results(
+      (
+        await cnperf([
+          'quick',
+          'testpmd',
+          '--workload',
+          'stream',
+          '--burst',
+          '4',
+          '--duration',
+          '2s',
+          '--warmup',
+          '1s',
+          '--json',
+          '--db',
+          db,
+        ])
+      ).stdout,
+    )[0]!;
     assert.equal(one.stream!.burst, 4);
     assert.deepEqual(hostSnapshot(), before);
   });
@@ -65,23 +101,53 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('load: an open-loop probe over DPDK under a DPDK stream, each on its own port; the result says who shared CPUs', async () => {
-    const before = hostSnapshot();
-    const r = await cnperf(['quick', 'testpmd', '--workload', 'load', '--count', '500', '--interval', '997us', '--rate', '20k', '--json', '--db', db]);
-    const res = (JSON.parse(r.stdout) as { results: Array<Result & { load: { timing: string }; dpdk: { engine_cpus: Record<string, number>; shared: string | null } }> }).results[0]!;
-    // partial (exit 1) when the yielding load sender, starved on two CPUs, ends before the probe does
-    assert.ok(res.status === 'ok' ? r.code === 0 : res.status === 'partial' && r.code === 1, `${res.status} (exit ${r.code}): ${res.problem}`);
-    assert.equal(res.load.timing, 'open-loop');
-    assert.equal(res.samples, 500);
-    assert.ok(res.stream!.rx_pps > 0);
-    assert.deepEqual(Object.keys(res.dpdk.engine_cpus).sort(), ['client', 'load receiver', 'load sender', 'server']);
-    assert.deepEqual(hostSnapshot(), before);
-  });
+  it(
+    'load: an open-loop probe over DPDK under a DPDK stream, each on its own port; the result says who ' +
+      'shared CPUs',
+    async () => {
+      const before = hostSnapshot();
+      const r = await cnperf([
+        'quick',
+        'testpmd',
+        '--workload',
+        'load',
+        '--count',
+        '500',
+        '--interval',
+        '997us',
+        '--rate',
+        '20k',
+        '--json',
+        '--db',
+        db,
+      ]);
+      const res = (
+        JSON.parse(r.stdout) as {
+          results: Array<
+            Result & { load: { timing: string }; dpdk: { engine_cpus: Record<string, number>; shared: string | null } }
+          >;
+        }
+      ).results[0]!;
+      // partial (exit 1) when the yielding load sender, starved on two CPUs, ends before the probe does
+      assert.ok(
+        res.status === 'ok' ? r.code === 0 : res.status === 'partial' && r.code === 1,
+        `${res.status} (exit ${r.code}): ${res.problem}`,
+      );
+      assert.equal(res.load.timing, 'open-loop');
+      assert.equal(res.samples, 500);
+      assert.ok(res.stream!.rx_pps > 0);
+      assert.deepEqual(Object.keys(res.dpdk.engine_cpus).sort(), ['client', 'load receiver', 'load sender', 'server']);
+      assert.deepEqual(hostSnapshot(), before);
+    },
+  );
 
   it('a workload the DPDK engine cannot run is refused before anything is built', async () => {
     const r = await cnperf(['quick', 'testpmd', '--workload', 'rr', '--count', '10', '--db', db]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--workload rr over testpmd: cnperf's DPDK engine runs rtt, stream, sweep and load \(TCP needs a kernel stack\)/);
+    assert.match(
+      r.stderr,
+      /--workload rr over testpmd: cnperf's DPDK engine runs rtt, stream, sweep and load \(TCP needs a kernel stack\)/,
+    );
   });
 
   it('an engine that fails after the build fails the run, naming why, and leaves nothing', async () => {
@@ -93,41 +159,70 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('ovs-dpdk: RTT and a stream through OVS\'s DPDK datapath; its daemons stop, its pages come back', { skip: existsSync(OVS_VSWITCHD_DPDK) ? false : 'openvswitch-switch-dpdk is not installed' }, async () => {
-    const before = hostSnapshot();
-    const r = await cnperf(['quick', 'ovs-dpdk', '--count', '2000', '--json', '--db', db]);
-    assert.equal(r.code, 0, r.stderr);
-    const [res] = results(r.stdout);
-    assert.equal(res!.status, 'ok', res!.problem ?? '');
-    assert.equal(res!.samples, 2000);
-    const st = results((await cnperf(['quick', 'ovs-dpdk', '--workload', 'stream', '--duration', '2s', '--warmup', '1s', '--json', '--db', db])).stdout)[0]!;
-    assert.equal(st.status, 'ok', st.problem ?? '');
-    assert.equal(st.stream!.api, 'dpdk');
-    assert.ok(st.stream!.rx_pps > 0);
-    console.log(`# ovs-dpdk rtt p50 ${res!.rtt_ns!.p50} ns, stream ${st.stream!.rx_pps} pps received`);
-    assert.deepEqual(hostSnapshot(), before);
-  });
+  it(
+    "ovs-dpdk: RTT and a stream through OVS's DPDK datapath; its daemons stop, its pages come back",
+    { skip: existsSync(OVS_VSWITCHD_DPDK) ? false : 'openvswitch-switch-dpdk is not installed' },
+    async () => {
+      const before = hostSnapshot();
+      const r = await cnperf(['quick', 'ovs-dpdk', '--count', '2000', '--json', '--db', db]);
+      assert.equal(r.code, 0, r.stderr);
+      const [res] = results(r.stdout);
+      assert.equal(res!.status, 'ok', res!.problem ?? '');
+      assert.equal(res!.samples, 2000);
+      const st = results(
+        (
+          await cnperf([
+            'quick',
+            'ovs-dpdk',
+            '--workload',
+            'stream',
+            '--duration',
+            '2s',
+            '--warmup',
+            '1s',
+            '--json',
+            '--db',
+            db,
+          ])
+        ).stdout,
+      )[0]!;
+      assert.equal(st.status, 'ok', st.problem ?? '');
+      assert.equal(st.stream!.api, 'dpdk');
+      assert.ok(st.stream!.rx_pps > 0);
+      console.log(`# ovs-dpdk rtt p50 ${res!.rtt_ns!.p50} ns, stream ${st.stream!.rx_pps} pps received`);
+      assert.deepEqual(hostSnapshot(), before);
+    },
+  );
 
-  const switches = [['testpmd', 'dpdk-testpmd'], ...(existsSync(OVS_VSWITCHD_DPDK) ? [['ovs-dpdk', 'ovs-vswitchd-dp']] : [])] as const;
+  const switches = [
+    ['testpmd', 'dpdk-testpmd'],
+    ...(existsSync(OVS_VSWITCHD_DPDK) ? [['ovs-dpdk', 'ovs-vswitchd-dp']] : []),
+  ] as const;
   for (const [datapath, daemon] of switches) {
     for (const sig of ['SIGINT', 'SIGKILL'] as const) {
-      it(`${datapath}: ${sig} mid-run${sig === 'SIGKILL' ? ', then `cnperf clean`,' : ''} stops the switch and gives back hugepages and mount`, async () => {
-        const before = hostSnapshot();
-        const child = spawnCnperf(['quick', datapath, '--count', '1000000', '--interval', '1ms', '--db', db]);
-        const done = collect(child);
-        await waitForStderr(child, /measuring/, 60_000);
-        await sleep(300);
-        assert.equal(liveProcesses([daemon]).length, 1, `${daemon} runs`);
-        child.kill(sig);
-        const r = await done;
-        assert.notEqual(r.code, 0);
-        if (sig === 'SIGKILL') {
-          const c = await cnperf(['clean']);
-          assert.equal(c.code, 0, c.stderr);
-          assert.match(c.stdout, /2 MB hugepages back to \d+/);
-        }
-        assert.deepEqual(hostSnapshot(), before);
-      });
+      it(
+        `${datapath}: ` +
+          `${sig} mid-run${
+            sig === 'SIGKILL' ? ', then `cnperf ' + 'clean`,' : ''
+          } stops the switch and gives back hugepages and mount`,
+        async () => {
+          const before = hostSnapshot();
+          const child = spawnCnperf(['quick', datapath, '--count', '1000000', '--interval', '1ms', '--db', db]);
+          const done = collect(child);
+          await waitForStderr(child, /measuring/, 60_000);
+          await sleep(300);
+          assert.equal(liveProcesses([daemon]).length, 1, `${daemon} runs`);
+          child.kill(sig);
+          const r = await done;
+          assert.notEqual(r.code, 0);
+          if (sig === 'SIGKILL') {
+            const c = await cnperf(['clean']);
+            assert.equal(c.code, 0, c.stderr);
+            assert.match(c.stdout, /2 MB hugepages back to \d+/);
+          }
+          assert.deepEqual(hostSnapshot(), before);
+        },
+      );
     }
   }
 });

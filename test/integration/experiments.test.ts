@@ -37,7 +37,12 @@ async function renderedCharts(file: string, screenshot: string): Promise<Array<{
     });
     await page.goto(`file://${file}`);
     const charts = await page.$$eval('svg.chart', (svgs) =>
-      svgs.map((s) => ({ kind: s.getAttribute('data-chart') ?? '?', marks: [...s.querySelectorAll('.mark')].filter((m) => (m as SVGGraphicsElement).getBBox().width + (m as SVGGraphicsElement).getBBox().height > 0).length })),
+      svgs.map((s) => ({
+        kind: s.getAttribute('data-chart') ?? '?',
+        marks: [...s.querySelectorAll('.mark')].filter(
+          (m) => (m as SVGGraphicsElement).getBBox().width + (m as SVGGraphicsElement).getBBox().height > 0,
+        ).length,
+      })),
     );
     await page.screenshot({ path: screenshot, fullPage: true });
     assert.deepEqual(failed, [], 'the report loads nothing');
@@ -64,16 +69,24 @@ describe('shipped experiments, quick scale, end to end', () => {
       const before = hostSnapshot();
       const r = await cnperf(['run', path.join(ROOT, 'experiments', `${name}.yaml`), '--scale', 'quick', '--db', db]);
       assert.equal(r.code, 0, r.stderr.slice(-3000));
-      assert.match(r.stdout, new RegExp(`Experiment ${name} \\(quick scale, id [a-z0-9]{6}\\): \\d+ cases × \\d+ repeats, done`));
+      assert.match(
+        r.stdout,
+        new RegExp(`Experiment ${name} \\(quick scale, id [a-z0-9]{6}\\): \\d+ cases × \\d+ repeats, done`),
+      );
       assert.match(r.stdout, /\d+ ok, 0 partial, 0 failed/);
       assert.match(r.stderr, /\[1\/\d+\] /);
       const html = path.join(tmp, `${name}.html`);
       const rep = await cnperf(['report', name, '--db', db, '-o', html]);
       assert.equal(rep.code, 0, rep.stderr);
       const charts = await renderedCharts(html, path.join(tmp, `${name}.png`));
-      for (const kind of expectCharts) assert.ok(charts.some((c) => c.kind === kind), `${name}: no ${kind} chart (have ${charts.map((c) => c.kind).join(', ')})`);
+      for (const kind of expectCharts)
+        assert.ok(
+          charts.some((c) => c.kind === kind),
+          `${name}: no ${kind} chart (have ${charts.map((c) => c.kind).join(', ')})`,
+        );
       for (const c of charts) assert.ok(c.marks > 0, `${name}: chart ${c.kind} rendered no data`);
-      if (process.env.CNPERF_KEEP_REPORTS) writeFileSync(path.join(process.env.CNPERF_KEEP_REPORTS, `${name}.html`), readFileSync(html));
+      if (process.env.CNPERF_KEEP_REPORTS)
+        writeFileSync(path.join(process.env.CNPERF_KEEP_REPORTS, `${name}.html`), readFileSync(html));
       assert.deepEqual(hostSnapshot(), before);
     });
   }
@@ -90,7 +103,11 @@ describe('experiment runner', () => {
       /* as expected */
     }
     const file = path.join(tmp, 'with-failure.yaml');
-    writeFileSync(file, 'name: with-failure\nworkload: rtt\ndatapaths: [veth, {datapath: ipvlan, params: {mode: l3}}, loopback]\nparams: {count: 200, interval: 0}\n');
+    writeFileSync(
+      file,
+      'name: with-failure\nworkload: rtt\ndatapaths: [veth, {datapath: ipvlan, params: {mode: l3}}, ' +
+        'loopback]\nparams: {count: 200, interval: 0}\n',
+    );
     const before = hostSnapshot();
     const r = await cnperf(['run', file, '--db', db]);
     assert.equal(r.code, 1, r.stderr);
@@ -101,7 +118,11 @@ describe('experiment runner', () => {
 
   it('SIGINT stops between cases, cleanly; --resume measures only what is missing', async () => {
     const file = path.join(tmp, 'resume.yaml');
-    writeFileSync(file, 'name: resume-me\nworkload: rtt\ndatapaths: [loopback, veth, bridge]\nparams: {count: 3000, interval: 1ms}\nrepeats: 2\n');
+    writeFileSync(
+      file,
+      'name: resume-me\nworkload: rtt\ndatapaths: [loopback, veth, bridge]\nparams: {count: 3000, interval: ' +
+        '1ms}\nrepeats: 2\n',
+    );
     const before = hostSnapshot();
     const child = spawnCnperf(['run', file, '--db', db]);
     const done = collect(child);
@@ -112,10 +133,20 @@ describe('experiment runner', () => {
     assert.deepEqual(hostSnapshot(), before);
     const second = await cnperf(['run', file, '--db', db, '--resume', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    const out = JSON.parse(second.stdout) as { experiment: { id: string; status: string }; results: Array<{ case: string; repeat: number; status: string }> };
+    const out = JSON.parse(second.stdout) as {
+      experiment: { id: string; status: string };
+      results: Array<{ case: string; repeat: number; status: string }>;
+    };
     assert.equal(out.experiment.status, 'done');
     const ok = out.results.filter((x) => x.status === 'ok');
-    assert.deepEqual(ok.map((x) => `${x.case}#${x.repeat}`).sort(), ['bridge#1', 'bridge#2', 'loopback#1', 'loopback#2', 'veth#1', 'veth#2']);
+    assert.deepEqual(ok.map((x) => `${x.case}#${x.repeat}`).sort(), [
+      'bridge#1',
+      'bridge#2',
+      'loopback#1',
+      'loopback#2',
+      'veth#1',
+      'veth#2',
+    ]);
     assert.doesNotMatch(second.stderr, /\[1\/6\] loopback \(repeat 1\)/, 'the stored case was not measured again');
     assert.deepEqual(hostSnapshot(), before);
   });

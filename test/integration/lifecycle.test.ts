@@ -70,18 +70,29 @@ describe('run lifecycle', () => {
 
   // Every step of a bridge build and of a cross-node VXLAN build fails once: each run must say which
   // command failed, exit non-zero, and leave the host exactly as it was.
-  for (const [datapath, extra] of [['bridge', []], ['vxlan', ['--placement', 'cross-node']]] as const) {
+  for (const [datapath, extra] of [
+    ['bridge', []],
+    ['vxlan', ['--placement', 'cross-node']],
+  ] as const) {
     it(`${datapath}: a failure injected at every build step is reported clearly and leaves nothing`, async () => {
-      const steps = stepsFor(planDatapath(datapath, undefined, 1, datapath === 'vxlan' ? { placement: 'cross-node' } : {}));
+      const steps = stepsFor(
+        planDatapath(datapath, undefined, 1, datapath === 'vxlan' ? { placement: 'cross-node' } : {}),
+      );
       assert.ok(steps.length > 20);
       const before = hostSnapshot();
       for (let k = 1; k <= steps.length; k++) {
-        const r = await cnperf(['quick', datapath, ...extra, '--count', '5', '--interval', '0', '--db', db], { CNPERF_TEST_FAULT: `fail@${k}` });
+        const r = await cnperf(['quick', datapath, ...extra, '--count', '5', '--interval', '0', '--db', db], {
+          CNPERF_TEST_FAULT: `fail@${k}`,
+        });
         assert.notEqual(r.code, 0, `step ${k}`);
         // the message names the step's whole command (run ids aside: every run has its own)
-        const norm = (x: string) => x.replace(/cnp[a-z0-9]{6}/g, 'cnpID').replace(/cnperf run [a-z0-9]{6}/g, 'cnperf run ID');
+        const norm = (x: string) =>
+          x.replace(/cnp[a-z0-9]{6}/g, 'cnpID').replace(/cnperf run [a-z0-9]{6}/g, 'cnperf run ID');
         const cmd = norm(steps[k - 1]!.argv.join(' '));
-        assert.ok(r.stderr.includes('injected failure') && norm(r.stderr).includes(cmd), `step ${k} (${cmd}): ${r.stderr}`);
+        assert.ok(
+          r.stderr.includes('injected failure') && norm(r.stderr).includes(cmd),
+          `step ${k} (${cmd}): ${r.stderr}`,
+        );
         assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace reached the user');
         assert.deepEqual(hostSnapshot(), before, `step ${k} left something behind`);
       }
@@ -95,11 +106,14 @@ describe('run lifecycle', () => {
     const mnt = mkdtempSync(path.join(os.tmpdir(), 'cnperf-statefs-'));
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt]);
-      let r = await cnperf(['quick', 'veth', '--count', '5', '--db', db], { CNPERF_STATE_DIR: path.join(mnt, 'state') });
+      let r = await cnperf(['quick', 'veth', '--count', '5', '--db', db], {
+        CNPERF_STATE_DIR: path.join(mnt, 'state'),
+      });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /read-only file system/);
       execFileSync('umount', [mnt]);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k,mode=700', 'tmpfs', mnt]); // root's alone, as a state directory must be
+      // root's alone, as a state directory must be
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k,mode=700', 'tmpfs', mnt]);
       execFileSync('dd', ['if=/dev/zero', `of=${path.join(mnt, 'fill')}`, 'bs=4k', 'count=2'], { stdio: 'ignore' });
       r = await cnperf(['topo', 'up', 'bridge'], { CNPERF_STATE_DIR: mnt });
       assert.equal(r.code, 2);

@@ -18,11 +18,27 @@ describe('losses', () => {
     const host = await buildTopology(topo, 'run');
     try {
       const { client, server } = topo.endpoints;
-      const srv = new EngineProcess('rtt-server', rttServerArgv({ bind: server.ip, netns: server.netns, wait: 'block' }), 30_000);
+      const srv = new EngineProcess(
+        'rtt-server',
+        rttServerArgv({ bind: server.ip, netns: server.netns, wait: 'block' }),
+        30_000,
+      );
       const ready = await srv.waitFor('ready');
       const cli = new EngineProcess(
         'rtt-client',
-        rttClientArgv({ server: server.ip, port: ready.port, netns: client.netns, wait: 'block', count: 100_000, warmup: 1, intervalNs: 1_000_000, timeoutNs: 50_000_000, size: 64, pace: 'sleep', maxConsecutiveLost: 20 }),
+        rttClientArgv({
+          server: server.ip,
+          port: ready.port,
+          netns: client.netns,
+          wait: 'block',
+          count: 100_000,
+          warmup: 1,
+          intervalNs: 1_000_000,
+          timeoutNs: 50_000_000,
+          size: 64,
+          pace: 'sleep',
+          maxConsecutiveLost: 20,
+        }),
         60_000,
       );
       await cli.waitFor('ready');
@@ -49,7 +65,12 @@ describe('losses', () => {
     const started = Date.now();
     try {
       const engines: EngineProcess[] = [];
-      const pending = runRtt(topo.endpoints.client, topo.endpoints.server, { ...RTT_DEFAULTS, count: 100_000, intervalNs: 1_000_000 }, { workDir: stateDir(), onEngine: (p) => engines.push(p) });
+      const pending = runRtt(
+        topo.endpoints.client,
+        topo.endpoints.server,
+        { ...RTT_DEFAULTS, count: 100_000, intervalNs: 1_000_000 },
+        { workDir: stateDir(), onEngine: (p) => engines.push(p) },
+      );
       await sleep(1000);
       process.kill(engines[0]!.pid!, 'SIGKILL'); // the server
       const out = await pending;

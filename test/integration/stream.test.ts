@@ -11,15 +11,22 @@ import { measure } from '../../src/runner/measure.js';
 import type { LoadEngineRecord, LoadSummary, StreamSummary, SweepSummary } from '../../src/workloads/results.js';
 import { loadPlacement } from '../../src/workloads/load.js';
 import { installStopHandlers, resetStopState } from '../../src/runner/signals.js';
-import { STREAM_DEFAULTS, type StreamParams } from '../../src/workloads/stream.js';
+import { STREAM_DEFAULTS, type StreamParams } from '../../src/workloads/stream-params.js';
 import { RTT_DEFAULTS } from '../../src/workloads/rtt.js';
 import { hostSnapshot } from '../helpers/host.js';
 
 async function stream(datapath: string, p: Partial<StreamParams>) {
   resetStopState();
-  const m = await measure(datapath, { workload: 'stream', params: { ...STREAM_DEFAULTS, ...p } }, { batchId: 'itest1', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} });
+  const m = await measure(
+    datapath,
+    { workload: 'stream', params: { ...STREAM_DEFAULTS, ...p } },
+    { batchId: 'itest1', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
+  );
   assert.equal(m.record.status, 'ok', m.record.problem ?? '');
-  const engine = m.record.engine as { tx: { packets: number; bytes: number; missed_slots: number; duration_ns: number }; rx: { packets: number; bytes: number; socket_drops: number; rcvbuf: number } };
+  const engine = m.record.engine as {
+    tx: { packets: number; bytes: number; missed_slots: number; duration_ns: number };
+    rx: { packets: number; bytes: number; socket_drops: number; rcvbuf: number };
+  };
   return { s: m.record.summary as unknown as StreamSummary, tx: engine.tx, rx: engine.rx, record: m.record };
 }
 
@@ -50,47 +57,84 @@ describe('stream through real datapaths', () => {
     ['sendmmsg', 10, 50_000],
     ['raw-mmsg', 16, 40_000],
   ] as Array<[StreamApi, number, number]>) {
-    it(`veth / ${api}: paced at ${rate} pps (burst ${burst}): every slot of the schedule sent or counted missed, what was sent received`, async () => {
-      // A 16 MiB receive buffer: this test is about the sender's pacing, and on this VM the receiver
-      // can stall for milliseconds (measured: up to 3 % lost with the default 208 KiB at 50 kpps).
-      const { s, tx, rx } = await stream('veth', { api, burst, ratePps: rate, durationNs: 4e9, warmupNs: 1e9, rcvbuf: 16 << 20 });
-      assert.ok(rx.rcvbuf >= 16 << 20, `rcvbuf ${rx.rcvbuf}`);
-      // The schedule is kept: slots sent plus slots skipped after a stall (a noisy VM stalls the sender:
-      // measured 3-13 % of 50 µs slots missed on a busy day) add up to the offered rate.
-      const slotsPerSecond = (tx.packets + tx.missed_slots * burst) / (tx.duration_ns / 1e9);
-      assert.ok(Math.abs(slotsPerSecond - rate) / rate < 0.02, `${tx.packets} sent + ${tx.missed_slots} slots missed in ${tx.duration_ns} ns`);
-      assert.ok(tx.missed_slots * burst < 0.2 * tx.packets, `${tx.missed_slots} slots missed`);
-      assert.ok(s.tx_pps! <= rate * 1.02, `tx ${s.tx_pps} pps: never faster than offered`);
-      assert.ok(Math.abs(s.rx_pps! - s.tx_pps!) / s.tx_pps! < 0.02, `rx ${s.rx_pps} of tx ${s.tx_pps} pps`);
-      assert.ok(s.loss_ratio < 0.01, `loss ${s.loss_ratio}`);
-      assert.equal(s.offered_pps, rate);
-    });
+    it(
+      `veth / ${api}: paced at ` +
+        (`${rate} pps (burst ${burst}): every slot of the schedule sent or counted missed, what was sent ` +
+          `received`),
+      async () => {
+        // A 16 MiB receive buffer: this test is about the sender's pacing, and on this VM the receiver
+        // can stall for milliseconds (measured: up to 3 % lost with the default 208 KiB at 50 kpps).
+        const { s, tx, rx } = await stream('veth', {
+          api,
+          burst,
+          ratePps: rate,
+          durationNs: 4e9,
+          warmupNs: 1e9,
+          rcvbuf: 16 << 20,
+        });
+        assert.ok(rx.rcvbuf >= 16 << 20, `rcvbuf ${rx.rcvbuf}`);
+        // The schedule is kept: slots sent plus slots skipped after a stall (a noisy VM stalls the sender:
+        // measured 3-13 % of 50 µs slots missed on a busy day) add up to the offered rate.
+        const slotsPerSecond = (tx.packets + tx.missed_slots * burst) / (tx.duration_ns / 1e9);
+        assert.ok(
+          Math.abs(slotsPerSecond - rate) / rate < 0.02,
+          `${tx.packets} sent + ${tx.missed_slots} slots missed in ${tx.duration_ns} ns`,
+        );
+        assert.ok(tx.missed_slots * burst < 0.2 * tx.packets, `${tx.missed_slots} slots missed`);
+        assert.ok(s.tx_pps! <= rate * 1.02, `tx ${s.tx_pps} pps: never faster than offered`);
+        assert.ok(Math.abs(s.rx_pps! - s.tx_pps!) / s.tx_pps! < 0.02, `rx ${s.rx_pps} of tx ${s.tx_pps} pps`);
+        assert.ok(s.loss_ratio < 0.01, `loss ${s.loss_ratio}`);
+        assert.equal(s.offered_pps, rate);
+      },
+    );
   }
 
-  it('sweep: one point per offered rate through one datapath, and the maximum sustained rate (never a rate the sender could not offer)', async () => {
-    resetStopState();
-    const before = hostSnapshot();
-    const m = await measure(
-      'veth',
-      { workload: 'sweep', params: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, durationNs: 2e9, warmupNs: 1e9, rates: [5_000, 10_000, 50_000_000], lossThreshold: 0.01, senderLimit: 0.02 } },
-      { batchId: 'itest2', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
-    );
-    assert.equal(m.record.status, 'ok', m.record.problem ?? '');
-    assert.equal(m.record.workload, 'sweep');
-    const s = m.record.summary as SweepSummary;
-    assert.deepEqual(s.points.map((p) => p.offered_pps), [5_000, 10_000, 50_000_000]);
-    for (const p of s.points.slice(0, 2)) {
-      assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
-      assert.equal(p.sender_limited, false);
-    }
-    // 50 Mpps is beyond any sender here: it loses nothing it sent, yet it is not sustained.
-    const top = s.points[2]!;
-    assert.equal(top.sender_limited, true, JSON.stringify(top));
-    assert.ok(top.tx_pps! < 50_000_000 * 0.98);
-    assert.equal(s.max_sustained_offered_pps, 10_000);
-    assert.ok(Math.abs(s.max_sustained_pps! - 10_000) / 10_000 < 0.02, `max sustained ${s.max_sustained_pps} (received at 10k offered)`);
-    assert.deepEqual(hostSnapshot(), before);
-  });
+  it(
+    'sweep: one point per offered rate through one datapath, and the maximum sustained rate (never a rate ' +
+      'the sender could not offer)',
+    async () => {
+      resetStopState();
+      const before = hostSnapshot();
+      const m = await measure(
+        'veth',
+        {
+          workload: 'sweep',
+          params: {
+            ...STREAM_DEFAULTS,
+            api: 'sendmmsg',
+            burst: 8,
+            durationNs: 2e9,
+            warmupNs: 1e9,
+            rates: [5_000, 10_000, 50_000_000],
+            lossThreshold: 0.01,
+            senderLimit: 0.02,
+          },
+        },
+        { batchId: 'itest2', env: collectEnvironment(null), stop: installStopHandlers(), progress: () => {} },
+      );
+      assert.equal(m.record.status, 'ok', m.record.problem ?? '');
+      assert.equal(m.record.workload, 'sweep');
+      const s = m.record.summary as SweepSummary;
+      assert.deepEqual(
+        s.points.map((p) => p.offered_pps),
+        [5_000, 10_000, 50_000_000],
+      );
+      for (const p of s.points.slice(0, 2)) {
+        assert.ok(Math.abs(p.rx_pps! - p.offered_pps) / p.offered_pps < 0.02, JSON.stringify(p));
+        assert.equal(p.sender_limited, false);
+      }
+      // 50 Mpps is beyond any sender here: it loses nothing it sent, yet it is not sustained.
+      const top = s.points[2]!;
+      assert.equal(top.sender_limited, true, JSON.stringify(top));
+      assert.ok(top.tx_pps! < 50_000_000 * 0.98);
+      assert.equal(s.max_sustained_offered_pps, 10_000);
+      assert.ok(
+        Math.abs(s.max_sustained_pps! - 10_000) / 10_000 < 0.02,
+        `max sustained ${s.max_sustained_pps} (received at 10k offered)`,
+      );
+      assert.deepEqual(hostSnapshot(), before);
+    },
+  );
 
   it('load: an open-loop RTT probe under a paced load, with its worst samples and its own lateness', async () => {
     resetStopState();
@@ -115,7 +159,12 @@ describe('stream through real datapaths', () => {
     const summary = m.record.summary as LoadSummary & { max: number };
     assert.equal(summary.timing, 'open-loop');
     assert.equal((m.record.engine as LoadEngineRecord).probe!.timing, 'open-loop');
-    assert.ok(summary.lateness_ns && summary.lateness_ns.max >= summary.lateness_ns.p99 && summary.lateness_ns.p99 >= summary.lateness_ns.p50, JSON.stringify(summary.lateness_ns));
+    assert.ok(
+      summary.lateness_ns &&
+        summary.lateness_ns.max >= summary.lateness_ns.p99 &&
+        summary.lateness_ns.p99 >= summary.lateness_ns.p50,
+      JSON.stringify(summary.lateness_ns),
+    );
     assert.equal(summary.worst.length, 100);
     assert.equal(summary.worst[0]![0], summary.max);
     for (let i = 1; i < summary.worst.length; i++) assert.ok(summary.worst[i]![0] <= summary.worst[i - 1]![0]);
@@ -125,8 +174,16 @@ describe('stream through real datapaths', () => {
 
   it('bridge / 3 flows: three pairs at once, each in its own namespaces; every packet accounted for', async () => {
     const before = hostSnapshot();
-    const { s, record } = await stream('bridge', { api: 'sendmmsg', burst: 16, flows: 3, durationNs: 2e9, warmupNs: 0 });
-    const engine = record.engine as { flows: Array<{ tx: { packets: number }; rx: { packets: number; socket_drops: number } }> };
+    const { s, record } = await stream('bridge', {
+      api: 'sendmmsg',
+      burst: 16,
+      flows: 3,
+      durationNs: 2e9,
+      warmupNs: 0,
+    });
+    const engine = record.engine as {
+      flows: Array<{ tx: { packets: number }; rx: { packets: number; socket_drops: number } }>;
+    };
     assert.equal(s.flows, 3);
     assert.equal(engine.flows.length, 3);
     assert.equal(s.per_flow!.length, 3);
@@ -140,10 +197,22 @@ describe('stream through real datapaths', () => {
   });
 
   it('keeps the per-second series of both ends', async () => {
-    const { record } = await stream('loopback', { api: 'sendmmsg', burst: 8, ratePps: 10_000, durationNs: 3e9, warmupNs: 1e9 });
-    const series = record.series as { tx: Array<{ t: number; packets: number }>; rx: Array<{ t: number; packets: number }> };
+    const { record } = await stream('loopback', {
+      api: 'sendmmsg',
+      burst: 8,
+      ratePps: 10_000,
+      durationNs: 3e9,
+      warmupNs: 1e9,
+    });
+    const series = record.series as {
+      tx: Array<{ t: number; packets: number }>;
+      rx: Array<{ t: number; packets: number }>;
+    };
     assert.ok(series.tx.length >= 3 && series.rx.length >= 2);
-    assert.deepEqual(series.tx.slice(0, 3).map((x) => x.t), [0, 1, 2]);
+    assert.deepEqual(
+      series.tx.slice(0, 3).map((x) => x.t),
+      [0, 1, 2],
+    );
     assert.ok(series.tx[1]!.packets > 9_000 && series.tx[1]!.packets < 11_000);
   });
 });

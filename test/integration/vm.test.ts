@@ -9,7 +9,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cnperf, collect, hostSnapshot, liveProcesses, ownedNetns, sleep, spawnCnperf, waitForStderr } from '../helpers/host.js';
+import {
+  cnperf,
+  collect,
+  hostSnapshot,
+  liveProcesses,
+  ownedNetns,
+  sleep,
+  spawnCnperf,
+  waitForStderr,
+} from '../helpers/host.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-vm-'));
 const db = path.join(tmp, 'results.sqlite');
@@ -21,7 +30,15 @@ interface Result {
   samples: number;
   rtt_ns: { p50: number; p99: number } | null;
   stream?: { rx_pps: number; tx_pps: number };
-  vm?: { accel: string; endpoints: { client: string; server: string }; boot_ms: number[]; image_build_ms: number; vcpus: number; memory_mb: number; net_backend: string };
+  vm?: {
+    accel: string;
+    endpoints: { client: string; server: string };
+    boot_ms: number[];
+    image_build_ms: number;
+    vcpus: number;
+    memory_mb: number;
+    net_backend: string;
+  };
 }
 const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
 const qemus = () => liveProcesses(['qemu-system-x86']);
@@ -38,7 +55,19 @@ async function midRun() {
 describe('VM endpoints', () => {
   it('bridge --endpoint vm: both endpoints in guests carry RTT; the result says how they ran', async () => {
     const before = hostSnapshot();
-    const r = await cnperf(['quick', 'bridge', '--endpoint', 'vm', '--count', '500', '--interval', '10ms', '--json', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'bridge',
+      '--endpoint',
+      'vm',
+      '--count',
+      '500',
+      '--interval',
+      '10ms',
+      '--json',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [res] = results(r.stdout);
     assert.equal(res!.status, 'ok', res!.problem ?? '');
@@ -47,14 +76,35 @@ describe('VM endpoints', () => {
     assert.match(res!.vm!.accel, /^(kvm|tcg)$/);
     assert.deepEqual(res!.vm!.endpoints, { client: 'vm', server: 'vm' });
     assert.equal(res!.vm!.boot_ms.length, 2);
-    console.log(`# boot ${res!.vm!.boot_ms.join(', ')} ms (${res!.vm!.accel}), image build ${res!.vm!.image_build_ms} ms, rtt p50 ${res!.rtt_ns!.p50} ns`);
+    console.log(
+      `# boot ${res!.vm!.boot_ms.join(
+        ', ' + '',
+      )} ms (${res!.vm!.accel}), image build ${res!.vm!.image_build_ms} ms, rtt p50 ${res!.rtt_ns!.p50} ns`,
+    );
     assert.deepEqual(qemus(), []);
     assert.deepEqual(hostSnapshot(), before);
   });
 
   it('a container client streams to a VM server on routed; the table says when TCG emulated it', async () => {
     const before = hostSnapshot();
-    const r = await cnperf(['quick', 'routed', '--client-endpoint', 'container', '--server-endpoint', 'vm', '--workload', 'stream', '--duration', '3s', '--warmup', '1s', '--rate', '5000', '--db', db]);
+    const r = await cnperf([
+      'quick',
+      'routed',
+      '--client-endpoint',
+      'container',
+      '--server-endpoint',
+      'vm',
+      '--workload',
+      'stream',
+      '--duration',
+      '3s',
+      '--warmup',
+      '1s',
+      '--rate',
+      '5000',
+      '--db',
+      db,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /routed ctr→vm/);
     assert.match(r.stdout, /VM endpoints/);
@@ -70,9 +120,11 @@ describe('VM endpoints', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('a boot that misses its deadline fails the run with the console\'s last lines, and leaves nothing', async () => {
+  it("a boot that misses its deadline fails the run with the console's last lines, and leaves nothing", async () => {
     const before = hostSnapshot();
-    const r = await cnperf(['quick', 'bridge', '--server-endpoint', 'vm', '--count', '10', '--json', '--db', db], { CNPERF_VM_BOOT_TIMEOUT_MS: '200' });
+    const r = await cnperf(['quick', 'bridge', '--server-endpoint', 'vm', '--count', '10', '--json', '--db', db], {
+      CNPERF_VM_BOOT_TIMEOUT_MS: '200',
+    });
     const [res] = results(r.stdout);
     assert.equal(res!.status, 'failed');
     assert.match(res!.problem!, /did not boot .*its console \(.*console\.log\) ended/s);

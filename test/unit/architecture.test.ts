@@ -15,6 +15,14 @@ import { WORKLOADS, WORKLOAD_NAMES } from '../../src/workloads/registry.js';
 import { cycles, floorsIn, floorViolations, folderOf, importGraph } from '../helpers/import-graph.js';
 import { ROOT } from '../helpers/paths.js';
 
+function tree(dir: string, name: RegExp): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    if (n === 'fixtures' || n === 'node_modules') return [];
+    return statSync(p).isDirectory() ? tree(p, name) : name.test(n) ? [p] : [];
+  });
+}
+
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = path.join(dir, n);
@@ -25,36 +33,74 @@ const SRC = path.join(ROOT, 'src');
 const files = sources(SRC).map((f) => ({ rel: path.relative(SRC, f), text: readFileSync(f, 'utf8') }));
 
 describe('architecture', () => {
-  it('no TypeScript file over 400 lines', () => {
-    const long = files.filter((f) => f.text.split('\n').length > 400).map((f) => `${f.rel}: ${f.text.split('\n').length}`);
+  it('no line over 120 characters in src/, test/, bench/, scripts/ (`npm run format` wraps code)', () => {
+    const dirs = ['src', 'test', 'bench', 'scripts'].map((d) => path.join(ROOT, d));
+    const all = dirs.flatMap((d) => tree(d, /\.(ts|mjs)$/));
+    const long = all.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((l, i) => (l.length > 120 ? [`${path.relative(ROOT, f)}:${i + 1}: ${l.length}`] : [])),
+    );
+    assert.ok(all.length > 200, 'the files were found');
     assert.deepEqual(long, []);
   });
 
-  it('the import graph: no cycle between files or folders, every import down the floors docs/architecture.md writes', (t) => {
-    const graph = importGraph(SRC);
-    const floors = floorsIn(readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8'));
-    t.diagnostic(`floors, top first: ${floors.map((f) => f.join(' ')).join(' | ')}`);
-    for (const [i, f] of floors.entries()) t.diagnostic(`floor ${i + 1}: ${f.map((d) => `${d} → ${[...(graph.folders.get(d) ?? [])].sort().join(', ') || 'nothing'}`).join('; ')}`);
-    const folders = [...new Set([...graph.files.keys()].map(folderOf))].sort();
-    assert.deepEqual(floors.flat().sort(), folders, 'every folder of src/ on exactly one floor');
-    assert.deepEqual(cycles(graph.files), [], 'cycles between files');
-    assert.deepEqual(cycles(graph.folders), [], 'cycles between folders');
-    assert.deepEqual(floorViolations(graph, floors), []);
+  it('no TypeScript file over 400 lines', () => {
+    const long = files
+      .filter((f) => f.text.split('\n').length > 400)
+      .map((f) => `${f.rel}: ${f.text.split('\n').length}`);
+    assert.deepEqual(long, []);
   });
+
+  it(
+    'the import graph: no cycle between files or folders, every import down the floors ' +
+      'docs/architecture.md writes',
+    (t) => {
+      const graph = importGraph(SRC);
+      const floors = floorsIn(readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8'));
+      t.diagnostic(`floors, top first: ${floors.map((f) => f.join(' ')).join(' | ')}`);
+      for (const [i, f] of floors.entries())
+        t.diagnostic(
+          `floor ${i + 1}: ` +
+            `${f.map((d) => `${d} → ${[...(graph.folders.get(d) ?? [])].sort().join(', ') || 'nothing'}`).join('; ')}`,
+        );
+      const folders = [...new Set([...graph.files.keys()].map(folderOf))].sort();
+      assert.deepEqual(floors.flat().sort(), folders, 'every folder of src/ on exactly one floor');
+      assert.deepEqual(cycles(graph.files), [], 'cycles between files');
+      assert.deepEqual(cycles(graph.folders), [], 'cycles between folders');
+      assert.deepEqual(floorViolations(graph, floors), []);
+    },
+  );
 
   it('the graph check finds what it must: a cycle, an import upwards, an import beside', () => {
     const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges).map(([k, v]) => [k, new Set(v)]));
     assert.deepEqual(cycles(g({ a: ['b'], b: ['c'], c: ['a'], d: ['a'] })), [['a', 'b', 'c']]);
     assert.deepEqual(cycles(g({ a: ['a'] })), [['a']]);
     assert.deepEqual(cycles(g({ a: ['b'], b: [] })), []);
-    const graph = { files: g({}), folders: g({ lower: ['upper'], upper: ['lower', 'aside'], aside: ['upper'] }), why: new Map([['lower -> upper', ['lower/x.ts imports upper/y.ts']], ['upper -> lower', ['upper/y.ts imports lower/x.ts']], ['upper -> aside', ['upper/y.ts imports aside/z.ts']], ['aside -> upper', ['aside/z.ts imports upper/y.ts']]]) };
-    assert.deepEqual(floorViolations(graph, [['upper', 'aside'], ['lower']]), ['lower/x.ts imports upper/y.ts (lower/ is on floor 2, upper/ on 1)', 'upper/y.ts imports aside/z.ts (upper/ is on floor 1, aside/ on 1)', 'aside/z.ts imports upper/y.ts (aside/ is on floor 1, upper/ on 1)']);
+    const graph = {
+      files: g({}),
+      folders: g({ lower: ['upper'], upper: ['lower', 'aside'], aside: ['upper'] }),
+      why: new Map([
+        ['lower -> upper', ['lower/x.ts imports upper/y.ts']],
+        ['upper -> lower', ['upper/y.ts imports lower/x.ts']],
+        ['upper -> aside', ['upper/y.ts imports aside/z.ts']],
+        ['aside -> upper', ['aside/z.ts imports upper/y.ts']],
+      ]),
+    };
+    assert.deepEqual(floorViolations(graph, [['upper', 'aside'], ['lower']]), [
+      'lower/x.ts imports upper/y.ts (lower/ is on floor 2, upper/ on 1)',
+      'upper/y.ts imports aside/z.ts (upper/ is on floor 1, aside/ on 1)',
+      'aside/z.ts imports upper/y.ts (aside/ is on floor 1, upper/ on 1)',
+    ]);
     assert.deepEqual(floorsIn('x\n```floors\ncli\nstore input  # same floor\n```\n'), [['cli'], ['store', 'input']]);
   });
 
   it('src/cli holds no engine command line (the workloads build them)', () => {
     const subcommands = /['"](rtt-server|rtt-client|stream-tx|stream-rx)['"]|--interval-ns|--duration-ns/;
-    assert.deepEqual(files.filter((f) => f.rel.startsWith(`cli${path.sep}`) && subcommands.test(f.text)).map((f) => f.rel), []);
+    assert.deepEqual(
+      files.filter((f) => f.rel.startsWith(`cli${path.sep}`) && subcommands.test(f.text)).map((f) => f.rel),
+      [],
+    );
   });
 
   it('every option is declared once and reaches the usage text and the experiment schema', () => {
@@ -63,10 +109,15 @@ describe('architecture', () => {
     assert.deepEqual(Object.keys(schema.properties.params.properties).sort(), [...EXPERIMENT_PARAM_NAMES].sort());
     for (const k of OPTION_NAMES) {
       const f = OPTIONS[k].for;
-      if (f !== 'output' && f !== 'datapath') for (const w of f) assert.ok(WORKLOAD_NAMES.includes(w as never), `--${k} names unknown workload ${w}`);
+      if (f !== 'output' && f !== 'datapath')
+        for (const w of f) assert.ok(WORKLOAD_NAMES.includes(w as never), `--${k} names unknown workload ${w}`);
     }
-    for (const d of DATAPATHS) assert.ok(d.placements.includes(d.defaultPlacement), `${d.name}: its default placement is one it supports`);
-    assert.deepEqual(WORKLOAD_NAMES, Object.values(WORKLOADS).map((w) => w.name));
+    for (const d of DATAPATHS)
+      assert.ok(d.placements.includes(d.defaultPlacement), `${d.name}: its default placement is one it supports`);
+    assert.deepEqual(
+      WORKLOAD_NAMES,
+      Object.values(WORKLOADS).map((w) => w.name),
+    );
   });
 
   it('--dry-run prints the command lines the workloads build, with every option they pass', () => {

@@ -54,7 +54,8 @@ describe('round-trip breakdown', () => {
       const [c, s] = roundTrip(T0 + BigInt(i) * 1_000_000n, parts);
       client.push(c);
       server.push(s);
-      rtts.push(i === 50 ? -1n : BigInt(parts.reduce((a, b) => a + b, 0) + (i % 3) * 100)); // -1: lost; ±200 ns clock bracket
+      // -1: lost; ±200 ns clock bracket
+      rtts.push(i === 50 ? -1n : BigInt(parts.reduce((a, b) => a + b, 0) + (i % 3) * 100));
     }
     const r = breakdownRoundTrips(rows(client), rows(server), BigInt64Array.from(rtts), warmup)!;
     assert.equal(r.samples, 299, 'the lost one is not split');
@@ -75,7 +76,7 @@ describe('round-trip breakdown', () => {
     assert.equal(r.over_tolerance, 1);
   });
 
-  it('reads the engine\'s stamp file and refuses anything else', () => {
+  it("reads the engine's stamp file and refuses anything else", () => {
     const buf = Buffer.alloc(24 + 2 * 4 * 8);
     buf.write('CNPSTMP1', 0, 'latin1');
     buf.writeBigUInt64LE(2n, 8);
@@ -88,25 +89,32 @@ describe('round-trip breakdown', () => {
     assert.throws(() => parseStamps(buf.subarray(0, 40)), /expected 64/);
   });
 
-  it('on a real capture (the engine over loopback, 300 round trips): every RTT splits into six non-negative parts that add up to the RTT the client measured on its own clock', () => {
-    // test/fixtures/stamps: cnperf-engine rtt-server --stamps-out and rtt-client --stamps-out --raw-out
-    // over 127.0.0.1, 300 round trips after 1 warm-up, 200 µs apart (captured 2026-11-29 on the dev VM).
-    const read = (f: string) => readFileSync(path.join(FIXTURES, 'stamps', f));
-    const client = parseStamps(read('client.bin'));
-    const server = parseStamps(read('server.bin'));
-    const raw = parseRawSamples(read('raw.bin'));
-    assert.equal(raw.length, 300);
-    for (let i = 0; i < raw.length; i++) {
-      const parts = splitRoundTrip(client, server, i + 1);
-      assert.ok(parts, `round trip ${i + 1} has every stamp`);
-      for (const p of parts) assert.ok(p >= 0, `round trip ${i + 1}: a negative part ${p} ns`);
-      // The parts come from CLOCK_REALTIME stamps; the RTT from CLOCK_MONOTONIC: independent clocks.
-      const sum = parts.reduce((a, b) => a + b, 0);
-      const rtt = Number(raw[i]);
-      assert.ok(Math.abs(sum - rtt) <= Math.max(1000, rtt * 0.01), `round trip ${i + 1}: parts ${sum} ns vs RTT ${rtt} ns`);
-    }
-    const r = breakdownRoundTrips(client, server, raw, 1)!;
-    assert.equal(r.samples, 300);
-    assert.equal(r.over_tolerance, 0);
-  });
+  it(
+    'on a real capture (the engine over loopback, 300 round trips): every RTT splits into six non-negative ' +
+      'parts that add up to the RTT the client measured on its own clock',
+    () => {
+      // test/fixtures/stamps: cnperf-engine rtt-server --stamps-out and rtt-client --stamps-out --raw-out
+      // over 127.0.0.1, 300 round trips after 1 warm-up, 200 µs apart (captured 2026-11-29 on the dev VM).
+      const read = (f: string) => readFileSync(path.join(FIXTURES, 'stamps', f));
+      const client = parseStamps(read('client.bin'));
+      const server = parseStamps(read('server.bin'));
+      const raw = parseRawSamples(read('raw.bin'));
+      assert.equal(raw.length, 300);
+      for (let i = 0; i < raw.length; i++) {
+        const parts = splitRoundTrip(client, server, i + 1);
+        assert.ok(parts, `round trip ${i + 1} has every stamp`);
+        for (const p of parts) assert.ok(p >= 0, `round trip ${i + 1}: a negative part ${p} ns`);
+        // The parts come from CLOCK_REALTIME stamps; the RTT from CLOCK_MONOTONIC: independent clocks.
+        const sum = parts.reduce((a, b) => a + b, 0);
+        const rtt = Number(raw[i]);
+        assert.ok(
+          Math.abs(sum - rtt) <= Math.max(1000, rtt * 0.01),
+          `round trip ${i + 1}: parts ${sum} ns vs RTT ${rtt} ns`,
+        );
+      }
+      const r = breakdownRoundTrips(client, server, raw, 1)!;
+      assert.equal(r.samples, 300);
+      assert.equal(r.over_tolerance, 0);
+    },
+  );
 });

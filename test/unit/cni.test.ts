@@ -9,11 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { withRunIpam } from '../../src/datapaths/cni/attach.js';
-import { compareVersions, parseNetworkConfig, readNetworkConfig, type NetworkList } from '../../src/datapaths/cni/config.js';
+import {
+  compareVersions,
+  parseNetworkConfig,
+  readNetworkConfig,
+  type NetworkList,
+} from '../../src/datapaths/cni/config.js';
 import { CniError, findPlugin } from '../../src/datapaths/cni/plugin.js';
 import { cniAdd, cniDel, resultIp, type Attachment } from '../../src/datapaths/cni/runtime.js';
 import { UserError } from '../../src/util/errors.js';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
+import { joined } from '../helpers/regex.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-cni-'));
 const log = path.join(tmp, 'calls.log');
@@ -29,11 +35,26 @@ after(() => {
 });
 
 function network(plugins: Array<Record<string, unknown>>, cniVersion = '1.0.0'): NetworkList {
-  return parseNetworkConfig(JSON.stringify({ cniVersion, name: 'unit', plugins: plugins.map((p) => ({ type: 'cnperf-test-plugin', log, ...p })) }), 'unit.conflist');
+  return parseNetworkConfig(
+    JSON.stringify({
+      cniVersion,
+      name: 'unit',
+      plugins: plugins.map((p) => ({ type: 'cnperf-test-plugin', log, ...p })),
+    }),
+    'unit.conflist',
+  );
 }
 
 function attachment(n: NetworkList, id = 'c1', timeoutMs?: number): Attachment {
-  return { network: n, containerId: id, netns: 'cnpunit00-c', ifname: 'eth0', runIn: undefined as unknown as string, cacheFile: path.join(tmp, `cache-${id}.json`), timeoutMs };
+  return {
+    network: n,
+    containerId: id,
+    netns: 'cnpunit00-c',
+    ifname: 'eth0',
+    runIn: undefined as unknown as string,
+    cacheFile: path.join(tmp, `cache-${id}.json`),
+    timeoutMs,
+  };
 }
 
 const calls = () => readFileSync(log, 'utf8').trim().split('\n');
@@ -48,18 +69,42 @@ describe('CNI runtime', () => {
     assert.match(readFileSync(path.join(tmp, 'cache-a1.json'), 'utf8'), /10\.9\.0\.2\/24/);
   });
 
-  it('a failing second plugin: its error surfaced (code, msg, details), DEL over the chain in reverse; a second DEL succeeds', async () => {
-    reset();
-    const n = network([{}, { type: 'cnperf-test-plugin2', behave: 'fail-add' }]);
-    await assert.rejects(cniAdd(attachment(n, 'f1')), (e: unknown) => e instanceof CniError && e.code === 7 && /CNI ADD of plugin 'cnperf-test-plugin2' failed \(code 7\): refusing on purpose — second plugin of the chain/.test(e.message));
-    assert.deepEqual(calls(), ['cnperf-test-plugin ADD f1', 'cnperf-test-plugin2 ADD f1', 'cnperf-test-plugin2 DEL f1', 'cnperf-test-plugin DEL f1']);
-    await cniDel(attachment(n, 'f1'));
-    assert.deepEqual(calls().slice(4), ['cnperf-test-plugin2 DEL f1', 'cnperf-test-plugin DEL f1']);
-  });
+  it(
+    'a failing second plugin: its error surfaced (code, msg, details), DEL over the chain in reverse; a ' +
+      'second DEL succeeds',
+    async () => {
+      reset();
+      const n = network([{}, { type: 'cnperf-test-plugin2', behave: 'fail-add' }]);
+      await assert.rejects(
+        cniAdd(attachment(n, 'f1')),
+        (e: unknown) =>
+          e instanceof CniError &&
+          e.code === 7 &&
+          joined(
+            /CNI ADD of plugin 'cnperf-test-plugin2' failed \(code 7\): /,
+            /refusing on purpose — second plugin of the chain/,
+          ).test(e.message),
+      );
+      assert.deepEqual(calls(), [
+        'cnperf-test-plugin ADD f1',
+        'cnperf-test-plugin2 ADD f1',
+        'cnperf-test-plugin2 DEL f1',
+        'cnperf-test-plugin DEL f1',
+      ]);
+      await cniDel(attachment(n, 'f1'));
+      assert.deepEqual(calls().slice(4), ['cnperf-test-plugin2 DEL f1', 'cnperf-test-plugin DEL f1']);
+    },
+  );
 
   it('a plugin that prints garbage, exits non-zero without an error object, or hangs: each said plainly', async () => {
-    await assert.rejects(cniAdd(attachment(network([{ behave: 'garbage' }]), 'g1')), /printed something that is not JSON: "this is not json"/);
-    await assert.rejects(cniAdd(attachment(network([{ behave: 'exit-no-json' }]), 'x1')), /exited with 3 without an error object; stderr: oops/);
+    await assert.rejects(
+      cniAdd(attachment(network([{ behave: 'garbage' }]), 'g1')),
+      /printed something that is not JSON: "this is not json"/,
+    );
+    await assert.rejects(
+      cniAdd(attachment(network([{ behave: 'exit-no-json' }]), 'x1')),
+      /exited with 3 without an error object; stderr: oops/,
+    );
     const t0 = Date.now();
     await assert.rejects(cniAdd(attachment(network([{ behave: 'hang' }]), 'h1', 500)), /no answer within 1 s: killed/);
     assert.ok(Date.now() - t0 < 5000, 'killed at its deadline');
@@ -74,23 +119,52 @@ describe('CNI runtime', () => {
 
 describe('CNI configuration', () => {
   it('a .conflist and a single-plugin .conf', () => {
-    const l = parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"},{"type":"portmap"}]}', 'x');
-    assert.deepEqual(l.plugins.map((p) => p.type), ['bridge', 'portmap']);
+    const l = parseNetworkConfig(
+      '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"},{"type":"portmap"}]}',
+      'x',
+    );
+    assert.deepEqual(
+      l.plugins.map((p) => p.type),
+      ['bridge', 'portmap'],
+    );
     const c = parseNetworkConfig('{"cniVersion":"0.4.0","name":"n","type":"ptp","ipam":{"type":"host-local"}}', 'x');
     assert.deepEqual(c.plugins, [{ type: 'ptp', ipam: { type: 'host-local' } }]);
   });
   it('refuses a plugin type with a path, bad names, unknown versions, non-JSON', () => {
-    const bad = (text: string, re: RegExp) => assert.throws(() => parseNetworkConfig(text, 'f.conflist'), (e: unknown) => e instanceof UserError && re.test(e.message));
-    bad('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../../bin/sh"}]}', /plugins\[0\]\.type '\.\.\/\.\.\/bin\/sh' is not a plugin name \(no '\/'/);
+    const bad = (text: string, re: RegExp) =>
+      assert.throws(
+        () => parseNetworkConfig(text, 'f.conflist'),
+        (e: unknown) => e instanceof UserError && re.test(e.message),
+      );
+    bad(
+      '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../../bin/sh"}]}',
+      /plugins\[0\]\.type '\.\.\/\.\.\/bin\/sh' is not a plugin name \(no '\/'/,
+    );
     bad('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"/usr/bin/id"}]}', /is not a plugin name/);
-    bad('{"cniVersion":"1.0.0","name":"a;reboot","plugins":[{"type":"bridge"}]}', /network name 'a;reboot' is not valid/);
+    bad(
+      '{"cniVersion":"1.0.0","name":"a;reboot","plugins":[{"type":"bridge"}]}',
+      /network name 'a;reboot' is not valid/,
+    );
     bad('{"cniVersion":"0.2.0","name":"n","plugins":[{"type":"bridge"}]}', /cniVersion '0\.2\.0' is not supported/);
     bad('{"cniVersion":"1.0.0","name":"n","plugins":[]}', /not a CNI configuration/);
     bad('{nope', /f\.conflist: not valid JSON/);
-    assert.throws(() => findPlugin('no-such-plugin', ['/nonexistent']), /CNI plugin 'no-such-plugin' not found on CNI_PATH \(\/nonexistent\)/);
+    assert.throws(
+      () => findPlugin('no-such-plugin', ['/nonexistent']),
+      /CNI plugin 'no-such-plugin' not found on CNI_PATH \(\/nonexistent\)/,
+    );
   });
   it('host-local keeps its state in the run directory unless the configuration says where', () => {
-    const n = parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge","ipam":{"type":"host-local","subnet":"198.18.1.0/24"}},{"type":"ptp","ipam":{"type":"host-local","dataDir":"/mine"}}]}', 'x');
+    const n = parseNetworkConfig(
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'n',
+        plugins: [
+          { type: 'bridge', ipam: { type: 'host-local', subnet: '198.18.1.0/24' } },
+          { type: 'ptp', ipam: { type: 'host-local', dataDir: '/mine' } },
+        ],
+      }),
+      'x',
+    );
     const w = withRunIpam(n, '/run/cnperf/cnpabc123');
     assert.equal((w.plugins[0]!.ipam as { dataDir: string }).dataDir, '/run/cnperf/cnpabc123/ipam');
     assert.equal((w.plugins[1]!.ipam as { dataDir: string }).dataDir, '/mine');
@@ -100,7 +174,15 @@ describe('CNI configuration', () => {
   it('every shipped example configuration parses', () => {
     const dir = path.join(ROOT, 'experiments', 'cni');
     const files = readdirSync(dir).filter((f) => f.endsWith('.conflist'));
-    assert.deepEqual(files.sort(), ['bridge-bandwidth.conflist', 'bridge-firewall-portmap.conflist', 'bridge.conflist', 'ipvlan.conflist', 'macvlan.conflist', 'ptp.conflist', 'weave-like.conflist']);
+    assert.deepEqual(files.sort(), [
+      'bridge-bandwidth.conflist',
+      'bridge-firewall-portmap.conflist',
+      'bridge.conflist',
+      'ipvlan.conflist',
+      'macvlan.conflist',
+      'ptp.conflist',
+      'weave-like.conflist',
+    ]);
     for (const f of files) assert.ok(readNetworkConfig(path.join(dir, f)).plugins.length >= 1);
   });
 });

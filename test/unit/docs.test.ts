@@ -11,7 +11,12 @@ import { OPTION_NAMES } from '../../src/options/options.js';
 import { ROOT } from '../helpers/paths.js';
 
 const DOCS = path.join(ROOT, 'docs');
-const pages = [path.join(ROOT, 'README.md'), ...readdirSync(DOCS).filter((f) => f.endsWith('.md')).map((f) => path.join(DOCS, f))];
+const pages = [
+  path.join(ROOT, 'README.md'),
+  ...readdirSync(DOCS)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join(DOCS, f)),
+];
 
 /** Markdown without its fenced code blocks (a link-like text in a code sample is not a link). */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, '');
@@ -26,7 +31,8 @@ export function slug(heading: string): string {
     .replace(/ /g, '-');
 }
 
-const anchors = (file: string) => new Set([...prose(readFileSync(file, 'utf8')).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
+const anchors = (file: string) =>
+  new Set([...prose(readFileSync(file, 'utf8')).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
 
 describe('docs', () => {
   it('every relative link in README.md and docs/ resolves, anchors included', () => {
@@ -39,15 +45,22 @@ describe('docs', () => {
         const resolved = file ? path.resolve(path.dirname(page), file) : page;
         const where = `${path.relative(ROOT, page)}: ${target}`;
         if (!existsSync(resolved)) broken.push(`${where} (no such file)`);
-        else if (anchor && !(statSync(resolved).isFile() && anchors(resolved).has(anchor))) broken.push(`${where} (no heading #${anchor})`);
+        else if (anchor && !(statSync(resolved).isFile() && anchors(resolved).has(anchor)))
+          broken.push(`${where} (no heading #${anchor})`);
       }
     }
     assert.deepEqual(broken, []);
   });
 
   it('every option of the option table is described in docs/', () => {
-    const text = pages.filter((p) => p.startsWith(DOCS)).map((p) => readFileSync(p, 'utf8')).join('\n');
-    assert.deepEqual(OPTION_NAMES.filter((o) => !new RegExp(`--${o}(?![a-z-])`).test(text)).map((o) => `--${o}`), []);
+    const text = pages
+      .filter((p) => p.startsWith(DOCS))
+      .map((p) => readFileSync(p, 'utf8'))
+      .join('\n');
+    assert.deepEqual(
+      OPTION_NAMES.filter((o) => !new RegExp(`--${o}(?![a-z-])`).test(text)).map((o) => `--${o}`),
+      [],
+    );
   });
 
   it('the README stays short: at most 250 lines, the two commands first', () => {
@@ -59,7 +72,10 @@ describe('docs', () => {
   });
 
   it('slugs are made as GitHub makes them', () => {
-    assert.equal(slug('Placement matters more than the datapath on a small VM'), 'placement-matters-more-than-the-datapath-on-a-small-vm');
+    assert.equal(
+      slug('Placement matters more than the datapath on a small VM'),
+      'placement-matters-more-than-the-datapath-on-a-small-vm',
+    );
     assert.equal(slug('The floor: `cnperf calibrate`'), 'the-floor-cnperf-calibrate');
     assert.equal(slug('Gates: pass or fail'), 'gates-pass-or-fail');
   });

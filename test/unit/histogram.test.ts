@@ -99,7 +99,16 @@ describe('percentiles', () => {
   });
 
   it('builds from the engine payload with exact extremes', () => {
-    const h = Histogram.fromEngine({ sub_bits: 11, buckets: [[2048, 3], [11169, 1]] }, { min: 2049, max: 1_000_100 });
+    const h = Histogram.fromEngine(
+      {
+        sub_bits: 11,
+        buckets: [
+          [2048, 3],
+          [11169, 1],
+        ],
+      },
+      { min: 2049, max: 1_000_100 },
+    );
     assert.equal(h.total, 4);
     assert.equal(h.min, 2049);
     assert.equal(h.max, 1_000_100);

@@ -17,10 +17,33 @@ import { MAX_PAIRS } from '../../src/datapaths/types.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import type { Job } from '../../src/workloads/registry.js';
 import type { DatapathOptions } from '../../src/datapaths/types.js';
-import { validIfName, validNetnsName } from '../../src/topology/model.js';
+import { validIfName, validNetnsName } from '../../src/topology/validate.js';
 import { UserError } from '../../src/util/errors.js';
 
-const INJECTIONS = ['a;reboot', '$(id)', '`id`', '../../etc/passwd', 'x\ny', 'a b', '-rf', '--', "'", '"', '\\', '%s%n', '\u0000', 'é', '🙂', 'cnp123456789abc', '1e309', '-1', '99999999999999999999', 'NaN', '0x10', ''];
+const INJECTIONS = [
+  'a;reboot',
+  '$(id)',
+  '`id`',
+  '../../etc/passwd',
+  'x\ny',
+  'a b',
+  '-rf',
+  '--',
+  "'",
+  '"',
+  '\\',
+  '%s%n',
+  '\u0000',
+  'é',
+  '🙂',
+  'cnp123456789abc',
+  '1e309',
+  '-1',
+  '99999999999999999999',
+  'NaN',
+  '0x10',
+  '',
+];
 export let tried = 0;
 
 export let accepted = 0;
@@ -67,7 +90,8 @@ function assertSane(datapaths: readonly string[], jobs: readonly Job[], o: Datap
     if ('intervalNs' in p) assert.ok(p.intervalNs >= 0 && p.intervalNs <= 60e9, `interval ${p.intervalNs}`);
     if ('burst' in p) intIn(p.burst, 1, 1024, '--burst');
     if ('ratePps' in p) assert.ok(p.ratePps >= 0, `rate ${p.ratePps}`);
-    if ('durationNs' in p && j.workload !== 'load') assert.ok(p.durationNs >= 1e9 && p.durationNs <= 86400e9, `duration ${p.durationNs}`);
+    if ('durationNs' in p && j.workload !== 'load')
+      assert.ok(p.durationNs >= 1e9 && p.durationNs <= 86400e9, `duration ${p.durationNs}`);
     for (const c of p.cpus ?? []) intIn(c, 0, 1023, '--cpus');
     if (j.workload === 'sweep') for (const r of j.params.rates) assert.ok(r > 0, `rate ${r}`);
   }
@@ -75,38 +99,111 @@ function assertSane(datapaths: readonly string[], jobs: readonly Job[], o: Datap
   for (const d of datapaths) planDatapath(d, 'aaaaaa', 1, o);
 }
 
-const hostile = fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 20 }), fc.integer().map(String), fc.double().map(String));
+const hostile = fc.oneof(
+  fc.constantFrom(...INJECTIONS),
+  fc.string({ maxLength: 20 }),
+  fc.integer().map(String),
+  fc.double().map(String),
+);
 
 describe('hostile experiment files', () => {
   it('random documents of the right shape and the wrong values', () => {
-    const value = fc.oneof(hostile, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(hostile, { maxLength: 4 }));
+    const value = fc.oneof(
+      hostile,
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(hostile, { maxLength: 4 }),
+    );
     const doc = fc.record(
       {
         name: fc.oneof(hostile, fc.constantFrom('ok-name')),
         workload: fc.oneof(hostile, fc.constantFrom('rtt', 'stream', 'sweep', 'load')),
-        datapaths: fc.oneof(fc.array(fc.oneof(hostile, fc.constantFrom('veth', 'bridge', 'vxlan')), { maxLength: 4 }), value),
-        params: fc.dictionary(fc.oneof(hostile, fc.constantFrom('count', 'size', 'rate', 'cpus', 'interval', 'api', 'flows', 'mtu', 'rules')), value, { maxKeys: 5 }),
+        datapaths: fc.oneof(
+          fc.array(fc.oneof(hostile, fc.constantFrom('veth', 'bridge', 'vxlan')), { maxLength: 4 }),
+          value,
+        ),
+        params: fc.dictionary(
+          fc.oneof(
+            hostile,
+            fc.constantFrom('count', 'size', 'rate', 'cpus', 'interval', 'api', 'flows', 'mtu', 'rules'),
+          ),
+          value,
+          { maxKeys: 5 },
+        ),
         repeats: value,
         scales: fc.oneof(value, fc.record({ quick: fc.record({ repeats: value }) })),
       },
       { requiredKeys: [] },
     );
     const checkCases = (e: ReturnType<typeof parseExperimentText>) => {
-      for (const scale of SCALES) for (const c of expandCases(e.spec, scale)) assertSane([c.datapath], c.quick.jobs, c.quick.datapathOptions);
+      for (const scale of SCALES)
+        for (const c of expandCases(e.spec, scale)) assertSane([c.datapath], c.quick.jobs, c.quick.datapathOptions);
     };
-    fc.assert(fc.property(doc, (d) => onlyUserErrors(() => parseExperimentText(stringify(d), 'h.yaml'), checkCases)), { numRuns: 400 });
+    fc.assert(
+      fc.property(doc, (d) => onlyUserErrors(() => parseExperimentText(stringify(d), 'h.yaml'), checkCases)),
+      { numRuns: 400 },
+    );
   });
 
   it('random text and random structures', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (t) => onlyUserErrors(() => parseExperimentText(t, 'h.yaml'))), { numRuns: 400 });
-    fc.assert(fc.property(fc.anything({ maxDepth: 4 }), (a) => onlyUserErrors(() => parseExperimentText(stringify(a) ?? '', 'h.yaml'))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (t) => onlyUserErrors(() => parseExperimentText(t, 'h.yaml'))),
+      { numRuns: 400 },
+    );
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 4 }), (a) =>
+        onlyUserErrors(() => parseExperimentText(stringify(a) ?? '', 'h.yaml')),
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('hostile command lines', () => {
-  const OPTIONS = ['--count', '--interval', '--warmup', '--timeout', '--size', '--wait', '--pace', '--cpus', '--rt-prio', '--api', '--burst', '--rate', '--duration', '--flows', '--rcvbuf', '--pairs', '--placement', '--mode', '--variant', '--vni', '--mtu', '--offload', '--netfilter', '--rules', '--rps', '--xps', '--fabric', '--workload', '--db', '--trace', '--breakdown', '--raw', '--json', '--bogus', '-x'];
+  const OPTIONS = [
+    '--count',
+    '--interval',
+    '--warmup',
+    '--timeout',
+    '--size',
+    '--wait',
+    '--pace',
+    '--cpus',
+    '--rt-prio',
+    '--api',
+    '--burst',
+    '--rate',
+    '--duration',
+    '--flows',
+    '--rcvbuf',
+    '--pairs',
+    '--placement',
+    '--mode',
+    '--variant',
+    '--vni',
+    '--mtu',
+    '--offload',
+    '--netfilter',
+    '--rules',
+    '--rps',
+    '--xps',
+    '--fabric',
+    '--workload',
+    '--db',
+    '--trace',
+    '--breakdown',
+    '--raw',
+    '--json',
+    '--bogus',
+    '-x',
+  ];
   it('options of quick with hostile values, in any order', () => {
-    const argv = fc.tuple(fc.oneof(fc.constantFrom('veth', 'bridge', 'vxlan', 'macvlan'), hostile), fc.array(fc.oneof(fc.constantFrom(...OPTIONS), hostile), { maxLength: 8 }));
+    const argv = fc.tuple(
+      fc.oneof(fc.constantFrom('veth', 'bridge', 'vxlan', 'macvlan'), hostile),
+      fc.array(fc.oneof(fc.constantFrom(...OPTIONS), hostile), { maxLength: 8 }),
+    );
     fc.assert(
       fc.property(argv, ([d, rest]) =>
         onlyUserErrors(

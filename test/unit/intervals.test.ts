@@ -25,8 +25,14 @@ function rate(repeats: number, shift: number, trials: number, seed: number): num
   const rnd = prng(seed);
   let hits = 0;
   for (let t = 0; t < trials; t++) {
-    const a = quantileCi(Array.from({ length: repeats }, () => runOf(rnd, 0)), 0.5)!;
-    const b = quantileCi(Array.from({ length: repeats }, () => runOf(rnd, shift)), 0.5)!;
+    const a = quantileCi(
+      Array.from({ length: repeats }, () => runOf(rnd, 0)),
+      0.5,
+    )!;
+    const b = quantileCi(
+      Array.from({ length: repeats }, () => runOf(rnd, shift)),
+      0.5,
+    )!;
     if (differs(a.per_run, b.per_run).significant) hits++;
   }
   return hits / trials;
@@ -40,27 +46,51 @@ describe('intervals and compare, simulated', () => {
     });
   }
 
-  it('a shift of 1.5 run-to-run standard deviations (7.5 µs on 50 µs), 10 repeats each: found at least 80 % of the time', () => {
-    const power = rate(10, 7_500, 1000, 77);
-    assert.ok(power >= 0.8, `power ${(power * 100).toFixed(1)} %`);
-  });
+  it(
+    'a shift of 1.5 run-to-run standard deviations (7.5 µs on 50 µs), 10 repeats each: found at least 80 % ' +
+      'of the time',
+    () => {
+      const power = rate(10, 7_500, 1000, 77);
+      assert.ok(power >= 0.8, `power ${(power * 100).toFixed(1)} %`);
+    },
+  );
 
   it('the 95 % interval over repeats covers the true median per run about 95 % of the time', () => {
     const rnd = prng(5);
     let covered = 0;
     const trials = 2000;
     for (let t = 0; t < trials; t++) {
-      const ci = quantileCi(Array.from({ length: 5 }, () => runOf(rnd, 0)), 0.5)!.ci95!;
+      const ci = quantileCi(
+        Array.from({ length: 5 }, () => runOf(rnd, 0)),
+        0.5,
+      )!.ci95!;
       if (ci[0] <= 50_000 && 50_000 <= ci[1]) covered++;
     }
-    assert.ok(covered / trials >= 0.92 && covered / trials <= 0.98, `coverage ${((covered / trials) * 100).toFixed(1)} %`);
+    assert.ok(
+      covered / trials >= 0.92 && covered / trials <= 0.98,
+      `coverage ${((covered / trials) * 100).toFixed(1)} %`,
+    );
   });
 
   it('compare never calls a difference significant from one run each (within-run intervals), however large', () => {
     const rec = (label: string, h: Histogram): RunRecord => ({
-      id: label, batch_id: 'b', created_at: '2026-11-29T00:00:00Z', datapath: label, workload: 'rtt', params: {}, topology: {}, env: {},
-      status: 'ok', problem: null, samples: h.total, lost: 0, summary: rttRunSummary({ p50: h.valueAtQuantile(0.5) }), engine: null,
-      histogram: h.encode(), raw: null, series: null,
+      id: label,
+      batch_id: 'b',
+      created_at: '2026-11-29T00:00:00Z',
+      datapath: label,
+      workload: 'rtt',
+      params: {},
+      topology: {},
+      env: {},
+      status: 'ok',
+      problem: null,
+      samples: h.total,
+      lost: 0,
+      summary: rttRunSummary({ p50: h.valueAtQuantile(0.5) }),
+      engine: null,
+      histogram: h.encode(),
+      raw: null,
+      series: null,
     });
     const rnd = prng(9);
     const a = caseStats('a', [rec('a', runOf(rnd, 0))]);

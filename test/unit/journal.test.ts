@@ -4,7 +4,8 @@ import { cleanStale } from '../../src/local/cleanup.js';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HostExecutor, undoAll } from '../../src/local/executor.js';
+import { HostExecutor } from '../../src/local/executor.js';
+import { undoAll } from '../../src/local/undo.js';
 import { Journal, listJournals, readJournal } from '../../src/local/journal.js';
 import { isAlive, processStartTime } from '../../src/local/proc.js';
 import { HostCommandError } from '../../src/util/errors.js';
@@ -49,14 +50,36 @@ describe('journal', () => {
       const own = mkdtempSync(path.join(dir, 'state-'));
       const file = path.join(own, 'cccccc.journal');
       // a dead owner: pid beyond pid_max
-      const header = { v: 1, runId: 'cccccc', kind: 'run', datapath: 'veth', pid: 2 ** 22 + 1, pidStart: '1', created: new Date().toISOString() };
-      writeFileSync(file, [JSON.stringify(header), JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-c' }), line, JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-s' })].join('\n') + '\n');
-      assert.deepEqual(readJournal(file).unreadable.map((u) => u.line), [3]);
+      const header = {
+        v: 1,
+        runId: 'cccccc',
+        kind: 'run',
+        datapath: 'veth',
+        pid: 2 ** 22 + 1,
+        pidStart: '1',
+        created: new Date().toISOString(),
+      };
+      writeFileSync(
+        file,
+        [
+          JSON.stringify(header),
+          JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-c' }),
+          line,
+          JSON.stringify({ op: 'del-netns', netns: 'cnpcccccc-s' }),
+        ].join('\n') + '\n',
+      );
+      assert.deepEqual(
+        readJournal(file).unreadable.map((u) => u.line),
+        [3],
+      );
       const ran: string[][] = [];
       const run: CommandRunner = async (argv) => (ran.push([...argv]), { stdout: '', stderr: '' });
       const r = await cleanStale({ stateDir: own, run, includeKept: false });
       assert.ok(existsSync(file), 'the journal must be kept');
-      assert.match(r.failed.map((f) => `${f.what}: ${f.error}`).join('\n'), /journal .*cccccc\.journal: kept: 1 line\(s\) cnperf cannot read.*line 3: /);
+      assert.match(
+        r.failed.map((f) => `${f.what}: ${f.error}`).join('\n'),
+        /journal .*cccccc\.journal: kept: 1 line\(s\) cnperf cannot read.*line 3: /,
+      );
     });
   }
 
@@ -91,7 +114,10 @@ describe('undo actions beyond links', () => {
     const j = Journal.create(dir, { runId: 'eeeeee', kind: 'run', datapath: 'ovs' });
     j.append({ op: 'rm-dir', path: '/run/cnperf/cnpeeeeee' });
     j.append({ op: 'kill-pidfile', pidfile: '/run/cnperf/cnpeeeeee/ovs-vswitchd.pid', comm: 'ovs-vswitchd' });
-    assert.deepEqual(readJournal(j.path).undos.map((u) => u.op), ['rm-dir', 'kill-pidfile']);
+    assert.deepEqual(
+      readJournal(j.path).undos.map((u) => u.op),
+      ['rm-dir', 'kill-pidfile'],
+    );
   });
 
   it('a pidfile that is gone, or names another process, is "already gone": nothing is signalled', async () => {
@@ -109,7 +135,10 @@ describe('undo actions beyond links', () => {
   });
 
   it('refuses to remove a directory that is not a run directory under the state directory', async () => {
-    const r = await undoAll([{ op: 'rm-dir', path: '/etc' }, { op: 'rm-dir', path: '/run/cnperf/../../etc/cnpaaaaaa' }]);
+    const r = await undoAll([
+      { op: 'rm-dir', path: '/etc' },
+      { op: 'rm-dir', path: '/run/cnperf/../../etc/cnpaaaaaa' },
+    ]);
     assert.equal(r.failed.length, 2);
     for (const f of r.failed) assert.match(f.error, /^refusing to remove \/.+: not a run directory under /);
   });
@@ -121,7 +150,15 @@ describe('executor', () => {
     const j = Journal.create(dir, { runId: 'cccccc', kind: 'run', datapath: 'veth' });
     const runner: CommandRunner = async (argv, input) => {
       // cnperf-wire at teardown: neither namespace exists
-      if (argv[1] === 'undo') return { stdout: String(input).trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
+      if (argv[1] === 'undo')
+        return {
+          stdout: String(input)
+            .trim()
+            .split('\n')
+            .map(() => 'ok gone\n')
+            .join(''),
+          stderr: '',
+        };
       // At the time the command runs, its undo is already on disk.
       if (argv[2] === 'add') assert.ok(j.undos().some((u) => u.op === 'del-netns' && u.netns === argv[3]));
       ran.push(argv.join(' '));
@@ -143,7 +180,15 @@ describe('executor', () => {
   it('stops at the first failing command; what was journaled is still undone', async () => {
     const j = Journal.create(dir, { runId: 'dddddd', kind: 'run', datapath: 'veth' });
     const runner: CommandRunner = async (argv, input) => {
-      if (argv[1] === 'undo') return { stdout: String(input).trim().split('\n').map(() => 'ok gone\n').join(''), stderr: '' };
+      if (argv[1] === 'undo')
+        return {
+          stdout: String(input)
+            .trim()
+            .split('\n')
+            .map(() => 'ok gone\n')
+            .join(''),
+          stderr: '',
+        };
       if (argv.includes('boom')) throw new HostCommandError(argv, 'RTNETLINK answers: Operation not supported', 2);
       return { stdout: '', stderr: '' };
     };
@@ -156,7 +201,10 @@ describe('executor', () => {
       ]),
       /Operation not supported/,
     );
-    assert.deepEqual(j.undos().map((u) => u.op), ['del-netns', 'del-link']);
+    assert.deepEqual(
+      j.undos().map((u) => u.op),
+      ['del-netns', 'del-link'],
+    );
     const r = await undoAll(j.undos(), runner);
     assert.equal(r.failed.length, 0);
   });

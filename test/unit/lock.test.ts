@@ -40,7 +40,9 @@ async function race(dir: string, n = 20): Promise<string[]> {
   let allReady!: () => void;
   const started = new Promise<void>((r) => (allReady = r));
   const procs = Array.from({ length: n }, () => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, dir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => {
@@ -65,23 +67,29 @@ describe('the measurement lock, 20 processes at once', () => {
   it('a stale lock (its owner dead): exactly one takes it over', async () => {
     for (let round = 0; round < 1; round++) {
       const dir = mkdtempSync(path.join(tmp, 'stale-'));
-      writeFileSync(path.join(dir, 'measure.lock'), JSON.stringify({ pid: 2 ** 22 + 1, pidStart: '1', runId: 'dead00' }));
+      writeFileSync(
+        path.join(dir, 'measure.lock'),
+        JSON.stringify({ pid: 2 ** 22 + 1, pidStart: '1', runId: 'dead00' }),
+      );
       const out = await race(dir);
       assert.equal(out.filter((o) => o === 'won').length, 1, out.join(' '));
     }
   });
 
-  it('a lock being written (empty, moments old) is held: nobody wins; an old unreadable one is stale: one wins', async () => {
-    const young = mkdtempSync(path.join(tmp, 'young-'));
-    writeFileSync(path.join(young, 'measure.lock'), '');
-    assert.deepEqual([...new Set(await race(young, 8))], ['lost']);
-    const old = mkdtempSync(path.join(tmp, 'old-'));
-    writeFileSync(path.join(old, 'measure.lock'), '');
-    const past = new Date(Date.now() - 60_000);
-    utimesSync(path.join(old, 'measure.lock'), past, past);
-    const out = await race(old, 8);
-    assert.equal(out.filter((o) => o === 'won').length, 1, out.join(' '));
-  });
+  it(
+    'a lock being written (empty, moments old) is held: nobody wins; an old unreadable one is stale: one ' + 'wins',
+    async () => {
+      const young = mkdtempSync(path.join(tmp, 'young-'));
+      writeFileSync(path.join(young, 'measure.lock'), '');
+      assert.deepEqual([...new Set(await race(young, 8))], ['lost']);
+      const old = mkdtempSync(path.join(tmp, 'old-'));
+      writeFileSync(path.join(old, 'measure.lock'), '');
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(path.join(old, 'measure.lock'), past, past);
+      const out = await race(old, 8);
+      assert.equal(out.filter((o) => o === 'won').length, 1, out.join(' '));
+    },
+  );
 });
 
 describe("a real host's lock (the script run there, run here with sh), 20 controllers at once", () => {
@@ -91,31 +99,44 @@ describe("a real host's lock (the script run there, run here with sh), 20 contro
   async function raceScript(file: string, n = 20): Promise<Array<{ code: number | null; out: string }>> {
     const procs = Array.from({ length: n }, (_, i) => {
       const wrapper = `read go; while :; do sh -c "$TAKE" sh "$1" "$2"; rc=$?; [ $rc = 4 ] || exit $rc; done`;
-      const p = spawn('sh', ['-c', wrapper, 'sh', file, owner(`r${i}`)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, TAKE: TAKE_LOCK } });
+      const p = spawn('sh', ['-c', wrapper, 'sh', file, owner(`r${i}`)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, TAKE: TAKE_LOCK },
+      });
       let out = '';
       p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      return { p, done: new Promise<{ code: number | null; out: string }>((resolve) => p.on('close', (code) => resolve({ code, out }))) };
+      return {
+        p,
+        done: new Promise<{ code: number | null; out: string }>((resolve) =>
+          p.on('close', (code) => resolve({ code, out })),
+        ),
+      };
     });
     for (const { p } of procs) p.stdin!.end();
     return Promise.all(procs.map((x) => x.done));
   }
 
-  it('no lock, a stale lock, an unreadable old lock: exactly one takes it, the others are told who holds it', async () => {
-    for (const start of ['none', 'stale', 'old-unreadable']) {
-      const file = path.join(mkdtempSync(path.join(tmp, 'remote-')), 'measure.lock');
-      if (start === 'stale') writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 1, pidStart: '1', runId: 'dead00' }));
-      if (start === 'old-unreadable') {
-        writeFileSync(file, '{"pi');
-        utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  it(
+    'no lock, a stale lock, an unreadable old lock: exactly one takes it, the others are told who holds ' + 'it',
+    async () => {
+      for (const start of ['none', 'stale', 'old-unreadable']) {
+        const file = path.join(mkdtempSync(path.join(tmp, 'remote-')), 'measure.lock');
+        if (start === 'stale')
+          writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 1, pidStart: '1', runId: 'dead00' }));
+        if (start === 'old-unreadable') {
+          writeFileSync(file, '{"pi');
+          utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+        }
+        const r = await raceScript(file);
+        assert.equal(r.filter((x) => x.code === 0).length, 1, `${start}: ${r.map((x) => x.code).join(' ')}`);
+        assert.equal(r.filter((x) => x.code === 3).length, 19, `${start}: ${r.map((x) => x.code).join(' ')}`);
+        const winner = JSON.parse(readFileSync(file, 'utf8')) as { runId: string };
+        for (const x of r.filter((y) => y.code === 3))
+          assert.equal((JSON.parse(x.out) as { runId: string }).runId, winner.runId);
+        assert.deepEqual(readdirSync(path.dirname(file)), ['measure.lock'], 'no temporary file or mutex left');
       }
-      const r = await raceScript(file);
-      assert.equal(r.filter((x) => x.code === 0).length, 1, `${start}: ${r.map((x) => x.code).join(' ')}`);
-      assert.equal(r.filter((x) => x.code === 3).length, 19, `${start}: ${r.map((x) => x.code).join(' ')}`);
-      const winner = JSON.parse(readFileSync(file, 'utf8')) as { runId: string };
-      for (const x of r.filter((y) => y.code === 3)) assert.equal((JSON.parse(x.out) as { runId: string }).runId, winner.runId);
-      assert.deepEqual(readdirSync(path.dirname(file)), ['measure.lock'], 'no temporary file or mutex left');
-    }
-  });
+    },
+  );
 
   it('clean removes a stale lock, never a live one', async () => {
     const file = path.join(mkdtempSync(path.join(tmp, 'remote-clean-')), 'measure.lock');

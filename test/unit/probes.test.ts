@@ -41,7 +41,18 @@ describe('procfs probes (captured on this machine)', () => {
 
   it('parses /proc/softirqs per vector and CPU, and /proc/interrupts totals per CPU', () => {
     const sq = parseSoftirqs(procfs('softirqs.txt'));
-    assert.deepEqual(Object.keys(sq), ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'IRQ_POLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU']);
+    assert.deepEqual(Object.keys(sq), [
+      'HI',
+      'TIMER',
+      'NET_TX',
+      'NET_RX',
+      'BLOCK',
+      'IRQ_POLL',
+      'TASKLET',
+      'SCHED',
+      'HRTIMER',
+      'RCU',
+    ]);
     assert.equal(sq.NET_RX!.length, 2);
     assert.ok(sq.NET_RX![0]! > 0);
     const irqs = parseInterruptTotals(procfs('interrupts.txt'));
@@ -49,7 +60,10 @@ describe('procfs probes (captured on this machine)', () => {
     // LOC alone is per-CPU and large; ERR/MIS (one column) must not shift the sums.
     const loc = /^\s*LOC:\s+(\d+)\s+(\d+)/m.exec(procfs('interrupts.txt'))!;
     assert.ok(irqs[0]! >= Number(loc[1]) && irqs[1]! >= Number(loc[2]));
-    assert.deepEqual(parseInterruptTotals('           CPU0       CPU1\n  1:   5   7   IO-APIC x\nERR:   3\nLOC:  10  20  Local\n'), [15, 27]);
+    assert.deepEqual(
+      parseInterruptTotals('           CPU0       CPU1\n  1:   5   7   IO-APIC x\nERR:   3\nLOC:  10  20  Local\n'),
+      [15, 27],
+    );
   });
 
   it('parses /proc/net/snmp and reports only the error counters that moved', () => {
@@ -101,13 +115,18 @@ describe('tracefs ring buffer (captured: 101 round trips on lo, see test/fixture
       const st = parseRingBufferPages(trace(`cpu${cpu}.raw`), 4096, (e) => {
         const name = byId.get(e.type) ?? `?${e.type}`;
         counts[name] = (counts[name] ?? 0) + 1;
-        if (name === 'netif_receive_skb') rxDevices.add(dataLocString(e.data, formats['net/netif_receive_skb'].fields.name!.offset));
+        if (name === 'netif_receive_skb')
+          rxDevices.add(dataLocString(e.data, formats['net/netif_receive_skb'].fields.name!.offset));
         if (first === null || e.ts < first) first = e.ts;
       });
       assert.equal(st.missedMarks, 0);
     }
-    for (const name of ['softirq_entry', 'softirq_exit', 'netif_receive_skb', 'net_dev_xmit']) assert.equal(counts[name], countIn(name), name);
-    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), Number(/entries-written: \d+\/(\d+)/.exec(text)![1]));
+    for (const name of ['softirq_entry', 'softirq_exit', 'netif_receive_skb', 'net_dev_xmit'])
+      assert.equal(counts[name], countIn(name), name);
+    assert.equal(
+      Object.values(counts).reduce((a, b) => a + b, 0),
+      Number(/entries-written: \d+\/(\d+)/.exec(text)![1]),
+    );
     assert.deepEqual([...rxDevices], ['lo']);
     // The text trace prints µs, rounded to nearest (ns2usecs): the earliest event's must match.
     const firstText = text.split('\n').find((l) => /^\s+\S.*\[\d{3}\]/.test(l))!;
@@ -141,19 +160,48 @@ describe('tracefs ring buffer (captured: 101 round trips on lo, see test/fixture
 describe('probe summary', () => {
   const topo = planDatapath('bridge', 'abc123');
   const { client, server } = topo.endpoints;
-  const times = (softirq: number, idle: number) => ({ user: 0, nice: 0, system: 0, idle, iowait: 0, irq: 0, softirq, steal: 0 });
+  const times = (softirq: number, idle: number) => ({
+    user: 0,
+    nice: 0,
+    system: 0,
+    idle,
+    iowait: 0,
+    irq: 0,
+    softirq,
+    steal: 0,
+  });
   const sample = (t: number, netRx: number[], soft: number): HostSample => ({
     t_ms: t,
     stat: { all: times(2 * soft, 2 * (t - soft)), cpus: [times(0, t), times(soft, t - soft)] },
     softirqs: { NET_RX: netRx, NET_TX: [0, 0] },
     irqs: [t, 0],
   });
-  const dev = (rx: number) => ({ rx_packets: rx, tx_packets: rx, rx_bytes: 0, tx_bytes: 0, rx_dropped: 0, tx_dropped: 0 });
-  const before = { devices: { [client.netns]: { [client.dev]: dev(0) }, [server.netns]: { [server.dev]: dev(0) } }, snmp: {} };
-  const after = { devices: { [client.netns]: { [client.dev]: dev(500) }, [server.netns]: { [server.dev]: dev(500) } }, snmp: {} };
+  const dev = (rx: number) => ({
+    rx_packets: rx,
+    tx_packets: rx,
+    rx_bytes: 0,
+    tx_bytes: 0,
+    rx_dropped: 0,
+    tx_dropped: 0,
+  });
+  const before = {
+    devices: { [client.netns]: { [client.dev]: dev(0) }, [server.netns]: { [server.dev]: dev(0) } },
+    snmp: {},
+  };
+  const after = {
+    devices: { [client.netns]: { [client.dev]: dev(500) }, [server.netns]: { [server.dev]: dev(500) } },
+    snmp: {},
+  };
 
-  it('per packet = per packet delivered to an endpoint device; the server core\'s CPU split', () => {
-    const r = summarizeProbes({ topo, cpus: [0, 1] }, [sample(0, [0, 0], 0), sample(100, [100, 400], 20)], before, after, null, []);
+  it("per packet = per packet delivered to an endpoint device; the server core's CPU split", () => {
+    const r = summarizeProbes(
+      { topo, cpus: [0, 1] },
+      [sample(0, [0, 0], 0), sample(100, [100, 400], 20)],
+      before,
+      after,
+      null,
+      [],
+    );
     assert.equal(r.packets, 1000);
     assert.equal(r.net_rx_softirqs_per_packet, 0.5);
     assert.equal(r.irqs_per_packet, 0.1);
@@ -163,38 +211,86 @@ describe('probe summary', () => {
     assert.equal(r.timeline.length, 1);
   });
 
-  it('traversals: receives on the datapath\'s devices per receive on an endpoint device', () => {
+  it("traversals: receives on the datapath's devices per receive on an endpoint device", () => {
     const t = topo.links.find((l) => l.kind === 'veth' && l.netns === client.netns)!;
     assert.equal(t.kind === 'veth' && t.peer, `cnpabc123-cb`);
     const traceSummary = {
       events: 0,
       lost_events: 0,
-      softirq: { NET_RX: { count: 10, p50_ns: 1000, p99_ns: 5000, max_ns: 20000, total_ns: 1 }, TIMER: { count: 1, p50_ns: 1, p99_ns: 1, max_ns: 30000, total_ns: 1 } },
+      softirq: {
+        NET_RX: { count: 10, p50_ns: 1000, p99_ns: 5000, max_ns: 20000, total_ns: 1 },
+        TIMER: { count: 1, p50_ns: 1, p99_ns: 1, max_ns: 30000, total_ns: 1 },
+      },
       // each packet enters a stack at the bridge port, then at the endpoint: 2 traversals
       receive_by_device: { 'cnpabc123-cb': 500, 'cnpabc123-sb': 500, [client.dev]: 500, [server.dev]: 500 },
       xmit_by_device: { [client.dev]: 500, [server.dev]: 500, 'cnpabc123-cb': 500, 'cnpabc123-sb': 500 },
     };
-    const r = summarizeProbes({ topo }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], before, after, traceSummary, []);
+    const r = summarizeProbes(
+      { topo },
+      [sample(0, [0, 0], 0), sample(100, [0, 0], 0)],
+      before,
+      after,
+      traceSummary,
+      [],
+    );
     assert.equal(r.traversals_per_packet, 2, 'the bridge port, then the endpoint');
     assert.equal(r.xmits_per_packet, 2);
     assert.equal(r.softirq_max_ns, 30000, 'the longest softirq of any vector');
   });
 
-  it('traversals under bpf_redirect_peer: one pass per packet, though the tracepoint names the node\'s device, not the endpoint', () => {
-    const tcx = planDatapath('tcx', 'abc123');
-    const [c, s] = [tcx.endpoints.client, tcx.endpoints.server];
-    const b = { devices: { [c.netns]: { [c.dev]: dev(0) }, [s.netns]: { [s.dev]: dev(0) } }, snmp: {} };
-    const a = { devices: { [c.netns]: { [c.dev]: dev(500) }, [s.netns]: { [s.dev]: dev(500) } }, snmp: {} };
-    const receives = { 'cnpabc123-cv': 500, 'cnpabc123-sv': 500 };
-    const trace = { events: 0, lost_events: 0, softirq: {}, receive_by_device: receives, xmit_by_device: { [c.dev]: 500, [s.dev]: 500 } };
-    const r = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, trace, []);
-    assert.equal(r.traversals_per_packet, 1, 'the node-side end\'s pass carries the packet into the container');
-    // A trace cut short by a full buffer covers 100 of the packets: per packet sent within it.
-    const cut = summarizeProbes({ topo }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], before, after, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cb': 50, 'cnpabc123-sb': 50, [server.dev]: 50, [client.dev]: 50 }, xmit_by_device: { [client.dev]: 50, [server.dev]: 50 } }, []);
-    assert.equal(cut.traversals_per_packet, 2, 'bridge: the port, then the endpoint');
-    const cutTcx = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, { ...trace, lost_events: 7, receive_by_device: { 'cnpabc123-cv': 50, 'cnpabc123-sv': 50 }, xmit_by_device: { [c.dev]: 50, [s.dev]: 50 } }, []);
-    assert.equal(cutTcx.traversals_per_packet, 1, 'redirect_peer: no receive on the endpoint, still one pass per packet');
-  });
+  it(
+    "traversals under bpf_redirect_peer: one pass per packet, though the tracepoint names the node's " +
+      'device, not the endpoint',
+    () => {
+      const tcx = planDatapath('tcx', 'abc123');
+      const [c, s] = [tcx.endpoints.client, tcx.endpoints.server];
+      const b = { devices: { [c.netns]: { [c.dev]: dev(0) }, [s.netns]: { [s.dev]: dev(0) } }, snmp: {} };
+      const a = { devices: { [c.netns]: { [c.dev]: dev(500) }, [s.netns]: { [s.dev]: dev(500) } }, snmp: {} };
+      const receives = { 'cnpabc123-cv': 500, 'cnpabc123-sv': 500 };
+      const trace = {
+        events: 0,
+        lost_events: 0,
+        softirq: {},
+        receive_by_device: receives,
+        xmit_by_device: { [c.dev]: 500, [s.dev]: 500 },
+      };
+      const r = summarizeProbes({ topo: tcx }, [sample(0, [0, 0], 0), sample(100, [0, 0], 0)], b, a, trace, []);
+      assert.equal(r.traversals_per_packet, 1, "the node-side end's pass carries the packet into the container");
+      // A trace cut short by a full buffer covers 100 of the packets: per packet sent within it.
+      const cut = summarizeProbes(
+        { topo },
+        [sample(0, [0, 0], 0), sample(100, [0, 0], 0)],
+        before,
+        after,
+        {
+          ...trace,
+          lost_events: 7,
+          receive_by_device: { 'cnpabc123-cb': 50, 'cnpabc123-sb': 50, [server.dev]: 50, [client.dev]: 50 },
+          xmit_by_device: { [client.dev]: 50, [server.dev]: 50 },
+        },
+        [],
+      );
+      assert.equal(cut.traversals_per_packet, 2, 'bridge: the port, then the endpoint');
+      const cutTcx = summarizeProbes(
+        { topo: tcx },
+        [sample(0, [0, 0], 0), sample(100, [0, 0], 0)],
+        b,
+        a,
+        {
+          ...trace,
+          lost_events: 7,
+          receive_by_device: { 'cnpabc123-cv': 50, 'cnpabc123-sv': 50 },
+          xmit_by_device: { [c.dev]: 50, [s.dev]: 50 },
+        },
+        [],
+      );
+      assert.equal(
+        cutTcx.traversals_per_packet,
+        1,
+        'redirect_peer: no receive on the endpoint, still one pass per packet',
+      );
+    },
+  );
 });
 
 describe('perf profile', () => {
@@ -207,7 +303,10 @@ describe('perf profile', () => {
     assert.equal(first.kernel, true);
     assert.equal(first.share, 0.1159);
     assert.ok(Math.abs(first.busy_share - 0.1159 / (1 - p.idle_share)) < 1e-3);
-    assert.ok(p.top.every((f) => f.kernel), 'kernel symbols only: user space is mostly cnperf itself');
+    assert.ok(
+      p.top.every((f) => f.kernel),
+      'kernel symbols only: user space is mostly cnperf itself',
+    );
     assert.ok(procfs('perf-report.txt').includes('[.] __libc_recvmsg'));
     assert.deepEqual(parsePerfReport('garbage\n'), { idle_share: 0, top: [] });
   });

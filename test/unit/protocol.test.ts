@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ProtocolError, parseEngineLine, parseRawSamples, rttClientArgv, rttServerArgv } from '../../src/engine-client/protocol.js';
+import {
+  ProtocolError,
+  parseEngineLine,
+  parseRawSamples,
+  rttClientArgv,
+  rttServerArgv,
+} from '../../src/engine-client/protocol.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import { FIXTURES } from '../helpers/paths.js';
 
@@ -49,13 +55,41 @@ describe('engine protocol', () => {
     assert.throws(() => parseEngineLine('not json'), ProtocolError);
     assert.throws(() => parseEngineLine('{"event":"hello","version":"0.1.0"}'), /does not match the protocol/);
     assert.throws(() => parseEngineLine('{"event":"surprise"}'), ProtocolError);
-    assert.throws(() => parseEngineLine('{"event":"ready","role":"x","addr":"1.2.3.4","port":-1,"wait":"block","cpu":0,"rt_prio":0}'), ProtocolError);
+    assert.throws(
+      () =>
+        parseEngineLine('{"event":"ready","role":"x","addr":"1.2.3.4","port":-1,"wait":"block","cpu":0,"rt_prio":0}'),
+      ProtocolError,
+    );
   });
 
   it('builds engine argv with every option, never a shell string', () => {
     const server = rttServerArgv({ bind: '198.18.0.2', netns: 'cnpab12cd-s', cpu: 1, rtPrio: 50, wait: 'spin' });
-    assert.deepEqual(server, ['rtt-server', '--bind', '198.18.0.2:0', '--netns', 'cnpab12cd-s', '--cpu', '1', '--rt-prio', '50', '--wait', 'spin']);
-    const client = rttClientArgv({ server: '198.18.0.2', port: 4000, count: 10, warmup: 1, intervalNs: 0, timeoutNs: 1e6, size: 64, pace: 'spin', maxConsecutiveLost: 5, wait: 'block', rawOut: '/tmp/x' });
+    assert.deepEqual(server, [
+      'rtt-server',
+      '--bind',
+      '198.18.0.2:0',
+      '--netns',
+      'cnpab12cd-s',
+      '--cpu',
+      '1',
+      '--rt-prio',
+      '50',
+      '--wait',
+      'spin',
+    ]);
+    const client = rttClientArgv({
+      server: '198.18.0.2',
+      port: 4000,
+      count: 10,
+      warmup: 1,
+      intervalNs: 0,
+      timeoutNs: 1e6,
+      size: 64,
+      pace: 'spin',
+      maxConsecutiveLost: 5,
+      wait: 'block',
+      rawOut: '/tmp/x',
+    });
     assert.deepEqual(client.slice(0, 3), ['rtt-client', '--server', '198.18.0.2:4000']);
     assert.ok(client.includes('--raw-out') && !client.includes('--netns') && !client.includes('--cpu'));
     assert.equal(client[client.indexOf('--pace') + 1], 'spin');

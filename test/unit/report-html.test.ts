@@ -3,7 +3,8 @@ import { rttRunSummary, streamSummary } from '../helpers/records.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { caseStats } from '../../src/report/cases.js';
-import { charts, csvReport, htmlReport } from '../../src/report/html.js';
+import { csvReport, htmlReport } from '../../src/report/html.js';
+import { charts } from '../../src/report/charts.js';
 import { compareCases } from '../../src/report/compare.js';
 import { cdfChart, esc, niceTicks } from '../../src/report/svg.js';
 import { Histogram } from '../../src/stats/histogram.js';
@@ -13,19 +14,60 @@ function rttRun(id: string, label: string, center: number, repeat: number): RunR
   const h = new Histogram();
   for (let i = 0; i < 1000; i++) h.record(center + (i % 100) * 10);
   return {
-    id, batch_id: 'e1', created_at: '2026-11-25T00:00:00Z', datapath: label, workload: 'rtt', params: { count: 1000 }, topology: {},
-    env: { kernel: '6.18', cpu_count: 2 }, status: 'ok', problem: null, samples: 1000, lost: 0,
-    summary: rttRunSummary({ p50: center, p99: center + 990 }), engine: null, histogram: h.encode(), raw: null, series: null,
-    probes: { packets: 2000, net_rx_softirqs_per_packet: 1, irqs_per_packet: 0.5, traversals_per_packet: label === 'bridge' ? 2 : 1, cpu: { all: { usr: 0.1, sys: 0.2, softirq: 0.05, irq: 0, idle: 0.65, steal: 0 } } },
-    experiment_id: 'e1', case_key: `${label}|`, case_label: label, repeat,
+    id,
+    batch_id: 'e1',
+    created_at: '2026-11-25T00:00:00Z',
+    datapath: label,
+    workload: 'rtt',
+    params: { count: 1000 },
+    topology: {},
+    env: { kernel: '6.18', cpu_count: 2 },
+    status: 'ok',
+    problem: null,
+    samples: 1000,
+    lost: 0,
+    summary: rttRunSummary({ p50: center, p99: center + 990 }),
+    engine: null,
+    histogram: h.encode(),
+    raw: null,
+    series: null,
+    probes: {
+      packets: 2000,
+      net_rx_softirqs_per_packet: 1,
+      irqs_per_packet: 0.5,
+      traversals_per_packet: label === 'bridge' ? 2 : 1,
+      cpu: { all: { usr: 0.1, sys: 0.2, softirq: 0.05, irq: 0, idle: 0.65, steal: 0 } },
+    },
+    experiment_id: 'e1',
+    case_key: `${label}|`,
+    case_label: label,
+    repeat,
   };
 }
 
 function streamRun(id: string, label: string, rx: number, repeat: number, flows: number): RunRecord {
   return {
-    id, batch_id: 'e2', created_at: '2026-11-25T00:00:00Z', datapath: 'veth', workload: 'stream', params: { flows }, topology: {}, env: {}, status: 'ok', problem: null,
-    samples: 3, lost: 0, summary: streamSummary({ api: 'send', rx_pps: rx, tx_pps: rx, loss_ratio: 0 }), engine: null, histogram: null, raw: null, series: null,
-    experiment_id: 'e2', case_key: `${label}|flows=${flows}`, case_label: `${label} flows=${flows}`, repeat,
+    id,
+    batch_id: 'e2',
+    created_at: '2026-11-25T00:00:00Z',
+    datapath: 'veth',
+    workload: 'stream',
+    params: { flows },
+    topology: {},
+    env: {},
+    status: 'ok',
+    problem: null,
+    samples: 3,
+    lost: 0,
+    summary: streamSummary({ api: 'send', rx_pps: rx, tx_pps: rx, loss_ratio: 0 }),
+    engine: null,
+    histogram: null,
+    raw: null,
+    series: null,
+    experiment_id: 'e2',
+    case_key: `${label}|flows=${flows}`,
+    case_label: `${label} flows=${flows}`,
+    repeat,
   };
 }
 
@@ -33,35 +75,67 @@ function streamRun(id: string, label: string, rx: number, repeat: number, flows:
 function crrRun(id: string, proxy: string, services: number | null, center: number): RunRecord {
   const r = rttRun(id, proxy, center, 1);
   const label = services === null ? 'pod-ip' : `${proxy} services=${services}`;
-  return { ...r, workload: 'crr', datapath: 'bridge', params: { mode: 'crr', ...(services === null ? {} : { datapath: { service: { proxy, services } } }) }, case_key: `crr|${label}`, case_label: label, probes: null } as unknown as RunRecord;
+  return {
+    ...r,
+    workload: 'crr',
+    datapath: 'bridge',
+    params: { mode: 'crr', ...(services === null ? {} : { datapath: { service: { proxy, services } } }) },
+    case_key: `crr|${label}`,
+    case_label: label,
+    probes: null,
+  } as unknown as RunRecord;
 }
 
 describe('HTML report', () => {
-  it('TCP transactions: their own CDF (never mixed into the RTT one) and the median over the number of Services', () => {
-    const cs = charts([
-      caseStats('crr|pod-ip', [crrRun('p', 'pod', null, 25_000)]),
-      ...[1, 100, 10_000].map((n) => caseStats(`crr|ipt${n}`, [crrRun(`i${n}`, 'iptables', n, 30_000 + n * 10)])),
-      ...[1, 100, 10_000].map((n) => caseStats(`crr|nft${n}`, [crrRun(`n${n}`, 'nftables', n, 30_000)])),
-    ]);
-    assert.deepEqual(cs.map((c) => c.id), ['txn-cdf', 'scaling-services']);
-    const svg = cs.find((c) => c.id === 'scaling-services')!.svg;
-    assert.equal((svg.match(/class="mark"/g) ?? []).length, 6, 'two lines of three points; pod-ip has no Service count');
-    assert.ok(svg.includes('iptables (crr)') && svg.includes('nftables (crr)'));
-  });
+  it(
+    'TCP transactions: their own CDF (never mixed into the RTT one) and the median over the number of ' + 'Services',
+    () => {
+      const cs = charts([
+        caseStats('crr|pod-ip', [crrRun('p', 'pod', null, 25_000)]),
+        ...[1, 100, 10_000].map((n) => caseStats(`crr|ipt${n}`, [crrRun(`i${n}`, 'iptables', n, 30_000 + n * 10)])),
+        ...[1, 100, 10_000].map((n) => caseStats(`crr|nft${n}`, [crrRun(`n${n}`, 'nftables', n, 30_000)])),
+      ]);
+      assert.deepEqual(
+        cs.map((c) => c.id),
+        ['txn-cdf', 'scaling-services'],
+      );
+      const svg = cs.find((c) => c.id === 'scaling-services')!.svg;
+      assert.equal(
+        (svg.match(/class="mark"/g) ?? []).length,
+        6,
+        'two lines of three points; pod-ip has no Service count',
+      );
+      assert.ok(svg.includes('iptables (crr)') && svg.includes('nftables (crr)'));
+    },
+  );
 
-  const rtt = [caseStats('veth|', [rttRun('a1', 'veth', 20_000, 1), rttRun('a2', 'veth', 21_000, 2)]), caseStats('bridge|', [rttRun('b1', 'bridge', 30_000, 1), rttRun('b2', 'bridge', 31_000, 2)])];
+  const rtt = [
+    caseStats('veth|', [rttRun('a1', 'veth', 20_000, 1), rttRun('a2', 'veth', 21_000, 2)]),
+    caseStats('bridge|', [rttRun('b1', 'bridge', 30_000, 1), rttRun('b2', 'bridge', 31_000, 2)]),
+  ];
   it('RTT cases: CDF, p99 bars, CPU split, per-packet figures and traversals — each with one mark per datum', () => {
     const cs = charts(rtt);
-    assert.deepEqual(cs.map((c) => c.id), ['rtt-cdf', 'rtt-p99', 'cpu', 'softirqs-per-packet', 'irqs-per-packet', 'traversals']);
+    assert.deepEqual(
+      cs.map((c) => c.id),
+      ['rtt-cdf', 'rtt-p99', 'cpu', 'softirqs-per-packet', 'irqs-per-packet', 'traversals'],
+    );
     const marks = (svg: string) => (svg.match(/class="mark"/g) ?? []).length;
     assert.equal(marks(cs.find((c) => c.id === 'rtt-p99')!.svg), 2);
     assert.equal(marks(cs.find((c) => c.id === 'cpu')!.svg), 2 * 5, 'two bars of five parts');
     assert.ok(marks(cs.find((c) => c.id === 'rtt-cdf')!.svg) > 20);
   });
   it('stream cases over flows: throughput bars with intervals and a scaling line', () => {
-    const cases = [1, 2, 4].map((f) => caseStats(`veth|flows=${f}`, [streamRun(`s${f}a`, 'veth', 100_000 * f, 1, f), streamRun(`s${f}b`, 'veth', 100_000 * f + 2000, 2, f)]));
+    const cases = [1, 2, 4].map((f) =>
+      caseStats(`veth|flows=${f}`, [
+        streamRun(`s${f}a`, 'veth', 100_000 * f, 1, f),
+        streamRun(`s${f}b`, 'veth', 100_000 * f + 2000, 2, f),
+      ]),
+    );
     const cs = charts(cases);
-    assert.deepEqual(cs.map((c) => c.id), ['throughput', 'scaling-flows']);
+    assert.deepEqual(
+      cs.map((c) => c.id),
+      ['throughput', 'scaling-flows'],
+    );
     assert.match(cs[1]!.svg, /polyline class="series"/);
     assert.equal((cs[1]!.svg.match(/class="mark"/g) ?? []).length, 3);
   });
@@ -72,28 +146,62 @@ describe('HTML report', () => {
     assert.equal(esc('"<&>'), '&quot;&lt;&amp;&gt;');
   });
   it('CSV: one row per run, quoted where needed', () => {
-    const csv = csvReport(rtt.flatMap((c) => c.runs)).trim().split('\n');
+    const csv = csvReport(rtt.flatMap((c) => c.runs))
+      .trim()
+      .split('\n');
     assert.equal(csv.length, 5);
     assert.match(csv[0]!, /^experiment,case,repeat,run,datapath,workload,status,samples,lost,rtt_p50_ns/);
     assert.match(csv[1]!, /^e1,veth,1,a1,veth,rtt,ok,1000,0,/);
   });
   it('compare: matched by label; Welch over 3+ repeats decides, 2 repeats decide nothing', () => {
     const two = [caseStats('veth|', [rttRun('c1', 'veth', 40_000, 1), rttRun('c2', 'veth', 41_000, 2)])];
-    assert.ok(compareCases(rtt, two, 'A', 'B').rows.every((x) => x.significant === null), 'two repeats: n/a');
-    const a3 = [caseStats('veth|', [rttRun('a1', 'veth', 20_000, 1), rttRun('a2', 'veth', 21_000, 2), rttRun('a3', 'veth', 20_500, 3)])];
-    const b3 = [caseStats('veth|', [rttRun('c1', 'veth', 40_000, 1), rttRun('c2', 'veth', 41_000, 2), rttRun('c3', 'veth', 40_500, 3)])];
+    assert.ok(
+      compareCases(rtt, two, 'A', 'B').rows.every((x) => x.significant === null),
+      'two repeats: n/a',
+    );
+    const a3 = [
+      caseStats('veth|', [
+        rttRun('a1', 'veth', 20_000, 1),
+        rttRun('a2', 'veth', 21_000, 2),
+        rttRun('a3', 'veth', 20_500, 3),
+      ]),
+    ];
+    const b3 = [
+      caseStats('veth|', [
+        rttRun('c1', 'veth', 40_000, 1),
+        rttRun('c2', 'veth', 41_000, 2),
+        rttRun('c3', 'veth', 40_500, 3),
+      ]),
+    ];
     const r = compareCases(a3, b3, 'A', 'B');
     const p50 = r.rows.find((x) => x.figure === 'RTT p50, µs')!;
     assert.equal(p50.case, 'veth');
     assert.equal(p50.significant, true);
     assert.match(p50.how, /Welch p = .* over 3\+3 repeats/);
     assert.ok(p50.change > 0.9);
-    assert.equal(compareCases(a3, a3, 'A', 'A').rows.every((x) => x.significant === false), true);
+    assert.equal(
+      compareCases(a3, a3, 'A', 'A').rows.every((x) => x.significant === false),
+      true,
+    );
   });
   it('ticks and the tail axis', () => {
     assert.deepEqual(niceTicks(0, 10), [0, 2, 4, 6, 8, 10]);
     assert.deepEqual(niceTicks(0, 1, 4), [0, 0.25, 0.5, 0.75, 1]);
-    const svg = cdfChart({ kind: 'x', title: 't', xLabel: 'µs', series: [{ name: 's', points: [[10, 0.5], [20, 0.99], [30, 1]] }] });
+    const svg = cdfChart({
+      kind: 'x',
+      title: 't',
+      xLabel: 'µs',
+      series: [
+        {
+          name: 's',
+          points: [
+            [10, 0.5],
+            [20, 0.99],
+            [30, 1],
+          ],
+        },
+      ],
+    });
     assert.match(svg, />99.99 %</);
     assert.equal((svg.match(/class="mark"/g) ?? []).length, 3);
   });

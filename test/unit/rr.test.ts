@@ -3,13 +3,20 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseEngineLine, rrClientArgv, rrServerArgv, type RrClientResult, type RrServerResult } from '../../src/engine-client/protocol.js';
+import {
+  parseEngineLine,
+  rrClientArgv,
+  rrServerArgv,
+  type RrClientResult,
+  type RrServerResult,
+} from '../../src/engine-client/protocol.js';
 import { parseOptionValues } from '../../src/options/options.js';
 import { planQuick } from '../../src/input/quick.js';
 import { rrOutcomeOf, rrParams } from '../../src/workloads/rr.js';
 import { FIXTURES } from '../helpers/paths.js';
 
-const events = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8').trim().split('\n').map(parseEngineLine);
+const events = (name: string) =>
+  readFileSync(path.join(FIXTURES, name), 'utf8').trim().split('\n').map(parseEngineLine);
 
 describe('rr and crr workloads', () => {
   it('parses real rr and crr client runs and the server: every transaction once, histogram = received', () => {
@@ -34,23 +41,55 @@ describe('rr and crr workloads', () => {
     assert.equal(out.summary.transactions_per_s, (crr.completed * 1e9) / crr.duration_ns);
   });
 
-  it('defaults as netperf (1-byte request and response, back to back); --response-size follows --size unless given', () => {
-    const p = rrParams('rr', parseOptionValues({}));
-    assert.deepEqual([p.size, p.responseSize, p.intervalNs, p.flows], [1, 1, 0, 1]);
-    assert.equal(rrParams('crr', parseOptionValues({ size: '100' })).responseSize, 100);
-    assert.equal(rrParams('crr', parseOptionValues({ size: '100', 'response-size': '7' })).responseSize, 7);
-  });
+  it(
+    'defaults as netperf (1-byte request and response, back to back); --response-size follows --size ' + 'unless given',
+    () => {
+      const p = rrParams('rr', parseOptionValues({}));
+      assert.deepEqual([p.size, p.responseSize, p.intervalNs, p.flows], [1, 1, 0, 1]);
+      assert.equal(rrParams('crr', parseOptionValues({ size: '100' })).responseSize, 100);
+      assert.equal(rrParams('crr', parseOptionValues({ size: '100', 'response-size': '7' })).responseSize, 7);
+    },
+  );
 
   it('builds the engine command lines: crr flag, flows, both sizes on both ends', () => {
     const s = rrServerArgv({ bind: '198.18.0.2', port: 8080, size: 32, responseSize: 1000, wait: 'block' });
-    assert.deepEqual(s.slice(0, 7), ['rr-server', '--bind', '198.18.0.2:8080', '--size', '32', '--response-size', '1000']);
-    const c = rrClientArgv({ server: '198.19.128.1', port: 80, crr: true, flows: 4, count: 10, warmup: 1, intervalNs: 0, timeoutNs: 1e9, size: 32, responseSize: 1000, maxConsecutiveLost: 5, wait: 'block' });
-    assert.ok(c.includes('--crr') && c[c.indexOf('--flows') + 1] === '4' && c[c.indexOf('--server') + 1] === '198.19.128.1:80');
+    assert.deepEqual(s.slice(0, 7), [
+      'rr-server',
+      '--bind',
+      '198.18.0.2:8080',
+      '--size',
+      '32',
+      '--response-size',
+      '1000',
+    ]);
+    const c = rrClientArgv({
+      server: '198.19.128.1',
+      port: 80,
+      crr: true,
+      flows: 4,
+      count: 10,
+      warmup: 1,
+      intervalNs: 0,
+      timeoutNs: 1e9,
+      size: 32,
+      responseSize: 1000,
+      maxConsecutiveLost: 5,
+      wait: 'block',
+    });
+    assert.ok(
+      c.includes('--crr') && c[c.indexOf('--flows') + 1] === '4' && c[c.indexOf('--server') + 1] === '198.19.128.1:80',
+    );
   });
 
   it('takes 1-byte requests, which UDP workloads refuse (their payload carries a 16-byte header)', () => {
     assert.equal(planQuick(['veth'], { workload: 'rr', size: '1' }).jobs.length, 1);
-    assert.throws(() => planQuick(['veth'], { workload: 'rtt', size: '8' }), /--size 8: a UDP payload carries cnperf's 16-byte header/);
-    assert.throws(() => planQuick(['veth'], { workload: 'rtt', flows: '2' }), /--flows does not apply to --workload rtt/);
+    assert.throws(
+      () => planQuick(['veth'], { workload: 'rtt', size: '8' }),
+      /--size 8: a UDP payload carries cnperf's 16-byte header/,
+    );
+    assert.throws(
+      () => planQuick(['veth'], { workload: 'rtt', flows: '2' }),
+      /--flows does not apply to --workload rtt/,
+    );
   });
 });

@@ -43,7 +43,10 @@ describe('store', () => {
     s.saveRun(record('abc123', '2026-01-01T00:00:00.000Z'));
     s.saveRun(record('abd456', '2026-01-02T00:00:00.000Z'));
     const list = s.listRuns();
-    assert.deepEqual(list.map((r) => r.id), ['abd456', 'abc123']); // newest first
+    assert.deepEqual(
+      list.map((r) => r.id),
+      ['abd456', 'abc123'],
+    ); // newest first
     const r = s.findRun('abc');
     assert.equal(r.id, 'abc123');
     assert.deepEqual(r.params, { count: 3 });
@@ -54,19 +57,35 @@ describe('store', () => {
 
   it('finds by unambiguous prefix only, with errors a user can act on', () => {
     const s = Store.open(path.join(dir, 'a', 'results.sqlite'));
-    assert.throws(() => s.findRun('ab'), (e: unknown) => e instanceof UserError && /matches several runs: abc123, abd456/.test(e.message));
-    assert.throws(() => s.findRun('zzz'), (e: unknown) => e instanceof UserError && /no run 'zzz'/.test(e.message));
-    assert.throws(() => s.findRun("x' OR 1=1"), (e: unknown) => e instanceof UserError && /not a run id/.test(e.message));
+    assert.throws(
+      () => s.findRun('ab'),
+      (e: unknown) => e instanceof UserError && /matches several runs: abc123, abd456/.test(e.message),
+    );
+    assert.throws(
+      () => s.findRun('zzz'),
+      (e: unknown) => e instanceof UserError && /no run 'zzz'/.test(e.message),
+    );
+    assert.throws(
+      () => s.findRun("x' OR 1=1"),
+      (e: unknown) => e instanceof UserError && /not a run id/.test(e.message),
+    );
     s.close();
   });
 
   it('migrates a version-1 database forward, keeping its runs', () => {
     const file = path.join(dir, 'v1.sqlite');
     const db = new Database(file);
-    db.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, created_at TEXT NOT NULL, datapath TEXT NOT NULL,
+    db.exec(
+      `CREATE TABLE runs (id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, created_at TEXT NOT NULL, ` +
+        `datapath TEXT NOT NULL,
       workload TEXT NOT NULL, params TEXT NOT NULL, topology TEXT NOT NULL, env TEXT NOT NULL, status TEXT NOT NULL,
-      problem TEXT, samples INTEGER NOT NULL, lost INTEGER NOT NULL, summary TEXT, engine TEXT, histogram BLOB, raw BLOB);`);
-    db.exec(`INSERT INTO runs VALUES ('old111','b','2025-01-01','veth','rtt','{}','{}','{}','ok',NULL,1,0,NULL,NULL,NULL,NULL)`);
+      problem TEXT, samples INTEGER NOT NULL, lost INTEGER NOT NULL, summary TEXT, engine TEXT, histogram ` +
+        `BLOB, raw BLOB);`,
+    );
+    db.exec(
+      `INSERT INTO runs VALUES ` +
+        `('old111','b','2025-01-01','veth','rtt','{}','{}','{}','ok',NULL,1,0,NULL,NULL,NULL,NULL)`,
+    );
     db.pragma('user_version = 1');
     db.close();
     const s = Store.open(file);
@@ -80,7 +99,10 @@ describe('store', () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    assert.throws(() => Store.open(file), (e: unknown) => e instanceof UserError && /schema version/.test(e.message));
+    assert.throws(
+      () => Store.open(file),
+      (e: unknown) => e instanceof UserError && /schema version/.test(e.message),
+    );
   });
 
   it('keeps existing runs when reopened (migrations run once)', () => {

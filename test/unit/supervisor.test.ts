@@ -24,7 +24,10 @@ function fakeEngine(name: string, body: string): void {
 
 describe('engine supervision', () => {
   it('refuses an engine of another version and stops it', async () => {
-    fakeEngine('old', `echo '{"event":"hello","version":"0.0.1","proto":1,"role":"rtt-server","pid":1}'; exec sleep 60`);
+    fakeEngine(
+      'old',
+      `echo '{"event":"hello","version":"0.0.1","proto":1,"role":"rtt-server","pid":1}'; exec sleep 60`,
+    );
     const p = new EngineProcess('rtt-server', [], 10_000);
     await assert.rejects(p.waitFor('ready'), /engine version 0\.0\.1 .* does not match cnperf/);
     const x = await p.exited;
@@ -38,7 +41,11 @@ describe('engine supervision', () => {
   });
 
   it('turns an error event into an error naming the engine and the code', async () => {
-    fakeEngine('err', `echo '${HELLO}'; echo '{"event":"error","code":"bind","message":"bind 198.18.0.2:0: Address not available"}'; exit 1`);
+    fakeEngine(
+      'err',
+      `echo '${HELLO}'; echo '{"event":"error","code":"bind","message":"bind 198.18.0.2:0: Address not ` +
+        `available"}'; exit 1`,
+    );
     const p = new EngineProcess('rtt-server', [], 10_000);
     await assert.rejects(p.waitFor('ready'), /rtt-server: bind 198\.18\.0\.2:0: Address not available \[bind\]/);
   });
@@ -46,7 +53,10 @@ describe('engine supervision', () => {
   it('reports an engine that exits before the awaited event, with its stderr', async () => {
     fakeEngine('dies', `echo '${HELLO}'; echo 'cnperf-engine: out of sockets' >&2; exit 3`);
     const p = new EngineProcess('rtt-server', [], 10_000);
-    await assert.rejects(p.waitFor('ready'), /exited \(exit code 3\) before 'ready'; stderr: cnperf-engine: out of sockets/);
+    await assert.rejects(
+      p.waitFor('ready'),
+      /exited \(exit code 3\) before 'ready'; stderr: cnperf-engine: out of sockets/,
+    );
   });
 
   it('stops a hung engine at its deadline (SIGTERM)', async () => {

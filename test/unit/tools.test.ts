@@ -12,7 +12,16 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { assertListed, entryKey, findTool, installHint, locateTool, searchDirs, toolTable, type ToolEntry } from '../../src/tools/table.js';
+import {
+  assertListed,
+  entryKey,
+  findTool,
+  installHint,
+  locateTool,
+  searchDirs,
+  toolTable,
+  type ToolEntry,
+} from '../../src/tools/table.js';
 
 /** First elements that are not programs although a program of that name exists (say why). */
 const NOT_PROGRAMS: Record<string, string> = {
@@ -34,16 +43,25 @@ export function spawnedPrograms(files: readonly string[]): Map<string, string[]>
   const consts = new Map<string, string>();
   for (const sf of parsed) {
     const visit = (n: ts.Node): void => {
-      if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isStringLiteralLike(n.initializer) && n.parent.flags & ts.NodeFlags.Const) consts.set(n.name.text, n.initializer.text);
+      if (
+        ts.isVariableDeclaration(n) &&
+        ts.isIdentifier(n.name) &&
+        n.initializer &&
+        ts.isStringLiteralLike(n.initializer) &&
+        n.parent.flags & ts.NodeFlags.Const
+      )
+        consts.set(n.name.text, n.initializer.text);
       ts.forEachChild(n, visit);
     };
     visit(sf);
   }
-  const literal = (e: ts.Expression | undefined) => (!e ? undefined : ts.isStringLiteralLike(e) ? e.text : ts.isIdentifier(e) ? consts.get(e.text) : undefined);
+  const literal = (e: ts.Expression | undefined) =>
+    !e ? undefined : ts.isStringLiteralLike(e) ? e.text : ts.isIdentifier(e) ? consts.get(e.text) : undefined;
   const found = new Map<string, string[]>();
   const add = (value: string | undefined, sf: ts.SourceFile, n: ts.Node) => {
     if (value === undefined) return;
-    const where = `${path.relative(PROJECT_ROOT, sf.fileName)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+    const where =
+      `${path.relative(PROJECT_ROOT, sf.fileName)}:` + `${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
     found.set(value, [...(found.get(value) ?? []), where]);
   };
   for (const sf of parsed) {
@@ -54,10 +72,15 @@ export function spawnedPrograms(files: readonly string[]): Map<string, string[]>
         if (['ip', 'netns', 'exec'].every((w, i) => literal(n.elements[i]) === w)) add(literal(n.elements[4]), sf, n);
       }
       if (ts.isCallExpression(n)) {
-        const callee = ts.isIdentifier(n.expression) ? n.expression.text : ts.isPropertyAccessExpression(n.expression) ? n.expression.name.text : '';
+        const callee = ts.isIdentifier(n.expression)
+          ? n.expression.text
+          : ts.isPropertyAccessExpression(n.expression)
+            ? n.expression.name.text
+            : '';
         const [first, second] = n.arguments;
         if (['spawn', 'spawnSync', 'execFile', 'execFileSync'].includes(callee)) add(literal(first), sf, n);
-        else if (['exec', 'execSync'].includes(callee) && first && ts.isStringLiteralLike(first)) add(first.text.split(' ')[0], sf, n);
+        else if (['exec', 'execSync'].includes(callee) && first && ts.isStringLiteralLike(first))
+          add(first.text.split(' ')[0], sf, n);
         else if (second && ts.isArrayLiteralExpression(second)) add(literal(first), sf, n);
       }
       ts.forEachChild(n, visit);
@@ -109,7 +132,9 @@ describe('tool table', () => {
       if (findTool(value) || value in NOT_PROGRAMS) continue;
       const base = path.basename(value);
       const isProgram = value.startsWith('/')
-        ? executable(value) && !value.startsWith(PROJECT_ROOT) && !(findTool(base) && searchDirs().includes(path.dirname(value)))
+        ? executable(value) &&
+          !value.startsWith(PROJECT_ROOT) &&
+          !(findTool(base) && searchDirs().includes(path.dirname(value)))
         : /^[a-z][a-z0-9._+-]*$/.test(value) && searchDirs().some((d) => executable(path.join(d, value)));
       if (isProgram) unlisted.push(`${value} (${where.slice(0, 3).join(', ')})`);
     }
@@ -136,22 +161,30 @@ describe('tool table', () => {
     assert.doesNotThrow(() => assertListed('/opt/anything/own-binary'));
   });
 
-  it('names the Debian package that owns each installed file', { skip: hasDpkg ? false : 'no dpkg on this machine' }, () => {
-    const wrong: string[] = [];
-    const absent: ToolEntry[] = [];
-    const located = toolTable().map((e) => [e, locateTool(e)] as const);
-    const owners = ownersOf(located.flatMap(([, f]) => (f ? [f] : [])));
-    for (const [e, file] of located) {
-      if (!file) {
-        if (!e.optional) absent.push(e);
-        continue;
+  it(
+    'names the Debian package that owns each installed file',
+    { skip: hasDpkg ? false : 'no dpkg on this machine' },
+    () => {
+      const wrong: string[] = [];
+      const absent: ToolEntry[] = [];
+      const located = toolTable().map((e) => [e, locateTool(e)] as const);
+      const owners = ownersOf(located.flatMap(([, f]) => (f ? [f] : [])));
+      for (const [e, file] of located) {
+        if (!file) {
+          if (!e.optional) absent.push(e);
+          continue;
+        }
+        const own = owners(file);
+        if (e.optional && own.length === 0) continue; // e.g. a Docker CLI installed by hand
+        if (!own.includes(e.package))
+          wrong.push(
+            `${entryKey(e)}: ${file} is owned by ${own.join(', ') || 'no package'}, the table says ${e.package}`,
+          );
       }
-      const own = owners(file);
-      if (e.optional && own.length === 0) continue; // e.g. a Docker CLI installed by hand
-      if (!own.includes(e.package)) wrong.push(`${entryKey(e)}: ${file} is owned by ${own.join(', ') || 'no package'}, the table says ${e.package}`);
-    }
-    assert.deepEqual(wrong, []);
-    // setup.sh installed from this same table: under CI nothing may be missing
-    if (process.env.CI === 'true') assert.deepEqual(absent.map(entryKey), [], 'not installed although setup read the table');
-  });
+      assert.deepEqual(wrong, []);
+      // setup.sh installed from this same table: under CI nothing may be missing
+      if (process.env.CI === 'true')
+        assert.deepEqual(absent.map(entryKey), [], 'not installed although setup read the table');
+    },
+  );
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCommand, type CommandRunner } from '../../src/local/command.js';
-import { localUndoKinds, undoAll, type UndoHandlers } from '../../src/local/executor.js';
+import { localUndoKinds, undoAll, type UndoHandlers } from '../../src/local/undo.js';
 import { UNDOS_PER_CALL } from '../../src/local/undo-script.js';
 import { UNDO_OPS, type UndoAction } from '../../src/local/steps.js';
 import { NEVER_ON_A_HOST, ON_A_HOST } from '../../src/remote/remote-undo.js';
@@ -22,11 +22,23 @@ import '../../src/datapaths/podman/attach.js';
 import '../../src/datapaths/podman/firewall.js';
 import { INSTANCE_RE } from '../../src/local/tracefs.js';
 
-/** A host's runner that records what it was asked to run and answers like a successful command (a script of undos: each done). */
+/** A host's runner that records what it was asked to run and answers like a successful command (a script of undos: each
+ * done). */
 function recorder(): { run: CommandRunner; ran: string[][] } {
   const ran: string[][] = [];
-  const done = (script: string) => script.split('\n').filter((l) => l.startsWith('r ')).map((_, k) => `@@cnperf-undo ${k} ok\n`).join('');
-  return { ran, run: async (argv, input) => (ran.push([...argv]), { stdout: argv.join(' ') === 'sh -s' ? done(String(input)) : '', stderr: '' }) };
+  const done = (script: string) =>
+    script
+      .split('\n')
+      .filter((l) => l.startsWith('r '))
+      .map((_, k) => `@@cnperf-undo ${k} ok\n`)
+      .join('');
+  return {
+    ran,
+    run: async (argv, input) => (
+      ran.push([...argv]),
+      { stdout: argv.join(' ') === 'sh -s' ? done(String(input)) : '', stderr: '' }
+    ),
+  };
 }
 
 /** A runner that runs what it is given here, counting the calls (a real host's ssh runs the same script). */
@@ -41,11 +53,17 @@ describe('undo: every kind, in every place', () => {
   });
 
   it('this machine has a handler for every kind', () => {
-    assert.deepEqual(UNDO_OPS.filter((op) => !localUndoKinds().includes(op)), []);
+    assert.deepEqual(
+      UNDO_OPS.filter((op) => !localUndoKinds().includes(op)),
+      [],
+    );
   });
 
   it('a host has a handler or an explicit refusal for every kind', () => {
-    assert.deepEqual(UNDO_OPS.filter((op) => !ON_A_HOST.undo?.[op]), []);
+    assert.deepEqual(
+      UNDO_OPS.filter((op) => !ON_A_HOST.undo?.[op]),
+      [],
+    );
   });
 
   for (const op of UNDO_OPS) {
@@ -127,36 +145,67 @@ describe('undo: every kind, in every place', () => {
 
   it('consecutive one-command undos on a host go in one call, each judged as its own call would be', async () => {
     // each entry's command is its dst, run by sh: done, gone already, failed
-    const place: UndoHandlers = { 'del-route': { describe: (u) => u.dst, undo: async () => 'removed', command: (u) => ['sh', '-c', u.dst] } };
+    const place: UndoHandlers = {
+      'del-route': { describe: (u) => u.dst, undo: async () => 'removed', command: (u) => ['sh', '-c', u.dst] },
+    };
     const route = (dst: string): UndoAction => ({ op: 'del-route', netns: 'cnpzzzzzz-h', dst });
     const { run, calls } = counted();
-    const r = await undoAll([route('echo "Cannot find device x" >&2; exit 2'), route('echo denied >&2; exit 1'), route('true')], run, place);
+    const r = await undoAll(
+      [route('echo "Cannot find device x" >&2; exit 2'), route('echo denied >&2; exit 1'), route('true')],
+      run,
+      place,
+    );
     assert.equal(calls(), 1);
     // the journal replayed backwards: the last entry first
     const cmd = (what: string) => what.replace(/^route (.*) in cnpzzzzzz-h$/, '$1');
     assert.equal(r.removed.map(cmd).join(' | '), 'true');
     assert.deepEqual(r.alreadyGone.map(cmd), ['echo "Cannot find device x" >&2; exit 2']);
-    assert.deepEqual(r.failed.map((f) => [cmd(f.what), /denied/.test(f.error)]), [['echo denied >&2; exit 1', true]]);
+    assert.deepEqual(
+      r.failed.map((f) => [cmd(f.what), /denied/.test(f.error)]),
+      [['echo denied >&2; exit 1', true]],
+    );
     // the host's own handlers, on namespaces that are not there: all gone, in one call
     const host = counted();
-    const gone = await undoAll([{ op: 'del-netns', netns: 'cnpzzzzzz-c' }, route('198.18.9.0/24'), { op: 'del-link', netns: 'cnpzzzzzz-h', dev: 'x' }], host.run, ON_A_HOST.undo);
+    const gone = await undoAll(
+      [
+        { op: 'del-netns', netns: 'cnpzzzzzz-c' },
+        route('198.18.9.0/24'),
+        { op: 'del-link', netns: 'cnpzzzzzz-h', dev: 'x' },
+      ],
+      host.run,
+      ON_A_HOST.undo,
+    );
     assert.deepEqual([host.calls(), gone.alreadyGone.length, gone.failed], [1, 3, []]);
   });
 
-  it('a host that cannot be reached undoes none of the batch; a long teardown goes in calls of a bounded size', async () => {
-    const unreachable: CommandRunner = async (argv) => {
-      throw new HostCommandError(argv, 'ssh: connect to host 198.19.10.1 port 22: Connection timed out', 255);
-    };
-    const r = await undoAll([{ op: 'del-netns', netns: 'cnpzzzzzz-c' }, { op: 'del-netns', netns: 'cnpzzzzzz-s' }], unreachable, ON_A_HOST.undo);
-    assert.deepEqual([r.failed.length, r.removed.length, r.alreadyGone.length], [2, 0, 0]);
-    assert.match(r.failed[0]!.error, /Connection timed out/);
-    const { run, ran } = recorder();
-    const many = Array.from({ length: UNDOS_PER_CALL * 2 + 1 }, (_, k): UndoAction => ({ op: 'del-route', netns: 'cnpzzzzzz-h', dst: `198.18.${k >> 8}.${k & 255}/32` }));
-    const all = await undoAll(many, run, ON_A_HOST.undo);
-    assert.deepEqual([ran.length, all.removed.length, all.failed.length], [3, many.length, 0]);
-  });
+  it(
+    'a host that cannot be reached undoes none of the batch; a long teardown goes in calls of a bounded ' + 'size',
+    async () => {
+      const unreachable: CommandRunner = async (argv) => {
+        throw new HostCommandError(argv, 'ssh: connect to host 198.19.10.1 port 22: Connection timed out', 255);
+      };
+      const r = await undoAll(
+        [
+          { op: 'del-netns', netns: 'cnpzzzzzz-c' },
+          { op: 'del-netns', netns: 'cnpzzzzzz-s' },
+        ],
+        unreachable,
+        ON_A_HOST.undo,
+      );
+      assert.deepEqual([r.failed.length, r.removed.length, r.alreadyGone.length], [2, 0, 0]);
+      assert.match(r.failed[0]!.error, /Connection timed out/);
+      const { run, ran } = recorder();
+      const many = Array.from({ length: UNDOS_PER_CALL * 2 + 1 }, (_, k): UndoAction => ({
+        op: 'del-route',
+        netns: 'cnpzzzzzz-h',
+        dst: `198.18.${k >> 8}.${k & 255}/32`,
+      }));
+      const all = await undoAll(many, run, ON_A_HOST.undo);
+      assert.deepEqual([ran.length, all.removed.length, all.failed.length], [3, many.length, 0]);
+    },
+  );
 
-  it("a local clean finishes a trace instance a controller named for its host (cnperf-<id>-<host>)", () => {
+  it('a local clean finishes a trace instance a controller named for its host (cnperf-<id>-<host>)', () => {
     assert.ok(INSTANCE_RE.test('/sys/kernel/tracing/instances/cnperf-abcdef'));
     assert.ok(INSTANCE_RE.test('/sys/kernel/tracing/instances/cnperf-abcdef-a'));
     assert.ok(INSTANCE_RE.test('/sys/kernel/debug/tracing/instances/cnperf-abcdef-node-2'));

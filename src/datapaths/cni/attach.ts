@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { netnsExists, registerUndoHandler } from '../../local/executor.js';
+import { netnsExists, registerUndoHandler } from '../../local/undo.js';
 import type { JournalLike } from '../../local/journal.js';
 import type { Topology } from '../../topology/model.js';
 import { CniError, HERE, type PluginHost } from './plugin.js';
@@ -19,12 +19,19 @@ export function withRunIpam(n: NetworkList, runDir: string): NetworkList {
     ...n,
     plugins: n.plugins.map((p) => {
       const ipam = p.ipam as Record<string, unknown> | undefined;
-      return ipam?.type === 'host-local' && ipam.dataDir === undefined ? { ...p, ipam: { ...ipam, dataDir: path.join(runDir, 'ipam') } } : p;
+      return ipam?.type === 'host-local' && ipam.dataDir === undefined
+        ? { ...p, ipam: { ...ipam, dataDir: path.join(runDir, 'ipam') } }
+        : p;
     }),
   };
 }
 
-export async function attachCni(t: Topology, runDir: string, journal: JournalLike, host: PluginHost = HERE): Promise<void> {
+export async function attachCni(
+  t: Topology,
+  runDir: string,
+  journal: JournalLike,
+  host: PluginHost = HERE,
+): Promise<void> {
   const plan = t.cni!;
   if (host === HERE && !existsSync(runDir)) {
     await journal.append({ op: 'rm-dir', path: runDir });
@@ -35,15 +42,38 @@ export async function attachCni(t: Topology, runDir: string, journal: JournalLik
   // In a real host's own namespace the plugins' host side outlives their DEL (the bridge plugin leaves
   // its bridge and turns on forwarding): what was not there before is journaled to go, and forwarding
   // is set back.
-  if (t.namespaces.find((n) => n.name === plan.node)?.root && host.hostSide) await journal.appendAll(await host.hostSide(network, plan.node));
+  if (t.namespaces.find((n) => n.name === plan.node)?.root && host.hostSide)
+    await journal.appendAll(await host.hostSide(network, plan.node));
   const ips = new Map<string, string>();
   for (const c of plan.containers) {
-    const a: Attachment = { network, containerId: c.containerId, netns: c.netns, ifname: c.ifname, runIn: plan.node, cacheFile: path.join(runDir, `cni-${c.containerId}.json`), host };
-    await journal.append({ op: 'cni-del', network, netns: a.netns, ifname: a.ifname, containerId: a.containerId, runIn: a.runIn, cacheFile: a.cacheFile });
+    const a: Attachment = {
+      network,
+      containerId: c.containerId,
+      netns: c.netns,
+      ifname: c.ifname,
+      runIn: plan.node,
+      cacheFile: path.join(runDir, `cni-${c.containerId}.json`),
+      host,
+    };
+    await journal.append({
+      op: 'cni-del',
+      network,
+      netns: a.netns,
+      ifname: a.ifname,
+      containerId: a.containerId,
+      runIn: a.runIn,
+      cacheFile: a.cacheFile,
+    });
     const result = await cniAdd(a);
     await cniCheck(a, result);
     const ip = resultIp(result, c.ifname);
-    if (!ip) throw new CniError(network.plugins[network.plugins.length - 1]!.type, 'ADD', null, `the result gives ${c.netns} no IPv4 address: ${JSON.stringify(result.ips ?? [])}`);
+    if (!ip)
+      throw new CniError(
+        network.plugins[network.plugins.length - 1]!.type,
+        'ADD',
+        null,
+        `the result gives ${c.netns} no IPv4 address: ${JSON.stringify(result.ips ?? [])}`,
+      );
     ips.set(c.netns, ip);
   }
   for (const pair of t.pairs) {
@@ -58,7 +88,14 @@ registerUndoHandler('cni-del', {
   describe: (u) => `CNI attachment ${u.containerId} (network ${u.network.name}) in ${u.netns}`,
   async undo(u) {
     if (!netnsExists(u.runIn) || !netnsExists(u.netns)) return 'gone';
-    await cniDel({ network: u.network, containerId: u.containerId, netns: u.netns, ifname: u.ifname, runIn: u.runIn, cacheFile: u.cacheFile });
+    await cniDel({
+      network: u.network,
+      containerId: u.containerId,
+      netns: u.netns,
+      ifname: u.ifname,
+      runIn: u.runIn,
+      cacheFile: u.cacheFile,
+    });
     return 'removed';
   },
 });

@@ -1,6 +1,6 @@
 import { attachCni } from './attach.js';
 import { findPlugin } from './plugin.js';
-import { ownedName } from '../../topology/model.js';
+import { ownedName } from '../../topology/validate.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from '../nodes.js';
 import { pairSuffix, type Datapath } from '../types.js';
 
@@ -17,17 +17,37 @@ export const cni: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['cni-config', 'hosts'],
-  kernelFailures: [{ match: /plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s, meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs' }],
+  kernelFailures: [
+    {
+      match: /plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s,
+      meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs',
+    },
+  ],
   refuse(ctx) {
-    if (!ctx.cni) return 'the cni datapath needs --cni-config FILE (a .conflist or .conf; examples in experiments/cni/)';
+    if (!ctx.cni)
+      return 'the cni datapath needs --cni-config FILE (a .conflist or .conf; examples in experiments/cni/)';
     // on a real host the plugins act on the host itself: none may take over the NIC it is reached by
     const hosts = ctx.hosts ?? [];
     for (const p of hosts.length ? ctx.cni.plugins : []) {
       const nic = hosts[0]!.nic;
-      if (p.type === 'host-device' && (p.device === undefined || p.device === nic)) return nicTakeoverRefusal(hosts, 1, `the host-device plugin (device ${String(p.device ?? 'unnamed')})`);
-      if (p.type === 'host-device') return `the host-device plugin would move host ${hosts[0]!.name}'s device ${String(p.device)} into a container: cnperf checks only the inventory's interface: (${nic}) for the host's address — name that device there`;
-      if (p.type === 'macvlan' && p.mode === 'passthru' && (p.master === undefined || p.master === nic)) return nicTakeoverRefusal(hosts, 1, 'the macvlan plugin in passthru mode');
-      if (p.type === 'macvlan' && p.mode === 'passthru') return `the macvlan plugin in passthru mode takes over host ${hosts[0]!.name}'s ${String(p.master)}: cnperf checks only the inventory's interface: (${nic}) for the host's address — use that NIC as master`;
+      if (p.type === 'host-device' && (p.device === undefined || p.device === nic))
+        return nicTakeoverRefusal(hosts, 1, `the host-device plugin (device ${String(p.device ?? 'unnamed')})`);
+      if (p.type === 'host-device')
+        return (
+          `the host-device plugin would move host ` +
+          (`${hosts[0]!.name}'s device ` +
+            (`${String(p.device)} into a container: cnperf checks only the inventory's interface: ` +
+              `(${nic}) for the host's address — name that device there`))
+        );
+      if (p.type === 'macvlan' && p.mode === 'passthru' && (p.master === undefined || p.master === nic))
+        return nicTakeoverRefusal(hosts, 1, 'the macvlan plugin in passthru mode');
+      if (p.type === 'macvlan' && p.mode === 'passthru')
+        return (
+          `the macvlan plugin in passthru mode takes over host ` +
+          (`${hosts[0]!.name}'s ` +
+            (`${String(p.master)}: cnperf checks only the inventory's interface: ` +
+              `(${nic}) for the host's address — use that NIC as master`))
+        );
     }
     return null;
   },
@@ -61,7 +81,12 @@ export const cni: Datapath = {
     t.cni = { network, node, containers };
     t.rawUnsupported = "raw frames need the next hop's MAC, which a CNI network decides: use send, sendmmsg or tcp";
     const { client, server } = out[0]!;
-    return complete(t, out, `${client.netns} [eth0] ═CNI ${network.name}: ${network.plugins.map((p) => p.type).join(' → ')}@${node}═ [eth0] ${server.netns}`);
+    return complete(
+      t,
+      out,
+      `${client.netns} [eth0] ═CNI ` +
+        `${network.name}: ${network.plugins.map((p) => p.type).join(' → ')}@${node}═ [eth0] ${server.netns}`,
+    );
   },
   attach: (t, { journal, runDir }) => attachCni(t, runDir, journal),
   // Built from the user's own configuration: what can be checked without one is the plugins.

@@ -11,7 +11,14 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const TYPE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 const Plugin = z.object({ type: z.string() }).passthrough();
-const ConfList = z.object({ cniVersion: z.string(), name: z.string(), disableCheck: z.boolean().optional(), plugins: z.array(Plugin).min(1) }).passthrough();
+const ConfList = z
+  .object({
+    cniVersion: z.string(),
+    name: z.string(),
+    disableCheck: z.boolean().optional(),
+    plugins: z.array(Plugin).min(1),
+  })
+  .passthrough();
 const Conf = z.object({ cniVersion: z.string(), name: z.string(), type: z.string() }).passthrough();
 
 export type PluginConf = z.infer<typeof Plugin> & Record<string, unknown>;
@@ -33,25 +40,48 @@ export function parseNetworkConfig(text: string, file: string): NetworkList {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file}: not valid JSON: ${errorMessage(e)}`, 'a CNI configuration is a JSON .conflist (or a .conf with one plugin)');
+    throw new UserError(
+      `${file}: not valid JSON: ${errorMessage(e)}`,
+      'a CNI configuration is a JSON .conflist (or a .conf with one plugin)',
+    );
   }
   let list: NetworkList;
   const asList = ConfList.safeParse(json);
   if (asList.success) {
-    list = { cniVersion: asList.data.cniVersion, name: asList.data.name, disableCheck: asList.data.disableCheck ?? false, plugins: asList.data.plugins as PluginConf[], file };
+    list = {
+      cniVersion: asList.data.cniVersion,
+      name: asList.data.name,
+      disableCheck: asList.data.disableCheck ?? false,
+      plugins: asList.data.plugins as PluginConf[],
+      file,
+    };
   } else {
     const asConf = Conf.safeParse(json);
     if (!asConf.success) {
       const issue = asList.error.issues[0]!;
-      throw new UserError(`${file}: not a CNI configuration: '${issue.path.join('.') || '(top)'}': ${issue.message}`, 'expected {"cniVersion", "name", "plugins": [{"type": ...}, ...]} or a .conf {"cniVersion", "name", "type", ...}');
+      throw new UserError(
+        `${file}: not a CNI configuration: '${issue.path.join('.') || '(top)'}': ${issue.message}`,
+        'expected {"cniVersion", "name", "plugins": [{"type": ...}, ...]} or a .conf {"cniVersion", "name", ' +
+          '"type", ...}',
+      );
     }
     const { cniVersion, name, ...plugin } = asConf.data;
     list = { cniVersion, name, disableCheck: false, plugins: [plugin as PluginConf], file };
   }
-  if (!NAME.test(list.name)) throw new UserError(`${file}: network name '${list.name}' is not valid: letters, digits, _ . - (starting with a letter or digit)`);
-  if (!SUPPORTED_VERSIONS.includes(list.cniVersion)) throw new UserError(`${file}: cniVersion '${list.cniVersion}' is not supported`, `supported: ${SUPPORTED_VERSIONS.join(', ')}`);
+  if (!NAME.test(list.name))
+    throw new UserError(
+      `${file}: network name '${list.name}' is not valid: letters, digits, _ . - (starting with a letter or digit)`,
+    );
+  if (!SUPPORTED_VERSIONS.includes(list.cniVersion))
+    throw new UserError(
+      `${file}: cniVersion '${list.cniVersion}' is not supported`,
+      `supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
   list.plugins.forEach((p, i) => {
-    if (!TYPE.test(p.type)) throw new UserError(`${file}: plugins[${i}].type '${p.type}' is not a plugin name (no '/', no path: plugins are found on CNI_PATH)`);
+    if (!TYPE.test(p.type))
+      throw new UserError(
+        `${file}: plugins[${i}].type '${p.type}' is not a plugin name (no '/', no path: plugins are found on CNI_PATH)`,
+      );
   });
   return list;
 }
@@ -61,9 +91,12 @@ export function readNetworkConfig(file: string): NetworkList {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UserError(`--cni-config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
+    throw new UserError(
+      `--cni-config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`,
+    );
   }
-  if (text.length > 1 << 20) throw new UserError(`--cni-config ${file}: larger than 1 MiB; a CNI configuration is a few lines of JSON`);
+  if (text.length > 1 << 20)
+    throw new UserError(`--cni-config ${file}: larger than 1 MiB; a CNI configuration is a few lines of JSON`);
   return parseNetworkConfig(text, file);
 }
 

@@ -23,11 +23,19 @@ export function findPlugin(type: string, dirs = cniPath()): string {
     const p = path.join(d, type);
     if (existsSync(p)) return p;
   }
-  throw new UserError(`CNI plugin '${type}' not found on CNI_PATH (${dirs.join(':')})`, 'Debian: apt-get install containernetworking-plugins (scripts/setup.sh does); or set CNI_PATH');
+  throw new UserError(
+    `CNI plugin '${type}' not found on CNI_PATH (${dirs.join(':')})`,
+    'Debian: apt-get install containernetworking-plugins (scripts/setup.sh does); or set CNI_PATH',
+  );
 }
 
 /** The spec's error object. */
-export const CniErrorObject = z.object({ cniVersion: z.string().optional(), code: z.number().int(), msg: z.string(), details: z.string().optional() });
+export const CniErrorObject = z.object({
+  cniVersion: z.string().optional(),
+  code: z.number().int(),
+  msg: z.string(),
+  details: z.string().optional(),
+});
 
 export class CniError extends Error {
   constructor(
@@ -37,7 +45,10 @@ export class CniError extends Error {
     message: string,
     readonly details?: string,
   ) {
-    super(`CNI ${command} of plugin '${plugin}' failed${code !== null ? ` (code ${code})` : ''}: ${message}${details ? ` — ${details}` : ''}`);
+    super(
+      `CNI ${command} of plugin ` +
+        `'${plugin}' failed${code !== null ? ` (code ${code})` : ''}: ${message}${details ? ` — ${details}` : ''}`,
+    );
     this.name = 'CniError';
   }
 }
@@ -63,7 +74,12 @@ export interface PluginHost {
   /** CNI_PATH there */
   cniPath(): string[];
   /** runs argv with exactly this environment and stdin; a run past the deadline is killed */
-  exec(argv: string[], env: Record<string, string>, stdin: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>;
+  exec(
+    argv: string[],
+    env: Record<string, string>,
+    stdin: string,
+    timeoutMs: number,
+  ): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>;
   /** the ADD results cached for DEL */
   readFile(file: string): Promise<string | null>;
   writeFile(file: string, text: string): Promise<void>;
@@ -71,7 +87,10 @@ export interface PluginHost {
    * On a real host, where the node is the host's own namespace: the undos of what the network's
    * plugins would leave there after DEL (a bridge they create, forwarding they turn on)
    */
-  hostSide?(network: { plugins: Array<{ type: string } & Record<string, unknown>> }, node: string): Promise<UndoAction[]>;
+  hostSide?(
+    network: { plugins: Array<{ type: string } & Record<string, unknown>> },
+    node: string,
+  ): Promise<UndoAction[]>;
 }
 
 /** Plugins on this machine. */
@@ -131,20 +150,39 @@ export async function execPlugin(type: string, inv: Invocation, host: PluginHost
     throw new CniError(type, inv.command, null, `could not run ${host.where}${bin}: ${(e as Error).message}`);
   }
   const { code, stdout, stderr } = r;
-  if (r.timedOut) throw new CniError(type, inv.command, null, `${host.where}no answer within ${Math.round(timeoutMs / 1000)} s: killed`);
+  if (r.timedOut)
+    throw new CniError(
+      type,
+      inv.command,
+      null,
+      `${host.where}no answer within ${Math.round(timeoutMs / 1000)} s: killed`,
+    );
   let json: unknown = undefined;
   const text = stdout.trim();
   if (text) {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new CniError(type, inv.command, null, `${host.where}printed something that is not JSON: ${JSON.stringify(text.slice(0, 200))}${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`);
+      throw new CniError(
+        type,
+        inv.command,
+        null,
+        `${host.where}printed something that is not JSON: ` +
+          `${JSON.stringify(text.slice(0, 200))}${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`,
+      );
     }
   }
   if (code !== 0) {
     const err = CniErrorObject.safeParse(json);
-    if (err.success) throw new CniError(type, inv.command, err.data.code, `${host.where}${err.data.msg}`, err.data.details);
-    throw new CniError(type, inv.command, null, `${host.where}exited with ${code} without an error object${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`);
+    if (err.success)
+      throw new CniError(type, inv.command, err.data.code, `${host.where}${err.data.msg}`, err.data.details);
+    throw new CniError(
+      type,
+      inv.command,
+      null,
+      `${host.where}exited with ` +
+        `${code} without an error object${stderr.trim() ? `; stderr: ${stderr.trim().slice(0, 300)}` : ''}`,
+    );
   }
   return json;
 }

@@ -12,8 +12,20 @@ import { CniError, execPlugin, HERE, type PluginHost } from './plugin.js';
 export const CniResult = z
   .object({
     cniVersion: z.string(),
-    interfaces: z.array(z.object({ name: z.string(), mac: z.string().optional(), sandbox: z.string().optional() }).passthrough()).optional(),
-    ips: z.array(z.object({ address: z.string().regex(/^[0-9a-fA-F.:]+\/\d+$/), gateway: z.string().optional(), interface: z.number().int().optional() }).passthrough()).optional(),
+    interfaces: z
+      .array(z.object({ name: z.string(), mac: z.string().optional(), sandbox: z.string().optional() }).passthrough())
+      .optional(),
+    ips: z
+      .array(
+        z
+          .object({
+            address: z.string().regex(/^[0-9a-fA-F.:]+\/\d+$/),
+            gateway: z.string().optional(),
+            interface: z.number().int().optional(),
+          })
+          .passthrough(),
+      )
+      .optional(),
     routes: z.array(z.object({ dst: z.string() }).passthrough()).optional(),
     dns: z.unknown().optional(),
   })
@@ -37,10 +49,27 @@ export interface Attachment {
 
 const RETRIES = 3;
 
-async function invoke(a: Attachment, type: string, command: 'ADD' | 'DEL' | 'CHECK' | 'GC', config: Record<string, unknown>): Promise<unknown> {
+async function invoke(
+  a: Attachment,
+  type: string,
+  command: 'ADD' | 'DEL' | 'CHECK' | 'GC',
+  config: Record<string, unknown>,
+): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await execPlugin(type, { command, containerId: a.containerId, netnsPath: `/run/netns/${a.netns}`, ifname: a.ifname, runIn: a.runIn, config, timeoutMs: a.timeoutMs }, a.host);
+      return await execPlugin(
+        type,
+        {
+          command,
+          containerId: a.containerId,
+          netnsPath: `/run/netns/${a.netns}`,
+          ifname: a.ifname,
+          runIn: a.runIn,
+          config,
+          timeoutMs: a.timeoutMs,
+        },
+        a.host,
+      );
     } catch (e) {
       // Code 11: the plugin asks to be called again later (e.g. its lock is busy).
       if (e instanceof CniError && e.code === 11 && attempt < RETRIES) {
@@ -53,15 +82,36 @@ async function invoke(a: Attachment, type: string, command: 'ADD' | 'DEL' | 'CHE
 }
 
 function pluginConfig(n: NetworkList, i: number, prevResult: unknown): Record<string, unknown> {
-  return { ...n.plugins[i], cniVersion: n.cniVersion, name: n.name, ...(prevResult !== undefined ? { prevResult } : {}) };
+  return {
+    ...n.plugins[i],
+    cniVersion: n.cniVersion,
+    name: n.name,
+    ...(prevResult !== undefined ? { prevResult } : {}),
+  };
 }
 
 /** VERSION of every plugin type of the list: each must speak the configuration's cniVersion. */
 export async function negotiate(n: NetworkList, runIn: string, timeoutMs?: number, host?: PluginHost): Promise<void> {
   for (const type of new Set(n.plugins.map((p) => p.type))) {
-    const out = (await execPlugin(type, { command: 'VERSION', containerId: '', netnsPath: '', ifname: '', runIn, config: { cniVersion: n.cniVersion }, timeoutMs }, host)) as { supportedVersions?: string[] } | undefined;
+    const out = (await execPlugin(
+      type,
+      {
+        command: 'VERSION',
+        containerId: '',
+        netnsPath: '',
+        ifname: '',
+        runIn,
+        config: { cniVersion: n.cniVersion },
+        timeoutMs,
+      },
+      host,
+    )) as { supportedVersions?: string[] } | undefined;
     const supported = out?.supportedVersions ?? [];
-    if (!supported.includes(n.cniVersion)) throw new UserError(`${n.file}: plugin '${type}' does not speak cniVersion ${n.cniVersion}`, `it supports: ${supported.join(', ') || 'nothing it would say'}`);
+    if (!supported.includes(n.cniVersion))
+      throw new UserError(
+        `${n.file}: plugin '${type}' does not speak cniVersion ${n.cniVersion}`,
+        `it supports: ${supported.join(', ') || 'nothing it would say'}`,
+      );
   }
 }
 
@@ -84,7 +134,13 @@ export async function cniAdd(a: Attachment): Promise<CniResult> {
   const parsed = CniResult.safeParse(prev);
   if (!parsed.success) {
     await cniDel(a, prev).catch(() => {});
-    throw new CniError(n.plugins[n.plugins.length - 1]!.type, 'ADD', null, `returned a result that is not a CNI result: ${parsed.error.issues[0]?.message ?? ''} in ${JSON.stringify(prev).slice(0, 200)}`);
+    throw new CniError(
+      n.plugins[n.plugins.length - 1]!.type,
+      'ADD',
+      null,
+      `returned a result that is not a CNI result: ` +
+        `${parsed.error.issues[0]?.message ?? ''} in ${JSON.stringify(prev).slice(0, 200)}`,
+    );
   }
   await (a.host ?? HERE).writeFile(a.cacheFile, JSON.stringify({ network: n, result: parsed.data }));
   return parsed.data;
@@ -117,13 +173,22 @@ export async function cniDel(a: Attachment, result?: unknown): Promise<void> {
   if (errors.length) throw new Error(errors.join('; '));
   // GC (CNI 1.1): nothing of this network is valid any more on this node.
   if (compareVersions(n.cniVersion, '1.1.0') >= 0) {
-    for (let i = 0; i < n.plugins.length; i++) await invoke(a, n.plugins[i]!.type, 'GC', { ...pluginConfig(n, i, undefined), 'cni.dev/valid-attachments': [] }).catch(() => {});
+    for (let i = 0; i < n.plugins.length; i++)
+      await invoke(a, n.plugins[i]!.type, 'GC', {
+        ...pluginConfig(n, i, undefined),
+        'cni.dev/valid-attachments': [],
+      }).catch(() => {});
   }
 }
 
 /** The first IPv4 address of a result, without its prefix length. */
 export function resultIp(r: CniResult, ifname: string): string | null {
   const ifIndex = r.interfaces?.findIndex((i) => i.name === ifname && i.sandbox);
-  const ip = r.ips?.find((x) => x.address.includes('.') && (x.interface === undefined || ifIndex === undefined || ifIndex < 0 || x.interface === ifIndex)) ?? r.ips?.find((x) => x.address.includes('.'));
+  const ip =
+    r.ips?.find(
+      (x) =>
+        x.address.includes('.') &&
+        (x.interface === undefined || ifIndex === undefined || ifIndex < 0 || x.interface === ifIndex),
+    ) ?? r.ips?.find((x) => x.address.includes('.'));
   return ip ? ip.address.split('/')[0]! : null;
 }

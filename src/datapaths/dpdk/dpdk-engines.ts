@@ -22,9 +22,19 @@ const SUPPORTED = new Set(['rtt-client', 'rtt-server', 'stream-tx', 'stream-rx']
  * Pure: `--api` becomes dpdk, `--wait block` and `--pace sleep` become yield (there is nothing to block
  * on), a process without `--cpu` gets the plan's engine CPU (the one the switch does not poll on).
  */
-export function dpdkArgv(argv: readonly string[], plan: DpdkPlan, port: DpdkPlan['ports'][number], ip: string, n: number): string[] {
+export function dpdkArgv(
+  argv: readonly string[],
+  plan: DpdkPlan,
+  port: DpdkPlan['ports'][number],
+  ip: string,
+  n: number,
+): string[] {
   const cmd = argv[0] ?? '';
-  if (!SUPPORTED.has(cmd)) throw new UserError(`${cmd} over DPDK: cnperf's DPDK engine runs rtt and stream (UDP); TCP workloads need a kernel stack`, 'use --workload rtt or stream with the testpmd and ovs-dpdk datapaths');
+  if (!SUPPORTED.has(cmd))
+    throw new UserError(
+      `${cmd} over DPDK: cnperf's DPDK engine runs rtt and stream (UDP); TCP workloads need a kernel stack`,
+      'use --workload rtt or stream with the testpmd and ovs-dpdk datapaths',
+    );
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -46,7 +56,18 @@ export function dpdkArgv(argv: readonly string[], plan: DpdkPlan, port: DpdkPlan
     }
     out.push(a);
   }
-  out.push('--api', 'dpdk', '--vhost-socket', port.socket, '--mac', port.mac, '--file-prefix', `${plan.prefix}-${n}`, '--huge-dir', plan.hugeDir);
+  out.push(
+    '--api',
+    'dpdk',
+    '--vhost-socket',
+    port.socket,
+    '--mac',
+    port.mac,
+    '--file-prefix',
+    `${plan.prefix}-${n}`,
+    '--huge-dir',
+    plan.hugeDir,
+  );
   if (plan.switch === 'ovs-dpdk') out.push('--vhost-server');
   if (!argv.includes('--cpu')) out.push('--cpu', String(plan.engineCpu));
   if (SENDERS.has(cmd)) out.push('--dst-mac', port.peerMac, '--src', `${ip}:0`);
@@ -57,12 +78,20 @@ export function dpdkArgv(argv: readonly string[], plan: DpdkPlan, port: DpdkPlan
 export function registerDpdkEngines(t: Topology): void {
   const plan = t.dpdk!;
   const bin = dpdkEnginePath();
-  if (!existsSync(bin)) throw new UserError(`the DPDK engine ${bin} is not built`, 'install DPDK (dpdk, libdpdk-dev) and run `npm run build` (scripts/setup.sh does both)');
+  if (!existsSync(bin))
+    throw new UserError(
+      `the DPDK engine ${bin} is not built`,
+      'install DPDK (dpdk, libdpdk-dev) and run `npm run build` (scripts/setup.sh does both)',
+    );
   let n = 0;
   for (const ep of t.pairs.flatMap((p) => [p.client, p.server])) {
     // round trips on the namespace's rtt port, streams on its stream port (a load runs both at once)
-    const portFor = (cmd: string) => plan.ports.find((p) => p.netns === ep.netns && p.use === (cmd.startsWith('stream') ? 'stream' : 'rtt'))!;
-    const host: EngineHost = { name: `the DPDK engine of ${ep.netns}`, local: (argv) => ({ bin, argv: dpdkArgv(argv, plan, portFor(argv[0] ?? ''), ep.ip, n++) }) };
+    const portFor = (cmd: string) =>
+      plan.ports.find((p) => p.netns === ep.netns && p.use === (cmd.startsWith('stream') ? 'stream' : 'rtt'))!;
+    const host: EngineHost = {
+      name: `the DPDK engine of ${ep.netns}`,
+      local: (argv) => ({ bin, argv: dpdkArgv(argv, plan, portFor(argv[0] ?? ''), ep.ip, n++) }),
+    };
     registerEngineHost(ep.netns, host);
   }
 }

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { registerUndoHandler } from '../../local/executor.js';
+import { registerUndoHandler } from '../../local/undo.js';
 import type { Journal } from '../../local/journal.js';
 import { makeDirs } from '../../local/statedir.js';
 import { stateDir } from '../../paths.js';
@@ -27,7 +27,12 @@ export function hugepagesUnavailable(): string | null {
 }
 
 /** Reserves `pages` more 2 MB pages and mounts a hugetlbfs at `dir`; both undone from the journal. */
-export async function reserveHugepages(pages: number, dir: string, journal: Journal, run: CommandRunner = runCommand): Promise<void> {
+export async function reserveHugepages(
+  pages: number,
+  dir: string,
+  journal: Journal,
+  run: CommandRunner = runCommand,
+): Promise<void> {
   const why = hugepagesUnavailable();
   if (why) throw new UserError(why);
   const before = readPages('nr_hugepages');
@@ -35,7 +40,13 @@ export async function reserveHugepages(pages: number, dir: string, journal: Jour
   writeFileSync(path.join(PAGES, 'nr_hugepages'), String(before + pages));
   const free = readPages('free_hugepages');
   if (free < pages) {
-    throw new UserError(`the kernel gave ${free} free 2 MB pages of the ${pages} the run needs (${readPages('nr_hugepages')} reserved in all): memory is too fragmented or too small`, 'free memory, or drop caches (echo 3 > /proc/sys/vm/drop_caches) and try again');
+    throw new UserError(
+      `the kernel gave ` +
+        (`${free} free 2 MB pages of the ` +
+          (`${pages} the run needs ` +
+            `(${readPages('nr_hugepages')} reserved in all): memory is too fragmented or too small`)),
+      'free memory, or drop caches (echo 3 > /proc/sys/vm/drop_caches) and try again',
+    );
   }
   journal.append({ op: 'umount-hugetlbfs', path: dir });
   makeDirs(dir);
@@ -44,8 +55,11 @@ export async function reserveHugepages(pages: number, dir: string, journal: Jour
 
 /** Only ever what a run of ours mounted: a hugetlbfs under the state directory. */
 async function unmount(dir: string, run: CommandRunner): Promise<'removed' | 'gone'> {
-  if (!path.resolve(dir).startsWith(path.resolve(stateDir()) + path.sep)) throw new Error(`refusing to unmount ${dir}: not under ${stateDir()}`);
-  const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir && l.split(' ')[2] === 'hugetlbfs');
+  if (!path.resolve(dir).startsWith(path.resolve(stateDir()) + path.sep))
+    throw new Error(`refusing to unmount ${dir}: not under ${stateDir()}`);
+  const mounted = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === dir && l.split(' ')[2] === 'hugetlbfs');
   if (!mounted) return 'gone';
   await run(['umount', dir]);
   return 'removed';
@@ -63,7 +77,11 @@ async function restorePages(before: number): Promise<'removed' | 'gone'> {
     if (readPages('nr_hugepages') === before) return 'removed';
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nr_hugepages is ${readPages('nr_hugepages')}, not the ${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use`);
+  throw new Error(
+    `nr_hugepages is ` +
+      (`${readPages('nr_hugepages')}, not the ` +
+        `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use`),
+  );
 }
 
 /** DPDK's runtime directories of the run's processes (their --file-prefix starts with the run's). */
@@ -74,6 +92,15 @@ function removeRuntime(prefix: string): 'removed' | 'gone' {
   return ours.length ? 'removed' : 'gone';
 }
 
-registerUndoHandler('hugepages-restore', { describe: (u) => `2 MB hugepages back to ${u.before}`, undo: (u) => restorePages(u.before) });
-registerUndoHandler('umount-hugetlbfs', { describe: (u) => `hugetlbfs mount ${u.path}`, undo: (u, run) => unmount(u.path, run) });
-registerUndoHandler('rm-dpdk-runtime', { describe: (u) => `DPDK runtime files ${DPDK_RUNTIME}/${u.prefix}*`, undo: async (u) => removeRuntime(u.prefix) });
+registerUndoHandler('hugepages-restore', {
+  describe: (u) => `2 MB hugepages back to ${u.before}`,
+  undo: (u) => restorePages(u.before),
+});
+registerUndoHandler('umount-hugetlbfs', {
+  describe: (u) => `hugetlbfs mount ${u.path}`,
+  undo: (u, run) => unmount(u.path, run),
+});
+registerUndoHandler('rm-dpdk-runtime', {
+  describe: (u) => `DPDK runtime files ${DPDK_RUNTIME}/${u.prefix}*`,
+  undo: async (u) => removeRuntime(u.prefix),
+});

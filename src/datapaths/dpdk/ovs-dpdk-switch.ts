@@ -55,18 +55,37 @@ export async function startOvsDpdk(t: Topology, ctx: AttachContext, run: Command
     { argv: vsctl('--no-wait', 'set', 'Open_vSwitch', '.', ...ovsDpdkConfig(plan)) },
     ...daemonSteps(daemons[1]!),
     { argv: vsctl('add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev') },
-    ...plan.ports.map((p, i) => ({ argv: vsctl('add-port', br, `vhu${i}`, '--', 'set', 'Interface', `vhu${i}`, 'type=dpdkvhostuserclient', `options:vhost-server-path=${p.socket}`) })),
+    ...plan.ports.map((p, i) => ({
+      argv: vsctl(
+        'add-port',
+        br,
+        `vhu${i}`,
+        '--',
+        'set',
+        'Interface',
+        `vhu${i}`,
+        'type=dpdkvhostuserclient',
+        `options:vhost-server-path=${p.socket}`,
+      ),
+    })),
   ]);
   const { stdout } = await run(vsctl('get', 'Open_vSwitch', '.', 'dpdk_initialized'));
   if (stdout.trim() !== 'true') {
     const log = path.join(ctx.runDir, 'ovs-vswitchd.log');
     let tail = '(no log)';
     try {
-      tail = readFileSync(log, 'utf8').trim().split('\n').filter((l) => /dpdk|EAL/i.test(l)).slice(-5).join('\n    ');
+      tail = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => /dpdk|EAL/i.test(l))
+        .slice(-5)
+        .join('\n    ');
     } catch {
       /* none */
     }
-    throw new Error(`ovs-vswitchd did not initialize DPDK (dpdk_initialized=${stdout.trim()}); its log (${log}):\n    ${tail}`);
+    throw new Error(
+      `ovs-vswitchd did not initialize DPDK (dpdk_initialized=${stdout.trim()}); its log (${log}):\n    ${tail}`,
+    );
   }
   registerDpdkEngines(t);
 }

@@ -25,11 +25,15 @@ export function testpmdArgv(plan: DpdkPlan): string[] {
   const [fwd] = plan.switchCpus;
   return [
     TESTPMD,
-    '--lcores', `0@${plan.engineCpu},1@${fwd}`,
+    '--lcores',
+    `0@${plan.engineCpu},1@${fwd}`,
     '--no-pci',
-    '--file-prefix', `${plan.prefix}-sw`,
-    '--huge-dir', plan.hugeDir,
-    '-m', String(plan.switchMemMb),
+    '--file-prefix',
+    `${plan.prefix}-sw`,
+    '--huge-dir',
+    plan.hugeDir,
+    '-m',
+    String(plan.switchMemMb),
     '--single-file-segments',
     ...plan.ports.flatMap((p, i) => ['--vdev', `net_vhost${i},iface=${p.socket},queues=1`]),
     '--',
@@ -37,7 +41,8 @@ export function testpmdArgv(plan: DpdkPlan): string[] {
     '--nb-cores=1',
     `--total-num-mbufs=${plan.switchMbufs}`,
     // without it testpmd waits for Enter on stdin; with it, it prints port statistics until stopped
-    '--stats-period', '10',
+    '--stats-period',
+    '10',
   ];
 }
 
@@ -62,13 +67,32 @@ export async function startTestpmd(t: Topology, ctx: AttachContext, run: Command
   ctx.journal.append({ op: 'kill-pidfile', pidfile, comm: TESTPMD_COMM });
   // setsid -f: a session (and process group) of its own; the shell writes its pid, then becomes testpmd.
   const script = 'pidfile=$1 log=$2; shift 2; echo $$ > "$pidfile"; exec "$@" < /dev/null > "$log" 2>&1';
-  await run(['ip', 'netns', 'exec', plan.node, 'setsid', '-f', 'sh', '-c', script, 'sh', pidfile, log, ...testpmdArgv(plan)]);
+  await run([
+    'ip',
+    'netns',
+    'exec',
+    plan.node,
+    'setsid',
+    '-f',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    pidfile,
+    log,
+    ...testpmdArgv(plan),
+  ]);
   const deadline = Date.now() + READY_MS;
   for (;;) {
     if (plan.ports.every((p) => existsSync(p.socket))) break;
     await new Promise((r) => setTimeout(r, 50));
     if ((existsSync(pidfile) && !alive(pidfile)) || Date.now() > deadline) {
-      throw new Error(`testpmd did not open its vhost-user sockets${alive(pidfile) ? ` within ${READY_MS / 1000} s` : ' (it exited)'}; its log (${log}) ended:\n    ${logTail(log)}`);
+      throw new Error(
+        `testpmd did not open its vhost-user ` +
+          `sockets${
+            alive(pidfile) ? ` within ` + `${READY_MS / 1000} s` : ' (it exited)'
+          }; its log (${log}) ended:\n    ${logTail(log)}`,
+      );
     }
   }
   registerDpdkEngines(t);

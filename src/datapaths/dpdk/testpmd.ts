@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestpmd, TESTPMD } from './testpmd-switch.js';
 import { hugepagesUnavailable } from './hugepages.js';
-import { ownedName, type DpdkPlan, type Endpoint, type Topology } from '../../topology/model.js';
+import { type DpdkPlan, type Endpoint, type Topology } from '../../topology/model.js';
+import { ownedName } from '../../topology/validate.js';
 import { complete, draftTopology } from '../nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from '../types.js';
 
@@ -29,19 +30,33 @@ export const MAX_DPDK_PAIRS = 16;
  */
 export const testpmd: Datapath = {
   name: 'testpmd',
-  description: "DPDK testpmd as the switch: each container's DPDK engine on a vhost-user port of testpmd (io forwarding), no kernel on the path",
+  description:
+    "DPDK testpmd as the switch: each container's DPDK engine on a vhost-user port of testpmd (io " +
+    'forwarding), no kernel on the path',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
   tools: [TESTPMD],
   refuse: (ctx) => bypassRefusal(ctx),
-  plan: (ctx) => planBypass('testpmd', ctx, (c, s, plan) => `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
+  plan: (ctx) =>
+    planBypass(
+      'testpmd',
+      ctx,
+      (c, s, plan) =>
+        `${c} [virtio-user] ═vhost-user═ testpmd (io, CPU ` +
+        `${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`,
+    ),
   attach: (t, ctx) => startTestpmd(t, ctx),
 };
 
 /** What both DPDK datapaths refuse before anything is built. */
 export function bypassRefusal({ pairs = 1 }: Pick<PlanContext, 'pairs'>): string | null {
-  return hugepagesUnavailable() ?? (pairs > MAX_DPDK_PAIRS ? `at most ${MAX_DPDK_PAIRS} pairs: each engine holds 64 MB of hugepages, and every one of them polls` : null);
+  return (
+    hugepagesUnavailable() ??
+    (pairs > MAX_DPDK_PAIRS
+      ? `at most ${MAX_DPDK_PAIRS} pairs: each engine holds 64 MB of hugepages, and every one of them polls`
+      : null)
+  );
 }
 
 /**
@@ -49,7 +64,11 @@ export function bypassRefusal({ pairs = 1 }: Pick<PlanContext, 'pairs'>): string
  * (namespaces without any kernel interface), each endpoint a virtio-user port of the DPDK plan;
  * `summary` names the switch (for the first pair).
  */
-export function planBypass(sw: DpdkPlan['switch'], { runId, runDir, switchCpu, pairs = 1 }: PlanContext, summary: (c: string, s: string, plan: DpdkPlan) => string): Topology {
+export function planBypass(
+  sw: DpdkPlan['switch'],
+  { runId, runDir, switchCpu, pairs = 1 }: PlanContext,
+  summary: (c: string, s: string, plan: DpdkPlan) => string,
+): Topology {
   const t = draftTopology(runId, sw);
   const node = ownedName(runId, 'n');
   t.namespaces.push({ name: node, role: 'node' });
@@ -60,14 +79,31 @@ export function planBypass(sw: DpdkPlan['switch'], { runId, runDir, switchCpu, p
     const s = ownedName(runId, `s${x}`);
     t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
     const ip = pairIps(i);
-    out.push({ client: { netns: c, ip: ip.client, dev: 'virtio_user0' }, server: { netns: s, ip: ip.server, dev: 'virtio_user0' } });
+    out.push({
+      client: { netns: c, ip: ip.client, dev: 'virtio_user0' },
+      server: { netns: s, ip: ip.server, dev: 'virtio_user0' },
+    });
   }
-  t.dpdk = dpdkPlan(sw, runId, runDir ?? `/run/cnperf/cnp${runId}`, node, out.map((p) => [p.client.netns, p.server.netns]), switchCpu);
+  t.dpdk = dpdkPlan(
+    sw,
+    runId,
+    runDir ?? `/run/cnperf/cnp${runId}`,
+    node,
+    out.map((p) => [p.client.netns, p.server.netns]),
+    switchCpu,
+  );
   return complete(t, out, summary(out[0]!.client.netns, out[0]!.server.netns, t.dpdk));
 }
 
 /** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */
-export function dpdkPlan(sw: DpdkPlan['switch'], runId: string, dir: string, node: string, pairs: Array<[string, string]>, switchCpu?: number): DpdkPlan {
+export function dpdkPlan(
+  sw: DpdkPlan['switch'],
+  runId: string,
+  dir: string,
+  node: string,
+  pairs: Array<[string, string]>,
+  switchCpu?: number,
+): DpdkPlan {
   const cpus = os.cpus().length;
   const polls = switchCpu ?? cpus - 1;
   // The switch's mbufs fill every port's RX ring (1024) twice over; 2.5 KB each with their headers.

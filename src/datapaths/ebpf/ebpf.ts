@@ -22,7 +22,9 @@ export function pairMac(i: number, side: 'c' | 's', inside: boolean): string {
 
 /** Gives the veth `dev` in `netns` (created by addVethContainer) its planned MACs. */
 export function setVethMacs(t: TopologyDraft, netns: string, dev: string, mac: string, peerMac: string): void {
-  const l = t.links.find((x): x is Extract<Link, { kind: 'veth' }> => x.kind === 'veth' && x.netns === netns && x.name === dev);
+  const l = t.links.find(
+    (x): x is Extract<Link, { kind: 'veth' }> => x.kind === 'veth' && x.netns === netns && x.name === dev,
+  );
   if (!l) throw new Error(`internal: no veth ${dev} in ${netns} to give MACs to`);
   l.mac = mac;
   l.peerMac = peerMac;
@@ -36,15 +38,24 @@ export function bpfLoad(ctx: PlanContext, netns: string, object: BpfLoad['object
 
 /** Refuses before anything is built when the loader was not built (no clang or libbpf here). */
 export function refuseWithoutLoader(): string | null {
-  return existsSync(bpfToolPath()) ? null : `its BPF loader ${bpfToolPath()} is not built: install clang and libbpf-dev (scripts/setup.sh does) and run 'npm run build'`;
+  return existsSync(bpfToolPath())
+    ? null
+    : `its BPF loader ` +
+        `${bpfToolPath()} is not built: install clang and libbpf-dev (scripts/setup.sh does) and run 'npm run build'`;
 }
 
 /** How the kernel says it cannot do what the eBPF datapaths ask (cnperf doctor checks each). */
 export const BPF_KERNEL_FAILURES: readonly KernelFailure[] = [
   { match: /native XDP attach/, meaning: 'this kernel cannot attach XDP natively to a veth (cnperf doctor: xdp-veth)' },
-  { match: /was refused by the kernel/, meaning: 'a BPF program failed the kernel\'s verifier' },
-  { match: /tcx attach|clsact/, meaning: 'this kernel cannot attach a BPF program at a device\'s ingress (cnperf doctor: tcx)' },
-  { match: /mount: .*bpf|unknown filesystem type 'bpf'/, meaning: 'this kernel has no bpf filesystem (cnperf doctor: bpffs)' },
+  { match: /was refused by the kernel/, meaning: "a BPF program failed the kernel's verifier" },
+  {
+    match: /tcx attach|clsact/,
+    meaning: "this kernel cannot attach a BPF program at a device's ingress (cnperf doctor: tcx)",
+  },
+  {
+    match: /mount: .*bpf|unknown filesystem type 'bpf'/,
+    meaning: 'this kernel has no bpf filesystem (cnperf doctor: bpffs)',
+  },
 ];
 
 /** What the eBPF datapaths declare alike: no options of their own, mount for their bpffs, the kernel's

@@ -15,7 +15,9 @@ import { pairIps, type Datapath } from '../types.js';
  */
 export const tcx: Datapath = {
   name: 'tcx',
-  description: 'routed container veths, forwarded by a tcx ingress program with bpf_redirect_peer (and bpf_redirect_neigh across nodes), as Cilium does; no ip_forward',
+  description:
+    'routed container veths, forwarded by a tcx ingress program with bpf_redirect_peer (and ' +
+    'bpf_redirect_neigh across nodes), as Cilium does; no ip_forward',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,
@@ -26,7 +28,12 @@ export const tcx: Datapath = {
     const cross = placement === 'cross-node';
     const loadA = bpfLoad(ctx, a.netns, 'fwd_tc');
     const loadB = cross ? bpfLoad(ctx, b.netns, 'fwd_tc') : loadA;
-    if (cross) for (const [n, load] of [[a, loadA], [b, loadB]] as const) load.requests.push(['tc', n.netns, n.nic, 'tc_fwd']);
+    if (cross)
+      for (const [n, load] of [
+        [a, loadA],
+        [b, loadB],
+      ] as const)
+        load.requests.push(['tc', n.netns, n.nic, 'tc_fwd']);
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const ip = pairIps(i);
@@ -41,12 +48,16 @@ export const tcx: Datapath = {
       };
       const c = end('c', ip.client, a, loadA);
       const s = end('s', ip.server, b, loadB);
-      if (cross) loadA.requests.push(['remote', a.netns, ip.server, a.nic, b.underlayIp]), loadB.requests.push(['remote', b.netns, ip.client, b.nic, a.underlayIp]);
+      if (cross)
+        (loadA.requests.push(['remote', a.netns, ip.server, a.nic, b.underlayIp]),
+          loadB.requests.push(['remote', b.netns, ip.client, b.nic, a.underlayIp]));
       out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
     t.bpf = cross ? [loadA, loadB] : [loadA];
     // (Generic-mode XDP would see them: it runs again for the peer; the engine attaches natively.)
-    t.xdpUnsupported = 'bpf_redirect_peer hands packets to the container\'s device past its native XDP hook (the veth\'s NAPI poll), where the engine\'s AF_XDP program runs: it would see none';
+    t.xdpUnsupported =
+      "bpf_redirect_peer hands packets to the container's device past its native XDP hook (the veth's NAPI " +
+      "poll), where the engine's AF_XDP program runs: it would see none";
     const { client, server } = out[0]!;
     const summary = cross
       ? `${client.netns} ═veth═ tcx@${a.netns} ─redirect_neigh─ wire ─tcx@${b.netns} redirect_peer═ ${server.netns}`

@@ -1,4 +1,4 @@
-import { ownedName } from '../../topology/model.js';
+import { ownedName } from '../../topology/validate.js';
 import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from '../nodes.js';
 import { pairIps, type Datapath } from '../types.js';
@@ -17,7 +17,9 @@ import { pairIps, type Datapath } from '../types.js';
  */
 export const xdp: Datapath = {
   name: 'xdp',
-  description: 'container veths whose node-side ends switch by MAC in XDP (bpf_redirect_map into a DEVMAP): no bridge; sets XDP_PASS on container ends, TX checksum offload off',
+  description:
+    'container veths whose node-side ends switch by MAC in XDP (bpf_redirect_map into a DEVMAP): no bridge; ' +
+    'sets XDP_PASS on container ends, TX checksum offload off',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,
@@ -35,17 +37,26 @@ export const xdp: Datapath = {
         const e = addVethContainer(t, runId, i, side, node, `${addr}/16`, 'x');
         const mac = pairMac(i, side, true);
         setVethMacs(t, e.netns, e.dev, mac, pairMac(i, side, false));
-        load.requests.push(['xdp', node, e.peer, 'xdp_fwd'], ['xdp', e.netns, e.dev, 'xdp_peer'], ['port', node, e.peer], ['fdb', node, mac, e.peer]);
+        load.requests.push(
+          ['xdp', node, e.peer, 'xdp_fwd'],
+          ['xdp', e.netns, e.dev, 'xdp_peer'],
+          ['port', node, e.peer],
+          ['fdb', node, mac, e.peer],
+        );
         return e;
       };
       const c = end('c', ip.client);
       const s = end('s', ip.server);
       out.push({ client: endpointOf(c), server: endpointOf(s) });
-      if (i === 0) summary = `${c.netns} [${c.dev}] ═veth═ [${c.peer}] XDP redirect@${node} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
+      if (i === 0)
+        summary =
+          `${c.netns} ` + `[${c.dev}] ═veth═ [${c.peer}] XDP redirect@${node} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
     }
     t.bpf = [load];
     t.offload = { tx: 'off' };
-    t.xdpUnsupported = 'the xdp datapath runs its own XDP program on every container end (a veth takes redirected frames only then): an AF_XDP receiver needs that hook for its own';
+    t.xdpUnsupported =
+      'the xdp datapath runs its own XDP program on every container end (a veth takes redirected frames ' +
+      'only then): an AF_XDP receiver needs that hook for its own';
     return complete(t, out, summary);
   },
 };

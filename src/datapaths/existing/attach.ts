@@ -16,30 +16,50 @@ const list = (addrs: Array<{ dev: string; ip: string }>) => addrs.map((a) => `${
 export async function attachExisting(t: Topology, journal: Journal): Promise<void> {
   const x = t.existing!;
   const { client, server } = t.endpoints;
-  for (const [text, ep, role] of [[x.client, client, 'client'], [x.server, server, 'server']] as const) {
+  for (const [text, ep, role] of [
+    [x.client, client, 'client'],
+    [x.server, server, 'server'],
+  ] as const) {
     const spec = parseEndpointSpec(text, `--${role}`);
     const pid = await endpointPid(spec, `--${role}`);
     // the same namespace for both ends is named once
-    if (pid !== null && !(role === 'server' && x.server === x.client)) await adoptNamespace(ep.netns, pid, `${describeSpec(spec)} (--${role})`, journal);
+    if (pid !== null && !(role === 'server' && x.server === x.client))
+      await adoptNamespace(ep.netns, pid, `${describeSpec(spec)} (--${role})`, journal);
   }
   const serverWhat = `--server ${x.server}`;
   const addrs = await globalIpv4(server.netns);
   if (x.serverAddress) {
     const own = addrs.find((a) => a.ip === x.serverAddress);
-    if (!own) throw new UserError(`${serverWhat}: --server-address ${x.serverAddress} is not an address of that namespace (its global IPv4 addresses: ${list(addrs) || 'none'})`);
+    if (!own)
+      throw new UserError(
+        `${serverWhat}: --server-address ` +
+          (`${x.serverAddress} is not an address of that namespace (its global IPv4 addresses: ` +
+            `${list(addrs) || 'none'})`),
+      );
     Object.assign(server, { ip: own.ip, dev: own.dev });
   } else {
-    if (addrs.length === 0) throw new UserError(`${serverWhat}: the namespace has no global IPv4 address to measure to`);
+    if (addrs.length === 0)
+      throw new UserError(`${serverWhat}: the namespace has no global IPv4 address to measure to`);
     const dev = await defaultRouteDevice(server.netns);
     const onDefault = dev ? addrs.find((a) => a.dev === dev) : undefined;
     if (!onDefault) {
       // in the message, not a hint: it reaches the user inside the run's "failed: …" line
-      throw new UserError(`${serverWhat}: cannot tell which address the server listens on: ${dev ? `its default-route device ${dev} has no global IPv4 address` : 'the namespace has no default route'}; give --server-address, one of: ${list(addrs)}`);
+      throw new UserError(
+        `${serverWhat}: cannot tell which address the server listens on: ` +
+          `${
+            dev
+              ? `its default-route device ` + (`${dev} has no global IPv4 ` + `address`)
+              : 'the namespace has no default route'
+          }; give --server-address, one of: ${list(addrs)}`,
+      );
     }
     Object.assign(server, { ip: onDefault.ip, dev: onDefault.dev });
   }
   const route = await routeTo(client.netns, server.ip);
   if (!route) throw new UserError(`--client ${x.client}: the namespace has no route to the server's ${server.ip}`);
   // client and server in one namespace: the kernel routes over lo
-  Object.assign(client, { dev: route.dev, ip: route.src ?? (await globalIpv4(client.netns)).find((a) => a.dev === route.dev)?.ip ?? '0.0.0.0' });
+  Object.assign(client, {
+    dev: route.dev,
+    ip: route.src ?? (await globalIpv4(client.netns)).find((a) => a.dev === route.dev)?.ip ?? '0.0.0.0',
+  });
 }

@@ -5,13 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { validNetnsName } from '../../topology/model.js';
+import { validNetnsName } from '../../topology/validate.js';
 import { HostCommandError, UserError } from '../../util/errors.js';
 
 export type EndpointSpec =
-  | { kind: 'netns'; name: string }
-  | { kind: 'pid'; pid: number }
-  | { kind: 'podman' | 'docker'; name: string };
+  { kind: 'netns'; name: string } | { kind: 'pid'; pid: number } | { kind: 'podman' | 'docker'; name: string };
 
 export const ENDPOINT_FORMS = 'netns:NAME, pid:PID, podman:CONTAINER or docker:CONTAINER';
 
@@ -19,31 +17,43 @@ export const ENDPOINT_FORMS = 'netns:NAME, pid:PID, podman:CONTAINER or docker:C
 export function parseEndpointSpec(text: string, flag: string): EndpointSpec {
   const m = /^(netns|pid|podman|docker):(.+)$/.exec(text);
   if (!m) throw new UserError(`${flag} '${text}': expected ${ENDPOINT_FORMS}`);
-  const [, kind, rest] = m as unknown as [string, EndpointSpec['kind'], string];
+  const kind = m[1] as EndpointSpec['kind']; // one of the pattern's alternatives
+  const rest = m[2]!;
   if (kind === 'pid') {
     if (!/^[1-9][0-9]{0,9}$/.test(rest)) throw new UserError(`${flag} '${text}': a process id is a positive number`);
     return { kind, pid: Number(rest) };
   }
   if (kind === 'netns') {
-    if (!validNetnsName(rest)) throw new UserError(`${flag} '${text}': '${rest}' is not a namespace name (ip netns list shows them)`);
+    if (!validNetnsName(rest))
+      throw new UserError(`${flag} '${text}': '${rest}' is not a namespace name (ip netns list shows them)`);
     return { kind, name: rest };
   }
   // container names and ids as the runtimes accept them
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,253}$/.test(rest)) throw new UserError(`${flag} '${text}': '${rest}' is not a container name or id`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,253}$/.test(rest))
+    throw new UserError(`${flag} '${text}': '${rest}' is not a container name or id`);
   return { kind, name: rest };
 }
 
 export function describeSpec(s: EndpointSpec): string {
-  return s.kind === 'pid' ? `process ${s.pid}` : s.kind === 'netns' ? `namespace ${s.name}` : `${s.kind} container ${s.name}`;
+  return s.kind === 'pid'
+    ? `process ${s.pid}`
+    : s.kind === 'netns'
+      ? `namespace ${s.name}`
+      : `${s.kind} container ${s.name}`;
 }
 
 /**
  * The process whose network namespace a pid:/podman:/docker: endpoint is, after checking that it
  * runs. netns: endpoints need no process (their name is their handle): null.
  */
-export async function endpointPid(s: EndpointSpec, flag: string, run: CommandRunner = runCommand): Promise<number | null> {
+export async function endpointPid(
+  s: EndpointSpec,
+  flag: string,
+  run: CommandRunner = runCommand,
+): Promise<number | null> {
   if (s.kind === 'netns') {
-    if (!existsSync(`/run/netns/${s.name}`)) throw new UserError(`${flag} netns:${s.name}: no namespace '${s.name}' (ip netns list shows those there are)`);
+    if (!existsSync(`/run/netns/${s.name}`))
+      throw new UserError(`${flag} netns:${s.name}: no namespace '${s.name}' (ip netns list shows those there are)`);
     return null;
   }
   if (s.kind === 'pid') {
@@ -59,13 +69,27 @@ async function containerPid(runtime: 'podman' | 'docker', name: string, run: Com
     ({ stdout } = await run([runtime, 'inspect', '--type', 'container', '--format', '{{json .State}}', name]));
   } catch (e) {
     const why = e instanceof HostCommandError ? e.stderr : String(e);
-    if (/not found on PATH/.test(why)) throw new UserError(`${runtime}:${name}: ${runtime} is not installed here`, `install it (Debian package ${runtime === 'podman' ? 'podman' : 'docker.io'}) or name the container's namespace another way (pid:PID)`);
-    if (/no such (container|object)/i.test(why)) throw new UserError(`${runtime}:${name}: ${runtime} has no container '${name}'`, `\`${runtime} ps -a\` lists the containers there are`);
-    if (/Cannot connect to the Docker daemon|docker daemon/i.test(why)) throw new UserError(`${runtime}:${name}: the Docker engine is not reachable (${why.trim()})`);
+    if (/not found on PATH/.test(why))
+      throw new UserError(
+        `${runtime}:${name}: ${runtime} is not installed here`,
+        `install it (Debian package ` +
+          `${runtime === 'podman' ? 'podman' : 'docker.io'}) or name the container's namespace another way (pid:PID)`,
+      );
+    if (/no such (container|object)/i.test(why))
+      throw new UserError(
+        `${runtime}:${name}: ${runtime} has no container '${name}'`,
+        `\`${runtime} ps -a\` lists the containers there are`,
+      );
+    if (/Cannot connect to the Docker daemon|docker daemon/i.test(why))
+      throw new UserError(`${runtime}:${name}: the Docker engine is not reachable (${why.trim()})`);
     throw new UserError(`${runtime}:${name}: \`${runtime} inspect\` failed: ${why.trim()}`);
   }
   const state = parseState(stdout, `${runtime} inspect ${name}`);
-  if (!state.Running || !state.Pid) throw new UserError(`${runtime}:${name}: the container is not running (status ${state.Status ?? 'unknown'})`, `start it (${runtime} start ${name}) first`);
+  if (!state.Running || !state.Pid)
+    throw new UserError(
+      `${runtime}:${name}: the container is not running (status ${state.Status ?? 'unknown'})`,
+      `start it (${runtime} start ${name}) first`,
+    );
   return state.Pid;
 }
 

@@ -1,7 +1,7 @@
 import { onPath } from '../../local/command.js';
 import { attachExisting } from './attach.js';
 import { describeSpec, parseEndpointSpec } from './endpoint.js';
-import { ownedName } from '../../topology/model.js';
+import { ownedName } from '../../topology/validate.js';
 import { complete, draftTopology } from '../nodes.js';
 import type { Datapath, PlanContext } from '../types.js';
 
@@ -13,41 +13,60 @@ import type { Datapath, PlanContext } from '../types.js';
  */
 export const existing: Datapath = {
   name: 'existing',
-  description: 'between namespaces that exist already (--client/--server netns:NAME, pid:PID, podman:NAME, docker:NAME); builds nothing',
+  description:
+    'between namespaces that exist already (--client/--server netns:NAME, pid:PID, podman:NAME, ' +
+    'docker:NAME); builds nothing',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['existing'],
   refuse(ctx) {
-    if (!ctx.existing?.client || !ctx.existing.server) return 'it measures between namespaces you name: give --client and --server (netns:NAME, pid:PID, podman:NAME or docker:NAME)';
+    if (!ctx.existing?.client || !ctx.existing.server)
+      return (
+        'it measures between namespaces you name: give --client and --server (netns:NAME, pid:PID, ' +
+        'podman:NAME or docker:NAME)'
+      );
     // parse here too, so an experiment file's value is refused before anything runs
     parseEndpointSpec(ctx.existing.client, '--client');
     parseEndpointSpec(ctx.existing.server, '--server');
-    if ((ctx.pairs ?? 1) > 1) return 'it measures the one pair of namespaces named by --client and --server: --pairs does not apply';
+    if ((ctx.pairs ?? 1) > 1)
+      return 'it measures the one pair of namespaces named by --client and --server: --pairs does not apply';
     const changes = changingOptions(ctx);
-    return changes.length ? `it changes nothing in the namespaces it measures between, and ${changes.join(', ')} would` : null;
+    return changes.length
+      ? `it changes nothing in the namespaces it measures between, and ${changes.join(', ')} would`
+      : null;
   },
   plan(ctx) {
     const { runId } = ctx;
-    const { client: c, server: s, serverAddress } = ctx.existing as { client: string; server: string; serverAddress?: string };
+    const {
+      client: c,
+      server: s,
+      serverAddress,
+    } = ctx.existing as { client: string; server: string; serverAddress?: string };
     const t = draftTopology(runId, 'existing');
     const nsFor = (text: string, role: 'client' | 'server') => {
       const spec = parseEndpointSpec(text, `--${role}`);
       // a named namespace is used by its own name; the others get one of the run's at attach
       const name = spec.kind === 'netns' ? spec.name : ownedName(runId, role === 'client' ? 'c' : 's');
-      if (!t.namespaces.some((n) => n.name === name)) t.namespaces.push({ name, role, adopted: { what: describeSpec(spec) } });
+      if (!t.namespaces.some((n) => n.name === name))
+        t.namespaces.push({ name, role, adopted: { what: describeSpec(spec) } });
       return name;
     };
     const client = { netns: nsFor(c, 'client'), ip: '0.0.0.0', dev: '' };
     const server = c === s ? { ...client } : { netns: nsFor(s, 'server'), ip: '0.0.0.0', dev: '' };
     t.existing = { client: c, server: s, ...(serverAddress ? { serverAddress } : {}) };
     // cnperf knows nothing of what lies between: a raw frame's next hop is not something it can name
-    t.rawUnsupported = "between existing namespaces cnperf does not know the next hop's MAC that raw frames need: use send, sendmmsg or tcp";
-    t.xdpUnsupported = 'between existing namespaces cnperf does not know the path an AF_XDP frame would take: use send, sendmmsg or tcp';
+    t.rawUnsupported =
+      "between existing namespaces cnperf does not know the next hop's MAC that raw frames need: use send, " +
+      'sendmmsg or tcp';
+    t.xdpUnsupported =
+      'between existing namespaces cnperf does not know the path an AF_XDP frame would take: use send, sendmmsg or tcp';
     return complete(t, [{ client, server }], `${c} ═(existing: nothing built)═ ${s}`);
   },
   attach: (t, { journal }) => attachExisting(t, journal),
   // Nothing to build without the user's namespaces: which container runtimes it can ask.
-  doctor: () => `podman: and docker: endpoints need their runtime: ${['podman', 'docker'].map((r) => `${r} ${onPath(r) ? 'installed' : 'not installed'}`).join(', ')}`,
+  doctor: () =>
+    `podman: and docker: endpoints need their runtime: ` +
+    `${['podman', 'docker'].map((r) => `${r} ${onPath(r) ? 'installed' : 'not installed'}`).join(', ')}`,
 };
 
 /** The options that would change the namespaces (they set devices' MTU, offloads, queues). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { adoptNamespace } from '../../local/adopt.js';
 import { runCommand, type CommandRunner } from '../../local/command.js';
 import { registerOrphanSweep } from '../../local/cleanup.js';
-import { registerUndoHandler } from '../../local/executor.js';
+import { registerUndoHandler } from '../../local/undo.js';
 import { ownerMark } from '../../local/steps.js';
 import type { Journal } from '../../local/journal.js';
 import { staticEnginePath } from '../../paths.js';
@@ -20,7 +20,12 @@ import { firstLine, podmanArgv, probePodman, ulimitArgs } from './podman-runtime
 
 export const RUN_LABEL = 'cnperf.run';
 
-export async function attachPodman(t: Topology, runDir: string, journal: Journal, run: CommandRunner = runCommand): Promise<void> {
+export async function attachPodman(
+  t: Topology,
+  runDir: string,
+  journal: Journal,
+  run: CommandRunner = runCommand,
+): Promise<void> {
   const plan = t.podman!;
   const label = `${RUN_LABEL}=${t.runId}`;
   const podman = async (what: string, args: string[]) => {
@@ -38,7 +43,22 @@ export async function attachPodman(t: Topology, runDir: string, journal: Journal
   }
   const tarball = await imageTarball(runDir, run);
   journal.append({ op: 'podman-rmi', image: plan.image });
-  await run(['podman', 'import', '--change', `LABEL ${label}`, '--change', 'ENTRYPOINT ["/cnperf-engine"]', '--change', 'CMD ["pause"]', tarball, plan.image], undefined, 60_000).catch((e: unknown) => {
+  await run(
+    [
+      'podman',
+      'import',
+      '--change',
+      `LABEL ${label}`,
+      '--change',
+      'ENTRYPOINT ["/cnperf-engine"]',
+      '--change',
+      'CMD ["pause"]',
+      tarball,
+      plan.image,
+    ],
+    undefined,
+    60_000,
+  ).catch((e: unknown) => {
     throw new UserError(`podman could not import the run's image: ${firstLine(e)}`);
   });
   plan.runtime = await probePodman(plan.image, run);
@@ -47,18 +67,61 @@ export async function attachPodman(t: Topology, runDir: string, journal: Journal
   await adoptNamespace(plan.host, process.pid, "the host (podman's network)", journal, run);
   if (net.parent) await addParent(plan.host, net.parent, t.runId, journal, run);
   journal.append({ op: 'podman-network-rm', name: net.name });
-  const options = [...(net.mtu ? ['--opt', `mtu=${net.mtu}`] : []), ...(net.parent ? ['--opt', `parent=${net.parent.dev}`] : [])];
-  await podman(`create the network ${net.name} (${net.subnet})`, ['network', 'create', '--driver', net.driver, '--subnet', net.subnet, '--label', label, '--disable-dns', ...options, net.name]);
+  const options = [
+    ...(net.mtu ? ['--opt', `mtu=${net.mtu}`] : []),
+    ...(net.parent ? ['--opt', `parent=${net.parent.dev}`] : []),
+  ];
+  await podman(`create the network ${net.name} (${net.subnet})`, [
+    'network',
+    'create',
+    '--driver',
+    net.driver,
+    '--subnet',
+    net.subnet,
+    '--label',
+    label,
+    '--disable-dns',
+    ...options,
+    net.name,
+  ]);
   for (const c of plan.containers) {
     journal.append({ op: 'podman-rm', name: c.name });
-    await podman(`start the ${c.role} container ${c.name}`, ['run', '--detach', '--name', c.name, '--network', net.name, '--label', label, '--pull', 'never', '--log-driver', 'none', ...ulimitArgs(plan.runtime), plan.image]);
+    await podman(`start the ${c.role} container ${c.name}`, [
+      'run',
+      '--detach',
+      '--name',
+      c.name,
+      '--network',
+      net.name,
+      '--label',
+      label,
+      '--pull',
+      'never',
+      '--log-driver',
+      'none',
+      ...ulimitArgs(plan.runtime),
+      plan.image,
+    ]);
   }
-  const inspected = JSON.parse(await podman('inspect the containers', ['inspect', '--type', 'container', '--format', 'json', ...plan.containers.map((c) => c.name)])) as ContainerJson[];
+  const inspected = JSON.parse(
+    await podman('inspect the containers', [
+      'inspect',
+      '--type',
+      'container',
+      '--format',
+      'json',
+      ...plan.containers.map((c) => c.name),
+    ]),
+  ) as ContainerJson[];
   const ips = new Map<string, string>();
   for (const c of plan.containers) {
     const x = inspected.find((i) => i.Name === c.name || i.Name === `/${c.name}`);
     const ip = x?.NetworkSettings?.Networks?.[net.name]?.IPAddress;
-    if (!x?.State?.Running || !x.State.Pid || !ip) throw new UserError(`podman container ${c.name} is not running on ${net.name} (state ${x?.State?.Status ?? 'unknown'}, address ${ip || 'none'})`);
+    if (!x?.State?.Running || !x.State.Pid || !ip)
+      throw new UserError(
+        `podman container ` +
+          `${c.name} is not running on ${net.name} (state ${x?.State?.Status ?? 'unknown'}, address ${ip || 'none'})`,
+      );
     await adoptNamespace(c.netns, x.State.Pid, `podman container ${c.name}`, journal, run);
     ips.set(c.netns, ip);
   }
@@ -66,19 +129,38 @@ export async function attachPodman(t: Topology, runDir: string, journal: Journal
 
   // The host's side (podman's bridge and the containers' veth peers, or the macvlans' parent), and netavark's rules.
   const host = t.namespaces.find((n) => n.name === plan.host)!;
-  host.adopted = { ...host.adopted!, devices: net.parent ? [net.parent.dev] : await bridgeDevices(net.name, podman, run) };
+  host.adopted = {
+    ...host.adopted!,
+    devices: net.parent ? [net.parent.dev] : await bridgeDevices(net.name, podman, run),
+  };
   plan.firewall = await netavarkRules(run);
 }
 
-async function bridgeDevices(network: string, podman: (what: string, args: string[]) => Promise<string>, run: CommandRunner): Promise<string[]> {
-  const bridge = (JSON.parse(await podman('inspect the network', ['network', 'inspect', network])) as Array<{ network_interface?: string }>)[0]?.network_interface;
+async function bridgeDevices(
+  network: string,
+  podman: (what: string, args: string[]) => Promise<string>,
+  run: CommandRunner,
+): Promise<string[]> {
+  const bridge = (
+    JSON.parse(await podman('inspect the network', ['network', 'inspect', network])) as Array<{
+      network_interface?: string;
+    }>
+  )[0]?.network_interface;
   if (!bridge) throw new UserError(`podman network ${network} has no bridge device`);
-  const ports = (JSON.parse((await run(['ip', '-j', 'link', 'show', 'master', bridge])).stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname);
+  const ports = (
+    JSON.parse((await run(['ip', '-j', 'link', 'show', 'master', bridge])).stdout || '[]') as Array<{ ifname: string }>
+  ).map((l) => l.ifname);
   return [bridge, ...ports];
 }
 
 /** The macvlan network's parent: a veth in the host (marked as the run's), its peer in the run's stub. */
-async function addParent(host: string, p: { dev: string; peer: string; stub: string }, runId: string, journal: Journal, run: CommandRunner): Promise<void> {
+async function addParent(
+  host: string,
+  p: { dev: string; peer: string; stub: string },
+  runId: string,
+  journal: Journal,
+  run: CommandRunner,
+): Promise<void> {
   journal.append({ op: 'del-link', netns: host, dev: p.dev });
   await run(['ip', '-n', host, 'link', 'add', p.dev, 'type', 'veth', 'peer', 'name', p.peer, 'netns', p.stub]);
   await run(['ip', '-n', host, 'link', 'set', 'dev', p.dev, 'alias', ownerMark(runId), 'up']);
@@ -94,7 +176,11 @@ interface ContainerJson {
 /** A tarball of one file, /cnperf-engine (static): the whole root filesystem of the run's image. */
 async function imageTarball(runDir: string, run: CommandRunner): Promise<string> {
   const engine = staticEnginePath();
-  if (!existsSync(engine)) throw new UserError(`the static engine ${engine} is missing: the podman datapath's image is made from it`, 'it is built where libbpf-dev, libelf-dev and zlib1g-dev are installed: bash scripts/setup.sh');
+  if (!existsSync(engine))
+    throw new UserError(
+      `the static engine ${engine} is missing: the podman datapath's image is made from it`,
+      'it is built where libbpf-dev, libelf-dev and zlib1g-dev are installed: bash scripts/setup.sh',
+    );
   const root = path.join(runDir, 'rootfs');
   mkdirSync(root, { recursive: true });
   copyFileSync(engine, path.join(root, 'cnperf-engine'));
@@ -122,7 +208,12 @@ async function podmanRemove(args: string[], run: CommandRunner): Promise<'remove
  */
 registerOrphanSweep(async (isProtected, report, run) => {
   // each kind's `--format json` has its own spelling of names and labels
-  type Listed = { Names?: string[] | string; name?: string; Labels?: Record<string, string> | null; labels?: Record<string, string> | null };
+  type Listed = {
+    Names?: string[] | string;
+    name?: string;
+    Labels?: Record<string, string> | null;
+    labels?: Record<string, string> | null;
+  };
   const kinds: Array<[string, string[], (name: string) => string[]]> = [
     ['container', ['ps', '--all'], (n) => ['rm', '--force', '--time', '0', n]],
     ['network', ['network', 'ls'], (n) => ['network', 'rm', '--force', n]],
@@ -131,7 +222,9 @@ registerOrphanSweep(async (isProtected, report, run) => {
   for (const [kind, ls, rm] of kinds) {
     let listed: Listed[];
     try {
-      listed = JSON.parse((await run(['podman', ...ls, '--filter', `label=${RUN_LABEL}`, '--format', 'json'])).stdout || '[]') as Listed[];
+      listed = JSON.parse(
+        (await run(['podman', ...ls, '--filter', `label=${RUN_LABEL}`, '--format', 'json'])).stdout || '[]',
+      ) as Listed[];
     } catch {
       return; // no podman here: nothing of it to sweep
     }
@@ -149,6 +242,15 @@ registerOrphanSweep(async (isProtected, report, run) => {
   }
 });
 
-registerUndoHandler('podman-rm', { describe: (u) => `podman container ${u.name}`, undo: (u, run) => podmanRemove(['rm', '--force', '--time', '0', u.name], run) });
-registerUndoHandler('podman-network-rm', { describe: (u) => `podman network ${u.name}`, undo: (u, run) => podmanRemove(['network', 'rm', '--force', u.name], run) });
-registerUndoHandler('podman-rmi', { describe: (u) => `podman image ${u.image}`, undo: (u, run) => podmanRemove(['rmi', '--force', u.image], run) });
+registerUndoHandler('podman-rm', {
+  describe: (u) => `podman container ${u.name}`,
+  undo: (u, run) => podmanRemove(['rm', '--force', '--time', '0', u.name], run),
+});
+registerUndoHandler('podman-network-rm', {
+  describe: (u) => `podman network ${u.name}`,
+  undo: (u, run) => podmanRemove(['network', 'rm', '--force', u.name], run),
+});
+registerUndoHandler('podman-rmi', {
+  describe: (u) => `podman image ${u.image}`,
+  undo: (u, run) => podmanRemove(['rmi', '--force', u.image], run),
+});

@@ -7,14 +7,15 @@
  * run's still run (they may need it); ip_forward only while nothing else on the host forwards.
  */
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { registerUndoHandler } from '../../local/executor.js';
+import { registerUndoHandler } from '../../local/undo.js';
 
 const TABLES = ['filter', 'nat'] as const;
 
 export interface FirewallBefore {
   /** "filter NETAVARK_FORWARD": every chain of the filter and nat tables */
   chains: string[];
-  /** where iptables runs on nf_tables: its tables and their chains ("ip nat", "ip filter FORWARD"); empty for iptables-legacy */
+  /** where iptables runs on nf_tables: its tables and their chains ("ip nat", "ip filter FORWARD"); empty for
+   * iptables-legacy */
   tables: string[];
   ipForward: string;
 }
@@ -61,14 +62,22 @@ interface NftItem {
 }
 
 /** The IPv4 filter and nat tables of nftables and their chains: "ip nat", "ip nat POSTROUTING". */
-async function nftTablesAndChains(run: CommandRunner): Promise<{ tables: string[]; chains: string[]; ruled: Set<string> }> {
+async function nftTablesAndChains(
+  run: CommandRunner,
+): Promise<{ tables: string[]; chains: string[]; ruled: Set<string> }> {
   const { stdout } = await run(['nft', '-j', 'list', 'ruleset']);
   const items = (JSON.parse(stdout) as { nftables: NftItem[] }).nftables;
   const ours = (family: string, table: string) => family === 'ip' && (table === 'filter' || table === 'nat');
   return {
     tables: items.flatMap((x) => (x.table && ours(x.table.family, x.table.name) ? [`ip ${x.table.name}`] : [])),
-    chains: items.flatMap((x) => (x.chain && ours(x.chain.family, x.chain.table) ? [`ip ${x.chain.table} ${x.chain.name}`] : [])),
-    ruled: new Set(items.flatMap((x) => (x.rule ? [`${x.rule.family} ${x.rule.table} ${x.rule.chain}`, `${x.rule.family} ${x.rule.table}`] : []))),
+    chains: items.flatMap((x) =>
+      x.chain && ours(x.chain.family, x.chain.table) ? [`ip ${x.chain.table} ${x.chain.name}`] : [],
+    ),
+    ruled: new Set(
+      items.flatMap((x) =>
+        x.rule ? [`${x.rule.family} ${x.rule.table} ${x.rule.chain}`, `${x.rule.family} ${x.rule.table}`] : [],
+      ),
+    ),
   };
 }
 
@@ -82,7 +91,9 @@ export async function firewallBefore(run: CommandRunner = runCommand): Promise<F
 }
 
 /** netavark's rules in the host's firewall now: how many, in which chains (for the "why" lines). */
-export async function netavarkRules(run: CommandRunner = runCommand): Promise<{ backend: string; rules: number; chains: string[] }> {
+export async function netavarkRules(
+  run: CommandRunner = runCommand,
+): Promise<{ backend: string; rules: number; chains: string[] }> {
   let rules = 0;
   const chains: string[] = [];
   for (const t of TABLES) {
@@ -147,7 +158,8 @@ export function otherForwarders(iptablesS: readonly string[], nftTables: readonl
     for (const c of chains) if (FOREIGN.test(c)) found.add(`iptables chain ${c}`);
     for (const r of rules) if (r[0] === 'FORWARD' && !isNetavarkRule(r)) found.add(`a FORWARD rule (${r.join(' ')})`);
   }
-  for (const table of nftTables) if (/kube|docker|cni|cilium|calico|flannel|libvirt/i.test(table)) found.add(`nftables table ${table}`);
+  for (const table of nftTables)
+    if (/kube|docker|cni|cilium|calico|flannel|libvirt/i.test(table)) found.add(`nftables table ${table}`);
   return [...found];
 }
 
@@ -157,12 +169,16 @@ export function otherForwarders(iptablesS: readonly string[], nftTables: readonl
  * `clean` long after the run must not turn off forwarding that Docker or Kubernetes turned on since.
  */
 async function restoreIpForward(before: string, run: CommandRunner): Promise<boolean> {
-  if (!/^[01]$/.test(before)) throw new Error(`refusing to set net.ipv4.ip_forward to '${before}': not a value cnperf saved`);
+  if (!/^[01]$/.test(before))
+    throw new Error(`refusing to set net.ipv4.ip_forward to '${before}': not a value cnperf saved`);
   const now = (await run(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim();
   if (now === before || now !== '1') return false;
   const iptablesS = await Promise.all(TABLES.map(async (t) => (await run(['iptables', '-t', t, '-S'])).stdout));
   const nft = await run(['nft', '-j', 'list', 'tables']).then(
-    (r) => (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables.flatMap((x) => (x.table ? [`${x.table.family} ${x.table.name}`] : [])),
+    (r) =>
+      (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables.flatMap((x) =>
+        x.table ? [`${x.table.family} ${x.table.name}`] : [],
+      ),
     () => [],
   );
   if (otherForwarders(iptablesS, nft).length > 0) return false;

@@ -17,7 +17,14 @@ export function podmanArgv(rt: Pick<PodmanRuntime, 'runtime' | 'cgroup_manager'>
 
 /** `--ulimit` options for `podman run`, when the probe found podman's defaults do not start. */
 export function ulimitArgs(rt: PodmanRuntime): string[] {
-  return rt.ulimits ? ['--ulimit', `nofile=${rt.ulimits.nofile}:${rt.ulimits.nofile}`, '--ulimit', `nproc=${rt.ulimits.nproc}:${rt.ulimits.nproc}`] : [];
+  return rt.ulimits
+    ? [
+        '--ulimit',
+        `nofile=${rt.ulimits.nofile}:${rt.ulimits.nofile}`,
+        '--ulimit',
+        `nproc=${rt.ulimits.nproc}:${rt.ulimits.nproc}`,
+      ]
+    : [];
 }
 
 /** This process's hard limits of open files and processes (/proc/self/limits): what a child can keep. */
@@ -54,8 +61,13 @@ export async function probePodman(image: string, run: CommandRunner = runCommand
     for (let i = 0; i < TRIALS_PER_RUNTIME; i++) {
       const rt: PodmanRuntime = { runtime, cgroup_manager: cgroupManager, ulimits, tried };
       try {
-        const { stdout } = await run(podmanArgv(rt, ['run', '--rm', '--network', 'none', '--pull', 'never', ...ulimitArgs(rt), image, 'version']), undefined, 30_000);
-        if (!stdout.includes('"event":"hello"')) throw new Error(`the trial container printed no hello: ${stdout.slice(0, 200)}`);
+        const { stdout } = await run(
+          podmanArgv(rt, ['run', '--rm', '--network', 'none', '--pull', 'never', ...ulimitArgs(rt), image, 'version']),
+          undefined,
+          30_000,
+        );
+        if (!stdout.includes('"event":"hello"'))
+          throw new Error(`the trial container printed no hello: ${stdout.slice(0, 200)}`);
         probed = rt;
         return rt;
       } catch (e) {
@@ -68,19 +80,31 @@ export async function probePodman(image: string, run: CommandRunner = runCommand
       }
     }
   }
-  throw new UserError(`podman cannot start a container on this host; tried: ${tried.join('; ')}`, '`podman run --rm --network none IMAGE` must work here (cnperf doctor shows what podman reports)');
+  throw new UserError(
+    `podman cannot start a container on this host; tried: ${tried.join('; ')}`,
+    '`podman run --rm --network none IMAGE` must work here (cnperf doctor shows what podman reports)',
+  );
 }
 
 /** What `podman info` says of its runtime and cgroups. */
-export async function podmanInfo(run: CommandRunner = runCommand): Promise<{ version: string; runtime: string; cgroupManager: string; cgroupVersion: string; networkBackend: string }> {
+export async function podmanInfo(
+  run: CommandRunner = runCommand,
+): Promise<{ version: string; runtime: string; cgroupManager: string; cgroupVersion: string; networkBackend: string }> {
   let stdout: string;
   try {
     ({ stdout } = await run(['podman', 'info', '--format', 'json'], undefined, 30_000));
   } catch (e) {
-    if (e instanceof HostCommandError && /not found on PATH/.test(e.stderr)) throw new UserError('podman is not installed', 'install the Debian packages podman, netavark and runc (bash scripts/setup.sh does)');
+    if (e instanceof HostCommandError && /not found on PATH/.test(e.stderr))
+      throw new UserError(
+        'podman is not installed',
+        'install the Debian packages podman, netavark and runc (bash scripts/setup.sh does)',
+      );
     throw new UserError(`podman info failed: ${firstLine(e)}`);
   }
-  const i = JSON.parse(stdout) as { host?: { ociRuntime?: { name?: string }; cgroupManager?: string; cgroupVersion?: string; networkBackend?: string }; version?: { Version?: string } };
+  const i = JSON.parse(stdout) as {
+    host?: { ociRuntime?: { name?: string }; cgroupManager?: string; cgroupVersion?: string; networkBackend?: string };
+    version?: { Version?: string };
+  };
   return {
     version: i.version?.Version ?? '?',
     runtime: i.host?.ociRuntime?.name ?? 'runc',
@@ -93,6 +117,9 @@ export async function podmanInfo(run: CommandRunner = runCommand): Promise<{ ver
 /** The line of a podman failure that says what went wrong (its stderr starts with syslog noise). */
 export function firstLine(e: unknown): string {
   const text = e instanceof HostCommandError ? e.stderr : errorMessage(e);
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/failed to connect to syslog/.test(l));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/failed to connect to syslog/.test(l));
   return lines.find((l) => /^Error:/.test(l))?.replace(/^Error:\s*/, '') ?? lines[0] ?? 'no output';
 }

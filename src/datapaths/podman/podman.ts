@@ -1,5 +1,5 @@
 import { attachPodman } from './attach.js';
-import { ownedName } from '../../topology/model.js';
+import { ownedName } from '../../topology/validate.js';
 import { complete, draftTopology, type Pair } from '../nodes.js';
 import { pairSuffix, type Datapath } from '../types.js';
 
@@ -19,8 +19,15 @@ export const podman: Datapath = {
   takes: ['podman-driver'],
   tools: ['podman'],
   refuse(ctx) {
-    const theirs = [ctx.offload && '--offload', ctx.rps !== undefined && '--rps', ctx.xps !== undefined && '--xps'].filter(Boolean);
-    return theirs.length ? `the containers' devices are podman's to set up: ${theirs.join(', ')} would change what podman built (--mtu is passed to the network)` : null;
+    const theirs = [
+      ctx.offload && '--offload',
+      ctx.rps !== undefined && '--rps',
+      ctx.xps !== undefined && '--xps',
+    ].filter(Boolean);
+    return theirs.length
+      ? `the containers' devices are podman's to set up: ` +
+          `${theirs.join(', ')} would change what podman built (--mtu is passed to the network)`
+      : null;
   },
   plan(ctx) {
     const { runId, pairs = 1 } = ctx;
@@ -52,10 +59,25 @@ export const podman: Datapath = {
       parent = { dev: ownedName(runId, 'pm'), peer: ownedName(runId, 'pw'), stub: ownedName(runId, 'w') };
       t.namespaces.push({ name: parent.stub, role: 'wire' });
     }
-    t.podman = { image: `localhost/cnperf-${runId}:engine`, network: { name: `cnperf-${runId}`, driver, subnet, ...(ctx.mtu ? { mtu: ctx.mtu } : {}), ...(parent ? { parent } : {}) }, containers, host };
+    t.podman = {
+      image: `localhost/cnperf-${runId}:engine`,
+      network: {
+        name: `cnperf-${runId}`,
+        driver,
+        subnet,
+        ...(ctx.mtu ? { mtu: ctx.mtu } : {}),
+        ...(parent ? { parent } : {}),
+      },
+      containers,
+      host,
+    };
     const { client, server } = out[0]!;
     const via = parent ? `netavark macvlan on ${parent.dev}` : 'netavark bridge';
-    return complete(t, out, `${client.netns} [eth0] ═podman network cnperf-${runId} (${via}, ${subnet})═ [eth0] ${server.netns}`);
+    return complete(
+      t,
+      out,
+      `${client.netns} [eth0] ═podman network cnperf-${runId} (${via}, ${subnet})═ [eth0] ${server.netns}`,
+    );
   },
   attach: (t, { journal, runDir }) => attachPodman(t, runDir, journal),
 };

@@ -1,0 +1,200 @@
+/** The options the workloads take, each naming which (part of OPTIONS). */
+import { MAX_FLOWS } from '../datapaths/types.js';
+import { parseBytes, parsePercent } from '../util/units.js';
+import {
+  ALL,
+  PROBE,
+  TCP_TRANSACTIONS,
+  STREAMS,
+  oneOf,
+  intIn,
+  powerOfTwo,
+  durationIn,
+  text,
+  def,
+  parseCpus,
+} from './option-kit.js';
+
+export const WORKLOAD_OPTIONS = {
+  // Round trips (rtt, and the load workload's probe).
+  count: def<number>({
+    type: 'string',
+    for: PROBE,
+    value: 'N',
+    help: 'round trips (default 10000)',
+    parse: intIn(1, 100_000_000),
+  }),
+  interval: def<number>({
+    type: 'string',
+    for: PROBE,
+    value: '1ms|0',
+    help: 'send period (0: back to back)',
+    parse: durationIn(0, 60e9, '0..60s'),
+  }),
+  timeout: def<number>({
+    type: 'string',
+    for: PROBE,
+    value: 'DURATION',
+    help: 'a reply later than this is lost (default 200ms)',
+    parse: durationIn(1000, 60e9, '1us..60s'),
+  }),
+  'max-consecutive-lost': def<number>({
+    type: 'string',
+    for: PROBE,
+    value: 'N',
+    help: 'give up after this many losses in a row (0: never)',
+    parse: intIn(0, 100_000_000),
+  }),
+  'response-size': def<number>({
+    type: 'string',
+    for: TCP_TRANSACTIONS,
+    value: 'BYTES',
+    help: 'bytes of each response (default: as --size; both default 1 B, as netperf)',
+    parse: intIn(1, 65507),
+  }),
+  raw: def({ type: 'boolean', for: ['rtt'], help: 'keep every RTT, not only the histogram' }),
+  breakdown: def({
+    type: 'boolean',
+    for: ['rtt'],
+    help: 'split every RTT into send, forward path, server wake-up, turnaround, return path, wake-up',
+  }),
+
+  // Every workload.
+  size: def<number>({
+    type: 'string',
+    for: ALL,
+    value: 'BYTES',
+    help: 'UDP payload, 16.. (TCP: bytes per write; rr/crr: of each request, 1..; load: of the load)',
+    parse: intIn(1, 65507),
+  }),
+  wait: def<'block' | 'spin'>({
+    type: 'string',
+    for: ALL,
+    value: 'block|spin',
+    help: 'how the engines wait for packets',
+    parse: oneOf(['block', 'spin'] as const, 'block or spin'),
+  }),
+  pace: def<'sleep' | 'spin'>({
+    type: 'string',
+    for: ['rtt', 'stream', 'sweep', 'load'],
+    value: 'sleep|spin',
+    help: 'how senders wait for their next send time',
+    parse: oneOf(['sleep', 'spin'] as const, 'sleep (clock_nanosleep) or spin (busy-wait on the clock)'),
+  }),
+  cpus: def<[number, number]>({
+    type: 'string',
+    for: ALL,
+    value: 'CLIENT,SERVER',
+    help: 'pin the engines',
+    parse: parseCpus,
+  }),
+  'rt-prio': def<number>({
+    type: 'string',
+    for: ALL,
+    value: '1..99',
+    help: 'SCHED_FIFO priority of the engines',
+    parse: intIn(1, 99),
+  }),
+  warmup: def<string>({
+    type: 'string',
+    for: ALL,
+    value: 'N|DURATION',
+    help: 'rtt/load: round trips discarded (default 1); stream/sweep: seconds discarded (default 2s)',
+    parse: text,
+  }),
+
+  // Streams (stream, sweep, and the load workload's load).
+  api: def<string>({
+    type: 'string',
+    for: [...STREAMS, 'rtt'],
+    value: 'send,sendmmsg,raw,raw-mmsg,raw-ring,xdp,tcp',
+    help: 'sending APIs, one run each (default send; rtt: send or xdp)',
+    parse: text,
+  }),
+  'xdp-frames': def<number>({
+    type: 'string',
+    for: [...STREAMS, 'rtt'],
+    value: 'N',
+    help: '--api xdp: UMEM frames of 2 KiB, a power of two (default 4096)',
+    parse: powerOfTwo(64, 1 << 20),
+  }),
+  'xdp-ring': def<number>({
+    type: 'string',
+    for: [...STREAMS, 'rtt'],
+    value: 'N',
+    help: '--api xdp: entries of each AF_XDP ring, a power of two below --xdp-frames (default 2048)',
+    parse: powerOfTwo(64, 1 << 19),
+  }),
+  burst: def<number>({
+    type: 'string',
+    for: STREAMS,
+    value: 'N',
+    help: 'datagrams per send call or paced burst',
+    parse: intIn(1, 1024),
+  }),
+  rate: def<string>({
+    type: 'string',
+    for: STREAMS,
+    value: 'PPS|0',
+    help: 'offered packets per second per flow (0: as fast as possible); sweep: a list 50k,100k or a range 50k..400k:8',
+    parse: text,
+  }),
+  duration: def<number>({
+    type: 'string',
+    for: ['stream', 'sweep'],
+    value: 'DURATION',
+    help: 'how long each stream runs (default 10s)',
+    parse: durationIn(1e9, 86400e9, '1s..24h'),
+  }),
+  'qdisc-bypass': def({
+    type: 'boolean',
+    for: STREAMS,
+    help: 'raw APIs (raw, raw-mmsg, raw-ring): PACKET_QDISC_BYPASS',
+  }),
+  rcvbuf: def<number>({
+    type: 'string',
+    for: STREAMS,
+    value: 'BYTES',
+    help: "the receiver's socket buffer (SO_RCVBUFFORCE; default: the kernel's)",
+    parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30),
+  }),
+  flows: def<number>({
+    type: 'string',
+    for: ['stream', ...TCP_TRANSACTIONS],
+    value: 'N',
+    help:
+      'stream: sender/receiver pairs at once, each in its own namespaces; rr/crr: connections at once, ' +
+      'one transaction in flight each',
+    parse: intIn(1, MAX_FLOWS),
+  }),
+  'loss-threshold': def<number>({
+    type: 'string',
+    for: ['sweep'],
+    value: 'PERCENT',
+    help: 'the highest rate with less loss is the maximum sustained (default 0.1%)',
+    parse: parsePercent,
+  }),
+  'sender-limit': def<number>({
+    type: 'string',
+    for: ['sweep'],
+    value: 'PERCENT',
+    help:
+      'a point whose send rate falls more than this below the offered rate is sender-limited and never ' +
+      'sustained (default 2%)',
+    parse: parsePercent,
+  }),
+  settle: def<number>({
+    type: 'string',
+    for: ['load'],
+    value: 'DURATION',
+    help: 'how long the load runs before the probe starts (default 1s)',
+    parse: durationIn(0, 60e9, '0..60s'),
+  }),
+  worst: def<number>({
+    type: 'string',
+    for: ['load'],
+    value: 'N',
+    help: 'how many of the worst RTTs to keep (default 5000)',
+    parse: intIn(1, 1_000_000),
+  }),
+} as const;
