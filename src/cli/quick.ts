@@ -16,7 +16,7 @@ import { measure, type Measured } from '../runner/measure.js';
 import { withSession } from '../runner/session.js';
 import { signalExitCode } from '../runner/signals.js';
 import { OPTION_NAMES, parseArgsSpec, quickUsage } from '../options/options.js';
-import { planQuick } from '../input/quick.js';
+import { planQuick } from '../input/quick-plan.js';
 import { newRunId } from '../util/ids.js';
 import { WORKLOADS, planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import { flag, parseCommandArgs, str } from './args.js';

@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { addNetfilter } from './netfilter.js';
 import { addServices } from './service.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';

@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { complete, draftTopology } from './nodes.js';
 import type { Datapath } from './types.js';
 

@@ -1,5 +1,5 @@
 import { type IpvlanMode, type MacvlanMode } from '../topology/model.js';
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from './nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from './types.js';
 

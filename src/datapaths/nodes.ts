@@ -5,7 +5,7 @@
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
 import { type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 
 export interface SimNode {
   netns: string;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Daemon } from '../topology/model.js';
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { pairIps, type Datapath } from './types.js';
 

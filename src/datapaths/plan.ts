@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { type Topology } from '../topology/model.js';
-import { assertValidTopology } from '../topology/validate.js';
+import { assertValidTopology } from '../topology/well-formed.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
 import { placeGuests, vmRefusal } from './guests.js';

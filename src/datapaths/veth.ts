@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { complete, draftTopology, type Pair } from './nodes.js';
 import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 

@@ -1,4 +1,4 @@
-import { ownedName } from '../topology/validate.js';
+import { ownedName } from '../topology/well-formed.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from './nodes.js';
 import { PREFIX, pairIps, type Datapath } from './types.js';
 import { addServices } from './service.js';

@@ -1,9 +1,9 @@
 /**
  * An experiment's cases: each datapath entry × every combination of the list-valued parameters,
  * at a scale, with the overrides applied — and each case planned by the same code as `cnperf quick`
- * (src/input/quick.ts) from its values, so an experiment accepts exactly what the command line accepts. Pure.
+ * (src/input/quick-plan.ts) from its values, so an experiment accepts exactly what the command line accepts. Pure.
  */
-import { planQuick, type QuickPlan } from './quick.js';
+import { planQuick, type QuickPlan } from './quick-plan.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { workloadsOf, type Experiment } from './experiment-schema.js';
 import { optionDef } from '../options/options.js';

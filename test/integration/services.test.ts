@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { buildTopology } from '../../src/runner/build.js';
-import { planQuick } from '../../src/input/quick.js';
+import { planQuick } from '../../src/input/quick-plan.js';
 import { stateDir } from '../../src/paths.js';
 import type { Topology } from '../../src/topology/model.js';
 import { planForJobs, workloadOf } from '../../src/workloads/registry.js';

@@ -15,7 +15,7 @@ import { isNetavarkRule, otherForwarders, parseIptablesS, shellWords } from '../
 import type { CommandRunner } from '../../src/local/command.js';
 import { undoAll } from '../../src/local/undo.js';
 import { firstLine, hardLimits, refusedLimit, ulimitArgs } from '../../src/datapaths/podman/podman-runtime.js';
-import { validateTopology } from '../../src/topology/validate.js';
+import { validateTopology } from '../../src/topology/well-formed.js';
 import { HostCommandError, UserError } from '../../src/util/errors.js';
 import { FIXTURES } from '../helpers/paths.js';
 

@@ -9,7 +9,7 @@ import { parseQuickArgs } from '../../src/cli/quick.js';
 import { ownerMark, stepsFor } from '../../src/local/steps.js';
 import { bpfToolPath } from '../../src/paths.js';
 import { type Topology } from '../../src/topology/model.js';
-import { IFNAME_MAX, validateTopology } from '../../src/topology/validate.js';
+import { IFNAME_MAX, validateTopology } from '../../src/topology/well-formed.js';
 import { UserError } from '../../src/util/errors.js';
 
 const RUN = 'ab12cd';

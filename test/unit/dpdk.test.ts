@@ -16,7 +16,7 @@ import { dpdkArgv } from '../../src/datapaths/dpdk/dpdk-engines.js';
 import { ovsDpdkConfig } from '../../src/datapaths/dpdk/ovs-dpdk-switch.js';
 import { testpmdArgv } from '../../src/datapaths/dpdk/testpmd-switch.js';
 import { stepsFor } from '../../src/local/steps.js';
-import { validateTopology } from '../../src/topology/validate.js';
+import { validateTopology } from '../../src/topology/well-formed.js';
 import { UserError } from '../../src/util/errors.js';
 import { joined } from '../helpers/regex.js';
 

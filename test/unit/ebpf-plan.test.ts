@@ -8,9 +8,9 @@ import { FIXTURES } from '../helpers/paths.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { MAX_PAIRS } from '../../src/datapaths/types.js';
 import { stepsFor } from '../../src/local/steps.js';
-import { planQuick } from '../../src/input/quick.js';
+import { planQuick } from '../../src/input/quick-plan.js';
 import { type Link } from '../../src/topology/model.js';
-import { validateTopology } from '../../src/topology/validate.js';
+import { validateTopology } from '../../src/topology/well-formed.js';
 
 const veths = (links: Link[]) => links.filter((l): l is Extract<Link, { kind: 'veth' }> => l.kind === 'veth');
 

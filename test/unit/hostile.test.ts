@@ -17,7 +17,7 @@ import { MAX_PAIRS } from '../../src/datapaths/types.js';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import type { Job } from '../../src/workloads/registry.js';
 import type { DatapathOptions } from '../../src/datapaths/types.js';
-import { validIfName, validNetnsName } from '../../src/topology/validate.js';
+import { validIfName, validNetnsName } from '../../src/topology/well-formed.js';
 import { UserError } from '../../src/util/errors.js';
 
 const INJECTIONS = [

@@ -11,7 +11,7 @@ import {
   type RrServerResult,
 } from '../../src/engine-client/protocol.js';
 import { parseOptionValues } from '../../src/options/options.js';
-import { planQuick } from '../../src/input/quick.js';
+import { planQuick } from '../../src/input/quick-plan.js';
 import { rrOutcomeOf, rrParams } from '../../src/workloads/rr.js';
 import { FIXTURES } from '../helpers/paths.js';
 

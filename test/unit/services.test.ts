@@ -17,7 +17,7 @@ import { HostExecutor } from '../../src/local/executor.js';
 import { Journal } from '../../src/local/journal.js';
 import { stepsFor } from '../../src/local/steps.js';
 import { conntrackDelta, parseConntrack } from '../../src/probes/conntrack.js';
-import { planQuick } from '../../src/input/quick.js';
+import { planQuick } from '../../src/input/quick-plan.js';
 import { planForJobs } from '../../src/workloads/registry.js';
 import { FIXTURES } from '../helpers/paths.js';
 

@@ -18,7 +18,7 @@ import { readyConditions } from '../../src/local/ready.js';
 import { endpointTag, vmJson, vmNotes } from '../../src/report/vm.js';
 import { datapathOptions } from '../../src/input/datapath-options.js';
 import type { RunRecord } from '../../src/store/db.js';
-import { validateTopology } from '../../src/topology/validate.js';
+import { validateTopology } from '../../src/topology/well-formed.js';
 import { UserError } from '../../src/util/errors.js';
 import { GuestAgent, parseAgentLine, startCommand } from '../../src/vm/agent.js';
 import { ENGINE_PROTO, VERSION } from '../../src/version.js';

@@ -1,6 +1,6 @@
 import { attachCni } from './attach.js';
 import { findPlugin } from './plugin.js';
-import { ownedName } from '../../topology/validate.js';
+import { ownedName } from '../../topology/well-formed.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from '../nodes.js';
 import { pairSuffix, type Datapath } from '../types.js';
 

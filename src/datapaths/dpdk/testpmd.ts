@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startTestpmd, TESTPMD } from './testpmd-switch.js';
 import { hugepagesUnavailable } from './hugepages.js';
 import { type DpdkPlan, type Endpoint, type Topology } from '../../topology/model.js';
-import { ownedName } from '../../topology/validate.js';
+import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology } from '../nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from '../types.js';
 

@@ -1,4 +1,4 @@
-import { ownedName } from '../../topology/validate.js';
+import { ownedName } from '../../topology/well-formed.js';
 import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
 import { addVethContainer, complete, draftTopology, endpointOf, type Pair } from '../nodes.js';
 import { pairIps, type Datapath } from '../types.js';

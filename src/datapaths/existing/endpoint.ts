@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { validNetnsName } from '../../topology/validate.js';
+import { validNetnsName } from '../../topology/well-formed.js';
 import { HostCommandError, UserError } from '../../util/errors.js';
 
 export type EndpointSpec =

@@ -1,7 +1,7 @@
 import { onPath } from '../../local/command.js';
 import { attachExisting } from './attach.js';
 import { describeSpec, parseEndpointSpec } from './endpoint.js';
-import { ownedName } from '../../topology/validate.js';
+import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology } from '../nodes.js';
 import type { Datapath, PlanContext } from '../types.js';
 

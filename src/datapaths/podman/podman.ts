@@ -1,5 +1,5 @@
 import { attachPodman } from './attach.js';
-import { ownedName } from '../../topology/validate.js';
+import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology, type Pair } from '../nodes.js';
 import { pairSuffix, type Datapath } from '../types.js';
 
