@@ -1,44 +1,32 @@
-/** cnperf's command line: the command table, help, and the one place where errors become exit codes. */
-import { datapathNames } from '../datapaths/registry.js';
-import { EngineError, probeEngineVersion } from '../engine-client/supervisor.js';
-import { CniError } from '../datapaths/cni/plugin.js';
-import { DATAPATH_OPTION_NAMES, OPTION_NAMES, OPTIONS, type OptionDef } from '../options/options.js';
+/**
+ * cnperf's command line: the command table, help, and the one place where errors become exit codes.
+ * A command's module is loaded only when that command runs or its usage is asked for: `cnperf --help`
+ * and every command start without loading the others (the store, the report, zod's schemas).
+ */
+import { OPTIONS, type OptionDef } from '../options/options.js';
 import { HostCommandError, UserError, errorMessage } from '../util/errors.js';
 import { nearest } from '../util/nearest.js';
 import { VERSION } from '../version.js';
 import type { OptionSpec } from './args.js';
-import { CALIBRATE_OPTIONS, CALIBRATE_USAGE, calibrateCommand } from './calibrate.js';
-import { CHECK_OPTIONS, CHECK_USAGE, checkCommand } from './check.js';
-import { CLEAN_OPTIONS, CLEAN_USAGE, cleanCommand } from './clean.js';
 import { completionScript, enumeratedValues, SHELLS, type CompletionCommand } from './completion.js';
-import { DOCTOR_OPTIONS, DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { envVarLines } from './env-vars.js';
-import { SCHEMA_USAGE, schemaCommand } from './schema.js';
-import { VALIDATE_USAGE, validateCommand } from './validate.js';
-import { RUN_OPTIONS, RUN_USAGE, runExperimentCommand } from './run.js';
-import {
-  COMPARE_OPTIONS,
-  COMPARE_USAGE,
-  compareCommand,
-  REPORT_OPTIONS,
-  REPORT_USAGE,
-  reportCommand,
-} from './report.js';
-import { QUICK_USAGE, quickCommand } from './quick.js';
-import { RESULTS_OPTIONS, RESULTS_USAGE, resultsCommand } from './results.js';
-import { TOPO_UP_OPTIONS, TOPO_USAGE, topoCommand } from './topo.js';
 
-interface Command {
+/** What a command's module gives once loaded. */
+interface Loaded {
   run: (argv: string[]) => Promise<number>;
-  /** one line for `cnperf --help` */
-  help: string;
   /** what `cnperf COMMAND --help` and `cnperf help COMMAND` print */
   usage: string;
-  /** for completion: the options, their enumerated values, subcommands and positional words */
+  /** for completion: the options, their enumerated values and positional words */
   options: OptionSpec;
   values?: Record<string, readonly string[]>;
-  subcommands?: readonly string[];
   positionals?: () => readonly string[];
+}
+
+interface Command {
+  /** one line for `cnperf --help` */
+  help: string;
+  subcommands?: readonly string[];
+  load: () => Promise<Loaded>;
 }
 
 const COMPLETION_USAGE = `cnperf completion ${SHELLS.join('|')}   (a completion script made from the option table)
@@ -56,113 +44,147 @@ const quickValues = (names: readonly string[]) =>
       return v ? [[n, v]] : [];
     }),
   );
+const datapathNames = async () => (await import('../datapaths/registry.js')).datapathNames;
 
 const COMMANDS: Record<string, Command> = {
   quick: {
-    run: quickCommand,
     help: 'measure RTT, throughput, rate sweeps or latency under load through datapaths',
-    usage: QUICK_USAGE,
-    options: quickOptions(OPTION_NAMES),
-    values: quickValues(OPTION_NAMES),
-    positionals: datapathNames,
+    load: async () => {
+      const [m, { OPTION_NAMES }] = [await import('./quick.js'), await import('../options/options.js')];
+      return {
+        run: m.quickCommand,
+        usage: m.QUICK_USAGE,
+        options: quickOptions(OPTION_NAMES),
+        values: quickValues(OPTION_NAMES),
+        positionals: await datapathNames(),
+      };
+    },
   },
   topo: {
-    run: topoCommand,
     help: 'build a datapath and leave it (up), remove it (down), list kept ones',
-    usage: TOPO_USAGE,
-    options: TOPO_UP_OPTIONS,
-    values: quickValues(DATAPATH_OPTION_NAMES),
     subcommands: ['up', 'down', 'list'],
-    positionals: datapathNames,
+    load: async () => {
+      const [m, { DATAPATH_OPTION_NAMES }] = [await import('./topo.js'), await import('../options/options.js')];
+      return {
+        run: m.topoCommand,
+        usage: m.TOPO_USAGE,
+        options: m.TOPO_UP_OPTIONS,
+        values: quickValues(DATAPATH_OPTION_NAMES),
+        positionals: await datapathNames(),
+      };
+    },
   },
-  clean: { run: cleanCommand, help: 'remove what killed runs left behind', usage: CLEAN_USAGE, options: CLEAN_OPTIONS },
+  clean: {
+    help: 'remove what killed runs left behind',
+    load: async () => {
+      const m = await import('./clean.js');
+      return { run: m.cleanCommand, usage: m.CLEAN_USAGE, options: m.CLEAN_OPTIONS };
+    },
+  },
   results: {
-    run: resultsCommand,
     help: 'list and show stored runs',
-    usage: RESULTS_USAGE,
-    options: RESULTS_OPTIONS,
     subcommands: ['list', 'show'],
+    load: async () => {
+      const m = await import('./results.js');
+      return { run: m.resultsCommand, usage: m.RESULTS_USAGE, options: m.RESULTS_OPTIONS };
+    },
   },
   calibrate: {
-    run: calibrateCommand,
     help: "measure this machine's floor: clock cost, minimum RTT, timer lateness, noise",
-    usage: CALIBRATE_USAGE,
-    options: CALIBRATE_OPTIONS,
+    load: async () => {
+      const m = await import('./calibrate.js');
+      return { run: m.calibrateCommand, usage: m.CALIBRATE_USAGE, options: m.CALIBRATE_OPTIONS };
+    },
   },
   doctor: {
-    run: doctorCommand,
     help: 'check what this machine supports and what adds noise',
-    usage: DOCTOR_USAGE,
-    options: DOCTOR_OPTIONS,
+    load: async () => {
+      const m = await import('./doctor.js');
+      return { run: m.doctorCommand, usage: m.DOCTOR_USAGE, options: m.DOCTOR_OPTIONS };
+    },
   },
   run: {
-    run: runExperimentCommand,
     help: 'run an experiment file (datapaths × workloads × parameters, repeated)',
-    usage: RUN_USAGE,
-    options: RUN_OPTIONS,
-    values: { scale: ['quick', 'full'], inconclusive: ['fail', 'pass'] },
+    load: async () => {
+      const m = await import('./run.js');
+      const values = { scale: ['quick', 'full'], inconclusive: ['fail', 'pass'] };
+      return { run: m.runExperimentCommand, usage: m.RUN_USAGE, options: m.RUN_OPTIONS, values };
+    },
   },
   report: {
-    run: reportCommand,
     help: 'one HTML report (or CSV, JSON) of an experiment or of runs',
-    usage: REPORT_USAGE,
-    options: REPORT_OPTIONS,
-    values: { format: ['html', 'csv', 'json'] },
+    load: async () => {
+      const m = await import('./report.js');
+      const values = { format: ['html', 'csv', 'json'] };
+      return { run: m.reportCommand, usage: m.REPORT_USAGE, options: m.REPORT_OPTIONS, values };
+    },
   },
   check: {
-    run: checkCommand,
     help: 'judge stored results against expectations (exit 1 when one fails): a CI gate',
-    usage: CHECK_USAGE,
-    options: CHECK_OPTIONS,
-    values: { inconclusive: ['fail', 'pass'] },
+    load: async () => {
+      const m = await import('./check.js');
+      const values = { inconclusive: ['fail', 'pass'] };
+      return { run: m.checkCommand, usage: m.CHECK_USAGE, options: m.CHECK_OPTIONS, values };
+    },
   },
   compare: {
-    run: compareCommand,
     help: 'two experiments or runs side by side, with significance',
-    usage: COMPARE_USAGE,
-    options: COMPARE_OPTIONS,
+    load: async () => {
+      const m = await import('./report.js');
+      return { run: m.compareCommand, usage: m.COMPARE_USAGE, options: m.COMPARE_OPTIONS };
+    },
   },
   validate: {
-    run: validateCommand,
     help: 'check experiment files (changes nothing)',
-    usage: VALIDATE_USAGE,
-    options: {},
+    load: async () => {
+      const m = await import('./validate.js');
+      return { run: m.validateCommand, usage: m.VALIDATE_USAGE, options: {} };
+    },
   },
-  schema: { run: schemaCommand, help: 'print the JSON Schema of experiment files', usage: SCHEMA_USAGE, options: {} },
+  schema: {
+    help: 'print the JSON Schema of experiment files',
+    load: async () => {
+      const m = await import('./schema.js');
+      return { run: m.schemaCommand, usage: m.SCHEMA_USAGE, options: {} };
+    },
+  },
   completion: {
-    run: async (argv) => completionCommand(argv),
     help: 'print a shell completion script (bash, zsh, fish)',
-    usage: COMPLETION_USAGE,
-    options: {},
-    positionals: () => SHELLS,
+    load: async () => ({ run: completionCommand, usage: COMPLETION_USAGE, options: {}, positionals: () => SHELLS }),
   },
 };
 
-function completionCommand(argv: string[]): number {
+/** Every command's completion words: the one place that loads every command's module. */
+async function completionCommand(argv: string[]): Promise<number> {
   if (argv.length !== 1) throw new UserError('completion: name one shell', `usage: ${COMPLETION_USAGE}`);
-  const cmds: CompletionCommand[] = Object.entries(COMMANDS).map(([name, c]) => ({
-    name,
-    help: c.help,
-    ...(c.subcommands ? { subcommands: c.subcommands } : {}),
-    ...(c.positionals ? { positionals: c.positionals() } : {}),
-    options: Object.entries(c.options).map(([o, spec]) => ({
-      name: o,
-      takesValue: spec.type === 'string',
-      ...(c.values?.[o] ? { values: c.values[o] } : {}),
-    })),
-  }));
+  const cmds: CompletionCommand[] = [];
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    const l = await c.load();
+    cmds.push({
+      name,
+      help: c.help,
+      ...(c.subcommands ? { subcommands: c.subcommands } : {}),
+      ...(l.positionals ? { positionals: l.positionals() } : {}),
+      options: Object.entries(l.options).map(([o, spec]) => ({
+        name: o,
+        takesValue: spec.type === 'string',
+        ...(l.values?.[o] ? { values: l.values[o] } : {}),
+      })),
+    });
+  }
   process.stdout.write(completionScript(argv[0]!, cmds));
   return 0;
 }
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const names = (await datapathNames())();
   const cmds = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.help}`);
   return `cnperf ${VERSION} — a measurement lab for Linux container networking
 
 usage: cnperf COMMAND [options]   (cnperf COMMAND --help, or cnperf help COMMAND, for its options)
 ${cmds.join('\n')}
 
-datapaths: ${datapathNames().join(', ')}
+datapaths: ${names.join(', ')}
 examples:  cnperf quick loopback veth bridge --count 10000 --interval 1ms
            cnperf quick bridge --workload stream --api send,sendmmsg,raw,raw-mmsg --burst 64
            cnperf quick bridge routed macvlan vxlan --placement cross-node
@@ -187,24 +209,24 @@ function command(name: string): Command {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === 'help') {
-    process.stdout.write(`usage: ${command(rest[0]!).usage}\n`);
+    process.stdout.write(`usage: ${(await command(rest[0]!).load()).usage}\n`);
     return 0;
   }
   if (cmd === '--version' || cmd === 'version') {
     let engine: string;
     try {
-      engine = await probeEngineVersion();
+      engine = await (await import('../engine-client/supervisor.js')).probeEngineVersion();
     } catch (e) {
       engine = `– (${errorMessage(e)})`;
     }
     process.stdout.write(`cnperf ${VERSION}\nengine ${engine}\n`);
     return 0;
   }
-  const c = command(cmd);
+  const c = await command(cmd).load();
   // --help or -h anywhere before a "--" asks for the usage, whatever else is on the line
   const end = rest.indexOf('--');
   if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === '--help' || a === '-h')) {
@@ -226,7 +248,13 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (e: unknown) => {
+  async (e: unknown) => {
+    // the classes of refusals by the host, the engine or a CNI plugin (their modules are loaded by now if
+    // the command used them)
+    const [{ EngineError }, { CniError }] = [
+      await import('../engine-client/supervisor.js'),
+      await import('../datapaths/cni/plugin.js'),
+    ];
     if (e instanceof UserError) {
       process.stderr.write(`cnperf: ${e.message}\n${e.hint ? e.hint.replace(/^/gm, '  ') + '\n' : ''}`);
       process.exitCode = e.exitCode;
