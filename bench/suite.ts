@@ -440,8 +440,8 @@ function wiringProbes(pairs: number, manyPairs: number): Probe[] {
     const settle = settleMs();
     progress(
       `  ${args[0]} ×` +
-        (`${pairsNow}: build ${((built - t0) / 1000).toFixed(2)} s, teardown ` +
-          `${((down - built) / 1000).toFixed(2)} s, kernel cleanup ${(settle / 1000).toFixed(2)} s`),
+        `${pairsNow}: build ${((built - t0) / 1000).toFixed(2)} s, teardown ` +
+        `${((down - built) / 1000).toFixed(2)} s, kernel cleanup ${(settle / 1000).toFixed(2)} s`,
     );
     return (down + settle - t0) / 1000;
   };
@@ -449,8 +449,8 @@ function wiringProbes(pairs: number, manyPairs: number): Probe[] {
     `Build + teardown + kernel cleanup of ` + `${pairs} container pairs (${2 * pairs} containers) on one bridge (s)`;
   const many =
     `Build + teardown + kernel cleanup of ` +
-    (`${manyPairs} container pairs ` +
-      `(${2 * manyPairs} containers) on one bridge (s; no peer: the CNI plugin would take minutes)`);
+    `${manyPairs} container pairs ` +
+    `(${2 * manyPairs} containers) on one bridge (s; no peer: the CNI plugin would take minutes)`;
   // the shipped network: a /16 of the benchmarking range, as a cluster node's pod CIDR
   const conf = path.join(PROJECT_ROOT, 'experiments', 'cni', 'bridge.conflist');
   return [
@@ -659,13 +659,13 @@ function main(): void {
   const lines: string[] = [];
   lines.push(`# cnperf benchmarks, ${new Date().toISOString().slice(0, 10)}`, '');
   lines.push(
-    `Machine: ${env.cpu_model ?? 'unknown ' + 'CPU'}, ${env.cpu_count} CPUs, kernel ` +
-      (`${env.kernel} (${env.preemption ?? '?'}), ` +
-        (`${env.virtualization ?? 'bare ' + 'metal'}. Client/sender pinned to CPU ` +
-          (`${CLIENT_CPU}, server/receiver to CPU ` +
-            (`${SERVER_CPU}. Medians of ` +
-              (`${rounds} rounds, the tools alternating. ` +
-                `${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`))))),
+    `Machine: ${env.cpu_model ?? 'unknown CPU'}, ${env.cpu_count} CPUs, kernel ` +
+      `${env.kernel} (${env.preemption ?? '?'}), ` +
+      `${env.virtualization ?? 'bare metal'}. Client/sender pinned to CPU ` +
+      `${CLIENT_CPU}, server/receiver to CPU ` +
+      `${SERVER_CPU}. Medians of ` +
+      `${rounds} rounds, the tools alternating. ` +
+      `${minutes} min in all; peak RSS of this process ${rss.toFixed(0)} MiB.`,
     '',
   );
   lines.push(
@@ -680,8 +680,8 @@ function main(): void {
       const ratio = ours && !p.tool.startsWith('cnperf') && !p.noRatio ? ratioText(ours.values, p.values) : '';
       lines.push(
         `| ${g} | ${p.tool} | ` +
-          (`${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ` +
-            `${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`),
+          `${m.toFixed(p.unit === 'Gbit/s' ? 2 : 1)} ` +
+          `${p.unit} | ${p.values.map((v) => v.toFixed(1)).join(', ')} | ${ratio} |`,
       );
     }
   }
@@ -696,8 +696,8 @@ function main(): void {
   lines.push(
     '',
     'Ratios are cnperf / peer, taken round by round (the two ran back to back): the median ratio and the ' +
-      ('range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means ' +
-        'cnperf measures lower or works faster; above 1 for rates means it moves more.'),
+      'range over the rounds; "within noise" when that range covers 1.0. Below 1 for latencies and times means ' +
+      'cnperf measures lower or works faster; above 1 for rates means it moves more.',
   );
   const md = lines.join('\n') + '\n';
   process.stdout.write(md);

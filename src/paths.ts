@@ -61,8 +61,8 @@ export function defaultDbPath(): string {
     if (link)
       throw new UserError(
         `the default results store ` +
-          (`${p} is a symbolic link (to ` +
-            `${readlinkSync(p)}): cnperf, as root, will not write through a link it did not choose`),
+          `${p} is a symbolic link (to ` +
+          `${readlinkSync(p)}): cnperf, as root, will not write through a link it did not choose`,
         `name the store you mean with --db FILE (or CNPERF_DB)`,
       );
   }

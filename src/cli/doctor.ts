@@ -66,14 +66,14 @@ async function buildAndRemove(d: Datapath, placement: Datapath['placements'][num
   const rt = topo.podman?.runtime;
   const how = rt
     ? `; podman runs with ` +
-      (`${rt.runtime} and the ` +
-        (`${rt.cgroup_manager} cgroup ` +
-          `manager${
-            rt.ulimits
-              ? `, --ulimit ` +
-                `nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)`
-              : ''
-          }`))
+      `${rt.runtime} and the ` +
+      `${rt.cgroup_manager} cgroup ` +
+      `manager${
+        rt.ulimits
+          ? `, --ulimit ` +
+            `nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)`
+          : ''
+      }`
     : '';
   return d.description + how;
 }

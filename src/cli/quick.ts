@@ -123,10 +123,10 @@ export function dryRun(datapath: string, jobs: readonly Job[], options: Datapath
   if (guests.length)
     lines.push(
       `# boot: qemu (` +
-        (`${guests
-          .map((n) => `${n.name} on tap ` + (`${n.guest!.tap}@${n.guest!.hostNetns}` + ``))
+        `${guests
+          .map((n) => `${n.name} on tap ${n.guest!.tap}@${n.guest!.hostNetns}`)
           .join(', ')}): Debian's cloud kernel and cnperf's initramfs; the engines above run in the guests ` +
-          `through their agent`),
+        `through their agent`,
     );
   lines.push(
     `# teardown: ${[

@@ -100,15 +100,15 @@ function headline(r: RunRecord): string {
   if (s && s.rx_pps !== null)
     return (
       `${s.api} ` +
-      (`${s.size} B: rx ` +
-        `${(s.rx_pps / 1000).toFixed(1)} kpps, ${s.rx_gbps} Gbit/s, loss ${(s.loss_ratio * 100).toFixed(2)} %`)
+      `${s.size} B: rx ` +
+      `${(s.rx_pps / 1000).toFixed(1)} kpps, ${s.rx_gbps} Gbit/s, loss ${(s.loss_ratio * 100).toFixed(2)} %`
     );
   const w = sweepSummaryOf(r);
   if (w)
     return (
       `${w.api} sweep of ` +
-      (`${w.points.length} rates: max sustained ` +
-        `${w.max_sustained_pps === null ? 'none' : `${(w.max_sustained_pps / 1000).toFixed(1)} kpps`}`)
+      `${w.points.length} rates: max sustained ` +
+      `${w.max_sustained_pps === null ? 'none' : `${(w.max_sustained_pps / 1000).toFixed(1)} kpps`}`
     );
   return r.problem ?? '–';
 }

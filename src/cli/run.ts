@@ -110,11 +110,11 @@ export async function runExperimentCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${experimentTables(outcome.experiment, cases)}\n`);
         process.stdout.write(
           `${outcome.ok} ok, ` +
-            (`${outcome.partial} partial, ` +
-              (`${outcome.failed} failed` +
-                `${
-                  outcome.skipped ? `, ` + `${outcome.skipped} already stored (resumed)` : ''
-                }; stored in ${db} as experiment ${outcome.experiment.id}\n`)),
+            `${outcome.partial} partial, ` +
+            `${outcome.failed} failed` +
+            `${
+              outcome.skipped ? `, ${outcome.skipped} already stored (resumed)` : ''
+            }; stored in ${db} as experiment ${outcome.experiment.id}\n`,
         );
         process.stdout.write(`report: cnperf report ${outcome.experiment.id} --db ${db} -o ${loaded.spec.name}.html\n`);
         if (check) process.stdout.write(`\n${gatesTable(judgements)}\n`);

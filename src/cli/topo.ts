@@ -79,11 +79,11 @@ async function topoUp(argv: string[]): Promise<number> {
       // without a workload the Service's port is UDP (as rtt and stream use it)
       (topo.service
         ? `service: ${topo.service.cluster_ip}:` +
-          (`${topo.service.port}/` +
-            (`${topo.service.protocol} ` +
-              (`(${topo.service.proxy}, ` +
-                (`${topo.service.services} Services) → ` +
-                  `${topo.service.endpoints.join(', ')}:${topo.service.target_port}\n`))))
+          `${topo.service.port}/` +
+          `${topo.service.protocol} ` +
+          `(${topo.service.proxy}, ` +
+          `${topo.service.services} Services) → ` +
+          `${topo.service.endpoints.join(', ')}:${topo.service.target_port}\n`
         : '') +
       `try:    ip netns exec ${client.netns} ping -c 3 ${server.ip}\n` +
       `remove: cnperf topo down ${topo.runId}\n`,

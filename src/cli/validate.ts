@@ -20,7 +20,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
       const sizes = SCALES.map(
         (s) => `${s}: ${expandCases(e.spec, s).length} cases × ${repeatsOf(e.spec, s)} repeats`,
       ).join(', ');
-      process.stdout.write(`${f}: ok (${e.spec.name}, ${workloadsOf(e.spec).join(' + ')}; ${sizes})\n`);
+      process.stdout.write(`${f}: ok (${e.spec.name}, ${workloadsOf(e.spec).join()}; ${sizes})\n`);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       errors.push(err.message);

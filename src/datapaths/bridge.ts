@@ -56,11 +56,11 @@ export const bridge: Datapath = {
         summary =
           placement === 'cross-node'
             ? `${c.netns} ═veth═ ` +
-              (`${bridgeOf(nodes[0]!)}@` +
-                `${nodes[0]!.netns} ─wire─ ${bridgeOf(nodes[1]!)}@${nodes[1]!.netns} ═veth═ ${s.netns}`)
+              `${bridgeOf(nodes[0]!)}@` +
+              `${nodes[0]!.netns} ─wire─ ${bridgeOf(nodes[1]!)}@${nodes[1]!.netns} ═veth═ ${s.netns}`
             : `${c.netns} ` +
-              (`[${c.dev}] ═veth═ ` +
-                `[${c.peer}] ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`);
+              `[${c.dev}] ═veth═ ` +
+              `[${c.peer}] ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
       }
     }
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true);

@@ -45,8 +45,8 @@ export function vmRefusal(
     ipvlan: "its endpoints are ipvlan devices of the node's NIC: there is no tap for a VM",
     ovs:
       "tried: through OVS's userspace (netdev) datapath a guest on a tap answered none of 300 round " +
-      ('trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off ' +
-        'inside a guest yet'),
+      'trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off ' +
+      'inside a guest yet',
     cni: "the CNI plugins make the endpoints' interfaces themselves, inside namespaces",
     xdp: 'its BPF programs redirect between veths by ifindex: a tap is not one',
     tcx: 'bpf_redirect_peer needs a veth peer: a tap has none',

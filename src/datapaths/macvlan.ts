@@ -56,10 +56,10 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
     if (i === 0)
       summary =
         `${c.netns} ` +
-        (`[${kind} ${mode} on ` +
-          `${a.nic}]${
-            placement === 'cross-node' ? (ctx.hosts?.length ? ' ─network─ ' + '' : ' ─wire─ ') : ' ↔ '
-          }[${kind} ${mode} on ${b.nic}] ${s.netns}`);
+        `[${kind} ${mode} on ` +
+        `${a.nic}]${
+          placement === 'cross-node' ? (ctx.hosts?.length ? ' ─network─ ' : ' ─wire─ ') : ' ↔ '
+        }[${kind} ${mode} on ${b.nic}] ${s.netns}`;
   }
   if (kind === 'ipvlan')
     t.rawUnsupported = "ipvlan slaves share their lower device's MAC; raw frames are not supported on it yet";

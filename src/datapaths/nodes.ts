@@ -176,9 +176,9 @@ export function nicTakeoverRefusal(hosts: readonly PlanHost[] | undefined, used:
         : `carries ${h.address}`;
     return (
       `${what} takes over host ` +
-      (`${h.name}'s NIC (${h.nic === 'NIC' ? 'none named in the ' + 'inventory' : h.nic}), which ` +
-        (`${which}, the address cnperf reaches it at: the host would stop answering (ssh, the run's teardown) — name ` +
-          `a second NIC, without that address, with interface: in the inventory`))
+      `${h.name}'s NIC (${h.nic === 'NIC' ? 'none named in the ' + 'inventory' : h.nic}), which ` +
+      `${which}, the address cnperf reaches it at: the host would stop answering (ssh, the run's teardown) — name ` +
+      `a second NIC, without that address, with interface: in the inventory`
     );
   }
   return null;

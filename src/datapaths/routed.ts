@@ -57,8 +57,8 @@ export const routed: Datapath = {
     const summary =
       placement === 'cross-node'
         ? `${client.netns} ═veth═ ` +
-          (`${a.netns} (routes) ` +
-            `─${ctx.hosts?.length ? `${a.nic}: network` : 'wire'}─ ${b.netns} (routes) ═veth═ ${server.netns}`)
+          `${a.netns} (routes) ` +
+          `─${ctx.hosts?.length ? `${a.nic}: network` : 'wire'}─ ${b.netns} (routes) ═veth═ ${server.netns}`
         : `${client.netns} ═veth═ ${a.netns} (routes, forwards) ═veth═ ${server.netns}`;
     return complete(t, out, summary);
   },

@@ -123,8 +123,8 @@ export function iptablesServices(s: ServiceSet): string {
     );
     svcRules.push(
       `-A ${svc} ! -s ` +
-        (`${CLUSTER_CIDR} -d ${v.ip}/32 -p ` +
-          `${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j KUBE-MARK-MASQ`),
+        `${CLUSTER_CIDR} -d ${v.ip}/32 -p ` +
+        `${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j KUBE-MARK-MASQ`,
     );
     v.endpoints.forEach((e, i) => {
       const sep = `KUBE-SEP-${chainHash(v.name, p, `${e.ip}:${e.port}`)}`;

@@ -81,8 +81,8 @@ export function addServices(
   if (services * perService > MAX_SERVICE_ENDPOINTS)
     throw new UserError(
       `--services ${services} × --endpoints-per-service ` +
-        (`${perService} = ${services * perService} endpoints: at most ` +
-          `${MAX_SERVICE_ENDPOINTS} in all (the rules grow with the product)`),
+        `${perService} = ${services * perService} endpoints: at most ` +
+        `${MAX_SERVICE_ENDPOINTS} in all (the rules grow with the product)`,
     );
   const measured = measuredIndex(o, services);
   if (t.namespaces.filter((n) => n.role === 'client').length > 1)

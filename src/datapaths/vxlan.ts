@@ -68,9 +68,9 @@ export const vxlan: Datapath = {
         t,
         [pair],
         `${a.netns} [` +
-          (`${va}, VNI ` +
-            (`${vni}] ` +
-              `─udp/${vxlanPort} over ${hosts?.length ? a.nic : 'wire'}─ [${vb}] ${b.netns} (inner MTU ${inner})`)),
+          `${va}, VNI ` +
+          `${vni}] ` +
+          `─udp/${vxlanPort} over ${hosts?.length ? a.nic : 'wire'}─ [${vb}] ${b.netns} (inner MTU ${inner})`,
       );
     }
     const bridges = [a, b].map((n, k) => {
@@ -104,10 +104,10 @@ export const vxlan: Datapath = {
       t,
       out,
       `${client.netns} ═veth═ ` +
-        (`${bridges[0]}+${va}@` +
-          (`${a.netns} ─udp/${vxlanPort} VNI ` +
-            (`${vni} over ${hosts?.length ? a.nic : 'wire'}─ ` +
-              `${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`))),
+        `${bridges[0]}+${va}@` +
+        `${a.netns} ─udp/${vxlanPort} VNI ` +
+        `${vni} over ${hosts?.length ? a.nic : 'wire'}─ ` +
+        `${vb}+${bridges[1]}@${b.netns} ═veth═ ${server.netns} (inner MTU ${inner})`,
     );
   },
 };

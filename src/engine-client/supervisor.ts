@@ -124,9 +124,9 @@ export class EngineProcess {
           new EngineError(
             this.label,
             `engine version ` +
-              (`${ev.version} (protocol ` +
-                (`${ev.proto}) does not match cnperf ` +
-                  `${VERSION} (protocol ${ENGINE_PROTO}); rebuild with \`npm run build\``)),
+              `${ev.version} (protocol ` +
+              `${ev.proto}) does not match cnperf ` +
+              `${VERSION} (protocol ${ENGINE_PROTO}); rebuild with \`npm run build\``,
           ),
         );
       }

@@ -51,19 +51,18 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
     case 'invalid_type':
       return (
         `${at}expected ` +
-        (`${
-          ({ array: 'a list', object: 'a ' + 'map' } as Record<string, string>)[issue.expected] ??
-          `a ` + `${issue.expected}`
+        `${
+          ({ array: 'a list', object: 'a map' } as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`
         }, got ` +
-          `${
-            value === null
-              ? 'null'
-              : Array.isArray(value)
-                ? 'a ' + 'list'
-                : typeof value === 'object'
-                  ? 'a map'
-                  : `a ${typeof value}`
-          }`)
+        `${
+          value === null
+            ? 'null'
+            : Array.isArray(value)
+              ? 'a list'
+              : typeof value === 'object'
+                ? 'a map'
+                : `a ${typeof value}`
+        }`
       );
     case 'too_big':
     case 'too_small':
@@ -122,8 +121,8 @@ function schemaProblems(
         ...locate(path),
         message:
           `'${path.join('.')}': expected ` +
-          (`${what}, got ` +
-            `${isObject ? 'a map' : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}`),
+          `${what}, got ` +
+          `${isObject ? 'a map' : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}`,
       });
       continue;
     }

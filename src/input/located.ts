@@ -23,8 +23,8 @@ export class ExperimentError extends UserError {
     const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
     super(
       `${file}: ${problems.length} ` +
-        (`problem${problems.length === 1 ? '' : 's'}\n` +
-          `${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`),
+        `problem${problems.length === 1 ? '' : 's'}\n` +
+        `${sorted.map((p) => `${file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`,
       hint,
     );
     this.problems = sorted;

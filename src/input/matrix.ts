@@ -167,8 +167,8 @@ export function expandCases(spec: Experiment, scale: Scale): Case[] {
     if (cases.length > MAX_CASES)
       throw new CaseError(
         `${workloads.length} workloads × ` +
-          (`${spec.datapaths.length} datapath entries make over ` +
-            `${MAX_CASES} cases; an experiment may have at most ${MAX_CASES}`),
+          `${spec.datapaths.length} datapath entries make over ` +
+          `${MAX_CASES} cases; an experiment may have at most ${MAX_CASES}`,
         ['datapaths'],
         undefined,
       );

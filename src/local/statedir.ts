@@ -51,8 +51,8 @@ function untrusted(dir: string): void {
       ? `it is owned by uid ${st.uid}, not by this user (uid ${process.getuid?.()})`
       : st.mode & 0o022
         ? `it is writable by ` +
-          `${st.mode & 0o020 ? 'its ' + 'group' : ''}${
-            (st.mode & 0o022) === 0o022 ? ' and ' + '' : ''
+          `${st.mode & 0o020 ? 'its group' : ''}${
+            (st.mode & 0o022) === 0o022 ? ' and ' : ''
           }${st.mode & 0o002 ? 'everyone' : ''} (mode ${(st.mode & 0o777).toString(8)})`
         : null;
   if (why)

@@ -82,13 +82,15 @@ export async function undoAll(
       await undoKernel(kernel, order, run, report);
       continue;
     }
-    const commands: Array<{ u: UndoAction; command: (u: UndoAction) => readonly string[] }> = [];
-    for (
-      let u = order[i], h = u && handlerIn(elsewhere, u);
-      h?.command;
-      u = order[++i], h = u && handlerIn(elsewhere, u)
-    )
-      commands.push({ u: u!, command: h.command.bind(h) as (u: UndoAction) => readonly string[] });
+    // elsewhere, consecutive undos that are one command each go to the host together
+    const commands: Array<{ u: UndoAction; argv: () => readonly string[] }> = [];
+    while (i < order.length) {
+      const u = order[i]!;
+      const h = handlerIn(elsewhere, u);
+      if (!h?.command) break;
+      commands.push({ u, argv: () => h.command!(u) });
+      i++;
+    }
     if (commands.length > 0) {
       await undoCommands(commands, run, report);
       continue;
@@ -269,14 +271,14 @@ export const delRoute = (u: Extract<UndoAction, { op: 'del-route' }>, run: Comma
 
 /** Consecutive single-command undos on a real host, many per call; each judged as runOrGone judges one. */
 async function undoCommands(
-  list: ReadonlyArray<{ u: UndoAction; command: (u: UndoAction) => readonly string[] }>,
+  list: ReadonlyArray<{ u: UndoAction; argv: () => readonly string[] }>,
   run: CommandRunner,
   report: TeardownReport,
 ): Promise<void> {
   const ready: Array<{ what: string; argv: readonly string[] }> = [];
-  for (const { u, command } of list) {
+  for (const { u, argv } of list) {
     try {
-      ready.push({ what: describeUndo(u), argv: command(u) }); // a journal entry cnperf refuses to act on throws here
+      ready.push({ what: describeUndo(u), argv: argv() }); // a journal entry cnperf refuses to act on throws here
     } catch (e) {
       report.failed.push({ what: describeUndo(u), error: e instanceof Error ? e.message : String(e) });
     }

@@ -150,14 +150,14 @@ async function waitReadyOn(
     if (Date.now() > deadline)
       throw new Error(
         `host ${host.name}: the datapath was not ready ` +
-          (`${timeoutMs} ms after it was built: ` +
-            `${left
-              .map(
-                (c) =>
-                  `${c.netns}` +
-                  `${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`,
-              )
-              .join('; ')}`),
+          `${timeoutMs} ms after it was built: ` +
+          `${left
+            .map(
+              (c) =>
+                `${c.netns}` +
+                `${'dev' in c ? `/${c.dev}` : ''}: ${c.op === 'wait-carrier' ? 'no carrier' : 'not forwarding'}`,
+            )
+            .join('; ')}`,
       );
     await new Promise((r) => setTimeout(r, 100));
   }

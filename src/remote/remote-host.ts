@@ -101,8 +101,8 @@ export class RemoteHost {
         beat.kill();
         this.lost ??=
           `the ssh session to host ` +
-          (`${this.name} (${this.inv.address}) ` +
-            `ended${code === 255 ? ': the connection was lost' : ''}${stderr.trim() ? ` (${stderr.trim()})` : ''}`);
+          `${this.name} (${this.inv.address}) ` +
+          `ended${code === 255 ? ': the connection was lost' : ''}${stderr.trim() ? ` (${stderr.trim()})` : ''}`;
         reject(new Error(this.lost));
       });
     });

@@ -33,7 +33,7 @@ export function sshFailure(h: InventoryHost, stderr: string): UserError {
       `${who}: its host key is not known or does not match: ${s}`,
       `add the host's key to ` +
         `${
-          h.knownHosts ?? 'your ' + 'known_hosts'
+          h.knownHosts ?? 'your known_hosts'
         } (ssh-keyscan -p ${h.port} ${h.address}, then check it); cnperf never disables host key checking`,
     );
   }

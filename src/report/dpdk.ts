@@ -41,7 +41,7 @@ export function pollersOf(r: RunRecord): Pollers | null {
       parts.push(
         `CPU ${cpu}: ` +
           `${who.join(
-            ', ' + '',
+            ', ',
           )} engine${who.length > 1 ? 's' : ''}${withSwitch ? ` and ${plan.switch}'s poller` : ''} (yielding)`,
       );
   }

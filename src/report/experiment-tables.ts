@@ -11,7 +11,7 @@ const withCi = (q: QuantileCi | null | undefined) =>
     ? `${us(q.value)} ` +
       `${
         q.ci95
-          ? `[${us(q.ci95[0])}–` + `${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]`
+          ? `[${us(q.ci95[0])}–${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]`
           : '[n/a: needs ≥ 3 repeats]'
       }`
     : '–';
@@ -129,8 +129,8 @@ export function experimentTables(e: ExperimentRecord, cases: CaseStats[]): strin
     ]);
     parts.push(
       `Rate sweeps: maximum sustained rate, kpps received, over the repeats that sustained a rate (repeats ` +
-        (`that sustained none are counted beside it, not averaged ` +
-          `in)\n${renderTable(['case', 'runs', 'max sustained', '95% CI', 'sustained none'], rows, [0])}`),
+        `that sustained none are counted beside it, not averaged ` +
+        `in)\n${renderTable(['case', 'runs', 'max sustained', '95% CI', 'sustained none'], rows, [0])}`,
     );
   }
   const vm = vmCaseNotes(cases);

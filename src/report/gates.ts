@@ -122,11 +122,11 @@ export function gatesTable(js: readonly Judgement[]): string {
   const failed = js.filter((j) => j.verdict !== 'pass').length;
   return (
     `Expectations: ` +
-    (`${js.length - failed} of ` +
-      `${js.length} hold\n${renderTable(
-        ['case', 'expectation', 'measured', '95 % ' + 'interval', 'interval from', 'verdict'],
-        rows,
-        [0, 1, 4, 5],
-      )}`)
+    `${js.length - failed} of ` +
+    `${js.length} hold\n${renderTable(
+      ['case', 'expectation', 'measured', '95 % interval', 'interval from', 'verdict'],
+      rows,
+      [0, 1, 4, 5],
+    )}`
   );
 }

@@ -16,8 +16,8 @@ import { charts } from './charts.js';
 function table(header: string[], rows: string[][]): string {
   return (
     `<table><thead><tr>` +
-    (`${header.map((h) => `<th>` + `${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
-      `${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`)
+    `${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+    `${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
   );
 }
 
@@ -27,7 +27,7 @@ function caseTables(cases: CaseStats[]): string {
       ? `${us(q.value)} ` +
         `${
           q.ci95
-            ? `[${us(q.ci95[0])}–` + `${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]`
+            ? `[${us(q.ci95[0])}–${us(q.ci95[1])}${q.method === 'within-run' ? ' within-run' : ''}]`
             : '[n/a: needs ≥ 3 repeats]'
         }`
       : '–';
@@ -157,10 +157,11 @@ pre{padding:0.5em;overflow:auto;font-size:12px}
 ${
   e
     ? `<p>${esc(desc)}</p><p>Experiment ` +
-      (`<code>${esc(e.name)}</code>, ` +
-        (`${esc(e.scale)} scale, id ` +
-          (`<code>${esc(e.id)}</code>: ` +
-            (`${e.cases} cases × ${e.repeats} repeats, started ` + `${esc(e.created_at)}, ${esc(e.status)}.</p>`))))
+      `<code>${esc(e.name)}</code>, ` +
+      `${esc(e.scale)} scale, id ` +
+      `<code>${esc(e.id)}</code>: ` +
+      `${e.cases} cases × ${e.repeats} repeats, started ` +
+      `${esc(e.created_at)}, ${esc(e.status)}.</p>`
     : `<p>${o.runs.length} runs.</p>`
 }
 <h2>Results</h2>

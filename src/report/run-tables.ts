@@ -218,7 +218,7 @@ export function streamTable(runs: RunRecord[]): string {
     parts.push(
       `TCP throughput, Gbit/s of bytes written and read, steady-state means per second (rx ± ` +
         `stddev)\n${renderTable(
-          ['datapath', 'write ' + 'B', 'flows', 'tx Gbit/s', 'rx Gbit/s', 'seconds', 'run'],
+          ['datapath', 'write B', 'flows', 'tx Gbit/s', 'rx Gbit/s', 'seconds', 'run'],
           rows,
           [0, 6],
         )}`,
@@ -258,26 +258,24 @@ export function sweepTable(runs: RunRecord[]): string {
     const at = s.max_sustained_offered_pps ? ` received at ${kpps(s.max_sustained_offered_pps)} kpps offered` : '';
     maxima.push(
       `${r.datapath} ` +
-        (`${s.api}: max sustained ` +
-          (`${
-            s.max_sustained_pps === null
-              ? 'none (no rate the sender reached lost ' + 'less)'
-              : `${kpps(s.max_sustained_pps)} ` + `kpps${at}`
-          } (loss < ` +
-            (`${s.loss_threshold * 100} ` +
-              `%${
-                s.sender_limit !== undefined ? `, sender within ` + `${s.sender_limit * 100} % of the offered rate` : ''
-              })`))),
+        `${s.api}: max sustained ` +
+        `${
+          s.max_sustained_pps === null
+            ? 'none (no rate the sender reached lost less)'
+            : `${kpps(s.max_sustained_pps)} kpps${at}`
+        } (loss < ` +
+        `${s.loss_threshold * 100} ` +
+        `%${s.sender_limit !== undefined ? `, sender within ${s.sender_limit * 100} % of the offered rate` : ''})`,
     );
   }
   return (
     `Rate sweep: received vs offered (kpps); a sender-limited point never sent the rate offered and is ` +
-    (`never "sustained"\n` +
-      `${renderTable(
-        ['datapath', 'api', 'offered', 'sent', 'sender-limited', 'received', 'loss ' + '%', 'run'],
-        rows,
-        [0, 1, 4, 7],
-      )}\n${maxima.join('\n')}`)
+    `never "sustained"\n` +
+    `${renderTable(
+      ['datapath', 'api', 'offered', 'sent', 'sender-limited', 'received', 'loss %', 'run'],
+      rows,
+      [0, 1, 4, 7],
+    )}\n${maxima.join('\n')}`
   );
 }
 

@@ -59,20 +59,20 @@ function frame(
     .map(
       (l, i) =>
         `<g transform="translate(` +
-        (`${W - M.right + 12},` +
-          (`${M.top + 8 + i * 18})"><rect width="12" height="12" ` +
-            (`fill="${l.color}"/><text x="18" y="10" ` +
-              `font-size="11">${esc(l.name.length > 24 ? l.name.slice(0, 23) + '…' : l.name)}</text></g>`))),
+        `${W - M.right + 12},` +
+        `${M.top + 8 + i * 18})"><rect width="12" height="12" ` +
+        `fill="${l.color}"/><text x="18" y="10" ` +
+        `font-size="11">${esc(l.name.length > 24 ? l.name.slice(0, 23) + '…' : l.name)}</text></g>`,
     )
     .join('');
   return (
     `<svg class="chart" ` +
-    (`data-chart="${kind}" viewBox="0 0 ` +
-      `${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">
+    `data-chart="${kind}" viewBox="0 0 ` +
+    `${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">
 <text x="${M.left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>
 <text x="${M.left + PW / 2}" y="${H - 10}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>
 <text transform="translate(16,${M.top + PH / 2}) rotate(-90)" font-size="12" text-anchor="middle">${esc(yLabel)}</text>
-${body}${legendSvg}</svg>`)
+${body}${legendSvg}</svg>`
   );
 }
 
@@ -81,18 +81,18 @@ function axes(xTicks: Array<{ at: number; label: string }>, yTicks: Array<{ at: 
     .map(
       (t) =>
         `<line x1="${t.at}" ` +
-        (`x2="${t.at}" y1="${M.top}" ` +
-          (`y2="${M.top + PH}" stroke="#eee"/><text ` +
-            `x="${t.at}" y="${M.top + PH + 16}" font-size="11" text-anchor="middle">${esc(t.label)}</text>`)),
+        `x2="${t.at}" y1="${M.top}" ` +
+        `y2="${M.top + PH}" stroke="#eee"/><text ` +
+        `x="${t.at}" y="${M.top + PH + 16}" font-size="11" text-anchor="middle">${esc(t.label)}</text>`,
     )
     .join('');
   const y = yTicks
     .map(
       (t) =>
         `<line x1="${M.left}" ` +
-        (`x2="${M.left + PW}" ` +
-          (`y1="${t.at}" y2="${t.at}" stroke="#eee"/><text ` +
-            `x="${M.left - 6}" y="${t.at + 4}" font-size="11" text-anchor="end">${esc(t.label)}</text>`)),
+        `x2="${M.left + PW}" ` +
+        `y1="${t.at}" y2="${t.at}" stroke="#eee"/><text ` +
+        `x="${M.left - 6}" y="${t.at + 4}" font-size="11" text-anchor="end">${esc(t.label)}</text>`,
     )
     .join('');
   return `${x}${y}<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#888"/>`;
@@ -131,8 +131,8 @@ export function lineChart(o: {
   const yTicks = niceTicks(y0, y1).map((t) => ({ at: sy(t), label: fmt(t) }));
   const diag = o.diagonal
     ? `<line x1="${sx(Math.max(x0, y0))}" ` +
-      (`y1="${sy(Math.max(x0, y0))}" ` +
-        `x2="${sx(Math.min(x1, y1))}" y2="${sy(Math.min(x1, y1))}" stroke="#aaa" stroke-dasharray="4 3"/>`)
+      `y1="${sy(Math.max(x0, y0))}" ` +
+      `x2="${sx(Math.min(x1, y1))}" y2="${sy(Math.min(x1, y1))}" stroke="#aaa" stroke-dasharray="4 3"/>`
     : '';
   const lines = o.series
     .map((s, i) => {
@@ -142,10 +142,10 @@ export function lineChart(o: {
         .map(
           ([x, y]) =>
             `<circle class="mark" ` +
-            (`cx="${sx(x).toFixed(1)}" ` +
-              (`cy="${sy(y).toFixed(1)}" ` +
-                (`r="${s.points.length > 60 ? 1.2 : 3}" ` +
-                  `fill="${c}"><title>${esc(s.name)}: ${fmt(x)}, ${fmt(y)}</title></circle>`))),
+            `cx="${sx(x).toFixed(1)}" ` +
+            `cy="${sy(y).toFixed(1)}" ` +
+            `r="${s.points.length > 60 ? 1.2 : 3}" ` +
+            `fill="${c}"><title>${esc(s.name)}: ${fmt(x)}, ${fmt(y)}</title></circle>`,
         )
         .join('');
       return (
@@ -224,8 +224,8 @@ function barFrame(labels: string[], y1: number) {
     .map(
       (l, i) =>
         `<text x="${M.left + i * bw + bw / 2}" ` +
-        (`y="${M.top + PH + 16}" font-size="10" ` +
-          `text-anchor="middle">${esc(l.length > 18 ? l.slice(0, 17) + '…' : l)}</text>`),
+        `y="${M.top + PH + 16}" font-size="10" ` +
+        `text-anchor="middle">${esc(l.length > 18 ? l.slice(0, 17) + '…' : l)}</text>`,
     )
     .join('');
   return { sy, slot, grid: axes([], yTicks) + text };
@@ -249,16 +249,16 @@ export function barChart(o: { kind: string; title: string; yLabel: string; bars:
           : '';
       return (
         `<rect class="mark" ` +
-        (`x="${x.toFixed(1)}" ` +
-          (`y="${sy(b.value).toFixed(1)}" ` +
-            (`width="${w.toFixed(1)}" ` +
-              (`height="${(M.top + PH - sy(b.value)).toFixed(1)}" ` +
-                (`fill="${c}"><title>${esc(b.label)}: ` +
-                  (`${fmt(b.value)}</title></rect>` +
-                    (`${err}<text ` +
-                      (`x="` +
-                        (`${mid}" ` +
-                          `y="${sy(b.value) - 4}" font-size="10" text-anchor="middle">${fmt(b.value)}</text>`)))))))))
+        `x="${x.toFixed(1)}" ` +
+        `y="${sy(b.value).toFixed(1)}" ` +
+        `width="${w.toFixed(1)}" ` +
+        `height="${(M.top + PH - sy(b.value)).toFixed(1)}" ` +
+        `fill="${c}"><title>${esc(b.label)}: ` +
+        `${fmt(b.value)}</title></rect>` +
+        `${err}<text ` +
+        `x="` +
+        `${mid}" ` +
+        `y="${sy(b.value) - 4}" font-size="10" text-anchor="middle">${fmt(b.value)}</text>`
       );
     })
     .join('');
@@ -286,13 +286,13 @@ export function stackedBarChart(o: {
         .map((v, k) => {
           const r =
             `<rect class="mark" ` +
-            (`x="${x.toFixed(1)}" ` +
-              (`y="${sy(base + v).toFixed(1)}" ` +
-                (`width="${w.toFixed(1)}" ` +
-                  (`height="${(sy(base) - sy(base + v)).toFixed(1)}" ` +
-                    (`fill="` +
-                      (`${PALETTE[k % PALETTE.length]}"><title>` +
-                        `${esc(b.label)} ${esc(o.categories[k]!)}: ${fmt(v)}</title></rect>`))))));
+            `x="${x.toFixed(1)}" ` +
+            `y="${sy(base + v).toFixed(1)}" ` +
+            `width="${w.toFixed(1)}" ` +
+            `height="${(sy(base) - sy(base + v)).toFixed(1)}" ` +
+            `fill="` +
+            `${PALETTE[k % PALETTE.length]}"><title>` +
+            `${esc(b.label)} ${esc(o.categories[k]!)}: ${fmt(v)}</title></rect>`;
           base += v;
           return r;
         })
@@ -312,9 +312,9 @@ export function stackedBarChart(o: {
 function emptyChart(kind: string, title: string, why: string): string {
   return (
     `<svg class="chart empty" ` +
-    (`data-chart="${kind}" viewBox="0 0 ` +
-      (`${W} 60" width="${W}" height="60" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif"><text x="10" ` +
-        (`y="20" font-size="14" ` +
-          `font-weight="bold">${esc(title)}</text><text x="10" y="44" font-size="12">${esc(why)}</text></svg>`)))
+    `data-chart="${kind}" viewBox="0 0 ` +
+    `${W} 60" width="${W}" height="60" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif"><text x="10" ` +
+    `y="20" font-size="14" ` +
+    `font-weight="bold">${esc(title)}</text><text x="10" y="44" font-size="12">${esc(why)}</text></svg>`
   );
 }

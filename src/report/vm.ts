@@ -48,8 +48,8 @@ export function vmNotes(runs: RunRecord[]): string {
       b.image_build_ms > 0 ? `; image built in ${(b.image_build_ms / 1000).toFixed(1)} s` : '; image from the cache';
     lines.push(
       `  ${r.id}: ${how} ` +
-        (`(${b.accel_why}); ${vm.vcpus} vCPU, ` +
-          `${vm.memory_mb} MB, ${vm.vhost ? 'tap+vhost' : 'tap'}; booted in ${boots}${image}`),
+        `(${b.accel_why}); ${vm.vcpus} vCPU, ` +
+        `${vm.memory_mb} MB, ${vm.vhost ? 'tap+vhost' : 'tap'}; booted in ${boots}${image}`,
     );
   }
   return lines.length ? `VM endpoints (qemu guests, Debian's cloud kernel)\n${lines.join('\n')}` : '';

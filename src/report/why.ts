@@ -30,9 +30,7 @@ export function runName(r: RunRecord): string {
   const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}`;
   if (r.workload === 'rtt') return `${api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath}${via}`;
   return `${
-    (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send'
-      ? `${r.datapath} ` + `${api}`
-      : r.datapath
+    (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath
   }${via}`;
 }
 
@@ -54,8 +52,8 @@ export function whyLines(runs: RunRecord[]): string {
     if (a)
       parts.push(
         `CPU usr ${pct(a.usr)} sys ` +
-          (`${pct(a.sys)} softirq ` +
-            `${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}${a.steal ? ` steal ${pct(a.steal)}` : ''}`),
+          `${pct(a.sys)} softirq ` +
+          `${pct(a.softirq)} irq ${pct(a.irq)} idle ${pct(a.idle)}${a.steal ? ` steal ${pct(a.steal)}` : ''}`,
       );
     if (p.cpu?.server)
       parts.push(`server CPU ${p.cpu.server.cpu}: softirq ${pct(p.cpu.server.softirq)} sys ${pct(p.cpu.server.sys)}`);
@@ -99,15 +97,15 @@ export function whyLines(runs: RunRecord[]): string {
       const rt = pod.runtime;
       parts.push(
         `netavark: ${pod.firewall.rules} rules of the host's ` +
-          (`${pod.firewall.backend} in ` +
-            (`${pod.firewall.chains.length} ` +
-              `chains${
-                rt
-                  ? ` (podman with ` +
-                    (`${rt.runtime}, ${rt.cgroup_manager}` +
-                      `${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc}` : ''})`)
-                  : ''
-              }`)),
+          `${pod.firewall.backend} in ` +
+          `${pod.firewall.chains.length} ` +
+          `chains${
+            rt
+              ? ` (podman with ` +
+                `${rt.runtime}, ${rt.cgroup_manager}` +
+                `${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc}` : ''})`
+              : ''
+          }`,
       );
     }
     for (const [ns, c] of Object.entries(p.conntrack ?? {})) {
@@ -129,7 +127,7 @@ export function whyLines(runs: RunRecord[]): string {
     const hostCount = Object.keys(p.hosts ?? {}).length;
     lines.push(
       `  ${name}${
-        hostCount > 1 ? ' (both ' + 'hosts)' : hostCount ? ` (host ${Object.keys(p.hosts!)[0]})` : ''
+        hostCount > 1 ? ' (both hosts)' : hostCount ? ` (host ${Object.keys(p.hosts!)[0]})` : ''
       }: ${parts.join(' · ')}`,
     );
     const roots = ((r.topology as { namespaces?: Namespace[] } | null)?.namespaces ?? []).filter((n) => n.root && n.on);
@@ -145,9 +143,9 @@ export function whyLines(runs: RunRecord[]): string {
       const d = b.tail.dominant;
       lines.push(
         `  ${' '.repeat(name.length)}  tail: ` +
-          (`${d} grew most in ${b.tail.grew[d]} of the ` +
-            (`${b.tail.samples} worst RTTs ` +
-              `(+${us(b.tail.mean_excess_ns[d])} µs over its median ${us(b.components[d].p50)} µs)`)),
+          `${d} grew most in ${b.tail.grew[d]} of the ` +
+          `${b.tail.samples} worst RTTs ` +
+          `(+${us(b.tail.mean_excess_ns[d])} µs over its median ${us(b.components[d].p50)} µs)`,
       );
     }
     for (const problem of p.problems ?? []) lines.push(`  ${' '.repeat(name.length)}  probe problem: ${problem}`);

@@ -128,12 +128,12 @@ export function floorLine(c: { created_at: string; result: unknown } | null): st
   const r = c.result as Calibration;
   return (
     `Floor (cnperf calibrate, ` +
-    (`${c.created_at.slice(0, 16).replace('T', ' ')}): clock read ` +
-      (`${r.clock_read_ns.monotonic} ns · min RTT loopback one core ` +
-        (`${usText(r.min_rtt_ns.one_core?.min)}, two cores spinning ` +
-          (`${usText(r.min_rtt_ns.two_cores_spin?.min)} · 1 ms timer late by p99 ` +
-            (`${usText(r.timer_lateness_ns.p99)} (max ` +
-              (`${usText(r.timer_lateness_ns.max)}) · noise: max gap ` +
-                `${usText(r.noise.max_ns)}, ${(r.noise.stolen_ratio * 100).toFixed(2)} % of a CPU taken`))))))
+    `${c.created_at.slice(0, 16).replace('T', ' ')}): clock read ` +
+    `${r.clock_read_ns.monotonic} ns · min RTT loopback one core ` +
+    `${usText(r.min_rtt_ns.one_core?.min)}, two cores spinning ` +
+    `${usText(r.min_rtt_ns.two_cores_spin?.min)} · 1 ms timer late by p99 ` +
+    `${usText(r.timer_lateness_ns.p99)} (max ` +
+    `${usText(r.timer_lateness_ns.max)}) · noise: max gap ` +
+    `${usText(r.noise.max_ns)}, ${(r.noise.stolen_ratio * 100).toFixed(2)} % of a CPU taken`
   );
 }

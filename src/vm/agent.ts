@@ -155,8 +155,8 @@ export class GuestAgent implements EngineHost {
           if (ev.version !== VERSION || ev.proto !== ENGINE_PROTO)
             throw new Error(
               `the guest's engine is version ` +
-                (`${ev.version} (protocol ` +
-                  `${ev.proto}), cnperf is ${VERSION} (protocol ${ENGINE_PROTO}): the image is stale`),
+                `${ev.version} (protocol ` +
+                `${ev.proto}), cnperf is ${VERSION} (protocol ${ENGINE_PROTO}): the image is stale`,
             );
           this.hello(null);
         } catch (e) {

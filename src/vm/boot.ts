@@ -107,8 +107,8 @@ async function bootOne(o: {
     agent.close();
     throw new Error(
       `the VM of ${o.netns} did not boot ` +
-        (`(${o.accel}, ${Date.now() - started} ms): ` +
-          `${errorMessage(e)}; its console (${files.console}) ended:\n    ${consoleTail(files.console)}`),
+        `(${o.accel}, ${Date.now() - started} ms): ` +
+        `${errorMessage(e)}; its console (${files.console}) ended:\n    ${consoleTail(files.console)}`,
     );
   }
   return { agent, ms: Date.now() - started };

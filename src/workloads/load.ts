@@ -73,11 +73,11 @@ export function phaseLockWarning(p: Pick<LoadParams, 'probe' | 'stream'>): strin
   if (Math.abs(perProbe - Math.round(perProbe)) > 1e-9) return null;
   return (
     `the probe's period ` +
-    (`(${p.probe.intervalNs / 1e6} ms) is a whole multiple of the load's ` +
-      (`(${Math.round(perProbe)} ` +
-        (`burst${Math.round(perProbe) === 1 ? '' : 's'} per probe): they stay at one phase for the whole run and the ` +
-          (`probe's latency depends on it; give an interval that is not (e.g. ` +
-            `${((p.probe.intervalNs * 0.997) / 1e3).toFixed(0)}us)`))))
+    `(${p.probe.intervalNs / 1e6} ms) is a whole multiple of the load's ` +
+    `(${Math.round(perProbe)} ` +
+    `burst${Math.round(perProbe) === 1 ? '' : 's'} per probe): they stay at one phase for the whole run and the ` +
+    `probe's latency depends on it; give an interval that is not (e.g. ` +
+    `${((p.probe.intervalNs * 0.997) / 1e3).toFixed(0)}us)`
   );
 }
 
@@ -253,20 +253,20 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
     streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
   describe: (p) =>
     `probing RTT (${p.probe.count} packets every ` +
-    (`${p.probe.intervalNs / 1e6} ms) under a ` +
-      `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`),
+    `${p.probe.intervalNs / 1e6} ms) under a ` +
+    `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
   footer: (p) =>
-    `${phaseLockWarning(p) ? `warning: ` + (`${phaseLockWarning(p)}` + `\n`) : ''}open-loop probe: ` +
-    (`${p.probe.count} probes every ` +
-      (`${p.probe.intervalNs / 1e6} ms (pace ` +
-        (`${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ` +
-          (`${p.settleNs / 1e9} s of load; the ` +
-            (`${p.keepWorst} worst kept; CPUs: probe ` +
-              (`${p.placement.probe_client}→` +
-                (`${p.placement.probe_server}, load ` +
-                  (`${p.placement.load_sender}→` +
-                    (`${p.placement.load_receiver}` +
-                      `${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`))))))))),
+    `${phaseLockWarning(p) ? `warning: ${phaseLockWarning(p)}\n` : ''}open-loop probe: ` +
+    `${p.probe.count} probes every ` +
+    `${p.probe.intervalNs / 1e6} ms (pace ` +
+    `${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ` +
+    `${p.settleNs / 1e9} s of load; the ` +
+    `${p.keepWorst} worst kept; CPUs: probe ` +
+    `${p.placement.probe_client}→` +
+    `${p.placement.probe_server}, load ` +
+    `${p.placement.load_sender}→` +
+    `${p.placement.load_receiver}` +
+    `${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
   record: (p) => ({
     probe: rttRecord(p.probe),
     load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }),

@@ -124,8 +124,8 @@ export function planForJobs(
       if (!['rtt', 'stream', 'sweep', 'load'].includes(j.workload))
         throw new UserError(
           `--workload ` +
-            (`${j.workload} over ` +
-              `${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`),
+            `${j.workload} over ` +
+            `${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`,
           'use --workload rtt, stream, sweep or load with the testpmd and ovs-dpdk datapaths',
         );
       if ((workloadOf(j).p as { breakdown?: boolean }).breakdown)

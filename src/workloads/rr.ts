@@ -206,12 +206,12 @@ function rrWorkload(mode: RrMode): Workload<RrParams, RrResultOutcome> {
     describe: (p) => `measuring ${p.count} ${mode.toUpperCase()} transactions`,
     footer: (p) =>
       `${p.count} transaction` +
-      (`${p.count === 1 ? '' : 's'} of ` +
-        (`${p.size} B request / ` +
-          (`${p.responseSize} B response over ` +
-            `${p.flows} ${mode === 'crr' ? 'flow' : 'connection'}${p.flows === 1 ? '' : 's'}, `))) +
-      (`${p.intervalNs ? `every ` + (`${p.intervalNs / 1e6} ms per ` + `flow`) : 'back to back'}, ` +
-        `TCP_NODELAY${mode === 'crr' ? ', closed by RST (no TIME_WAIT)' : ''}, first ${p.warmup} discarded`),
+      `${p.count === 1 ? '' : 's'} of ` +
+      `${p.size} B request / ` +
+      `${p.responseSize} B response over ` +
+      `${p.flows} ${mode === 'crr' ? 'flow' : 'connection'}${p.flows === 1 ? '' : 's'}, ` +
+      `${p.intervalNs ? `every ${p.intervalNs / 1e6} ms per flow` : 'back to back'}, ` +
+      `TCP_NODELAY${mode === 'crr' ? ', closed by RST (no TIME_WAIT)' : ''}, first ${p.warmup} discarded`,
     record: rrRecord,
     commands: (topo, p): EngineCommand[] => [
       { argv: rrServerCommand(topo, topo.endpoints.server, p) },

@@ -376,10 +376,10 @@ export const rttWorkload: Workload<RttParams, RttResultOutcome> = {
   describe: (p) => `measuring ${p.count} round trips${p.api === 'xdp' ? ' over AF_XDP' : ''}`,
   footer: (p) =>
     `${p.count} round ` +
-    (`trip${p.count === 1 ? '' : 's'} each, ` +
-      `${
-        p.intervalNs ? `every ` + (`${p.intervalNs / 1e6} ` + `ms`) : 'back to back'
-      }, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`),
+    `trip${p.count === 1 ? '' : 's'} each, ` +
+    `${
+      p.intervalNs ? `every ${p.intervalNs / 1e6} ms` : 'back to back'
+    }, ${p.size} B UDP payload, wait ${p.wait}, pace ${p.pace}, first ${p.warmup} discarded`,
   record: rttRecord,
   commands: rttCommands,
   run: runPairs,

@@ -225,8 +225,8 @@ export function streamParams(v: OptionValues, rate: 'one' | 'list'): StreamParam
   if (firstSteadyNs + 1e9 > base.durationNs) {
     throw new UserError(
       `--warmup ${base.warmupNs / 1e9}s leaves no steady-state second in --duration ` +
-        (`${base.durationNs / 1e9}s (the engine counts whole seconds; the first after the warm-up starts at ` +
-          `${firstSteadyNs / 1e9} s)`),
+        `${base.durationNs / 1e9}s (the engine counts whole seconds; the first after the warm-up starts at ` +
+        `${firstSteadyNs / 1e9} s)`,
       `make --duration at least ${(firstSteadyNs + 1e9) / 1e9}s`,
     );
   }
@@ -307,8 +307,8 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
   expectedPackets: streamPackets,
   describe: (p) =>
     `streaming ${p.api}, ` +
-    (`${p.size} B, burst ${p.burst}, ` +
-      `${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`),
+    `${p.size} B, burst ${p.burst}, ` +
+    `${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`,
   footer: (p) =>
     `${p.durationNs / 1e9} s each, first ` +
     `${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`,

@@ -64,8 +64,8 @@ export const sweepWorkload: Workload<SweepParams, SweepOutcome> = {
   describe: (p) => `sweeping ${p.api} over ${p.rates.length} offered rates, ${p.durationNs / 1e9} s each`,
   footer: (p) =>
     `${p.durationNs / 1e9} s per offered rate, first ` +
-    (`${p.warmupNs / 1e9} s discarded; max sustained = the received rate at the highest offered rate with loss ` +
-      `under ${p.lossThreshold * 100} % that the sender reached within ${p.senderLimit * 100} %`),
+    `${p.warmupNs / 1e9} s discarded; max sustained = the received rate at the highest offered rate with loss ` +
+    `under ${p.lossThreshold * 100} % that the sender reached within ${p.senderLimit * 100} %`,
   record: (p) => ({
     rates_pps: p.rates,
     loss_threshold: p.lossThreshold,
@@ -98,13 +98,13 @@ export const sweepWorkload: Workload<SweepParams, SweepOutcome> = {
       if (point.problem) problems.push(`at ${rate} pps: ${point.problem}`);
       ctx.progress(
         `offered ${(rate / 1000).toFixed(1)} ` +
-          (`kpps${
+          `kpps${
             points[points.length - 1]!.sender_limited
-              ? ' (sender-limited: sent ' + '' + (s.tx_pps === null ? '–' : (s.tx_pps / 1000).toFixed(1)) + ' kpps)'
+              ? ' (sender-limited: sent ' + (s.tx_pps === null ? '–' : (s.tx_pps / 1000).toFixed(1)) + ' kpps)'
               : ''
           } → received ` +
-            (`${s.rx_pps === null ? '–' : (s.rx_pps / 1000).toFixed(1)} kpps, loss ` +
-              `${(s.loss_ratio * 100).toFixed(2)} %`)),
+          `${s.rx_pps === null ? '–' : (s.rx_pps / 1000).toFixed(1)} kpps, loss ` +
+          `${(s.loss_ratio * 100).toFixed(2)} %`,
       );
     }
     const max = maxSustained(points, p.lossThreshold);

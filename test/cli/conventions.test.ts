@@ -156,7 +156,7 @@ describe('completion', () => {
       const probe =
         `${script}\nCOMP_WORDS=(` +
         `${words
-          .map((w) => `'${w}` + `'`)
+          .map((w) => `'${w}'`)
           .join(' ')}); COMP_CWORD=${words.length - 1}; _cnperf; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return execFileSync('bash', ['-c', probe], { encoding: 'utf8' }).trim().split('\n');
     };

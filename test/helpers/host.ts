@@ -87,10 +87,10 @@ export function tracefsState(): string {
     }
     parts.push(
       `${m}: instances ` +
-        (`[${instances.join(' ')}] tracing_on ` +
-          (`${read('tracing_on')} current_tracer ` +
-            (`${read('current_tracer')} set_event ` +
-              `[${read('set_event')}] buffer_size_kb ${read('buffer_size_kb')} trace_clock ${read('trace_clock')}`))),
+        `[${instances.join(' ')}] tracing_on ` +
+        `${read('tracing_on')} current_tracer ` +
+        `${read('current_tracer')} set_event ` +
+        `[${read('set_event')}] buffer_size_kb ${read('buffer_size_kb')} trace_clock ${read('trace_clock')}`,
     );
   }
   return parts.join('\n');

@@ -199,9 +199,9 @@ export class SimHosts {
     return this.ssh(
       name,
       'ls /run/netns 2>/dev/null; echo --; ip -o link | sed "s/ link\\/.*//"; echo --; ip route; echo --; ' +
-        ('ip -o -4 addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v ' +
-          ('"^engine$"; echo --; ip netns identify $$; echo --; grep " tracefs " /proc/mounts; ls ' +
-            '/sys/kernel/tracing/instances 2>/dev/null; true')),
+        'ip -o -4 addr; echo --; cat /proc/sys/net/ipv4/ip_forward; echo --; ls /run/cnperf 2>/dev/null | grep -v ' +
+        '"^engine$"; echo --; ip netns identify $$; echo --; grep " tracefs " /proc/mounts; ls ' +
+        '/sys/kernel/tracing/instances 2>/dev/null; true',
     );
   }
 

@@ -203,7 +203,7 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
       it(
         `${datapath}: ` +
           `${sig} mid-run${
-            sig === 'SIGKILL' ? ', then `cnperf ' + 'clean`,' : ''
+            sig === 'SIGKILL' ? ', then `cnperf clean`,' : ''
           } stops the switch and gives back hugepages and mount`,
         async () => {
           const before = hostSnapshot();

@@ -431,9 +431,9 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     writeFileSync(
       inv,
       `hosts:\n  - {name: a, address: 198.19.10.1, identity: ` +
-        (`${path.join(sim.dir, 'id_ed25519')}, known_hosts: ` +
-          (`${path.join(tmp, 'empty_known_hosts')}}\n  - {name: b, address: 198.19.10.2, identity: ` +
-            `${path.join(sim.dir, 'id_ed25519')}}\n`)),
+        `${path.join(sim.dir, 'id_ed25519')}, known_hosts: ` +
+        `${path.join(tmp, 'empty_known_hosts')}}\n  - {name: b, address: 198.19.10.2, identity: ` +
+        `${path.join(sim.dir, 'id_ed25519')}}\n`,
     );
     const before = states();
     const r = await cnperf(['quick', 'host', '--hosts', inv, ...RTT]);

@@ -59,8 +59,8 @@ describe('stream through real datapaths', () => {
   ] as Array<[StreamApi, number, number]>) {
     it(
       `veth / ${api}: paced at ` +
-        (`${rate} pps (burst ${burst}): every slot of the schedule sent or counted missed, what was sent ` +
-          `received`),
+        `${rate} pps (burst ${burst}): every slot of the schedule sent or counted missed, what was sent ` +
+        `received`,
       async () => {
         // A 16 MiB receive buffer: this test is about the sender's pacing, and on this VM the receiver
         // can stall for milliseconds (measured: up to 3 % lost with the default 208 KiB at 50 kpps).

@@ -78,7 +78,7 @@ describe('VM endpoints', () => {
     assert.equal(res!.vm!.boot_ms.length, 2);
     console.log(
       `# boot ${res!.vm!.boot_ms.join(
-        ', ' + '',
+        ', ',
       )} ms (${res!.vm!.accel}), image build ${res!.vm!.image_build_ms} ms, rtt p50 ${res!.rtt_ns!.p50} ns`,
     );
     assert.deepEqual(qemus(), []);

@@ -47,7 +47,7 @@ it('the floor line: what to do without a calibration, the figures with one', () 
   assert.equal(
     floorLine({ created_at: '2026-11-25T22:47:10.000Z', result: c }),
     'Floor (cnperf calibrate, 2026-11-25 22:47): clock read 28.8 ns · min RTT loopback one core 12.9 µs, ' +
-      ('two cores spinning 6.6 µs · 1 ms timer late by p99 232.9 µs (max 2658.3 µs) · noise: max gap 5782.1 µs, ' +
-        '2.53 % of a CPU taken'),
+      'two cores spinning 6.6 µs · 1 ms timer late by p99 232.9 µs (max 2658.3 µs) · noise: max gap 5782.1 µs, ' +
+      '2.53 % of a CPU taken',
   );
 });

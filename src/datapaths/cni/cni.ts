@@ -35,18 +35,18 @@ export const cni: Datapath = {
       if (p.type === 'host-device')
         return (
           `the host-device plugin would move host ` +
-          (`${hosts[0]!.name}'s device ` +
-            (`${String(p.device)} into a container: cnperf checks only the inventory's interface: ` +
-              `(${nic}) for the host's address — name that device there`))
+          `${hosts[0]!.name}'s device ` +
+          `${String(p.device)} into a container: cnperf checks only the inventory's interface: ` +
+          `(${nic}) for the host's address — name that device there`
         );
       if (p.type === 'macvlan' && p.mode === 'passthru' && (p.master === undefined || p.master === nic))
         return nicTakeoverRefusal(hosts, 1, 'the macvlan plugin in passthru mode');
       if (p.type === 'macvlan' && p.mode === 'passthru')
         return (
           `the macvlan plugin in passthru mode takes over host ` +
-          (`${hosts[0]!.name}'s ` +
-            (`${String(p.master)}: cnperf checks only the inventory's interface: ` +
-              `(${nic}) for the host's address — use that NIC as master`))
+          `${hosts[0]!.name}'s ` +
+          `${String(p.master)}: cnperf checks only the inventory's interface: ` +
+          `(${nic}) for the host's address — use that NIC as master`
         );
     }
     return null;

@@ -42,9 +42,9 @@ export async function reserveHugepages(
   if (free < pages) {
     throw new UserError(
       `the kernel gave ` +
-        (`${free} free 2 MB pages of the ` +
-          (`${pages} the run needs ` +
-            `(${readPages('nr_hugepages')} reserved in all): memory is too fragmented or too small`)),
+        `${free} free 2 MB pages of the ` +
+        `${pages} the run needs ` +
+        `(${readPages('nr_hugepages')} reserved in all): memory is too fragmented or too small`,
       'free memory, or drop caches (echo 3 > /proc/sys/vm/drop_caches) and try again',
     );
   }
@@ -79,8 +79,8 @@ async function restorePages(before: number): Promise<'removed' | 'gone'> {
   }
   throw new Error(
     `nr_hugepages is ` +
-      (`${readPages('nr_hugepages')}, not the ` +
-        `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use`),
+      `${readPages('nr_hugepages')}, not the ` +
+      `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use`,
   );
 }
 

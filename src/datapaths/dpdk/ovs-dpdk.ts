@@ -23,9 +23,9 @@ export const ovsDpdk: Datapath = {
   refuse: (ctx) =>
     (!existsSync(OVS_VSWITCHD_DPDK)
       ? `OVS's DPDK build ` +
-        (`(${OVS_VSWITCHD_DPDK}) is not installed: ` +
-          (`${installHint(OVS_VSWITCHD_DPDK)} (scripts/setup.sh does; the host's ovs-vswitchd alternative ` +
-            `stays as it is)`))
+        `(${OVS_VSWITCHD_DPDK}) is not installed: ` +
+        `${installHint(OVS_VSWITCHD_DPDK)} (scripts/setup.sh does; the host's ovs-vswitchd alternative ` +
+        `stays as it is)`
       : null) ?? bypassRefusal(ctx),
   plan: (ctx) =>
     planBypass(
@@ -33,8 +33,8 @@ export const ovsDpdk: Datapath = {
       ctx,
       (c, s, plan) =>
         `${c} [virtio-user] ═vhost-user═ OVS-DPDK ` +
-        (`${ovsBridge(plan)} (netdev, PMD on CPU ` +
-          `${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`),
+        `${ovsBridge(plan)} (netdev, PMD on CPU ` +
+        `${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`,
     ),
   attach: (t, ctx) => startOvsDpdk(t, ctx),
 };

@@ -90,7 +90,7 @@ export async function startTestpmd(t: Topology, ctx: AttachContext, run: Command
       throw new Error(
         `testpmd did not open its vhost-user ` +
           `sockets${
-            alive(pidfile) ? ` within ` + `${READY_MS / 1000} s` : ' (it exited)'
+            alive(pidfile) ? ` within ${READY_MS / 1000} s` : ' (it exited)'
           }; its log (${log}) ended:\n    ${logTail(log)}`,
       );
     }

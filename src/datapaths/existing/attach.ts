@@ -33,8 +33,8 @@ export async function attachExisting(t: Topology, journal: Journal): Promise<voi
     if (!own)
       throw new UserError(
         `${serverWhat}: --server-address ` +
-          (`${x.serverAddress} is not an address of that namespace (its global IPv4 addresses: ` +
-            `${list(addrs) || 'none'})`),
+          `${x.serverAddress} is not an address of that namespace (its global IPv4 addresses: ` +
+          `${list(addrs) || 'none'})`,
       );
     Object.assign(server, { ip: own.ip, dev: own.dev });
   } else {
@@ -47,9 +47,7 @@ export async function attachExisting(t: Topology, journal: Journal): Promise<voi
       throw new UserError(
         `${serverWhat}: cannot tell which address the server listens on: ` +
           `${
-            dev
-              ? `its default-route device ` + (`${dev} has no global IPv4 ` + `address`)
-              : 'the namespace has no default route'
+            dev ? `its default-route device ${dev} has no global IPv4 address` : 'the namespace has no default route'
           }; give --server-address, one of: ${list(addrs)}`,
       );
     }
