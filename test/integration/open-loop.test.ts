@@ -68,9 +68,10 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
     const p99Free = quantile(free, 0.99);
     const p99Lossy = quantile(lossy, 0.99);
     // What this guards against costs the 200 ms timeout; scheduling noise on this 2-CPU VM moved a p99
-    // by 1.09 ms between two runs once, so the band is 2 ms wide
+    // by 1.09 ms between two runs once, and by 2.05 ms another time, so the band is 20 ms wide: a tenth
+    // of the defect it is there to catch
     assert.ok(
-      p99Lossy <= Math.max(3 * p99Free, p99Free + 2e6),
+      p99Lossy <= Math.max(3 * p99Free, p99Free + 20e6),
       `p99 ${p99Lossy} ns with one loss vs ${p99Free} ns without`,
     );
     // A closed loop waits out the 200 ms timeout and charges it to the probes after it.
