@@ -216,39 +216,26 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
           value: mean(c.runs.map((r) => probesOf(r)?.[k]).filter((x): x is number => typeof x === 'number')),
         }))
         .filter((b) => Number.isFinite(b.value));
-    const rx = perPacket('net_rx_softirqs_per_packet');
-    if (rx.length)
-      out.push({
-        id: 'softirqs-per-packet',
-        svg: barChart({
-          kind: 'softirqs-per-packet',
-          title: 'NET_RX softirqs per packet delivered',
-          yLabel: 'softirqs / packet',
-          bars: rx,
-        }),
-      });
-    const irq = perPacket('irqs_per_packet');
-    if (irq.length)
-      out.push({
-        id: 'irqs-per-packet',
-        svg: barChart({
-          kind: 'irqs-per-packet',
-          title: 'Interrupts per packet delivered',
-          yLabel: 'IRQs / packet',
-          bars: irq,
-        }),
-      });
-    const trav = perPacket('traversals_per_packet');
-    if (trav.length)
-      out.push({
-        id: 'traversals',
-        svg: barChart({
-          kind: 'traversals',
-          title: 'Stack traversals per packet (tracepoints)',
-          yLabel: 'netif_receive_skb / packet',
-          bars: trav,
-        }),
-      });
+    // one bar chart per counter per packet, for the cases that have it
+    const PER_PACKET = [
+      [
+        'net_rx_softirqs_per_packet',
+        'softirqs-per-packet',
+        'NET_RX softirqs per packet delivered',
+        'softirqs / packet',
+      ],
+      ['irqs_per_packet', 'irqs-per-packet', 'Interrupts per packet delivered', 'IRQs / packet'],
+      [
+        'traversals_per_packet',
+        'traversals',
+        'Stack traversals per packet (tracepoints)',
+        'netif_receive_skb / packet',
+      ],
+    ] as const;
+    for (const [key, kind, title, yLabel] of PER_PACKET) {
+      const bars = perPacket(key);
+      if (bars.length) out.push({ id: kind, svg: barChart({ kind, title, yLabel, bars }) });
+    }
   }
   const broken = cases.filter((c) => c.runs.some((r) => probesOf(r)?.breakdown));
   if (broken.length) {
