@@ -87,6 +87,14 @@ if (slowest.length) {
       `  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}  (${t.file ? path.relative(root, t.file) : '?'})`,
     );
 }
+// Per file too: a file's tests run one after another, so its sum is what it adds to the wall time.
+const byFile = new Map();
+for (const t of tests) if (t.file) byFile.set(t.file, (byFile.get(t.file) ?? 0) + t.ms);
+const slowFiles = [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 8);
+if (slowFiles.length) {
+  console.log('slowest files:');
+  for (const [f, ms] of slowFiles) console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${path.relative(root, f)}`);
+}
 const count = (o) => tests.filter((t) => t.outcome === o).length;
 const total = tests.reduce((s, t) => s + t.ms, 0);
 console.log(
