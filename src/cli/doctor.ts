@@ -17,7 +17,6 @@ import { buildTopology } from '../runner/build.js';
 import { withSession } from '../runner/session.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { vmDoctorLines } from '../vm/vm-doctor.js';
-import { dpdkDoctorLines } from '../datapaths/dpdk/dpdk-doctor.js';
 import { parseCommandArgs, str } from './args.js';
 import { hostsDoctor } from './doctor-hosts.js';
 import { loadHostsFile } from '../input/hosts-file.js';
@@ -62,19 +61,9 @@ async function buildAndRemove(d: Datapath, placement: Datapath['placements'][num
   const host = await buildTopology(topo, 'run');
   const t = await host.teardown();
   if (t.failed.length) throw new Error(`teardown: ${t.failed.map((f) => f.error).join('; ')}`);
-  // podman: how it had to be run here, as the build's trial containers found
-  const rt = topo.podman?.runtime;
-  const how = rt
-    ? `; podman runs with ` +
-      `${rt.runtime} and the ` +
-      `${rt.cgroup_manager} cgroup ` +
-      `manager${
-        rt.ulimits
-          ? `, --ulimit ` +
-            `nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)`
-          : ''
-      }`
-    : '';
+  // what the build found (how podman had to be run here)
+  const found = d.describe?.(topo);
+  const how = found ? `; ${found}` : '';
   return d.description + how;
 }
 
@@ -190,7 +179,10 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     out('ok  ', 'tools', 'every program cnperf runs is installed (src/tools/tools.json)');
   await checkBpf(out);
   checkServiceProxies(out);
-  for (const [mark, what, detail] of [...vmDoctorLines(), ...dpdkDoctorLines()]) out(mark, what, detail);
+  // what datapaths need beyond tools (hugepages, vhost-user), each hook once (testpmd and ovs-dpdk share theirs)
+  const datapathLines = [...new Set(DATAPATHS.flatMap((d) => (d.doctorLines ? [d.doctorLines] : [])))];
+  for (const [mark, what, detail] of [...vmDoctorLines(), ...datapathLines.flatMap((f) => f())])
+    out(mark, what, detail);
   // Without root nothing can be built; with it, the builds hold the measurement lock.
   if (isRoot && engineVersion && wireOk)
     unavailable = await withSession({ command: 'doctor', owner: 'doctor' }, () => checkDatapaths(out));

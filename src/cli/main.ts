@@ -4,7 +4,7 @@
  * and every command start without loading the others (the store, the report, zod's schemas).
  */
 import { OPTIONS, type OptionDef } from '../options/options.js';
-import { HostCommandError, UserError, errorMessage } from '../util/errors.js';
+import { RefusedError, UserError, errorMessage } from '../util/errors.js';
 import { nearest } from '../util/nearest.js';
 import { VERSION } from '../version.js';
 import type { OptionSpec } from './args.js';
@@ -248,18 +248,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  async (e: unknown) => {
-    // the classes of refusals by the host, the engine or a CNI plugin (their modules are loaded by now if
-    // the command used them)
-    const [{ EngineError }, { CniError }] = [
-      await import('../engine-client/supervisor.js'),
-      await import('../datapaths/cni/plugin.js'),
-    ];
+  (e: unknown) => {
     if (e instanceof UserError) {
       process.stderr.write(`cnperf: ${e.message}\n${e.hint ? e.hint.replace(/^/gm, '  ') + '\n' : ''}`);
       process.exitCode = e.exitCode;
-    } else if (e instanceof HostCommandError || e instanceof EngineError || e instanceof CniError) {
-      // The host or the engine refused something: say what, without a stack; it is not a bug here.
+    } else if (e instanceof RefusedError) {
+      // The host, the engine or a plugin refused something: say what, without a stack; it is not a bug here.
       process.stderr.write(`cnperf: ${e.message}\n`);
       process.exitCode = 1;
     } else {

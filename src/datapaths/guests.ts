@@ -7,7 +7,8 @@
  * datapath planned it. Pure.
  */
 import { createHash } from 'node:crypto';
-import type { Guest, Link, Topology, VmPlan } from '../topology/model.js';
+import type { Guest, Link, Topology } from '../topology/model.js';
+import { VM_PART, type VmPlan } from '../topology/guests.js';
 import { UserError } from '../util/errors.js';
 
 export type EndpointKind = 'container' | 'vm';
@@ -24,46 +25,33 @@ export interface VmOptions {
 export const GUEST_VCPUS = 1;
 export const GUEST_MEMORY_MB = 256;
 
-/** Why a datapath's endpoints cannot be VMs: said before anything is built. */
+/** Why a datapath's endpoints cannot be VMs: its own reason (`noVm`), said before anything is built. */
 export function vmRefusal(
-  d: { name: string; takes: readonly string[] },
+  d: { name: string; takes: readonly string[]; noVm?: string | ((ctx: { variant?: string }) => string | null) },
   ctx: { variant?: string } = {},
 ): string | null {
-  if (d.name === 'vxlan' && (ctx.variant ?? 'host') !== 'bridge')
-    return (
-      'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; ' +
-      '--variant bridge puts them behind a bridge, where a tap can take their place'
-    );
+  const own = typeof d.noVm === 'function' ? d.noVm(ctx) : d.noVm;
+  if (own) return own;
   if (d.takes.includes('vm-endpoint')) return null;
-  const why: Record<string, string> = {
-    loopback: "both endpoints share one namespace's loopback: there is no link a VM could sit on",
-    veth:
-      'its two namespaces are joined by one veth pair directly: a VM needs a tap on a bridge or a ' +
-      'router (use bridge or routed)',
-    macvlan:
-      "its endpoints are macvlan devices of the node's NIC (a VM would need macvtap, which cnperf does not build yet)",
-    ipvlan: "its endpoints are ipvlan devices of the node's NIC: there is no tap for a VM",
-    ovs:
-      "tried: through OVS's userspace (netdev) datapath a guest on a tap answered none of 300 round " +
-      'trips — the symptom OVS shows for containers with TX checksum offload on, which cnperf cannot turn off ' +
-      'inside a guest yet',
-    cni: "the CNI plugins make the endpoints' interfaces themselves, inside namespaces",
-    xdp: 'its BPF programs redirect between veths by ifindex: a tap is not one',
-    tcx: 'bpf_redirect_peer needs a veth peer: a tap has none',
-    podman: 'podman makes containers, not VMs',
-    existing: 'its endpoints are namespaces that exist already',
-    testpmd:
-      'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
-    'ovs-dpdk':
-      'a VM on a vhost-user port (qemu -netdev vhost-user, guest memory shared with the switch) is not built yet',
-  };
-  return why[d.name] ?? `${d.name} does not place its endpoints on a link a VM's tap could take`;
+  return `${d.name} does not place its endpoints on a link a VM's tap could take`;
 }
 
 function macFor(runId: string, netns: string): string {
   const h = createHash('sha256').update(`${runId}/${netns}`).digest();
   // 52:54:00 is qemu's prefix, locally administered
   return `52:54:00:${[h[0], h[1], h[2]].map((b) => b!.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/** How the run's guests boot, from the VM options. */
+export function vmPlanOf(o: VmOptions): VmPlan {
+  return {
+    accel: o.accel ?? 'auto',
+    vcpus: GUEST_VCPUS,
+    memory_mb: GUEST_MEMORY_MB,
+    net_backend: 'tap',
+    vhost: o.vhost ?? false,
+    endpoints: o.endpoints,
+  };
 }
 
 /** The plan with the chosen endpoints as VMs; throws a UserError naming what stands in the way. */
@@ -139,14 +127,7 @@ export function placeGuests(t: Topology, o: VmOptions): Topology {
     links,
     addresses: t.addresses.filter((a) => !inGuest(a.netns)),
     routes: (t.routes ?? []).filter((r) => !inGuest(r.netns)),
-    vm: {
-      accel: o.accel ?? 'auto',
-      vcpus: GUEST_VCPUS,
-      memory_mb: GUEST_MEMORY_MB,
-      net_backend: 'tap',
-      vhost: o.vhost ?? false,
-      endpoints: o.endpoints,
-    },
+    parts: { ...t.parts, [VM_PART.name]: vmPlanOf(o) },
     endpoints: pairs[0]!,
     pairs,
   };

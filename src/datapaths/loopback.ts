@@ -9,6 +9,7 @@ import type { Datapath } from './types.js';
 export const loopback: Datapath = {
   name: 'loopback',
   description: 'client and server in one namespace, over lo',
+  noVm: "both endpoints share one namespace's loopback: there is no link a VM could sit on",
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: [],

@@ -69,6 +69,7 @@ function plan(kind: 'macvlan' | 'ipvlan', ctx: PlanContext) {
 export const macvlan: Datapath = {
   name: 'macvlan',
   description: "containers with macvlan devices on their node's NIC (--mode bridge|private|vepa|passthru)",
+  noVm: "its endpoints are macvlan devices of the node's NIC: a VM needs a macvtap (use the macvtap datapath)",
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['mode', 'hosts'],
@@ -89,6 +90,7 @@ export const macvlan: Datapath = {
 export const ipvlan: Datapath = {
   name: 'ipvlan',
   description: "containers with ipvlan devices on their node's NIC (--mode l2|l3|l3s); needs CONFIG_IPVLAN",
+  noVm: "its endpoints are ipvlan devices of the node's NIC: there is no tap for a VM",
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['mode', 'hosts'],

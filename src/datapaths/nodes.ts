@@ -4,8 +4,29 @@
  * in a fabric namespace with each NIC's peer as a port. A single node's NIC is wired to a stub
  * namespace (or to the switch) so that it has carrier, as a host NIC plugged into a switch has.
  */
-import { type Endpoint, type PlanHost, type Topology } from '../topology/model.js';
+import { type Endpoint, type Topology } from '../topology/model.js';
+import { partKey } from '../topology/parts.js';
 import { ownedName } from '../topology/well-formed.js';
+
+/** A real host a plan runs on (--hosts), as connecting to it found it. */
+export interface PlanHost {
+  name: string;
+  /** its address: what cnperf connects to, and its underlay address */
+  address: string;
+  /** the NIC the datapath uses (the inventory's, or the one routing to the other host) */
+  nic: string;
+  /** that NIC's MTU */
+  mtu: number;
+  /**
+   * Whether that NIC carries the host's address (the one cnperf — and usually everyone else — reaches
+   * the host by): true, false, or undefined while unknown (the inventory names a NIC; connecting tells).
+   * A datapath that would take the NIC over refuses a host where this is not false.
+   */
+  nicCarriesAddress?: boolean;
+}
+
+/** Across real hosts (--hosts): the hosts, in the order the plan uses them (client's first). */
+export const HOSTS_PART = partKey<PlanHost[]>('hosts');
 
 export interface SimNode {
   netns: string;
@@ -107,7 +128,7 @@ function addHostNodes(
     tag: k ? '1' : '',
   }));
   used.forEach((h, k) => t.namespaces.push({ name: nodes[k]!.netns, role: 'node', on: h.name, root: { nic: h.nic } }));
-  t.hosts = [...used];
+  HOSTS_PART.set(t, [...used]);
   return [nodes[0]!, nodes[nodes.length - 1]!];
 }
 

@@ -9,7 +9,8 @@ import { type Topology } from '../topology/model.js';
 import { assertValidTopology } from '../topology/well-formed.js';
 import { UserError } from '../util/errors.js';
 import { newRunId } from '../util/ids.js';
-import { placeGuests, vmRefusal } from './guests.js';
+import { placeGuests, vmPlanOf, vmRefusal } from './guests.js';
+import { VM_PART } from '../topology/guests.js';
 import { checkDatapathOptions, DATAPATHS, getDatapath } from './registry.js';
 import type { Datapath, DatapathOptions, PlanContext } from './types.js';
 import { findTool } from '../tools/table.js';
@@ -50,6 +51,11 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
           .map((x) => (x.name === 'vxlan' ? 'vxlan --variant bridge' : x.name))
           .join(', ')}`,
       );
+    // a datapath whose endpoints are made for a VM (a macvtap) places its guests itself (ctx.vm)
+    if (d.placesGuests) {
+      VM_PART.set(t, vmPlanOf(vm));
+      return assertValidTopology(t);
+    }
     return assertValidTopology(placeGuests(t, vm));
   }
   return assertValidTopology(t);

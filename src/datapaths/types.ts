@@ -1,10 +1,12 @@
-import type { Journal } from '../local/journal.js';
-import type { CniPlan, PlanHost, Topology } from '../topology/model.js';
+import type { CommandRunner } from '../local/command.js';
+import type { JournalLike } from '../local/journal.js';
+import type { ReadyCondition } from '../local/wire.js';
+import type { Topology } from '../topology/model.js';
 import type { VmOptions } from './guests.js';
 import type { NetfilterOptions } from './netfilter.js';
 import type { ServiceOptions } from './service.js';
 
-import type { Placement } from './nodes.js';
+import type { Placement, PlanHost } from './nodes.js';
 export { PLACEMENTS, type Placement } from './nodes.js';
 
 export interface PlanContext {
@@ -36,18 +38,15 @@ export interface PlanContext {
   ovsDatapath?: 'netdev' | 'system';
   /** how simulated nodes are joined: a wire (a veth) or a switch (a bridge in a fabric namespace) */
   fabric?: 'wire' | 'switch';
-  /** cni: the network configuration list (--cni-config) */
-  cni?: CniPlan['network'];
-  /** testpmd, ovs-dpdk: the CPU the switch polls on (--switch-cpu; default the last) */
-  switchCpu?: number;
-  /** podman: the network driver (bridge, netavark's default; macvlan) */
-  podmanDriver?: 'bridge' | 'macvlan';
+  /**
+   * What the options only one datapath takes said (--cni-config, --switch-cpu, --client...), by
+   * datapath name, as that datapath's `readOptions` made it: its own business, typed in its own folder
+   */
+  own?: Record<string, unknown>;
   /** VM endpoints (--endpoint, --client-endpoint, --server-endpoint, --vm-accel): src/datapaths/guests.ts */
   vm?: VmOptions;
   /** across real hosts (--hosts): the hosts the nodes are, client's first (the runner fills nic and mtu) */
   hosts?: PlanHost[];
-  /** existing: the namespaces to measure between (--client, --server, --server-address) */
-  existing?: { client?: string; server?: string; serverAddress?: string };
 }
 
 /** Datapath options from the command line or an experiment: everything a plan takes but the run id. */
@@ -92,8 +91,25 @@ export interface KernelFailure {
 
 /** What a datapath's lifecycle hooks get: the run's journal (undo first) and its own directory. */
 export interface AttachContext {
-  journal: Journal;
+  journal: JournalLike;
   runDir: string;
+  /** across real hosts: the host this part of the plan is built on, and how to run a command there */
+  host?: { name: string; run: CommandRunner };
+}
+
+/** What a build waits for beyond the plan's own links and ports (what attach made). */
+export interface Readiness {
+  conditions: ReadyCondition[];
+  /** in a host's own namespace, the bridges whose ports count for `wait-ports` (it has bridges of its own) */
+  bridges?: string[];
+}
+
+/** What probes watch beyond the plan's own devices and rule-holding namespaces. */
+export interface ProbeTargets {
+  /** device names (globs) the tracepoints match: those a plugin or runtime chose */
+  traceDevices?: string[];
+  /** namespaces whose connection tracking says something (a runtime's firewall rules) */
+  conntrack?: string[];
 }
 
 /**
@@ -150,6 +166,52 @@ export interface Datapath {
    * `cnperf doctor` checks instead of building it; returns a description or throws why it cannot run.
    */
   doctor?(): string;
+  /** `cnperf doctor`'s lines for what this datapath needs beyond tools (hugepages, vhost-user): [mark, what, detail] */
+  doctorLines?(): Array<[string, string, string]>;
+  /**
+   * Reads the options only it takes, by option name (`takes`), into its own value (ctx.own[name]):
+   * e.g. the CNI configuration file, parsed. Throws a UserError naming what is wrong.
+   */
+  readOptions?(option: (name: string) => unknown): unknown;
+  /** Why its plans cannot be built on real hosts (--hosts) yet; absent when they can. */
+  notAcrossHosts?: string;
+  /** Pairs of namespaces that must be on one host though no link of the plan joins them (plugins wire them). */
+  colocated?(t: Topology): Array<[string, string]>;
+  /**
+   * Its plan puts the VM endpoints itself (ctx.vm: a namespace's `guest`, on a NIC it makes for one, as
+   * a macvtap); else a VM takes the place of an endpoint's veth (src/datapaths/guests.ts)
+   */
+  placesGuests?: boolean;
+  /** Why its endpoints cannot be VMs (--endpoint vm), said before anything is built; null: they can. */
+  noVm?: string | ((ctx: { variant?: string }) => string | null);
+  /** What its build found that a user should know, in a line (how podman had to be run here), or null. */
+  describe?(t: Topology): string | null;
+  /** What the build waits for beyond the plan's links and ports (what attach made). */
+  readiness?(t: Topology): Readiness;
+  /** What probes watch beyond the plan's devices. */
+  probeTargets?(t: Topology): ProbeTargets;
+  /**
+   * Why a workload cannot run over it, with a hint, or null (a DPDK port has no kernel: no TCP, no
+   * socket timestamps). `params` as the workload parsed them.
+   */
+  refuseWorkload?(workload: string, params: unknown): { why: string; hint?: string } | null;
+  /** a stream's burst when --burst is not given (a DPDK engine moves bursts, as DPDK applications do) */
+  defaultBurst?: number;
+  /** What a stored run of it adds to reports (its part of the stored topology; params as stored). */
+  report?: DatapathReport;
+}
+
+/** A datapath's section in reports, from a stored run's topology (JSON) and parameters. */
+export interface DatapathReport {
+  /** the member of a `--json` result its `json` fills */
+  member?: string;
+  json?(t: Topology, params: unknown): object | null;
+  /** one line about the run under the tables (prefixed with the run id), or null */
+  note?(t: Topology, params: unknown): string | null;
+  /** the heading of those lines */
+  heading?: string;
+  /** a part of the run's "why" line (what it ran with that explains its figures), or null */
+  why?(t: Topology): string | null;
 }
 
 /**

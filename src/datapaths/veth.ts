@@ -7,6 +7,9 @@ import { PREFIX, pairIps, pairSuffix, type Datapath } from './types.js';
 export const veth: Datapath = {
   name: 'veth',
   description: 'client and server in two namespaces joined by one veth pair',
+  noVm:
+    'its two namespaces are joined by one veth pair directly: a VM needs a tap on a bridge or a ' +
+    'router (use bridge or routed)',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: [],

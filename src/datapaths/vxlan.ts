@@ -16,6 +16,11 @@ export const VXLAN_VARIANTS = ['host', 'bridge'] as const;
 export const vxlan: Datapath = {
   name: 'vxlan',
   description: 'an overlay between two nodes (--variant host: apps on the nodes; bridge: Docker overlay)',
+  noVm: (ctx) =>
+    (ctx.variant ?? 'host') !== 'bridge'
+      ? 'with --variant host the endpoints are the nodes themselves, which carry the VXLAN device; ' +
+        '--variant bridge puts them behind a bridge, where a tap can take their place'
+      : null,
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],

@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { enginePath } from '../paths.js';
-import { UserError } from '../util/errors.js';
+import { RefusedError, UserError } from '../util/errors.js';
 import { ENGINE_PROTO, VERSION } from '../version.js';
 import { engineHostFor, guestArgv } from './guest.js';
 import { parseEngineLine, type EngineEvent, type ErrorEvent } from './protocol.js';
 
-export class EngineError extends Error {
+export class EngineError extends RefusedError {
   constructor(
     readonly label: string,
     message: string,

@@ -2,7 +2,6 @@
  * Parsed option values → the options a datapath's plan takes, checked against the datapaths named:
  * an option that no named datapath understands is a mistake, not something to ignore.
  */
-import { readNetworkConfig } from '../datapaths/cni/config.js';
 import { DATAPATHS, getDatapath } from '../datapaths/registry.js';
 import type { VmOptions } from '../datapaths/guests.js';
 import type { DatapathOptions } from '../datapaths/types.js';
@@ -70,18 +69,14 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
       ...(h.interface ? {} : { nicCarriesAddress: true }),
     }));
   if (v['ovs-datapath'] !== undefined) o.ovsDatapath = v['ovs-datapath'];
-  if (v['switch-cpu'] !== undefined) o.switchCpu = v['switch-cpu'];
   if (v.offload !== undefined) o.offload = v.offload;
-  if (v['cni-config'] !== undefined) o.cni = readNetworkConfig(v['cni-config']);
-  if (v['podman-driver'] !== undefined) o.podmanDriver = v['podman-driver'];
   const vm = vmOptions(v);
   if (vm) o.vm = vm;
-  if (v.client !== undefined || v.server !== undefined || v['server-address'] !== undefined) {
-    o.existing = {
-      ...(v.client ? { client: v.client } : {}),
-      ...(v.server ? { server: v.server } : {}),
-      ...(v['server-address'] ? { serverAddress: v['server-address'] } : {}),
-    };
+  // the options only one datapath takes: that datapath reads them into its own value
+  const option = (name: string) => (v as Record<string, unknown>)[name];
+  for (const name of datapaths) {
+    const own = getDatapath(name).readOptions?.(option);
+    if (own !== undefined) o.own = { ...o.own, [name]: own };
   }
   return o;
 }

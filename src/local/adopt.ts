@@ -9,18 +9,18 @@ import { existsSync, statSync } from 'node:fs';
 import { errorMessage, UserError } from '../util/errors.js';
 import { runCommand, type CommandRunner } from './command.js';
 import { netnsExists, registerUndoHandler } from './undo.js';
-import type { Journal } from './journal.js';
+import type { JournalLike } from './journal.js';
 
 /** Names the network namespace of process `pid` `name` for the run; `what` says whose it is. */
 export async function adoptNamespace(
   name: string,
   pid: number,
   what: string,
-  journal: Pick<Journal, 'append'>,
+  journal: Pick<JournalLike, 'append'>,
   run: CommandRunner = runCommand,
 ): Promise<void> {
   checkNamespaceOf(pid, what);
-  journal.append({ op: 'unname-netns', netns: name, what });
+  await journal.append({ op: 'unname-netns', netns: name, what });
   try {
     await run(['ip', 'netns', 'attach', name, String(pid)]);
   } catch (e) {

@@ -8,6 +8,7 @@ import { ensureStateDir } from './statedir.js';
 import path from 'node:path';
 import { processStartTime } from './proc.js';
 import type { UndoAction } from './steps.js';
+import { isUndo } from './undo-kinds.js';
 
 export interface JournalHeader {
   v: 1;
@@ -106,54 +107,6 @@ export class Journal implements JournalLike {
   remove(): void {
     rmSync(this.path, { force: true });
   }
-}
-
-function isUndo(x: unknown): x is UndoAction {
-  if (typeof x !== 'object' || x === null) return false;
-  const o = x as Record<string, unknown>;
-  if (o.op === 'del-netns') return typeof o.netns === 'string';
-  if (o.op === 'del-link') return typeof o.netns === 'string' && typeof o.dev === 'string';
-  if (o.op === 'kill-pidfile') return typeof o.pidfile === 'string' && typeof o.comm === 'string';
-  if (
-    o.op === 'rm-dir' ||
-    o.op === 'rm-trace-instance' ||
-    o.op === 'umount-tracefs' ||
-    o.op === 'umount-bpffs' ||
-    o.op === 'umount-hugetlbfs'
-  )
-    return typeof o.path === 'string';
-  if (o.op === 'hugepages-restore') return Number.isInteger(o.before) && (o.before as number) >= 0;
-  if (o.op === 'rm-dpdk-runtime') return typeof o.prefix === 'string';
-  if (o.op === 'del-route')
-    return (
-      typeof o.netns === 'string' && typeof o.dst === 'string' && (o.dev === undefined || typeof o.dev === 'string')
-    );
-  if (o.op === 'sysctl-restore')
-    return typeof o.netns === 'string' && typeof o.key === 'string' && typeof o.value === 'string';
-  if (o.op === 'ssh-exit') return typeof o.socket === 'string' && typeof o.host === 'string';
-  if (o.op === 'unname-netns') return typeof o.netns === 'string' && typeof o.what === 'string';
-  if (o.op === 'podman-rm' || o.op === 'podman-network-rm') return typeof o.name === 'string';
-  if (o.op === 'podman-rmi') return typeof o.image === 'string';
-  if (o.op === 'netavark-residue') {
-    const b = o.before as Record<string, unknown> | undefined;
-    return (
-      typeof b === 'object' &&
-      b !== null &&
-      Array.isArray(b.chains) &&
-      Array.isArray(b.tables) &&
-      typeof b.ipForward === 'string'
-    );
-  }
-  if (o.op === 'cni-del') {
-    const n = o.network as { plugins?: unknown } | undefined;
-    return (
-      typeof n === 'object' &&
-      n !== null &&
-      Array.isArray(n.plugins) &&
-      ['netns', 'ifname', 'containerId', 'runIn', 'cacheFile'].every((k) => typeof o[k] === 'string')
-    );
-  }
-  return false;
 }
 
 export function readJournal(file: string): JournalContents {

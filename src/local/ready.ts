@@ -14,8 +14,11 @@ import { runWire, wireLine, type ReadyCondition } from './wire.js';
 
 export const READY_TIMEOUT_MS = 5000;
 
-/** What must hold before the datapath forwards. Pure. */
-export function readyConditions(t: Topology): ReadyCondition[] {
+/**
+ * What must hold before the datapath forwards, `extra` being what its attach made (the datapath's
+ * `readiness`: a CNI plugin's interfaces, podman's). Pure.
+ */
+export function readyConditions(t: Topology, extra: readonly ReadyCondition[] = []): ReadyCondition[] {
   const out: ReadyCondition[] = [];
   for (const l of t.links) {
     if (l.kind === 'veth')
@@ -27,11 +30,7 @@ export function readyConditions(t: Topology): ReadyCondition[] {
     // a VM endpoint's tap has carrier once qemu holds it open
     else if (l.kind === 'tap') out.push({ op: 'wait-carrier', netns: l.netns, dev: l.name });
   }
-  // CNI plugins made the containers' interfaces and the node's bridge ports: wait for all of them.
-  for (const c of t.cni?.containers ?? []) out.push({ op: 'wait-carrier', netns: c.netns, dev: c.ifname });
-  if (t.cni) out.push({ op: 'wait-ports', netns: t.cni.node });
-  // podman made the containers' interfaces (its bridge has STP off: ports forward at once)
-  for (const c of t.podman?.containers ?? []) out.push({ op: 'wait-carrier', netns: c.netns, dev: 'eth0' });
+  out.push(...extra);
   for (const p of t.ports) out.push({ op: 'wait-port', netns: p.netns, dev: p.dev });
   return out;
 }
@@ -42,8 +41,9 @@ export async function waitReady(
   t: Topology,
   timeoutMs = READY_TIMEOUT_MS,
   run: CommandRunner = runCommand,
+  extra: readonly ReadyCondition[] = [],
 ): Promise<number> {
-  const conditions = readyConditions(t);
+  const conditions = readyConditions(t, extra);
   if (conditions.length === 0) return 0;
   const { answers, notReady } = await runWire('apply', [...conditions.map(wireLine), `wait\t${timeoutMs}`], run);
   const last = answers[answers.length - 1]!;

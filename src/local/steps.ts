@@ -6,79 +6,61 @@
  */
 import path from 'node:path';
 import { bpfObjectPath, bpfToolPath } from '../paths.js';
-import type { CniPlan, Daemon, Topology } from '../topology/model.js';
+import type { Daemon, Topology } from '../topology/model.js';
 import { ipEquivalent, type NetOp } from './wire.js';
 
-export type UndoAction =
-  | { op: 'del-netns'; netns: string }
-  | { op: 'del-link'; netns: string; dev: string }
-  /** stop a daemon we started: the pid in pidfile, if that process still has this command name */
-  | { op: 'kill-pidfile'; pidfile: string; comm: string }
-  /** remove a run directory we created (only ever under the state directory) */
-  | { op: 'rm-dir'; path: string }
-  /** remove the tracefs instance a traced run created (src/probes/tracepoints.ts) */
-  | { op: 'rm-trace-instance'; path: string }
-  /** unmount the run's own bpffs (its pins, and with them the maps no program holds, go with it) */
-  | { op: 'umount-bpffs'; path: string }
-  /** unmount tracefs, which a traced run mounted because nothing had */
-  | { op: 'umount-tracefs'; path: string }
-  /** remove the run's name for a namespace it did not make (src/local/adopt.ts): the namespace stays */
-  | { op: 'unname-netns'; netns: string; what: string }
-  /** podman objects of the run (src/datapaths/podman/): a container, a network, an image */
-  | { op: 'podman-rm'; name: string }
-  | { op: 'podman-network-rm'; name: string }
-  | { op: 'podman-rmi'; image: string }
-  /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
-  | { op: 'netavark-residue'; before: { chains: string[]; tables: string[]; ipForward: string } }
-  /** kernel bypass (src/datapaths/dpdk/): the 2 MB page reservation as it was, the run's hugetlbfs mount, DPDK's
-   * runtime files */
-  | { op: 'hugepages-restore'; before: number }
-  | { op: 'umount-hugetlbfs'; path: string }
-  | { op: 'rm-dpdk-runtime'; prefix: string }
-  /** a route the run added in a host's own namespace (src/remote/): it does not go with a namespace */
-  | { op: 'del-route'; netns: string; dst: string; dev?: string }
-  /** a sysctl of a host's own namespace, set back to what it was before the run */
-  | { op: 'sysctl-restore'; netns: string; key: string; value: string }
-  /** the ssh master connection to a real host (src/remote/ssh.ts), by its control socket */
-  | { op: 'ssh-exit'; socket: string; host: string }
-  /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
-  | {
-      op: 'cni-del';
-      network: CniPlan['network'];
-      netns: string;
-      ifname: string;
-      containerId: string;
-      runIn: string;
-      cacheFile: string;
-    };
-
 /**
- * Every kind of journal entry, at run time (a test checks that each has a handler in every place it
- * can be journaled). The assignment below fails to compile when a kind is added to UndoAction alone.
+ * The kinds of journal entry, each with its payload. The kinds of this machine's own mechanisms are
+ * here; a module that journals kinds of its own (a datapath's runtime, its plugins, hugepages) adds
+ * them to this interface where it defines them (`declare module` augmentation) and registers each
+ * at load with registerUndoKind (src/local/undo.ts): its payload check, its handler here, and what a
+ * real host does with it. So this floor names no datapath.
  */
-export const UNDO_OPS = [
-  'del-netns',
-  'del-link',
-  'kill-pidfile',
-  'rm-dir',
-  'rm-trace-instance',
-  'umount-bpffs',
-  'umount-tracefs',
-  'unname-netns',
-  'podman-rm',
-  'podman-network-rm',
-  'podman-rmi',
-  'netavark-residue',
-  'hugepages-restore',
-  'umount-hugetlbfs',
-  'rm-dpdk-runtime',
-  'del-route',
-  'sysctl-restore',
-  'ssh-exit',
-  'cni-del',
-] as const satisfies ReadonlyArray<UndoAction['op']>;
-const everyOpListed: Exclude<UndoAction['op'], (typeof UNDO_OPS)[number]> extends never ? true : never = true;
-void everyOpListed;
+export interface UndoKinds {
+  'del-netns': { netns: string };
+  'del-link': { netns: string; dev: string };
+  /** stop a daemon we started: the pid in pidfile, if that process still has this command name */
+  'kill-pidfile': { pidfile: string; comm: string };
+  /** remove a run directory we created (only ever under the state directory) */
+  'rm-dir': { path: string };
+  /** remove the tracefs instance a traced run created (src/probes/tracepoints.ts) */
+  'rm-trace-instance': { path: string };
+  /** unmount the run's own bpffs (its pins, and with them the maps no program holds, go with it) */
+  'umount-bpffs': { path: string };
+  /** unmount tracefs, which a traced run mounted because nothing had */
+  'umount-tracefs': { path: string };
+  /** remove the run's name for a namespace it did not make (src/local/adopt.ts): the namespace stays */
+  'unname-netns': { netns: string; what: string };
+  /** a route the run added in a host's own namespace (src/remote/): it does not go with a namespace */
+  'del-route': { netns: string; dst: string; dev?: string };
+  /** a sysctl of a host's own namespace, set back to what it was before the run */
+  'sysctl-restore': { netns: string; key: string; value: string };
+  /** the ssh master connection to a real host (src/remote/ssh.ts), by its control socket */
+  'ssh-exit': { socket: string; host: string };
+}
+
+/** One journal entry: its kind (`op`) and that kind's payload. */
+export type UndoAction = { [K in keyof UndoKinds]: { op: K } & UndoKinds[K] }[keyof UndoKinds];
+export type UndoOp = UndoAction['op'];
+
+/** The entries of this floor's own kinds: their payload checks (the others are registered with theirs). */
+export const CORE_UNDO_CHECKS = {
+  'del-netns': (o) => str(o.netns),
+  'del-link': (o) => str(o.netns) && str(o.dev),
+  'kill-pidfile': (o) => str(o.pidfile) && str(o.comm),
+  'rm-dir': (o) => str(o.path),
+  'rm-trace-instance': (o) => str(o.path),
+  'umount-bpffs': (o) => str(o.path),
+  'umount-tracefs': (o) => str(o.path),
+  'unname-netns': (o) => str(o.netns) && str(o.what),
+  'del-route': (o) => str(o.netns) && str(o.dst) && (o.dev === undefined || str(o.dev)),
+  'sysctl-restore': (o) => str(o.netns) && str(o.key) && str(o.value),
+  'ssh-exit': (o) => str(o.socket) && str(o.host),
+} satisfies Record<string, (o: Record<string, unknown>) => boolean>;
+
+function str(x: unknown): x is string {
+  return typeof x === 'string';
+}
 
 export interface Step {
   /** the command run, or for a netlink step the `ip` command with the same effect (display only) */

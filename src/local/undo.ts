@@ -14,6 +14,7 @@ import type { UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
 import { UNDOS_PER_CALL, undoScript, undoScriptResults } from './undo-script.js';
+import { sh } from '../util/shell.js';
 import { runWire, wireLine, type NetOp, type WireAnswer } from './wire.js';
 
 export interface TeardownReport {
@@ -49,6 +50,63 @@ export function registerUndoHandler<K extends UndoAction['op']>(
   handler: UndoHandler<Extract<UndoAction, { op: K }>>,
 ): void {
   (UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
+}
+
+/**
+ * How a real host undoes a module's own kind — over its ssh, through the runner it is given — or why
+ * it refuses to (`refusedOnHost`): registered by the module that journals the kind, beside its
+ * handler here. src/remote/remote-undo.ts adds them to a host's own handlers.
+ */
+const HOST_UNDO_HANDLERS: UndoHandlers = {};
+
+export function registerHostUndoHandler<K extends UndoAction['op']>(
+  op: K,
+  handler: UndoHandler<Extract<UndoAction, { op: K }>>,
+): void {
+  (HOST_UNDO_HANDLERS as Record<string, unknown>)[op] = handler;
+}
+
+/** The host handlers the modules loaded so far registered. */
+export function registeredHostUndoHandlers(): UndoHandlers {
+  return { ...HOST_UNDO_HANDLERS };
+}
+
+/**
+ * For a kind a host's journal never holds (its datapath does not run across hosts): should one appear
+ * there, its undo is refused by name and the journal kept — this machine's handler would undo this
+ * machine's state (its mounts, its podman), not the host's.
+ */
+export function refusedOnHost<U extends UndoAction>(op: U['op'], why: string): UndoHandler<U> {
+  return {
+    describe: () => op,
+    undo: async () => {
+      throw new Error(`cannot undo '${op}' on a host (${why}); the journal is kept for a cnperf that can`);
+    },
+  };
+}
+
+/** Runs a script (through a host's runner) whose exit 3 means "already gone" (its object is not there). */
+export async function scriptOrGone(run: CommandRunner, script: string, ...args: string[]): Promise<'removed' | 'gone'> {
+  try {
+    await run(sh(script, ...args));
+    return 'removed';
+  } catch (e) {
+    if (e instanceof HostCommandError && e.code === 3) return 'gone';
+    throw e;
+  }
+}
+
+/** What a run mounted on a host is only ever under its run directory there (/run/cnperf/cnpXXXXXX/). */
+const RUN_MOUNT_RE = /^\/run\/cnperf\/cnp[a-z0-9]{6}\/[a-z0-9-]+$/;
+const UNMOUNT = '[ -n "$(awk -v p="$1" -v t="$2" \'$2 == p && $3 == t\' /proc/mounts)" ] || exit 3; umount "$1"';
+
+/** A host's undo of a mount of `type` the run made under its run directory; anything else is refused. */
+export function unmountOnHost(type: string) {
+  return (u: { path: string }, run: CommandRunner): Promise<'removed' | 'gone'> => {
+    if (!RUN_MOUNT_RE.test(u.path))
+      throw new Error(`refusing to unmount ${u.path} on a host: not a mount under a run directory of /run/cnperf`);
+    return scriptOrGone(run, UNMOUNT, u.path, type);
+  };
 }
 
 function handlerOf<U extends UndoAction>(u: U): UndoHandler<U> {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { OFFLOAD_FEATURES, type DatapathOption } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
 import { notOneOf } from '../util/nearest.js';
-import { parseEndpointSpec } from '../datapaths/existing/endpoint.js';
+import { parseEndpointSpec } from '../topology/namespace-ref.js';
 import { parseDuration, parseIntIn } from '../util/units.js';
 
 export interface OptionDef<T> {

@@ -26,6 +26,9 @@ export interface ProbeOptions {
   journal?: Journal;
   /** the run's directory (under the state directory): perf writes its samples there */
   runDir: string;
+  /** what the datapath adds to watch (its `probeTargets`): device names its plugins chose, firewalled namespaces */
+  traceDevices?: string[];
+  conntrack?: string[];
 }
 
 export interface ProbeReport {
@@ -80,10 +83,12 @@ export interface NsCounters {
   conntrack?: Record<string, ConntrackReading | null>;
 }
 
-/** The namespaces whose conntrack says something: nodes with rules (Services, --netfilter). */
-function conntrackNamespaces(t: Topology): string[] {
-  // podman's network: netavark's rules are in the host's namespace
-  return [...new Set([...(t.rulesets ?? []).map((r) => r.netns), ...(t.podman ? [t.podman.host] : [])])];
+/**
+ * The namespaces whose conntrack says something: nodes with rules (Services, --netfilter), and those the
+ * datapath names (podman's network: netavark's rules are in the host's namespace).
+ */
+function conntrackNamespaces(o: Pick<ProbeOptions, 'topo' | 'conntrack'>): string[] {
+  return [...new Set([...(o.topo.rulesets ?? []).map((r) => r.netns), ...(o.conntrack ?? [])])];
 }
 
 async function readNsCounters(namespaces: string[], problems: string[], tracked: string[] = []): Promise<NsCounters> {
@@ -123,17 +128,10 @@ export class ProbeSession {
 
   static async start(o: ProbeOptions): Promise<ProbeSession> {
     const problems: string[] = [];
-    const before = await readNsCounters(namespacesOf(o.topo), problems, conntrackNamespaces(o.topo));
+    const before = await readNsCounters(namespacesOf(o.topo), problems, conntrackNamespaces(o));
     let trace: TraceSession | null = null;
     if (o.trace) {
-      // Tracepoints name devices, not namespaces: the run's prefix, and what CNI plugins name theirs.
-      const cniNames = o.topo.cni
-        ? [
-            'eth0',
-            'veth*',
-            ...o.topo.cni.network.plugins.map((p) => p.bridge).filter((b): b is string => typeof b === 'string'),
-          ]
-        : [];
+      // Tracepoints name devices, not namespaces: the run's prefix, and what the datapath's plugins name theirs.
       // Namespaces cnperf adopted (containers, existing ones) name their devices themselves.
       const adoptedNames = o.topo.namespaces.some((n) => n.adopted)
         ? [
@@ -146,7 +144,7 @@ export class ProbeSession {
       const devices = [
         `cnp${o.topo.runId}-*`,
         ...(o.topo.pairs.some((p) => p.client.dev === 'lo' || p.server.dev === 'lo') ? ['lo'] : []),
-        ...cniNames,
+        ...(o.traceDevices ?? []),
         ...adoptedNames,
       ];
       trace = await TraceSession.start({
@@ -183,7 +181,7 @@ export class ProbeSession {
     const samples = this.timeline.stop();
     const perf = this.perf ? await this.perf.stop(this.problems) : null;
     const trace = this.trace ? await this.trace.stop() : null;
-    const after = await readNsCounters(namespacesOf(this.o.topo), this.problems, conntrackNamespaces(this.o.topo));
+    const after = await readNsCounters(namespacesOf(this.o.topo), this.problems, conntrackNamespaces(this.o));
     const report = { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
     const ct = Object.entries(after.conntrack ?? {}).flatMap(([ns, r]) =>
       r ? [[ns, conntrackDelta(this.before.conntrack?.[ns] ?? null, r)] as const] : [],

@@ -10,7 +10,7 @@ import { HostCommandError } from '../util/errors.js';
 import { registerUndoHandler, undoAll } from '../local/undo.js';
 import { Journal } from '../local/journal.js';
 import { ensureRunDir } from '../local/statedir.js';
-import type { PlanHost } from '../topology/model.js';
+import type { PlanHost } from '../datapaths/nodes.js';
 import { newRunId } from '../util/ids.js';
 import { hostEnvironment, type HostEnvironment } from './remote-environment.js';
 import type { InventoryHost } from './inventory.js';

@@ -15,8 +15,7 @@ import { REMOTE_STATE_DIR, type RemoteHost } from './remote-host.js';
 import { RemoteJournal } from './remote-journal.js';
 import { ON_A_HOST } from './remote-undo.js';
 import { runBatch } from './batch.js';
-import { attachCni } from '../datapaths/cni/attach.js';
-import { remotePlugins } from '../datapaths/cni/cni-remote.js';
+import { getDatapath } from '../datapaths/registry.js';
 import { splitByHost } from './split.js';
 import { sections, sh } from '../util/shell.js';
 
@@ -81,27 +80,24 @@ export async function buildOnHosts(
         { argv: ['mkdir', '-m', '700', runDir], undo: { op: 'rm-dir', path: runDir } },
         ...stepsFor(part),
       ]);
-      // the CNI plugins on the host, ADDing its containers (their addresses become the endpoints')
-      if (part.cni) await attachCni(part, runDir, journal, remotePlugins(host.ssh.run, host.name));
+      // the datapath's own lifecycle on the host (the CNI plugins ADDing its containers)
+      await getDatapath(topo.datapath).attach?.(part, {
+        journal,
+        runDir,
+        host: { name: host.name, run: host.ssh.run },
+      });
       const engines = new RemoteEngineHost(host, journal.path, runDir);
       for (const ns of part.namespaces) registerEngineHost(ns.name, engines);
     }
-    for (const { host, part } of built.parts) await waitReadyOn(host, readyConditions(part), cniBridges(part));
+    for (const { host, part } of built.parts) {
+      const extra = getDatapath(topo.datapath).readiness?.(part);
+      await waitReadyOn(host, readyConditions(part, extra?.conditions), extra?.bridges && new Set(extra.bridges));
+    }
   } catch (e) {
     await built.teardown();
     throw e;
   }
   return built;
-}
-
-/** In a host's own namespace, the CNI node's ports to wait for are those of the network's bridges only. */
-function cniBridges(part: Topology): Set<string> | undefined {
-  if (!part.cni || !part.namespaces.find((n) => n.name === part.cni!.node)?.root) return undefined;
-  return new Set(
-    part.cni.network.plugins
-      .filter((p) => p.type === 'bridge')
-      .map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0')),
-  );
 }
 
 interface LinkState {

@@ -3,6 +3,7 @@
  * whose owner (the session's keeper on that host) is dead is replayed backwards over ssh, exactly as
  * its run's teardown would have; journals of live sessions are left alone. A stale lock goes too.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TeardownReport } from '../local/executor.js';
 import { undoAll } from '../local/undo.js';
 import { errorMessage } from '../util/errors.js';
@@ -30,7 +31,7 @@ export async function cleanHosts(set: HostSet, includeKept: boolean): Promise<Ho
           out.skipped.push(`host ${host.name}: ${j.path} (no readable header)`);
           continue;
         }
-        if (await aliveOn(host, h.pid, h.pidStart)) {
+        if (await stillAlive(host, h.pid, h.pidStart)) {
           out.skipped.push(`host ${host.name}: run ${h.runId} (${h.datapath}) is live`);
           continue;
         }
@@ -62,3 +63,19 @@ export async function cleanHosts(set: HostSet, includeKept: boolean): Promise<Ho
   }
   return out;
 }
+
+/**
+ * Whether a journal's owner (a session's keeper on the host) is alive, given the moment a keeper whose
+ * connection was just cut takes to see its end: `cnperf clean` after a SIGKILL removes the dead run's ssh
+ * connections and then asks at once — a keeper was seen alive then, its journal left behind. A live
+ * session's keeper is still there after the grace; only such a clean waits for it.
+ */
+async function stillAlive(host: HostSet['hosts'][number], pid: number, start: string): Promise<boolean> {
+  for (let waited = 0; waited < KEEPER_GRACE_MS; waited += 100) {
+    if (!(await aliveOn(host, pid, start))) return false;
+    await sleep(100);
+  }
+  return aliveOn(host, pid, start);
+}
+
+const KEEPER_GRACE_MS = 1500;

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { UserError } from '../util/errors.js';
-import type { PlanHost } from '../topology/model.js';
+import type { PlanHost } from '../datapaths/nodes.js';
 import { VERSION } from '../version.js';
 import type { InventoryHost } from './inventory.js';
 import { SshHost } from './ssh.js';

@@ -4,22 +4,26 @@
  * lands where it is wired: a container's namespace on the host its veth (or macvlan's lower device)
  * ends in. Each host then gets the topology of its own part. Pure.
  */
+import { getDatapath } from '../datapaths/registry.js';
 import type { Topology } from '../topology/model.js';
+import { VM_PART } from '../topology/guests.js';
 
 /** What a plan across hosts cannot have yet, each with why. */
-function unsupported(t: Topology): string | null {
+function unsupported(t: Topology, datapath: ReturnType<typeof getDatapath>): string | null {
   if (t.rulesets?.length || t.service)
     return 'firewall rules and Services (--netfilter, --service-proxy) are not built on real hosts yet';
-  if (t.daemons?.length || t.bpf?.length || t.podman || t.dpdk || t.existing)
-    return `datapath ${t.datapath}'s daemons, programs or runtimes are not built on real hosts yet`;
-  if (t.vm) return 'VM endpoints are not built on real hosts yet';
+  if (datapath.notAcrossHosts) return `datapath ${t.datapath}: ${datapath.notAcrossHosts}`;
+  if (t.daemons?.length || t.bpf?.length)
+    return `datapath ${t.datapath}'s daemons or programs are not built on real hosts yet`;
+  if (VM_PART.of(t)) return 'VM endpoints are not built on real hosts yet';
   if (t.links.some((l) => l.kind === 'tap')) return 'taps are not built on real hosts yet';
   return null;
 }
 
 /** host name → the part of t built there (namespaces carry `on`). Throws what cannot be split. */
 export function splitByHost(t: Topology): Map<string, Topology> {
-  const why = unsupported(t);
+  const datapath = getDatapath(t.datapath);
+  const why = unsupported(t, datapath);
   if (why) throw new Error(why);
   const on = new Map<string, string>();
   for (const ns of t.namespaces) if (ns.on) on.set(ns.name, ns.on);
@@ -31,8 +35,8 @@ export function splitByHost(t: Topology): Map<string, Topology> {
         ? [[l.netns, l.lowerNetns]]
         : [],
   );
-  // CNI's containers are wired by the plugins, on the node they run in
-  for (const c of t.cni?.containers ?? []) joins.push([c.netns, t.cni!.node]);
+  // what the datapath wires outside the plan's links (CNI's plugins, on the node they run in)
+  joins.push(...(datapath.colocated?.(t) ?? []));
   for (let changed = true; changed;) {
     changed = false;
     for (const [a, b] of joins) {

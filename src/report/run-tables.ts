@@ -7,7 +7,7 @@ import type { RunRecord } from '../store/db.js';
 import { rttFields, type RrSummary, type StreamSummary, type SweepSummary } from '../workloads/results.js';
 import { renderTable, us } from './table.js';
 import { endpointTag, vmJson, vmNotes } from './vm.js';
-import { dpdkNotes, pollersOf } from './dpdk.js';
+import { datapathJson, datapathNotes } from './datapath-sections.js';
 import { breakdownTable, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
@@ -291,7 +291,9 @@ export function resultsTables(runs: RunRecord[]): string {
       ? rrTable(runs.filter((r) => r.workload === 'rr' || r.workload === 'crr'))
       : null,
   ];
-  return [...parts, vmNotes(runs), dpdkNotes(runs), breakdownTable(runs), whyLines(runs)].filter(Boolean).join('\n\n');
+  return [...parts, vmNotes(runs), datapathNotes(runs), breakdownTable(runs), whyLines(runs)]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /**
@@ -329,17 +331,14 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   // the Service path it went through (stored with the topology): ClusterIP, proxy, N, position
   const service = (r.topology as { service?: unknown } | null)?.service;
   if (service) out.service = service;
-  // what podman ran with (found by probing) and what netavark put into the host's firewall
-  const podman = (r.topology as { podman?: { network: unknown; runtime?: unknown; firewall?: unknown } } | null)
-    ?.podman;
-  if (podman)
-    out.podman = { network: podman.network, runtime: podman.runtime ?? null, firewall: podman.firewall ?? null };
+  // the datapath's own member (podman: what it ran with, and what netavark put into the host's firewall;
+  // the DPDK datapaths: where each poller ran)
+  const own = datapathJson(r);
+  if (own) out[own[0]] = own[1];
   const vm = vmJson(r);
   if (vm) out.vm = vm;
   // across real hosts: which hosts, and each one's environment (kernel, CPU, NIC)
   const hosts = (r.env as { hosts?: unknown[] } | null)?.hosts;
   if (hosts?.length) out.hosts = hosts;
-  const pollers = pollersOf(r);
-  if (pollers) out.dpdk = pollers;
   return { ...out, ...probesJson(r) };
 }

@@ -3,10 +3,11 @@
  * that says when latencies were those of an emulator (TCG) rather than of the datapath.
  */
 import type { RunRecord } from '../store/db.js';
-import type { VmPlan } from '../topology/model.js';
+import { VM_PART, type VmPlan } from '../topology/guests.js';
+import { storedTopology } from './stored.js';
 
 export function vmOf(r: RunRecord): VmPlan | null {
-  return (r.topology as { vm?: VmPlan } | null)?.vm ?? null;
+  return VM_PART.of(storedTopology(r)) ?? null;
 }
 
 /** "vm→ctr": the client's kind, then the server's; '' when both are containers. */

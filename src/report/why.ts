@@ -5,7 +5,8 @@
  */
 import type { ProbeReport } from '../probes/session.js';
 import { COMPONENTS, type BreakdownSummary } from '../stats/breakdown.js';
-import type { Namespace, PodmanPlan, ServicePath } from '../topology/model.js';
+import type { Namespace, ServicePath } from '../topology/model.js';
+import { datapathWhy } from './datapath-sections.js';
 import type { RunRecord } from '../store/db.js';
 import { renderTable, us } from './table.js';
 import { endpointTag } from './vm.js';
@@ -92,22 +93,8 @@ export function whyLines(runs: RunRecord[]): string {
         `Service ${svc.cluster_ip}:${svc.port} via ${svc.proxy}${place}${load ? ` (rules loaded in ${load})` : ''}`,
       );
     }
-    const pod = (r.topology as { podman?: PodmanPlan } | null)?.podman;
-    if (pod?.firewall) {
-      const rt = pod.runtime;
-      parts.push(
-        `netavark: ${pod.firewall.rules} rules of the host's ` +
-          `${pod.firewall.backend} in ` +
-          `${pod.firewall.chains.length} ` +
-          `chains${
-            rt
-              ? ` (podman with ` +
-                `${rt.runtime}, ${rt.cgroup_manager}` +
-                `${rt.ulimits ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc}` : ''})`
-              : ''
-          }`,
-      );
-    }
+    const own = datapathWhy(r);
+    if (own) parts.push(own);
     for (const [ns, c] of Object.entries(p.conntrack ?? {})) {
       const trouble = Object.entries(c.trouble).map(([k, v]) => `${k} ${v}`);
       parts.push(

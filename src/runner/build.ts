@@ -19,10 +19,11 @@ export async function buildTopology(topo: Topology, kind: 'run' | 'topo'): Promi
   try {
     await host.apply(stepsFor(topo));
     const runDir = path.join(stateDir(), `cnp${topo.runId}`);
-    await getDatapath(topo.datapath).attach?.(topo, { journal, runDir });
+    const datapath = getDatapath(topo.datapath);
+    await datapath.attach?.(topo, { journal, runDir });
     // VM endpoints boot on the built datapath (their taps exist); the taps get carrier as qemu opens them.
     await bootGuests(topo, journal, runDir);
-    await waitReady(topo);
+    await waitReady(topo, undefined, undefined, datapath.readiness?.(topo).conditions);
   } catch (e) {
     await host.teardown();
     throw e;

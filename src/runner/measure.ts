@@ -4,6 +4,7 @@
  * and reports it. Everything a workload knows lives in its module (src/workloads/).
  */
 import path from 'node:path';
+import { HOSTS_PART } from '../datapaths/nodes.js';
 import { getDatapath } from '../datapaths/registry.js';
 import { explainBuildFailure } from '../datapaths/plan.js';
 import type { DatapathOptions } from '../datapaths/types.js';
@@ -61,8 +62,8 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     topology: topo,
     // across hosts: the environments of the hosts this case ran on
     env:
-      topo.hosts && ctx.env.hosts
-        ? { ...ctx.env, hosts: ctx.env.hosts.filter((h) => topo.hosts!.some((x) => x.name === h.name)) }
+      HOSTS_PART.of(topo) && ctx.env.hosts
+        ? { ...ctx.env, hosts: ctx.env.hosts.filter((h) => HOSTS_PART.of(topo)!.some((x) => x.name === h.name)) }
         : ctx.env,
   };
   // The record's result part is the workload's own type (src/workloads/results.ts), keyed by its name.
@@ -111,6 +112,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
         probes: () =>
           ProbeSession.start({
             topo,
+            ...getDatapath(datapath).probeTargets?.(topo),
             cpus: w.cpus(p),
             trace: ctx.trace ?? false,
             expectedPackets: w.expectedPackets(p),

@@ -28,29 +28,18 @@ export interface Namespace {
   root?: { nic: string };
 }
 
-/** A real host a plan runs on (--hosts), as connecting to it found it. */
-export interface PlanHost {
-  name: string;
-  /** its address: what cnperf connects to, and its underlay address */
-  address: string;
-  /** the NIC the datapath uses (the inventory's, or the one routing to the other host) */
-  nic: string;
-  /** that NIC's MTU */
-  mtu: number;
-  /**
-   * Whether that NIC carries the host's address (the one cnperf — and usually everyone else — reaches
-   * the host by): true, false, or undefined while unknown (the inventory names a NIC; connecting tells).
-   * A datapath that would take the NIC over refuses a host where this is not false.
-   */
-  nicCarriesAddress?: boolean;
-}
-
 /** A qemu guest standing in for an endpoint's namespace: its eth0 is a virtio-net NIC behind `tap`. */
 export interface Guest {
   /** the namespace qemu runs in, where its tap is (the node the endpoint's veth ended in) */
   hostNetns: string;
+  /** the host-side device of the guest's NIC: a tun/tap qemu opens by this name, unless `tapDevice` is set */
   tap: string;
-  /** the guest NIC's MAC (locally administered, from the run id) */
+  /**
+   * A character device that is the NIC's backend instead (a macvtap's /dev/tapN, made by the datapath's
+   * attach): qemu gets it open as a file descriptor; `tap` then names its device for readiness and probes
+   */
+  tapDevice?: string;
+  /** the guest NIC's MAC (locally administered, from the run id; a macvtap's own, where it is one) */
   mac: string;
   /** eth0's addresses and routes inside the guest */
   addresses: string[];
@@ -58,21 +47,6 @@ export interface Guest {
   mtu?: number;
   /** the CPU qemu is pinned to (--cpus: the role's engine CPU) */
   cpu?: number;
-}
-
-/** How the run's guests are booted, and (filled at boot) what they ran with: every result carries it. */
-export interface VmPlan {
-  /** auto: KVM where /dev/kvm boots a standard guest, TCG otherwise */
-  accel: 'auto' | 'kvm' | 'tcg';
-  vcpus: number;
-  memory_mb: number;
-  /** tap (vhost=on where /dev/vhost-net exists and --vm-vhost asks) */
-  net_backend: 'tap';
-  vhost: boolean;
-  /** which endpoints are guests */
-  endpoints: { client: 'container' | 'vm'; server: 'container' | 'vm' };
-  /** filled at boot */
-  booted?: { accel: 'kvm' | 'tcg'; accel_why: string; kernel: string; image_build_ms: number; boot_ms: number[] };
 }
 
 export type Link =
@@ -200,6 +174,11 @@ export interface Endpoint {
   ip: string;
   /** the device the endpoint's traffic leaves through (raw frames are sent on it) */
   dev: string;
+  /**
+   * Where `dev` comes from when no link of the plan declares it: the datapath's attach makes it (CNI
+   * plugins, a container runtime), or it is a userspace port outside the kernel (DPDK's virtio-user)
+   */
+  devFrom?: 'attach' | 'userspace';
 }
 
 export interface Topology {
@@ -234,100 +213,16 @@ export interface Topology {
   bpf?: BpfLoad[];
   /** the client reaches the server through a Service's ClusterIP (--service-proxy) */
   service?: ServicePath;
-  /** containers wired by real CNI plugins after the namespaces exist (datapath cni) */
-  cni?: CniPlan;
-  /** containers started by podman on a network of the run's (datapath podman) */
-  podman?: PodmanPlan;
-  /** datapath existing: the namespaces named by the user (netns:/pid:/podman:/docker:), found at attach */
-  existing?: { client: string; server: string; serverAddress?: string };
-  /** VM endpoints (--endpoint vm): how their guests boot; the namespaces marked `guest` are theirs */
-  vm?: VmPlan;
-  /** kernel bypass (datapaths testpmd, ovs-dpdk): the switch, its vhost-user ports, the hugepages */
-  dpdk?: DpdkPlan;
-  /** across real hosts (--hosts): the hosts, in the order the plan uses them (client's first) */
-  hosts?: PlanHost[];
+  /**
+   * What one datapath, endpoint kind or placement adds that the others do not (a CNI network, podman's
+   * containers, a DPDK switch, VM guests, real hosts): each its owner's typed value under its owner's
+   * name, reached only through the owner's key (src/topology/parts.ts)
+   */
+  parts?: Record<string, unknown>;
   /** the first pair (every workload uses it) */
   endpoints: { client: Endpoint; server: Endpoint };
   /** every client/server pair, the first being `endpoints` (several with --flows) */
   pairs: Array<{ client: Endpoint; server: Endpoint }>;
-}
-
-/** What a CNI network does for a run: each container namespace is ADDed, its address fills its endpoint. */
-export interface CniPlan {
-  /** the parsed network configuration list (src/datapaths/cni/config.ts NetworkList) */
-  network: {
-    cniVersion: string;
-    name: string;
-    disableCheck: boolean;
-    plugins: Array<{ type: string } & Record<string, unknown>>;
-    file: string;
-  };
-  /** the namespace plugins run in: the node, whose side they wire (cni0, routes, IPAM) */
-  node: string;
-  containers: Array<{ netns: string; ifname: string; containerId: string }>;
-}
-
-/**
- * What the podman datapath asks podman for, and (filled by attach) what podman answered: the run's own
- * image (the static engine as a container's pause process), network and containers, each labelled
- * `cnperf.run=<run id>`.
- */
-export interface PodmanPlan {
-  image: string;
-  /**
-   * macvlan: its parent is a veth of the run's in the host (`dev`), whose peer lies in a namespace of
-   * the run's (`stub`), so that no frame of the run reaches a real NIC
-   */
-  network: {
-    name: string;
-    driver: 'bridge' | 'macvlan';
-    subnet: string;
-    mtu?: number;
-    parent?: { dev: string; peer: string; stub: string };
-  };
-  /** every container, and the run's name for its network namespace */
-  containers: Array<{ name: string; netns: string; role: 'client' | 'server' }>;
-  /** the run's name for the host's own namespace, where podman's bridge and the veths' host ends live */
-  host: string;
-  /** how podman was run (found by probing; attach fills it) */
-  runtime?: PodmanRuntime;
-  /** what netavark put into the host's firewall for the network (attach fills it) */
-  firewall?: { backend: string; rules: number; chains: string[] };
-}
-
-export interface PodmanRuntime {
-  runtime: string;
-  cgroup_manager: string;
-  /** explicit --ulimit values, where podman's defaults exceed this process's hard limits */
-  ulimits: { nofile: number; nproc: number } | null;
-  /** the trial containers it took to find them, and why each earlier one failed */
-  tried: string[];
-}
-
-/**
- * A userspace switch joined to DPDK engines over vhost-user (src/datapaths/dpdk/): each endpoint namespace (a
- * container) holds no kernel interface, only its engine's virtio-user port on a socket of the switch.
- */
-export interface DpdkPlan {
-  switch: 'testpmd' | 'ovs-dpdk';
-  /** the namespace the switch runs in */
-  node: string;
-  /** the run's hugetlbfs mount, and the 2 MB pages the run reserves for the switch and the engines */
-  hugeDir: string;
-  hugepages: number;
-  /** the switch's DPDK memory (MB) and, for testpmd, its mbufs: sized by its ports' rings */
-  switchMemMb: number;
-  switchMbufs: number;
-  /** every DPDK process's --file-prefix starts with it (its runtime files: /var/run/dpdk/<prefix>) */
-  prefix: string;
-  /**
-   * Two vhost-user ports per endpoint namespace — one for its round trips, one for its streams (a load
-   * runs both at once, and a DPDK port has one owner): the socket, the MAC and the peer's
-   */
-  ports: Array<{ netns: string; use: 'rtt' | 'stream'; socket: string; mac: string; peerMac: string }>;
-  /** the CPUs the switch polls on; the engines default to the others (--cpus overrides) */
-  switchCpus: number[];
-  engineCpu: number;
 }
 
 /** Linux's IFNAMSIZ is 16 including the terminating NUL. */

@@ -87,12 +87,9 @@ export function validateTopology(t: Topology): string[] {
   t.pairs.forEach((pair, i) => {
     for (const [role, ep] of Object.entries(pair)) {
       if (!nsNames.has(ep.netns)) problems.push(`pair ${i} ${role} is in undeclared namespace '${ep.netns}'`);
-      const byCni = t.cni?.containers.some((c) => c.netns === ep.netns && c.ifname === ep.dev);
-      // an adopted namespace's devices are its own: nothing here declares them
-      const adopted =
-        t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest)) ||
-        t.dpdk?.ports.some((p) => p.netns === ep.netns);
-      if (ep.dev !== 'lo' && !byCni && !adopted && !devs.has(`${ep.netns}/${ep.dev}`))
+      // an adopted namespace's devices are its own, and a guest's are inside it: nothing here declares them
+      const adopted = t.namespaces.some((n) => n.name === ep.netns && (n.adopted || n.guest));
+      if (ep.dev !== 'lo' && !ep.devFrom && !adopted && !devs.has(`${ep.netns}/${ep.dev}`))
         problems.push(`pair ${i} ${role}'s device '${ep.dev}' is not declared in '${ep.netns}'`);
     }
   });

@@ -13,8 +13,14 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * Something outside cnperf refused (the host's kernel or a tool, the engine, a CNI plugin): its
+ * message says what and where, and it is printed as that one line, without a stack — not a bug here.
+ */
+export class RefusedError extends Error {}
+
 /** A command that changes the host failed: names the command and what it printed. */
-export class HostCommandError extends Error {
+export class HostCommandError extends RefusedError {
   constructor(
     readonly argv: readonly string[],
     readonly stderr: string,

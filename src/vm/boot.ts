@@ -11,7 +11,8 @@ import { runCommand, type CommandRunner } from '../local/command.js';
 import { pidfileProcess } from '../local/proc.js';
 import type { Journal } from '../local/journal.js';
 import { ensureRunDir, makeDirs } from '../local/statedir.js';
-import type { Guest, Topology, VmPlan } from '../topology/model.js';
+import type { Guest, Topology } from '../topology/model.js';
+import { VM_PART, type VmPlan } from '../topology/guests.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { GuestAgent } from './agent.js';
 import { cacheDir, ensureGuestImage, type GuestImage } from './image.js';
@@ -95,8 +96,14 @@ async function bootOne(o: {
   o.journal.append({ op: 'kill-pidfile', pidfile: files.pidfile, comm: QEMU_COMM });
   const started = Date.now();
   const pin = o.cpu !== undefined ? ['taskset', '-c', String(o.cpu)] : [];
+  // a NIC backend that is a character device (a macvtap's /dev/tapN) is handed to qemu open, as fd 3
+  const device = o.guest?.tapDevice ? ['sh', '-c', 'd=$1; shift; exec "$@" 3<>"$d"', 'sh', o.guest.tapDevice] : [];
   try {
-    await o.run([...(o.hostNetns ? ['ip', 'netns', 'exec', o.hostNetns] : []), ...pin, ...argv], undefined, 30_000);
+    await o.run(
+      [...(o.hostNetns ? ['ip', 'netns', 'exec', o.hostNetns] : []), ...device, ...pin, ...argv],
+      undefined,
+      30_000,
+    );
   } catch (e) {
     throw new Error(`qemu did not start for ${o.netns}: ${errorMessage(e)}`);
   }
@@ -187,7 +194,7 @@ async function chooseAccel(
   return { accel: 'tcg', why: probe.detail };
 }
 
-/** Boots every guest of the plan (in parallel), registers its agent with the supervisor, and fills t.vm.booted. */
+/** Boots every guest of the plan (in parallel), registers its agent with the supervisor, fills the plan's `booted`. */
 export async function bootGuests(
   t: Topology,
   journal: Journal,
@@ -195,14 +202,15 @@ export async function bootGuests(
   run: CommandRunner = runCommand,
 ): Promise<void> {
   const guests = t.namespaces.filter((n) => n.guest);
-  if (!t.vm || guests.length === 0) return;
-  if (t.vm.vhost) {
+  const vm = VM_PART.of(t);
+  if (!vm || guests.length === 0) return;
+  if (vm.vhost) {
     const why = vhostUnavailable();
     if (why) throw new UserError(`--vm-vhost on: ${why}`, 'leave --vm-vhost off (qemu then moves the packets itself)');
   }
   ensureRunDir(runDir, journal);
   const image = await ensureGuestImage(run);
-  const { accel, why } = await chooseAccel(t.vm.accel, image, { runDir, journal, run });
+  const { accel, why } = await chooseAccel(vm.accel, image, { runDir, journal, run });
   const timeoutMs = bootTimeoutMs();
   const results = await Promise.allSettled(
     guests.map((n) =>
@@ -211,7 +219,7 @@ export async function bootGuests(
         guest: n.guest!,
         hostNetns: n.guest!.hostNetns,
         ...(n.guest!.cpu !== undefined ? { cpu: n.guest!.cpu } : {}),
-        vm: t.vm!,
+        vm,
         accel,
         image,
         runDir,
@@ -230,7 +238,7 @@ export async function bootGuests(
     r.value.agent.whenClosed(() => unregisterEngineHost(ns));
   });
   if (failed) throw failed.reason;
-  t.vm.booted = {
+  vm.booted = {
     accel,
     accel_why: why,
     kernel: image.kernelPackage,

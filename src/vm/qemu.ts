@@ -7,7 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Guest, VmPlan } from '../topology/model.js';
+import type { Guest } from '../topology/model.js';
+import type { VmPlan } from '../topology/guests.js';
 import { AGENT_PORT_NAME } from './image.js';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -93,7 +94,9 @@ export function qemuArgv(o: QemuInput): string[] {
   );
   a.push('-no-reboot', '-serial', `file:${o.files.console}`);
   if (o.guest) {
-    a.push('-netdev', `tap,id=n0,ifname=${o.guest.tap},script=no,downscript=no,vhost=${o.vm.vhost ? 'on' : 'off'}`);
+    // a tun/tap qemu opens by name, or a device opened for it as fd 3 (a macvtap's /dev/tapN: see bootOne)
+    const backend = o.guest.tapDevice ? 'fd=3' : `ifname=${o.guest.tap},script=no,downscript=no`;
+    a.push('-netdev', `tap,id=n0,${backend},vhost=${o.vm.vhost ? 'on' : 'off'}`);
     a.push('-device', `virtio-net-pci,netdev=n0,mac=${o.guest.mac}`);
   }
   a.push(

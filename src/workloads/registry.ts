@@ -3,7 +3,10 @@
  * (./types.ts says what it owns) plus one line here, and its options in src/input/options.ts.
  */
 import { notOneOf } from '../util/nearest.js';
+import { HOSTS_PART } from '../datapaths/nodes.js';
 import { planDatapath } from '../datapaths/plan.js';
+import { getDatapath } from '../datapaths/registry.js';
+import { VM_PART } from '../topology/guests.js';
 import type { DatapathOptions } from '../datapaths/types.js';
 import type { Topology } from '../topology/model.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -116,26 +119,13 @@ export function planForJobs(
     if (cpus) opts = { ...opts, vm: { ...opts.vm, cpus } };
   }
   const topo = planDatapath(datapath, runId, pairsNeeded(jobs), opts);
-  if (topo.vm) for (const j of jobs) guestCheck(workloadOf(j).p);
-  // The DPDK engine runs UDP round trips (also open loop) and streams; TCP needs a kernel stack, the breakdown sockets'
-  // timestamps.
-  if (topo.dpdk) {
-    for (const j of jobs) {
-      if (!['rtt', 'stream', 'sweep', 'load'].includes(j.workload))
-        throw new UserError(
-          `--workload ` +
-            `${j.workload} over ` +
-            `${datapath}: cnperf's DPDK engine runs rtt, stream, sweep and load (TCP needs a kernel stack)`,
-          'use --workload rtt, stream, sweep or load with the testpmd and ovs-dpdk datapaths',
-        );
-      if ((workloadOf(j).p as { breakdown?: boolean }).breakdown)
-        throw new UserError(
-          `--breakdown over ` +
-            `${datapath}: it splits a round trip by the sockets' kernel timestamps, and a DPDK port has no kernel`,
-        );
-    }
+  if (VM_PART.of(topo)) for (const j of jobs) guestCheck(workloadOf(j).p);
+  const refuseWorkload = getDatapath(datapath).refuseWorkload;
+  for (const j of jobs) {
+    const refused = refuseWorkload?.(j.workload, workloadOf(j).p);
+    if (refused) throw new UserError(`--workload ${j.workload} over ${datapath}: ${refused.why}`, refused.hint);
   }
-  if (topo.hosts) for (const j of jobs) hostsCheck(datapath, topo, j);
+  if (HOSTS_PART.of(topo)) for (const j of jobs) hostsCheck(datapath, topo, j);
   if (topo.service) {
     for (const j of jobs) {
       const { w, p } = workloadOf(j);

@@ -32,12 +32,9 @@ export interface StreamParams {
   rcvbuf?: number;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
   flows: number;
-  /** --burst was given (else a DPDK datapath sends bursts of DPDK_DEFAULT_BURST, as DPDK applications do) */
+  /** --burst was given (else the datapath's defaultBurst, if it has one: a DPDK datapath sends bursts of 32) */
   burstGiven?: boolean;
 }
-
-/** testpmd's own default burst: a DPDK sender without --burst moves this many frames per call. */
-export const DPDK_DEFAULT_BURST = 32;
 
 export const STREAM_DEFAULTS: StreamParams = {
   flows: 1,

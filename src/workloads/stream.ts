@@ -4,6 +4,7 @@
  * fast as possible or paced, for a duration. Both ends report per-second counters; the steady-state
  * means are made by the caller (src/stats/series.ts).
  */
+import { getDatapath } from '../datapaths/registry.js';
 import { runCommand } from '../local/command.js';
 import { EngineError, EngineProcess, describeExit } from '../engine-client/supervisor.js';
 import {
@@ -26,14 +27,7 @@ import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import type { EngineCommand, Workload } from './types.js';
 import { within } from '../util/timeout.js';
 import { StreamResultOutcome, streamOutcomeOf } from './stream-outcome.js';
-import {
-  DPDK_DEFAULT_BURST,
-  RAW_MAX_PAYLOAD,
-  STREAM_DEFAULTS,
-  StreamOutcome,
-  StreamParams,
-  XDP_DEFAULT_BURST,
-} from './stream-params.js';
+import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, StreamOutcome, StreamParams, XDP_DEFAULT_BURST } from './stream-params.js';
 
 /** The MAC address frames must carry to reach `ep`: its device's. */
 export async function macOf(ep: Endpoint): Promise<string> {
@@ -247,7 +241,8 @@ export function checkRaw(topo: Topology, api: StreamApi): void {
 export async function runFlows(topo: Topology, given: StreamParams): Promise<StreamResultOutcome> {
   checkRaw(topo, given.api);
   // A DPDK engine moves bursts, as every DPDK application does, unless --burst says otherwise.
-  const p = topo.dpdk && !given.burstGiven ? { ...given, burst: DPDK_DEFAULT_BURST } : given;
+  const burst = getDatapath(topo.datapath).defaultBurst;
+  const p = burst && !given.burstGiven ? { ...given, burst } : given;
   const before = await readDropCounters(topo);
   const flows = await Promise.all(
     topo.pairs

@@ -114,3 +114,31 @@ export function floorViolations(g: ImportGraph, floors: string[][]): string[] {
   }
   return [...new Set(bad)];
 }
+
+/**
+ * The words of a file's identifiers, comments and strings left out (an option's name, a message, a
+ * comment may say what they like): `attachCni` → attach, cni; `CNI_PART` → cni, part. Read from the
+ * compiler's own syntax tree (a regular expression or a template cannot be told from code otherwise).
+ */
+export function identifierWords(text: string): string[][] {
+  const out: string[][] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node))
+      out.push(
+        node.text
+          .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+          .split(/[\s_$#]+/)
+          .filter(Boolean)
+          .map((w) => w.toLowerCase()),
+      );
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile('x.ts', text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS));
+  return out;
+}
+
+/** Whether one of the identifiers has `name`'s words ('ovs-dpdk' → ovs, dpdk) one after another. */
+export function names(identifiers: string[][], name: string): boolean {
+  const want = name.toLowerCase().split('-');
+  return identifiers.some((words) => words.some((_, i) => want.every((w, j) => words[i + j] === w)));
+}

@@ -1,5 +1,8 @@
 /** One journal entry of every kind: a new kind without a sample here does not compile. */
 import type { UndoAction } from '../../src/local/steps.js';
+// the modules that register kinds of their own (every datapath, and the ssh connections of --hosts)
+import '../../src/datapaths/registry.js';
+import '../../src/remote/host-set.js';
 
 export const UNDO_SAMPLES: { [K in UndoAction['op']]: Extract<UndoAction, { op: K }> } = {
   'del-netns': { op: 'del-netns', netns: 'cnpffffff-c' },

@@ -42,7 +42,7 @@ interface Result {
   samples?: number;
   lost?: number;
   rtt_ns?: { p50: number } | null;
-  stream?: { rx_pps: number };
+  stream?: { rx_pps: number; tx_pps: number };
   probes?: { devices: Record<string, { rx_packets: number }> };
 }
 const results = (stdout: string) => (JSON.parse(stdout) as { results: Result[] }).results;
@@ -89,7 +89,9 @@ describe('podman datapath', () => {
     const [own, pod] = results(r.stdout);
     assert.equal(own!.datapath, 'bridge');
     assert.equal(pod!.status, 'ok', pod!.problem ?? '');
-    assert.ok(pod!.stream!.rx_pps > 15_000, `received ${pod!.stream!.rx_pps} pps of 20000 offered`);
+    // what was sent arrived (how much a paced sender gets out is the VM's business: 31 % steal once cost it 20 %)
+    const s = pod!.stream!;
+    assert.ok(s.tx_pps > 1000 && s.rx_pps >= 0.98 * s.tx_pps, `sent ${s.tx_pps} pps, received ${s.rx_pps}`);
     // netavark's rules in the host, and how podman had to be run here, go with the result
     const podman = (
       JSON.parse(r.stdout) as {

@@ -18,6 +18,7 @@ import { firstLine, hardLimits, refusedLimit, ulimitArgs } from '../../src/datap
 import { validateTopology } from '../../src/topology/well-formed.js';
 import { HostCommandError, UserError } from '../../src/util/errors.js';
 import { FIXTURES } from '../helpers/paths.js';
+import { PODMAN_PART } from '../../src/datapaths/podman/podman-plan.js';
 
 const fixture = (f: string) => readFileSync(path.join(FIXTURES, f), 'utf8');
 
@@ -192,19 +193,26 @@ describe('podman and existing plans', () => {
       ],
     );
     assert.deepEqual(
-      t.podman!.containers.map((c) => c.name),
+      PODMAN_PART.of(t)!.containers.map((c) => c.name),
       ['cnperf-abc123-c', 'cnperf-abc123-s', 'cnperf-abc123-c1', 'cnperf-abc123-s1'],
     );
-    assert.equal(t.podman!.network.subnet, '198.18.0.0/24');
-    assert.equal(getDatapath('podman').plan({ runId: 'abc123', pairs: 200 }).podman!.network.subnet, '198.18.0.0/16');
+    assert.equal(PODMAN_PART.of(t)!.network.subnet, '198.18.0.0/24');
+    assert.equal(
+      PODMAN_PART.of(getDatapath('podman').plan({ runId: 'abc123', pairs: 200 }))!.network.subnet,
+      '198.18.0.0/16',
+    );
     assert.deepEqual(stepsFor(t), []);
   });
 
   it(
     "podman --podman-driver macvlan: the parent is a veth of the run's, its peer in a stub namespace of " + "the run's",
     () => {
-      const t = getDatapath('podman').plan({ runId: 'abc123', podmanDriver: 'macvlan' });
-      assert.deepEqual(t.podman!.network.parent, { dev: 'cnpabc123-pm', peer: 'cnpabc123-pw', stub: 'cnpabc123-w' });
+      const t = getDatapath('podman').plan({ runId: 'abc123', own: { podman: { driver: 'macvlan' } } });
+      assert.deepEqual(PODMAN_PART.of(t)!.network.parent, {
+        dev: 'cnpabc123-pm',
+        peer: 'cnpabc123-pw',
+        stub: 'cnpabc123-w',
+      });
       // the stub is a namespace of the run's: made (and removed) by the steps, unlike the adopted ones
       assert.deepEqual(
         stepsFor(t)
@@ -227,14 +235,14 @@ describe('podman and existing plans', () => {
       'declared once',
     () => {
       const d = getDatapath('existing');
-      const t = d.plan({ runId: 'abc123', existing: { client: 'netns:A', server: 'pid:42' } });
+      const t = d.plan({ runId: 'abc123', own: { existing: { client: 'netns:A', server: 'pid:42' } } });
       assert.deepEqual(t.namespaces, [
         { name: 'A', role: 'client', adopted: { what: 'namespace A' } },
         { name: 'cnpabc123-s', role: 'server', adopted: { what: 'process 42' } },
       ]);
       assert.deepEqual(validateTopology(t), []);
       assert.deepEqual(stepsFor(t), []);
-      const same = d.plan({ runId: 'abc123', existing: { client: 'netns:A', server: 'netns:A' } });
+      const same = d.plan({ runId: 'abc123', own: { existing: { client: 'netns:A', server: 'netns:A' } } });
       assert.equal(same.namespaces.length, 1);
     },
   );
@@ -243,7 +251,7 @@ describe('podman and existing plans', () => {
     const check =
       (existing: Record<string, string>, extra = {}) =>
       () =>
-        checkDatapathOptions(getDatapath('existing'), { runId: 'abc123', existing, ...extra });
+        checkDatapathOptions(getDatapath('existing'), { runId: 'abc123', own: { existing }, ...extra });
     assert.throws(check({ client: 'netns:A' }), /give --client and --server/);
     assert.throws(check({ client: 'netns:A', server: 'netns:B' }, { pairs: 2 }), /--pairs does not apply/);
     assert.throws(

@@ -29,9 +29,9 @@ const HOSTS = [
 ];
 const ctxFor = (d: { name: string }) =>
   d.name === 'cni'
-    ? { cni: CNI }
+    ? { own: { cni: CNI } }
     : d.name === 'existing'
-      ? { existing: { client: 'pid:1', server: 'pid:2' } }
+      ? { own: { existing: { client: 'pid:1', server: 'pid:2' } } }
       : d.name === 'host'
         ? { hosts: HOSTS }
         : {};

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { getDatapath } from '../../src/datapaths/registry.js';
 import { MAX_DPDK_PAIRS } from '../../src/datapaths/dpdk/testpmd.js';
-import { dpdkNotes, pollersOf } from '../../src/report/dpdk.js';
+import { pollersOf as pollersOfPlan } from '../../src/datapaths/dpdk/bypass.js';
+import { DPDK_PART } from '../../src/datapaths/dpdk/dpdk-plan.js';
+import { datapathNotes } from '../../src/report/datapath-sections.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { sriovNics } from '../../src/datapaths/dpdk/dpdk-doctor.js';
 import { dpdkArgv } from '../../src/datapaths/dpdk/dpdk-engines.js';
@@ -19,6 +21,7 @@ import { stepsFor } from '../../src/local/steps.js';
 import { validateTopology } from '../../src/topology/well-formed.js';
 import { UserError } from '../../src/util/errors.js';
 import { joined } from '../helpers/regex.js';
+import type { Topology } from '../../src/topology/model.js';
 
 const plan = (name: string) => getDatapath(name).plan({ runId: 'abc123', runDir: '/run/cnperf/cnpabc123' });
 
@@ -27,7 +30,7 @@ describe('kernel-bypass plans', () => {
     const t = plan('testpmd');
     assert.deepEqual(validateTopology(t), []);
     assert.equal(t.links.length, 0);
-    const d = t.dpdk!;
+    const d = DPDK_PART.of(t)!;
     // a port for round trips and one for streams per container, in testpmd's pairing order
     assert.deepEqual(
       d.ports.map((p) => `${p.use} ${p.socket}`),
@@ -53,7 +56,7 @@ describe('kernel-bypass plans', () => {
     'testpmd: two vhost ports per container (round trips, streams), io forwarding on the switch CPU, main ' +
       'lcore beside the engines',
     () => {
-      const a = testpmdArgv(plan('testpmd').dpdk!).join(' ');
+      const a = testpmdArgv(DPDK_PART.of(plan('testpmd'))!).join(' ');
       assert.match(
         a,
         /--lcores 0@0,1@\d+ --no-pci --file-prefix cnpabc123-sw --huge-dir \/run\/cnperf\/cnpabc123\/hugepages/,
@@ -76,9 +79,9 @@ describe('kernel-bypass plans', () => {
     () => {
       const t = plan('ovs-dpdk');
       assert.deepEqual(validateTopology(t), []);
-      assert.equal(t.dpdk!.hugepages, 256);
-      assert.equal(t.dpdk!.switchMemMb, 256);
-      const c = ovsDpdkConfig(t.dpdk!);
+      assert.equal(DPDK_PART.of(t)!.hugepages, 256);
+      assert.equal(DPDK_PART.of(t)!.switchMemMb, 256);
+      const c = ovsDpdkConfig(DPDK_PART.of(t)!);
       assert.ok(c.includes('other_config:dpdk-init=true'));
       assert.ok(c.includes('other_config:dpdk-hugepage-dir=/run/cnperf/cnpabc123/hugepages'));
       assert.ok(c.includes('other_config:dpdk-socket-limit=256'));
@@ -88,10 +91,10 @@ describe('kernel-bypass plans', () => {
   );
 
   it("--switch-cpu moves the switch's poller; the engines default to another CPU", () => {
-    const t = getDatapath('testpmd').plan({ runId: 'abc123', switchCpu: 0 });
-    assert.deepEqual(t.dpdk!.switchCpus, [0]);
-    assert.equal(t.dpdk!.engineCpu, os.cpus().length > 1 ? 1 : 0);
-    assert.match(testpmdArgv(t.dpdk!).join(' '), new RegExp(`--lcores 0@${t.dpdk!.engineCpu},1@0 `));
+    const t = getDatapath('testpmd').plan({ runId: 'abc123', own: { testpmd: { switchCpu: 0 } } });
+    assert.deepEqual(DPDK_PART.of(t)!.switchCpus, [0]);
+    assert.equal(DPDK_PART.of(t)!.engineCpu, os.cpus().length > 1 ? 1 : 0);
+    assert.match(testpmdArgv(DPDK_PART.of(t)!).join(' '), new RegExp(`--lcores 0@${DPDK_PART.of(t)!.engineCpu},1@0 `));
   });
 
   it(
@@ -101,14 +104,17 @@ describe('kernel-bypass plans', () => {
       const t = getDatapath('testpmd').plan({ runId: 'abc123', pairs: 3 });
       assert.deepEqual(validateTopology(t), []);
       assert.equal(t.pairs.length, 3);
-      assert.equal(t.dpdk!.ports.length, 12);
-      assert.equal(new Set(t.dpdk!.ports.map((p) => p.mac)).size, 12);
-      assert.equal(t.dpdk!.ports[4]!.peerMac, t.dpdk!.ports[5]!.mac);
-      assert.ok(t.dpdk!.switchMbufs >= 12 * 2048);
-      assert.ok(t.dpdk!.hugepages * 2 >= t.dpdk!.switchMemMb + 8 * 64);
-      const a = testpmdArgv(t.dpdk!).join(' ');
+      assert.equal(DPDK_PART.of(t)!.ports.length, 12);
+      assert.equal(new Set(DPDK_PART.of(t)!.ports.map((p) => p.mac)).size, 12);
+      assert.equal(DPDK_PART.of(t)!.ports[4]!.peerMac, DPDK_PART.of(t)!.ports[5]!.mac);
+      assert.ok(DPDK_PART.of(t)!.switchMbufs >= 12 * 2048);
+      assert.ok(DPDK_PART.of(t)!.hugepages * 2 >= DPDK_PART.of(t)!.switchMemMb + 8 * 64);
+      const a = testpmdArgv(DPDK_PART.of(t)!).join(' ');
       assert.match(a, /net_vhost9,iface=\S+-s2\.sock,queues=1 --vdev net_vhost10,iface=\S+-c2-st\.sock/);
-      assert.match(a, new RegExp(`-m ${t.dpdk!.switchMemMb} .*--total-num-mbufs=${t.dpdk!.switchMbufs}`));
+      assert.match(
+        a,
+        new RegExp(`-m ${DPDK_PART.of(t)!.switchMemMb} .*--total-num-mbufs=${DPDK_PART.of(t)!.switchMbufs}`),
+      );
     },
   );
 
@@ -122,7 +128,7 @@ describe('kernel-bypass plans', () => {
 
 describe('the DPDK engine command line', () => {
   const t = plan('testpmd');
-  const [client, server] = t.dpdk!.ports;
+  const [client, server] = DPDK_PART.of(t)!.ports;
 
   it(
     "a sender: --api dpdk whatever was asked, yield for block and sleep, its port, its peer's MAC, its own " +
@@ -144,7 +150,7 @@ describe('the DPDK engine command line', () => {
           '--pace',
           'sleep',
         ],
-        t.dpdk!,
+        DPDK_PART.of(t)!,
         client!,
         '198.18.0.1',
         3,
@@ -178,7 +184,7 @@ describe('the DPDK engine command line', () => {
   it("a receiver keeps --wait spin and a given --cpu; ovs-dpdk's ports are the vhost-user servers", () => {
     const a = dpdkArgv(
       ['rtt-server', '--bind', '198.18.0.2:0', '--cpu', '1', '--wait', 'spin'],
-      { ...t.dpdk!, switch: 'ovs-dpdk' },
+      { ...DPDK_PART.of(t)!, switch: 'ovs-dpdk' },
       server!,
       '198.18.0.2',
       0,
@@ -190,7 +196,7 @@ describe('the DPDK engine command line', () => {
 
   it('TCP workloads are refused, naming why', () => {
     assert.throws(
-      () => dpdkArgv(['rr-server', '--bind', '198.18.0.2:0'], t.dpdk!, server!, '198.18.0.2', 0),
+      () => dpdkArgv(['rr-server', '--bind', '198.18.0.2:0'], DPDK_PART.of(t)!, server!, '198.18.0.2', 0),
       (e: unknown) => e instanceof UserError && /TCP workloads need a kernel stack/.test(e.message),
     );
   });
@@ -217,6 +223,7 @@ describe('SR-IOV detection', () => {
 });
 
 describe('where the pollers ran', () => {
+  const pollersOf = (r: RunRecord) => pollersOfPlan(r.topology as Topology, r.params);
   const record = (cpus?: [number, number]) =>
     ({
       id: 'abc123',
@@ -232,7 +239,7 @@ describe('where the pollers ran', () => {
     assert.deepEqual(p.switch_cpus, [last]);
     assert.equal(p.shared, 'CPU 0: client, server engines (yielding)');
     assert.match(
-      dpdkNotes([record()]),
+      datapathNotes([record()]),
       /abc123: testpmd polls CPU \d+; engines: client CPU 0, server CPU 0 — pollers shared a CPU/,
     );
   });
@@ -248,7 +255,7 @@ describe('where the pollers ran', () => {
     );
     const three = {
       ...record(),
-      topology: { ...plan('testpmd'), dpdk: { ...plan('testpmd').dpdk!, switchCpus: [2] } },
+      topology: { ...plan('testpmd'), parts: { dpdk: { ...DPDK_PART.of(plan('testpmd'))!, switchCpus: [2] } } },
     } as unknown as RunRecord;
     assert.equal(pollersOf({ ...three, params: { cpus: [0, 1] } } as unknown as RunRecord)!.shared, null);
     assert.equal(pollersOf({ ...record(), topology: plan('bridge') } as unknown as RunRecord), null);

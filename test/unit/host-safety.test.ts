@@ -20,7 +20,7 @@ import type { RemoteJournal } from '../../src/remote/remote-journal.js';
 import { describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
 import { SshHost } from '../../src/remote/ssh.js';
-import type { PlanHost } from '../../src/topology/model.js';
+import type { PlanHost } from '../../src/datapaths/nodes.js';
 import { UserError } from '../../src/util/errors.js';
 import { OPTIONS, type OptionDef } from '../../src/options/options.js';
 import { parseQuickArgs } from '../../src/cli/quick.js';
@@ -75,7 +75,7 @@ describe("a host's management NIC", () => {
       plugins: [{ type: 'x', ...plugin }],
     });
     const onHost = (plugin: Record<string, unknown>) => () =>
-      planDatapath('cni', 'abcdef', 1, { cni: network(plugin), hosts: [host('a', '198.19.10.1', true)] });
+      planDatapath('cni', 'abcdef', 1, { own: { cni: network(plugin) }, hosts: [host('a', '198.19.10.1', true)] });
     refused(
       onHost({ type: 'host-device', device: 'eth1' }),
       /host-device plugin \(device eth1\) takes over host a's NIC/,

@@ -26,6 +26,7 @@ import { parseExperimentText } from '../../src/input/experiment-file.js';
 import type { Topology } from '../../src/topology/model.js';
 import { UserError } from '../../src/util/errors.js';
 import { FIXTURES } from '../helpers/paths.js';
+import { HOSTS_PART } from '../../src/datapaths/nodes.js';
 
 const fixture = (f: string) => readFileSync(path.join(FIXTURES, 'hosts', f), 'utf8');
 const HOSTS = [
@@ -128,7 +129,7 @@ describe('plans across hosts', () => {
       t.routes!.filter((r) => r.dst === '198.18.0.2/32' && r.netns === 'cnpab12cd-h'),
       [{ netns: 'cnpab12cd-h', dst: '198.18.0.2/32', via: '198.19.10.2', dev: 'eth1' }],
     );
-    assert.deepEqual(t.hosts, HOSTS);
+    assert.deepEqual(HOSTS_PART.of(t), HOSTS);
   });
 
   it('each container lands on the host it is wired to', () => {

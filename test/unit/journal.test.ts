@@ -110,6 +110,18 @@ describe('undo actions beyond links', () => {
     assert.deepEqual(c.undos, Object.values(samples));
   });
 
+  it("a kind nobody registered, or an entry failing its kind's check, is unreadable: kept, never guessed at", () => {
+    const j = Journal.create(dir, { runId: 'dddd0d', kind: 'run', datapath: 'podman' });
+    j.append({ op: 'rm-dir', path: '/run/cnperf/cnpdddd0d' });
+    appendFileSync(j.path, '{"op":"macvtap-del","dev":"x"}\n{"op":"podman-rm","name":7}\n');
+    const c = readJournal(j.path);
+    assert.deepEqual(
+      c.undos.map((u) => u.op),
+      ['rm-dir'],
+    );
+    assert.equal(c.unreadable.length, 2);
+  });
+
   it('journals daemon stops and run directories, and reads them back', () => {
     const j = Journal.create(dir, { runId: 'eeeeee', kind: 'run', datapath: 'ovs' });
     j.append({ op: 'rm-dir', path: '/run/cnperf/cnpeeeeee' });

@@ -8,6 +8,14 @@ import { readyConditions, waitReady } from '../../src/local/ready.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { joined } from '../helpers/regex.js';
 
+const CNI_NETWORK = {
+  cniVersion: '1.0.0',
+  name: 'test',
+  disableCheck: false,
+  plugins: [{ type: 'bridge', bridge: 'cni0' }],
+  file: 'test.conflist',
+};
+
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 
 /** Answers cnperf-wire's readiness requests with a captured output, recording what it was asked. */
@@ -38,18 +46,22 @@ describe('readiness', () => {
     assert.ok(c.some((x) => x.op === 'wait-port' && x.dev === 'cnprunid0-n1e'));
   });
 
-  it('a CNI datapath waits for every container interface and every port the plugin made', () => {
-    const topo = getDatapath('bridge').plan({ runId: 'runid0' });
-    const t = {
-      ...topo,
-      links: [],
-      ports: [],
-      cni: { node: 'cnprunid0-n', containers: [{ netns: 'cnprunid0-c', ifname: 'eth0' }] },
-    } as unknown as typeof topo;
-    assert.deepEqual(readyConditions(t), [
-      { op: 'wait-carrier', netns: 'cnprunid0-c', dev: 'eth0' },
-      { op: 'wait-ports', netns: 'cnprunid0-n' },
-    ]);
+  it('a CNI datapath waits for every container interface and every port the plugin made (its readiness)', () => {
+    const cni = getDatapath('cni');
+    const t = cni.plan({ runId: 'runid0', pairs: 2, own: { cni: CNI_NETWORK } });
+    const extra = cni.readiness!(t);
+    assert.equal(extra.bridges, undefined, "in a node of the run's every port counts");
+    assert.deepEqual(
+      readyConditions(t, extra.conditions).filter((c) => c.netns !== 'cnprunid0-n' && c.netns !== 'cnprunid0-w'),
+      [
+        { op: 'wait-carrier', netns: 'cnprunid0-c', dev: 'eth0' },
+        { op: 'wait-carrier', netns: 'cnprunid0-s', dev: 'eth0' },
+        { op: 'wait-carrier', netns: 'cnprunid0-c1', dev: 'eth0' },
+        { op: 'wait-carrier', netns: 'cnprunid0-s1', dev: 'eth0' },
+      ],
+    );
+    assert.ok(readyConditions(t, extra.conditions).some((c) => c.op === 'wait-ports' && c.netns === 'cnprunid0-n'));
+    assert.deepEqual(readyConditions(t), readyConditions(t, []), "without the hook, only the plan's own links");
   });
 
   it('returns the milliseconds cnperf-wire waited, having asked it for every condition and the timeout', async () => {

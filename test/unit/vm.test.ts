@@ -28,6 +28,7 @@ import { loadOrder, moduleDepends, moduleIndex } from '../../src/vm/modules.js';
 import { guestFiles, kernelCmdline, qemuArgv, qemuHardening } from '../../src/vm/qemu.js';
 import { ROOT } from '../helpers/paths.js';
 import { joined } from '../helpers/regex.js';
+import { VM_PART } from '../../src/topology/guests.js';
 
 const fixture = (f: string) => readFileSync(path.join(ROOT, 'test', 'fixtures', f));
 const vmBoth = { endpoints: { client: 'vm', server: 'vm' } } as const;
@@ -120,7 +121,7 @@ describe('placing guests', () => {
     assert.ok(!steps.some((s) => s.includes(`netns add ${c.name}`)), steps.join('\n'));
     assert.ok(steps.includes('ip -n cnpabc123-n tuntap add dev cnpabc123-cb mode tap vnet_hdr'));
     assert.ok(readyConditions(t).some((r) => r.op === 'wait-carrier' && 'dev' in r && r.dev === 'cnpabc123-cb'));
-    assert.deepEqual(t.vm!.endpoints, { client: 'vm', server: 'vm' });
+    assert.deepEqual(VM_PART.of(t)!.endpoints, { client: 'vm', server: 'vm' });
   });
 
   it('routed: the guest keeps its /32 and its onlink default route; the container side stays a namespace', () => {

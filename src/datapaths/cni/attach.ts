@@ -6,9 +6,13 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { netnsExists, registerUndoHandler } from '../../local/undo.js';
+import { netnsExists, registerHostUndoHandler, registerUndoHandler } from '../../local/undo.js';
+import { registerUndoKind } from '../../local/undo-kinds.js';
+import { sh } from '../../util/shell.js';
+import { remotePlugins } from './cni-remote.js';
 import type { JournalLike } from '../../local/journal.js';
 import type { Topology } from '../../topology/model.js';
+import { CNI_PART } from './cni-plan.js';
 import { CniError, HERE, type PluginHost } from './plugin.js';
 import { cniAdd, cniCheck, cniDel, negotiate, resultIp, type Attachment } from './runtime.js';
 import type { NetworkList } from './config.js';
@@ -32,7 +36,7 @@ export async function attachCni(
   journal: JournalLike,
   host: PluginHost = HERE,
 ): Promise<void> {
-  const plan = t.cni!;
+  const plan = CNI_PART.of(t)!;
   if (host === HERE && !existsSync(runDir)) {
     await journal.append({ op: 'rm-dir', path: runDir });
     mkdirSync(runDir, { mode: 0o700 });
@@ -80,6 +84,44 @@ export async function attachCni(
     for (const ep of [pair.client, pair.server]) ep.ip = ips.get(ep.netns) ?? ep.ip;
   }
 }
+
+declare module '../../local/steps.js' {
+  interface UndoKinds {
+    /** CNI DEL of a container's attachment (the network list, and where its ADD result is cached) */
+    'cni-del': {
+      network: NetworkList;
+      netns: string;
+      ifname: string;
+      containerId: string;
+      runIn: string;
+      cacheFile: string;
+    };
+  }
+}
+
+registerUndoKind('cni-del', (o) => {
+  const n = o.network as { plugins?: unknown } | undefined;
+  return (
+    typeof n === 'object' &&
+    n !== null &&
+    Array.isArray(n.plugins) &&
+    ['netns', 'ifname', 'containerId', 'runIn', 'cacheFile'].every((k) => typeof o[k] === 'string')
+  );
+});
+
+// DEL through the plugins on a host, where both namespaces are still there (else nothing is left to undo)
+registerHostUndoHandler('cni-del', {
+  describe: (u) => u.op,
+  async undo(u, run) {
+    const there = await run(sh('[ -e "/run/netns/$1" ] && [ -e "/run/netns/$2" ]', u.runIn, u.netns)).then(
+      () => true,
+      () => false,
+    );
+    if (!there) return 'gone';
+    await cniDel({ ...u, host: remotePlugins(run, 'the host') });
+    return 'removed';
+  },
+});
 
 // The journal's cni-del entries (written above, before each ADD) are undone here: teardown and `cnperf
 // clean` run DEL through the same chain. Without the node the plugins have nothing to undo there; the

@@ -1,4 +1,7 @@
 import { attachCni } from './attach.js';
+import { CNI_PART, type CniPlan } from './cni-plan.js';
+import { readNetworkConfig } from './config.js';
+import { remotePlugins } from './cni-remote.js';
 import { findPlugin } from './plugin.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from '../nodes.js';
@@ -14,6 +17,7 @@ import { pairSuffix, type Datapath } from '../types.js';
 export const cni: Datapath = {
   name: 'cni',
   description: 'containers wired by real CNI plugins (--cni-config FILE), the way a container runtime does',
+  noVm: "the CNI plugins make the endpoints' interfaces themselves, inside namespaces",
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['cni-config', 'hosts'],
@@ -23,12 +27,17 @@ export const cni: Datapath = {
       meaning: 'this kernel has no ipvlan (CONFIG_IPVLAN), which the CNI ipvlan plugin needs',
     },
   ],
+  readOptions(option) {
+    const file = option('cni-config');
+    return typeof file === 'string' ? readNetworkConfig(file) : undefined;
+  },
   refuse(ctx) {
-    if (!ctx.cni)
+    const network = networkOf(ctx);
+    if (!network)
       return 'the cni datapath needs --cni-config FILE (a .conflist or .conf; examples in experiments/cni/)';
     // on a real host the plugins act on the host itself: none may take over the NIC it is reached by
     const hosts = ctx.hosts ?? [];
-    for (const p of hosts.length ? ctx.cni.plugins : []) {
+    for (const p of hosts.length ? network.plugins : []) {
       const nic = hosts[0]!.nic;
       if (p.type === 'host-device' && (p.device === undefined || p.device === nic))
         return nicTakeoverRefusal(hosts, 1, `the host-device plugin (device ${String(p.device ?? 'unnamed')})`);
@@ -53,7 +62,7 @@ export const cni: Datapath = {
   },
   plan(ctx) {
     const { runId, pairs = 1 } = ctx;
-    const network = ctx.cni!;
+    const network = networkOf(ctx)!;
     const t = draftTopology(runId, 'cni');
     let node = ownedName(runId, 'n');
     if (ctx.hosts?.length) {
@@ -74,11 +83,11 @@ export const cni: Datapath = {
         t.namespaces.push({ name: netns, role: side === 'c' ? 'client' : 'server' });
         containers.push({ netns, ifname: 'eth0', containerId: `cnperf-${runId}-${side}${x}` });
         // The address is the plugin's to give: filled in by attach, after ADD.
-        return { netns, ip: '0.0.0.0', dev: 'eth0' };
+        return { netns, ip: '0.0.0.0', dev: 'eth0', devFrom: 'attach' as const };
       };
       out.push({ client: ends('c'), server: ends('s') });
     }
-    t.cni = { network, node, containers };
+    CNI_PART.set(t, { network, node, containers });
     t.rawUnsupported = "raw frames need the next hop's MAC, which a CNI network decides: use send, sendmmsg or tcp";
     const { client, server } = out[0]!;
     return complete(
@@ -88,7 +97,43 @@ export const cni: Datapath = {
         `${network.name}: ${network.plugins.map((p) => p.type).join(' → ')}@${node}═ [eth0] ${server.netns}`,
     );
   },
-  attach: (t, { journal, runDir }) => attachCni(t, runDir, journal),
+  attach: (t, { journal, runDir, host }) =>
+    attachCni(t, runDir, journal, host ? remotePlugins(host.run, host.name) : undefined),
   // Built from the user's own configuration: what can be checked without one is the plugins.
   doctor: () => `plugins in ${findPlugin('bridge').replace(/\/bridge$/, '')}`,
+  // the containers are wired by the plugins, which run in the node: they are on its host
+  colocated: (t) => (CNI_PART.of(t)?.containers ?? []).map((c): [string, string] => [c.netns, CNI_PART.of(t)!.node]),
+  readiness(t) {
+    const plan = CNI_PART.of(t)!;
+    return {
+      // the plugins made the containers' interfaces and the node's bridge ports: wait for all of them
+      conditions: [
+        ...plan.containers.map((c) => ({ op: 'wait-carrier' as const, netns: c.netns, dev: c.ifname })),
+        { op: 'wait-ports', netns: plan.node },
+      ],
+      // in a host's own namespace, only the network's bridges count (the host has bridges of its own)
+      ...(t.namespaces.find((n) => n.name === plan.node)?.root
+        ? {
+            bridges: plan.network.plugins
+              .filter((p) => p.type === 'bridge')
+              .map((p) => (typeof p.bridge === 'string' ? p.bridge : 'cni0')),
+          }
+        : {}),
+    };
+  },
+  // tracepoints name devices: those the plugins name (eth0, veth*, the network's bridges)
+  probeTargets: (t) => ({
+    traceDevices: [
+      'eth0',
+      'veth*',
+      ...CNI_PART.of(t)!
+        .network.plugins.map((p) => p.bridge)
+        .filter((b): b is string => typeof b === 'string'),
+    ],
+  }),
 };
+
+/** The network configuration --cni-config gave (read by readOptions). */
+function networkOf(ctx: { own?: Record<string, unknown> }): CniPlan['network'] | undefined {
+  return ctx.own?.cni as CniPlan['network'] | undefined;
+}

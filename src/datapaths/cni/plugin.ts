@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../util/errors.js';
+import { RefusedError, UserError } from '../../util/errors.js';
 import type { UndoAction } from '../../local/steps.js';
 
 export const DEFAULT_CNI_PATH = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -37,7 +37,7 @@ export const CniErrorObject = z.object({
   details: z.string().optional(),
 });
 
-export class CniError extends Error {
+export class CniError extends RefusedError {
   constructor(
     readonly plugin: string,
     readonly command: string,

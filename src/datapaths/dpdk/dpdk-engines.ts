@@ -10,7 +10,8 @@
 import { existsSync } from 'node:fs';
 import { registerEngineHost, type EngineHost } from '../../engine-client/guest.js';
 import { dpdkEnginePath } from '../../paths.js';
-import type { DpdkPlan, Topology } from '../../topology/model.js';
+import type { Topology } from '../../topology/model.js';
+import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
 import { UserError } from '../../util/errors.js';
 
 /** The commands whose frames this end builds (it needs the peer's MAC and its own address). */
@@ -76,7 +77,7 @@ export function dpdkArgv(
 
 /** Registers every endpoint namespace of the plan: its engines run as cnperf-engine-dpdk on its port. */
 export function registerDpdkEngines(t: Topology): void {
-  const plan = t.dpdk!;
+  const plan = DPDK_PART.of(t)!;
   const bin = dpdkEnginePath();
   if (!existsSync(bin))
     throw new UserError(

@@ -8,8 +8,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { registerUndoHandler } from '../../local/undo.js';
-import type { Journal } from '../../local/journal.js';
+import { registerHostUndoHandler, registerUndoHandler, scriptOrGone, unmountOnHost } from '../../local/undo.js';
+import { registerUndoKind } from '../../local/undo-kinds.js';
+import type { JournalLike } from '../../local/journal.js';
 import { makeDirs } from '../../local/statedir.js';
 import { stateDir } from '../../paths.js';
 import { UserError } from '../../util/errors.js';
@@ -30,13 +31,13 @@ export function hugepagesUnavailable(): string | null {
 export async function reserveHugepages(
   pages: number,
   dir: string,
-  journal: Journal,
+  journal: JournalLike,
   run: CommandRunner = runCommand,
 ): Promise<void> {
   const why = hugepagesUnavailable();
   if (why) throw new UserError(why);
   const before = readPages('nr_hugepages');
-  journal.append({ op: 'hugepages-restore', before });
+  await journal.append({ op: 'hugepages-restore', before });
   writeFileSync(path.join(PAGES, 'nr_hugepages'), String(before + pages));
   const free = readPages('free_hugepages');
   if (free < pages) {
@@ -48,7 +49,7 @@ export async function reserveHugepages(
       'free memory, or drop caches (echo 3 > /proc/sys/vm/drop_caches) and try again',
     );
   }
-  journal.append({ op: 'umount-hugetlbfs', path: dir });
+  await journal.append({ op: 'umount-hugetlbfs', path: dir });
   makeDirs(dir);
   await run(['mount', '-t', 'hugetlbfs', '-o', `pagesize=2M,size=${pages * 2}M,mode=0700`, 'cnperf-hugepages', dir]);
 }
@@ -92,6 +93,21 @@ function removeRuntime(prefix: string): 'removed' | 'gone' {
   return ours.length ? 'removed' : 'gone';
 }
 
+declare module '../../local/steps.js' {
+  interface UndoKinds {
+    /** the 2 MB page reservation as it was before the run */
+    'hugepages-restore': { before: number };
+    /** the run's hugetlbfs mount */
+    'umount-hugetlbfs': { path: string };
+    /** DPDK's runtime files of the run's processes (/var/run/dpdk/<prefix>*) */
+    'rm-dpdk-runtime': { prefix: string };
+  }
+}
+
+registerUndoKind('hugepages-restore', (o) => Number.isInteger(o.before) && (o.before as number) >= 0);
+registerUndoKind('umount-hugetlbfs', (o) => typeof o.path === 'string');
+registerUndoKind('rm-dpdk-runtime', (o) => typeof o.prefix === 'string');
+
 registerUndoHandler('hugepages-restore', {
   describe: (u) => `2 MB hugepages back to ${u.before}`,
   undo: (u) => restorePages(u.before),
@@ -103,4 +119,30 @@ registerUndoHandler('umount-hugetlbfs', {
 registerUndoHandler('rm-dpdk-runtime', {
   describe: (u) => `DPDK runtime files ${DPDK_RUNTIME}/${u.prefix}*`,
   undo: async (u) => removeRuntime(u.prefix),
+});
+
+// On a real host (the DPDK datapaths do not run across hosts yet, but a host's journal is undone there,
+// never here in the host's stead): its nr_hugepages, its mount, its runtime files.
+
+/** nr_hugepages back to what the host had, rewritten until it holds (pages a dying process maps come back late). */
+const RESTORE_PAGES = `f=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+[ -e "$f" ] && [ "$(cat "$f")" != "$1" ] || exit 3
+i=0; while [ $i -lt 50 ]; do echo "$1" > "$f"; [ "$(cat "$f")" = "$1" ] && exit 0; sleep 0.1; i=$((i+1)); done
+echo "nr_hugepages is $(cat "$f"), not the $1 it was: pages are still in use" >&2; exit 1`;
+
+/** DPDK's runtime directories of the run's processes (their --file-prefix starts with the run's). */
+const RM_DPDK_RUNTIME = 'set -- /var/run/dpdk/"$1"*; [ -e "$1" ] || exit 3; rm -rf -- "$@"';
+
+registerHostUndoHandler('hugepages-restore', {
+  describe: (u) => u.op,
+  undo: (u, run) => scriptOrGone(run, RESTORE_PAGES, String(u.before)),
+});
+registerHostUndoHandler('umount-hugetlbfs', { describe: (u) => u.op, undo: unmountOnHost('hugetlbfs') });
+registerHostUndoHandler('rm-dpdk-runtime', {
+  describe: (u) => u.op,
+  undo: async (u, run) => {
+    if (!/^cnp[a-z0-9]{6}[a-z0-9-]*$/.test(u.prefix))
+      throw new Error(`refusing to remove DPDK runtime files '${u.prefix}*' on a host: not a run's prefix`);
+    return scriptOrGone(run, RM_DPDK_RUNTIME, u.prefix);
+  },
 });

@@ -15,7 +15,8 @@ import { runCommand, type CommandRunner } from '../../local/command.js';
 import { HostExecutor } from '../../local/executor.js';
 import { ensureRunDir } from '../../local/statedir.js';
 import { daemonSteps } from '../../local/steps.js';
-import type { DpdkPlan, Topology } from '../../topology/model.js';
+import type { Topology } from '../../topology/model.js';
+import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
 import { registerDpdkEngines } from './dpdk-engines.js';
 import { reserveHugepages } from './hugepages.js';
 
@@ -42,10 +43,10 @@ export function ovsBridge(plan: DpdkPlan): string {
 }
 
 export async function startOvsDpdk(t: Topology, ctx: AttachContext, run: CommandRunner = runCommand): Promise<void> {
-  const plan = t.dpdk!;
+  const plan = DPDK_PART.of(t)!;
   ensureRunDir(ctx.runDir, ctx.journal);
   await reserveHugepages(plan.hugepages, plan.hugeDir, ctx.journal, run);
-  ctx.journal.append({ op: 'rm-dpdk-runtime', prefix: plan.prefix });
+  await ctx.journal.append({ op: 'rm-dpdk-runtime', prefix: plan.prefix });
   const { daemons, vsctl } = ovsDaemons(ctx.runDir, plan.node, OVS_VSWITCHD_DPDK);
   const br = ovsBridge(plan);
   const host = new HostExecutor(ctx.journal, run);

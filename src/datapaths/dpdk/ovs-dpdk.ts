@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ovsBridge, OVS_VSWITCHD_DPDK, startOvsDpdk } from './ovs-dpdk-switch.js';
+import { BYPASS_HOOKS } from './bypass.js';
 import { bypassRefusal, planBypass } from './testpmd.js';
 import type { Datapath } from '../types.js';
 import { installHint } from '../../tools/table.js';
@@ -37,4 +38,5 @@ export const ovsDpdk: Datapath = {
         `${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`,
     ),
   attach: (t, ctx) => startOvsDpdk(t, ctx),
+  ...BYPASS_HOOKS,
 };

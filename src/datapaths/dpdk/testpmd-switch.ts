@@ -11,7 +11,8 @@ import type { AttachContext } from '../types.js';
 import { runCommand, type CommandRunner } from '../../local/command.js';
 import { pidfileProcess } from '../../local/proc.js';
 import { ensureRunDir } from '../../local/statedir.js';
-import type { DpdkPlan, Topology } from '../../topology/model.js';
+import type { Topology } from '../../topology/model.js';
+import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
 import { registerDpdkEngines } from './dpdk-engines.js';
 import { reserveHugepages } from './hugepages.js';
 
@@ -58,13 +59,13 @@ function logTail(file: string): string {
 
 /** The testpmd datapath's attach: hugepages, testpmd, its sockets, the engines' registration. */
 export async function startTestpmd(t: Topology, ctx: AttachContext, run: CommandRunner = runCommand): Promise<void> {
-  const plan = t.dpdk!;
+  const plan = DPDK_PART.of(t)!;
   ensureRunDir(ctx.runDir, ctx.journal);
   await reserveHugepages(plan.hugepages, plan.hugeDir, ctx.journal, run);
-  ctx.journal.append({ op: 'rm-dpdk-runtime', prefix: plan.prefix });
+  await ctx.journal.append({ op: 'rm-dpdk-runtime', prefix: plan.prefix });
   const pidfile = path.join(ctx.runDir, 'testpmd.pid');
   const log = path.join(ctx.runDir, 'testpmd.log');
-  ctx.journal.append({ op: 'kill-pidfile', pidfile, comm: TESTPMD_COMM });
+  await ctx.journal.append({ op: 'kill-pidfile', pidfile, comm: TESTPMD_COMM });
   // setsid -f: a session (and process group) of its own; the shell writes its pid, then becomes testpmd.
   const script = 'pidfile=$1 log=$2; shift 2; echo $$ > "$pidfile"; exec "$@" < /dev/null > "$log" 2>&1';
   await run([

@@ -2,7 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestpmd, TESTPMD } from './testpmd-switch.js';
 import { hugepagesUnavailable } from './hugepages.js';
-import { type DpdkPlan, type Endpoint, type Topology } from '../../topology/model.js';
+import { type Endpoint, type Topology } from '../../topology/model.js';
+import { BYPASS_HOOKS, switchCpuOf } from './bypass.js';
+import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology } from '../nodes.js';
 import { pairIps, pairSuffix, type Datapath, type PlanContext } from '../types.js';
@@ -47,6 +49,7 @@ export const testpmd: Datapath = {
         `${plan.switchCpus.join(',')})@${plan.node} ═vhost-user═ [virtio-user] ${s}`,
     ),
   attach: (t, ctx) => startTestpmd(t, ctx),
+  ...BYPASS_HOOKS,
 };
 
 /** What both DPDK datapaths refuse before anything is built. */
@@ -66,9 +69,10 @@ export function bypassRefusal({ pairs = 1 }: Pick<PlanContext, 'pairs'>): string
  */
 export function planBypass(
   sw: DpdkPlan['switch'],
-  { runId, runDir, switchCpu, pairs = 1 }: PlanContext,
+  ctx: PlanContext,
   summary: (c: string, s: string, plan: DpdkPlan) => string,
 ): Topology {
+  const { runId, runDir, pairs = 1 } = ctx;
   const t = draftTopology(runId, sw);
   const node = ownedName(runId, 'n');
   t.namespaces.push({ name: node, role: 'node' });
@@ -80,19 +84,20 @@ export function planBypass(
     t.namespaces.push({ name: c, role: 'client' }, { name: s, role: 'server' });
     const ip = pairIps(i);
     out.push({
-      client: { netns: c, ip: ip.client, dev: 'virtio_user0' },
-      server: { netns: s, ip: ip.server, dev: 'virtio_user0' },
+      client: { netns: c, ip: ip.client, dev: 'virtio_user0', devFrom: 'userspace' },
+      server: { netns: s, ip: ip.server, dev: 'virtio_user0', devFrom: 'userspace' },
     });
   }
-  t.dpdk = dpdkPlan(
+  const plan = dpdkPlan(
     sw,
     runId,
     runDir ?? `/run/cnperf/cnp${runId}`,
     node,
     out.map((p) => [p.client.netns, p.server.netns]),
-    switchCpu,
+    switchCpuOf(ctx, sw),
   );
-  return complete(t, out, summary(out[0]!.client.netns, out[0]!.server.netns, t.dpdk));
+  DPDK_PART.set(t, plan);
+  return complete(t, out, summary(out[0]!.client.netns, out[0]!.server.netns, plan));
 }
 
 /** The parts every DPDK datapath plans alike: sockets in the run's directory, MACs, hugepages, CPUs. */

@@ -18,6 +18,7 @@ export const tcx: Datapath = {
   description:
     'routed container veths, forwarded by a tcx ingress program with bpf_redirect_peer (and ' +
     'bpf_redirect_neigh across nodes), as Cilium does; no ip_forward',
+  noVm: 'bpf_redirect_peer needs a veth peer: a tap has none',
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,

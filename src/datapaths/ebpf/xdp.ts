@@ -20,6 +20,7 @@ export const xdp: Datapath = {
   description:
     'container veths whose node-side ends switch by MAC in XDP (bpf_redirect_map into a DEVMAP): no bridge; ' +
     'sets XDP_PASS on container ends, TX checksum offload off',
+  noVm: 'its BPF programs redirect between veths by ifindex: a tap is not one',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,

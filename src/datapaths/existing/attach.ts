@@ -5,16 +5,17 @@
  * device) and the client's route to it. Everything here only reads the namespaces.
  */
 import { adoptNamespace } from '../../local/adopt.js';
-import type { Journal } from '../../local/journal.js';
+import type { JournalLike } from '../../local/journal.js';
 import type { Topology } from '../../topology/model.js';
 import { UserError } from '../../util/errors.js';
 import { defaultRouteDevice, globalIpv4, routeTo } from './addresses.js';
 import { describeSpec, endpointPid, parseEndpointSpec } from './endpoint.js';
+import { EXISTING_PART } from './existing-plan.js';
 
 const list = (addrs: Array<{ dev: string; ip: string }>) => addrs.map((a) => `${a.ip} (${a.dev})`).join(', ');
 
-export async function attachExisting(t: Topology, journal: Journal): Promise<void> {
-  const x = t.existing!;
+export async function attachExisting(t: Topology, journal: JournalLike): Promise<void> {
+  const x = EXISTING_PART.of(t)!;
   const { client, server } = t.endpoints;
   for (const [text, ep, role] of [
     [x.client, client, 'client'],

@@ -1,6 +1,7 @@
 import { onPath } from '../../local/command.js';
 import { attachExisting } from './attach.js';
 import { describeSpec, parseEndpointSpec } from './endpoint.js';
+import { EXISTING_PART, existingOptions, type ExistingPlan } from './existing-plan.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology } from '../nodes.js';
 import type { Datapath, PlanContext } from '../types.js';
@@ -16,18 +17,30 @@ export const existing: Datapath = {
   description:
     'between namespaces that exist already (--client/--server netns:NAME, pid:PID, podman:NAME, ' +
     'docker:NAME); builds nothing',
+  noVm: 'its endpoints are namespaces that exist already',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['existing'],
+  readOptions(option) {
+    const [client, server, serverAddress] = ['client', 'server', 'server-address'].map(option);
+    if (client === undefined && server === undefined && serverAddress === undefined) return undefined;
+    return {
+      ...(typeof client === 'string' ? { client } : {}),
+      ...(typeof server === 'string' ? { server } : {}),
+      ...(typeof serverAddress === 'string' ? { serverAddress } : {}),
+    } satisfies Partial<ExistingPlan>;
+  },
+  notAcrossHosts: 'measuring between existing namespaces of real hosts is not built yet',
   refuse(ctx) {
-    if (!ctx.existing?.client || !ctx.existing.server)
+    const given = existingOptions(ctx);
+    if (!given?.client || !given.server)
       return (
         'it measures between namespaces you name: give --client and --server (netns:NAME, pid:PID, ' +
         'podman:NAME or docker:NAME)'
       );
     // parse here too, so an experiment file's value is refused before anything runs
-    parseEndpointSpec(ctx.existing.client, '--client');
-    parseEndpointSpec(ctx.existing.server, '--server');
+    parseEndpointSpec(given.client, '--client');
+    parseEndpointSpec(given.server, '--server');
     if ((ctx.pairs ?? 1) > 1)
       return 'it measures the one pair of namespaces named by --client and --server: --pairs does not apply';
     const changes = changingOptions(ctx);
@@ -37,11 +50,7 @@ export const existing: Datapath = {
   },
   plan(ctx) {
     const { runId } = ctx;
-    const {
-      client: c,
-      server: s,
-      serverAddress,
-    } = ctx.existing as { client: string; server: string; serverAddress?: string };
+    const { client: c, server: s, serverAddress } = existingOptions(ctx) as ExistingPlan;
     const t = draftTopology(runId, 'existing');
     const nsFor = (text: string, role: 'client' | 'server') => {
       const spec = parseEndpointSpec(text, `--${role}`);
@@ -53,7 +62,7 @@ export const existing: Datapath = {
     };
     const client = { netns: nsFor(c, 'client'), ip: '0.0.0.0', dev: '' };
     const server = c === s ? { ...client } : { netns: nsFor(s, 'server'), ip: '0.0.0.0', dev: '' };
-    t.existing = { client: c, server: s, ...(serverAddress ? { serverAddress } : {}) };
+    EXISTING_PART.set(t, { client: c, server: s, ...(serverAddress ? { serverAddress } : {}) });
     // cnperf knows nothing of what lies between: a raw frame's next hop is not something it can name
     t.rawUnsupported =
       "between existing namespaces cnperf does not know the next hop's MAC that raw frames need: use send, " +

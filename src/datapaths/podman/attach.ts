@@ -9,13 +9,15 @@ import path from 'node:path';
 import { adoptNamespace } from '../../local/adopt.js';
 import { runCommand, type CommandRunner } from '../../local/command.js';
 import { registerOrphanSweep } from '../../local/cleanup.js';
-import { registerUndoHandler } from '../../local/undo.js';
+import { refusedOnHost, registerHostUndoHandler, registerUndoHandler } from '../../local/undo.js';
+import { registerUndoKind } from '../../local/undo-kinds.js';
 import { ownerMark } from '../../local/steps.js';
-import type { Journal } from '../../local/journal.js';
+import type { JournalLike } from '../../local/journal.js';
 import { staticEnginePath } from '../../paths.js';
 import type { Topology } from '../../topology/model.js';
 import { UserError } from '../../util/errors.js';
 import { firewallBefore, netavarkRules } from './firewall.js';
+import { PODMAN_PART } from './podman-plan.js';
 import { firstLine, podmanArgv, probePodman, ulimitArgs } from './podman-runtime.js';
 
 export const RUN_LABEL = 'cnperf.run';
@@ -23,10 +25,10 @@ export const RUN_LABEL = 'cnperf.run';
 export async function attachPodman(
   t: Topology,
   runDir: string,
-  journal: Journal,
+  journal: JournalLike,
   run: CommandRunner = runCommand,
 ): Promise<void> {
-  const plan = t.podman!;
+  const plan = PODMAN_PART.of(t)!;
   const label = `${RUN_LABEL}=${t.runId}`;
   const podman = async (what: string, args: string[]) => {
     try {
@@ -36,13 +38,13 @@ export async function attachPodman(
     }
   };
   // Noted first, so it is undone last: after the network is gone, netavark's leftovers go too.
-  journal.append({ op: 'netavark-residue', before: await firewallBefore(run) });
+  await journal.append({ op: 'netavark-residue', before: await firewallBefore(run) });
   if (!existsSync(runDir)) {
-    journal.append({ op: 'rm-dir', path: runDir });
+    await journal.append({ op: 'rm-dir', path: runDir });
     mkdirSync(runDir, { mode: 0o700 });
   }
   const tarball = await imageTarball(runDir, run);
-  journal.append({ op: 'podman-rmi', image: plan.image });
+  await journal.append({ op: 'podman-rmi', image: plan.image });
   await run(
     [
       'podman',
@@ -66,7 +68,7 @@ export async function attachPodman(
   const net = plan.network;
   await adoptNamespace(plan.host, process.pid, "the host (podman's network)", journal, run);
   if (net.parent) await addParent(plan.host, net.parent, t.runId, journal, run);
-  journal.append({ op: 'podman-network-rm', name: net.name });
+  await journal.append({ op: 'podman-network-rm', name: net.name });
   const options = [
     ...(net.mtu ? ['--opt', `mtu=${net.mtu}`] : []),
     ...(net.parent ? ['--opt', `parent=${net.parent.dev}`] : []),
@@ -85,7 +87,7 @@ export async function attachPodman(
     net.name,
   ]);
   for (const c of plan.containers) {
-    journal.append({ op: 'podman-rm', name: c.name });
+    await journal.append({ op: 'podman-rm', name: c.name });
     await podman(`start the ${c.role} container ${c.name}`, [
       'run',
       '--detach',
@@ -158,10 +160,10 @@ async function addParent(
   host: string,
   p: { dev: string; peer: string; stub: string },
   runId: string,
-  journal: Journal,
+  journal: JournalLike,
   run: CommandRunner,
 ): Promise<void> {
-  journal.append({ op: 'del-link', netns: host, dev: p.dev });
+  await journal.append({ op: 'del-link', netns: host, dev: p.dev });
   await run(['ip', '-n', host, 'link', 'add', p.dev, 'type', 'veth', 'peer', 'name', p.peer, 'netns', p.stub]);
   await run(['ip', '-n', host, 'link', 'set', 'dev', p.dev, 'alias', ownerMark(runId), 'up']);
   await run(['ip', '-n', p.stub, 'link', 'set', 'dev', p.peer, 'alias', ownerMark(runId), 'up']);
@@ -242,6 +244,19 @@ registerOrphanSweep(async (isProtected, report, run) => {
   }
 });
 
+declare module '../../local/steps.js' {
+  interface UndoKinds {
+    /** podman objects of the run: a container, a network, an image */
+    'podman-rm': { name: string };
+    'podman-network-rm': { name: string };
+    'podman-rmi': { image: string };
+  }
+}
+
+registerUndoKind('podman-rm', (o) => typeof o.name === 'string');
+registerUndoKind('podman-network-rm', (o) => typeof o.name === 'string');
+registerUndoKind('podman-rmi', (o) => typeof o.image === 'string');
+
 registerUndoHandler('podman-rm', {
   describe: (u) => `podman container ${u.name}`,
   undo: (u, run) => podmanRemove(['rm', '--force', '--time', '0', u.name], run),
@@ -254,3 +269,7 @@ registerUndoHandler('podman-rmi', {
   describe: (u) => `podman image ${u.image}`,
   undo: (u, run) => podmanRemove(['rmi', '--force', u.image], run),
 });
+
+// the podman datapath does not run across hosts: on a host these are refused by name, the journal kept
+for (const op of ['podman-rm', 'podman-network-rm', 'podman-rmi'] as const)
+  registerHostUndoHandler(op, refusedOnHost(op, 'the podman datapath does not run across hosts'));

@@ -7,7 +7,8 @@
  * run's still run (they may need it); ip_forward only while nothing else on the host forwards.
  */
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import { registerUndoHandler } from '../../local/undo.js';
+import { refusedOnHost, registerHostUndoHandler, registerUndoHandler } from '../../local/undo.js';
+import { registerUndoKind, strings } from '../../local/undo-kinds.js';
 
 const TABLES = ['filter', 'nat'] as const;
 
@@ -185,6 +186,24 @@ async function restoreIpForward(before: string, run: CommandRunner): Promise<boo
   await run(['sysctl', '-qw', `net.ipv4.ip_forward=${before}`]);
   return true;
 }
+
+declare module '../../local/steps.js' {
+  interface UndoKinds {
+    /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
+    'netavark-residue': { before: { chains: string[]; tables: string[]; ipForward: string } };
+  }
+}
+
+registerUndoKind('netavark-residue', (o) => {
+  const b = o.before as Record<string, unknown> | undefined;
+  return (
+    typeof b === 'object' && b !== null && strings(b.chains) && strings(b.tables) && typeof b.ipForward === 'string'
+  );
+});
+registerHostUndoHandler(
+  'netavark-residue',
+  refusedOnHost('netavark-residue', 'the podman datapath does not run across hosts'),
+);
 
 registerUndoHandler('netavark-residue', {
   describe: (u) => `netavark's firewall chains and ip_forward (was ${u.before.ipForward}) left by the run's network`,

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { runCommand, type CommandRunner } from '../../local/command.js';
-import type { PodmanRuntime } from '../../topology/model.js';
+import type { PodmanRuntime } from './podman-plan.js';
 import { errorMessage, HostCommandError, UserError } from '../../util/errors.js';
 
 /** `podman` with the runtime and cgroup manager the probe found. */

@@ -1,4 +1,5 @@
 import { attachPodman } from './attach.js';
+import { PODMAN_PART, type PodmanPlan } from './podman-plan.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology, type Pair } from '../nodes.js';
 import { pairSuffix, type Datapath } from '../types.js';
@@ -14,10 +15,16 @@ import { pairSuffix, type Datapath } from '../types.js';
 export const podman: Datapath = {
   name: 'podman',
   description: "containers on a podman network of the run's (netavark bridge), as podman builds it",
+  noVm: 'podman makes containers, not VMs',
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['podman-driver'],
   tools: ['podman'],
+  readOptions(option) {
+    const driver = option('podman-driver');
+    return driver === 'bridge' || driver === 'macvlan' ? { driver } : undefined;
+  },
+  notAcrossHosts: "podman's containers are not run on real hosts yet",
   refuse(ctx) {
     const theirs = [
       ctx.offload && '--offload',
@@ -51,7 +58,7 @@ export const podman: Datapath = {
     }
     // A /24 holds 126 pairs next to the gateway; more take a /16 (the bridge's route covers it)
     const subnet = 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16';
-    const driver = ctx.podmanDriver ?? 'bridge';
+    const driver = (ctx.own?.podman as { driver?: PodmanPlan['network']['driver'] } | undefined)?.driver ?? 'bridge';
     let parent: { dev: string; peer: string; stub: string } | undefined;
     if (driver === 'macvlan') {
       // macvlan needs a parent NIC: a veth of the run's, made by attach in the host, its peer in a
@@ -59,7 +66,7 @@ export const podman: Datapath = {
       parent = { dev: ownedName(runId, 'pm'), peer: ownedName(runId, 'pw'), stub: ownedName(runId, 'w') };
       t.namespaces.push({ name: parent.stub, role: 'wire' });
     }
-    t.podman = {
+    PODMAN_PART.set(t, {
       image: `localhost/cnperf-${runId}:engine`,
       network: {
         name: `cnperf-${runId}`,
@@ -70,7 +77,7 @@ export const podman: Datapath = {
       },
       containers,
       host,
-    };
+    });
     const { client, server } = out[0]!;
     const via = parent ? `netavark macvlan on ${parent.dev}` : 'netavark bridge';
     return complete(
@@ -80,4 +87,46 @@ export const podman: Datapath = {
     );
   },
   attach: (t, { journal, runDir }) => attachPodman(t, runDir, journal),
+  // podman made the containers' interfaces (its bridge has STP off: ports forward at once)
+  readiness: (t) => ({
+    conditions: PODMAN_PART.of(t)!.containers.map((c) => ({
+      op: 'wait-carrier' as const,
+      netns: c.netns,
+      dev: 'eth0',
+    })),
+  }),
+  // netavark's rules are in the host's namespace: its conntrack is the network's
+  probeTargets: (t) => ({ conntrack: [PODMAN_PART.of(t)!.host] }),
+  describe: (t) => {
+    const rt = PODMAN_PART.of(t)?.runtime;
+    return rt ? `podman runs with ${runtimeLine(rt)}` : null;
+  },
+  report: {
+    member: 'podman',
+    // what podman ran with (found by probing) and what netavark put into the host's firewall
+    json(t) {
+      const plan = PODMAN_PART.of(t);
+      return plan ? { network: plan.network, runtime: plan.runtime ?? null, firewall: plan.firewall ?? null } : null;
+    },
+    why(t) {
+      const plan = PODMAN_PART.of(t);
+      const fw = plan?.firewall;
+      if (!fw) return null;
+      const rt = plan.runtime;
+      return (
+        `netavark: ${fw.rules} rules of the host's ${fw.backend} in ${fw.chains.length} chains` +
+        `${rt ? ` (podman with ${runtimeLine(rt)})` : ''}`
+      );
+    },
+  },
 };
+
+/** How podman had to be run here, as the build's trial containers found. */
+function runtimeLine(rt: NonNullable<PodmanPlan['runtime']>): string {
+  return (
+    `${rt.runtime} and the ${rt.cgroup_manager} cgroup manager` +
+    (rt.ulimits
+      ? `, --ulimit nofile=${rt.ulimits.nofile} nproc=${rt.ulimits.nproc} (its defaults exceed this host's hard limits)`
+      : '')
+  );
+}
