@@ -53,7 +53,7 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
       );
     // a datapath whose endpoints are made for a VM (a macvtap) places its guests itself (ctx.vm)
     if (d.placesGuests) {
-      VM_PART.set(t, vmPlanOf(vm));
+      if (!VM_PART.of(t)) VM_PART.set(t, vmPlanOf(vm));
       return assertValidTopology(t);
     }
     return assertValidTopology(placeGuests(t, vm));

@@ -28,7 +28,7 @@ export function vmJson(r: RunRecord): Record<string, unknown> | null {
     accel_why: b?.accel_why ?? null,
     vcpus: vm.vcpus,
     memory_mb: vm.memory_mb,
-    net_backend: vm.vhost ? 'tap+vhost' : vm.net_backend,
+    net_backend: vm.vhost ? `${vm.net_backend}+vhost` : vm.net_backend,
     endpoints: vm.endpoints,
     kernel: b?.kernel ?? null,
     boot_ms: b?.boot_ms ?? null,
@@ -50,7 +50,7 @@ export function vmNotes(runs: RunRecord[]): string {
     lines.push(
       `  ${r.id}: ${how} ` +
         `(${b.accel_why}); ${vm.vcpus} vCPU, ` +
-        `${vm.memory_mb} MB, ${vm.vhost ? 'tap+vhost' : 'tap'}; booted in ${boots}${image}`,
+        `${vm.memory_mb} MB, ${vm.vhost ? `${vm.net_backend}+vhost` : vm.net_backend}; booted in ${boots}${image}`,
     );
   }
   return lines.length ? `VM endpoints (qemu guests, Debian's cloud kernel)\n${lines.join('\n')}` : '';

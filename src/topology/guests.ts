@@ -11,8 +11,9 @@ export interface VmPlan {
   accel: 'auto' | 'kvm' | 'tcg';
   vcpus: number;
   memory_mb: number;
-  /** tap (vhost=on where /dev/vhost-net exists and --vm-vhost asks) */
-  net_backend: 'tap';
+  /** tap, or the backend of a datapath that places its own guests (a macvtap); vhost=on where /dev/vhost-net
+   * exists and --vm-vhost asks */
+  net_backend: string;
   vhost: boolean;
   /** which endpoints are guests */
   endpoints: { client: 'container' | 'vm'; server: 'container' | 'vm' };
