@@ -16,6 +16,7 @@ import { xdp } from './ebpf/xdp.js';
 import { existing } from './existing/existing.js';
 import { podman } from './podman/podman.js';
 import { host } from './host.js';
+import { macvtap } from './macvtap/macvtap.js';
 
 /** Every datapath cnperf knows, listed explicitly. */
 export const DATAPATHS: readonly Datapath[] = [
@@ -35,6 +36,7 @@ export const DATAPATHS: readonly Datapath[] = [
   testpmd,
   ovsDpdk,
   host,
+  macvtap,
 ];
 
 /**
