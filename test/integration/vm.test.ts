@@ -5,7 +5,7 @@
  * not asserted (TCG here: about 2.5 s a boot).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -84,6 +84,31 @@ describe('VM endpoints', () => {
     assert.deepEqual(qemus(), []);
     assert.deepEqual(hostSnapshot(), before);
   });
+
+  it(
+    "macvtap, cross-node: a container and a VM on macvtaps of their nodes' NICs (KubeVirt's binding), the VM's " +
+      'NIC backed by its /dev/tapN; nothing left',
+    async () => {
+      const before = hostSnapshot();
+      const taps = () => readdirSync('/dev').filter((n) => /^tap\d+$/.test(n));
+      const tapsBefore = taps();
+      const r = await cnperf([
+        ...['quick', 'macvtap', '--placement', 'cross-node', '--server-endpoint', 'vm'],
+        ...['--count', '300', '--interval', '10ms', '--json', '--db', db],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const [res] = results(r.stdout);
+      assert.equal(res!.status, 'ok', res!.problem ?? '');
+      assert.equal(res!.samples, 300);
+      assert.deepEqual(res!.vm!.endpoints, { client: 'container', server: 'vm' });
+      assert.equal(res!.vm!.net_backend, 'macvtap');
+      assert.deepEqual(qemus(), []);
+      // devtmpfs removes a device's node in its own thread, moments after the device is gone
+      for (let i = 0; i < 20 && taps().length > tapsBefore.length; i++) await sleep(50);
+      assert.deepEqual(taps(), tapsBefore, "the macvtap's character device went with it");
+      assert.deepEqual(hostSnapshot(), before);
+    },
+  );
 
   it('a container client streams to a VM server on routed; the table says when TCG emulated it', async () => {
     const before = hostSnapshot();
