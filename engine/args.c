@@ -86,7 +86,10 @@ static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "
 
 const char *api_name(enum stream_api a) { return API_NAMES[a]; }
 
-const char *pace_name(enum pace_mode p) { return p == PACE_SPIN ? "spin" : p == PACE_YIELD ? "yield" : "sleep"; }
+const char *pace_name(enum pace_mode p)
+{
+	return p == PACE_SPIN ? "spin" : p == PACE_YIELD ? "yield" : p == PACE_AUTO ? "auto" : "sleep";
+}
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
@@ -146,8 +149,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				o->pace = PACE_SPIN;
 			else if (strcmp(v, "yield") == 0)
 				o->pace = PACE_YIELD;
+			else if (strcmp(v, "auto") == 0)
+				o->pace = PACE_AUTO;
 			else
-				FAIL("--pace '%s': expected sleep, spin or yield", v);
+				FAIL("--pace '%s': expected sleep, spin, auto or yield", v);
 		} else if (strcmp(k, "--bind") == 0 || strcmp(k, "--server") == 0) {
 			if (parse_ipv4_port(v, &o->addr))
 				FAIL("%s '%s': expected IPV4:PORT", k, v);

@@ -35,17 +35,65 @@ void install_stop_handler(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-void wait_until(uint64_t t, enum pace_mode pace)
+static void sleep_until(uint64_t t)
 {
-	if (pace == PACE_SPIN || pace == PACE_YIELD) {
-		while (now_ns() < t && !stop_requested)
-			if (pace == PACE_YIELD)
-				sched_yield();
-		return;
-	}
 	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull)};
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_requested)
 		;
+}
+
+/*
+ * The auto pacer's margin: how long before a slot it stops sleeping and spins. It follows the timer's
+ * lateness as it goes — up at once to a wake-up later than it, down by 1/64 of the difference per
+ * sleep, and a little each time the gap was too short to sleep at all (so one long stall does not keep
+ * it spinning) — between 2 µs and 200 µs (beyond that a sleep saves nothing a spin would not waste).
+ * One paced loop per engine process: process-wide state.
+ */
+#define AUTO_MARGIN_MIN_NS 2000ull
+#define AUTO_MARGIN_MAX_NS 200000ull
+static uint64_t auto_margin_ns = 20000;
+static uint64_t spun_ns;
+
+uint64_t pace_spun_ns(void) { return spun_ns; }
+
+static uint64_t spin_until(uint64_t t, int yield)
+{
+	uint64_t now = now_ns();
+	const uint64_t from = now;
+	while (now < t && !stop_requested) {
+		if (yield)
+			sched_yield();
+		now = now_ns();
+	}
+	spun_ns += now - from;
+	return now;
+}
+
+void wait_until(uint64_t t, enum pace_mode pace)
+{
+	if (pace == PACE_SPIN || pace == PACE_YIELD) {
+		spin_until(t, pace == PACE_YIELD);
+		return;
+	}
+	if (pace == PACE_SLEEP) {
+		sleep_until(t);
+		return;
+	}
+	/* auto */
+	const uint64_t now = now_ns();
+	if (t > now + auto_margin_ns) {
+		const uint64_t target = t - auto_margin_ns;
+		sleep_until(target);
+		const uint64_t woke = now_ns(), late = woke > target ? woke - target : 0;
+		auto_margin_ns = late > auto_margin_ns ? late : auto_margin_ns - ((auto_margin_ns - late) >> 6);
+	} else {
+		auto_margin_ns -= auto_margin_ns >> 10;
+	}
+	if (auto_margin_ns < AUTO_MARGIN_MIN_NS)
+		auto_margin_ns = AUTO_MARGIN_MIN_NS;
+	if (auto_margin_ns > AUTO_MARGIN_MAX_NS)
+		auto_margin_ns = AUTO_MARGIN_MAX_NS;
+	spin_until(t, 0);
 }
 
 const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : w == WAIT_YIELD ? "yield" : "block"; }

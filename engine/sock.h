@@ -17,8 +17,11 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits until the absolute CLOCK_MONOTONIC time t: sleeping, or spinning on the clock. */
+/* Waits until the absolute CLOCK_MONOTONIC time t: sleeping, spinning on the clock, or (auto) sleeping
+ * to a margin before t and spinning the rest, the margin following how late this machine's timer wakes. */
 void wait_until(uint64_t t, enum pace_mode pace);
+/* How long this process's waits spun on the clock so far (auto, spin): the CPU pacing cost. */
+uint64_t pace_spun_ns(void);
 
 const char *wait_name(enum wait_mode w);
 /* {"event":"ready","role":...,"addr":...,"port":...} for a bound or connected socket. */

@@ -111,6 +111,7 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "errors", t->errors);
 	ev_u64(b, "short_sends", t->short_sends);
 	ev_u64(b, "missed_slots", t->missed_slots);
+	ev_u64(b, "spin_ns", t->spin_ns);
 	ev_u64(b, "duration_ns", t->duration_ns);
 	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
 	ev_end(b);
@@ -140,7 +141,7 @@ static void emit_rx_result(const struct rx_totals *t)
 int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struct tx_totals *t)
 {
 	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, missed = 0, k = 0;
-	const uint64_t start = now_ns(), end = start + o->duration_ns;
+	const uint64_t start = now_ns(), end = start + o->duration_ns, spun_before = pace_spun_ns();
 	struct period p = {.start = start};
 	/* ---- send loop ---- */
 	for (;;) {
@@ -178,7 +179,7 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 		t_end = now_ns();
 	}
 	*t = (struct tx_totals){.xdp_bind = io->xsk ? "copy" : NULL, .frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
-				.errors = errors, .short_sends = short_sends, .missed_slots = missed, .duration_ns = t_end - start};
+				.errors = errors, .short_sends = short_sends, .missed_slots = missed, .spin_ns = pace_spun_ns() - spun_before, .duration_ns = t_end - start};
 	return 0;
 }
 

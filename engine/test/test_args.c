@@ -43,7 +43,7 @@ int main(void)
 	CHECK(parse("--bind 1.2.3.4:5 --wait yield", &o, err) == 0 && o.wait == WAIT_YIELD);
 	CHECK(parse("--bind 1.2.3.4:5 --pace spin", &o, err) == 0 && o.pace == PACE_SPIN);
 	CHECK(parse("--bind 1.2.3.4:5", &o, err) == 0 && o.pace == PACE_SLEEP);
-	CHECK(parse("--bind 1.2.3.4:5 --pace busy", &o, err) < 0 && strstr(err, "sleep, spin or yield"));
+	CHECK(parse("--bind 1.2.3.4:5 --pace busy", &o, err) < 0 && strstr(err, "sleep, spin, auto or yield"));
 	CHECK(parse("--bind 1.2.3.4:5 --pace yield", &o, err) == 0 && o.pace == PACE_YIELD);
 	CHECK(parse("--bind 1.2.3.4:70000", &o, err) < 0);
 	CHECK(parse("--bind nohost:5", &o, err) < 0);

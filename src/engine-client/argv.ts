@@ -7,7 +7,8 @@ import type { STREAM_APIS } from './apis.js';
 type StreamApi = (typeof STREAM_APIS)[number];
 
 export type WaitMode = 'block' | 'spin';
-export type PaceMode = 'sleep' | 'spin';
+/** sleep (clock_nanosleep), spin (busy-wait on the clock), auto (sleep to a learned margin, then spin) */
+export type PaceMode = 'sleep' | 'spin' | 'auto';
 
 export interface ProcessOptions {
   netns?: string;

@@ -66,7 +66,7 @@ export const RttClientResult = z.object({
   event: z.literal('result'),
   role: z.literal('rtt-client'),
   ...LatencyResultFields,
-  pace: z.enum(['sleep', 'spin', 'yield']),
+  pace: z.enum(['sleep', 'spin', 'auto', 'yield']),
   /** 'send': ping-pong, each RTT from its send; 'open-loop': probes on schedule, replies matched by sequence */
   timing: z.enum(['send', 'open-loop']),
   sent: u64,
@@ -157,7 +157,7 @@ export const StreamTxResult = z.object({
   frame_bytes: u64,
   burst: u64,
   rate_pps: u64,
-  pace: z.enum(['sleep', 'spin', 'yield']),
+  pace: z.enum(['sleep', 'spin', 'auto', 'yield']),
   qdisc_bypass: u64,
   /** xdp: how the AF_XDP socket was bound (veth: copy mode) */
   xdp_bind: z.literal('copy').optional(),
@@ -167,6 +167,8 @@ export const StreamTxResult = z.object({
   short_sends: u64,
   /** paced slots skipped after the sender fell behind (a stall), instead of sent as a catch-up burst */
   missed_slots: u64,
+  /** how long its waits for the next slot spun on the clock (auto, spin): the CPU pacing cost; absent before */
+  spin_ns: u64.optional(),
   duration_ns: u64,
   stopped: z.literal('signal').nullable(),
 });

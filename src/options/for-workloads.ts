@@ -74,12 +74,17 @@ export const WORKLOAD_OPTIONS = {
     help: 'how the engines wait for packets',
     parse: oneOf(['block', 'spin'] as const, 'block or spin'),
   }),
-  pace: def<'sleep' | 'spin'>({
+  pace: def<'sleep' | 'spin' | 'auto'>({
     type: 'string',
     for: ['rtt', 'stream', 'sweep', 'load'],
-    value: 'sleep|spin',
-    help: 'how senders wait for their next send time',
-    parse: oneOf(['sleep', 'spin'] as const, 'sleep (clock_nanosleep) or spin (busy-wait on the clock)'),
+    value: 'auto|sleep|spin',
+    help:
+      'how senders wait for their next send time (stream and sweep default auto: sleep to a margin the ' +
+      "timer's lateness sets, then spin; rtt default sleep)",
+    parse: oneOf(
+      ['sleep', 'spin', 'auto'] as const,
+      'sleep (clock_nanosleep), spin (busy-wait on the clock) or auto (sleep, then spin the last stretch)',
+    ),
   }),
   cpus: def<[number, number]>({
     type: 'string',

@@ -47,6 +47,9 @@ export interface StreamSummary {
   xdp_mode?: string;
   /** paced send slots the sender skipped after falling behind (a stall); absent in older runs */
   missed_slots?: number;
+  /** how the sender waited for its slots, and the share of its time that spun on the clock (null: not reported) */
+  pace?: string;
+  spin_share?: number | null;
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }

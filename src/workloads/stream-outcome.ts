@@ -59,6 +59,8 @@ export function streamOutcomeOf(
     rx_call: out.rx.call,
     ...(out.rx.xdp_mode ? { xdp_mode: out.rx.xdp_mode } : {}),
     missed_slots: outs.reduce((a, o) => a + o.tx.missed_slots, 0),
+    pace: out.tx.pace,
+    spin_share: spinShare(outs.map((o) => o.tx)),
   };
   if (outs.length > 1) {
     summary.per_flow = outs.map((o) => ({
@@ -94,3 +96,10 @@ export function streamOutcomeOf(
 }
 
 /** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
+
+/** The share of the senders' time their pacing spun on the clock (summed over flows), or null where unreported. */
+function spinShare(tx: Array<{ spin_ns?: number; duration_ns: number }>): number | null {
+  if (tx.some((t) => t.spin_ns === undefined)) return null;
+  const duration = tx.reduce((a, t) => a + t.duration_ns, 0);
+  return duration > 0 ? Number((tx.reduce((a, t) => a + t.spin_ns!, 0) / duration).toFixed(3)) : null;
+}

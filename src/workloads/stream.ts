@@ -306,7 +306,10 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
     `${p.ratePps ? `${p.ratePps} pps` : 'as fast as possible'}, for ${p.durationNs / 1e9} s`,
   footer: (p) =>
     `${p.durationNs / 1e9} s each, first ` +
-    `${p.warmupNs / 1e9} s discarded, ${p.ratePps ? `offered ${p.ratePps} pps` : 'as fast as possible'}`,
+    `${p.warmupNs / 1e9} s discarded, ` +
+    (p.ratePps
+      ? `offered ${p.ratePps} pps (pace ${p.pace}: --json's stream.spin_share is its CPU cost)`
+      : 'as fast as possible'),
   record: streamRecord,
   commands: streamCommands,
   run: (topo, p) => runFlows(topo, p),

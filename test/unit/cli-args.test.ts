@@ -107,7 +107,7 @@ describe('quick arguments', () => {
       /--size 8: a UDP payload carries cnperf's 16-byte header: allowed 16\.\.65507/,
     );
     userError(() => parseQuickArgs(['veth', '--wait', 'poll']), /expected block or spin/);
-    userError(() => parseQuickArgs(['veth', '--pace', 'busy']), /expected sleep .* or spin/);
+    userError(() => parseQuickArgs(['veth', '--pace', 'busy']), /expected sleep .* or auto/);
     userError(() => parseQuickArgs(['veth', '--cpus', '0']), /expected CLIENT,SERVER/);
     userError(() => parseQuickArgs(['veth', '--cpus', '0,4096']), /out of range/);
     userError(() => parseQuickArgs(['veth', '--rt-prio', '100']), /allowed 1\.\.99/);
