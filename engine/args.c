@@ -158,8 +158,9 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				FAIL("%s '%s': expected IPV4:PORT", k, v);
 			o->have_addr = 1;
 		} else if (strcmp(k, "--size") == 0) {
-			if (parse_u64(v, &n) || n < 1 || n > MAX_UDP_PAYLOAD)
-				FAIL("--size '%s': expected 1..%u bytes (%u.. for UDP, whose payload carries a header)", v, MAX_UDP_PAYLOAD, RTT_HEADER_BYTES);
+			if (parse_u64(v, &n) || n < 1 || n > MAX_TCP_WRITE)
+				FAIL("--size '%s': expected 1..%u bytes (UDP: %u..%u; a TCP stream's writes up to %u)", v,
+				     MAX_UDP_PAYLOAD, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD, MAX_TCP_WRITE);
 			o->size = (uint32_t)n;
 		} else if (strcmp(k, "--response-size") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_UDP_PAYLOAD)
@@ -259,7 +260,11 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 int opts_check_udp_size(const struct opts *o, char *err, size_t errlen)
 {
 	if (o->size < RTT_HEADER_BYTES)
-		FAIL("--size %u: a UDP payload carries cnperf's %u-byte header: expected %u..%u bytes", o->size, RTT_HEADER_BYTES, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD);
+		FAIL("--size %u: a UDP payload carries cnperf's %u-byte header: expected %u..%u bytes", o->size,
+		     RTT_HEADER_BYTES, RTT_HEADER_BYTES, MAX_UDP_PAYLOAD);
+	if (o->api != API_TCP && o->size > MAX_UDP_PAYLOAD)
+		FAIL("--size %u: a UDP payload is at most %u bytes (a TCP stream's writes up to %u)", o->size,
+		     MAX_UDP_PAYLOAD, MAX_TCP_WRITE);
 	return 0;
 }
 

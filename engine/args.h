@@ -67,6 +67,8 @@ struct opts {
 #define RTT_HEADER_BYTES 16u
 #define MAX_FLOWS 4096u
 #define MAX_UDP_PAYLOAD 65507u
+/* A TCP stream's write: up to 1 MiB (iperf3 writes 128 KiB). */
+#define MAX_TCP_WRITE (1u << 20)
 #define MAX_COUNT 100000000ull
 
 /* Parses argv[first..argc). On error returns -1 and writes a one-line reason to err. */

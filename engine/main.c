@@ -123,6 +123,10 @@ int main(int argc, char **argv)
 		ev_error("usage", "%s", err);
 		return 2;
 	}
+	if ((is_rr_server || is_rr_client) && o.size > MAX_UDP_PAYLOAD) {
+		ev_error("usage", "--size %u: a request is at most %u bytes", o.size, MAX_UDP_PAYLOAD);
+		return 2;
+	}
 	if (o.wait == WAIT_YIELD && o.api != API_DPDK) {
 		ev_error("usage", "--wait yield is for poll-mode engines (--api dpdk); sockets wait with block or spin");
 		return 2;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,6 +114,8 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "short_sends", t->short_sends);
 	ev_u64(b, "missed_slots", t->missed_slots);
 	ev_u64(b, "spin_ns", t->spin_ns);
+	if (t->retransmits >= 0)
+		ev_i64(b, "retransmits", t->retransmits);
 	ev_u64(b, "duration_ns", t->duration_ns);
 	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
 	ev_end(b);
@@ -204,6 +208,10 @@ int stream_tx(const struct opts *o)
 		return 1;
 	struct tx_totals t;
 	tx_loop(o, ops, &io, &t);
+	/* after the loop (and its half-close): the sender's retransmissions, as iperf3 reports them */
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	t.retransmits = o->api == API_TCP && getsockopt(io.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 ? (int64_t)ti.tcpi_total_retrans : -1;
 	io_xdp_close(&io);
 	if (ops->close)
 		ops->close(&io);

@@ -10,6 +10,7 @@ struct tx_totals {
 	const char *xdp_bind; /* xdp: how the socket was bound ("copy"); NULL otherwise */
 	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, missed_slots, duration_ns;
 	uint64_t spin_ns; /* what pacing spun on the clock (auto, spin): its CPU cost */
+	int64_t retransmits; /* TCP: segments the sender retransmitted (TCP_INFO), -1 otherwise */
 };
 struct rx_totals {
 	const char *call;

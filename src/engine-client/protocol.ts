@@ -169,6 +169,8 @@ export const StreamTxResult = z.object({
   missed_slots: u64,
   /** how long its waits for the next slot spun on the clock (auto, spin): the CPU pacing cost; absent before */
   spin_ns: u64.optional(),
+  /** TCP: segments the sender retransmitted (TCP_INFO's total_retrans, read after the run) */
+  retransmits: u64.optional(),
   duration_ns: u64,
   stopped: z.literal('signal').nullable(),
 });

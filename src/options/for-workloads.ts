@@ -1,5 +1,6 @@
 /** The options the workloads take, each naming which (part of OPTIONS). */
 import { MAX_FLOWS } from '../datapaths/types.js';
+import { MAX_TCP_WRITE, MAX_UDP_PAYLOAD } from '../engine-client/apis.js';
 import { parseBytes, parsePercent } from '../util/units.js';
 import {
   ALL,
@@ -50,7 +51,7 @@ export const WORKLOAD_OPTIONS = {
     for: TCP_TRANSACTIONS,
     value: 'BYTES',
     help: 'bytes of each response (default: as --size; both default 1 B, as netperf)',
-    parse: intIn(1, 65507),
+    parse: intIn(1, MAX_UDP_PAYLOAD),
   }),
   raw: def({ type: 'boolean', for: ['rtt'], help: 'keep every RTT, not only the histogram' }),
   breakdown: def({
@@ -64,8 +65,10 @@ export const WORKLOAD_OPTIONS = {
     type: 'string',
     for: ALL,
     value: 'BYTES',
-    help: 'UDP payload, 16.. (TCP: bytes per write; rr/crr: of each request, 1..; load: of the load)',
-    parse: intIn(1, 65507),
+    help:
+      'UDP payload, 16..65507 (a TCP stream: bytes per write, ..1048576, default 128 KiB; rr/crr: of each ' +
+      'request, 1..65507; load: of the load)',
+    parse: intIn(1, MAX_TCP_WRITE),
   }),
   wait: def<'block' | 'spin'>({
     type: 'string',

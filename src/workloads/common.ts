@@ -1,6 +1,7 @@
 /** What every workload reads the same way from the parsed options. */
 import type { OptionValues } from '../options/options.js';
 import type { PaceMode, WaitMode } from '../engine-client/protocol.js';
+import { MAX_TCP_WRITE, MAX_UDP_PAYLOAD } from '../engine-client/apis.js';
 import { UserError } from '../util/errors.js';
 
 export interface CommonParams {
@@ -14,13 +15,26 @@ export interface CommonParams {
   xdp?: { frames?: number; ring?: number };
 }
 
-/** The shared options over a workload's defaults; `minSize`: UDP payloads carry the engine's 16-byte header. */
-export function commonParams<D extends CommonParams>(v: OptionValues, defaults: D, minSize = 16): D {
+/**
+ * The shared options over a workload's defaults; `minSize`: UDP payloads carry the engine's 16-byte
+ * header; `maxSize`: a UDP payload's (a stream checks its TCP writes, up to 1 MiB, per API).
+ */
+export function commonParams<D extends CommonParams>(
+  v: OptionValues,
+  defaults: D,
+  minSize = 16,
+  maxSize = MAX_UDP_PAYLOAD,
+): D {
   const out: D = { ...defaults };
   if (v.size !== undefined && v.size < minSize)
     throw new UserError(
       `--size ${v.size}: a UDP payload carries cnperf's 16-byte header: allowed ` +
-        `${minSize}..65507 (rr and crr take 1..)`,
+        `${minSize}..${MAX_UDP_PAYLOAD} (rr and crr take 1..)`,
+    );
+  if (v.size !== undefined && v.size > maxSize)
+    throw new UserError(
+      `--size ${v.size}: a UDP payload (and an rr/crr request) is at most ${MAX_UDP_PAYLOAD} bytes`,
+      `a TCP stream (--workload stream --api tcp) writes up to ${MAX_TCP_WRITE} bytes at a time`,
     );
   if (v.size !== undefined) out.size = v.size;
   if (v.wait !== undefined) out.wait = v.wait;

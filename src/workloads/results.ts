@@ -50,6 +50,8 @@ export interface StreamSummary {
   /** how the sender waited for its slots, and the share of its time that spun on the clock (null: not reported) */
   pace?: string;
   spin_share?: number | null;
+  /** TCP: segments the senders retransmitted over the whole run (TCP_INFO), summed over flows */
+  tcp_retransmits?: number | null;
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }

@@ -61,6 +61,13 @@ export function streamOutcomeOf(
     missed_slots: outs.reduce((a, o) => a + o.tx.missed_slots, 0),
     pace: out.tx.pace,
     spin_share: spinShare(outs.map((o) => o.tx)),
+    ...(out.tx.api === 'tcp'
+      ? {
+          tcp_retransmits: outs.some((o) => o.tx.retransmits === undefined)
+            ? null
+            : outs.reduce((a, o) => a + o.tx.retransmits!, 0),
+        }
+      : {}),
   };
   if (outs.length > 1) {
     summary.per_flow = outs.map((o) => ({

@@ -17,6 +17,7 @@ import {
 } from '../engine-client/protocol.js';
 import { readDropCounters } from '../local/counters.js';
 import { StreamApi as StreamApiEnum } from '../engine-client/protocol.js';
+import { MAX_TCP_WRITE, MAX_UDP_PAYLOAD, TCP_DEFAULT_WRITE } from '../engine-client/apis.js';
 import type { OptionValues } from '../options/options.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
@@ -157,7 +158,7 @@ export async function runStream(
 
 /** --api, --burst, --rate (one rate), --qdisc-bypass, --rcvbuf: what every stream-like workload shares. */
 export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams {
-  const base: StreamParams = commonParams(v, STREAM_DEFAULTS);
+  const base: StreamParams = commonParams(v, STREAM_DEFAULTS, 16, MAX_TCP_WRITE);
   if (v.burst !== undefined) base.burst = v.burst;
   if (v.rate !== undefined && rate === 'one') base.ratePps = parseRate(v.rate, '--rate');
   base.qdiscBypass = v['qdisc-bypass'] ?? false;
@@ -181,6 +182,11 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     if (apis.indexOf(a) !== i) throw new UserError(`--api '${a}' named twice`);
     const api = a as StreamApi;
     const raw = isRawApi(api);
+    if (api !== 'tcp' && base.size > MAX_UDP_PAYLOAD)
+      throw new UserError(
+        `--size ${base.size}: a UDP payload (--api ${api}) is at most ${MAX_UDP_PAYLOAD} bytes`,
+        `only --api tcp writes more (up to ${MAX_TCP_WRITE})`,
+      );
     if (raw && base.size > RAW_MAX_PAYLOAD)
       throw new UserError(
         `--size ${base.size}: a frame cnperf builds (--api ` +
@@ -200,6 +206,8 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
     const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;
     return {
       ...base,
+      // a TCP stream writes iperf3's 128 KiB unless --size says otherwise (64 B writes measure syscalls)
+      ...(api === 'tcp' && v.size === undefined ? { size: TCP_DEFAULT_WRITE } : {}),
       api,
       burst,
       qdiscBypass: raw && api !== 'xdp' && base.qdiscBypass,

@@ -168,6 +168,23 @@ describe('quick arguments', () => {
     assert.deepEqual([d.api, d.size, d.burst, d.ratePps, d.durationNs, d.warmupNs], ['send', 64, 1, 0, 10e9, 2e9]);
   });
 
+  it('a TCP stream writes 128 KiB by default and up to 1 MiB; UDP payloads and rr requests stop at 65507', () => {
+    const [send, tcp] = streams(parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,tcp']));
+    assert.deepEqual([send!.size, tcp!.size], [64, 128 * 1024]);
+    const [big] = streams(parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp', '--size', '1048576']));
+    assert.equal(big!.size, 1 << 20);
+    userError(
+      () => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp,send', '--size', '100000']),
+      /--size 100000: a UDP payload \(--api send\) is at most 65507 bytes/,
+    );
+    userError(
+      () => parseQuickArgs(['veth', '--size', '70000']),
+      /a UDP payload \(and an rr\/crr request\) is at most 65507/,
+    );
+    userError(() => parseQuickArgs(['veth', '--workload', 'rr', '--size', '70000']), /at most 65507/);
+    userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp', '--size', '1048577']), /1048576/);
+  });
+
   it('stream: errors name the option and what is allowed', () => {
     userError(() => parseQuickArgs(['veth', '--workload', 'flood']), /expected rtt, stream, sweep/);
     userError(() => parseQuickArgs(['veth', '--burst', '8']), /--burst does not apply to --workload rtt[\s\S]*--count/);

@@ -84,6 +84,30 @@ describe('stream summary', () => {
     assert.ok(three.summary!.rx_pps_stddev! > 0);
   });
 
+  it("the senders' pacing cost and TCP retransmits, summed over flows; unreported: null, never 0", () => {
+    const paced = (spin: number | undefined, retrans?: number): StreamOutcome => {
+      const o = outcome(2);
+      return {
+        ...o,
+        tx: {
+          ...o.tx,
+          pace: 'auto',
+          ...(spin === undefined ? {} : { spin_ns: spin }),
+          ...(retrans === undefined ? {} : { api: 'tcp' as const, retransmits: retrans }),
+        },
+      };
+    };
+    const none = { devices: 0, backlog: 0 };
+    const two = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [paced(5e8), paced(1e9)], none, none);
+    assert.equal(two.summary!.pace, 'auto');
+    assert.equal(two.summary!.spin_share, 0.375); // 1.5 s spun of 4 s sent
+    assert.equal(two.summary!.tcp_retransmits, undefined, 'a UDP stream has none to report');
+    const old = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [paced(5e8), paced(undefined)], none, none);
+    assert.equal(old.summary!.spin_share, null);
+    const tcp = streamOutcomeOf({ ...STREAM_DEFAULTS, warmupNs: 0 }, [paced(0, 3), paced(0, 4)], none, none);
+    assert.equal(tcp.summary!.tcp_retransmits, 7);
+  });
+
   it('a drop counter that could not be read is null (–), not 0 drops', () => {
     const o = streamOutcomeOf(
       { ...STREAM_DEFAULTS, warmupNs: 0 },

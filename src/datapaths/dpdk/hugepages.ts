@@ -68,21 +68,49 @@ async function unmount(dir: string, run: CommandRunner): Promise<'removed' | 'go
 
 /**
  * Back to what the host had. Pages a dying DPDK process still maps cannot go yet: the write is
- * repeated until the count holds (seen once in the suite: 128 pages left reserved after a busy
- * testpmd's stop), and a count that never comes back is an error teardown reports and clean retries.
+ * repeated until the count holds (seen in the suite: 128 pages left reserved after a busy testpmd's
+ * stop, and once 78 still held 5 s after an ovs-dpdk or testpmd sweep). Past 5 s, the processes that
+ * map a hugetlbfs file of the state directory are waited for (up to 15 s more) and named if they
+ * outlive that: a count that never comes back is an error teardown reports and clean retries.
  */
 async function restorePages(before: number): Promise<'removed' | 'gone'> {
   if (hugepagesUnavailable() || readPages('nr_hugepages') === before) return 'gone';
-  for (let i = 0; i < 50; i++) {
+  const restored = () => {
     writeFileSync(path.join(PAGES, 'nr_hugepages'), String(before));
-    if (readPages('nr_hugepages') === before) return 'removed';
+    return readPages('nr_hugepages') === before;
+  };
+  for (let i = 0; i < 50; i++) {
+    if (restored()) return 'removed';
     await new Promise((r) => setTimeout(r, 100));
   }
+  let holders = hugepageHolders();
+  for (let i = 0; i < 150 && holders.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    holders = hugepageHolders();
+  }
+  if (restored()) return 'removed';
   throw new Error(
     `nr_hugepages is ` +
       `${readPages('nr_hugepages')}, not the ` +
-      `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use`,
+      `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use` +
+      (holders.length ? ` (mapped by ${holders.join(', ')})` : ''),
   );
+}
+
+/** The processes mapping a hugetlbfs file under the state directory (a run's DPDK process), as "comm pid". */
+function hugepageHolders(): string[] {
+  const dir = path.resolve(stateDir()) + path.sep;
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+      if (!maps.split('\n').some((l) => l.includes(dir) && l.includes('/hugepages/'))) continue;
+      out.push(`${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${pid}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
 }
 
 /** DPDK's runtime directories of the run's processes (their --file-prefix starts with the run's). */
