@@ -226,6 +226,11 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (!*v)
 				FAIL("--raw-out: empty path");
 			o->raw_out = v;
+		} else if (strcmp(k, "--congestion") == 0) {
+			size_t len = strlen(v);
+			if (len < 1 || len > 15 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+				FAIL("--congestion '%s': expected a congestion control's name (1..15 of a-z, 0-9, _)", v);
+			o->congestion = v;
 		} else if (strcmp(k, "--rcvbuf") == 0) {
 			if (parse_u64(v, &n) || n < 4096 || n > (1ull << 30))
 				FAIL("--rcvbuf '%s': expected 4096..1073741824 bytes", v);

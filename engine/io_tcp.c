@@ -6,6 +6,9 @@
 #include "out.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +23,21 @@ static int tcp_tx_open(const struct opts *o, struct io *io)
 	io->len = o->size;
 	if (io->fd < 0 || !io->buf) {
 		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+		return -1;
+	}
+	/* before connect: the handshake already runs under the algorithm asked for */
+	if (o->congestion &&
+	    setsockopt(io->fd, IPPROTO_TCP, TCP_CONGESTION, o->congestion, (socklen_t)strlen(o->congestion)) < 0) {
+		char have[256] = "";
+		FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+		if (f) {
+			if (!fgets(have, sizeof have, f))
+				have[0] = 0;
+			fclose(f);
+			have[strcspn(have, "\n")] = 0;
+		}
+		ev_error("congestion", "TCP congestion control '%s': %s (this kernel has: %s)", o->congestion,
+			 strerror(errno), have[0] ? have : "unreadable");
 		return -1;
 	}
 	if (connect(io->fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {

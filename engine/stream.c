@@ -116,6 +116,8 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 	ev_u64(b, "spin_ns", t->spin_ns);
 	if (t->retransmits >= 0)
 		ev_i64(b, "retransmits", t->retransmits);
+	if (t->congestion[0])
+		ev_str(b, "congestion", t->congestion);
 	ev_u64(b, "duration_ns", t->duration_ns);
 	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
 	ev_end(b);
@@ -211,7 +213,13 @@ int stream_tx(const struct opts *o)
 	/* after the loop (and its half-close): the sender's retransmissions, as iperf3 reports them */
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
-	t.retransmits = o->api == API_TCP && getsockopt(io.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 ? (int64_t)ti.tcpi_total_retrans : -1;
+	t.retransmits = o->api == API_TCP && getsockopt(io.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0
+				? (int64_t)ti.tcpi_total_retrans
+				: -1;
+	socklen_t cl = sizeof t.congestion - 1;
+	memset(t.congestion, 0, sizeof t.congestion);
+	if (o->api == API_TCP && getsockopt(io.fd, IPPROTO_TCP, TCP_CONGESTION, t.congestion, &cl) < 0)
+		t.congestion[0] = 0;
 	io_xdp_close(&io);
 	if (ops->close)
 		ops->close(&io);

@@ -11,6 +11,7 @@ struct tx_totals {
 	uint64_t frame_bytes, burst, packets, bytes, errors, short_sends, missed_slots, duration_ns;
 	uint64_t spin_ns; /* what pacing spun on the clock (auto, spin): its CPU cost */
 	int64_t retransmits; /* TCP: segments the sender retransmitted (TCP_INFO), -1 otherwise */
+	char congestion[16]; /* TCP: the congestion control the connection ran ('' otherwise) */
 };
 struct rx_totals {
 	const char *call;

@@ -45,6 +45,11 @@ int main(void)
 	CHECK(parse("--bind 1.2.3.4:5", &o, err) == 0 && o.pace == PACE_SLEEP);
 	CHECK(parse("--bind 1.2.3.4:5 --pace busy", &o, err) < 0 && strstr(err, "sleep, spin, auto or yield"));
 	CHECK(parse("--bind 1.2.3.4:5 --pace yield", &o, err) == 0 && o.pace == PACE_YIELD);
+	CHECK(parse("--bind 1.2.3.4:5 --pace auto", &o, err) == 0 && o.pace == PACE_AUTO);
+	CHECK(parse("--server 1.2.3.4:5 --congestion bbr", &o, err) == 0 && strcmp(o.congestion, "bbr") == 0);
+	CHECK(parse("--server 1.2.3.4:5 --congestion BBR;x", &o, err) < 0 && strstr(err, "congestion control's name"));
+	CHECK(parse("--server 1.2.3.4:5 --size 1048576", &o, err) == 0 && o.size == 1048576);
+	CHECK(parse("--server 1.2.3.4:5 --size 1048577", &o, err) < 0);
 	CHECK(parse("--bind 1.2.3.4:70000", &o, err) < 0);
 	CHECK(parse("--bind nohost:5", &o, err) < 0);
 	CHECK(parse("--bind 1.2.3.4:5 --netns ../etc", &o, err) < 0 && strstr(err, "namespace"));

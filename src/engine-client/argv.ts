@@ -131,6 +131,8 @@ export interface StreamTxArgs extends ProcessOptions {
   ratePps: number;
   durationNs: number;
   pace: PaceMode;
+  /** --api tcp: the connection's congestion control (TCP_CONGESTION) */
+  congestion?: string;
   /** raw APIs and xdp: where frames leave, the next hop's MAC, and the source written into them */
   raw?: { dev: string; dstMac: string; src: string; qdiscBypass: boolean };
 }
@@ -153,6 +155,7 @@ export function streamTxArgv(o: StreamTxArgs): string[] {
     '--pace',
     o.pace,
     ...processArgs(o),
+    ...(o.congestion ? ['--congestion', o.congestion] : []),
   ];
   if (o.raw) {
     a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', `${o.raw.src}:9`);

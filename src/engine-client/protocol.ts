@@ -171,6 +171,8 @@ export const StreamTxResult = z.object({
   spin_ns: u64.optional(),
   /** TCP: segments the sender retransmitted (TCP_INFO's total_retrans, read after the run) */
   retransmits: u64.optional(),
+  /** TCP: the congestion control the connection ran */
+  congestion: z.string().optional(),
   duration_ns: u64,
   stopped: z.literal('signal').nullable(),
 });

@@ -1,6 +1,7 @@
 /** The options the workloads take, each naming which (part of OPTIONS). */
 import { MAX_FLOWS } from '../datapaths/types.js';
 import { MAX_TCP_WRITE, MAX_UDP_PAYLOAD } from '../engine-client/apis.js';
+import { UserError } from '../util/errors.js';
 import { parseBytes, parsePercent } from '../util/units.js';
 import {
   ALL,
@@ -158,6 +159,17 @@ export const WORKLOAD_OPTIONS = {
     type: 'boolean',
     for: STREAMS,
     help: 'raw APIs (raw, raw-mmsg, raw-ring): PACKET_QDISC_BYPASS',
+  }),
+  congestion: def<string>({
+    type: 'string',
+    for: STREAMS,
+    value: 'NAME',
+    help: "a TCP stream's congestion control (TCP_CONGESTION: cubic, bbr, reno... as this kernel has them)",
+    parse: (t, f) => {
+      if (!/^[a-z0-9_]{1,15}$/.test(t))
+        throw new UserError(`${f} '${t}': expected a congestion control's name (1..15 of a-z, 0-9, _)`);
+      return t;
+    },
   }),
   rcvbuf: def<number>({
     type: 'string',

@@ -52,6 +52,8 @@ export interface StreamSummary {
   spin_share?: number | null;
   /** TCP: segments the senders retransmitted over the whole run (TCP_INFO), summed over flows */
   tcp_retransmits?: number | null;
+  /** TCP: the congestion control the connection ran (as the kernel said after the run) */
+  tcp_congestion?: string | null;
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }

@@ -66,6 +66,7 @@ export function streamOutcomeOf(
           tcp_retransmits: outs.some((o) => o.tx.retransmits === undefined)
             ? null
             : outs.reduce((a, o) => a + o.tx.retransmits!, 0),
+          tcp_congestion: out.tx.congestion ?? null,
         }
       : {}),
   };

@@ -30,6 +30,8 @@ export interface StreamParams {
   qdiscBypass: boolean;
   /** the receiver's socket buffer (SO_RCVBUFFORCE bytes); absent: the kernel's default */
   rcvbuf?: number;
+  /** --congestion: a TCP stream's congestion control (absent: the kernel's default) */
+  congestion?: string;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */
   flows: number;
   /** --burst was given (else the datapath's defaultBurst, if it has one: a DPDK datapath sends bursts of 32) */

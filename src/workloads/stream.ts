@@ -82,6 +82,7 @@ export function streamTxCommand(
     ratePps: p.ratePps,
     durationNs: p.durationNs,
     pace: p.pace,
+    ...(p.api === 'tcp' && p.congestion ? { congestion: p.congestion } : {}),
     netns: client.netns,
     cpu: p.cpus?.[0],
     rtPrio: p.rtPrio,
@@ -163,6 +164,7 @@ export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams 
   if (v.rate !== undefined && rate === 'one') base.ratePps = parseRate(v.rate, '--rate');
   base.qdiscBypass = v['qdisc-bypass'] ?? false;
   if (v.rcvbuf !== undefined) base.rcvbuf = v.rcvbuf;
+  if (v.congestion !== undefined) base.congestion = v.congestion;
   return base;
 }
 
@@ -199,6 +201,8 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
       );
     if (base.xdp && !apis.includes('xdp'))
       throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
+    if (base.congestion !== undefined && !apis.includes('tcp'))
+      throw new UserError("--congestion sets a TCP connection's congestion control: it applies to --api tcp");
     if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw')))
       throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
@@ -272,6 +276,7 @@ export function streamRecord(p: StreamParams): Record<string, unknown> {
     qdisc_bypass: p.qdiscBypass,
     flows: p.flows,
     rcvbuf: p.rcvbuf ?? null,
+    ...(p.congestion ? { congestion: p.congestion } : {}),
   };
 }
 

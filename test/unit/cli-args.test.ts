@@ -185,6 +185,19 @@ describe('quick arguments', () => {
     userError(() => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp', '--size', '1048577']), /1048576/);
   });
 
+  it("--congestion: a TCP stream's congestion control, passed to its sender; refused elsewhere and malformed", () => {
+    const [tcp] = streams(parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp', '--congestion', 'bbr']));
+    assert.equal(tcp!.congestion, 'bbr');
+    userError(
+      () => parseQuickArgs(['veth', '--workload', 'stream', '--congestion', 'bbr']),
+      /--congestion .* applies to --api tcp/,
+    );
+    userError(
+      () => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'tcp', '--congestion', 'BBR;x']),
+      /--congestion 'BBR;x': expected a congestion control's name/,
+    );
+  });
+
   it('stream: errors name the option and what is allowed', () => {
     userError(() => parseQuickArgs(['veth', '--workload', 'flood']), /expected rtt, stream, sweep/);
     userError(() => parseQuickArgs(['veth', '--burst', '8']), /--burst does not apply to --workload rtt[\s\S]*--count/);
