@@ -44,10 +44,11 @@ export function loadTable(runs: RunRecord[]): string {
     const load = r.workload === 'load' ? r.summary : null;
     if (load?.timing === 'planned')
       notes.push(`${r.id}: stored by an older cnperf — closed-loop probe, RTT from planned send times`);
-    if (load?.placement?.shared) notes.push(`${r.id}: ${load.placement.shared}`);
+    // (an idle level has no load sender to share anything)
+    if (load?.placement?.shared && load.level !== 'idle') notes.push(`${r.id}: ${load.placement.shared}`);
     return [
       label(r),
-      l ? `${l.api} ${l.offered_pps ? kpps(l.offered_pps) : 'max'}` : '–',
+      load?.level === 'idle' ? 'idle' : l ? `${l.api} ${l.offered_pps ? kpps(l.offered_pps) : 'max'}` : '–',
       kpps(l?.rx_pps),
       String(r.samples),
       String(r.lost),
@@ -316,6 +317,7 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   if (r.workload === 'load') {
     const s = r.summary;
     out.load = {
+      level: s?.level ?? null,
       timing: s?.timing ?? null,
       worst_kept: worstOf(r).length,
       worst_ns: worstOf(r)

@@ -12,6 +12,7 @@ import { readDropCounters } from '../local/counters.js';
 import type { Endpoint } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
 import { within } from '../util/timeout.js';
+import { parseRate } from '../util/units.js';
 import type { LoadEngineRecord, LoadPlacement, LoadSummary, StreamSeries } from './results.js';
 import {
   RTT_DEFAULTS,
@@ -82,7 +83,12 @@ export function phaseLockWarning(p: Pick<LoadParams, 'probe' | 'stream'>): strin
 }
 
 export interface LoadParams {
-  /** the load; its duration is derived from the probe's */
+  /**
+   * the load level as asked (--rate idle,10k,max): 'idle' runs the probe with no load sender, 'max' a
+   * load as fast as possible, a rate that rate; the levels of one --rate are one probe's curve
+   */
+  level: string;
+  /** the load; its duration is derived from the probe's (unused at level idle) */
   stream: Omit<StreamParams, 'durationNs'>;
   /** the probe; must be periodic */
   probe: RttParams;
@@ -94,7 +100,8 @@ export interface LoadParams {
 }
 
 export interface LoadOutcome {
-  stream: StreamOutcome;
+  /** null at level idle: no load ran */
+  stream: StreamOutcome | null;
   probe: RttOutcome;
   /** the worst RTTs (ns), largest first, with their sequence numbers */
   worst: Array<[number, number]>;
@@ -167,6 +174,16 @@ export async function runLoadLatency(
   p: LoadParams,
   workDir: string,
 ): Promise<LoadOutcome> {
+  if (p.level === 'idle') {
+    // the same probe, with nothing beside it: the curve's baseline, measured the same way
+    const probe = await runRtt(client, server, { ...p.probe, openLoop: true, raw: true }, { workDir });
+    return {
+      stream: null,
+      probe,
+      worst: worstSamples(probe.raw ?? new BigInt64Array(0), p.keepWorst),
+      problem: probe.problem ? `probe: ${probe.problem}` : null,
+    };
+  }
   const loadStarted = Date.now();
   const stream = runStream(client, server, { ...p.stream, durationNs: loadDurationNs(p) });
   // If the load fails before the probe starts, say so instead of measuring an unloaded path.
@@ -230,11 +247,39 @@ function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse'
   const keepWorst = v.worst ?? DEFAULT_KEEP_WORST;
   // The load's steady state starts when the probe does.
   const base = {
-    ...streamBase(v, 'one'),
+    ...streamBase({ ...v, rate: undefined }, 'one'),
     warmupNs: settleNs,
     cpus: [placement.load_sender, placement.load_receiver] as [number, number],
   };
-  return perApi(v, base).map((stream) => ({ stream, probe, settleNs, keepWorst, placement }));
+  const levels = loadLevels(v.rate);
+  const apis = perApi(v, base);
+  // idle once, first (it has no load API); then each API at each level, in the order given
+  return levels.flatMap((level) =>
+    (level.name === 'idle' ? apis.slice(0, 1) : apis).map((stream) => ({
+      level: level.name,
+      stream: { ...stream, ratePps: level.ratePps },
+      probe,
+      settleNs,
+      keepWorst,
+      placement,
+    })),
+  );
+}
+
+/** --rate for a load: one level or a list (idle, max, rates), idle first; no --rate: one level, max. */
+export function loadLevels(rate: string | undefined): Array<{ name: string; ratePps: number }> {
+  const given = (rate ?? 'max').split(',').map((x) => x.trim());
+  const levels = given.map((name) => {
+    if (name === 'idle' || name === 'max') return { name, ratePps: 0 };
+    const pps = parseRate(name, '--rate');
+    return { name: pps === 0 ? 'max' : name, ratePps: pps };
+  });
+  const seen = new Set<string>();
+  for (const l of levels) {
+    if (seen.has(l.name)) throw new UserError(`--rate: load level '${l.name}' named twice`);
+    seen.add(l.name);
+  }
+  return [...levels.filter((l) => l.name === 'idle'), ...levels.filter((l) => l.name !== 'idle')];
 }
 
 export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
@@ -250,11 +295,18 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
   cpus: (p) => p.probe.cpus,
   expectedPackets: (p) =>
     2 * (p.probe.count + p.probe.warmup) +
-    streamPackets({ ...p.stream, durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs }),
+    (p.level === 'idle'
+      ? 0
+      : streamPackets({
+          ...p.stream,
+          durationNs: p.settleNs + (p.probe.count + p.probe.warmup) * p.probe.intervalNs,
+        })),
   describe: (p) =>
     `probing RTT (${p.probe.count} packets every ` +
     `${p.probe.intervalNs / 1e6} ms) under a ` +
-    `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`,
+    (p.level === 'idle'
+      ? 'no load (idle)'
+      : `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`),
   footer: (p) =>
     `${phaseLockWarning(p) ? `warning: ${phaseLockWarning(p)}\n` : ''}open-loop probe: ` +
     `${p.probe.count} probes every ` +
@@ -268,6 +320,7 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
     `${p.placement.load_receiver}` +
     `${p.placement.shared ? ` (${p.placement.shared})` : ' (separate)'}`,
   record: (p) => ({
+    level: p.level,
     probe: rttRecord(p.probe),
     load: streamRecord({ ...p.stream, durationNs: loadDurationNs(p) }),
     settle_ns: p.settleNs,
@@ -275,7 +328,7 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
     placement: p.placement,
   }),
   commands: (topo, p, workDir) => [
-    ...streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) }),
+    ...(p.level === 'idle' ? [] : streamCommands(topo, { ...p.stream, durationNs: loadDurationNs(p) })),
     ...rttCommands(topo, { ...p.probe, openLoop: true, raw: true }, workDir),
   ],
   async run(topo, p, ctx) {
@@ -284,22 +337,23 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
     const out = await runLoadLatency(topo.endpoints.client, topo.endpoints.server, p, ctx.workDir);
     const after = await readDropCounters(topo);
     const probe = rttOutcomeOf(out.probe);
-    const load = streamOutcomeOf(p.stream, [out.stream], before, after);
+    const load = out.stream ? streamOutcomeOf(p.stream, [out.stream], before, after) : null;
     return {
-      problem: [out.problem, load.problem].filter(Boolean).join('; ') || null,
+      problem: [out.problem, load?.problem].filter(Boolean).join('; ') || null,
       samples: probe.samples,
       lost: probe.lost,
       summary: {
         ...(probe.summary ?? {}),
-        stream: load.summary,
+        stream: load?.summary ?? null,
+        level: p.level,
         worst: out.worst,
         timing: 'open-loop',
         placement: p.placement,
       },
-      engine: { probe: probe.engine, load: load.engine },
+      engine: { probe: probe.engine, load: load?.engine ?? null },
       histogram: probe.histogram,
       raw: probe.raw,
-      series: load.series,
+      series: load?.series ?? null,
     };
   },
 };

@@ -118,6 +118,8 @@ export interface LoadSummary extends Partial<RttSummary> {
   timing: 'open-loop' | 'planned';
   /** where the probe and the load ran (absent in older runs) */
   placement?: LoadPlacement;
+  /** the load level as asked: idle, max or a rate (absent in older runs: the one rate of --rate) */
+  level?: string;
 }
 export interface LoadEngineRecord {
   probe: RttEngineRecord | null;

@@ -105,6 +105,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
       client,
       server,
       {
+        level: '1k',
         stream: {
           ...STREAM_DEFAULTS,
           ratePps: 1000,
@@ -125,7 +126,7 @@ describe('schedules that do not lie: the open-loop probe, the paced sender', () 
       `p50 ${loadP50} ns under load vs ${idleP50} ns idle (${placement.shared ?? 'separate CPUs'})`,
     );
     assert.ok(
-      Math.abs(loaded.stream.rx.packets / ((loaded.stream.rx.duration_ns || 1) / 1e9) - 1000) < 100,
+      Math.abs(loaded.stream!.rx.packets / ((loaded.stream!.rx.duration_ns || 1) / 1e9) - 1000) < 100,
       'the load ran at 1 kpps',
     );
   });

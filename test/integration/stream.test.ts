@@ -147,6 +147,7 @@ describe('stream through real datapaths', () => {
       {
         workload: 'load',
         params: {
+          level: '5k',
           stream: { ...STREAM_DEFAULTS, api: 'sendmmsg', burst: 8, ratePps: 5_000, warmupNs: 1e9 },
           probe: { ...RTT_DEFAULTS, count: 500, intervalNs: 1e6, raw: true, openLoop: true, pace: 'spin' },
           settleNs: 1e9,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseQuickArgs } from '../../src/cli/quick.js';
 import {
   loadDurationNs,
+  loadLevels,
   loadPlacement,
   phaseLockWarning,
   worstSamples,
@@ -68,8 +69,26 @@ describe('latency under load', () => {
     assert.deepEqual([...parseRawSamples(shifted)], [...s]);
   });
 
+  it('--rate idle,20k,max: one job per level, idle first, the same probe and CPUs; levels named once', () => {
+    const a = parseQuickArgs(['veth', '--workload', 'load', '--rate', '20k,idle,max', '--count', '3000']);
+    assert.ok(a !== 'help');
+    const ps = a.jobs.map((j) => j.params as LoadParams);
+    assert.deepEqual(
+      ps.map((p) => `${p.level} at ${p.stream.ratePps} pps`),
+      ['idle at 0 pps', '20k at 20000 pps', 'max at 0 pps'],
+    );
+    assert.deepEqual(new Set(ps.map((p) => JSON.stringify([p.probe, p.placement]))).size, 1);
+    const noRate = parseQuickArgs(['veth', '--workload', 'load']);
+    assert.ok(noRate !== 'help');
+    assert.equal((noRate.jobs[0]!.params as LoadParams).level, 'max');
+    assert.deepEqual(loadLevels('0'), [{ name: 'max', ratePps: 0 }]);
+    assert.throws(() => loadLevels('idle,10k,idle'), /load level 'idle' named twice/);
+    assert.throws(() => loadLevels('idle,fast'), /--rate/);
+  });
+
   it('runs the load for the settle time, the probe schedule, and a tail', () => {
     const p: LoadParams = {
+      level: 'max',
       stream: STREAM_DEFAULTS,
       probe: { ...RTT_DEFAULTS, count: 999, warmup: 1, intervalNs: 1e6 },
       settleNs: 1e9,
