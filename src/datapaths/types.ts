@@ -49,6 +49,11 @@ export interface PlanContext {
   hosts?: PlanHost[];
 }
 
+/** What datapath `name`'s readOptions made of its own options (the one place their type is asserted), if any. */
+export function ownOptions<T>(ctx: Pick<PlanContext, 'own'>, name: string): T | undefined {
+  return ctx.own?.[name] as T | undefined;
+}
+
 /** Datapath options from the command line or an experiment: everything a plan takes but the run id. */
 export type DatapathOptions = Omit<PlanContext, 'runId'>;
 

@@ -5,6 +5,7 @@
 import type { RttSummary } from '../stats/summary.js';
 import type { RunRecord } from '../store/db.js';
 import { rttFields, type RrSummary, type StreamSummary, type SweepSummary } from '../workloads/results.js';
+import { phaseLockWarning } from '../workloads/load.js';
 import { renderTable, us } from './table.js';
 import { endpointTag, vmJson, vmNotes } from './vm.js';
 import { datapathJson, datapathNotes } from './datapath-sections.js';
@@ -46,6 +47,19 @@ export function loadTable(runs: RunRecord[]): string {
       notes.push(`${r.id}: stored by an older cnperf — closed-loop probe, RTT from planned send times`);
     // (an idle level has no load sender to share anything)
     if (load?.placement?.shared && load.level !== 'idle') notes.push(`${r.id}: ${load.placement.shared}`);
+    // each load level's own: a probe at a whole multiple of that load's period
+    const lp = (r.workload === 'load' ? r.params : null) as {
+      probe?: { interval_ns?: number };
+      load?: { rate_pps?: number; burst?: number };
+    } | null;
+    const locked =
+      lp?.probe?.interval_ns && lp.load?.rate_pps && lp.load.burst
+        ? phaseLockWarning({
+            stream: { ratePps: lp.load.rate_pps, burst: lp.load.burst },
+            probe: { intervalNs: lp.probe.interval_ns },
+          })
+        : null;
+    if (locked) notes.push(`${r.id}: warning: ${locked}`);
     return [
       label(r),
       load?.level === 'idle' ? 'idle' : l ? `${l.api} ${l.offered_pps ? kpps(l.offered_pps) : 'max'}` : '–',

@@ -67,7 +67,10 @@ export function loadPlacement(probeCpus: [number, number] | undefined, cpuCount:
  * load at one phase for the whole run, so its latency depends on that phase — measured on this VM: p50
  * 28 or 62 µs from one run to the next. Returns a warning, or null.
  */
-export function phaseLockWarning(p: Pick<LoadParams, 'probe' | 'stream'>): string | null {
+export function phaseLockWarning(p: {
+  stream: Pick<StreamParams, 'ratePps' | 'burst'>;
+  probe: Pick<RttParams, 'intervalNs'>;
+}): string | null {
   const rate = p.stream.ratePps;
   if (!rate) return null;
   const perProbe = (rate * p.probe.intervalNs) / 1e9 / p.stream.burst;
@@ -307,12 +310,13 @@ export const loadWorkload: Workload<LoadParams, LoadResultOutcome> = {
     (p.level === 'idle'
       ? 'no load (idle)'
       : `${p.stream.api} load at ${p.stream.ratePps ? `${p.stream.ratePps} pps` : 'full speed'}`),
+  // (a phase-locked probe is warned about under the table, per load level: see report/run-tables.ts)
   footer: (p) =>
-    `${phaseLockWarning(p) ? `warning: ${phaseLockWarning(p)}\n` : ''}open-loop probe: ` +
+    `open-loop probe: ` +
     `${p.probe.count} probes every ` +
     `${p.probe.intervalNs / 1e6} ms (pace ` +
     `${p.probe.pace}), RTT from each probe's actual send, replies matched by sequence, after ` +
-    `${p.settleNs / 1e9} s of load; the ` +
+    `${p.settleNs / 1e9} s of load (none at level idle); the ` +
     `${p.keepWorst} worst kept; CPUs: probe ` +
     `${p.placement.probe_client}→` +
     `${p.placement.probe_server}, load ` +

@@ -11,7 +11,7 @@ import { getDatapath } from '../../src/datapaths/registry.js';
 import { MAX_DPDK_PAIRS } from '../../src/datapaths/dpdk/testpmd.js';
 import { pollersOf as pollersOfPlan } from '../../src/datapaths/dpdk/bypass.js';
 import { DPDK_PART } from '../../src/datapaths/dpdk/dpdk-plan.js';
-import { datapathNotes } from '../../src/report/datapath-sections.js';
+import { datapathJson, datapathNotes } from '../../src/report/datapath-sections.js';
 import type { RunRecord } from '../../src/store/db.js';
 import { sriovNics } from '../../src/datapaths/dpdk/dpdk-doctor.js';
 import { dpdkArgv } from '../../src/datapaths/dpdk/dpdk-engines.js';
@@ -242,6 +242,13 @@ describe('where the pollers ran', () => {
       datapathNotes([record()]),
       /abc123: testpmd polls CPU \d+; engines: client CPU 0, server CPU 0 — pollers shared a CPU/,
     );
+  });
+
+  it('a run stored before topologies had parts (its plan a top-level `dpdk`) reports its pollers as it did', () => {
+    const { parts, ...rest } = plan('testpmd');
+    const old = { ...record(), topology: { ...rest, dpdk: parts!.dpdk } } as unknown as RunRecord;
+    assert.deepEqual(datapathJson(old), ['dpdk', pollersOf(record())]);
+    assert.match(datapathNotes([old]), /testpmd polls CPU/);
   });
 
   it('an engine pinned beside the switch is named; nothing shared, nothing said; kernel runs have no member', () => {

@@ -5,7 +5,7 @@ import { remotePlugins } from './cni-remote.js';
 import { findPlugin } from './plugin.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { addNodes, complete, draftTopology, nicTakeoverRefusal, type Pair } from '../nodes.js';
-import { pairSuffix, type Datapath } from '../types.js';
+import { ownOptions, pairSuffix, type Datapath } from '../types.js';
 
 /**
  * Real CNI plugins, run the way a container runtime runs them (src/datapaths/cni/): the containers are
@@ -135,5 +135,5 @@ export const cni: Datapath = {
 
 /** The network configuration --cni-config gave (read by readOptions). */
 function networkOf(ctx: { own?: Record<string, unknown> }): CniPlan['network'] | undefined {
-  return ctx.own?.cni as CniPlan['network'] | undefined;
+  return ownOptions<CniPlan['network']>(ctx, 'cni');
 }

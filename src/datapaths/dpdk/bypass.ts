@@ -5,7 +5,7 @@
  * misread).
  */
 import type { Topology } from '../../topology/model.js';
-import type { Datapath, DatapathReport } from '../types.js';
+import { ownOptions, type Datapath, type DatapathReport } from '../types.js';
 import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
 import { dpdkDoctorLines } from './dpdk-doctor.js';
 
@@ -14,7 +14,7 @@ export const DPDK_DEFAULT_BURST = 32;
 
 /** The CPU the switch polls on (--switch-cpu), as readOptions kept it. */
 export function switchCpuOf(ctx: { own?: Record<string, unknown> }, datapath: string): number | undefined {
-  return (ctx.own?.[datapath] as { switchCpu?: number } | undefined)?.switchCpu;
+  return ownOptions<{ switchCpu: number }>(ctx, datapath)?.switchCpu;
 }
 
 export interface Pollers {

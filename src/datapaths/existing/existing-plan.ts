@@ -1,4 +1,5 @@
 import { partKey } from '../../topology/parts.js';
+import { ownOptions } from '../types.js';
 
 /** What the user named (--client, --server: netns:NAME, pid:PID, podman:NAME, docker:NAME), found at attach. */
 export interface ExistingPlan {
@@ -13,5 +14,5 @@ export const EXISTING_PART = partKey<ExistingPlan>('existing');
 
 /** What its options said (readOptions), or undefined where none was given. */
 export function existingOptions(ctx: { own?: Record<string, unknown> }): Partial<ExistingPlan> | undefined {
-  return ctx.own?.existing as Partial<ExistingPlan> | undefined;
+  return ownOptions<Partial<ExistingPlan>>(ctx, 'existing');
 }

@@ -2,7 +2,7 @@ import { attachPodman } from './attach.js';
 import { PODMAN_PART, type PodmanPlan } from './podman-plan.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology, type Pair } from '../nodes.js';
-import { pairSuffix, type Datapath } from '../types.js';
+import { ownOptions, pairSuffix, type Datapath } from '../types.js';
 
 /**
  * What podman itself builds: a network of the run's own (netavark's bridge driver, its subnet in
@@ -58,7 +58,7 @@ export const podman: Datapath = {
     }
     // A /24 holds 126 pairs next to the gateway; more take a /16 (the bridge's route covers it)
     const subnet = 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16';
-    const driver = (ctx.own?.podman as { driver?: PodmanPlan['network']['driver'] } | undefined)?.driver ?? 'bridge';
+    const driver = ownOptions<{ driver: PodmanPlan['network']['driver'] }>(ctx, 'podman')?.driver ?? 'bridge';
     let parent: { dev: string; peer: string; stub: string } | undefined;
     if (driver === 'macvlan') {
       // macvlan needs a parent NIC: a veth of the run's, made by attach in the host, its peer in a
