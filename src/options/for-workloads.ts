@@ -83,8 +83,8 @@ export const WORKLOAD_OPTIONS = {
     for: ['rtt', 'stream', 'sweep', 'load'],
     value: 'auto|sleep|spin',
     help:
-      "how senders wait for their next send time (streams, sweeps and a load's sender default auto: sleep " +
-      "to a margin the timer's lateness sets, then spin; rtt: sleep; a load's probe: spin)",
+      'how senders wait for their next send time (streams and sweeps default auto: sleep to a margin the ' +
+      "timer's lateness sets, then spin; rtt and a load's sender: sleep; a load's probe: spin)",
     parse: oneOf(
       ['sleep', 'spin', 'auto'] as const,
       'sleep (clock_nanosleep), spin (busy-wait on the clock) or auto (sleep, then spin the last stretch)',

@@ -251,6 +251,9 @@ function parseLoad(v: Parameters<Workload<LoadParams, LoadResultOutcome>['parse'
   // The load's steady state starts when the probe does.
   const base = {
     ...streamBase({ ...v, rate: undefined }, 'one'),
+    // the load sleeps between its slots unless --pace says otherwise: auto's spinning would take CPU
+    // time from the probe it shares a CPU with on two cores (the measured thing, not the load's rate)
+    pace: v.pace ?? ('sleep' as const),
     warmupNs: settleNs,
     cpus: [placement.load_sender, placement.load_receiver] as [number, number],
   };

@@ -136,7 +136,7 @@ describe('latency under load', () => {
         [64, 20000, 250_000, true, true, 'spin'],
       );
       // The load keeps its own pacing default; --pace sets both.
-      assert.equal(l.stream.pace, 'auto');
+      assert.equal(l.stream.pace, 'sleep');
       const slept = parseQuickArgs(['bridge', '--workload', 'load', '--pace', 'sleep']);
       assert.ok(slept !== 'help');
       assert.equal((slept.jobs[0]!.params as LoadParams).probe.pace, 'sleep');
