@@ -241,7 +241,8 @@ static void finish(struct child *c)
 		send_file(c->id, c->files[i]);
 		free(c->files[i]);
 	}
-	putf("%d exit %d %d\n", c->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	putf("%d exit %d %d\n", c->id, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	c->pid = 0;
 }
 

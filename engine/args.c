@@ -258,7 +258,8 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 	if (o->rt_prio)
 		o->mlock = 1;
 	if (o->xdp_ring >= o->xdp_frames)
-		FAIL("--xdp-ring %u must be smaller than --xdp-frames %u (the receiver stocks its fill ring with ring-many frames)", o->xdp_ring, o->xdp_frames);
+		FAIL("--xdp-ring %u must be smaller than --xdp-frames %u (the receiver stocks its fill ring with ring-many frames)",
+		     o->xdp_ring, o->xdp_frames);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 
 /* yield: a poll-mode (DPDK) engine that found nothing gives its CPU away (sched_yield) before polling
- * again, so pollers can share CPUs. Only with --api dpdk (main.c refuses it otherwise). */
+ * again, so pollers can share CPUs. Only with --api dpdk (main.c's check_opts refuses it otherwise). */
 enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1, WAIT_YIELD = 2 };
 /* How the client waits for its next send time: sleep (clock_nanosleep, the CPU may idle) or spin
  * on the clock (the CPU never idles, as sockperf and poll-mode applications do). */
@@ -33,7 +33,7 @@ struct opts {
 	uint64_t max_consecutive_lost; /* 0: never give up */
 	const char *raw_out;      /* NULL: no raw sample file */
 	const char *stamps_out;   /* NULL: no per-packet timestamps (round-trip breakdown) */
-	int open_loop;            /* rtt-client: send on schedule, never wait for replies (probe.c) */
+	int open_loop;            /* rtt-client: send on schedule, never wait for replies (rtt_openloop.c) */
 
 	/* stream-tx / stream-rx */
 	enum stream_api api;

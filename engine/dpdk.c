@@ -31,18 +31,24 @@ int dpdk_open(const struct opts *o, struct dport *d)
 	else
 		snprintf(lcores, sizeof lcores, "0@(0-%ld)", sysconf(_SC_NPROCESSORS_ONLN) - 1);
 	if (o->have_mac)
-		snprintf(mac, sizeof mac, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0], o->mac[1], o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
-	snprintf(vdev, sizeof vdev, "net_virtio_user0,path=%s,queues=1,queue_size=%u%s%s", o->vhost_socket, DPDK_RING_SIZE, o->vhost_server ? ",server=1" : "", mac);
-	char *eal[] = {"cnperf-engine-dpdk", "--no-pci", "--file-prefix", (char *)o->file_prefix, "--huge-dir", (char *)o->huge_dir,
+		snprintf(mac, sizeof mac, ",mac=%02x:%02x:%02x:%02x:%02x:%02x", o->mac[0], o->mac[1], o->mac[2], o->mac[3], o->mac[4],
+			 o->mac[5]);
+	snprintf(vdev, sizeof vdev, "net_virtio_user0,path=%s,queues=1,queue_size=%u%s%s", o->vhost_socket, DPDK_RING_SIZE,
+		 o->vhost_server ? ",server=1" : "", mac);
+	char *eal[] = {"cnperf-engine-dpdk", "--no-pci",
+		       "--file-prefix", (char *)o->file_prefix,
+		       "--huge-dir", (char *)o->huge_dir,
 		       "-m", "64", "--single-file-segments", "--lcores", lcores, "--vdev", vdev, "--log-level", "error", NULL};
 	/* DPDK logs to stdout by default: stdout is the NDJSON channel, so its logs go to stderr. */
 	rte_openlog_stream(stderr);
 	if (rte_eal_init((int)(sizeof eal / sizeof *eal) - 1, eal) < 0) {
-		ev_error("dpdk-eal", "rte_eal_init failed: %s (hugepages in %s? prefix %s?)", rte_strerror(rte_errno), o->huge_dir, o->file_prefix);
+		ev_error("dpdk-eal", "rte_eal_init failed: %s (hugepages in %s? prefix %s?)", rte_strerror(rte_errno), o->huge_dir,
+			 o->file_prefix);
 		return -1;
 	}
 	if (rte_eth_dev_count_avail() != 1) {
-		ev_error("dpdk-port", "expected one port (the virtio-user on %s), found %u", o->vhost_socket, rte_eth_dev_count_avail());
+		ev_error("dpdk-port", "expected one port (the virtio-user on %s), found %u", o->vhost_socket,
+			 rte_eth_dev_count_avail());
 		return -1;
 	}
 	d->port = 0;
@@ -54,8 +60,10 @@ int dpdk_open(const struct opts *o, struct dport *d)
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof conf);
 	int rc;
-	if ((rc = rte_eth_dev_configure(d->port, 1, 1, &conf)) < 0 || (rc = rte_eth_rx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL, d->pool)) < 0 ||
-	    (rc = rte_eth_tx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL)) < 0 || (rc = rte_eth_dev_start(d->port)) < 0) {
+	if ((rc = rte_eth_dev_configure(d->port, 1, 1, &conf)) < 0 ||
+	    (rc = rte_eth_rx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL, d->pool)) < 0 ||
+	    (rc = rte_eth_tx_queue_setup(d->port, 0, DPDK_RING_SIZE, (unsigned)rte_socket_id(), NULL)) < 0 ||
+	    (rc = rte_eth_dev_start(d->port)) < 0) {
 		ev_error("dpdk-port", "setting up the virtio-user port on %s: %s", o->vhost_socket, rte_strerror(-rc));
 		return -1;
 	}
@@ -72,7 +80,8 @@ int dpdk_open(const struct opts *o, struct dport *d)
 			return 0;
 		usleep(10000);
 	} while (now_ns() < give_up && !stop_requested);
-	ev_error("dpdk-link", "the port on %s has no link after %llu s: no switch on the other end of the socket", o->vhost_socket, LINK_WAIT_NS / 1000000000ull);
+	ev_error("dpdk-link", "the port on %s has no link after %llu s: no switch on the other end of the socket",
+		 o->vhost_socket, LINK_WAIT_NS / 1000000000ull);
 	return -1;
 }
 

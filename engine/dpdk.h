@@ -29,8 +29,6 @@ uint64_t dpdk_drops(const struct dport *d);
 /* Nothing arrived: spin on, or give the CPU away (--wait yield) so pollers can share it. */
 void dpdk_idle(const struct opts *o);
 
-/* The weak hooks main.c and io_udp.c call; the plain engine has none of them. */
-int rtt_dpdk_server(const struct opts *o) __attribute__((weak));
-int rtt_dpdk_client(const struct opts *o) __attribute__((weak));
+/* The weak hook io_udp.c calls (rtt_method.h has rtt_dpdk's); the plain engine has neither. */
 extern const struct io_ops io_dpdk __attribute__((weak));
 #endif

@@ -115,4 +115,5 @@ static void dpdk_io_close(struct io *io)
 	io->dpdk = NULL;
 }
 
-const struct io_ops io_dpdk = {"rte_eth_rx_burst", 1, dpdk_tx_open, dpdk_tx_burst, NULL, dpdk_rx_open, dpdk_rx_batch, dpdk_rx_final_drops, dpdk_io_close};
+const struct io_ops io_dpdk = {"rte_eth_rx_burst", 1, dpdk_tx_open, dpdk_tx_burst, NULL, dpdk_rx_open, dpdk_rx_batch,
+			       dpdk_rx_final_drops, dpdk_io_close};

@@ -34,7 +34,8 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	}
 	size_t max_payload = 1500 - 28;
 	if (o->size > max_payload) {
-		ev_error("usage", "--size %u: a raw frame carries at most %zu bytes of UDP payload at MTU 1500", o->size, max_payload);
+		ev_error("usage", "--size %u: a raw frame carries at most %zu bytes of UDP payload at MTU 1500", o->size,
+			 max_payload);
 		return -1;
 	}
 	io->buf = calloc(1, FRAME_HEADERS + MAX_UDP_PAYLOAD);
@@ -68,5 +69,7 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	return tx_burst_headers(io, o->burst);
 }
 
-const struct io_ops io_raw = {"recvmsg", 0, raw_tx_open, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
-const struct io_ops io_raw_mmsg = {"recvmmsg", 1, raw_tx_open, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
+const struct io_ops io_raw = {"recvmsg", 0, raw_tx_open, tx_send_each, NULL, udp_rx_open, udp_rx_batch,
+			      udp_rx_final_drops, NULL};
+const struct io_ops io_raw_mmsg = {"recvmmsg", 1, raw_tx_open, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch,
+				   udp_rx_final_drops, NULL};

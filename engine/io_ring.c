@@ -100,7 +100,8 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
 		return -1;
 	/* a TX ring's V3 slots are fixed-size frames (no variable slots, no block retirement) */
-	struct tpacket_req3 req = {.tp_block_size = 4096 * 16, .tp_frame_size = SLOT, .tp_block_nr = TX_SLOTS * SLOT / (4096 * 16), .tp_frame_nr = TX_SLOTS};
+	struct tpacket_req3 req = {.tp_block_size = 4096 * 16, .tp_frame_size = SLOT,
+				   .tp_block_nr = TX_SLOTS * SLOT / (4096 * 16), .tp_frame_nr = TX_SLOTS};
 	if (map_ring(io, r, PACKET_TX_RING, &req) < 0)
 		return -1;
 	r->slots = TX_SLOTS;
@@ -165,7 +166,8 @@ static int ring_rx_open(const struct opts *o, struct io *io)
 	io->ring = r;
 	r->port_be = a.sin_port;
 	r->slots = RX_BLOCKS;
-	struct tpacket_req3 req = {.tp_block_size = RX_BLOCK, .tp_frame_size = SLOT, .tp_block_nr = RX_BLOCKS, .tp_frame_nr = RX_BLOCK / SLOT * RX_BLOCKS, .tp_retire_blk_tov = RX_RETIRE_MS};
+	struct tpacket_req3 req = {.tp_block_size = RX_BLOCK, .tp_frame_size = SLOT, .tp_block_nr = RX_BLOCKS,
+				   .tp_frame_nr = RX_BLOCK / SLOT * RX_BLOCKS, .tp_retire_blk_tov = RX_RETIRE_MS};
 	if (map_ring(io, r, PACKET_RX_RING, &req) < 0)
 		return -1;
 	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex};
@@ -213,4 +215,5 @@ static uint64_t ring_rx_final_drops(struct io *io)
 	return getsockopt(io->fd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0 ? st.tp_drops : 0;
 }
 
-const struct io_ops io_raw_ring = {"TPACKET_V3", 1, ring_tx_open, ring_tx_burst, ring_tx_finish, ring_rx_open, ring_rx_batch, ring_rx_final_drops, NULL};
+const struct io_ops io_raw_ring = {"TPACKET_V3", 1, ring_tx_open, ring_tx_burst, ring_tx_finish, ring_rx_open,
+				   ring_rx_batch, ring_rx_final_drops, NULL};

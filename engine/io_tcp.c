@@ -114,4 +114,5 @@ static int tcp_rx_read(struct io *io, int flags, uint64_t *bytes, uint64_t *drop
 	return (int)(io->stream_bytes / size - before);
 }
 
-const struct io_ops io_tcp = {"read", 0, tcp_tx_open, tcp_tx_write, tcp_tx_finish, tcp_rx_open, tcp_rx_read, NULL, NULL};
+const struct io_ops io_tcp = {"read", 0, tcp_tx_open, tcp_tx_write, tcp_tx_finish, tcp_rx_open, tcp_rx_read, NULL,
+			      NULL};

@@ -170,8 +170,10 @@ uint64_t udp_rx_final_drops(struct io *io)
 	return 0;
 }
 
-const struct io_ops io_send = {"recvmsg", 0, udp_tx_connect, tx_send_each, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
-const struct io_ops io_sendmmsg = {"recvmmsg", 1, udp_tx_connect, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch, udp_rx_final_drops, NULL};
+const struct io_ops io_send = {"recvmsg", 0, udp_tx_connect, tx_send_each, NULL, udp_rx_open, udp_rx_batch,
+			       udp_rx_final_drops, NULL};
+const struct io_ops io_sendmmsg = {"recvmmsg", 1, udp_tx_connect, tx_sendmmsg, NULL, udp_rx_open, udp_rx_batch,
+				   udp_rx_final_drops, NULL};
 
 const struct io_ops *io_ops_of(enum stream_api api)
 {

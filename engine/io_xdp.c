@@ -30,7 +30,8 @@ static int xdp_tx_open(const struct opts *o, struct io *io)
 		return -1;
 	}
 	if (o->size > 1500 - 28) {
-		ev_error("usage", "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500", o->size, 1500 - 28);
+		ev_error("usage", "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
+			 1500 - 28);
 		return -1;
 	}
 	struct xsk *x = xsk_new();
@@ -115,7 +116,8 @@ static int xdp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *dro
 
 static uint64_t xdp_rx_final_drops(struct io *io) { return xsk_drops(io->xsk); }
 
-const struct io_ops io_xdp = {"AF_XDP", 1, xdp_tx_open, xdp_tx_burst, xdp_tx_finish, xdp_rx_open, xdp_rx_batch, xdp_rx_final_drops, NULL};
+const struct io_ops io_xdp = {"AF_XDP", 1, xdp_tx_open, xdp_tx_burst, xdp_tx_finish, xdp_rx_open, xdp_rx_batch,
+			      xdp_rx_final_drops, NULL};
 
 const char *io_xdp_mode(const struct io *io) { return io->xsk ? ((const struct xsk *)io->xsk)->mode : NULL; }
 

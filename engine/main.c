@@ -4,7 +4,6 @@
 #include "agent.h"
 #include "args.h"
 #include "calib.h"
-#include "dpdk.h"
 #include "out.h"
 #include "rtt.h"
 #include "sock.h"
@@ -21,22 +20,26 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cnperf-engine version\n"
-		"       cnperf-engine rtt-server --bind IPV4:PORT [--stamps-out FILE --count N --warmup N] [--api send|xdp --dev IF] [common]\n"
+		"       cnperf-engine rtt-server --bind IPV4:PORT [--stamps-out FILE --count N --warmup N]\n"
+		"                    [--api send|xdp|dpdk --dev IF] [common]\n"
 		"       cnperf-engine rtt-client --server IPV4:PORT [--count N] [--warmup N]\n"
 		"                    [--interval-ns NS] [--timeout-ns NS] [--size BYTES]\n"
-		"                    [--pace sleep|spin] [--open-loop] [--max-consecutive-lost N] [--raw-out FILE]\n"
-		"                    [--stamps-out FILE] [--api send|xdp --dev IF --dst-mac MAC --src IPV4:PORT] [common]\n"
+		"                    [--pace sleep|spin|auto] [--open-loop] [--max-consecutive-lost N] [--raw-out FILE]\n"
+		"                    [--stamps-out FILE] [--api send|xdp|dpdk --dev IF --dst-mac MAC --src IPV4:PORT] [common]\n"
 		"       cnperf-engine rr-server --bind IPV4:PORT [--size B] [--response-size B] [common]\n"
-		"       cnperf-engine rr-client --server IPV4:PORT [--crr] [--flows N] [--count N] [--warmup N] [--interval-ns NS]\n"
-		"                    [--timeout-ns NS] [--size B] [--response-size B] [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
-		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES] [common]\n"
+		"       cnperf-engine rr-client --server IPV4:PORT [--crr] [--flows N] [--count N] [--warmup N]\n"
+		"                    [--interval-ns NS] [--timeout-ns NS] [--size B] [--response-size B]\n"
+		"                    [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
+		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES]\n"
+		"                    [common]\n"
 		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|raw-ring|tcp|xdp]\n"
-		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin]\n"
-		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]  (raw APIs, xdp; stream-rx: --dev for raw-ring, xdp)\n"
+		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin|auto]\n"
+		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]\n"
+		"                    (raw APIs, xdp; stream-rx: --dev for raw-ring, xdp)\n"
 		"                    [--xdp-frames N --xdp-ring N]  (xdp: UMEM frames, ring entries) [common]\n"
 		"       cnperf-engine calibrate-clock [--count N] | calibrate-timer [--interval-ns NS] [--count N]\n"
 		"                    | calibrate-noise [--duration-ns NS]   [common]\n"
-		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin]\n"
+		"common: [--netns NAME] [--cpu N] [--rt-prio 1..99] [--mlock] [--wait block|spin|yield]\n"
 		"       cnperf-engine pause   (a container's main process: holds its namespaces until SIGTERM or SIGINT)\n"
 		"       cnperf-engine agent --port DEV   (a VM guest's init starts it: runs engines for the host over DEV)\n"
 		"This binary is driven by cnperf; run 'cnperf quick --help' instead.\n");
@@ -73,6 +76,88 @@ static int pause_until_stopped(void)
 	return sigwait(&set, &sig) == 0 ? 0 : 1;
 }
 
+static int run_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	hello("version");
+	return 0;
+}
+
+static int run_pause(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return pause_until_stopped();
+}
+
+static int run_agent(int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[2], "--port") != 0) {
+		ev_error("usage", "agent takes --port DEV and nothing else");
+		return 2;
+	}
+	return agent_main(argv[3], "/proc/self/exe", agent_hello);
+}
+
+/* What a measuring command's options must hold before it runs. */
+enum {
+	NEEDS_ADDR = 1,     /* --bind or --server */
+	UDP_PAYLOAD = 2,    /* --size is one UDP datagram's payload */
+	RR_REQUEST = 4,     /* --size is a request (TCP: up to one datagram's worth, as the UDP ones) */
+};
+
+/* The subcommands: those of the process's own (version, pause, agent) take argv; the measuring ones
+ * parsed options, after the hello event. */
+struct command {
+	const char *name;
+	int (*own)(int argc, char **argv);
+	int (*measure)(const struct opts *o);
+	unsigned checks;
+};
+
+static const struct command commands[] = {
+	{"version", run_version, NULL, 0},
+	{"pause", run_pause, NULL, 0},
+	{"agent", run_agent, NULL, 0},
+	{"rtt-server", NULL, rtt_server, NEEDS_ADDR | UDP_PAYLOAD},
+	{"rtt-client", NULL, rtt_client, NEEDS_ADDR | UDP_PAYLOAD},
+	{"rr-server", NULL, rr_server, NEEDS_ADDR | RR_REQUEST},
+	{"rr-client", NULL, rr_client, NEEDS_ADDR | RR_REQUEST},
+	{"stream-tx", NULL, stream_tx, NEEDS_ADDR | UDP_PAYLOAD},
+	{"stream-rx", NULL, stream_rx, NEEDS_ADDR | UDP_PAYLOAD},
+	{"calibrate-clock", NULL, calib_clock, 0},
+	{"calibrate-timer", NULL, calib_timer, 0},
+	{"calibrate-noise", NULL, calib_noise, 0},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *command_named(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The options a measuring command is refused with before it starts: 0, or -1 with err filled. */
+static int check_opts(const struct command *c, const struct opts *o, char *err, size_t cap)
+{
+	if ((c->checks & NEEDS_ADDR) && opts_require_addr(o, err, cap) < 0)
+		return -1;
+	if ((c->checks & UDP_PAYLOAD) && opts_check_udp_size(o, err, cap) < 0)
+		return -1;
+	if ((c->checks & RR_REQUEST) && o->size > MAX_UDP_PAYLOAD) {
+		snprintf(err, cap, "--size %u: a request is at most %u bytes", o->size, MAX_UDP_PAYLOAD);
+		return -1;
+	}
+	if (o->wait == WAIT_YIELD && o->api != API_DPDK) {
+		snprintf(err, cap, "--wait yield is for poll-mode engines (--api dpdk); sockets wait with block or spin");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Never outlive the cnperf process that started us, whatever way it dies. */
@@ -85,92 +170,24 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	const char *cmd = argv[1];
-	int is_server = strcmp(cmd, "rtt-server") == 0;
-	int is_client = strcmp(cmd, "rtt-client") == 0;
-	int is_tx = strcmp(cmd, "stream-tx") == 0;
-	int is_rx = strcmp(cmd, "stream-rx") == 0;
-	int is_rr_server = strcmp(cmd, "rr-server") == 0;
-	int is_rr_client = strcmp(cmd, "rr-client") == 0;
-	if (strcmp(cmd, "version") == 0) {
-		hello("version");
-		return 0;
-	}
-	if (strcmp(cmd, "pause") == 0)
-		return pause_until_stopped();
-	if (strcmp(cmd, "agent") == 0) {
-		if (argc != 4 || strcmp(argv[2], "--port") != 0) {
-			ev_error("usage", "agent takes --port DEV and nothing else");
-			return 2;
-		}
-		return agent_main(argv[3], "/proc/self/exe", agent_hello);
-	}
-	const int is_calib = strncmp(cmd, "calibrate-", 10) == 0;
-	if (!is_server && !is_client && !is_tx && !is_rx && !is_rr_server && !is_rr_client && strcmp(cmd, "calibrate-clock") != 0 &&
-	    strcmp(cmd, "calibrate-timer") != 0 && strcmp(cmd, "calibrate-noise") != 0) {
-		ev_error("usage", "unknown subcommand '%s' (expected rtt-server, rtt-client, rr-server, rr-client, stream-tx, stream-rx, calibrate-clock, calibrate-timer, calibrate-noise, version, pause, agent)", cmd);
+	const struct command *c = command_named(argv[1]);
+	if (!c) {
+		char names[256] = "";
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", commands[i].name);
+		ev_error("usage", "unknown subcommand '%s' (expected %s)", argv[1], names);
 		return 2;
 	}
-	hello(cmd);
+	if (c->own)
+		return c->own(argc, argv);
+	hello(c->name);
 	struct opts o;
 	char err[256];
 	opts_defaults(&o);
-	if (parse_opts(argc, argv, 2, &o, err, sizeof err) < 0 || (!is_calib && opts_require_addr(&o, err, sizeof err) < 0)) {
+	if (parse_opts(argc, argv, 2, &o, err, sizeof err) < 0 || check_opts(c, &o, err, sizeof err) < 0) {
 		ev_error("usage", "%s", err);
-		return 2;
-	}
-	if ((is_server || is_client || is_tx || is_rx) && opts_check_udp_size(&o, err, sizeof err) < 0) {
-		ev_error("usage", "%s", err);
-		return 2;
-	}
-	if ((is_rr_server || is_rr_client) && o.size > MAX_UDP_PAYLOAD) {
-		ev_error("usage", "--size %u: a request is at most %u bytes", o.size, MAX_UDP_PAYLOAD);
-		return 2;
-	}
-	if (o.wait == WAIT_YIELD && o.api != API_DPDK) {
-		ev_error("usage", "--wait yield is for poll-mode engines (--api dpdk); sockets wait with block or spin");
 		return 2;
 	}
 	install_stop_handler();
-	if (strcmp(cmd, "calibrate-clock") == 0)
-		return calib_clock(&o);
-	if (strcmp(cmd, "calibrate-timer") == 0)
-		return calib_timer(&o);
-	if (strcmp(cmd, "calibrate-noise") == 0)
-		return calib_noise(&o);
-	if (is_rr_server)
-		return rr_server(&o);
-	if (is_rr_client)
-		return rr_client(&o);
-	if (is_tx)
-		return stream_tx(&o);
-	if (is_rx)
-		return stream_rx(&o);
-	if (o.api == API_XDP) {
-		if (o.stamps_out || o.open_loop) {
-			ev_error("usage", "--api xdp: %s is not built for AF_XDP (it needs the socket's kernel timestamps / the open-loop sender)", o.stamps_out ? "--stamps-out" : "--open-loop");
-			return 2;
-		}
-		return is_server ? rtt_xdp_server(&o) : rtt_xdp_client(&o);
-	}
-	if (o.api == API_DPDK) {
-		if (!rtt_dpdk_client) {
-			ev_error("usage", "--api dpdk: this engine is built without DPDK; cnperf-engine-dpdk has it");
-			return 2;
-		}
-		if (o.stamps_out) {
-			ev_error("usage", "--api dpdk: --stamps-out needs the sockets' kernel timestamps");
-			return 2;
-		}
-		if (o.open_loop && !o.interval_ns) {
-			ev_error("usage", "--open-loop needs a periodic schedule: --interval-ns > 0");
-			return 2;
-		}
-		return is_server ? rtt_dpdk_server(&o) : rtt_dpdk_client(&o);
-	}
-	if (o.api != API_SEND) {
-		ev_error("usage", "rtt: --api %s: the round trip runs over send (a UDP socket), xdp (AF_XDP) or dpdk", api_name(o.api));
-		return 2;
-	}
-	return is_server ? rtt_server(&o) : rtt_client(&o);
+	return c->measure(&o);
 }

@@ -1,4 +1,5 @@
-/* UDP ping-pong: the client stamps, sends, waits for its own reply and keeps one RTT per packet. */
+/* Round trips: the probe header, the send schedule, the slot bookkeeping and the result every
+ * round-trip client reports (rtt_result.c). The methods and drivers: rtt_method.h. */
 #ifndef CNPERF_RTT_H
 #define CNPERF_RTT_H
 #include <stddef.h>
@@ -51,7 +52,7 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
 	return 0;
 }
 
-/* The ping-pong clients' per-slot bookkeeping (rtt.c, rtt_xdp.c): measured slots, warm-up losses,
+/* The ping-pong drivers' per-slot bookkeeping (rtt_pingpong.c, tcp_rr.c): measured slots, warm-up losses,
  * the current run of losses. */
 struct rtt_slots {
 	uint64_t attempted, warmup_lost, consecutive_lost;
@@ -59,7 +60,8 @@ struct rtt_slots {
 
 /* Files slot i's RTT (RAW_LOST: no reply) after the warm-up into samples[]. Returns
  * "peer-unresponsive" when --max-consecutive-lost losses in a row say to give up, else NULL. */
-static inline const char *rtt_slot_done(const struct opts *o, int64_t *samples, struct rtt_slots *s, uint64_t i, int64_t rtt)
+static inline const char *rtt_slot_done(const struct opts *o, int64_t *samples, struct rtt_slots *s, uint64_t i,
+					int64_t rtt)
 {
 	if (i >= o->warmup) {
 		samples[i - o->warmup] = rtt;
@@ -79,24 +81,19 @@ struct jbuf;
 
 /* What an RTT client measured, for its result event. */
 struct rtt_totals {
-	const char *timing; /* "send" (ping-pong) or "open-loop" */
-	uint64_t sent, attempted, received, warmup_lost, late, refused, send_errors, recv_errors, schedule_misses, duration_ns;
-	uint64_t min_ns, max_ns;
+	const char *timing; /* "send" (ping-pong), "open-loop", "rr" or "crr" */
+	uint64_t sent, attempted, received, warmup_lost, late, refused, send_errors, recv_errors, schedule_misses;
+	uint64_t duration_ns, min_ns, max_ns;
 	double mean_ns, stddev_ns;
 	const char *aborted; /* NULL, "signal" or "peer-unresponsive" */
 };
+
+/* rtt_result.c, the leaf every round-trip driver uses: */
 void rtt_summarize(const int64_t *samples, uint64_t n, struct hist *h, struct rtt_totals *t);
 struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t);
+/* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */
+int write_raw(const char *path, const int64_t *samples, uint64_t n);
 
-int rtt_server(const struct opts *o);
-int rtt_client(const struct opts *o);
-/* Ping-pong over AF_XDP (rtt_xdp.c): --api xdp. */
-int rtt_xdp_server(const struct opts *o);
-int rtt_xdp_client(const struct opts *o);
-/* The open-loop probe (probe.c): latency under load without coordinated omission. */
-int rtt_open_loop(const struct opts *o);
-
-struct hist;
 /* An open-loop sender's lateness against its schedule (actual − planned send time): its distribution,
  * its worst, and the sends at least one period behind (schedule misses). */
 struct lateness {
@@ -108,13 +105,16 @@ void lateness_add(struct lateness *l, uint64_t planned, uint64_t t_send, uint64_
 /* What an open-loop client saw besides its samples; `rtt` holds every probe's (warm-up first). */
 struct open_loop_counts {
 	uint64_t sent, duplicates, stray;
-	const char *api; /* NULL for sockets */
 };
-/* Its result event (and raw file) from probes 0..sent of `rtt`: the same for the socket and the DPDK
- * client. `t` carries what only the caller knows (errors, late, duration, aborted). 0, or 1 if the raw
- * file could not be written. */
-int open_loop_report(const struct opts *o, struct rtt_totals *t, int64_t *rtt, const struct open_loop_counts *c, const struct lateness *l, struct hist *h);
-/* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */
-int write_raw(const char *path, const int64_t *samples, uint64_t n);
+/* Its result event from probes 0..sent of `rtt`, and its raw file; `t` carries what only the driver
+ * knows (errors, late, duration, aborted). The event is left open for the method's fields; *rc is 1
+ * if the raw file could not be written. */
+struct jbuf *open_loop_report(const struct opts *o, struct rtt_totals *t, int64_t *rtt,
+			      const struct open_loop_counts *c,
+			      const struct lateness *l, struct hist *h, int *rc);
+
+/* `rtt-server` and `rtt-client`: the method of --api under the driver the options ask for. */
+int rtt_server(const struct opts *o);
+int rtt_client(const struct opts *o);
 
 #endif

@@ -1,74 +1,75 @@
-/* Latency under load, open loop (seed 003, measured the way MoonGen measures it): the sender sends
- * probe i at its planned time start + i × interval and never waits for a reply; a receiver thread
- * matches replies to probes by sequence number. RTT = the reply's receive stamp − the probe's actual
- * send stamp, taken just before send(): a send that blocks because the path pushes back (a full
- * socket buffer, a full qdisc) is counted in that probe's RTT, as the path's cost. The sender's own
- * lateness against its schedule (actual − planned send time) is a separate distribution, so a probe
- * that oversleeps is never charged to the network. A reply later than the timeout is late: a loss,
- * and nothing else — the probes after it are unaffected. */
+/* Latency under load, open loop (seed 003, measured the way MoonGen measures it), over any
+ * round-trip method: the sender sends probe i at its planned time start + i × interval and never
+ * waits for a reply; replies are matched to probes by sequence number — by a receiver thread where
+ * the method allows one (sockets), else by the sender itself, polling between sends (a DPDK port has
+ * one owner). RTT = the reply's receive stamp − the probe's actual send stamp, taken just before the
+ * transmit call: a send that blocks because the path pushes back (a full socket buffer, a full qdisc)
+ * is counted in that probe's RTT, as the path's cost. The sender's own lateness against its schedule
+ * (actual − planned send time) is a separate distribution, so a probe that oversleeps is never charged
+ * to the network. A reply later than the timeout is late: a loss, and nothing else — the probes after
+ * it are unaffected. */
 #define _GNU_SOURCE
 #include "hist.h"
 #include "out.h"
 #include "rtt.h"
+#include "rtt_method.h"
 #include "sock.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#define PROBE_RX_BUF 2048
+/* How long a receiver thread's poll may wait before it looks whether the run is over. */
+#define RX_THREAD_WAIT_NS 50000000ull
 
-struct probe {
-	int fd;
-	uint32_t cookie;
+struct open_loop {
+	const struct rtt_method *m;
+	void *st;
 	uint64_t total, timeout_ns;
-	int spin;
-	uint64_t *t_sent;  /* written by the sender (release) before each send(); 0: not sent */
-	int64_t *rtt;      /* RAW_LOST until the reply is matched; only the receiver writes it */
-	int done;          /* set by the sender once the last reply can no longer count */
+	uint64_t *t_sent; /* written by the method (release) before each transmit; 0: not sent */
+	int64_t *rtt;     /* RAW_LOST until the reply is matched; only the matching side writes it */
+	int done;         /* set by the sender once the last reply can no longer count */
 	uint64_t late, duplicates, stray, refused, recv_errors;
 };
 
-/* The receiver thread: recv, the vDSO clock and stores only. */
+/* One poll of the method: every reply that came is matched to its probe. Returns the frames seen. */
+static inline uint32_t take_replies(struct open_loop *l, uint64_t deadline, uint64_t *now)
+{
+	struct rt_poll p;
+	const int r = l->m->poll_reply(l->st, deadline, &p);
+	*now = p.now;
+	if (r == RT_REFUSED) {
+		l->refused++;
+		return 0;
+	}
+	if (r != RT_OK) {
+		l->recv_errors++;
+		return 0;
+	}
+	l->stray += p.other;
+	for (uint32_t k = 0; k < p.n; k++) {
+		const uint64_t seq = p.seq[k];
+		const uint64_t sent = seq < l->total ? __atomic_load_n(&l->t_sent[seq], __ATOMIC_ACQUIRE) : 0;
+		if (!sent)
+			l->stray++;
+		else if (l->rtt[seq] != RAW_LOST)
+			l->duplicates++;
+		else if (p.now - sent > l->timeout_ns)
+			l->late++;
+		else
+			l->rtt[seq] = (int64_t)(p.now - sent);
+	}
+	return p.n + p.other;
+}
+
+/* The receiver thread: the method's receive call, the clock and stores only. */
 static void *receive_replies(void *arg)
 {
-	struct probe *p = arg;
-	uint8_t buf[PROBE_RX_BUF];
-	const int flags = p->spin ? MSG_DONTWAIT : 0;
-	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
-		ssize_t n = recv(p->fd, buf, sizeof buf, flags);
-		const uint64_t t1 = now_ns();
-		if (n < 0) {
-			if (errno == ECONNREFUSED)
-				p->refused++;
-			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				p->recv_errors++;
-			continue;
-		}
-		uint64_t seq;
-		if (rtt_hdr_read(buf, (size_t)n, p->cookie, &seq) != 0 || seq >= p->total) {
-			p->stray++;
-			continue;
-		}
-		const uint64_t sent = __atomic_load_n(&p->t_sent[seq], __ATOMIC_ACQUIRE);
-		if (!sent) {
-			p->stray++;
-			continue;
-		}
-		if (p->rtt[seq] != RAW_LOST) {
-			p->duplicates++;
-			continue;
-		}
-		if (t1 - sent > p->timeout_ns) {
-			p->late++;
-			continue;
-		}
-		p->rtt[seq] = (int64_t)(t1 - sent);
-	}
+	struct open_loop *l = arg;
+	uint64_t now = now_ns();
+	while (!__atomic_load_n(&l->done, __ATOMIC_ACQUIRE))
+		take_replies(l, now + RX_THREAD_WAIT_NS, &now);
 	return NULL;
 }
 
@@ -88,84 +89,59 @@ static void place_receiver(pthread_t t, const struct opts *o)
 		pthread_setaffinity_np(t, sizeof set, &set);
 }
 
-void lateness_add(struct lateness *l, uint64_t planned, uint64_t t_send, uint64_t interval_ns)
+/* Until `until`: sleeps while a receiver thread matches, or polls and matches itself. */
+static void take_until(struct open_loop *l, int threaded, uint64_t until, enum pace_mode pace)
 {
-	const uint64_t ns = t_send > planned ? t_send - planned : 0;
-	hist_add(l->h, ns);
-	if (ns > l->max_ns)
-		l->max_ns = ns;
-	if (ns >= interval_ns)
-		l->misses++;
+	if (threaded) {
+		wait_until(until, pace);
+		return;
+	}
+	uint64_t now = now_ns();
+	while (now < until && !stop_requested)
+		take_replies(l, until, &now);
 }
 
-int open_loop_report(const struct opts *o, struct rtt_totals *t, int64_t *rtt, const struct open_loop_counts *c, const struct lateness *l, struct hist *h)
+static void free_open_loop(struct open_loop *l, struct hist *h, struct hist *lateness)
 {
-	t->timing = "open-loop";
-	t->attempted = c->sent > o->warmup ? c->sent - o->warmup : 0;
-	t->warmup_lost = 0;
-	for (uint64_t i = 0; i < c->sent && i < o->warmup; i++)
-		if (rtt[i] < 0)
-			t->warmup_lost++;
-	/* sends at least one period behind their schedule count as schedule misses */
-	t->schedule_misses = l->misses;
-	int64_t *samples = rtt + o->warmup;
-	rtt_summarize(samples, t->attempted, h, t);
-	int rc = o->raw_out && write_raw(o->raw_out, samples, t->attempted) < 0 ? 1 : 0;
-	struct jbuf *b = rtt_result_begin(o, t);
-	if (c->api)
-		ev_str(b, "api", c->api);
-	ev_u64(b, "duplicates", c->duplicates);
-	ev_u64(b, "stray", c->stray);
-	ev_u64(b, "lateness_max_ns", l->max_ns);
-	ev_hist(b, "lateness_hist", l->h);
-	ev_hist(b, "hist", h);
-	ev_end(b);
-	return rc;
+	free(l->t_sent);
+	free(l->rtt);
+	free(h);
+	free(lateness);
 }
 
-int rtt_open_loop(const struct opts *o)
+int rtt_open_loop(const struct opts *o, const struct rtt_method *m)
 {
 	if (!o->interval_ns) {
 		ev_error("usage", "--open-loop needs a periodic schedule: --interval-ns > 0");
-		return 1;
+		return 2;
 	}
-	if (o->stamps_out) {
-		ev_error("usage", "--open-loop does not take --stamps-out (the breakdown is a ping-pong measurement)");
+	struct sockaddr_in ready;
+	struct open_loop l = {.m = m, .total = o->warmup + o->count, .timeout_ns = o->timeout_ns};
+	if (prepare_process(o) < 0 || m->open(o, RT_OPEN_LOOP, rtt_cookie(), &l.st, &ready) < 0)
 		return 1;
-	}
-	if (prepare_process(o) < 0)
-		return 1;
-	int fd = udp_connected(o);
-	if (fd < 0)
-		return 1;
-	/* The receiver wakes up at least this often to see that the run is over. */
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
-	const uint64_t total = o->warmup + o->count;
-	struct probe p = {.fd = fd, .total = total, .timeout_ns = o->timeout_ns, .spin = o->wait == WAIT_SPIN};
-	p.cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
-	p.t_sent = calloc(total, sizeof *p.t_sent);
-	p.rtt = malloc(total * sizeof *p.rtt);
-	uint8_t *tx = calloc(1, o->size);
+	l.t_sent = calloc(l.total, sizeof *l.t_sent);
+	l.rtt = malloc(l.total * sizeof *l.rtt);
 	struct hist *h = malloc(sizeof *h), *lateness = malloc(sizeof *lateness);
-	if (!p.t_sent || !p.rtt || !tx || !h || !lateness) {
-		ev_error("alloc", "no memory for %llu probes", (unsigned long long)total);
+	if (!l.t_sent || !l.rtt || !h || !lateness) {
+		ev_error("alloc", "no memory for %llu probes", (unsigned long long)l.total);
 		return 1;
 	}
-	for (uint64_t i = 0; i < total; i++)
-		p.rtt[i] = RAW_LOST;
+	for (uint64_t i = 0; i < l.total; i++)
+		l.rtt[i] = RAW_LOST;
 	hist_reset(h);
 	hist_reset(lateness);
+	const int threaded = m->rx_thread;
 	pthread_t rx;
-	if (pthread_create(&rx, NULL, receive_replies, &p) != 0) {
+	if (threaded && pthread_create(&rx, NULL, receive_replies, &l) != 0) {
 		ev_error("thread", "cannot start the receiver thread");
 		return 1;
 	}
-	place_receiver(rx, o);
-	if (emit_ready(fd, o, "rtt-client") < 0) {
-		__atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
-		pthread_join(rx, NULL);
+	if (threaded)
+		place_receiver(rx, o);
+	if (emit_ready_addr(&ready, o, "rtt-client") < 0) {
+		__atomic_store_n(&l.done, 1, __ATOMIC_RELEASE);
+		if (threaded)
+			pthread_join(rx, NULL);
 		return 1;
 	}
 
@@ -173,20 +149,19 @@ int rtt_open_loop(const struct opts *o)
 	struct lateness late = {.h = lateness};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
-	/* ---- measured loop: the clock, send, and stores ---- */
-	for (uint64_t i = 0; i < total; i++) {
+	/* ---- measured loop: the clock, the method's transmit call (and receive calls without a thread), stores ---- */
+	for (uint64_t i = 0; i < l.total; i++) {
+		const uint64_t planned = t_start + i * o->interval_ns;
+		take_until(&l, threaded, planned, o->pace);
 		if (stop_requested) {
 			aborted = "signal";
 			break;
 		}
-		const uint64_t planned = t_start + i * o->interval_ns;
-		wait_until(planned, o->pace);
-		rtt_hdr_write(tx, p.cookie, i);
-		const uint64_t t_send = now_ns();
-		__atomic_store_n(&p.t_sent[i], t_send, __ATOMIC_RELEASE);
-		if (send(fd, tx, o->size, 0) < 0) {
-			__atomic_store_n(&p.t_sent[i], 0, __ATOMIC_RELEASE); /* never left: lost */
-			if (errno == ECONNREFUSED)
+		const int r = m->send_probe(l.st, i, &l.t_sent[i]);
+		const uint64_t t_send = l.t_sent[i];
+		if (r != RT_OK) {
+			__atomic_store_n(&l.t_sent[i], 0, __ATOMIC_RELEASE); /* never left: lost */
+			if (r == RT_REFUSED)
 				refused++;
 			else
 				send_errors++;
@@ -194,24 +169,33 @@ int rtt_open_loop(const struct opts *o)
 		sent = i + 1;
 		lateness_add(&late, planned, t_send, o->interval_ns);
 	}
-	/* ---- end of measured loop ---- */
 	/* The last replies may take up to the timeout; then nothing more counts. */
-	const uint64_t last = sent ? __atomic_load_n(&p.t_sent[sent - 1], __ATOMIC_ACQUIRE) : t_start;
-	while (!stop_requested && now_ns() < (last ? last : t_start) + o->timeout_ns)
-		wait_until(now_ns() + 1000000, PACE_SLEEP);
-	__atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
-	pthread_join(rx, NULL);
+	const uint64_t last = sent ? __atomic_load_n(&l.t_sent[sent - 1], __ATOMIC_ACQUIRE) : 0;
+	const uint64_t until = (last ? last : now_ns()) + o->timeout_ns;
+	while (!stop_requested && now_ns() < until)
+		take_until(&l, threaded, threaded ? now_ns() + 1000000 : until, PACE_SLEEP);
+	/* ---- end of measured loop ---- */
+	__atomic_store_n(&l.done, 1, __ATOMIC_RELEASE);
+	if (threaded)
+		pthread_join(rx, NULL);
 	const uint64_t t_end = now_ns();
 
-	struct rtt_totals t = {.sent = sent - send_errors - refused, .late = p.late, .refused = refused + p.refused, .send_errors = send_errors,
-			       .recv_errors = p.recv_errors, .duration_ns = t_end - t_start, .aborted = aborted};
-	const struct open_loop_counts counts = {.sent = sent, .duplicates = p.duplicates, .stray = p.stray};
-	int rc = open_loop_report(o, &t, p.rtt, &counts, &late, h);
-	free(p.t_sent);
-	free(p.rtt);
-	free(tx);
-	free(h);
-	free(lateness);
-	close(fd);
+	struct rtt_totals t = {.sent = sent - send_errors - refused,
+			       .late = l.late,
+			       .refused = refused + l.refused,
+			       .send_errors = send_errors,
+			       .recv_errors = l.recv_errors,
+			       .duration_ns = t_end - t_start,
+			       .aborted = aborted};
+	const struct open_loop_counts counts = {.sent = sent, .duplicates = l.duplicates, .stray = l.stray};
+	int rc = 0;
+	struct jbuf *b = open_loop_report(o, &t, l.rtt, &counts, &late, h, &rc);
+	if (m->api)
+		ev_str(b, "api", m->api);
+	if (m->describe)
+		m->describe(l.st, b);
+	ev_end(b);
+	m->close(l.st);
+	free_open_loop(&l, h, lateness);
 	return rc;
 }

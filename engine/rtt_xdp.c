@@ -1,209 +1,179 @@
-/* UDP ping-pong over AF_XDP (`rtt-client` / `rtt-server` with --api xdp): the round trip without
- * either endpoint's network stack. The client writes its header (cookie, sequence) into a pre-built
- * frame, queues it on the TX ring and kicks; its own XDP program (xsk.h) hands the reply to its RX
- * ring. The server reflects each frame in place (reflect_udp_frame) and sends the same UMEM buffer
- * back: no copy in user space. Same result event and histogram as the socket client (rtt.c). */
+/* The round trip over AF_XDP (--api xdp): without either endpoint's network stack. The client writes
+ * its header (cookie, sequence) into a pre-built frame, queues it on the TX ring and kicks; its own
+ * XDP program (xsk.h) hands the reply to its RX ring. The server reflects each frame in place
+ * (reflect_udp_frame) and sends the same UMEM buffer back: no copy in user space. */
 #define _GNU_SOURCE
 #include "frame.h"
-#include "hist.h"
 #include "out.h"
 #include "rtt.h"
+#include "rtt_method.h"
 #include "sock.h"
 #include "xsk.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-static int open_xsk(const struct opts *o, struct xsk *x, uint16_t port_be)
+struct rtt_xdp_state {
+	const struct opts *o;
+	struct xsk x;
+	int hold;       /* the UDP socket that holds the port (hold_udp_port) */
+	uint32_t len;   /* the probe frame's length */
+	uint32_t cookie;
+	const char *mode;
+};
+
+static const char *xdp_refuse(const struct opts *o, enum rt_role role)
 {
-	char err[256];
-	if (xsk_open(x, o->dev, o->xdp_frames, o->xdp_ring, port_be, err, sizeof err) < 0) {
-		ev_error("xdp", "%s", err);
+	if (!o->dev)
+		return role == RT_SERVER ? "--api xdp needs --dev: the device the server's AF_XDP socket is bound to"
+					 : "--api xdp needs --dev, --dst-mac and --src";
+	if (o->stamps_out)
+		return "--api xdp: --stamps-out is not built for AF_XDP (it needs the socket's kernel timestamps)";
+	if (role == RT_SERVER)
+		return NULL;
+	if (!o->have_dst_mac || !o->have_src)
+		return "--api xdp needs --dev, --dst-mac and --src";
+	static char why[128];
+	if (o->size > 1500 - 28) {
+		snprintf(why, sizeof why, "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500",
+			 o->size, 1500 - 28);
+		return why;
+	}
+	if (role == RT_OPEN_LOOP)
+		return "--api xdp: --open-loop is not built for AF_XDP yet (the socket and dpdk methods have it)";
+	return NULL;
+}
+
+static void xdp_close(void *state)
+{
+	struct rtt_xdp_state *s = state;
+	xsk_close(&s->x);
+	close(s->hold);
+	free(s);
+}
+
+static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, void **state, struct sockaddr_in *ready)
+{
+	struct rtt_xdp_state *s = calloc(1, sizeof *s);
+	if (!s) {
+		ev_error("alloc", "no memory for the AF_XDP state");
 		return -1;
 	}
+	s->o = o;
+	s->cookie = cookie;
+	/* The server holds the port it serves; the client the one it sends from and hears replies on. */
+	s->hold = hold_udp_port(role == RT_SERVER ? &o->addr : &o->src, ready);
+	char err[256];
+	if (s->hold < 0) {
+		free(s);
+		return -1;
+	}
+	if (xsk_open(&s->x, o->dev, o->xdp_frames, o->xdp_ring, ready->sin_port, err, sizeof err) < 0) {
+		ev_error("xdp", "%s", err);
+		close(s->hold);
+		free(s);
+		return -1;
+	}
+	s->mode = s->x.mode;
+	if (role != RT_SERVER)
+		for (uint32_t i = 0; i < s->x.nfree; i++)
+			s->len = (uint32_t)build_udp_frame(s->x.umem + s->x.free[i], s->x.mac, o->dst_mac, ready, &o->addr, o->size);
+	*state = s;
 	return 0;
 }
 
-int rtt_xdp_server(const struct opts *o)
+static int xdp_send_probe(void *state, uint64_t seq, uint64_t *t_send)
 {
-	if (!o->dev) {
-		ev_error("usage", "--api xdp needs --dev: the device the server's AF_XDP socket is bound to");
-		return 1;
+	struct rtt_xdp_state *s = state;
+	struct xsk *x = &s->x;
+	xsk_reap(x);
+	if (x->nfree == 0) {
+		/* every frame still in flight: the kernel has not completed them */
+		__atomic_store_n(t_send, now_ns(), __ATOMIC_RELEASE);
+		return RT_ERROR;
 	}
-	if (prepare_process(o) < 0)
-		return 1;
-	struct sockaddr_in bound;
-	int hold = hold_udp_port(&o->addr, &bound);
-	struct xsk x;
-	if (hold < 0 || open_xsk(o, &x, bound.sin_port) < 0)
-		return 1;
-	if (emit_ready(hold, o, "rtt-server") < 0)
-		return 1;
-	uint64_t echoed = 0, send_errors = 0;
-	/* ---- reflect loop: ring operations, sendto() to transmit, poll() when blocking ---- */
-	while (!stop_requested) {
-		xsk_reap_to_fill(&x);
-		uint32_t first, n = xsk_rx_peek(&x, &first);
-		if (n == 0) {
-			if (o->wait == WAIT_BLOCK) {
-				struct pollfd p = {.fd = x.fd, .events = POLLIN};
-				poll(&p, 1, 100);
-			}
+	rtt_hdr_write(x->umem + x->free[x->nfree - 1] + FRAME_HEADERS, s->cookie, seq);
+	__atomic_store_n(t_send, now_ns(), __ATOMIC_RELEASE);
+	if (xsk_tx_queue(x, 1, s->len) != 1 || xsk_kick(x) < 0)
+		return RT_ERROR;
+	return RT_OK;
+}
+
+static int xdp_poll_reply(void *state, uint64_t deadline, struct rt_poll *p)
+{
+	struct rtt_xdp_state *s = state;
+	struct xsk *x = &s->x;
+	uint32_t first, n = xsk_rx_peek(x, &first);
+	p->now = now_ns();
+	p->n = p->other = 0;
+	if (n > RT_POLL_MAX)
+		n = RT_POLL_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_rx_desc(x, first + i);
+		if (d->len >= FRAME_HEADERS &&
+		    rtt_hdr_read(x->umem + d->addr + FRAME_HEADERS, d->len - FRAME_HEADERS, s->cookie, &p->seq[p->n]) == 0)
+			p->n++;
+		else
+			p->other++;
+	}
+	if (n) {
+		xsk_rx_recycle(x, first, n);
+	} else if (s->o->wait == WAIT_BLOCK && p->now < deadline) {
+		const uint64_t left = deadline - p->now;
+		struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull), .tv_nsec = (long)(left % 1000000000ull)};
+		struct pollfd pfd = {.fd = x->fd, .events = POLLIN};
+		ppoll(&pfd, 1, &ts, NULL);
+	}
+	return RT_OK;
+}
+
+static int xdp_reflect(void *state, struct rt_echo *e)
+{
+	struct rtt_xdp_state *s = state;
+	struct xsk *x = &s->x;
+	xsk_reap_to_fill(x);
+	uint32_t first, n = xsk_rx_peek(x, &first);
+	if (n == 0) {
+		if (s->o->wait == WAIT_BLOCK) {
+			struct pollfd pfd = {.fd = x->fd, .events = POLLIN};
+			poll(&pfd, 1, 100);
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_rx_desc(x, first + i);
+		const uint64_t base = d->addr & ~(uint64_t)(XSK_FRAME_SIZE - 1);
+		if (reflect_udp_frame(x->umem + d->addr, d->len) == 0 && xsk_tx_queue_addr(x, d->addr, d->len)) {
+			e->echoed++;
 			continue;
 		}
-		for (uint32_t i = 0; i < n; i++) {
-			const struct xdp_desc *d = xsk_rx_desc(&x, first + i);
-			uint64_t base = d->addr & ~(uint64_t)(XSK_FRAME_SIZE - 1);
-			if (reflect_udp_frame(x.umem + d->addr, d->len) == 0 && xsk_tx_queue_addr(&x, d->addr, d->len)) {
-				echoed++;
-				continue;
-			}
-			send_errors++; /* not ours to reflect, or no room: the buffer goes back to the fill ring */
-			((uint64_t *)x.fill.descs)[*x.fill.prod & x.fill.mask] = base;
-			ring_store(x.fill.prod, *x.fill.prod + 1);
-		}
-		xsk_rx_release(&x, n);
-		if (xsk_kick(&x) < 0)
-			send_errors++;
+		e->send_errors++; /* not ours to reflect, or no room: the buffer goes back to the fill ring */
+		((uint64_t *)x->fill.descs)[*x->fill.prod & x->fill.mask] = base;
+		ring_store(x->fill.prod, *x->fill.prod + 1);
 	}
-	/* ---- end of reflect loop ---- */
-	const char *mode = x.mode;
-	xsk_close(&x);
-	close(hold);
-	struct jbuf *b = ev_begin("result");
-	ev_str(b, "role", "rtt-server");
-	ev_u64(b, "echoed", echoed);
-	ev_u64(b, "send_errors", send_errors);
-	ev_u64(b, "stamped", 0);
-	ev_str(b, "xdp_mode", mode);
-	ev_end(b);
+	xsk_rx_release(x, n);
+	if (xsk_kick(x) < 0)
+		e->send_errors++;
 	return 0;
 }
 
-/* Waits for the reply to `seq` until `deadline`; returns its arrival time, or 0. Replies to earlier
- * packets (given up on) are counted in *late and released. */
-static uint64_t await_reply(const struct opts *o, struct xsk *x, uint32_t cookie, uint64_t seq, uint64_t deadline, uint64_t *late)
+static void xdp_describe(void *state, struct jbuf *b)
 {
-	for (;;) {
-		uint32_t first, n = xsk_rx_peek(x, &first);
-		uint64_t now = now_ns();
-		uint64_t got = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct xdp_desc *d = xsk_rx_desc(x, first + i);
-			uint64_t s;
-			if (d->len >= FRAME_HEADERS && rtt_hdr_read(x->umem + d->addr + FRAME_HEADERS, d->len - FRAME_HEADERS, cookie, &s) == 0 && s == seq)
-				got = now;
-			else
-				(*late)++;
-		}
-		if (n)
-			xsk_rx_recycle(x, first, n);
-		if (got)
-			return got;
-		if (now >= deadline || stop_requested)
-			return 0;
-		if (o->wait == WAIT_BLOCK) {
-			uint64_t left = deadline - now;
-			struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull), .tv_nsec = (long)(left % 1000000000ull)};
-			struct pollfd p = {.fd = x->fd, .events = POLLIN};
-			ppoll(&p, 1, &ts, NULL);
-		}
-	}
+	const struct rtt_xdp_state *s = state;
+	ev_str(b, "xdp_mode", s->mode);
 }
 
-int rtt_xdp_client(const struct opts *o)
-{
-	if (!o->dev || !o->have_dst_mac || !o->have_src) {
-		ev_error("usage", "--api xdp needs --dev, --dst-mac and --src");
-		return 1;
-	}
-	if (o->size > 1500 - 28) {
-		ev_error("usage", "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500", o->size, 1500 - 28);
-		return 1;
-	}
-	if (prepare_process(o) < 0)
-		return 1;
-	struct sockaddr_in src;
-	int hold = hold_udp_port(&o->src, &src);
-	struct xsk x;
-	if (hold < 0 || open_xsk(o, &x, src.sin_port) < 0)
-		return 1;
-	int64_t *samples = malloc(o->count * sizeof *samples);
-	struct hist *h = malloc(sizeof *h);
-	if (!samples || !h) {
-		ev_error("alloc", "no memory for %llu samples", (unsigned long long)o->count);
-		return 1;
-	}
-	for (uint64_t k = 0; k < o->count; k++)
-		samples[k] = RAW_LOST;
-	hist_reset(h);
-	uint32_t len = 0;
-	for (uint32_t i = 0; i < x.nfree; i++)
-		len = (uint32_t)build_udp_frame(x.umem + x.free[i], x.mac, o->dst_mac, &src, &o->addr, o->size);
-	const uint32_t cookie = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
-	if (emit_ready(hold, o, "rtt-client") < 0)
-		return 1;
-
-	const uint64_t total = o->warmup + o->count;
-	uint64_t sent = 0, late = 0, send_errors = 0, misses = 0;
-	struct rtt_slots slots = {0};
-	const char *aborted = NULL;
-	const uint64_t t_start = now_ns();
-	uint64_t next = t_start;
-	/* ---- measured loop: ring operations, sendto() to transmit, the vDSO clock ---- */
-	for (uint64_t i = 0; i < total; i++) {
-		if (stop_requested) {
-			aborted = "signal";
-			break;
-		}
-		if (o->interval_ns && i > 0) {
-			misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
-			wait_until(next, o->pace);
-		}
-		xsk_reap(&x);
-		int64_t rtt = RAW_LOST;
-		if (x.nfree == 0) {
-			send_errors++; /* every frame still in flight: the kernel has not completed them */
-		} else {
-			rtt_hdr_write(x.umem + x.free[x.nfree - 1] + FRAME_HEADERS, cookie, i);
-			const uint64_t t0 = now_ns();
-			if (xsk_tx_queue(&x, 1, len) != 1 || xsk_kick(&x) < 0) {
-				send_errors++;
-			} else {
-				sent++;
-				uint64_t t1 = await_reply(o, &x, cookie, i, t0 + o->timeout_ns, &late);
-				if (t1)
-					rtt = (int64_t)(t1 - t0);
-			}
-		}
-		if (rtt < 0 && stop_requested) {
-			aborted = "signal";
-			break;
-		}
-		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
-			break;
-	}
-	const uint64_t t_end = now_ns();
-	/* ---- end of measured loop ---- */
-	const char *mode = x.mode;
-	xsk_close(&x);
-	close(hold);
-	struct rtt_totals t = {.timing = "send", .sent = sent, .attempted = slots.attempted, .warmup_lost = slots.warmup_lost, .late = late,
-			       .send_errors = send_errors, .schedule_misses = misses, .duration_ns = t_end - t_start, .aborted = aborted};
-	rtt_summarize(samples, slots.attempted, h, &t);
-	int rc = o->raw_out && write_raw(o->raw_out, samples, slots.attempted) < 0 ? 1 : 0;
-	struct jbuf *b = rtt_result_begin(o, &t);
-	ev_str(b, "api", "xdp");
-	ev_str(b, "xdp_mode", mode);
-	ev_hist(b, "hist", h);
-	ev_end(b);
-	free(samples);
-	free(h);
-	return rc;
-}
+const struct rtt_method rtt_xdp = {
+	.api = "xdp",
+	.rx_thread = 0,
+	.refuse = xdp_refuse,
+	.open = xdp_open,
+	.send_probe = xdp_send_probe,
+	.poll_reply = xdp_poll_reply,
+	.reflect = xdp_reflect,
+	.describe = xdp_describe,
+	.close = xdp_close,
+};

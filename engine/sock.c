@@ -113,15 +113,20 @@ int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const cha
 	return 0;
 }
 
-int emit_ready(int fd, const struct opts *o, const char *role)
+int local_addr(int fd, struct sockaddr_in *a)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof a;
-	if (getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+	socklen_t al = sizeof *a;
+	if (getsockname(fd, (struct sockaddr *)a, &al) < 0) {
 		ev_error("socket", "getsockname: %s", strerror(errno));
 		return -1;
 	}
-	return emit_ready_addr(&a, o, role);
+	return 0;
+}
+
+int emit_ready(int fd, const struct opts *o, const char *role)
+{
+	struct sockaddr_in a;
+	return local_addr(fd, &a) < 0 ? -1 : emit_ready_addr(&a, o, role);
 }
 
 int enter_netns(const char *name)
@@ -209,7 +214,8 @@ int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound)
 {
 	socklen_t l = sizeof *bound;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (const struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)bound, &l) < 0) {
+	if (fd < 0 || bind(fd, (const struct sockaddr *)a, sizeof *a) < 0 ||
+	    getsockname(fd, (struct sockaddr *)bound, &l) < 0) {
 		ev_error("bind", "holding the UDP port: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);

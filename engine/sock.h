@@ -28,6 +28,9 @@ const char *wait_name(enum wait_mode w);
 int emit_ready(int fd, const struct opts *o, const char *role);
 int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role);
 
+/* The address a socket is bound to: 0, or -1 after an error event. */
+int local_addr(int fd, struct sockaddr_in *a);
+
 /* Each returns 0, or emits an error event (with a code naming the step) and returns -1. */
 int enter_netns(const char *name);
 int prepare_process(const struct opts *o);

@@ -35,7 +35,8 @@ union cbuf {
 	struct cmsghdr align;
 };
 
-ssize_t recv_stamped(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen, int64_t *rx_ns)
+ssize_t recv_stamped(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen,
+		     int64_t *rx_ns)
 {
 	union cbuf c;
 	struct iovec iov = {.iov_base = buf, .iov_len = len};

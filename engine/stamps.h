@@ -52,7 +52,8 @@ int stamps_enable(int fd);
 
 /* recvfrom() that also returns the kernel's software RX stamp of the datagram (0 if none). Uses a
  * control buffer on the stack: no allocation. from may be NULL. */
-ssize_t recv_stamped(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen, int64_t *rx_ns);
+ssize_t recv_stamped(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen,
+		     int64_t *rx_ns);
 
 /* Reads every queued TX stamp without blocking; the stamps of send number `key` (counted from 0 on
  * this socket) go to *driver_ns and *sched_ns. Returns the number of stamps read. */

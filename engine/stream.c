@@ -184,8 +184,16 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 		ops->tx_finish(io);
 		t_end = now_ns();
 	}
-	*t = (struct tx_totals){.xdp_bind = io->xsk ? "copy" : NULL, .frame_bytes = io->frame_bytes, .burst = o->burst, .packets = packets, .bytes = bytes,
-				.errors = errors, .short_sends = short_sends, .missed_slots = missed, .spin_ns = pace_spun_ns() - spun_before, .duration_ns = t_end - start};
+	*t = (struct tx_totals){.xdp_bind = io->xsk ? "copy" : NULL,
+				.frame_bytes = io->frame_bytes,
+				.burst = o->burst,
+				.packets = packets,
+				.bytes = bytes,
+				.errors = errors,
+				.short_sends = short_sends,
+				.missed_slots = missed,
+				.spin_ns = pace_spun_ns() - spun_before,
+				.duration_ns = t_end - start};
 	return 0;
 }
 
@@ -289,7 +297,8 @@ int rx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 	}
 	if (first && (p.packets || p.bytes || p.drops) && last > p.start)
 		emit_interval("stream-rx", &p, last);
-	*t = (struct rx_totals){.call = ops->rx_call, .xdp_mode = io_xdp_mode(io), .packets = packets, .bytes = bytes, .duration_ns = first ? last - first : 0, .socket_drops = drops};
+	*t = (struct rx_totals){.call = ops->rx_call, .xdp_mode = io_xdp_mode(io), .packets = packets, .bytes = bytes,
+				.duration_ns = first ? last - first : 0, .socket_drops = drops};
 	return 0;
 }
 
@@ -311,7 +320,9 @@ int stream_rx(const struct opts *o)
 	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
 	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
 	/* AF_XDP, packet ring: the UDP socket that holds the port says which one it is */
-	if ((io.have_bound ? emit_ready_addr(&io.bound, o, "stream-rx") : emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx")) < 0)
+	const int ready = io.have_bound ? emit_ready_addr(&io.bound, o, "stream-rx")
+					: emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx");
+	if (ready < 0)
 		return 1;
 	struct rx_totals t;
 	int failed = rx_loop(o, ops, &io, &t) < 0;

@@ -39,7 +39,8 @@ static inline uint64_t burst_time(uint64_t start, uint64_t k, uint32_t burst, ui
  * period behind (a stall: preemption, a blocked send) — the first slot not yet past, so the missed
  * slots are skipped and counted in *missed instead of sent back to back as a burst the schedule never
  * asked for. Returns the slot's index; its time is burst_time(start, index, ...). */
-static inline uint64_t next_slot(uint64_t start, uint64_t k, uint64_t now, uint32_t burst, uint64_t rate, uint64_t *missed)
+static inline uint64_t next_slot(uint64_t start, uint64_t k, uint64_t now, uint32_t burst, uint64_t rate,
+				 uint64_t *missed)
 {
 	if (burst_time(start, k + 1, burst, rate) > now)
 		return k;

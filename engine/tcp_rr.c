@@ -406,7 +406,8 @@ int rr_client(const struct opts *o)
 	const uint64_t t_end = now_ns();
 	/* ---- end of measured loop ---- */
 
-	struct rtt_totals t = {.timing = o->crr ? "crr" : "rr", .sent = issued, .attempted = slots.attempted, .warmup_lost = slots.warmup_lost,
+	struct rtt_totals t = {.timing = o->crr ? "crr" : "rr", .sent = issued, .attempted = slots.attempted,
+			       .warmup_lost = slots.warmup_lost,
 			       .schedule_misses = r.n.misses, .duration_ns = t_end - t_start, .aborted = aborted};
 	/* Transactions settle out of order with several flows: the measured ones are the first
 	 * `issued - warmup` slots, and any still in flight at an abort stay RAW_LOST, not attempted. */

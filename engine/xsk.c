@@ -30,7 +30,8 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0; /* the engine speaks NDJSON on stdout: libbpf's chatter would break it */
 }
 
-static int map_ring(struct xsk *x, struct xsk_ring *r, uint64_t pgoff, const struct xdp_ring_offset *off, size_t desc_size, uint32_t n)
+static int map_ring(struct xsk *x, struct xsk_ring *r, uint64_t pgoff, const struct xdp_ring_offset *off,
+		    size_t desc_size, uint32_t n)
 {
 	r->map_len = off->desc + n * desc_size;
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, x->fd, (off_t)pgoff);
@@ -86,7 +87,8 @@ static int attach_program(struct xsk *x, uint16_t port_be, char *err, size_t cap
 		return -1;
 	}
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "xsk_redirect");
-	struct bpf_map *xsks = bpf_object__find_map_by_name(obj, "xsks"), *port = bpf_object__find_map_by_name(obj, "xsk_port");
+	struct bpf_map *xsks = bpf_object__find_map_by_name(obj, "xsks"),
+		*port = bpf_object__find_map_by_name(obj, "xsk_port");
 	uint32_t zero = 0, fd = (uint32_t)x->fd, p = port_be;
 	if (!prog || !xsks || !port || bpf_map_update_elem(bpf_map__fd(xsks), &zero, &fd, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(bpf_map__fd(port), &zero, &p, BPF_ANY) < 0) {
@@ -110,7 +112,9 @@ static int attach_program(struct xsk *x, uint16_t port_be, char *err, size_t cap
 			break;
 	}
 	snprintf(err, cap, "attaching the AF_XDP redirect program to the device: %s%s", strerror(e),
-		 e == EBUSY || e == EEXIST ? " (the device already runs an XDP program, e.g. the xdp datapath's own: AF_XDP needs its own)" : "");
+		 e == EBUSY || e == EEXIST
+			 ? " (the device already runs an XDP program, e.g. the xdp datapath's own: AF_XDP needs its own)"
+			 : "");
 	close(x->prog_fd);
 	x->prog_fd = -1;
 	return -1;
@@ -146,7 +150,8 @@ int xsk_open(struct xsk *x, const char *dev, uint32_t nframes, uint32_t ring, ui
 		snprintf(err, cap, "no memory for %u frames of UMEM", nframes);
 		goto fail;
 	}
-	struct xdp_umem_reg reg = {.addr = (uint64_t)(uintptr_t)x->umem, .len = x->umem_len, .chunk_size = XSK_FRAME_SIZE, .headroom = 0};
+	struct xdp_umem_reg reg = {.addr = (uint64_t)(uintptr_t)x->umem, .len = x->umem_len, .chunk_size = XSK_FRAME_SIZE,
+				   .headroom = 0};
 	if (setsockopt(x->fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) {
 		snprintf(err, cap, "XDP_UMEM_REG (%u frames): %s", nframes, strerror(errno));
 		goto fail;
@@ -176,7 +181,8 @@ int xsk_open(struct xsk *x, const char *dev, uint32_t nframes, uint32_t ring, ui
 	for (uint32_t i = nframes; i-- > stocked;)
 		x->free[x->nfree++] = (uint64_t)i * XSK_FRAME_SIZE;
 
-	struct sockaddr_xdp sxdp = {.sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)x->ifindex, .sxdp_queue_id = 0, .sxdp_flags = XDP_COPY};
+	struct sockaddr_xdp sxdp = {.sxdp_family = AF_XDP, .sxdp_ifindex = (uint32_t)x->ifindex, .sxdp_queue_id = 0,
+				    .sxdp_flags = XDP_COPY};
 	if (bind(x->fd, (struct sockaddr *)&sxdp, sizeof sxdp) < 0) {
 		snprintf(err, cap, "binding the AF_XDP socket to %s queue 0 (copy mode): %s", dev, strerror(errno));
 		goto fail;

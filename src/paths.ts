@@ -16,9 +16,12 @@ export function staticEnginePath(): string {
   return path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-static');
 }
 
-/** The engine built with DPDK (--api dpdk: virtio-user ports), where DPDK is installed. */
+/**
+ * The engine built with DPDK (--api dpdk: virtio-user ports), where DPDK is installed; CNPERF_ENGINE_DPDK
+ * overrides it (the engine bench runs an older build beside this one).
+ */
 export function dpdkEnginePath(): string {
-  return path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-dpdk');
+  return process.env.CNPERF_ENGINE_DPDK ?? path.join(PROJECT_ROOT, 'engine', 'cnperf-engine-dpdk');
 }
 
 /** The netlink applier (engine/wire/); CNPERF_WIRE overrides it. */

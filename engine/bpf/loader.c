@@ -144,7 +144,8 @@ static int ifindex_in(const char *netns, const char *dev, char *err, size_t cap)
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	char tail;
-	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5], &tail) == 6 ? 0 : -1;
+	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5],
+		      &tail) == 6 ? 0 : -1;
 }
 
 /* ---- load ---- */
@@ -217,7 +218,8 @@ static int apply(struct bpf_object *obj, char **f, int n, char *err, size_t cap)
 		if ((ifindex = ifindex_in(f[1], f[2], err, cap)) < 0 || (pfd = prog_fd(obj, f[3], err, cap)) < 0)
 			return -1;
 		if (bpf_xdp_attach(ifindex, pfd, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL) < 0) {
-			snprintf(err, cap, "native XDP attach of %s to %s: %s (%s)", f[3], f[2], strerror(errno), log_next ? log_ring[(log_next - 1) % LOG_LINES] : "");
+			snprintf(err, cap, "native XDP attach of %s to %s: %s (%s)", f[3], f[2], strerror(errno),
+				 log_next ? log_ring[(log_next - 1) % LOG_LINES] : "");
 			return -1;
 		}
 		printf("attached\t%s\t%s\t%s\txdp-native\n", f[1], f[2], f[3]);
@@ -286,7 +288,8 @@ static int cmd_load(const char *object, const char *pindir)
 		int e = errno;
 		char name[128];
 		const char *prog = failed_program(name, sizeof name);
-		fprintf(stderr, "cnperf-bpf: program %s of %s was refused by the kernel (%s); the verifier's last lines:\n", prog ? prog : "(unknown)", object, strerror(e));
+		fprintf(stderr, "cnperf-bpf: program %s of %s was refused by the kernel (%s); the verifier's last lines:\n",
+			prog ? prog : "(unknown)", object, strerror(e));
 		print_log_tail(12);
 		return 1;
 	}
@@ -376,8 +379,8 @@ static int cmd_stats(int argc, char **argv)
 			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 				die("cannot read program %s: %s", path, strerror(errno));
 			close(fd);
-			printf("%s{\"name\":\"%s\",\"id\":%u,\"run_cnt\":%llu,\"run_time_ns\":%llu}", first ? "" : ",", e->d_name + 5, info.id,
-			       (unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns);
+			printf("%s{\"name\":\"%s\",\"id\":%u,\"run_cnt\":%llu,\"run_time_ns\":%llu}", first ? "" : ",", e->d_name + 5,
+			       info.id, (unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns);
 			first = 0;
 		}
 		closedir(d);
@@ -421,17 +424,23 @@ static int cmd_probe(void)
 	int kv = major * 1000 + minor;
 	char detail[256];
 
-	feature("bpf", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCKET_FILTER, NULL) == 1, "the bpf() system call loads programs");
+	feature("bpf", libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCKET_FILTER, NULL) == 1,
+		"the bpf() system call loads programs");
 	int xdp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) == 1;
-	snprintf(detail, sizeof detail, "XDP programs%s; native XDP on veth since 4.19 (kernel %s)", xdp ? "" : " cannot be loaded", u.release);
+	snprintf(detail, sizeof detail, "XDP programs%s; native XDP on veth since 4.19 (kernel %s)",
+		 xdp ? "" : " cannot be loaded", u.release);
 	feature("xdp-veth", xdp && kv >= 4019, detail);
-	feature("xdp-broadcast", libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_redirect_map, NULL) == 1 && kv >= 5013, "bpf_redirect_map with BPF_F_BROADCAST (5.13): the xdp datapath floods ARP with it");
-	feature("redirect-peer", libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_peer, NULL) == 1, "bpf_redirect_peer (5.10)");
-	feature("redirect-neigh", libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh, NULL) == 1, "bpf_redirect_neigh (5.10)");
+	feature("xdp-broadcast", libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_redirect_map, NULL) == 1 && kv >= 5013,
+		"bpf_redirect_map with BPF_F_BROADCAST (5.13): the xdp datapath floods ARP with it");
+	feature("redirect-peer", libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_peer, NULL) == 1,
+		"bpf_redirect_peer (5.10)");
+	feature("redirect-neigh", libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_redirect_neigh, NULL) == 1,
+		"bpf_redirect_neigh (5.10)");
 	/* A query changes nothing; a kernel without tcx does not know the attach type. */
 	uint32_t flags = 0, cnt = 0;
 	int tcx = bpf_prog_query(1, (enum bpf_attach_type)CNPERF_BPF_TCX_INGRESS, 0, &flags, NULL, &cnt) == 0;
-	feature("tcx", tcx, tcx ? "tcx ingress (6.6)" : "no tcx (6.6): the tcx datapath attaches through a clsact qdisc instead");
+	feature("tcx", tcx,
+		tcx ? "tcx ingress (6.6)" : "no tcx (6.6): the tcx datapath attaches through a clsact qdisc instead");
 	FILE *fs = fopen("/proc/filesystems", "r");
 	int bpffs = 0;
 	char line[128];
@@ -445,7 +454,8 @@ static int cmd_probe(void)
 	feature("af-xdp", s >= 0, s >= 0 ? "AF_XDP sockets" : strerror(errno));
 	if (s >= 0)
 		close(s);
-	feature("bpf-stats", access("/proc/sys/kernel/bpf_stats_enabled", F_OK) == 0, "kernel.bpf_stats_enabled: per-program run counts and times");
+	feature("bpf-stats", access("/proc/sys/kernel/bpf_stats_enabled", F_OK) == 0,
+		"kernel.bpf_stats_enabled: per-program run counts and times");
 	return 0;
 }
 

@@ -42,7 +42,8 @@ int xsk_redirect(struct xdp_md *ctx)
 	__u32 zero = 0;
 	__u32 *port = bpf_map_lookup_elem(&xsk_port, &zero);
 	/* IPv4 without options only: the engine's own frames, and what the stacks send for it */
-	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->protocol != IPPROTO_UDP || !port || udp->dest != *port) {
+	if ((void *)(udp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->protocol != IPPROTO_UDP ||
+	    !port || udp->dest != *port) {
 		count(&xsk_actions, XSK_PASS);
 		return XDP_PASS;
 	}

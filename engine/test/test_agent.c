@@ -95,7 +95,10 @@ int main(void)
 	close(fd);
 	unlink(raw);
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "start 8 rtt-client\t--server\t127.0.0.1:9\t--count\t3\t--timeout-ns\t1000000\t--interval-ns\t1000000\t--raw-out\t%s\n", raw);
+	snprintf(cmd, sizeof cmd,
+		 "start 8 rtt-client\t--server\t127.0.0.1:9\t--count\t3\t--timeout-ns\t1000000"
+		 "\t--interval-ns\t1000000\t--raw-out\t%s\n",
+		 raw);
 	say(cmd);
 	CHECK(read_until("8 exit "));
 	char file_line[600];

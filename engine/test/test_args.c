@@ -33,11 +33,14 @@ int main(void)
 	CHECK(o.wait == WAIT_SPIN && o.cpu == 1 && o.rt_prio == 50 && o.mlock == 1);
 	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.sin_port) == 9000);
 
-	CHECK(parse("--count 10", &o, err) == 0 && opts_require_addr(&o, err, sizeof err) < 0 && strstr(err, "missing --bind"));
+	CHECK(parse("--count 10", &o, err) == 0 && opts_require_addr(&o, err, sizeof err) < 0 &&
+	      strstr(err, "missing --bind"));
 	/* 8 bytes is a valid TCP request, too short for a UDP probe's header */
-	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) == 0 && opts_check_udp_size(&o, err, sizeof err) < 0 && strstr(err, "--size 8"));
+	CHECK(parse("--bind 1.2.3.4:5 --size 8", &o, err) == 0 && opts_check_udp_size(&o, err, sizeof err) < 0 &&
+	      strstr(err, "--size 8"));
 	CHECK(parse("--bind 1.2.3.4:5 --size 0", &o, err) < 0 && strstr(err, "--size"));
-	CHECK(parse("--server 1.2.3.4:5 --crr --flows 8 --response-size 1", &o, err) == 0 && o.crr && o.flows == 8 && o.response_size == 1);
+	CHECK(parse("--server 1.2.3.4:5 --crr --flows 8 --response-size 1", &o, err) == 0 && o.crr && o.flows == 8 &&
+	      o.response_size == 1);
 	CHECK(parse("--server 1.2.3.4:5 --flows 0", &o, err) < 0 && strstr(err, "--flows"));
 	CHECK(parse("--bind 1.2.3.4:5 --wait poll", &o, err) < 0 && strstr(err, "block, spin or yield"));
 	CHECK(parse("--bind 1.2.3.4:5 --wait yield", &o, err) == 0 && o.wait == WAIT_YIELD);
@@ -62,7 +65,8 @@ int main(void)
 	CHECK(o.have_dst_mac && o.dst_mac[1] == 0xab && o.dst_mac[5] == 1 && o.have_src && o.qdisc_bypass);
 	CHECK(parse("--server 1.2.3.4:5 --api rdma", &o, err) < 0 && strstr(err, "raw-ring, tcp, xdp or dpdk"));
 	/* dpdk: the port's socket, prefix and hugepage directory are checked (they go into EAL arguments) */
-	CHECK(parse("--server 1.2.3.4:5 --api dpdk --vhost-socket /run/x.sock --vhost-server --mac 02:00:00:00:00:01 --file-prefix cnpab12cd-c --huge-dir /run/h", &o, err) == 0 &&
+	CHECK(parse("--server 1.2.3.4:5 --api dpdk --vhost-socket /run/x.sock --vhost-server --mac 02:00:00:00:00:01 "
+		"--file-prefix cnpab12cd-c --huge-dir /run/h", &o, err) == 0 &&
 	      o.api == API_DPDK && o.vhost_server && o.have_mac && o.mac[5] == 1 && strcmp(o.file_prefix, "cnpab12cd-c") == 0);
 	CHECK(parse("--server 1.2.3.4:5 --vhost-socket /run/a,b", &o, err) < 0 && strstr(err, "without commas"));
 	CHECK(parse("--server 1.2.3.4:5 --burst 0", &o, err) < 0 && strstr(err, "--burst"));

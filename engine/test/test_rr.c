@@ -114,7 +114,8 @@ int main(void)
 	o.interval_ns = 0;
 	o.flows = 3;
 	const char *r = run_client(&o);
-	CHECK(strstr(r, "\"mode\":\"rr\"") && strstr(r, "\"issued\":3001,\"completed\":3001,\"attempted\":3000,\"received\":3000,\"failed\":0"));
+	CHECK(strstr(r, "\"mode\":\"rr\"") &&
+	      strstr(r, "\"issued\":3001,\"completed\":3001,\"attempted\":3000,\"received\":3000,\"failed\":0"));
 
 	/* crr: a connection per transaction, closed by RST: no new TIME_WAIT socket (rr's 3
 	 * connections closed normally, so the client keeps theirs) */
@@ -124,7 +125,8 @@ int main(void)
 	o.count = 2000;
 	o.flows = 2;
 	r = run_client(&o);
-	CHECK(strstr(r, "\"mode\":\"crr\"") && strstr(r, "\"received\":2000,\"failed\":0") && strstr(r, "\"connect_errors\":0"));
+	CHECK(strstr(r, "\"mode\":\"crr\"") && strstr(r, "\"received\":2000,\"failed\":0") &&
+	      strstr(r, "\"connect_errors\":0"));
 	CHECK(count_time_wait(port) == tw_before);
 
 	/* periodic: 2 flows every 2 ms for 100 transactions take about 100 ms, not back to back */
@@ -151,6 +153,7 @@ int main(void)
 	o.interval_ns = 0;
 	o.max_consecutive_lost = 5;
 	r = run_client(&o);
-	CHECK(strstr(r, "\"received\":0,") && strstr(r, "\"aborted\":\"peer-unresponsive\"") && !strstr(r, "\"connect_errors\":0"));
+	CHECK(strstr(r, "\"received\":0,") && strstr(r, "\"aborted\":\"peer-unresponsive\"") &&
+	      !strstr(r, "\"connect_errors\":0"));
 	return check_done("rr");
 }

@@ -157,7 +157,8 @@ static int op_bridge_add(char **f, char err[NL_ERR])
 static int lower_add(char **f, const char *kind, char err[NL_ERR])
 {
 	static const char *const macvlan_modes[] = {"private", "vepa", "bridge", "passthru"};
-	static const uint32_t macvlan_values[] = {MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA, MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU};
+	static const uint32_t macvlan_values[] = {MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA, MACVLAN_MODE_BRIDGE,
+						  MACVLAN_MODE_PASSTHRU};
 	static const char *const ipvlan_modes[] = {"l2", "l3", "l3s"};
 	int is_mac = strcmp(kind, "macvlan") == 0;
 	int mode = -1;
@@ -165,7 +166,8 @@ static int lower_add(char **f, const char *kind, char err[NL_ERR])
 		if (strcmp(f[4], is_mac ? macvlan_modes[i] : ipvlan_modes[i]) == 0)
 			mode = i;
 	if (mode < 0) {
-		snprintf(err, NL_ERR, "%s mode '%s' is not one of %s", kind, f[4], is_mac ? "private, vepa, bridge, passthru" : "l2, l3, l3s");
+		snprintf(err, NL_ERR, "%s mode '%s' is not one of %s", kind, f[4],
+			 is_mac ? "private, vepa, bridge, passthru" : "l2, l3, l3s");
 		return -EINVAL;
 	}
 	NS_OR_FAIL(lower_ns, f[0]);

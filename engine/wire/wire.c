@@ -63,7 +63,8 @@ static int split(char *line, char *f[MAX_FIELDS])
 static size_t namespace_run(char **lines, size_t n)
 {
 	size_t k = 0;
-	while (k < n && strncmp(lines[k], "netns-add\t", 10) == 0 && !strchr(lines[k] + 10, '\t') && plain_field(lines[k] + 10))
+	while (k < n && strncmp(lines[k], "netns-add\t", 10) == 0 && !strchr(lines[k] + 10, '\t') &&
+	       plain_field(lines[k] + 10))
 		k++;
 	return k;
 }
@@ -115,7 +116,9 @@ static int wait_request(char **f, int n, char err[NL_ERR])
 		printf("ok %ld\n", ms);
 		return 1;
 	}
-	enum want_kind kind = strcmp(f[0], "wait-carrier") == 0 ? WANT_CARRIER : strcmp(f[0], "wait-port") == 0 ? WANT_PORT : WANT_ALL_PORTS;
+	enum want_kind kind = strcmp(f[0], "wait-carrier") == 0 ? WANT_CARRIER
+			      : strcmp(f[0], "wait-port") == 0 ? WANT_PORT
+			      : WANT_ALL_PORTS;
 	if (n != (kind == WANT_ALL_PORTS ? 2 : 3)) {
 		snprintf(err, NL_ERR, "%s takes %s", f[0], kind == WANT_ALL_PORTS ? "NS" : "NS DEV");
 		return -EINVAL;
@@ -182,7 +185,8 @@ int main(int argc, char **argv)
 				bad = k;
 		if ((!o && !is_wait) || (o && n != o->nfields + 1) || bad) {
 			fflush(stdout);
-			fprintf(stderr, "cnperf-wire: line %zu: malformed request '%s'%s\n", i + 1, f[0], bad ? " (a field is not a plain name, address or number)" : "");
+			fprintf(stderr, "cnperf-wire: line %zu: malformed request '%s'%s\n", i + 1, f[0],
+				bad ? " (a field is not a plain name, address or number)" : "");
 			usage();
 			return 2;
 		}

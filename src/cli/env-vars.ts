@@ -18,6 +18,10 @@ export const ENV_VARS: ReadonlyArray<{ name: string; meaning: string }> = [
     name: 'CNPERF_ENGINE',
     meaning: 'the traffic engine binary (default engine/cnperf-engine; tests point it at fakes)',
   },
+  {
+    name: 'CNPERF_ENGINE_DPDK',
+    meaning: 'the engine built with DPDK (default engine/cnperf-engine-dpdk; the engine bench runs an older one)',
+  },
   { name: 'CNPERF_WIRE', meaning: 'the netlink applier binary (default engine/cnperf-wire)' },
   { name: 'CNPERF_BPF', meaning: 'the BPF loader binary (default engine/bpf/cnperf-bpf)' },
   {

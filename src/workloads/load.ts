@@ -2,7 +2,7 @@
  * Latency under load (seed 003): a stream loads the datapath at a given rate while a periodic RTT
  * probe crosses the same path. The probe is open loop, as MoonGen's is: it sends each probe at its
  * planned time (spinning on the clock unless --pace sleep), never waits for replies, and a receiver
- * thread matches them by sequence (engine/probe.c). RTT runs from each probe's actual send stamp; the
+ * thread matches them by sequence (engine/rtt_openloop.c). RTT runs from each probe's actual send stamp; the
  * sender's lateness against its schedule is reported beside it, so a late wake-up is never charged to
  * the path; a lost probe is one loss. The load's sender gets a CPU of its own where the machine has one
  * (the output says what shares). The worst samples are kept.

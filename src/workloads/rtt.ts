@@ -51,7 +51,7 @@ export interface RttParams {
   raw: boolean;
   /**
    * open loop (latency under load): the client sends each probe at its planned time and never waits
-   * for replies; a receiver thread matches them by sequence (engine/probe.c)
+   * for replies; a receiver thread matches them by sequence (engine/rtt_openloop.c)
    */
   openLoop?: boolean;
   /** split every RTT into its parts from kernel and user timestamps on both ends */
