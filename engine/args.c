@@ -82,7 +82,7 @@ int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp", "xdp", "raw-ring", "dpdk"};
+static const char *const API_NAMES[] = {"send", "sendmmsg", "raw", "raw-mmsg", "tcp", "xdp", "raw-ring", "dpdk", "gso"};
 
 const char *api_name(enum stream_api a) { return API_NAMES[a]; }
 
@@ -196,7 +196,7 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				if (strcmp(v, API_NAMES[a]) == 0)
 					break;
 			if (a == sizeof API_NAMES / sizeof *API_NAMES)
-				FAIL("--api '%s': expected send, sendmmsg, raw, raw-mmsg, raw-ring, tcp, xdp or dpdk", v);
+				FAIL("--api '%s': expected send, sendmmsg, gso, raw, raw-mmsg, raw-ring, tcp, xdp or dpdk", v);
 			o->api = (enum stream_api)a;
 		} else if (strcmp(k, "--burst") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_BURST)

@@ -2,8 +2,8 @@
  * (stream.c) are shared by every method: they pace, count and close seconds; a method only opens
  * its sockets and moves one burst (or one receive batch). One file per family: io_udp.c (send,
  * sendmmsg, and the UDP receiver every datagram method uses), io_raw.c (AF_PACKET raw, raw-mmsg),
- * io_ring.c (AF_PACKET TPACKET_V3 rings), io_tcp.c (a TCP byte stream), io_xdp.c (AF_XDP, xsk.h),
- * io_dpdk.c (a DPDK virtio-user port, in cnperf-engine-dpdk only). */
+ * io_ring.c (AF_PACKET TPACKET_V3 rings), io_tcp.c (a TCP byte stream), io_gso.c (UDP GSO sends, GRO
+ * receives), io_xdp.c (AF_XDP, xsk.h), io_dpdk.c (a DPDK virtio-user port, in cnperf-engine-dpdk only). */
 #ifndef CNPERF_IO_H
 #define CNPERF_IO_H
 #include "args.h"
@@ -80,7 +80,12 @@ int udp_rx_open(const struct opts *o, struct io *io);
 int udp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *drops);
 uint64_t udp_rx_final_drops(struct io *io);
 
-extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp, io_xdp, io_raw_ring;
+extern const struct io_ops io_send, io_sendmmsg, io_raw, io_raw_mmsg, io_tcp, io_xdp, io_raw_ring, io_gso;
+
+/* UDP GSO (io_gso.c): one send carries at most this many segments, and MAX_UDP_PAYLOAD bytes. */
+#define GSO_MAX_SEGMENTS 64u
+/* What --api gso cannot send with these options (the usage error's text), or NULL. */
+const char *gso_refusal(const struct opts *o);
 
 /* xdp: the XDP mode the receiver's program ran in ("native", "generic"), "copy" for a sender
  * (bound in copy mode, no program); NULL for the other methods. */

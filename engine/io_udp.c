@@ -192,6 +192,8 @@ const struct io_ops *io_ops_of(enum stream_api api)
 		return &io_xdp;
 	case API_RAW_RING:
 		return &io_raw_ring;
+	case API_GSO:
+		return &io_gso;
 	case API_DPDK:
 		return &io_dpdk ? &io_dpdk : NULL; /* a weak symbol: only cnperf-engine-dpdk defines it */
 	}

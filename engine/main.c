@@ -32,7 +32,7 @@ static void usage(void)
 		"                    [--max-consecutive-lost N] [--raw-out FILE] [common]\n"
 		"       cnperf-engine stream-rx --bind IPV4:PORT [--api A] [--burst N] [--duration-ns NS] [--rcvbuf BYTES]\n"
 		"                    [common]\n"
-		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|raw|raw-mmsg|raw-ring|tcp|xdp]\n"
+		"       cnperf-engine stream-tx --server IPV4:PORT [--api send|sendmmsg|gso|raw|raw-mmsg|raw-ring|tcp|xdp]\n"
 		"                    [--size B] [--burst N] [--rate PPS] [--duration-ns NS] [--pace sleep|spin|auto]\n"
 		"                    [--dev IF --dst-mac MAC --src IPV4:PORT [--qdisc-bypass]]\n"
 		"                    (raw APIs, xdp; stream-rx: --dev for raw-ring, xdp)\n"

@@ -1,5 +1,8 @@
 /** The engine's stream APIs (its --api values), named once: the protocol's schema and the argv builders use them. */
-export const STREAM_APIS = ['send', 'sendmmsg', 'raw', 'raw-mmsg', 'raw-ring', 'xdp', 'tcp', 'dpdk'] as const;
+export const STREAM_APIS = ['send', 'sendmmsg', 'gso', 'raw', 'raw-mmsg', 'raw-ring', 'xdp', 'tcp', 'dpdk'] as const;
+
+/** UDP GSO: one send carries at most 64 segments (the kernel's UDP_MAX_SEGMENTS) and one UDP payload's bytes. */
+export const GSO_MAX_SEGMENTS = 64;
 
 /** The engine's size limits: a UDP payload (rtt, rr/crr requests, UDP streams), a TCP stream's write. */
 export const MAX_UDP_PAYLOAD = 65507;

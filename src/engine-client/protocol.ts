@@ -1,6 +1,6 @@
 /**
  * The engine's protocol, in one place: the arguments cnperf passes and the NDJSON events the
- * engine prints on stdout (engine/main.c, rtt.c, out.c are the other side). Every line is checked
+ * engine prints on stdout (engine/main.c, rtt_result.c, out.c are the other side). Every line is checked
  * against these schemas; an engine that says anything else is refused.
  */
 import os from 'node:os';
@@ -132,7 +132,10 @@ export const RrServerResult = z.object({
   errors: u64,
 });
 
-/** Seed 001's ladder of kernel APIs, socket to bypass: send < sendmmsg < raw < raw-mmsg < raw-ring < xdp; and TCP. */
+/**
+ * Seed 001's ladder of kernel APIs, socket to bypass: send < sendmmsg < gso < raw < raw-mmsg < raw-ring < xdp; and
+ * TCP.
+ */
 export const StreamApi = z.enum(STREAM_APIS);
 
 /** Per-second counters of one end of a stream (deltas; `ns` is the exact length of the interval). */
@@ -180,7 +183,7 @@ export const StreamTxResult = z.object({
 export const StreamRxResult = z.object({
   event: z.literal('result'),
   role: z.literal('stream-rx'),
-  call: z.enum(['recvmsg', 'recvmmsg', 'read', 'TPACKET_V3', 'AF_XDP', 'rte_eth_rx_burst']),
+  call: z.enum(['recvmsg', 'recvmmsg', 'recvmsg+UDP_GRO', 'read', 'TPACKET_V3', 'AF_XDP', 'rte_eth_rx_burst']),
   /** xdp: the mode the receiver's XDP program ran in (native where the driver has it) */
   xdp_mode: z.enum(['native', 'generic']).optional(),
   packets: u64,

@@ -116,7 +116,7 @@ export const WORKLOAD_OPTIONS = {
   api: def<string>({
     type: 'string',
     for: [...STREAMS, 'rtt'],
-    value: 'send,sendmmsg,raw,raw-mmsg,raw-ring,xdp,tcp',
+    value: 'send,sendmmsg,gso,raw,raw-mmsg,raw-ring,xdp,tcp',
     help: 'sending APIs, one run each (default send; rtt: send or xdp)',
     parse: text,
   }),
@@ -138,7 +138,7 @@ export const WORKLOAD_OPTIONS = {
     type: 'string',
     for: STREAMS,
     value: 'N',
-    help: 'datagrams per send call or paced burst',
+    help: 'datagrams per send call or paced burst (gso: as many as one send carries, up to 64)',
     parse: intIn(1, 1024),
   }),
   rate: def<string>({

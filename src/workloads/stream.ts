@@ -17,7 +17,7 @@ import {
 } from '../engine-client/protocol.js';
 import { readDropCounters } from '../local/counters.js';
 import { StreamApi as StreamApiEnum } from '../engine-client/protocol.js';
-import { MAX_TCP_WRITE, MAX_UDP_PAYLOAD, TCP_DEFAULT_WRITE } from '../engine-client/apis.js';
+import { GSO_MAX_SEGMENTS, MAX_TCP_WRITE, MAX_UDP_PAYLOAD, TCP_DEFAULT_WRITE } from '../engine-client/apis.js';
 import type { OptionValues } from '../options/options.js';
 import type { Endpoint, ServicePath, Topology } from '../topology/model.js';
 import { UserError } from '../util/errors.js';
@@ -207,7 +207,15 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
       throw new UserError('--qdisc-bypass applies to the raw APIs only (raw, raw-mmsg, raw-ring)');
     // TCP is a byte stream: one write of --size bytes at a time, no bursts. AF_XDP moves batches
     // through its rings: without --burst, a batch is the kernel's copy-mode TX batch (32 frames).
-    const burst = api === 'tcp' ? 1 : api === 'xdp' && v.burst === undefined ? XDP_DEFAULT_BURST : base.burst;
+    const burst =
+      api === 'tcp'
+        ? 1
+        : api === 'xdp' && v.burst === undefined
+          ? XDP_DEFAULT_BURST
+          : api === 'gso' && v.burst === undefined
+            ? gsoDefaultBurst(base.size)
+            : base.burst;
+    if (api === 'gso') checkGsoBurst(burst, base.size);
     return {
       ...base,
       // a TCP stream writes iperf3's 128 KiB unless --size says otherwise (64 B writes measure syscalls)
@@ -218,6 +226,28 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
       burstGiven: v.burst !== undefined,
     };
   });
+}
+
+/**
+ * --api gso's burst when --burst is not given: as many datagrams as one send may carry (64 segments, one UDP
+ * payload's bytes in all), the way QUIC stacks fill a GSO send.
+ */
+export function gsoDefaultBurst(size: number): number {
+  return Math.max(1, Math.min(GSO_MAX_SEGMENTS, Math.floor(MAX_UDP_PAYLOAD / size)));
+}
+
+function checkGsoBurst(burst: number, size: number): void {
+  if (burst > GSO_MAX_SEGMENTS)
+    throw new UserError(
+      `--api gso: --burst ${burst}: one send carries at most ${GSO_MAX_SEGMENTS} segments (the kernel's ` +
+        'UDP_MAX_SEGMENTS)',
+    );
+  if (burst * size > MAX_UDP_PAYLOAD)
+    throw new UserError(
+      `--api gso: --size ${size} × --burst ${burst} = ${burst * size} bytes: one send carries at most ` +
+        `${MAX_UDP_PAYLOAD}`,
+      `use --burst ${gsoDefaultBurst(size)} or less`,
+    );
 }
 
 /** The stream and sweep workloads' parameters: the base, flows, duration and warm-up (a duration). */

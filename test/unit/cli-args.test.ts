@@ -207,7 +207,7 @@ describe('quick arguments', () => {
     );
     userError(
       () => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,rdma']),
-      /--api 'rdma': expected one or more of send, sendmmsg, raw, raw-mmsg, raw-ring, xdp, tcp/,
+      /--api 'rdma': expected one or more of send, sendmmsg, gso, raw, raw-mmsg, raw-ring, xdp, tcp/,
     );
     userError(
       () => parseQuickArgs(['veth', '--workload', 'stream', '--api', 'send,dpdk']),
