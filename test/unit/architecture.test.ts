@@ -4,7 +4,8 @@
  * datapath declared once and derived everywhere else.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { openSync, readSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { QUICK_USAGE, dryRun, parseQuickArgs } from '../../src/cli/quick.js';
@@ -41,6 +42,29 @@ const SRC = path.join(ROOT, 'src');
 const files = sources(SRC).map((f) => ({ rel: path.relative(SRC, f), text: readFileSync(f, 'utf8') }));
 
 describe('architecture', () => {
+  it('git tracks no compiled binary: every ELF the build makes is ignored', (t) => {
+    let files: string[];
+    try {
+      files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    } catch {
+      t.skip('not a git checkout');
+      return;
+    }
+    const elf = files.filter((f) => {
+      const head = Buffer.alloc(4);
+      let fd: number;
+      try {
+        fd = openSync(path.join(ROOT, f), 'r');
+      } catch {
+        return false; // deleted in the work tree
+      }
+      const n = readSync(fd, head, 0, 4, 0);
+      closeSync(fd);
+      return n === 4 && head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    });
+    assert.deepEqual(elf, []);
+  });
+
   it('no line over 120 characters in src/, test/, bench/, scripts/ (`npm run format` wraps code)', () => {
     const dirs = ['src', 'test', 'bench', 'scripts'].map((d) => path.join(ROOT, d));
     const all = dirs.flatMap((d) => tree(d, /\.(ts|mjs)$/));
