@@ -378,10 +378,11 @@ function tcpProbes(seconds: number): Probe[] {
   return [
     {
       group,
-      tool: 'cnperf tcp (64 KiB writes)',
+      // like for like: cnperf's default write is iperf3's 128 KiB (until 2026-12-06 this row wrote 64 KiB)
+      tool: 'cnperf tcp (128 KiB writes, the default)',
       unit: 'Gbit/s',
       values: [],
-      run: () => cnperfStream('tcp', seconds, ['--size', '65507']).rx_gbps,
+      run: () => cnperfStream('tcp', seconds).rx_gbps,
     },
     {
       group,
@@ -547,7 +548,7 @@ function attempt(p: Probe): number {
 }
 
 /**
- * TCP request/response (netperf's TCP_RR) over veth: cnperf's rr (one connection, epoll) beside
+ * TCP request/response (netperf's TCP_RR) over veth: cnperf's rr (one connection: write, blocking read) beside
  * sockperf's TCP ping-pong, 64 B each way, back to back. netperf itself is not in Debian.
  */
 function rrProbes(seconds: number): Probe[] {

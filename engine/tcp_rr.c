@@ -304,6 +304,77 @@ static int rr_advance(struct rr_run *r, struct rr_flow *f, uint32_t idx, uint32_
 	return -1;
 }
 
+/* The single-connection path's socket: blocking, its reads giving up after --timeout (SO_RCVTIMEO,
+ * rounded up so a read never gives up early); with --wait spin it stays non-blocking. */
+static int rr_blocking(struct rr_run *r, struct rr_flow *f)
+{
+	if (r->o->wait == WAIT_SPIN)
+		return 0;
+	const uint64_t us = (r->o->timeout_ns + 999) / 1000;
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000)};
+	const int fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0 || fcntl(f->fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    setsockopt(f->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+		return -1;
+	return 0;
+}
+
+/* One persistent connection, TCP_RR's common case: the request's write, then reads that block for the
+ * response — two system calls per transaction, as netperf's and sockperf's clients make — instead of the
+ * event loop's write, epoll_wait and read (3.85 calls per transaction under strace here, and a p50 5 %
+ * above sockperf's in the bench). The socket blocks with SO_RCVTIMEO = --timeout; with --wait spin it
+ * stays non-blocking and the reads spin to the deadline. Returns the RTT, or RAW_LOST (counted). */
+static int64_t rr_one_transaction(struct rr_run *r, struct rr_flow *f, uint64_t txn)
+{
+	const struct opts *o = r->o;
+	if (f->fd < 0) {
+		if (rr_open_persistent(r, f, 0) < 0 || rr_blocking(r, f) < 0) {
+			r->n.connect_errors++;
+			rr_finish(r, f, 0);
+			return RAW_LOST;
+		}
+	}
+	f->txn = txn;
+	f->state = RR_SENDING;
+	const uint64_t t0 = now_ns(), deadline = t0 + o->timeout_ns;
+	for (uint32_t done = 0; done < o->size;) {
+		const ssize_t n = write(f->fd, r->tx, o->size - done);
+		if (n < 0 && errno == EINTR && !stop_requested)
+			continue;
+		if (n < 0) {
+			r->n.io_errors++;
+			rr_finish(r, f, 0);
+			return RAW_LOST;
+		}
+		done += (uint32_t)n;
+	}
+	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
+	for (uint32_t got = 0; got < r->rsize;) {
+		const ssize_t n = recv(f->fd, r->rx, r->rsize - got, flags);
+		if (n > 0) {
+			got += (uint32_t)n;
+			continue;
+		}
+		const int waiting = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+		if (waiting && stop_requested) {
+			rr_finish(r, f, 0); /* interrupted, not lost: the caller does not count the slot */
+			return RAW_LOST;
+		}
+		if (waiting && (errno == EINTR || (o->wait == WAIT_SPIN && now_ns() < deadline)))
+			continue;
+		if (waiting)
+			r->n.timeouts++; /* SO_RCVTIMEO expired, or spun past the deadline */
+		else
+			r->n.resets++; /* the server closed or reset the connection mid-transaction */
+		rr_finish(r, f, 0);
+		return RAW_LOST;
+	}
+	const uint64_t t1 = now_ns();
+	f->state = RR_IDLE;
+	r->n.completed++;
+	return (int64_t)(t1 - t0);
+}
+
 int rr_client(const struct opts *o)
 {
 	if (prepare_process(o) < 0)
@@ -346,8 +417,34 @@ int rr_client(const struct opts *o)
 	for (uint32_t i = 0; i < flows; i++)
 		fl[i].next = o->interval_ns ? rr_first_start(t_start, o->interval_ns, i, flows) : t_start;
 
-	/* ---- measured loop: the transactions' own calls, epoll and the vDSO clock only ---- */
-	while (settled < total && !aborted) {
+	const int one_connection = flows == 1 && !o->crr;
+	if (one_connection && rr_blocking(&r, &fl[0]) < 0) {
+		ev_error("socket", "making the connection blocking: %s", strerror(errno));
+		return 1;
+	}
+	/* ---- measured loop, one connection: write, read, the vDSO clock ---- */
+	for (uint64_t i = 0, next = t_start; one_connection && i < total; i++) {
+		if (stop_requested) {
+			aborted = "signal";
+			break;
+		}
+		if (o->interval_ns && i > 0) {
+			r.n.misses += (uint64_t)schedule_next(&next, o->interval_ns, now_ns());
+			wait_until(next, o->pace);
+		}
+		issued++;
+		const int64_t rtt = rr_one_transaction(&r, &fl[0], i);
+		if (rtt < 0 && stop_requested) {
+			aborted = "signal";
+			issued--; /* interrupted, not lost: the slot does not count */
+			break;
+		}
+		settled++;
+		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
+			break;
+	}
+	/* ---- measured loop, many connections or crr: the transactions' own calls, epoll and the vDSO clock ---- */
+	while (!one_connection && settled < total && !aborted) {
 		if (stop_requested) {
 			aborted = "signal";
 			break;
