@@ -14,7 +14,8 @@ enum wait_mode { WAIT_BLOCK = 0, WAIT_SPIN = 1, WAIT_YIELD = 2 };
 enum pace_mode { PACE_SLEEP = 0, PACE_SPIN = 1, PACE_YIELD = 2, PACE_AUTO = 3 };
 const char *pace_name(enum pace_mode p);
 /* How stream-tx sends (seed 001, Table 1) and, mirrored, how stream-rx receives. */
-enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING, API_DPDK, API_GSO };
+enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING, API_DPDK,
+		 API_GSO };
 
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
