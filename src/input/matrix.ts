@@ -221,12 +221,15 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
             src ? key : undefined,
           );
         }
-        if (quick.jobs.length !== 1)
+        if (quick.jobs.length !== 1) {
+          // one command's several results (--api send,tcp; a load's --rate idle,20k) are an axis here
+          const listed = (['api', 'rate'] as const).find((k) => String(final.values.get(k)?.value ?? '').includes(','));
           throw new CaseError(
-            `${label}: give 'api' as a list (an axis), not a comma-separated string`,
-            final.values.get('api')?.source ?? [...entriesPath, i],
-            'api',
+            `${label}: give '${listed ?? 'api'}' as a list (an axis), not a comma-separated string`,
+            final.values.get(listed ?? 'api')?.source ?? [...entriesPath, i],
+            listed ?? 'api',
           );
+        }
         const key = `${workloads.length > 1 ? `${workload}|` : ''}${label}|${Object.entries(flat)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${String(v)}`)

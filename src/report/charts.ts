@@ -4,6 +4,7 @@
  */
 import { COMPONENTS } from '../stats/breakdown.js';
 import type { CaseStats } from './cases.js';
+import { loadCurves } from './load-curves.js';
 import { sweepSummaryOf } from './run-tables.js';
 import { barChart, cdfChart, lineChart, stackedBarChart, type Series } from './svg.js';
 import { probesOf } from './why.js';
@@ -81,6 +82,19 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
         yLabel: 'p50, µs',
         series: bySvc,
         xLog: true,
+        yMin: 0,
+      }),
+    });
+  const overLoad = loadCurves(cases);
+  if (overLoad.length)
+    out.push({
+      id: 'latency-over-load',
+      svg: lineChart({
+        kind: 'latency-over-load',
+        title: "Probe RTT over the load's achieved rate (open loop; idle at 0)",
+        xLabel: 'load received, kpps',
+        yLabel: 'RTT, µs',
+        series: overLoad,
         yMin: 0,
       }),
     });

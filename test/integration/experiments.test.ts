@@ -57,7 +57,7 @@ const STUDIES: Record<string, string[]> = {
   'ara-throughput': ['throughput', 'cpu', 'softirqs-per-packet', 'irqs-per-packet'],
   'ara-rate-curves': ['rate-curves', 'max-sustained', 'cpu'],
   'lei-overlay': ['throughput', 'scaling-flows', 'cpu', 'softirqs-per-packet'],
-  'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'cpu'],
+  'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'latency-over-load', 'cpu'],
   'claassen-modules': ['throughput-tcp', 'scaling-flows-tcp', 'cpu'],
   'ebpf-paths': ['rtt-cdf', 'rtt-p99', 'throughput', 'traversals', 'cpu'],
   'kube-proxy-services': ['rtt-cdf', 'txn-cdf', 'scaling-services', 'cpu'],

@@ -214,6 +214,19 @@ scales:
       () => parseExperimentText('name: t\nworkload: stream\ndatapaths: [veth]\nparams: {api: "send,raw"}\n', 'x.yaml'),
       /x\.yaml:4:10: quick scale: veth: give 'api' as a list/,
     );
+    // a load's levels likewise: each level its own case, the report joins them into one curve
+    assert.throws(
+      () => parseExperimentText('name: t\nworkload: load\ndatapaths: [veth]\nparams: {rate: "idle,20k"}\n', 'x.yaml'),
+      /x\.yaml:4:10: quick scale: veth: give 'rate' as a list/,
+    );
+    const levels = parseExperimentText(
+      'name: t\nworkload: load\ndatapaths: [veth]\nparams: {rate: [idle, 20k]}\n',
+      'x.yaml',
+    );
+    assert.deepEqual(
+      expandCases(levels.spec, 'quick').map((c) => c.label),
+      ['veth rate=idle', 'veth rate=20k'],
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { caseStats } from '../../src/report/cases.js';
 import { csvReport, htmlReport } from '../../src/report/html.js';
 import { charts } from '../../src/report/charts.js';
+import { loadCurves } from '../../src/report/load-curves.js';
 import { compareCases } from '../../src/report/compare.js';
 import { cdfChart, esc, niceTicks } from '../../src/report/svg.js';
 import { Histogram } from '../../src/stats/histogram.js';
@@ -123,6 +124,40 @@ describe('HTML report', () => {
     assert.equal(marks(cs.find((c) => c.id === 'rtt-p99')!.svg), 2);
     assert.equal(marks(cs.find((c) => c.id === 'cpu')!.svg), 2 * 5, 'two bars of five parts');
     assert.ok(marks(cs.find((c) => c.id === 'rtt-cdf')!.svg) > 20);
+  });
+  it("load levels: the probe's p50/p99/p99.9 over the load each level achieved, idle at 0, one curve per entry", () => {
+    // an experiment's rate axis: veth at idle, 20k and 50k (received 19.5k and 41k), 2 repeats each
+    const level = (rate: string, rx: number | null, center: number) =>
+      [1, 2].map((k) => {
+        const r = rttRun(`${rate}${k}`, 'veth', center, k);
+        return {
+          ...r,
+          workload: 'load',
+          case_key: `veth|rate=${rate}`,
+          case_label: `veth rate=${rate}`,
+          summary: {
+            ...r.summary,
+            level: rate,
+            stream: rx === null ? null : streamSummary({ rx_pps: rx }),
+          },
+        } as RunRecord;
+      });
+    const cases = [
+      caseStats('veth|rate=50k', level('50k', 41_000, 90_000)),
+      caseStats('veth|rate=idle', level('idle', null, 30_000)),
+      caseStats('veth|rate=20k', level('20k', 19_500, 45_000)),
+    ];
+    const chart = charts(cases).find((c) => c.id === 'latency-over-load');
+    assert.ok(chart, 'a latency-over-load chart');
+    for (const name of ['veth p50', 'veth p99', 'veth p99.9']) assert.ok(chart.svg.includes(name), name);
+    const series = loadCurves(cases);
+    assert.deepEqual(
+      series.find((x) => x.name === 'veth p50')!.points.map(([x]) => x),
+      [0, 19.5, 41],
+      'ordered by the achieved load, idle at 0',
+    );
+    // one level alone is no curve
+    assert.deepEqual(loadCurves(cases.slice(0, 1)), []);
   });
   it('stream cases over flows: throughput bars with intervals and a scaling line', () => {
     const cases = [1, 2, 4].map((f) =>
