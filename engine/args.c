@@ -113,6 +113,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			o->crr = 1;
 			continue;
 		}
+		if (strcmp(k, "--zerocopy") == 0) {
+			o->zerocopy = 1;
+			continue;
+		}
 		if (strcmp(k, "--vhost-server") == 0) {
 			o->vhost_server = 1;
 			continue;
@@ -231,10 +235,10 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			if (len < 1 || len > 15 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
 				FAIL("--congestion '%s': expected a congestion control's name (1..15 of a-z, 0-9, _)", v);
 			o->congestion = v;
-		} else if (strcmp(k, "--rcvbuf") == 0) {
+		} else if (strcmp(k, "--rcvbuf") == 0 || strcmp(k, "--sndbuf") == 0) {
 			if (parse_u64(v, &n) || n < 4096 || n > (1ull << 30))
-				FAIL("--rcvbuf '%s': expected 4096..1073741824 bytes", v);
-			o->rcvbuf = n;
+				FAIL("%s '%s': expected 4096..1073741824 bytes", k, v);
+			*(k[2] == 'r' ? &o->rcvbuf : &o->sndbuf) = n;
 		} else if (strcmp(k, "--xdp-frames") == 0 || strcmp(k, "--xdp-ring") == 0) {
 			if (parse_u64(v, &n) || n < 64 || n > (1u << 20) || (n & (n - 1)))
 				FAIL("%s '%s': expected a power of two, 64..1048576", k, v);

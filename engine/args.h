@@ -48,7 +48,9 @@ struct opts {
 	int have_src;
 	int qdisc_bypass;         /* raw APIs: PACKET_QDISC_BYPASS */
 	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */
+	uint64_t sndbuf;          /* stream-tx: SO_SNDBUFFORCE bytes; 0 = the kernel's default */
 	const char *congestion;   /* stream-tx --api tcp: TCP_CONGESTION; NULL = the kernel's default */
+	int zerocopy;             /* stream-tx --api tcp: send with MSG_ZEROCOPY (SO_ZEROCOPY) */
 	uint32_t xdp_frames;      /* xdp: UMEM frames of 2 KiB (power of two) */
 	uint32_t xdp_ring;        /* xdp: entries of each AF_XDP ring (power of two, < xdp_frames) */
 

@@ -36,6 +36,9 @@ struct io {
 	uint32_t slots;
 	uint32_t ovfl;
 	uint64_t stream_bytes; /* tcp rx: bytes so far, so whole messages are counted exactly */
+	/* tcp tx --zerocopy: sends the kernel completed, and those it completed by copying after all */
+	uint64_t zc_completed, zc_copied;
+	uint32_t zc_sends; /* sends since the last reading of completions */
 	struct xsk *xsk;       /* xdp: the AF_XDP socket (xsk.h) */
 	struct pring *ring;    /* raw-ring: the mapped packet ring (io_ring.c) */
 	struct dport *dpdk;    /* dpdk: the DPDK port (io_dpdk.c, cnperf-engine-dpdk only) */

@@ -41,7 +41,7 @@ static int gso_tx_open(const struct opts *o, struct io *io)
 		return -1;
 	}
 	io->fd = udp_connected(o);
-	if (io->fd < 0)
+	if (io->fd < 0 || force_buffer(io->fd, SO_SNDBUFFORCE, o->sndbuf) < 0)
 		return -1;
 	int seg = (int)o->size;
 	if (setsockopt(io->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) < 0) {

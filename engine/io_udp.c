@@ -41,7 +41,7 @@ int udp_tx_connect(const struct opts *o, struct io *io)
 	}
 	io->len = o->size;
 	io->fd = udp_connected(o);
-	if (io->fd < 0)
+	if (io->fd < 0 || force_buffer(io->fd, SO_SNDBUFFORCE, o->sndbuf) < 0)
 		return -1;
 	return tx_burst_headers(io, o->burst);
 }
@@ -105,14 +105,8 @@ int udp_rx_open(const struct opts *o, struct io *io)
 		io->msgs[i].msg_hdr.msg_iovlen = 1;
 		io->msgs[i].msg_hdr.msg_control = io->ctrl + (size_t)i * CMSG_SPACE(sizeof(uint32_t));
 	}
-	if (o->rcvbuf) {
-		/* FORCE: past net.core.rmem_max (we are root). The kernel doubles it for its bookkeeping. */
-		int want = (int)o->rcvbuf;
-		if (setsockopt(io->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0) {
-			ev_error("socket", "SO_RCVBUFFORCE %d: %s", want, strerror(errno));
-			return -1;
-		}
-	}
+	if (force_buffer(io->fd, SO_RCVBUFFORCE, o->rcvbuf) < 0)
+		return -1;
 	return 0;
 }
 

@@ -113,6 +113,17 @@ int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const cha
 	return 0;
 }
 
+int force_buffer(int fd, int opt, uint64_t bytes)
+{
+	if (!bytes)
+		return 0;
+	const int want = (int)bytes;
+	if (setsockopt(fd, SOL_SOCKET, opt, &want, sizeof want) == 0)
+		return 0;
+	ev_error("socket", "%s %d: %s", opt == SO_RCVBUFFORCE ? "SO_RCVBUFFORCE" : "SO_SNDBUFFORCE", want, strerror(errno));
+	return -1;
+}
+
 int local_addr(int fd, struct sockaddr_in *a)
 {
 	socklen_t al = sizeof *a;

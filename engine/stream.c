@@ -17,19 +17,37 @@
 
 struct period {
 	uint64_t start, packets, bytes, errors, drops, index;
+	/* a TCP sender's socket, whose TCP_INFO each second adds: retransmits in it, cwnd and srtt at its end */
+	const struct io *tcp;
+	uint32_t retrans_seen;
 };
+
+/* ,"retransmits":N,"cwnd":N,"srtt_us":N for a TCP sender's second (one getsockopt per second, as the
+ * write() of the event itself); "" otherwise. */
+static void tcp_second(struct period *p, char *out, size_t cap)
+{
+	out[0] = 0;
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	if (!p->tcp || getsockopt(p->tcp->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0)
+		return;
+	snprintf(out, cap, ",\"retransmits\":%u,\"cwnd\":%u,\"srtt_us\":%u", ti.tcpi_total_retrans - p->retrans_seen,
+		 ti.tcpi_snd_cwnd, ti.tcpi_rtt);
+	p->retrans_seen = ti.tcpi_total_retrans;
+}
 
 /* One line per second, from a stack buffer with one write(): no allocation in the loops.
  * The interval is [p->start, end); the next one starts at end. */
 static void emit_interval(const char *role, struct period *p, uint64_t now)
 {
-	char buf[320];
+	char buf[400], tcp[96];
+	tcp_second(p, tcp, sizeof tcp);
 	int n = snprintf(buf, sizeof buf,
 			 "{\"event\":\"interval\",\"role\":\"%s\",\"t\":%llu,\"start\":%llu,\"ns\":%llu,\"packets\":%llu,"
-			 "\"bytes\":%llu,\"errors\":%llu,\"drops\":%llu}\n",
+			 "\"bytes\":%llu,\"errors\":%llu,\"drops\":%llu%s}\n",
 			 role, (unsigned long long)p->index, (unsigned long long)p->start, (unsigned long long)(now - p->start),
 			 (unsigned long long)p->packets, (unsigned long long)p->bytes,
-			 (unsigned long long)p->errors, (unsigned long long)p->drops);
+			 (unsigned long long)p->errors, (unsigned long long)p->drops, tcp);
 	if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0) {
 		/* reader gone; the supervisor will stop us */
 	}
@@ -118,6 +136,12 @@ static void emit_tx_result(const struct opts *o, const struct tx_totals *t)
 		ev_i64(b, "retransmits", t->retransmits);
 	if (t->congestion[0])
 		ev_str(b, "congestion", t->congestion);
+	if (t->sndbuf)
+		ev_u64(b, "sndbuf", t->sndbuf);
+	if (t->zerocopy_sends >= 0) {
+		ev_i64(b, "zerocopy_sends", t->zerocopy_sends);
+		ev_i64(b, "zerocopy_copied", t->zerocopy_copied);
+	}
 	ev_u64(b, "duration_ns", t->duration_ns);
 	ev_str(b, "stopped", stop_requested ? "signal" : NULL);
 	ev_end(b);
@@ -148,7 +172,7 @@ int tx_loop(const struct opts *o, const struct io_ops *ops, struct io *io, struc
 {
 	uint64_t packets = 0, bytes = 0, errors = 0, short_sends = 0, missed = 0, k = 0;
 	const uint64_t start = now_ns(), end = start + o->duration_ns, spun_before = pace_spun_ns();
-	struct period p = {.start = start};
+	struct period p = {.start = start, .tcp = o->api == API_TCP ? io : NULL};
 	/* ---- send loop ---- */
 	for (;;) {
 		uint64_t now = now_ns();
@@ -228,6 +252,12 @@ int stream_tx(const struct opts *o)
 	memset(t.congestion, 0, sizeof t.congestion);
 	if (o->api == API_TCP && getsockopt(io.fd, IPPROTO_TCP, TCP_CONGESTION, t.congestion, &cl) < 0)
 		t.congestion[0] = 0;
+	int sndbuf = 0;
+	socklen_t sl = sizeof sndbuf;
+	const int socket_api = o->api == API_SEND || o->api == API_SENDMMSG || o->api == API_GSO || o->api == API_TCP;
+	t.sndbuf = socket_api && getsockopt(io.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) == 0 ? (uint64_t)sndbuf : 0;
+	t.zerocopy_sends = o->zerocopy ? (int64_t)io.zc_completed : -1;
+	t.zerocopy_copied = o->zerocopy ? (int64_t)io.zc_copied : -1;
 	io_xdp_close(&io);
 	if (ops->close)
 		ops->close(&io);
@@ -331,11 +361,14 @@ int stream_rx(const struct opts *o)
 		ops->close(&io);
 	if (failed)
 		return 1;
-	if (o->api == API_TCP && io.listen_fd >= 0 && io.fd != io.listen_fd)
+	if (o->api == API_TCP && io.listen_fd >= 0 && io.fd != io.listen_fd) {
+		/* the connection's receive buffer as it ended (autotuned unless --rcvbuf fixed it) */
+		getsockopt(io.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl);
 		close(io.fd); /* lets the TCP sender's final read() see EOF */
+	}
 	if (have_snmp)
 		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
-	t.rcvbuf = udp ? (uint64_t)rcvbuf : 0;
+	t.rcvbuf = udp || o->api == API_TCP ? (uint64_t)rcvbuf : 0;
 	t.snmp_rcvbuf_errors = have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1;
 	t.snmp_in_errors = have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1;
 	emit_rx_result(&t);

@@ -12,6 +12,8 @@ struct tx_totals {
 	uint64_t spin_ns; /* what pacing spun on the clock (auto, spin): its CPU cost */
 	int64_t retransmits; /* TCP: segments the sender retransmitted (TCP_INFO), -1 otherwise */
 	char congestion[16]; /* TCP: the congestion control the connection ran ('' otherwise) */
+	uint64_t sndbuf;     /* a socket's send buffer as the kernel sized it (SO_SNDBUF); 0: not a socket */
+	int64_t zerocopy_sends, zerocopy_copied; /* --zerocopy: completions, and those copied after all; -1 else */
 };
 struct rx_totals {
 	const char *call;

@@ -76,6 +76,8 @@ int main(void)
 	CHECK(parse("--server 1.2.3.4:5 --open-loop", &o, err) == 0 && o.open_loop == 1);
 	CHECK(parse("--bind 1.2.3.4:5 --rcvbuf 16777216", &o, err) == 0 && o.rcvbuf == 16777216);
 	CHECK(parse("--bind 1.2.3.4:5 --rcvbuf 100", &o, err) < 0 && strstr(err, "--rcvbuf"));
+	CHECK(parse("--server 1.2.3.4:5 --sndbuf 1048576", &o, err) == 0 && o.sndbuf == 1048576 && o.rcvbuf == 0);
+	CHECK(parse("--server 1.2.3.4:5 --sndbuf 100", &o, err) < 0 && strstr(err, "--sndbuf '100'"));
 	CHECK(parse("--bind 1.2.3.4:5 --stamps-out /tmp/s.bin", &o, err) == 0 && strcmp(o.stamps_out, "/tmp/s.bin") == 0);
 	CHECK(valid_netns_name("cnp1-x") && !valid_netns_name("a/b") && !valid_netns_name(".."));
 	return check_done("args");

@@ -133,6 +133,10 @@ export interface StreamTxArgs extends ProcessOptions {
   pace: PaceMode;
   /** --api tcp: the connection's congestion control (TCP_CONGESTION) */
   congestion?: string;
+  /** SO_SNDBUFFORCE bytes (absent: the kernel default) */
+  sndbuf?: number;
+  /** --api tcp: send with MSG_ZEROCOPY */
+  zerocopy?: boolean;
   /** raw APIs and xdp: where frames leave, the next hop's MAC, and the source written into them */
   raw?: { dev: string; dstMac: string; src: string; qdiscBypass: boolean };
 }
@@ -156,6 +160,8 @@ export function streamTxArgv(o: StreamTxArgs): string[] {
     o.pace,
     ...processArgs(o),
     ...(o.congestion ? ['--congestion', o.congestion] : []),
+    ...(o.sndbuf ? ['--sndbuf', String(o.sndbuf)] : []),
+    ...(o.zerocopy ? ['--zerocopy'] : []),
   ];
   if (o.raw) {
     a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', `${o.raw.src}:9`);

@@ -150,6 +150,12 @@ export const IntervalEvent = z.object({
   bytes: u64,
   errors: u64,
   drops: u64,
+  /** a TCP sender's second (TCP_INFO at its end): segments retransmitted in it */
+  retransmits: u64.optional(),
+  /** ... the congestion window, segments */
+  cwnd: u64.optional(),
+  /** ... the smoothed RTT, µs */
+  srtt_us: u64.optional(),
 });
 
 export const StreamTxResult = z.object({
@@ -176,6 +182,11 @@ export const StreamTxResult = z.object({
   retransmits: u64.optional(),
   /** TCP: the congestion control the connection ran */
   congestion: z.string().optional(),
+  /** socket APIs: the send buffer as the kernel sized it (SO_SNDBUF, doubled from what was asked) */
+  sndbuf: u64.optional(),
+  /** --zerocopy: sends the kernel completed, and of those the ones it copied after all */
+  zerocopy_sends: u64.optional(),
+  zerocopy_copied: u64.optional(),
   duration_ns: u64,
   stopped: z.literal('signal').nullable(),
 });

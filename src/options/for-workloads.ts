@@ -160,6 +160,11 @@ export const WORKLOAD_OPTIONS = {
     for: STREAMS,
     help: 'raw APIs (raw, raw-mmsg, raw-ring): PACKET_QDISC_BYPASS',
   }),
+  zerocopy: def({
+    type: 'boolean',
+    for: STREAMS,
+    help: '--api tcp: send with MSG_ZEROCOPY; the result says how many sends the kernel copied after all',
+  }),
   congestion: def<string>({
     type: 'string',
     for: STREAMS,
@@ -176,6 +181,13 @@ export const WORKLOAD_OPTIONS = {
     for: STREAMS,
     value: 'BYTES',
     help: "the receiver's socket buffer (SO_RCVBUFFORCE; default: the kernel's)",
+    parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30),
+  }),
+  sndbuf: def<number>({
+    type: 'string',
+    for: STREAMS,
+    value: 'BYTES',
+    help: "the sender's socket buffer (SO_SNDBUFFORCE; send, sendmmsg, gso, tcp; default: the kernel's)",
     parse: (t, f) => parseBytes(t, f, 4096, 2 ** 30),
   }),
   flows: def<number>({

@@ -54,6 +54,14 @@ export interface StreamSummary {
   tcp_retransmits?: number | null;
   /** TCP: the congestion control the connection ran (as the kernel said after the run) */
   tcp_congestion?: string | null;
+  /** TCP: each sender's seconds, as iperf3 prints them: retransmits in the second, cwnd (segments) and smoothed
+   * RTT at its end (TCP_INFO) */
+  tcp_per_second?: Array<{ flow: number; t: number; retransmits: number; cwnd: number; srtt_us: number }>;
+  /** socket APIs: the first sender's send buffer as the kernel sized it (SO_SNDBUF) */
+  sndbuf?: number;
+  /** --zerocopy: the senders' MSG_ZEROCOPY sends the kernel completed, and the share it copied after all (a local
+   * receiver always makes it copy) */
+  tcp_zerocopy?: { sends: number; copied_share: number | null };
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
 }

@@ -67,8 +67,17 @@ export function streamOutcomeOf(
             ? null
             : outs.reduce((a, o) => a + o.tx.retransmits!, 0),
           tcp_congestion: out.tx.congestion ?? null,
+          tcp_per_second: outs.flatMap((o, flow) =>
+            o.txSeries.flatMap((iv) =>
+              iv.cwnd === undefined
+                ? []
+                : [{ flow, t: iv.t, retransmits: iv.retransmits!, cwnd: iv.cwnd, srtt_us: iv.srtt_us! }],
+            ),
+          ),
         }
       : {}),
+    ...(out.tx.sndbuf !== undefined ? { sndbuf: out.tx.sndbuf } : {}),
+    ...(out.tx.zerocopy_sends !== undefined ? { tcp_zerocopy: zerocopyOf(outs.map((o) => o.tx)) } : {}),
   };
   if (outs.length > 1) {
     summary.per_flow = outs.map((o) => ({
@@ -104,6 +113,16 @@ export function streamOutcomeOf(
 }
 
 /** Refuses a raw API on a datapath whose frames cannot be addressed that way. */
+
+/** The senders' zero-copy sends, summed over flows, and the share the kernel copied after all. */
+function zerocopyOf(tx: Array<{ zerocopy_sends?: number; zerocopy_copied?: number }>): {
+  sends: number;
+  copied_share: number | null;
+} {
+  const sends = tx.reduce((a, t) => a + (t.zerocopy_sends ?? 0), 0);
+  const copied = tx.reduce((a, t) => a + (t.zerocopy_copied ?? 0), 0);
+  return { sends, copied_share: sends ? Number((copied / sends).toFixed(4)) : null };
+}
 
 /** The share of the senders' time their pacing spun on the clock (summed over flows), or null where unreported. */
 function spinShare(tx: Array<{ spin_ns?: number; duration_ns: number }>): number | null {

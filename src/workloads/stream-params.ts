@@ -30,6 +30,10 @@ export interface StreamParams {
   qdiscBypass: boolean;
   /** the receiver's socket buffer (SO_RCVBUFFORCE bytes); absent: the kernel's default */
   rcvbuf?: number;
+  /** the sender's socket buffer (SO_SNDBUFFORCE bytes); absent: the kernel's default */
+  sndbuf?: number;
+  /** --zerocopy: a TCP stream sends with MSG_ZEROCOPY */
+  zerocopy?: boolean;
   /** --congestion: a TCP stream's congestion control (absent: the kernel's default) */
   congestion?: string;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */

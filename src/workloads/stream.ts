@@ -83,6 +83,8 @@ export function streamTxCommand(
     durationNs: p.durationNs,
     pace: p.pace,
     ...(p.api === 'tcp' && p.congestion ? { congestion: p.congestion } : {}),
+    ...(p.sndbuf ? { sndbuf: p.sndbuf } : {}),
+    ...(p.api === 'tcp' && p.zerocopy ? { zerocopy: true } : {}),
     netns: client.netns,
     cpu: p.cpus?.[0],
     rtPrio: p.rtPrio,
@@ -164,6 +166,8 @@ export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams 
   if (v.rate !== undefined && rate === 'one') base.ratePps = parseRate(v.rate, '--rate');
   base.qdiscBypass = v['qdisc-bypass'] ?? false;
   if (v.rcvbuf !== undefined) base.rcvbuf = v.rcvbuf;
+  if (v.sndbuf !== undefined) base.sndbuf = v.sndbuf;
+  if (v.zerocopy) base.zerocopy = true;
   if (v.congestion !== undefined) base.congestion = v.congestion;
   return base;
 }
@@ -199,8 +203,15 @@ export function perApi(v: OptionValues, base: StreamParams): StreamParams[] {
         `--rcvbuf sizes a UDP socket's buffer: the ` +
           `${api} receiver reads a ring on the device instead${api === 'xdp' ? ' (size it with --xdp-ring)' : ''}`,
       );
+    if (base.sndbuf !== undefined && (raw || api === 'dpdk'))
+      throw new UserError(
+        `--sndbuf sizes a socket's send buffer: the ${api} sender hands frames to the device directly`,
+        'it applies to --api send, sendmmsg, gso and tcp',
+      );
     if (base.xdp && !apis.includes('xdp'))
       throw new UserError('--xdp-frames and --xdp-ring size the AF_XDP socket: they apply to --api xdp');
+    if (base.zerocopy && !apis.includes('tcp'))
+      throw new UserError('--zerocopy sends a TCP stream with MSG_ZEROCOPY: it applies to --api tcp');
     if (base.congestion !== undefined && !apis.includes('tcp'))
       throw new UserError("--congestion sets a TCP connection's congestion control: it applies to --api tcp");
     if (base.qdiscBypass && !apis.some((x) => x.startsWith('raw')))
@@ -306,6 +317,8 @@ export function streamRecord(p: StreamParams): Record<string, unknown> {
     qdisc_bypass: p.qdiscBypass,
     flows: p.flows,
     rcvbuf: p.rcvbuf ?? null,
+    ...(p.sndbuf ? { sndbuf: p.sndbuf } : {}),
+    ...(p.zerocopy ? { zerocopy: true } : {}),
     ...(p.congestion ? { congestion: p.congestion } : {}),
   };
 }

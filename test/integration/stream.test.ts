@@ -45,10 +45,26 @@ describe('stream through real datapaths', () => {
       });
     }
     it(`${datapath} / tcp: the receiver reads exactly the bytes the sender wrote`, async () => {
-      const { s, tx, rx } = await stream(datapath, { api: 'tcp', size: 1000, durationNs: 2e9, warmupNs: 0 });
+      const { s, tx, rx } = await stream(datapath, {
+        api: 'tcp',
+        size: 1000,
+        durationNs: 2e9,
+        warmupNs: 0,
+        sndbuf: 1 << 20,
+        rcvbuf: 1 << 20,
+      });
       assert.ok(tx.bytes > 1e6);
       assert.equal(rx.bytes, tx.bytes);
       assert.equal(s.loss_ratio, 0);
+      // the buffers asked for, as the kernel sized them (it doubles what it is given, for its bookkeeping)
+      assert.equal(s.sndbuf, 2 << 20);
+      assert.equal(rx.rcvbuf, 2 << 20);
+      // iperf3's per-second columns: one row per second the sender ran, its window and RTT
+      const seconds = s.tcp_per_second!;
+      assert.ok(seconds.length >= 2, JSON.stringify(seconds));
+      assert.ok(seconds.every((x) => x.flow === 0 && x.cwnd > 0 && x.srtt_us > 0 && x.retransmits >= 0));
+      // the run's total also counts the half-close after the last second
+      assert.ok(seconds.reduce((a, x) => a + x.retransmits, 0) <= s.tcp_retransmits!, 'the seconds are within the run');
     });
   }
 
