@@ -52,6 +52,15 @@ export function groupByCase(runs: readonly RunRecord[]): CaseStats[] {
   return [...groups].map(([key, rs]) => caseStats(key, rs));
 }
 
+/**
+ * The stream API every run of a case used, whether or not it measured a steady second (a TCP case without one
+ * still belongs in the TCP table, its figure '–'); null when they differ or none is a stream.
+ */
+function apiOf(runs: readonly RunRecord[]): string | null {
+  const apis = runs.map((r) => streamSummaryOf(r)?.api).filter((a): a is NonNullable<typeof a> => !!a);
+  return apis.length && apis.every((a) => a === apis[0]) ? apis[0]! : null;
+}
+
 export function caseStats(key: string, runs: RunRecord[]): CaseStats {
   const ok = runs.filter((r) => r.status !== 'failed');
   const first = runs[0]!;
@@ -87,7 +96,7 @@ export function caseStats(key: string, runs: RunRecord[]): CaseStats {
     rx_gbps: streams.some((s) => s.rx_gbps !== null)
       ? meanCi(streams.map((s) => s.rx_gbps).filter((x): x is number => x !== null))
       : null,
-    api: streams.length && streams.every((s) => s.api === streams[0]!.api) ? streams[0]!.api : null,
+    api: apiOf(ok),
     // A send rate that was not measured is left out, never averaged in as 0.
     tx_pps: streams.some((s) => s.tx_pps !== null)
       ? meanCi(streams.map((s) => s.tx_pps).filter((x): x is number => x !== null))

@@ -271,4 +271,34 @@ describe('stream summary', () => {
     assert.match(text, /sustained none/);
     assert.match(text, /veth\s+3\/3\s+110\.0 ± 10\.0\s+n\/a \(needs ≥ 3 repeats\)\s+1 of 3/);
   });
+
+  it('a TCP case without a steady second stays in the TCP table, its figure "–" (it went to the kpps table)', () => {
+    const tcpRun = (id: string, gbps: number | null): RunRecord => ({
+      id,
+      batch_id: 'b',
+      created_at: '2026-12-06T00:00:00Z',
+      datapath: 'bridge',
+      params: {},
+      topology: {},
+      env: {},
+      status: gbps === null ? 'partial' : 'ok',
+      problem: gbps === null ? 'no steady-state second' : null,
+      histogram: null,
+      raw: null,
+      engine: null,
+      series: null,
+      samples: 0,
+      lost: 0,
+      workload: 'stream',
+      case_key: 'k',
+      case_label: 'bridge flows=64',
+      summary: streamSummary({ api: 'tcp', rx_pps: gbps === null ? null : 1000, rx_gbps: gbps }),
+    });
+    const c = caseStats('k', [tcpRun('a', null), tcpRun('b', null)]);
+    assert.equal(c.api, 'tcp');
+    const e = { id: 'e', name: 'x', scale: 'quick', file: 'f', text: '', plan_hash: 'h', cases: 1, repeats: 2 };
+    const text = experimentTables({ ...e, created_at: '', finished_at: null, status: 'done' }, [c]);
+    assert.match(text, /TCP throughput[^\n]*\n[^\n]*\n[^\n]*\nbridge flows=64\s+2\/2\s+–/);
+    assert.doesNotMatch(text, /kpps received/);
+  });
 });
