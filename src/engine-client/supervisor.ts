@@ -149,6 +149,11 @@ export class EngineProcess {
     return !this.done;
   }
 
+  /** Calls fn with every event from now on, as it arrives (the live lines of a stream). */
+  onEvent(fn: (e: EngineEvent) => void): void {
+    this.listeners.push(fn);
+  }
+
   /** Resolves with the first event of that type; rejects on an error event or exit before it. */
   waitFor<K extends EngineEvent['event']>(event: K): Promise<Extract<EngineEvent, { event: K }>> {
     return new Promise((resolve, reject) => {

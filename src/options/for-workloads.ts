@@ -155,6 +155,25 @@ export const WORKLOAD_OPTIONS = {
     help: 'how long each stream runs (default 10s)',
     parse: durationIn(1e9, 86400e9, '1s..24h'),
   }),
+  live: def({
+    type: 'boolean',
+    for: ['stream'],
+    help: 'a line per second on stderr while the stream runs (as iperf3 prints; the final table unchanged)',
+    experiment: false,
+  }),
+  'live-interval': def<number>({
+    type: 'string',
+    short: 'i',
+    for: ['stream'],
+    value: 'DURATION',
+    help: '--live with a line every DURATION (whole seconds: the engines count seconds), e.g. -i 2s',
+    experiment: false,
+    parse: (t, f) => {
+      const ns = durationIn(1e9, 3600e9, '1s..1h')(t, f);
+      if (ns % 1e9) throw new UserError(`${f} ${t}: a whole number of seconds (the engines report whole seconds)`);
+      return ns / 1e9;
+    },
+  }),
   'qdisc-bypass': def({
     type: 'boolean',
     for: STREAMS,

@@ -34,6 +34,8 @@ export interface StreamParams {
   sndbuf?: number;
   /** --zerocopy: a TCP stream sends with MSG_ZEROCOPY */
   zerocopy?: boolean;
+  /** --live / -i: print a line every this many seconds while it runs (presentation: not stored) */
+  liveEverySeconds?: number;
   /** --congestion: a TCP stream's congestion control (absent: the kernel's default) */
   congestion?: string;
   /** sender/receiver pairs at once, each in its own namespaces where the datapath allows */

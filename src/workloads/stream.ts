@@ -27,6 +27,7 @@ import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import type { EngineCommand, Workload } from './types.js';
 import { within } from '../util/timeout.js';
+import { LiveLines } from './live-lines.js';
 import { StreamResultOutcome, streamOutcomeOf } from './stream-outcome.js';
 import { RAW_MAX_PAYLOAD, STREAM_DEFAULTS, StreamOutcome, StreamParams, XDP_DEFAULT_BURST } from './stream-params.js';
 
@@ -168,6 +169,7 @@ export function streamBase(v: OptionValues, rate: 'one' | 'list'): StreamParams 
   if (v.rcvbuf !== undefined) base.rcvbuf = v.rcvbuf;
   if (v.sndbuf !== undefined) base.sndbuf = v.sndbuf;
   if (v.zerocopy) base.zerocopy = true;
+  if (v.live || v['live-interval'] !== undefined) base.liveEverySeconds = v['live-interval'] ?? 1;
   if (v.congestion !== undefined) base.congestion = v.congestion;
   return base;
 }
@@ -291,16 +293,32 @@ export function checkRaw(topo: Topology, api: StreamApi): void {
 }
 
 /** One sender/receiver pair per flow, all at once, with the datapath's drop counters around them. */
-export async function runFlows(topo: Topology, given: StreamParams): Promise<StreamResultOutcome> {
+export async function runFlows(
+  topo: Topology,
+  given: StreamParams,
+  print: (line: string) => void = () => {},
+): Promise<StreamResultOutcome> {
   checkRaw(topo, given.api);
   // A DPDK engine moves bursts, as every DPDK application does, unless --burst says otherwise.
   const burst = getDatapath(topo.datapath).defaultBurst;
   const p = burst && !given.burstGiven ? { ...given, burst } : given;
   const before = await readDropCounters(topo);
+  const live = p.liveEverySeconds ? new LiveLines(p.flows, p.liveEverySeconds, print) : null;
   const flows = await Promise.all(
-    topo.pairs
-      .slice(0, p.flows)
-      .map((pair) => runStream(pair.client, pair.server, p, topo.service ? { service: topo.service } : {})),
+    topo.pairs.slice(0, p.flows).map((pair, flow) =>
+      runStream(pair.client, pair.server, p, {
+        ...(topo.service ? { service: topo.service } : {}),
+        ...(live
+          ? {
+              onEngine: (e: EngineProcess) =>
+                e.onEvent((ev) => {
+                  if (ev.event === 'interval') live.add(flow, ev);
+                  else if (ev.event === 'result' && ev.role === 'stream-tx') live.senderDone(flow);
+                }),
+            }
+          : {}),
+      }),
+    ),
   );
   return streamOutcomeOf(p, flows, before, await readDropCounters(topo));
 }
@@ -368,5 +386,5 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
       : 'as fast as possible'),
   record: streamRecord,
   commands: streamCommands,
-  run: (topo, p) => runFlows(topo, p),
+  run: (topo, p, ctx) => runFlows(topo, p, ctx.progress),
 };
