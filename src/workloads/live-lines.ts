@@ -26,6 +26,8 @@ export class LiveLines {
     flows: number,
     private readonly every: number,
     private readonly print: (line: string) => void,
+    /** a byte stream (TCP): its rates in Gbit/s, never in messages per second */
+    private readonly byteStream = false,
   ) {
     this.flows = Array.from({ length: flows }, () => new Map());
   }
@@ -64,6 +66,7 @@ export class LiveLines {
 
   private line(first: number, last: number): string {
     let sent = 0;
+    let sentBytes = 0;
     let got = 0;
     let bytes = 0;
     let drops = 0;
@@ -76,14 +79,17 @@ export class LiveLines {
         bytes += s.rx!.bytes;
         drops += s.rx!.drops;
         sent += s.tx?.packets ?? 0;
+        sentBytes += s.tx?.bytes ?? 0;
         if (s.tx?.retransmits !== undefined) retr = (retr ?? 0) + s.tx.retransmits;
         if (f === this.flows[0]) ns += s.rx!.ns;
       }
     const cwnd = this.flows[0]!.get(last)?.tx?.cwnd;
+    const gbps = (b: number) => `${((rate(b, ns) * 8) / 1e9).toFixed(3)} Gbit/s`;
+    const rates = this.byteStream
+      ? `sent ${gbps(sentBytes)}  received ${gbps(bytes)}`
+      : `sent ${kpps(rate(sent, ns))}  received ${kpps(rate(got, ns))}  ${gbps(bytes)}`;
     return (
-      `${String(first).padStart(3)}–${String(last + 1).padEnd(3)} s  ` +
-      `sent ${kpps(rate(sent, ns))}  received ${kpps(rate(got, ns))}  ` +
-      `${((rate(bytes, ns) * 8) / 1e9).toFixed(3)} Gbit/s  drops ${drops}` +
+      `${String(first).padStart(3)}–${String(last + 1).padEnd(3)} s  ${rates}  drops ${drops}` +
       (retr === null ? '' : `  retransmits ${retr}`) +
       (cwnd === undefined ? '' : `  cwnd ${cwnd}`)
     );

@@ -303,7 +303,7 @@ export async function runFlows(
   const burst = getDatapath(topo.datapath).defaultBurst;
   const p = burst && !given.burstGiven ? { ...given, burst } : given;
   const before = await readDropCounters(topo);
-  const live = p.liveEverySeconds ? new LiveLines(p.flows, p.liveEverySeconds, print) : null;
+  const live = p.liveEverySeconds ? new LiveLines(p.flows, p.liveEverySeconds, print, p.api === 'tcp') : null;
   const flows = await Promise.all(
     topo.pairs.slice(0, p.flows).map((pair, flow) =>
       runStream(pair.client, pair.server, p, {

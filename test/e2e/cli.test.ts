@@ -159,7 +159,7 @@ describe('cnperf quick --workload stream --json', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1, '--live lines go to stderr, never into the JSON');
     // -i 1s: a line per second of each run while it ran, as iperf3 prints; TCP's with its retransmits and cwnd
-    const live = r.stderr.split('\n').filter((l) => /\d+–\d+ +s {2}sent /.test(l));
+    const live = r.stderr.split('\n').filter((l) => /\d+–\d+ +s {2}sent \d/.test(l));
     for (const s of [' 0–1 ', ' 1–2 ']) assert.equal(live.filter((l) => l.includes(s)).length, 2, r.stderr);
     assert.equal(live.filter((l) => /retransmits \d+ {2}cwnd \d+$/.test(l)).length >= 2, true, live.join('\n'));
     const doc = JSON.parse(r.stdout) as {

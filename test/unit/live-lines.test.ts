@@ -40,16 +40,16 @@ describe('--live lines', () => {
     assert.match(lines[0]!, /sent 0\.0 kpps {2}received 0\.5 kpps/);
   });
 
-  it('-i 2s: a line covers two seconds, their rates over both; TCP adds retransmits and the cwnd', () => {
+  it('-i 2s: a line covers two seconds, their rates over both; TCP in Gbit/s, with retransmits and the cwnd', () => {
     const lines: string[] = [];
-    const live = new LiveLines(1, 2, (l) => lines.push(l));
+    const live = new LiveLines(1, 2, (l) => lines.push(l), true);
     for (const t of [0, 1, 2, 3]) {
       live.add(0, second('stream-tx', t, 100_000, { retransmits: t, cwnd: 10 + t, srtt_us: 50 }));
       live.add(0, second('stream-rx', t, 100_000));
     }
     assert.deepEqual(lines, [
-      '  0–2   s  sent 100.0 kpps  received 100.0 kpps  0.051 Gbit/s  drops 2  retransmits 1  cwnd 11',
-      '  2–4   s  sent 100.0 kpps  received 100.0 kpps  0.051 Gbit/s  drops 2  retransmits 5  cwnd 13',
+      '  0–2   s  sent 0.051 Gbit/s  received 0.051 Gbit/s  drops 2  retransmits 1  cwnd 11',
+      '  2–4   s  sent 0.051 Gbit/s  received 0.051 Gbit/s  drops 2  retransmits 5  cwnd 13',
     ]);
   });
 });
