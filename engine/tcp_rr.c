@@ -339,14 +339,18 @@ static int64_t rr_one_transaction(struct rr_run *r, struct rr_flow *f, uint64_t 
 	const uint64_t t0 = now_ns(), deadline = t0 + o->timeout_ns;
 	for (uint32_t done = 0; done < o->size;) {
 		const ssize_t n = write(f->fd, r->tx, o->size - done);
-		if (n < 0 && errno == EINTR && !stop_requested)
+		if (n >= 0) {
+			done += (uint32_t)n;
 			continue;
-		if (n < 0) {
-			r->n.io_errors++;
-			rr_finish(r, f, 0);
-			return RAW_LOST;
 		}
-		done += (uint32_t)n;
+		/* a full socket (spinning: non-blocking) waits for room until the deadline, as reads do */
+		const int retry = errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && now_ns() < deadline);
+		if (retry && !stop_requested)
+			continue;
+		if (!stop_requested) /* interrupted is not an error: the caller does not count the slot */
+			r->n.io_errors++;
+		rr_finish(r, f, 0);
+		return RAW_LOST;
 	}
 	const int flags = o->wait == WAIT_SPIN ? MSG_DONTWAIT : 0;
 	for (uint32_t got = 0; got < r->rsize;) {
