@@ -15,7 +15,7 @@ const PERCENTILES = [
 ] as const;
 
 /** A load case's curve: its label without the rate it ran at. */
-export function curveOf(label: string): string {
+function curveOf(label: string): string {
   return label.replace(/\s*\brate=\S+/, '').trim();
 }
 
