@@ -109,6 +109,18 @@ void ev_dbl(struct jbuf *b, const char *k, double v)
 	puts_(b, tmp);
 }
 
+void ev_u64_array(struct jbuf *b, const char *k, const uint64_t *v, uint64_t n)
+{
+	char tmp[32];
+	key(b, k);
+	put(b, "[", 1);
+	for (uint64_t i = 0; i < n; i++) {
+		snprintf(tmp, sizeof tmp, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
+		puts_(b, tmp);
+	}
+	put(b, "]", 1);
+}
+
 /* Sparse: {"sub_bits":11,"buckets":[[index,count],...]} with only non-empty buckets. */
 void ev_hist(struct jbuf *b, const char *k, const struct hist *h)
 {

@@ -13,6 +13,7 @@ void ev_u64(struct jbuf *b, const char *key, uint64_t val);
 void ev_i64(struct jbuf *b, const char *key, int64_t val);
 void ev_dbl(struct jbuf *b, const char *key, double val);
 void ev_hist(struct jbuf *b, const char *key, const struct hist *h);
+void ev_u64_array(struct jbuf *b, const char *key, const uint64_t *v, uint64_t n);
 void ev_end(struct jbuf *b);
 
 /* Convenience: {"event":"error","code":code,"message":msg} */

@@ -56,15 +56,18 @@ static inline int schedule_next(uint64_t *next, uint64_t interval, uint64_t now)
  * the current run of losses. */
 struct rtt_slots {
 	uint64_t attempted, warmup_lost, consecutive_lost;
+	uint64_t *at; /* where measured slots' start times go (the timeline), or NULL */
 };
 
 /* Files slot i's RTT (RAW_LOST: no reply) after the warm-up into samples[]. Returns
  * "peer-unresponsive" when --max-consecutive-lost losses in a row say to give up, else NULL. */
 static inline const char *rtt_slot_done(const struct opts *o, int64_t *samples, struct rtt_slots *s, uint64_t i,
-					int64_t rtt)
+					int64_t rtt, uint64_t t_began)
 {
 	if (i >= o->warmup) {
 		samples[i - o->warmup] = rtt;
+		if (s->at)
+			s->at[i - o->warmup] = t_began;
 		s->attempted++;
 	} else if (rtt < 0) {
 		s->warmup_lost++;
@@ -93,6 +96,13 @@ void rtt_summarize(const int64_t *samples, uint64_t n, struct hist *h, struct rt
 struct jbuf *rtt_result_begin(const struct opts *o, const struct rtt_totals *t);
 /* Writes the raw sample file (RAW_MAGIC, n, n samples); 0, or -1 after an error event. */
 int write_raw(const char *path, const int64_t *samples, uint64_t n);
+
+/* The timeline's window: the host probes' sampling period, so both share one time axis. */
+#define RTT_TIMELINE_WINDOW_NS 100000000ull
+/* rtt_timeline.c: per window of the slots' start times (at[i], CLOCK_MONOTONIC; 0 = never sent), the
+ * count, losses and exact p50/p90/p99/max, added to the open result event as timeline_* arrays. */
+void rtt_timeline(struct jbuf *b, const int64_t *samples, const uint64_t *at, uint64_t n, uint64_t t_start,
+		  uint64_t window_ns);
 
 /* An open-loop sender's lateness against its schedule (actual − planned send time): its distribution,
  * its worst, and the sends at least one period behind (schedule misses). */

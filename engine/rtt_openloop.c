@@ -194,6 +194,8 @@ int rtt_open_loop(const struct opts *o, const struct rtt_method *m)
 		ev_str(b, "api", m->api);
 	if (m->describe)
 		m->describe(l.st, b);
+	/* the measured probes' send times: 0 where a send failed (filed with the probe before it) */
+	rtt_timeline(b, l.rtt + o->warmup, l.t_sent + o->warmup, t.attempted, t_start, RTT_TIMELINE_WINDOW_NS);
 	ev_end(b);
 	m->close(l.st);
 	free_open_loop(&l, h, lateness);

@@ -130,8 +130,9 @@ int rtt_ping_pong(const struct opts *o, const struct rtt_method *m)
 		return 1;
 	/* Everything the loop touches is allocated and written once here. */
 	int64_t *samples = malloc(o->count * sizeof *samples);
+	uint64_t *at = calloc(o->count, sizeof *at);
 	struct hist *h = malloc(sizeof *h);
-	if (!samples || !h) {
+	if (!samples || !at || !h) {
 		ev_error("alloc", "no memory for %llu samples", (unsigned long long)o->count);
 		return 1;
 	}
@@ -144,7 +145,7 @@ int rtt_ping_pong(const struct opts *o, const struct rtt_method *m)
 	const uint64_t total = o->warmup + o->count;
 	uint64_t sent = 0, refused = 0, send_errors = 0, misses = 0;
 	struct wait_counts w = {0};
-	struct rtt_slots slots = {0};
+	struct rtt_slots slots = {.at = at};
 	const char *aborted = NULL;
 	const uint64_t t_start = now_ns();
 	uint64_t next = t_start;
@@ -175,7 +176,7 @@ int rtt_ping_pong(const struct opts *o, const struct rtt_method *m)
 			aborted = "signal"; /* interrupted, not lost: the slot does not count */
 			break;
 		}
-		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
+		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt, t0)))
 			break;
 	}
 	const uint64_t t_end = now_ns();
@@ -204,9 +205,11 @@ int rtt_ping_pong(const struct opts *o, const struct rtt_method *m)
 	if (m->describe)
 		m->describe(st, b);
 	ev_hist(b, "hist", h);
+	rtt_timeline(b, samples, at, slots.attempted, t_start, RTT_TIMELINE_WINDOW_NS);
 	ev_end(b);
 	m->close(st);
 	free(samples);
+	free(at);
 	free(h);
 	return rc;
 }

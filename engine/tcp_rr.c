@@ -337,6 +337,7 @@ static int64_t rr_one_transaction(struct rr_run *r, struct rr_flow *f, uint64_t 
 	f->txn = txn;
 	f->state = RR_SENDING;
 	const uint64_t t0 = now_ns(), deadline = t0 + o->timeout_ns;
+	f->t0 = t0;
 	for (uint32_t done = 0; done < o->size;) {
 		const ssize_t n = write(f->fd, r->tx, o->size - done);
 		if (n >= 0) {
@@ -391,9 +392,10 @@ int rr_client(const struct opts *o)
 	r.rx = malloc(r.rsize);
 	struct rr_flow *fl = calloc(flows, sizeof *fl);
 	int64_t *samples = malloc(o->count * sizeof *samples);
+	uint64_t *began = calloc(o->count, sizeof *began);
 	struct hist *h = malloc(sizeof *h);
 	struct epoll_event *evs = calloc(MAX_EVENTS, sizeof *evs);
-	if (r.ep < 0 || !r.tx || !r.rx || !fl || !samples || !h || !evs) {
+	if (r.ep < 0 || !r.tx || !r.rx || !fl || !samples || !began || !h || !evs) {
 		ev_error("alloc", "no memory for %u flows and %llu samples", flows, (unsigned long long)o->count);
 		return 1;
 	}
@@ -414,7 +416,7 @@ int rr_client(const struct opts *o)
 	if (emit_ready_addr(&self, o, "rr-client") < 0)
 		return 1;
 
-	struct rtt_slots slots = {0};
+	struct rtt_slots slots = {.at = began};
 	const char *aborted = NULL;
 	uint64_t issued = 0, settled = 0;
 	const uint64_t t_start = now_ns();
@@ -444,7 +446,7 @@ int rr_client(const struct opts *o)
 			break;
 		}
 		settled++;
-		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt)))
+		if ((aborted = rtt_slot_done(o, samples, &slots, i, rtt, fl[0].t0)))
 			break;
 	}
 	/* ---- measured loop, many connections or crr: the transactions' own calls, epoll and the vDSO clock ---- */
@@ -469,7 +471,7 @@ int rr_client(const struct opts *o)
 			if (outcome < 0) {
 				rr_finish(&r, f, 0);
 				settled++;
-				if ((aborted = rtt_slot_done(o, samples, &slots, f->txn, RAW_LOST)))
+				if ((aborted = rtt_slot_done(o, samples, &slots, f->txn, RAW_LOST, f->t0)))
 					break;
 			}
 			const uint64_t at = f->state == RR_IDLE ? (issued < total ? f->next : UINT64_MAX) : f->t0 + o->timeout_ns;
@@ -500,7 +502,8 @@ int rr_client(const struct opts *o)
 			rr_finish(&r, f, st > 0);
 			settled++;
 			r.n.completed += st > 0;
-			if ((aborted = rtt_slot_done(o, samples, &slots, f->txn, st > 0 ? (int64_t)(t1 - f->t0) : RAW_LOST)))
+			if ((aborted = rtt_slot_done(o, samples, &slots, f->txn, st > 0 ? (int64_t)(t1 - f->t0) : RAW_LOST,
+							     f->t0)))
 				break;
 		}
 	}
@@ -547,12 +550,14 @@ int rr_client(const struct opts *o)
 	ev_dbl(b, "stddev_ns", t.stddev_ns);
 	ev_str(b, "aborted", aborted);
 	ev_hist(b, "hist", h);
+	rtt_timeline(b, samples, began, measured < o->count ? measured : o->count, t_start, RTT_TIMELINE_WINDOW_NS);
 	ev_end(b);
 	for (uint32_t i = 0; i < flows; i++)
 		if (fl[i].fd >= 0)
 			close(fl[i].fd);
 	free(fl);
 	free(samples);
+	free(began);
 	free(h);
 	free(evs);
 	free(r.tx);

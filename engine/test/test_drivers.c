@@ -5,6 +5,7 @@
  * thread (as for sockets). */
 #define _GNU_SOURCE
 #include "check.h"
+#include "out.h"
 #include "rtt.h"
 #include "rtt_method.h"
 #include "sock.h"
@@ -170,6 +171,22 @@ static void fates_all(uint64_t after_us)
 		fates[i] = (struct fate){.reply_after_us = after_us};
 }
 
+/* 250 slots 1 ms apart after 5 ms of warm-up, RTTs 1..100 µs repeating, slot 150 lost: three windows. */
+static int timeline_driver(const struct opts *o, const struct rtt_method *m)
+{
+	(void)o, (void)m;
+	static int64_t samples[250];
+	static uint64_t at[250];
+	for (int i = 0; i < 250; i++) {
+		samples[i] = i == 150 ? RAW_LOST : (i % 100 + 1) * 1000;
+		at[i] = 1000000000ull + (uint64_t)i * 1000000ull;
+	}
+	struct jbuf *b = ev_begin("result");
+	rtt_timeline(b, samples, at, 250, 1000000000ull - 5000000ull, RTT_TIMELINE_WINDOW_NS);
+	ev_end(b);
+	return 0;
+}
+
 int main(void)
 {
 	static char out[1 << 16];
@@ -192,6 +209,17 @@ int main(void)
 	CHECK(has(out, "\"late\":2,")); /* the stray frame before 5, and 8's reply during 9's wait */
 	CHECK(has(out, "\"refused\":1,"));
 	CHECK(has(out, "\"api\":\"scripted\""));
+
+	/* The timeline: windows by the slots' start times, exact nearest-rank percentiles per window. */
+	run(timeline_driver, &o, out, sizeof out);
+	CHECK(has(out, "\"timeline_warmup_ns\":5000000,"));
+	CHECK(has(out, "\"timeline_t_ns\":[5000000,105000000,205000000]"));
+	CHECK(has(out, "\"timeline_n\":[100,100,50]"));
+	CHECK(has(out, "\"timeline_lost\":[0,1,0]"));
+	CHECK(has(out, "\"timeline_p50_ns\":[50000,50000,25000]"));
+	CHECK(has(out, "\"timeline_p90_ns\":[90000,91000,45000]"));
+	CHECK(has(out, "\"timeline_p99_ns\":[99000,100000,50000]"));
+	CHECK(has(out, "\"timeline_max_ns\":[100000,100000,50000]"));
 
 	/* Open loop, 10 probes every 100 µs, timeout 1 ms: 3 gets no reply, 5's reply comes twice, 2's is
 	 * stamped 1.5 ms after its send (late), 6 is refused, a stray frame before 4's reply. Matched in the

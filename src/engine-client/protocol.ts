@@ -60,6 +60,18 @@ const LatencyResultFields = {
   mean_ns: z.number().nullable(),
   stddev_ns: z.number().nullable(),
   hist: HistogramPayload,
+  /** per 100 ms window of the slots' start times (src/stats/latency-timeline.ts) */
+  timeline_window_ns: u64.optional(),
+  timeline_warmup_ns: u64.optional(),
+  /** CLOCK_MONOTONIC ns when the loop began */
+  timeline_start_ns: u64.optional(),
+  timeline_t_ns: z.array(u64).optional(),
+  timeline_n: z.array(u64).optional(),
+  timeline_lost: z.array(u64).optional(),
+  timeline_p50_ns: z.array(u64).optional(),
+  timeline_p90_ns: z.array(u64).optional(),
+  timeline_p99_ns: z.array(u64).optional(),
+  timeline_max_ns: z.array(u64).optional(),
 };
 
 export const RttClientResult = z.object({

@@ -75,6 +75,8 @@ export interface ProbeReport {
   hosts?: Record<string, ProbeReport>;
   /** per 100 ms: each CPU's share of usr/sys/softirq/irq/idle, NET_RX softirqs and IRQs per CPU */
   timeline: Array<{ t_ms: number; cpu: Array<CpuShare | null>; net_rx: number[]; irqs: number[] }>;
+  /** CLOCK_MONOTONIC ns at the timeline's t_ms 0 */
+  timeline_start_ns?: number;
 }
 
 export interface NsCounters {
@@ -182,7 +184,11 @@ export class ProbeSession {
     const perf = this.perf ? await this.perf.stop(this.problems) : null;
     const trace = this.trace ? await this.trace.stop() : null;
     const after = await readNsCounters(namespacesOf(this.o.topo), this.problems, conntrackNamespaces(this.o));
-    const report = { ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems), perf };
+    const report = {
+      ...summarizeProbes(this.o, samples, this.before, after, trace, this.problems),
+      perf,
+      timeline_start_ns: this.timeline.startMonoNs,
+    };
     const ct = Object.entries(after.conntrack ?? {}).flatMap(([ns, r]) =>
       r ? [[ns, conntrackDelta(this.before.conntrack?.[ns] ?? null, r)] as const] : [],
     );

@@ -28,6 +28,8 @@ export function readHostSample(t0: number): HostSample {
 export class Timeline {
   readonly samples: HostSample[] = [];
   private readonly t0 = performance.now();
+  /** CLOCK_MONOTONIC ns at t_ms 0 (Node's hrtime reads it): the engine's timelines align on it */
+  readonly startMonoNs = Number(process.hrtime.bigint());
   private timer: NodeJS.Timeout | null = null;
 
   start(intervalMs = TIMELINE_INTERVAL_MS): this {

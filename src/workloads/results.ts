@@ -4,6 +4,7 @@
  */
 import type { RrClientResult, RttClientResult, StreamRxResult, StreamTxResult } from '../engine-client/protocol.js';
 import type { Interval } from '../stats/series.js';
+import type { EngineTimelineFields, LatencyTimeline } from '../stats/latency-timeline.js';
 import type { RttSummary } from '../stats/summary.js';
 
 /** An rtt run's summary: the `rtt_ns` percentiles, the CDF, and with several pairs what each saw. */
@@ -16,7 +17,10 @@ export interface RttRunSummary extends RttSummary {
 }
 
 /** The rtt engine's counters: the client's result without its histogram, and what the server echoed. */
-export type RttEngineRecord = Omit<RttClientResult, 'hist' | 'lateness_hist' | 'event' | 'role'> & {
+export type RttEngineRecord = Omit<
+  RttClientResult,
+  'hist' | 'lateness_hist' | 'event' | 'role' | keyof EngineTimelineFields
+> & {
   server_echoed: number | null;
 };
 
@@ -64,6 +68,12 @@ export interface StreamSummary {
   tcp_zerocopy?: { sends: number; copied_share: number | null };
   /** with several flows: each flow's steady-state rates */
   per_flow?: Array<{ tx_pps: number | null; rx_pps: number | null; loss_ratio: number }>;
+}
+
+/** A latency run's series: its 100 ms windows (one timeline per pair when it measured several in turn). */
+export interface LatencySeries {
+  latency: LatencyTimeline | null;
+  per_pair?: Array<LatencyTimeline | null>;
 }
 
 /** One second of a stream's series (the flows' seconds added up for the aggregate). */
@@ -144,7 +154,7 @@ export interface RrSummary extends RttSummary {
 }
 
 /** The rr engine's counters: the client's result without its histogram, the rate, and what the server saw. */
-export type RrEngineRecord = Omit<RrClientResult, 'hist' | 'event' | 'role'> & {
+export type RrEngineRecord = Omit<RrClientResult, 'hist' | 'event' | 'role' | keyof EngineTimelineFields> & {
   transactions_per_s: number | null;
   server: { accepted: number; served: number; resets: number; errors: number } | null;
 };
@@ -155,7 +165,7 @@ export type WorkloadResult =
       workload: 'rtt';
       summary: RttRunSummary | null;
       engine: RttEngineRecord | { pairs: RttEngineRecord[] } | null;
-      series: null;
+      series: LatencySeries | null;
     }
   | {
       workload: 'stream';
@@ -165,8 +175,8 @@ export type WorkloadResult =
     }
   | { workload: 'sweep'; summary: SweepSummary | null; engine: null; series: SweepSeries | null }
   | { workload: 'load'; summary: LoadSummary | null; engine: LoadEngineRecord | null; series: StreamSeries | null }
-  | { workload: 'rr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: null }
-  | { workload: 'crr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: null };
+  | { workload: 'rr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: LatencySeries | null }
+  | { workload: 'crr'; summary: RrSummary | null; engine: RrEngineRecord | null; series: LatencySeries | null };
 
 export type WorkloadName = WorkloadResult['workload'];
 

@@ -21,7 +21,8 @@ import { parseIntIn } from '../util/units.js';
 import { runClientServer } from './client-server.js';
 import { commonParams } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
-import type { RrEngineRecord, RrSummary } from './results.js';
+import type { LatencySeries, RrEngineRecord, RrSummary } from './results.js';
+import { latencyTimelineOf, withoutTimeline } from '../stats/latency-timeline.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
 export type RrMode = 'rr' | 'crr';
@@ -119,13 +120,13 @@ export function rrClientCommand(
   });
 }
 
-export type RrResultOutcome = Outcome<RrSummary, RrEngineRecord, null>;
+export type RrResultOutcome = Outcome<RrSummary, RrEngineRecord, LatencySeries>;
 
 /** The client's result as a run's parts: latency percentiles from its histogram, and the rate. */
 export function rrOutcomeOf(c: RrClientResult, server: RrServerResult | null, problem: string | null): RrResultOutcome {
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const s = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
-  const { hist: _h, event: _e, role: _r, ...engine } = c;
+  const { hist: _h, event: _e, role: _r, ...engine } = withoutTimeline(c);
   // every completed transaction, warm-up included, over the whole run's duration
   const tps = c.duration_ns > 0 ? (c.completed * 1e9) / c.duration_ns : null;
   return {
@@ -142,7 +143,7 @@ export function rrOutcomeOf(c: RrClientResult, server: RrServerResult | null, pr
     },
     histogram: hist.encode(),
     raw: null,
-    series: null,
+    series: { latency: latencyTimelineOf(c) },
   };
 }
 

@@ -30,7 +30,8 @@ import { commonParams, commonRecord } from './common.js';
 import { destinationOf, serverBindOf, serverPortOf } from './destination.js';
 import { macOf } from './stream.js';
 import { RAW_MAX_PAYLOAD } from './stream-params.js';
-import type { RttEngineRecord, RttRunSummary } from './results.js';
+import type { LatencySeries, RttEngineRecord, RttRunSummary } from './results.js';
+import { latencyTimelineOf, withoutTimeline } from '../stats/latency-timeline.js';
 import type { EngineCommand, Outcome, RunContext, Workload } from './types.js';
 
 export interface RttParams {
@@ -262,14 +263,14 @@ export function rttPerApi(v: OptionValues, p: RttParams): RttParams[] {
   });
 }
 
-export type RttResultOutcome = Outcome<RttRunSummary, RttEngineRecord | { pairs: RttEngineRecord[] }, null>;
+export type RttResultOutcome = Outcome<RttRunSummary, RttEngineRecord | { pairs: RttEngineRecord[] }, LatencySeries>;
 
 /** One pair's engine result as a run's parts. */
-export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineRecord, null> {
+export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineRecord, LatencySeries> {
   const c = out.client;
   const hist = Histogram.fromEngine(c.hist, { min: c.min_ns, max: c.max_ns });
   const summary = summarize(hist, c.mean_ns === null ? undefined : { mean: c.mean_ns, stddev: c.stddev_ns });
-  const { hist: _h, lateness_hist: lh, event: _e, role: _r, ...engine } = c;
+  const { hist: _h, lateness_hist: lh, event: _e, role: _r, ...engine } = withoutTimeline(c);
   const late = lh ? Histogram.fromEngine(lh, { min: 0, max: c.lateness_max_ns ?? 0 }) : null;
   const lateness_ns =
     late && late.total ? { p50: late.valueAtQuantile(0.5), p99: late.valueAtQuantile(0.99), max: late.max } : undefined;
@@ -281,7 +282,7 @@ export function rttOutcomeOf(out: RttOutcome): Outcome<RttRunSummary, RttEngineR
     engine: { ...engine, server_echoed: out.server?.echoed ?? null },
     histogram: hist.encode(),
     raw: out.raw ? rawBlob(out.raw) : null,
-    series: null,
+    series: { latency: latencyTimelineOf(c) },
     breakdown: out.breakdown,
   };
 }
@@ -295,7 +296,7 @@ async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<
         ...(topo.service ? { service: topo.service } : {}),
       }),
     );
-  const parts: Array<Outcome<RttRunSummary, RttEngineRecord, null>> = [];
+  const parts: Array<Outcome<RttRunSummary, RttEngineRecord, LatencySeries>> = [];
   for (const pair of topo.pairs) {
     if (ctx.stop.requested) break;
     parts.push(rttOutcomeOf(await runRtt(pair.client, pair.server, p, { workDir: ctx.workDir })));
@@ -325,7 +326,8 @@ async function runPairs(topo: Topology, p: RttParams, ctx: RunContext): Promise<
     engine: { pairs: engines },
     histogram: merged.encode(),
     raw: null,
-    series: null,
+    // the pairs ran one after another, each on its own clock: one timeline each, the first as the run's
+    series: { latency: parts[0]?.series?.latency ?? null, per_pair: parts.map((part) => part.series?.latency ?? null) },
   };
 }
 
