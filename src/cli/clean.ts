@@ -1,4 +1,5 @@
 /** `cnperf clean`: removes what dead runs left behind and says what it removed. */
+import { removeStaleFeeds } from '../runner/live.js';
 import { cleanStale } from '../local/cleanup.js';
 import { stateDir } from '../paths.js';
 import { flag, parseCommandArgs, str, type OptionSpec } from './args.js';
@@ -20,6 +21,8 @@ export async function cleanCommand(argv: string[]): Promise<number> {
   const file = str(p, 'hosts');
   const inventory = file ? loadHostsFile(file) : null;
   const r = await cleanStale({ stateDir: stateDir(), includeKept: flag(p, 'all') });
+  const feeds = removeStaleFeeds();
+  if (feeds) r.removed.push(`the live feed${feeds > 1 ? 's' : ''} of ${feeds} killed run${feeds > 1 ? 's' : ''}`);
   if (inventory) {
     // every host of the inventory: a killed run may have used any two of them
     const set = await HostSet.open(inventory.hosts, { stateDir: stateDir(), owner: 'clean' });

@@ -171,6 +171,14 @@ export class ProbeSession {
     return new ProbeSession(o, before, new Timeline().start(), trace, perf, bpf, problems);
   }
 
+  /** Each 100 ms, the CPU split over all cores since the sample before (the live feed). */
+  onCpu(cb: (t_s: number, share: CpuShare) => void): void {
+    this.timeline.onSample = (prev, s) => {
+      const share = cpuShare(prev.stat.all, s.stat.all);
+      if (share) cb(s.t_ms / 1000, share);
+    };
+  }
+
   /** On the error path: stops sampling and removes the trace instance; nothing is summarized. */
   abort(): void {
     this.timeline.stop();

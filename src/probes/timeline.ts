@@ -31,10 +31,16 @@ export class Timeline {
   /** CLOCK_MONOTONIC ns at t_ms 0 (Node's hrtime reads it): the engine's timelines align on it */
   readonly startMonoNs = Number(process.hrtime.bigint());
   private timer: NodeJS.Timeout | null = null;
+  /** told of each sample after the first, with the one before it (the live feed) */
+  onSample: ((prev: HostSample, s: HostSample) => void) | null = null;
 
   start(intervalMs = TIMELINE_INTERVAL_MS): this {
     this.samples.push(readHostSample(this.t0));
-    this.timer = setInterval(() => this.samples.push(readHostSample(this.t0)), intervalMs);
+    this.timer = setInterval(() => {
+      const s = readHostSample(this.t0);
+      this.samples.push(s);
+      this.onSample?.(this.samples[this.samples.length - 2]!, s);
+    }, intervalMs);
     this.timer.unref(); // never what keeps cnperf alive
     return this;
   }

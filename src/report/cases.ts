@@ -43,13 +43,24 @@ export interface CaseStats {
   params: Record<string, unknown>;
 }
 
+/** A case's label with its workload, said once. */
+export function labelled(c: Pick<CaseStats, 'label' | 'workload'>): string {
+  return c.label.endsWith(`(${c.workload})`) ? c.label : `${c.label} (${c.workload})`;
+}
+
 export function groupByCase(runs: readonly RunRecord[]): CaseStats[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
     const key = r.case_key ?? r.id;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  return [...groups].map(([key, rs]) => caseStats(key, rs));
+  const cases = [...groups].map(([key, rs]) => caseStats(key, rs));
+  // An experiment of several workloads names its cases alike ("pod-ip" for rtt and for crr): such labels
+  // say their workload, so no table row, bar or line is left ambiguous.
+  const count = new Map<string, number>();
+  for (const c of cases) count.set(c.label, (count.get(c.label) ?? 0) + 1);
+  for (const c of cases) if (count.get(c.label)! > 1) c.label = `${c.label} (${c.workload})`;
+  return cases;
 }
 
 /**

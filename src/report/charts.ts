@@ -3,7 +3,7 @@
  * curves, CPU split, scaling over flows, Services, and the round trip's parts. Pure: SVG text.
  */
 import { COMPONENTS } from '../stats/breakdown.js';
-import type { CaseStats } from './cases.js';
+import { labelled, type CaseStats } from './cases.js';
 import { loadCurves } from './load-curves.js';
 import { sweepSummaryOf } from './run-tables.js';
 import { barChart, cdfChart, lineChart, stackedBarChart, type Series } from './svg.js';
@@ -56,7 +56,7 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
         title: 'TCP transaction latency (pooled over repeats; crr: connect to close), tail stretched',
         xLabel: 'per transaction, µs (log scale)',
         series: txn.map((c) => ({
-          name: `${c.label} (${c.workload})`,
+          name: labelled(c),
           points: c.rtt!.cdf.map(([ns, p]) => [ns / 1000, p] as [number, number]),
         })),
       }),
@@ -66,7 +66,7 @@ export function charts(cases: CaseStats[]): Array<{ id: string; svg: string }> {
   for (const c of cases.filter((x) => x.rtt?.p50)) {
     const n = (c.runs[0]!.params as { datapath?: { service?: { services?: number } } }).datapath?.service?.services;
     if (typeof n !== 'number') continue;
-    const name = `${c.label.replace(/\s*services=\S+/, '')} (${c.workload})`;
+    const name = labelled(c).replace(/\s*services=\S+/, '');
     lines.set(name, [...(lines.get(name) ?? []), [n, c.rtt!.p50!.value / 1000]]);
   }
   const bySvc = [...lines]

@@ -6,7 +6,7 @@
  */
 import { formatMetric, holds, type Expectation } from '../input/expect.js';
 import type { MeanCi, QuantileCi } from '../stats/repeats.js';
-import type { CaseStats } from './cases.js';
+import { labelled, type CaseStats } from './cases.js';
 import { renderTable } from './table.js';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'unmeasured';
@@ -94,7 +94,7 @@ export function judge(c: CaseStats, e: Expectation): Judgement {
   else if (m.ci95 && holds(e.op, m.ci95[0], e.threshold) !== holds(e.op, m.ci95[1], e.threshold))
     verdict = 'inconclusive';
   else verdict = holds(e.op, m.value, e.threshold) ? 'pass' : 'fail';
-  return { case: `${c.label} (${c.workload})`, expectation: e.text, metric: e.metric, ...m, verdict };
+  return { case: labelled(c), expectation: e.text, metric: e.metric, ...m, verdict };
 }
 
 /** The exit status a set of judgements gives: 1 when one failed or was not measured (or, as told, was inconclusive). */

@@ -4,7 +4,7 @@
  * fetched when it is opened. Also the CSV and JSON exports of the same data.
  */
 import type { ExperimentRecord, RunRecord } from '../store/db.js';
-import type { CaseStats } from './cases.js';
+import { labelled, type CaseStats } from './cases.js';
 import { sweepSummaryOf, streamSummaryOf, rttSummaryOf } from './run-tables.js';
 import { esc } from './svg.js';
 import { us } from './table.js';
@@ -12,6 +12,8 @@ import { probesOf } from './why.js';
 import { VERSION } from '../version.js';
 import { parse } from 'yaml';
 import { charts } from './charts.js';
+import { runTimeline } from './timeline.js';
+import { timelineChart } from './timeline-chart.js';
 
 function table(header: string[], rows: string[][]): string {
   return (
@@ -19,6 +21,31 @@ function table(header: string[], rows: string[][]): string {
     `${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
     `${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
   );
+}
+
+/** The latency tables, one per workload, in this order, headed by what their figures are. */
+const LATENCY_TABLES = [
+  ['rtt', 'Round-trip time (rtt: UDP ping-pong), µs'],
+  ['load', 'Probe round-trip time under load (load: open-loop UDP probe), µs'],
+  ['rr', 'TCP request/response (rr: persistent connections), µs per transaction'],
+  ['crr', 'TCP connect/request/response (crr: a new connection each), µs per transaction'],
+] as const;
+
+/** One timeline per case: its first measured repeat's (a chart per repeat would repeat the same shape). */
+function caseTimelines(cases: CaseStats[]): string {
+  return cases
+    .flatMap((c) => {
+      const measured = c.runs.filter((r) => r.status !== 'failed');
+      for (const [i, r] of measured.entries()) {
+        const tl = runTimeline(r);
+        if (tl) {
+          const which = c.runs.length > 1 ? `, repeat ${i + 1} of ${c.runs.length}` : '';
+          return [timelineChart(`${labelled(c)}${which}`, tl)];
+        }
+      }
+      return [];
+    })
+    .join('\n');
 }
 
 function caseTables(cases: CaseStats[]): string {
@@ -32,12 +59,26 @@ function caseTables(cases: CaseStats[]): string {
         }`
       : '–';
   const parts: string[] = [];
-  const rtt = cases.filter((c) => c.rtt);
-  if (rtt.length)
+  // one table per latency workload: an experiment that measures rtt and crr on the same cases would
+  // otherwise list each case twice under one heading, unlabelled
+  for (const [workload, heading] of LATENCY_TABLES) {
+    const rows = cases.filter((c) => c.rtt && c.workload === workload);
+    if (!rows.length) continue;
+    const txn = workload === 'rr' || workload === 'crr';
     parts.push(
-      `<h3>Round-trip time, µs</h3>${table(
-        ['case', 'runs', 'samples', 'lost', 'p50 [95% CI]', 'p99 [95% CI]', 'p99.9 [95% CI]', 'max'],
-        rtt.map((c) => [
+      `<h3 data-workload="${workload}">${esc(heading)}</h3>${table(
+        [
+          'case',
+          'runs',
+          txn ? 'transactions' : 'samples',
+          txn ? 'failed' : 'lost',
+          'p50 [95% CI]',
+          'p99 [95% CI]',
+          'p99.9 [95% CI]',
+          'max',
+          ...(txn ? ['transactions/s'] : []),
+        ],
+        rows.map((c) => [
           c.label,
           `${c.measured}/${c.runs.length}`,
           String(c.rtt!.samples),
@@ -46,9 +87,11 @@ function caseTables(cases: CaseStats[]): string {
           ci(c.rtt!.p99),
           ci(c.rtt!.p999),
           us(c.rtt!.max),
+          ...(txn ? [c.transactions_per_s ? c.transactions_per_s.mean.toFixed(0) : '–'] : []),
         ]),
       )}`,
     );
+  }
   const st = cases.filter((c) => c.rx_pps);
   if (st.length)
     parts.push(
@@ -145,7 +188,7 @@ export function htmlReport(o: {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(o.title)}</title>
 <style>
-body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
+body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}
@@ -168,6 +211,10 @@ ${
 ${caseTables(o.cases)}
 <h2>Charts</h2>
 ${cs.map((c) => c.svg).join('\n')}
+<h2>Timelines</h2>
+<p>Each case's run as it unfolded: latency per 100 ms window (or rates per second) over the host's CPU split per
+100 ms, on one time axis.</p>
+${caseTimelines(o.cases) || '<p>No run of these cases stored a timeline (stored by an older cnperf).</p>'}
 <h2>Environment</h2>
 <div style="overflow:auto">${environments(o.runs)}</div>
 ${e ? `<h2>Experiment file</h2><pre>${esc(e.text)}</pre>` : ''}

@@ -54,7 +54,9 @@ function frame(
   yLabel: string,
   body: string,
   legend: Array<{ name: string; color: string }>,
+  extraBottom = 0,
 ): string {
+  const height = H + extraBottom;
   const legendSvg = legend
     .map(
       (l, i) =>
@@ -62,15 +64,16 @@ function frame(
         `${W - M.right + 12},` +
         `${M.top + 8 + i * 18})"><rect width="12" height="12" ` +
         `fill="${l.color}"/><text x="18" y="10" ` +
-        `font-size="11">${esc(l.name.length > 24 ? l.name.slice(0, 23) + '…' : l.name)}</text></g>`,
+        `font-size="11">${esc(l.name.length > 24 ? l.name.slice(0, 23) + '…' : l.name)}` +
+        `<title>${esc(l.name)}</title></text></g>`,
     )
     .join('');
   return (
     `<svg class="chart" ` +
     `data-chart="${kind}" viewBox="0 0 ` +
-    `${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">
+    `${W} ${height}" width="${W}" height="${height}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">
 <text x="${M.left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>
-<text x="${M.left + PW / 2}" y="${H - 10}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>
+<text x="${M.left + PW / 2}" y="${height - 10}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>
 <text transform="translate(16,${M.top + PH / 2}) rotate(-90)" font-size="12" text-anchor="middle">${esc(yLabel)}</text>
 ${body}${legendSvg}</svg>`
   );
@@ -220,20 +223,27 @@ function barFrame(labels: string[], y1: number) {
   const bw = PW / labels.length;
   const slot = (i: number) => ({ x: M.left + i * bw + bw * 0.15, w: bw * 0.7 });
   const yTicks = niceTicks(0, y1).map((t) => ({ at: sy(t), label: fmt(t) }));
+  // Labels are never cut: when the widest does not fit its slot (~6 px per character at 10 px), all are
+  // turned 35° and the chart grows downward by what they need.
+  const widest = Math.max(...labels.map((l) => l.length)) * 6;
+  const turned = widest > bw - 4;
+  const extra = turned ? Math.ceil(widest * Math.sin((35 * Math.PI) / 180)) : 0;
   const text = labels
-    .map(
-      (l, i) =>
-        `<text x="${M.left + i * bw + bw / 2}" ` +
-        `y="${M.top + PH + 16}" font-size="10" ` +
-        `text-anchor="middle">${esc(l.length > 18 ? l.slice(0, 17) + '…' : l)}</text>`,
-    )
+    .map((l, i) => {
+      const x = M.left + i * bw + bw / 2;
+      const y = M.top + PH + 16;
+      return turned
+        ? `<text class="bar-label" x="${x}" y="${y}" font-size="10" text-anchor="end" ` +
+            `transform="rotate(-35 ${x} ${y})">${esc(l)}</text>`
+        : `<text class="bar-label" x="${x}" y="${y}" font-size="10" text-anchor="middle">${esc(l)}</text>`;
+    })
     .join('');
-  return { sy, slot, grid: axes([], yTicks) + text };
+  return { sy, slot, extra, grid: axes([], yTicks) + text };
 }
 
 export function barChart(o: { kind: string; title: string; yLabel: string; bars: Bar[] }): string {
   if (!o.bars.length) return emptyChart(o.kind, o.title, 'no data');
-  const { sy, slot, grid } = barFrame(
+  const { sy, slot, grid, extra } = barFrame(
     o.bars.map((b) => b.label),
     Math.max(...o.bars.map((b) => Math.max(b.value, b.hi ?? 0))) * 1.08 || 1,
   );
@@ -256,13 +266,13 @@ export function barChart(o: { kind: string; title: string; yLabel: string; bars:
         `fill="${c}"><title>${esc(b.label)}: ` +
         `${fmt(b.value)}</title></rect>` +
         `${err}<text ` +
-        `x="` +
-        `${mid}" ` +
-        `y="${sy(b.value) - 4}" font-size="10" text-anchor="middle">${fmt(b.value)}</text>`
+        // beside the error bar when there is one, so neither hides the other
+        `x="${err ? mid + 7 : mid}" ` +
+        `y="${sy(b.value) - 4}" font-size="10" text-anchor="${err ? 'start' : 'middle'}">${fmt(b.value)}</text>`
       );
     })
     .join('');
-  return frame(o.kind, o.title, '', o.yLabel, grid + body, []);
+  return frame(o.kind, o.title, '', o.yLabel, grid + body, [], extra);
 }
 
 /** Stacked bars: one bar per label, one colored part per category. */
@@ -274,7 +284,7 @@ export function stackedBarChart(o: {
   bars: Array<{ label: string; parts: number[] }>;
 }): string {
   if (!o.bars.length) return emptyChart(o.kind, o.title, 'no data');
-  const { sy, slot, grid } = barFrame(
+  const { sy, slot, grid, extra } = barFrame(
     o.bars.map((b) => b.label),
     Math.max(...o.bars.map((b) => b.parts.reduce((a, v) => a + v, 0))) * 1.05 || 1,
   );
@@ -306,6 +316,7 @@ export function stackedBarChart(o: {
     o.yLabel,
     grid + body,
     o.categories.map((c, k) => ({ name: c, color: PALETTE[k % PALETTE.length]! })),
+    extra,
   );
 }
 

@@ -21,6 +21,7 @@ import { errorMessage } from '../util/errors.js';
 import { planForJobs, workloadOf, type Job } from '../workloads/registry.js';
 import type { Outcome } from '../workloads/types.js';
 import { buildTopology } from './build.js';
+import { LiveFeed } from './live.js';
 import type { StopState } from './signals.js';
 
 export interface MeasureContext {
@@ -39,7 +40,7 @@ export interface MeasureContext {
 interface Built {
   teardown(): Promise<TeardownReport>;
   timings: Array<{ what: string; ms: number }>;
-  probes(): Promise<{ stop(): Promise<ProbeReport>; abort(): void }>;
+  probes(): Promise<{ stop(): Promise<ProbeReport>; abort(): void; onCpu?: ProbeSession['onCpu'] }>;
 }
 
 export interface Measured {
@@ -133,14 +134,29 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
   let probes: ProbeReport | null = null;
   let error: unknown = null;
   let session: Awaited<ReturnType<Built['probes']>> | null = null;
+  let live: LiveFeed | null = null;
   try {
     if (!ctx.stop.requested) {
       session = await host.probes();
       ctx.progress(`${datapath}: ${w.describe(p)} (run ${topo.runId})`);
+      live = LiveFeed.open({ run_id: topo.runId, datapath, workload: job.workload, what: w.describe(p) });
+      const feed = live;
+      session.onCpu?.((_t, c) =>
+        feed.add({ event: 'cpu', t_s: feed.now(), usr: c.usr, sys: c.sys, softirq: c.softirq }),
+      );
       outcome = await w.run(topo, p, {
         stop: ctx.stop,
         progress: (m) => ctx.progress(`${datapath}: ${m}`),
         workDir: stateDir(),
+        onInterval: (flow, ev) =>
+          feed.add({
+            event: 'rate',
+            t_s: feed.now(),
+            flow,
+            side: ev.role === 'stream-tx' ? 'tx' : 'rx',
+            pps: (ev.packets * 1e9) / ev.ns,
+            gbps: (ev.bytes * 8) / ev.ns,
+          }),
       });
       probes = await session.stop();
       session = null;
@@ -150,6 +166,7 @@ export async function measure(datapath: string, job: Job, ctx: MeasureContext): 
     error = e;
   } finally {
     session?.abort();
+    live?.close();
   }
   // Teardown before anything else can fail.
   const teardown = await host.teardown();

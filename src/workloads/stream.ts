@@ -297,6 +297,7 @@ export async function runFlows(
   topo: Topology,
   given: StreamParams,
   print: (line: string) => void = () => {},
+  onInterval?: (flow: number, ev: IntervalEvent) => void,
 ): Promise<StreamResultOutcome> {
   checkRaw(topo, given.api);
   // A DPDK engine moves bursts, as every DPDK application does, unless --burst says otherwise.
@@ -308,12 +309,14 @@ export async function runFlows(
     topo.pairs.slice(0, p.flows).map((pair, flow) =>
       runStream(pair.client, pair.server, p, {
         ...(topo.service ? { service: topo.service } : {}),
-        ...(live
+        ...(live || onInterval
           ? {
               onEngine: (e: EngineProcess) =>
                 e.onEvent((ev) => {
-                  if (ev.event === 'interval') live.add(flow, ev);
-                  else if (ev.event === 'result' && ev.role === 'stream-tx') live.senderDone(flow);
+                  if (ev.event === 'interval') {
+                    live?.add(flow, ev);
+                    onInterval?.(flow, ev);
+                  } else if (ev.event === 'result' && ev.role === 'stream-tx') live?.senderDone(flow);
                 }),
             }
           : {}),
@@ -386,5 +389,5 @@ export const streamWorkload: Workload<StreamParams, StreamResultOutcome> = {
       : 'as fast as possible'),
   record: streamRecord,
   commands: streamCommands,
-  run: (topo, p, ctx) => runFlows(topo, p, ctx.progress),
+  run: (topo, p, ctx) => runFlows(topo, p, ctx.progress, ctx.onInterval),
 };

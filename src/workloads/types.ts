@@ -4,6 +4,7 @@
  * orchestrates: plan → build → run a workload with probes → store → teardown. A new workload is one
  * module plus one line in ./registry.ts (and its options in src/options/options.ts).
  */
+import type { IntervalEvent } from '../engine-client/protocol.js';
 import type { OptionValues } from '../options/options.js';
 import type { BreakdownSummary } from '../stats/breakdown.js';
 import type { ServicePath, Topology } from '../topology/model.js';
@@ -13,6 +14,8 @@ export interface RunContext {
   progress: (msg: string) => void;
   /** a directory for the engines' sample files */
   workDir: string;
+  /** each engine interval as it arrives (a stream's seconds), for the live feed */
+  onInterval?: (flow: number, ev: IntervalEvent) => void;
 }
 
 /** What a workload's run contributes to a run record; S, E and R are its summary, engine counters and series. */

@@ -25,10 +25,13 @@ let browser: Browser | undefined;
 after(() => browser?.close());
 
 /** Opens a report in headless Chromium: each chart's kind and its number of data marks; a screenshot. */
-async function renderedCharts(file: string, screenshot: string): Promise<Array<{ kind: string; marks: number }>> {
+async function renderedCharts(
+  file: string,
+  screenshot: string,
+): Promise<Array<{ kind: string; marks: number; overlaps: string[] }>> {
   assert.ok(CHROMIUM, 'Debian chromium is needed (scripts/setup.sh installs it)');
   browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   try {
     const failed: string[] = [];
     page.on('requestfailed', (r) => failed.push(r.url()));
@@ -42,6 +45,16 @@ async function renderedCharts(file: string, screenshot: string): Promise<Array<{
         marks: [...s.querySelectorAll('.mark')].filter(
           (m) => (m as SVGGraphicsElement).getBBox().width + (m as SVGGraphicsElement).getBBox().height > 0,
         ).length,
+        // bar labels side by side must not touch; turned ones (parallel at 35°) must be a text height apart
+        overlaps: [...s.querySelectorAll('text.bar-label')].flatMap((t, i, all) => {
+          const next = all[i + 1] as SVGTextElement | undefined;
+          if (!next) return [];
+          const [a, b] = [(t as SVGTextElement).getBBox(), next.getBBox()];
+          const turned = t.hasAttribute('transform');
+          const dx = Number(next.getAttribute('x')) - Number(t.getAttribute('x'));
+          const apart = turned ? dx * Math.sin((35 * Math.PI) / 180) >= 10 : a.x + a.width <= b.x;
+          return apart ? [] : [`${t.textContent} / ${next.textContent}`];
+        }),
       })),
     );
     await page.screenshot({ path: screenshot, fullPage: true });
@@ -60,7 +73,7 @@ const STUDIES: Record<string, string[]> = {
   'daichendt-load-latency': ['rtt-cdf', 'rtt-p99', 'latency-over-load', 'cpu'],
   'claassen-modules': ['throughput-tcp', 'scaling-flows-tcp', 'cpu'],
   'ebpf-paths': ['rtt-cdf', 'rtt-p99', 'throughput', 'traversals', 'cpu'],
-  'kube-proxy-services': ['rtt-cdf', 'txn-cdf', 'scaling-services', 'cpu'],
+  'kube-proxy-services': ['rtt-cdf', 'txn-cdf', 'scaling-services', 'cpu', 'timeline'],
 };
 
 describe('shipped experiments, quick scale, end to end', () => {
@@ -85,6 +98,18 @@ describe('shipped experiments, quick scale, end to end', () => {
           `${name}: no ${kind} chart (have ${charts.map((c) => c.kind).join(', ')})`,
         );
       for (const c of charts) assert.ok(c.marks > 0, `${name}: chart ${c.kind} rendered no data`);
+      for (const c of charts) assert.deepEqual(c.overlaps, [], `${name}: chart ${c.kind} has overlapping labels`);
+      // a timeline per case that stored one: every case but a sweep's, whose rates live in its sweep points
+      const cases = Number(/: (\d+) cases × /.exec(r.stdout)?.[1]);
+      const timelines = charts.filter((c) => c.kind === 'timeline').length;
+      if (!name.includes('rate-curves'))
+        assert.equal(timelines, cases, `${name}: ${timelines} timelines, ${cases} cases`);
+      if (name === 'kube-proxy-services') {
+        const page = readFileSync(html, 'utf8');
+        assert.match(page, /<h3 data-workload="rtt">Round-trip time \(rtt/);
+        assert.match(page, /<h3 data-workload="crr">TCP connect\/request\/response \(crr/);
+        assert.match(page, /<td>pod-ip \(crr\)<\/td>/);
+      }
       if (process.env.CNPERF_KEEP_REPORTS)
         writeFileSync(path.join(process.env.CNPERF_KEEP_REPORTS, `${name}.html`), readFileSync(html));
       assert.deepEqual(hostSnapshot(), before);
