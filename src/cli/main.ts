@@ -134,6 +134,21 @@ const COMMANDS: Record<string, Command> = {
       return { run: m.compareCommand, usage: m.COMPARE_USAGE, options: m.COMPARE_OPTIONS };
     },
   },
+  export: {
+    help: "stored runs' figures as OpenMetrics, JSON lines or CSV (pushgateway, textfile collectors)",
+    load: async () => {
+      const m = await import('./export.js');
+      const values = { format: [...m.EXPORT_FORMATS] };
+      return { run: m.exportCommand, usage: m.EXPORT_USAGE, options: m.EXPORT_OPTIONS, values };
+    },
+  },
+  serve: {
+    help: 'a local web UI over the store: runs, compare, experiments, live runs, /metrics',
+    load: async () => {
+      const m = await import('./serve.js');
+      return { run: m.serveCommand, usage: m.SERVE_USAGE, options: m.SERVE_OPTIONS };
+    },
+  },
   validate: {
     help: 'check experiment files (changes nothing)',
     load: async () => {

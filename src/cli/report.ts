@@ -24,13 +24,13 @@ export const REPORT_OPTIONS: OptionSpec = {
 export const COMPARE_OPTIONS: OptionSpec = { db: { type: 'string' }, json: { type: 'boolean' } };
 export const COMPARE_USAGE = `cnperf compare A B [--db FILE] [--json]   (A, B: experiments or runs)`;
 
-interface Target {
+export interface Target {
   experiment: ExperimentRecord | null;
   runs: RunRecord[];
   name: string;
 }
 
-function resolve(store: Store, target: string): Target {
+export function resolve(store: Store, target: string): Target {
   const e = store.findExperiment(target);
   if (e) return { experiment: e, runs: store.runsOfExperiment(e.id), name: e.name };
   const r = store.findRun(target);

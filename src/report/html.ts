@@ -48,7 +48,7 @@ function caseTimelines(cases: CaseStats[]): string {
     .join('\n');
 }
 
-function caseTables(cases: CaseStats[]): string {
+export function caseTables(cases: CaseStats[]): string {
   const ci = (q: { value: number; ci95: [number, number] | null; method: string } | null | undefined) =>
     q
       ? `${us(q.value)} ` +

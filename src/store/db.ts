@@ -10,63 +10,7 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { Environment } from '../env/environment.js';
 import type { WorkloadResult } from '../workloads/results.js';
-
-/** Migrations in order; index i brings the schema from version i to i+1. Never edit a shipped one. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE runs (
-     id TEXT PRIMARY KEY,
-     batch_id TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     datapath TEXT NOT NULL,
-     workload TEXT NOT NULL,
-     params TEXT NOT NULL,
-     topology TEXT NOT NULL,
-     env TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed')),
-     problem TEXT,
-     samples INTEGER NOT NULL,
-     lost INTEGER NOT NULL,
-     summary TEXT,
-     engine TEXT,
-     histogram BLOB,
-     raw BLOB
-   );
-   CREATE INDEX runs_created ON runs (created_at);
-   CREATE INDEX runs_batch ON runs (batch_id);`,
-  // 2: per-second series of stream runs ({tx: [...], rx: [...]}), kept so reports can plot them.
-  `ALTER TABLE runs ADD COLUMN series TEXT;`,
-  // 3: what the probes saw during the run (CPU split, softirqs, drops, trace, round-trip breakdown).
-  `ALTER TABLE runs ADD COLUMN probes TEXT;`,
-  // 4: experiments (cnperf run FILE) and which case and repeat of one a run is.
-  `CREATE TABLE experiments (
-     id TEXT PRIMARY KEY,
-     name TEXT NOT NULL,
-     scale TEXT NOT NULL,
-     file TEXT NOT NULL,
-     text TEXT NOT NULL,
-     plan_hash TEXT NOT NULL,
-     cases INTEGER NOT NULL,
-     repeats INTEGER NOT NULL,
-     created_at TEXT NOT NULL,
-     finished_at TEXT,
-     status TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted'))
-   );
-   CREATE INDEX experiments_name ON experiments (name, scale, plan_hash);
-   ALTER TABLE runs ADD COLUMN experiment_id TEXT;
-   ALTER TABLE runs ADD COLUMN case_key TEXT;
-   ALTER TABLE runs ADD COLUMN case_label TEXT;
-   ALTER TABLE runs ADD COLUMN repeat INTEGER;
-   CREATE INDEX runs_experiment ON runs (experiment_id);`,
-  // 5: cnperf calibrate: this machine's floor, shown next to every run's results.
-  `CREATE TABLE calibrations (
-     id TEXT PRIMARY KEY,
-     created_at TEXT NOT NULL,
-     hostname TEXT NOT NULL,
-     env TEXT NOT NULL,
-     result TEXT NOT NULL
-   );
-   CREATE INDEX calibrations_host ON calibrations (hostname, created_at);`,
-];
+import { MIGRATIONS } from './migrations.js';
 
 export interface ExperimentRecord {
   id: string;
@@ -85,6 +29,17 @@ export interface ExperimentRecord {
 }
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The runs list's filters (cnperf serve); empty means any. */
+export interface RunFilter {
+  datapath?: string;
+  workload?: string;
+  status?: string;
+  experiment?: string;
+  host?: string;
+  since?: string;
+  q?: string;
+}
 
 /** What every run stores, whatever its workload. */
 export interface RunBase {
@@ -320,6 +275,66 @@ export class Store {
         'give more characters of the id',
       );
     return fromRow(rows[0]!);
+  }
+
+  /**
+   * Runs for browsing (cnperf serve), newest first: each filter narrows (datapath, workload, status exact;
+   * experiment by name; host by the environment's hostname; since an ISO date; q a substring of the id,
+   * datapath, workload, case or problem).
+   */
+  searchRuns(f: RunFilter, limit = 500): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const eq = (col: string, v: string | undefined) => {
+      if (v) (where.push(`${col} = ?`), args.push(v));
+    };
+    eq('runs.datapath', f.datapath);
+    eq('runs.workload', f.workload);
+    eq('runs.status', f.status);
+    eq('experiments.name', f.experiment);
+    eq(`json_extract(runs.env, '$.hostname')`, f.host);
+    if (f.since) (where.push('runs.created_at >= ?'), args.push(f.since));
+    if (f.q) {
+      where.push(
+        `(runs.id || ' ' || runs.datapath || ' ' || runs.workload || ' ' || ` +
+          `coalesce(runs.case_label, '') || ' ' || coalesce(runs.problem, '')) LIKE ? ESCAPE '\\'`,
+      );
+      args.push(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT runs.* FROM runs LEFT JOIN experiments ON experiments.id = runs.experiment_id ` +
+          `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY runs.created_at DESC, runs.id LIMIT ?`,
+      )
+      .all(...args, limit) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** What the runs list can be filtered by: the values present in the store. */
+  facets(): Record<'datapath' | 'workload' | 'experiment' | 'host', string[]> {
+    const col = (sql: string) => (this.db.prepare(sql).pluck().all() as Array<string | null>).filter((v) => !!v);
+    return {
+      datapath: col('SELECT DISTINCT datapath FROM runs ORDER BY 1') as string[],
+      workload: col('SELECT DISTINCT workload FROM runs ORDER BY 1') as string[],
+      experiment: col('SELECT DISTINCT name FROM experiments ORDER BY 1') as string[],
+      host: col(`SELECT DISTINCT json_extract(env, '$.hostname') FROM runs ORDER BY 1`) as string[],
+    };
+  }
+
+  /** Stored runs by status, and experiments: cnperf's own counters on /metrics. */
+  counts(): { runs: Record<string, number>; experiments: number } {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM runs GROUP BY status').all() as Array<{
+      status: string;
+      n: number;
+    }>;
+    const experiments = this.db.prepare('SELECT count(*) FROM experiments').pluck().get() as number;
+    return { runs: Object.fromEntries(rows.map((r) => [r.status, r.n])), experiments };
+  }
+
+  /** An experiment's name by id (the label runs carry on /metrics). */
+  experimentNames(): Map<string, string> {
+    const rows = this.db.prepare('SELECT id, name FROM experiments').all() as Array<{ id: string; name: string }>;
+    return new Map(rows.map((r) => [r.id, r.name]));
   }
 
   schemaVersion(): number {
