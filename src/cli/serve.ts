@@ -40,13 +40,13 @@ function listen(server: Server, address: string, port: number): Promise<number> 
     server.once('error', (e: NodeJS.ErrnoException) => {
       const where = `${address.includes(':') ? `[${address}]` : address}:${port}`;
       const why: Record<string, string> = {
-        EADDRINUSE: `${where} is in use by another program`,
+        EADDRINUSE: 'the port is in use by another program',
         EADDRNOTAVAIL: `${address} is not an address of this machine`,
-        EACCES: `not allowed to listen on ${where}`,
+        EACCES: 'this user may not listen there',
       };
       reject(
         new UserError(
-          `cnperf serve: cannot listen on ${where}: ${why[e.code ?? ''] ?? e.message}`,
+          `serve: cannot listen on ${where}: ${why[e.code ?? ''] ?? e.message}`,
           'choose another with --listen ADDR:PORT (PORT 0 picks a free one)',
         ),
       );

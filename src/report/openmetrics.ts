@@ -1,7 +1,8 @@
 /**
  * Runs' figures in the OpenMetrics text format (what Prometheus scrapes and pushgateway and the node
- * exporter's textfile collector take): one gauge family per figure, labelled with the run's datapath,
- * workload, host, experiment, case and id (latency a summary: quantiles, count, sum); cnperf's own counts after them; "# EOF" last. No sample
+ * exporter's textfile collector take): one family per figure, labelled with the run's datapath, workload,
+ * host, experiment, case and id (latency a summary: quantiles, count, sum; the rest gauges); cnperf's own
+ * counts after them; "# EOF" last. No sample
  * carries a timestamp (Prometheus refuses ones older than its head block): the run's time is its own
  * gauge, cnperf_run_timestamp_seconds.
  */

@@ -78,17 +78,24 @@ export function runsPage(
     `<button>filter</button></form>`;
   const rows = sorted.map(
     (r) =>
-      `<tr data-run="${esc(r.id)}"><td><input type="checkbox" name="run" value="${esc(r.id)}" form="compare"></td>` +
-      `<td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.created_at.replace('T', ' ').slice(0, 19))}</td>` +
+      `<tr data-run="${esc(r.id)}">` +
+      `<td><input type="checkbox" name="run" value="${esc(r.id)}" form="compare"></td>` +
+      `<td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td>` +
+      `<td>${esc(r.created_at.replace('T', ' ').slice(0, 19))}</td>` +
       `<td>${esc(r.datapath)}</td><td>${esc(r.workload)}</td>` +
-      `<td>${esc(r.experiment_id ? `${names.get(r.experiment_id) ?? r.experiment_id} · ${r.case_label ?? ''}` : '–')}</td>` +
+      `<td>${esc(
+        [r.experiment_id ? (names.get(r.experiment_id) ?? r.experiment_id) : '', r.case_label ?? '']
+          .filter(Boolean)
+          .join(' · ') || '–',
+      )}</td>` +
       `<td class="st-${esc(r.status)}">${esc(r.status)}</td><td class="num">${esc(headline(r))}</td></tr>`,
   );
   return layout(
     'Runs',
     form +
       `<form id="compare" method="get" action="/compare"><button>compare the checked runs</button></form>` +
-      `<p>${sorted.length} run${sorted.length === 1 ? '' : 's'}${sorted.length >= 500 ? ' (the newest 500)' : ''}.</p>` +
+      `<p>${sorted.length} run${sorted.length === 1 ? '' : 's'}` +
+      `${sorted.length >= 500 ? ' (the newest 500)' : ''}.</p>` +
       `<table class="runs"><thead><tr><th></th><th>run</th><th>measured (UTC)</th><th>datapath</th><th>workload</th>` +
       `<th>experiment · case</th><th>status</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
   );
@@ -122,6 +129,9 @@ export function runPage(r: RunRecord, experiment: string | null): string {
   );
 }
 
+const listItem = (r: RunRecord) =>
+  `<li><a href="/runs/${esc(r.id)}">${esc(r.id)}</a> ${esc(r.datapath)} ${esc(r.workload)} · ${esc(headline(r))}</li>`;
+
 export function comparePage(runs: RunRecord[]): string {
   if (runs.length < 2)
     return layout(
@@ -139,7 +149,7 @@ export function comparePage(runs: RunRecord[]): string {
   const ids = runs.map((r) => `run=${encodeURIComponent(r.id)}`).join('&');
   return layout(
     `Compare ${runs.length} runs`,
-    `<ul>${runs.map((r) => `<li><a href="/runs/${esc(r.id)}">${esc(r.id)}</a> ${esc(r.datapath)} ${esc(r.workload)} · ${esc(headline(r))}</li>`).join('')}</ul>` +
+    `<ul>${runs.map(listItem).join('')}</ul>` +
       `<h2>Distributions</h2><div class="cdf" data-src="/api/compare/cdf?${esc(ids)}"></div>` +
       `<h2>Timelines overlaid</h2><div class="overlay" data-src="/api/compare/timeline?${esc(ids)}"></div>` +
       `<h2>Verdicts</h2><p>Welch's t-test over repeats (p &lt; 0.05) where both sides have ≥ 3; single runs ` +
@@ -150,7 +160,8 @@ export function comparePage(runs: RunRecord[]): string {
 export function experimentsPage(list: ExperimentRecord[]): string {
   const rows = list.map(
     (e) =>
-      `<tr><td><a href="/experiments/${esc(e.id)}">${esc(e.name)}</a></td><td>${esc(e.id)}</td><td>${esc(e.scale)}</td>` +
+      `<tr><td><a href="/experiments/${esc(e.id)}">${esc(e.name)}</a></td>` +
+      `<td>${esc(e.id)}</td><td>${esc(e.scale)}</td>` +
       `<td>${e.cases} × ${e.repeats}</td><td>${esc(e.created_at)}</td><td>${esc(e.status)}</td></tr>`,
   );
   return layout(

@@ -136,9 +136,19 @@ export class Store {
         'choose another place with --db PATH',
       );
     }
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, file);
+    } catch (e) {
+      db.close();
+      if (e instanceof UserError) throw e;
+      // not SQLite, a damaged file, a locked one: say which file and what it said
+      throw new UserError(
+        `cannot read results database ${file}: ${(e as Error).message}`,
+        'name a cnperf results store with --db FILE',
+      );
+    }
     return new Store(db, file);
   }
 
