@@ -2,12 +2,14 @@
 import { rttRunSummary, streamSummary } from '../helpers/records.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { caseStats } from '../../src/report/cases.js';
+import { caseStats, groupByCase } from '../../src/report/cases.js';
+import { runTimeline } from '../../src/report/timeline.js';
+import { timelineChart } from '../../src/report/timeline-chart.js';
 import { csvReport, htmlReport } from '../../src/report/html.js';
 import { charts } from '../../src/report/charts.js';
 import { loadCurves } from '../../src/report/load-curves.js';
 import { compareCases } from '../../src/report/compare.js';
-import { cdfChart, esc, niceTicks } from '../../src/report/svg.js';
+import { barChart, cdfChart, esc, niceTicks } from '../../src/report/svg.js';
 import { Histogram } from '../../src/stats/histogram.js';
 import type { RunRecord } from '../../src/store/db.js';
 
@@ -239,5 +241,84 @@ describe('HTML report', () => {
     });
     assert.match(svg, />99.99 %</);
     assert.equal((svg.match(/class="mark"/g) ?? []).length, 3);
+  });
+
+  it('an experiment of rtt and crr: one table per workload, cases named alike say which they are', () => {
+    const rttCase = { ...rttRun('r1', 'bridge', 40_000, 1), case_key: 'rtt|pod-ip', case_label: 'pod-ip' };
+    const runs = [rttCase, crrRun('c1', 'pod', null, 90_000)];
+    const cases = groupByCase(runs);
+    assert.deepEqual(
+      cases.map((c) => c.label),
+      ['pod-ip (rtt)', 'pod-ip (crr)'],
+    );
+    const html = htmlReport({ title: 't', experiment: null, cases, runs });
+    const rttTable = /<h3 data-workload="rtt">[^<]*<\/h3><table>(.*?)<\/table>/s.exec(html)?.[1] ?? '';
+    const crrTable = /<h3 data-workload="crr">[^<]*<\/h3><table>(.*?)<\/table>/s.exec(html)?.[1] ?? '';
+    assert.match(rttTable, /<td>pod-ip \(rtt\)<\/td>/);
+    assert.doesNotMatch(rttTable, /crr/);
+    assert.match(crrTable, /<td>pod-ip \(crr\)<\/td>/);
+    assert.match(crrTable, /transactions\/s/);
+  });
+
+  it('crowded bar labels are turned whole, never cut, and the chart grows to hold them', () => {
+    const long = Array.from({ length: 10 }, (_, i) => ({
+      label: `iptables services=${10 ** (i % 5)} (crr)`,
+      value: i + 1,
+    }));
+    const svg = barChart({ kind: 'k', title: 't', yLabel: 'y', bars: long });
+    assert.equal((svg.match(/transform="rotate\(-35 /g) ?? []).length, 10);
+    assert.ok(!svg.includes('…'), 'a label was cut');
+    assert.ok(Number(/height="(\d+)"/.exec(svg)![1]) > 360);
+    const few = barChart({ kind: 'k', title: 't', yLabel: 'y', bars: [{ label: 'veth', value: 1 }] });
+    assert.doesNotMatch(few, /rotate\(-35/);
+  });
+
+  it("a run's timeline: latency windows and the host's CPU on the engine's clock, warm-up marked", () => {
+    const r = {
+      ...rttRun('t1', 'veth', 20_000, 1),
+      series: {
+        latency: {
+          window_ns: 100e6,
+          warmup_ns: 2e6,
+          start_ns: 10e9,
+          points: [
+            { t_ns: 2e6, n: 100, lost: 0, p50_ns: 20_000, p90_ns: 25_000, p99_ns: 30_000, max_ns: 40_000 },
+            { t_ns: 102e6, n: 5, lost: 5, p50_ns: null, p90_ns: null, p99_ns: null, max_ns: null },
+          ],
+        },
+      },
+      probes: {
+        timeline_start_ns: 9.9e9, // the probes started 100 ms before the engine
+        timeline: [
+          {
+            t_ms: 100,
+            cpu: [{ usr: 0.1, sys: 0.2, softirq: 0.3, irq: 0, idle: 0.4, steal: 0 }, null],
+            net_rx: [],
+            irqs: [],
+          },
+          {
+            t_ms: 200,
+            cpu: [{ usr: 0.3, sys: 0.2, softirq: 0.1, irq: 0, idle: 0.4, steal: 0 }, null],
+            net_rx: [],
+            irqs: [],
+          },
+        ],
+      },
+    } as RunRecord;
+    const tl = runTimeline(r)!;
+    assert.deepEqual(tl.warmup_s, [0, 0.002]);
+    const [lat, cpu] = tl.panels;
+    assert.deepEqual(lat!.t_s, [0.052, 0.152]); // each window at its middle
+    assert.deepEqual(lat!.columns.find((c) => c.name === 'p99')!.values, [30, null]); // µs; no reply: no value
+    // sample k covers (t_ms(k-1), t_ms(k)]: at its middle, 0.1 s earlier on the engine's clock
+    assert.deepEqual(
+      cpu!.t_s.map((t) => Number(t.toFixed(3))),
+      [-0.05, 0.05],
+    );
+    assert.deepEqual(cpu!.columns.find((c) => c.name === 'softirq')!.values, [30, 10]);
+    const svg = timelineChart('veth (rtt)', tl);
+    assert.match(svg, /data-chart="timeline"/);
+    assert.match(svg, /class="warmup"/);
+    assert.equal((svg.match(/class="mark"/g) ?? []).length, 3 + 6); // 3 latency values, 3 CPU columns × 2
   });
 });
