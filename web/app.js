@@ -176,6 +176,7 @@ function live(root) {
           yLabel: 'kpps',
           names: ['sent', 'received'],
           data: c.rate,
+          spanGaps: true, // a second's tx and rx arrive apart: each line joins its own points
         });
       else c.ratePlot.setData(c.rate);
     }
