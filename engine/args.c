@@ -16,7 +16,7 @@ void opts_defaults(struct opts *o)
 	o->interval_ns = 1000000;
 	o->timeout_ns = 200000000;
 	o->max_consecutive_lost = 1000;
-	o->addr.sin_family = AF_INET;
+	o->addr.v4.sin_family = AF_INET;
 	o->api = API_SEND;
 	o->burst = 1;
 	o->duration_ns = 10000000000ull;
@@ -54,6 +54,33 @@ int parse_ipv4_port(const char *s, struct sockaddr_in *out)
 	out->sin_family = AF_INET;
 	out->sin_port = htons((uint16_t)port);
 	return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -1;
+}
+
+int parse_addr_port(const char *s, union sockaddr_any *out)
+{
+	memset(out, 0, sizeof *out);
+	if (s[0] != '[')
+		return parse_ipv4_port(s, &out->v4);
+	const char *close = strchr(s, ']');
+	char host[INET6_ADDRSTRLEN];
+	uint64_t port;
+	if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host || parse_u64(close + 2, &port) ||
+	    port > 65535)
+		return -1;
+	memcpy(host, s + 1, (size_t)(close - s - 1));
+	host[close - s - 1] = 0;
+	out->v6.sin6_family = AF_INET6;
+	out->v6.sin6_port = htons((uint16_t)port);
+	return inet_pton(AF_INET6, host, &out->v6.sin6_addr) == 1 ? 0 : -1;
+}
+
+const char *sa_host(const union sockaddr_any *a, char *buf, size_t cap)
+{
+	if (a->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->v6.sin6_addr, buf, (socklen_t)cap);
+	else
+		inet_ntop(AF_INET, &a->v4.sin_addr, buf, (socklen_t)cap);
+	return buf;
 }
 
 /* Same rule as the TypeScript side: what `ip netns add` accepts, minus anything path-like. */
@@ -158,8 +185,8 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 			else
 				FAIL("--pace '%s': expected sleep, spin, auto or yield", v);
 		} else if (strcmp(k, "--bind") == 0 || strcmp(k, "--server") == 0) {
-			if (parse_ipv4_port(v, &o->addr))
-				FAIL("%s '%s': expected IPV4:PORT", k, v);
+			if (parse_addr_port(v, &o->addr))
+				FAIL("%s '%s': expected IPV4:PORT or [IPV6]:PORT", k, v);
 			o->have_addr = 1;
 		} else if (strcmp(k, "--size") == 0) {
 			if (parse_u64(v, &n) || n < 1 || n > MAX_TCP_WRITE)

@@ -3,6 +3,9 @@
 #define CNPERF_ARGS_H
 #include <stdint.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <sys/socket.h>
 
 /* yield: a poll-mode (DPDK) engine that found nothing gives its CPU away (sched_yield) before polling
  * again, so pollers can share CPUs. Only with --api dpdk (main.c's check_opts refuses it otherwise). */
@@ -17,6 +20,31 @@ const char *pace_name(enum pace_mode p);
 enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING, API_DPDK,
 		 API_GSO };
 
+/* An IPv4 or IPv6 socket address: what --bind and --server name. The raw APIs (raw, raw-ring, AF_XDP,
+ * DPDK) build IPv4 frames only and are refused with an IPv6 address. */
+union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+static inline socklen_t sa_len(const union sockaddr_any *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof a->v6 : sizeof a->v4;
+}
+static inline uint16_t sa_port(const union sockaddr_any *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port);
+}
+static inline void sa_set_port(union sockaddr_any *a, uint16_t port)
+{
+	if (a->sa.sa_family == AF_INET6)
+		a->v6.sin6_port = htons(port);
+	else
+		a->v4.sin_port = htons(port);
+}
+/* "198.18.0.1" or "2001:2::1" into buf (INET6_ADDRSTRLEN bytes). */
+const char *sa_host(const union sockaddr_any *a, char *buf, size_t cap);
+
 struct opts {
 	const char *netns;        /* NULL: stay in the current namespace */
 	int cpu;                  /* -1: not pinned */
@@ -24,7 +52,7 @@ struct opts {
 	int mlock;                /* mlockall(); implied by rt_prio */
 	enum wait_mode wait;
 	enum pace_mode pace;
-	struct sockaddr_in addr;  /* server: where to bind; client: where to send */
+	union sockaddr_any addr;  /* server: where to bind; client: where to send (IPv4 or IPv6) */
 	int have_addr;
 	uint32_t size;            /* UDP payload bytes */
 	uint64_t count;           /* measured round trips */
@@ -84,6 +112,8 @@ int opts_check_udp_size(const struct opts *o, char *err, size_t errlen);
 int opts_require_addr(const struct opts *o, char *err, size_t errlen);
 int parse_u64(const char *s, uint64_t *out);
 int parse_ipv4_port(const char *s, struct sockaddr_in *out);
+/* IPV4:PORT or [IPV6]:PORT */
+int parse_addr_port(const char *s, union sockaddr_any *out);
 int valid_netns_name(const char *s);
 int parse_mac(const char *s, uint8_t mac[6]);
 const char *api_name(enum stream_api a);

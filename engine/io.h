@@ -43,7 +43,7 @@ struct io {
 	struct pring *ring;    /* raw-ring: the mapped packet ring (io_ring.c) */
 	struct dport *dpdk;    /* dpdk: the DPDK port (io_dpdk.c, cnperf-engine-dpdk only) */
 	/* a receiver without a socket (dpdk): the address it reports as ready */
-	struct sockaddr_in bound;
+	union sockaddr_any bound;
 	int have_bound;
 };
 

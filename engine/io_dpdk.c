@@ -38,7 +38,7 @@ static int dpdk_tx_open(const struct opts *o, struct io *io)
 		ev_error("alloc", "no memory for a frame");
 		return -1;
 	}
-	struct sockaddr_in dst = o->addr;
+	struct sockaddr_in dst = o->addr.v4;
 	if (!dst.sin_port)
 		dst.sin_port = htons(DPDK_DEFAULT_PORT);
 	io->len = build_udp_frame(io->buf, port.mac, o->dst_mac, &o->src, &dst, o->size);
@@ -79,8 +79,8 @@ static int dpdk_rx_open(const struct opts *o, struct io *io)
 		return -1;
 	io->dpdk = &port;
 	io->bound = o->addr;
-	if (!io->bound.sin_port)
-		io->bound.sin_port = htons(DPDK_DEFAULT_PORT);
+	if (!sa_port(&io->bound))
+		sa_set_port(&io->bound, DPDK_DEFAULT_PORT);
 	io->have_bound = 1;
 	return 0;
 }

@@ -64,7 +64,7 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	}
 	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
 		return -1;
-	io->len = build_udp_frame(io->buf, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
+	io->len = build_udp_frame(io->buf, src_mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
 	io->frame_bytes = io->len;
 	return tx_burst_headers(io, o->burst);
 }

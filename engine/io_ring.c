@@ -112,7 +112,7 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 	}
 	/* every slot holds the same frame: the loop only hands slots to the kernel */
 	for (uint32_t i = 0; i < r->slots; i++)
-		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
+		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, src_mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
 	io->frame_bytes = io->len;
 	return 0;
 }
@@ -157,7 +157,7 @@ static int ring_rx_open(const struct opts *o, struct io *io)
 		return -1;
 	}
 	struct sockaddr_in a;
-	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
+	if ((io->listen_fd = hold_udp_port(&o->addr.v4, &a)) < 0)
 		return -1;
 	struct pring *r = calloc(1, sizeof *r);
 	int ifindex;

@@ -20,11 +20,11 @@
 
 static int tcp_tx_open(const struct opts *o, struct io *io)
 {
-	io->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	io->fd = socket(o->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	io->buf = calloc(1, o->size);
 	io->len = o->size;
 	if (io->fd < 0 || !io->buf) {
-		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+		ev_error("socket", "socket(SOCK_STREAM): %s", strerror(errno));
 		return -1;
 	}
 	/* before connect: the handshake already runs under the algorithm asked for */
@@ -49,7 +49,7 @@ static int tcp_tx_open(const struct opts *o, struct io *io)
 		ev_error("socket", "SO_ZEROCOPY: %s (MSG_ZEROCOPY needs Linux 4.14)", strerror(errno));
 		return -1;
 	}
-	if (connect(io->fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+	if (connect(io->fd, &o->addr.sa, sa_len(&o->addr)) < 0) {
 		ev_error("connect", "connect: %s", strerror(errno));
 		return -1;
 	}
@@ -68,7 +68,8 @@ static void tcp_reap_zerocopy(struct io *io)
 		if (recvmsg(io->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			return;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			if (!(c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR))
+			if (!(c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) &&
+			    !(c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR))
 				continue;
 			struct sock_extended_err e;
 			memcpy(&e, CMSG_DATA(c), sizeof e);
@@ -121,11 +122,11 @@ static void tcp_tx_finish(struct io *io)
 
 static int tcp_rx_open(const struct opts *o, struct io *io)
 {
-	io->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	io->listen_fd = socket(o->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	io->buf = malloc(TCP_BUF);
 	int one = 1;
 	if (io->listen_fd < 0 || !io->buf) {
-		ev_error("socket", "socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+		ev_error("socket", "socket(SOCK_STREAM): %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(io->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -133,7 +134,7 @@ static int tcp_rx_open(const struct opts *o, struct io *io)
 	 * scale is chosen from it in the handshake */
 	if (force_buffer(io->listen_fd, SO_RCVBUFFORCE, o->rcvbuf) < 0)
 		return -1;
-	if (bind(io->listen_fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || listen(io->listen_fd, 1) < 0) {
+	if (bind(io->listen_fd, &o->addr.sa, sa_len(&o->addr)) < 0 || listen(io->listen_fd, 1) < 0) {
 		ev_error("bind", "bind/listen: %s", strerror(errno));
 		return -1;
 	}

@@ -85,7 +85,7 @@ int udp_rx_open(const struct opts *o, struct io *io)
 	}
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000}; /* wake up to report even when idle */
 	setsockopt(io->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (bind(io->fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+	if (bind(io->fd, &o->addr.sa, sa_len(&o->addr)) < 0) {
 		ev_error("bind", "bind: %s", strerror(errno));
 		return -1;
 	}

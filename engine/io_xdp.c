@@ -44,7 +44,7 @@ static int xdp_tx_open(const struct opts *o, struct io *io)
 	}
 	/* Every frame the sender owns holds the same datagram: the loop only writes descriptors. */
 	for (uint32_t i = 0; i < x->nfree; i++)
-		io->len = build_udp_frame(x->umem + x->free[i], x->mac, o->dst_mac, &o->src, &o->addr, o->size);
+		io->len = build_udp_frame(x->umem + x->free[i], x->mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
 	io->frame_bytes = io->len;
 	io->xsk = x;
 	io->fd = x->fd;
@@ -79,7 +79,7 @@ static int xdp_rx_open(const struct opts *o, struct io *io)
 	}
 	/* the port's holder (sock.h) says which port the kernel picked; `ready` reports it */
 	struct sockaddr_in a;
-	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
+	if ((io->listen_fd = hold_udp_port(&o->addr.v4, &a)) < 0)
 		return -1;
 	struct xsk *x = xsk_new();
 	char err[256];

@@ -152,6 +152,12 @@ static int check_opts(const struct command *c, const struct opts *o, char *err, 
 		snprintf(err, cap, "--size %u: a request is at most %u bytes", o->size, MAX_UDP_PAYLOAD);
 		return -1;
 	}
+	const int raw = o->api == API_RAW || o->api == API_RAW_MMSG || o->api == API_RAW_RING || o->api == API_XDP ||
+			o->api == API_DPDK;
+	if (o->addr.sa.sa_family == AF_INET6 && raw) {
+		snprintf(err, cap, "--api %s builds IPv4 frames only: IPv6 is not built for it yet", api_name(o->api));
+		return -1;
+	}
 	if (o->wait == WAIT_YIELD && o->api != API_DPDK) {
 		snprintf(err, cap, "--wait yield is for poll-mode engines (--api dpdk); sockets wait with block or spin");
 		return -1;

@@ -53,7 +53,7 @@ static void dpdk_close_state(void *state)
 }
 
 static int dpdk_open_state(const struct opts *o, enum rt_role role, uint32_t cookie, void **state,
-			   struct sockaddr_in *ready)
+			   union sockaddr_any *ready)
 {
 	struct rtt_dpdk_state *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -66,11 +66,11 @@ static int dpdk_open_state(const struct opts *o, enum rt_role role, uint32_t coo
 		free(s);
 		return -1;
 	}
-	*ready = role == RT_SERVER ? o->addr : o->src;
-	if (!ready->sin_port)
-		ready->sin_port = htons(role == RT_SERVER ? DPDK_DEFAULT_PORT : DPDK_DEFAULT_PORT + 1);
+	ready->v4 = role == RT_SERVER ? o->addr.v4 : o->src;
+	if (!ready->v4.sin_port)
+		ready->v4.sin_port = htons(role == RT_SERVER ? DPDK_DEFAULT_PORT : DPDK_DEFAULT_PORT + 1);
 	if (role != RT_SERVER)
-		s->len = (uint16_t)build_udp_frame(s->frame, s->d.mac, o->dst_mac, ready, &o->addr, o->size);
+		s->len = (uint16_t)build_udp_frame(s->frame, s->d.mac, o->dst_mac, &ready->v4, &o->addr.v4, o->size);
 	*state = s;
 	return 0;
 }

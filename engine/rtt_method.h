@@ -47,7 +47,7 @@ struct rtt_method {
 	const char *(*refuse)(const struct opts *o, enum rt_role role);
 	/* Opens the path for `role` and builds the probe frame with the run's cookie: 0 with *state and
 	 * the address to report ready in *ready, or -1 after an error event. */
-	int (*open)(const struct opts *o, enum rt_role role, uint32_t cookie, void **state, struct sockaddr_in *ready);
+	int (*open)(const struct opts *o, enum rt_role role, uint32_t cookie, void **state, union sockaddr_any *ready);
 	/* Sends probe `seq`. Stores the clock into *t_send (release) just before the transmit call — also
 	 * when the send fails — so a receiver thread can match a reply that is back before the call
 	 * returns. RT_OK, RT_REFUSED or RT_ERROR. Only the transmit call and stores. */

@@ -115,7 +115,7 @@ int rtt_open_loop(const struct opts *o, const struct rtt_method *m)
 		ev_error("usage", "--open-loop needs a periodic schedule: --interval-ns > 0");
 		return 2;
 	}
-	struct sockaddr_in ready;
+	union sockaddr_any ready;
 	struct open_loop l = {.m = m, .total = o->warmup + o->count, .timeout_ns = o->timeout_ns};
 	if (prepare_process(o) < 0 || m->open(o, RT_OPEN_LOOP, rtt_cookie(), &l.st, &ready) < 0)
 		return 1;

@@ -58,7 +58,7 @@ int rtt_client(const struct opts *o)
 int rtt_reflect(const struct opts *o, const struct rtt_method *m)
 {
 	void *st;
-	struct sockaddr_in ready;
+	union sockaddr_any ready;
 	if (prepare_process(o) < 0 || m->open(o, RT_SERVER, 0, &st, &ready) < 0)
 		return 1;
 	if (emit_ready_addr(&ready, o, "rtt-server") < 0)
@@ -124,7 +124,7 @@ static inline int64_t await_reply(const struct rtt_method *m, void *st, uint64_t
 int rtt_ping_pong(const struct opts *o, const struct rtt_method *m)
 {
 	void *st;
-	struct sockaddr_in ready;
+	union sockaddr_any ready;
 	const uint32_t cookie = rtt_cookie();
 	if (prepare_process(o) < 0 || m->open(o, RT_PING_PONG, cookie, &st, &ready) < 0)
 		return 1;

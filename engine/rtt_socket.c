@@ -73,16 +73,15 @@ static int set_receive_timeout(int fd, uint64_t ns)
 
 static int bind_server(int fd, const struct opts *o)
 {
-	if (bind(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) == 0)
+	if (bind(fd, &o->addr.sa, sa_len(&o->addr)) == 0)
 		return 0;
-	char host[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &o->addr.sin_addr, host, sizeof host);
-	ev_error("bind", "bind %s:%u: %s", host, ntohs(o->addr.sin_port), strerror(errno));
+	char host[INET6_ADDRSTRLEN];
+	ev_error("bind", "bind %s port %u: %s", sa_host(&o->addr, host, sizeof host), sa_port(&o->addr), strerror(errno));
 	return -1;
 }
 
 static int socket_open(const struct opts *o, enum rt_role role, uint32_t cookie, void **state,
-		       struct sockaddr_in *ready)
+		       union sockaddr_any *ready)
 {
 	struct rtt_socket_state *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -184,12 +183,12 @@ static void socket_end_slot(void *state, uint64_t seq)
 static int socket_reflect(void *state, struct rt_echo *e)
 {
 	struct rtt_socket_state *s = state;
-	struct sockaddr_in peer;
+	union sockaddr_any peer;
 	socklen_t pl = sizeof peer;
 	int64_t rx_kernel = 0;
-	const ssize_t n = s->stamps ? recv_stamped(s->fd, s->rx, RX_BUF_BYTES, s->flags, (struct sockaddr *)&peer, &pl,
+	const ssize_t n = s->stamps ? recv_stamped(s->fd, s->rx, RX_BUF_BYTES, s->flags, &peer.sa, &pl,
 						   &rx_kernel)
-				    : recvfrom(s->fd, s->rx, RX_BUF_BYTES, s->flags, (struct sockaddr *)&peer, &pl);
+				    : recvfrom(s->fd, s->rx, RX_BUF_BYTES, s->flags, &peer.sa, &pl);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;

@@ -55,7 +55,7 @@ static void xdp_close(void *state)
 	free(s);
 }
 
-static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, void **state, struct sockaddr_in *ready)
+static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, void **state, union sockaddr_any *ready)
 {
 	struct rtt_xdp_state *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -65,13 +65,13 @@ static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, vo
 	s->o = o;
 	s->cookie = cookie;
 	/* The server holds the port it serves; the client the one it sends from and hears replies on. */
-	s->hold = hold_udp_port(role == RT_SERVER ? &o->addr : &o->src, ready);
+	s->hold = hold_udp_port(role == RT_SERVER ? &o->addr.v4 : &o->src, &ready->v4);
 	char err[256];
 	if (s->hold < 0) {
 		free(s);
 		return -1;
 	}
-	if (xsk_open(&s->x, o->dev, o->xdp_frames, o->xdp_ring, ready->sin_port, err, sizeof err) < 0) {
+	if (xsk_open(&s->x, o->dev, o->xdp_frames, o->xdp_ring, ready->v4.sin_port, err, sizeof err) < 0) {
 		ev_error("xdp", "%s", err);
 		close(s->hold);
 		free(s);
@@ -80,7 +80,7 @@ static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, vo
 	s->mode = s->x.mode;
 	if (role != RT_SERVER)
 		for (uint32_t i = 0; i < s->x.nfree; i++)
-			s->len = (uint32_t)build_udp_frame(s->x.umem + s->x.free[i], s->x.mac, o->dst_mac, ready, &o->addr, o->size);
+			s->len = (uint32_t)build_udp_frame(s->x.umem + s->x.free[i], s->x.mac, o->dst_mac, &ready->v4, &o->addr.v4, o->size);
 	*state = s;
 	return 0;
 }

@@ -98,14 +98,13 @@ void wait_until(uint64_t t, enum pace_mode pace)
 
 const char *wait_name(enum wait_mode w) { return w == WAIT_SPIN ? "spin" : w == WAIT_YIELD ? "yield" : "block"; }
 
-int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role)
+int emit_ready_addr(const union sockaddr_any *a, const struct opts *o, const char *role)
 {
-	char host[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+	char host[INET6_ADDRSTRLEN];
 	struct jbuf *b = ev_begin("ready");
 	ev_str(b, "role", role);
-	ev_str(b, "addr", host);
-	ev_u64(b, "port", ntohs(a->sin_port));
+	ev_str(b, "addr", sa_host(a, host, sizeof host));
+	ev_u64(b, "port", sa_port(a));
 	ev_str(b, "wait", wait_name(o->wait));
 	ev_i64(b, "cpu", o->cpu);
 	ev_u64(b, "rt_prio", (uint64_t)o->rt_prio);
@@ -124,10 +123,10 @@ int force_buffer(int fd, int opt, uint64_t bytes)
 	return -1;
 }
 
-int local_addr(int fd, struct sockaddr_in *a)
+int local_addr(int fd, union sockaddr_any *a)
 {
 	socklen_t al = sizeof *a;
-	if (getsockname(fd, (struct sockaddr *)a, &al) < 0) {
+	if (getsockname(fd, &a->sa, &al) < 0) {
 		ev_error("socket", "getsockname: %s", strerror(errno));
 		return -1;
 	}
@@ -136,7 +135,7 @@ int local_addr(int fd, struct sockaddr_in *a)
 
 int emit_ready(int fd, const struct opts *o, const char *role)
 {
-	struct sockaddr_in a;
+	union sockaddr_any a;
 	return local_addr(fd, &a) < 0 ? -1 : emit_ready_addr(&a, o, role);
 }
 
@@ -197,10 +196,10 @@ int prepare_process(const struct opts *o)
 
 int udp_socket(const struct opts *o)
 {
-	(void)o;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	const int family = o->addr.sa.sa_family;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		ev_error("socket", "socket(AF_INET, SOCK_DGRAM): %s", strerror(errno));
+		ev_error("socket", "socket(%s, SOCK_DGRAM): %s", family == AF_INET6 ? "AF_INET6" : "AF_INET", strerror(errno));
 		return -1;
 	}
 	return fd;
@@ -213,7 +212,7 @@ int udp_connected(const struct opts *o)
 	int fd = udp_socket(o);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0) {
+	if (connect(fd, &o->addr.sa, sa_len(&o->addr)) < 0) {
 		ev_error("connect", "connect: %s", strerror(errno));
 		close(fd);
 		return -1;

@@ -26,14 +26,14 @@ uint64_t pace_spun_ns(void);
 const char *wait_name(enum wait_mode w);
 /* {"event":"ready","role":...,"addr":...,"port":...} for a bound or connected socket. */
 int emit_ready(int fd, const struct opts *o, const char *role);
-int emit_ready_addr(const struct sockaddr_in *a, const struct opts *o, const char *role);
+int emit_ready_addr(const union sockaddr_any *a, const struct opts *o, const char *role);
 
 /* SO_RCVBUFFORCE or SO_SNDBUFFORCE (past net.core.[rw]mem_max: we are root; the kernel doubles it for
  * its bookkeeping) when bytes > 0: 0, or -1 after an error event naming the option. */
 int force_buffer(int fd, int opt, uint64_t bytes);
 
 /* The address a socket is bound to: 0, or -1 after an error event. */
-int local_addr(int fd, struct sockaddr_in *a);
+int local_addr(int fd, union sockaddr_any *a);
 
 /* Each returns 0, or emits an error event (with a code naming the step) and returns -1. */
 int enter_netns(const char *name);

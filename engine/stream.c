@@ -90,10 +90,21 @@ int parse_snmp_udp(const char *text, uint64_t *rcvbuf_errors, uint64_t *in_error
 	return found == 3 ? 0 : -1;
 }
 
-static int read_snmp_udp(uint64_t *rcvbuf_errors, uint64_t *in_errors)
+/* /proc/net/snmp6: one "Name value" per line; the UDP counters of IPv6 sockets are Udp6*. */
+int parse_snmp6_udp(const char *text, uint64_t *rcvbuf_errors, uint64_t *in_errors)
 {
-	char text[4096];
-	int fd = open("/proc/net/snmp", O_RDONLY | O_CLOEXEC);
+	const char *r = strstr(text, "Udp6RcvbufErrors "), *e = strstr(text, "Udp6InErrors ");
+	if (!r || !e)
+		return -1;
+	*rcvbuf_errors = strtoull(r + 17, NULL, 10);
+	*in_errors = strtoull(e + 13, NULL, 10);
+	return 0;
+}
+
+static int read_snmp_udp(int family, uint64_t *rcvbuf_errors, uint64_t *in_errors)
+{
+	char text[16384];
+	int fd = open(family == AF_INET6 ? "/proc/net/snmp6" : "/proc/net/snmp", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, text, sizeof text - 1);
@@ -101,7 +112,8 @@ static int read_snmp_udp(uint64_t *rcvbuf_errors, uint64_t *in_errors)
 	if (n <= 0)
 		return -1;
 	text[n] = 0;
-	return parse_snmp_udp(text, rcvbuf_errors, in_errors);
+	return family == AF_INET6 ? parse_snmp6_udp(text, rcvbuf_errors, in_errors)
+				  : parse_snmp_udp(text, rcvbuf_errors, in_errors);
 }
 
 /* Closes every whole second that has passed by `now`, on exact boundaries from the period's start,
@@ -238,7 +250,8 @@ int stream_tx(const struct opts *o)
 	if (ops->tx_open(o, &io) < 0)
 		return 1;
 	/* A packet socket has no IP address of its own: report the one written into the frames. */
-	if ((io.frame_bytes ? emit_ready_addr(&o->src, o, "stream-tx") : emit_ready(io.fd, o, "stream-tx")) < 0)
+	const union sockaddr_any src = {.v4 = o->src};
+	if ((io.frame_bytes ? emit_ready_addr(&src, o, "stream-tx") : emit_ready(io.fd, o, "stream-tx")) < 0)
 		return 1;
 	struct tx_totals t;
 	tx_loop(o, ops, &io, &t);
@@ -348,7 +361,7 @@ int stream_rx(const struct opts *o)
 	const int frames = o->api == API_XDP || o->api == API_RAW_RING || o->api == API_DPDK;
 	const int udp = o->api != API_TCP && !frames;
 	uint64_t snmp_rcvbuf0 = 0, snmp_in0 = 0, snmp_rcvbuf1 = 0, snmp_in1 = 0;
-	int have_snmp = udp && read_snmp_udp(&snmp_rcvbuf0, &snmp_in0) == 0;
+	int have_snmp = udp && read_snmp_udp(o->addr.sa.sa_family, &snmp_rcvbuf0, &snmp_in0) == 0;
 	/* AF_XDP, packet ring: the UDP socket that holds the port says which one it is */
 	const int ready = io.have_bound ? emit_ready_addr(&io.bound, o, "stream-rx")
 					: emit_ready(frames ? io.listen_fd : io.fd, o, "stream-rx");
@@ -367,7 +380,7 @@ int stream_rx(const struct opts *o)
 		close(io.fd); /* lets the TCP sender's final read() see EOF */
 	}
 	if (have_snmp)
-		have_snmp = read_snmp_udp(&snmp_rcvbuf1, &snmp_in1) == 0;
+		have_snmp = read_snmp_udp(o->addr.sa.sa_family, &snmp_rcvbuf1, &snmp_in1) == 0;
 	t.rcvbuf = udp || o->api == API_TCP ? (uint64_t)rcvbuf : 0;
 	t.snmp_rcvbuf_errors = have_snmp ? (int64_t)(snmp_rcvbuf1 - snmp_rcvbuf0) : -1;
 	t.snmp_in_errors = have_snmp ? (int64_t)(snmp_in1 - snmp_in0) : -1;

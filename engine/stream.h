@@ -55,5 +55,6 @@ static inline uint64_t next_slot(uint64_t start, uint64_t k, uint64_t now, uint3
 /* Reads Udp RcvbufErrors and InErrors from a /proc/net/snmp text (this namespace's, since the
  * reader is in it). Returns 0, or -1 if the Udp lines are missing. Pure, for tests. */
 int parse_snmp_udp(const char *text, uint64_t *rcvbuf_errors, uint64_t *in_errors);
+int parse_snmp6_udp(const char *text, uint64_t *rcvbuf_errors, uint64_t *in_errors);
 
 #endif

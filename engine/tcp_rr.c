@@ -73,7 +73,7 @@ int rr_server(const struct opts *o)
 	struct srv_conn *conns = calloc(max_fd, sizeof *conns);
 	uint8_t *resp = calloc(1, rsize);
 	uint8_t *rx = malloc(65536);
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int lfd = socket(o->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!conns || !resp || !rx || lfd < 0 || ep < 0) {
 		ev_error("socket", "rr-server set-up: %s", strerror(errno));
@@ -81,10 +81,10 @@ int rr_server(const struct opts *o)
 	}
 	int one = 1;
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(lfd, (const struct sockaddr *)&o->addr, sizeof o->addr) < 0 || listen(lfd, 4096) < 0) {
-		char host[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &o->addr.sin_addr, host, sizeof host);
-		ev_error("bind", "bind/listen %s:%u: %s", host, ntohs(o->addr.sin_port), strerror(errno));
+	if (bind(lfd, &o->addr.sa, sa_len(&o->addr)) < 0 || listen(lfd, 4096) < 0) {
+		char host[INET6_ADDRSTRLEN];
+		ev_error("bind", "bind/listen %s port %u: %s", sa_host(&o->addr, host, sizeof host), sa_port(&o->addr),
+			 strerror(errno));
 		return 1;
 	}
 	if (ep_set(ep, EPOLL_CTL_ADD, lfd, EPOLLIN, (uint64_t)lfd) < 0 || emit_ready(lfd, o, "rr-server") < 0)
@@ -188,11 +188,11 @@ struct rr_run {
 /* A persistent connection (rr): made before the measured loop, and again after a failure. */
 static int rr_open_persistent(struct rr_run *r, struct rr_flow *f, uint32_t idx)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(r->o->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	tune(fd, 0);
-	if (connect(fd, (const struct sockaddr *)&r->o->addr, sizeof r->o->addr) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
+	if (connect(fd, &r->o->addr.sa, sa_len(&r->o->addr)) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
 	    ep_set(r->ep, EPOLL_CTL_ADD, fd, EPOLLIN, idx) < 0) {
 		int e = errno;
 		close(fd);
@@ -256,7 +256,7 @@ static int rr_start(struct rr_run *r, struct rr_flow *f, uint32_t idx, uint64_t 
 	f->t0 = now;
 	f->done = 0;
 	if (r->o->crr) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = socket(r->o->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			r->n.connect_errors++;
 			return -1;
@@ -264,7 +264,7 @@ static int rr_start(struct rr_run *r, struct rr_flow *f, uint32_t idx, uint64_t 
 		tune(fd, 1);
 		f->fd = fd;
 		f->state = RR_CONNECTING;
-		if (connect(fd, (const struct sockaddr *)&r->o->addr, sizeof r->o->addr) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, &r->o->addr.sa, sa_len(&r->o->addr)) < 0 && errno != EINPROGRESS) {
 			r->n.connect_errors++;
 			return -1;
 		}
@@ -409,10 +409,10 @@ int rr_client(const struct opts *o)
 			return 1;
 		}
 	}
-	struct sockaddr_in self = {0};
+	union sockaddr_any self = {0};
 	socklen_t sl = sizeof self;
 	if (fl[0].fd >= 0)
-		getsockname(fl[0].fd, (struct sockaddr *)&self, &sl);
+		getsockname(fl[0].fd, &self.sa, &sl);
 	if (emit_ready_addr(&self, o, "rr-client") < 0)
 		return 1;
 

@@ -17,6 +17,19 @@ static int parse(const char *line, struct opts *o, char *err)
 
 int main(void)
 {
+	{
+		/* --bind takes IPv4:PORT and [IPv6]:PORT; a bare IPv6 or a bad port is refused */
+		union sockaddr_any a;
+		char host[INET6_ADDRSTRLEN];
+		CHECK(parse_addr_port("[2001:2::1]:9000", &a) == 0 && a.sa.sa_family == AF_INET6 && sa_port(&a) == 9000);
+		CHECK(strcmp(sa_host(&a, host, sizeof host), "2001:2::1") == 0 && sa_len(&a) == sizeof a.v6);
+		CHECK(parse_addr_port("198.18.0.2:7", &a) == 0 && a.sa.sa_family == AF_INET && sa_port(&a) == 7);
+		CHECK(parse_addr_port("2001:2::1:9000", &a) < 0);
+		CHECK(parse_addr_port("[2001:2::1]:70000", &a) < 0);
+		CHECK(parse_addr_port("[2001:2::1]", &a) < 0);
+		CHECK(parse_addr_port("[198.18.0.1]:1", &a) < 0);
+	}
+
 	struct opts o;
 	char err[256];
 	uint64_t n;
@@ -31,7 +44,7 @@ int main(void)
 		    &o, err) == 0);
 	CHECK(o.count == 10 && o.warmup == 0 && o.interval_ns == 0 && o.size == 100);
 	CHECK(o.wait == WAIT_SPIN && o.cpu == 1 && o.rt_prio == 50 && o.mlock == 1);
-	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.sin_port) == 9000);
+	CHECK(strcmp(o.netns, "cnpab12cd-c") == 0 && ntohs(o.addr.v4.sin_port) == 9000);
 
 	CHECK(parse("--count 10", &o, err) == 0 && opts_require_addr(&o, err, sizeof err) < 0 &&
 	      strstr(err, "missing --bind"));

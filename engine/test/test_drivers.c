@@ -44,14 +44,14 @@ static const char *scripted_refuse(const struct opts *o, enum rt_role role)
 }
 
 static int scripted_open(const struct opts *o, enum rt_role role, uint32_t cookie, void **state,
-			 struct sockaddr_in *ready)
+			 union sockaddr_any *ready)
 {
 	(void)o;
 	(void)role;
 	(void)cookie;
 	memset(&script, 0, sizeof script);
 	memset(ready, 0, sizeof *ready);
-	ready->sin_family = AF_INET;
+	ready->v4.sin_family = AF_INET;
 	*state = &script;
 	return 0;
 }

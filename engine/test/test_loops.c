@@ -18,8 +18,8 @@ static struct opts base(enum stream_api api, uint32_t size, uint32_t burst)
 	o.api = api;
 	o.size = size;
 	o.burst = burst;
-	o.addr.sin_family = AF_INET;
-	o.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	o.addr.v4.sin_family = AF_INET;
+	o.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	o.have_addr = 1;
 	return o;
 }
@@ -43,7 +43,7 @@ static void run(enum stream_api api, uint32_t size, uint32_t burst, uint64_t rat
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct opts to = base(api, size, burst);
-		to.addr.sin_port = bound.sin_port;
+		to.addr.v4.sin_port = bound.sin_port;
 		to.rate_pps = rate;
 		to.pace = run_pace;
 		to.duration_ns = 200000000ull;

@@ -19,8 +19,8 @@ static struct opts loopback(uint32_t size, uint32_t rsize)
 {
 	struct opts o;
 	opts_defaults(&o);
-	o.addr.sin_family = AF_INET;
-	o.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	o.addr.v4.sin_family = AF_INET;
+	o.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	o.have_addr = 1;
 	o.size = size;
 	o.response_size = rsize;
@@ -109,7 +109,7 @@ int main(void)
 
 	/* rr: 3 flows back to back, a 32-byte request and a 1000-byte response each */
 	struct opts o = loopback(32, 1000);
-	o.addr.sin_port = htons(port);
+	o.addr.v4.sin_port = htons(port);
 	o.count = 3000;
 	o.interval_ns = 0;
 	o.flows = 3;
@@ -147,7 +147,7 @@ int main(void)
 
 	/* nobody listening: every crr connect fails, counted, and the client gives up as told */
 	o = loopback(32, 32);
-	o.addr.sin_port = htons(port);
+	o.addr.v4.sin_port = htons(port);
 	o.crr = 1;
 	o.count = 50;
 	o.interval_ns = 0;

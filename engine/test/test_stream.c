@@ -14,6 +14,12 @@ int main(void)
 	uint64_t rcvbuf = 0, inerr = 0;
 	CHECK(parse_snmp_udp(snmp, &rcvbuf, &inerr) == 0 && rcvbuf == 34 && inerr == 12);
 	CHECK(parse_snmp_udp("Ip: a b\nIp: 1 2\n", &rcvbuf, &inerr) < 0);
+	/* /proc/net/snmp6's lines, as this kernel prints them (Udp6InErrors before Udp6RcvbufErrors) */
+	const char *snmp6 = "Udp6InDatagrams                 	5\nUdp6NoPorts                     	0\n"
+			    "Udp6InErrors                    	7\nUdp6OutDatagrams                	5\n"
+			    "Udp6RcvbufErrors                	3\nUdp6SndbufErrors                	0\n";
+	CHECK(parse_snmp6_udp(snmp6, &rcvbuf, &inerr) == 0 && rcvbuf == 3 && inerr == 7);
+	CHECK(parse_snmp6_udp("Ip6InReceives 1\n", &rcvbuf, &inerr) < 0);
 
 	/* 1000 pps in bursts of 10: a burst every 10 ms, exactly, even far into a run. */
 	CHECK(burst_time(5, 0, 10, 1000) == 5);

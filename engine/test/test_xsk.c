@@ -46,8 +46,8 @@ int main(void)
 	o.size = 18;
 	o.xdp_frames = 256;
 	o.xdp_ring = 128;
-	o.addr.sin_family = AF_INET;
-	inet_pton(AF_INET, "198.18.9.2", &o.addr.sin_addr);
+	o.addr.v4.sin_family = AF_INET;
+	inet_pton(AF_INET, "198.18.9.2", &o.addr.v4.sin_addr);
 	o.src.sin_family = AF_INET;
 	o.src.sin_port = htons(9);
 	inet_pton(AF_INET, "198.18.9.1", &o.src.sin_addr);
@@ -64,7 +64,7 @@ int main(void)
 	struct sockaddr_in bound;
 	socklen_t bl = sizeof bound;
 	CHECK(getsockname(rx.listen_fd, (struct sockaddr *)&bound, &bl) == 0 && bound.sin_port != 0);
-	o.addr.sin_port = bound.sin_port;
+	o.addr.v4.sin_port = bound.sin_port;
 
 	struct opts to = o;
 	to.dev = "xa";
