@@ -310,6 +310,11 @@ static int op_addr_add(char **f, char err[NL_ERR])
 	ifa->ifa_index = (uint32_t)dev;
 	nla_put(&r, IFA_LOCAL, a.data, (size_t)a.bytes);
 	nla_put(&r, IFA_ADDRESS, a.data, (size_t)a.bytes);
+	if (a.family == AF_INET6) {
+		/* usable at once: no duplicate address detection (~1 s "tentative", packets on the path) */
+		const uint32_t flags = IFA_F_NODAD;
+		nla_put(&r, IFA_FLAGS, &flags, sizeof flags);
+	}
 	return talk(n, &r, err);
 }
 

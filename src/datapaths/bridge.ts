@@ -17,6 +17,7 @@ export const bridge: Datapath = {
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['netfilter', 'service-proxy', 'vm-endpoint'],
+  ipv6: true,
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'bridge');

@@ -13,6 +13,7 @@ export const loopback: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: [],
+  ipv6: true,
   plan({ runId, pairs = 1 }) {
     const host = ownedName(runId, 'h');
     const t = draftTopology(runId, 'loopback');

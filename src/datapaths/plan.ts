@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { stateDir } from '../paths.js';
+import { NoIpv6Twin, toIpv6 } from '../topology/family.js';
 import { type Topology } from '../topology/model.js';
 import { assertValidTopology } from '../topology/well-formed.js';
 import { UserError } from '../util/errors.js';
@@ -29,7 +30,9 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
     runDir: path.join(stateDir(), `cnp${runId}`),
   };
   checkDatapathOptions(d, ctx);
-  const t = d.plan(ctx);
+  if (options.ip === 6) refuseIpv6(d, ctx);
+  const planned = d.plan(ctx);
+  const t = options.ip === 6 ? ipv6Plan(planned) : planned;
   // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
   if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
   if (options.fabric && !t.fabric) {
@@ -59,6 +62,33 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
     return assertValidTopology(placeGuests(t, vm));
   }
   return assertValidTopology(t);
+}
+
+/** --ip 6 where it is not built: the datapath, or what of the run, does not carry IPv6 yet. */
+function refuseIpv6(d: Datapath, ctx: PlanContext): void {
+  const which = DATAPATHS.filter((x) => x.ipv6).map((x) => x.name);
+  const why = !d.ipv6
+    ? `${d.name} does not carry IPv6 yet`
+    : ctx.vm
+      ? 'VM endpoints do not take IPv6 yet'
+      : ctx.hosts?.length
+        ? 'runs across real hosts do not take IPv6 yet'
+        : ctx.service
+          ? 'Service paths (--service-proxy) do not take IPv6 yet'
+          : ctx.netfilter && ctx.netfilter.netfilter !== 'none'
+            ? 'firewall rules (--netfilter) do not take IPv6 yet'
+            : null;
+  if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}, on one machine`);
+}
+
+function ipv6Plan(t: Topology): Topology {
+  try {
+    return toIpv6(t);
+  } catch (e) {
+    if (e instanceof NoIpv6Twin)
+      throw new UserError(`--ip 6: ${t.datapath}'s plan holds ${e.address}, which has no twin in 2001:2::/48`);
+    throw e;
+  }
 }
 
 /** A build failure in the user's terms: the kernel feature the datapath lacks, or the package to install. */

@@ -21,6 +21,8 @@ export interface PlanContext {
   variant?: string;
   vni?: number;
   vxlanPort?: number;
+  /** --ip 6: the plan's addresses, routes and endpoints by their twins in 2001:2::/48 (src/topology/family.ts) */
+  ip?: 6;
   /** MTU of the links the datapath creates (vxlan: of the underlay; the overlay gets 50 less) */
   mtu?: number;
   /** ethtool -K features set on every device the datapath creates (bridges excepted) */
@@ -147,6 +149,11 @@ export interface Datapath {
   variants?: readonly string[];
   /** its plan applies --mtu itself (where links need different MTUs, as an overlay does) */
   plansMtu?: boolean;
+  /**
+   * --ip 6: its plan holds only addresses with an IPv6 twin and nothing family-bound besides addresses,
+   * routes and endpoints, so the planner carries it over IPv6 (src/topology/family.ts); else refused
+   */
+  ipv6?: true;
   /**
    * Why this combination of options cannot work, or null. Pure, checked before anything is built
    * (e.g. macvlan private mode between two containers of one node: forbidden by design).

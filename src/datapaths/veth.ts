@@ -13,6 +13,7 @@ export const veth: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: [],
+  ipv6: true,
   plan({ runId, pairs = 1 }) {
     const t = draftTopology(runId, 'veth');
     const out: Pair[] = [];

@@ -4,6 +4,11 @@
  */
 import type { STREAM_APIS } from './apis.js';
 
+/** The engine's ADDR:PORT: an IPv6 address in brackets ([2001:2::1]:9000), as in a URL. */
+export function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 type StreamApi = (typeof STREAM_APIS)[number];
 
 export type WaitMode = 'block' | 'spin';
@@ -53,7 +58,7 @@ export interface RttClientArgs extends ProcessOptions {
 export function rttServerArgv(
   o: ProcessOptions & { bind: string; port?: number; stamps?: { out: string; rows: number }; xdpDev?: string },
 ): string[] {
-  const a = ['rtt-server', '--bind', `${o.bind}:${o.port ?? 0}`, ...processArgs(o)];
+  const a = ['rtt-server', '--bind', hostPort(o.bind, o.port ?? 0), ...processArgs(o)];
   if (o.xdpDev) a.push('--api', 'xdp', '--dev', o.xdpDev);
   // The server keeps one row per sequence number: it must know how many (warm-up + count).
   if (o.stamps) a.push('--stamps-out', o.stamps.out, '--count', String(o.stamps.rows), '--warmup', '0');
@@ -64,7 +69,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
   const a = [
     'rtt-client',
     '--server',
-    `${o.server}:${o.port}`,
+    hostPort(o.server, o.port),
     '--count',
     String(o.count),
     '--warmup',
@@ -107,7 +112,7 @@ export function streamRxArgv(o: StreamRxArgs): string[] {
   return [
     'stream-rx',
     '--bind',
-    `${o.bind}:${o.port ?? 0}`,
+    hostPort(o.bind, o.port ?? 0),
     '--api',
     o.api,
     '--burst',
@@ -145,7 +150,7 @@ export function streamTxArgv(o: StreamTxArgs): string[] {
   const a = [
     'stream-tx',
     '--server',
-    `${o.server}:${o.port}`,
+    hostPort(o.server, o.port),
     '--api',
     o.api,
     '--size',
@@ -181,7 +186,7 @@ export function rrServerArgv(o: RrArgs & { bind: string; port?: number }): strin
   return [
     'rr-server',
     '--bind',
-    `${o.bind}:${o.port ?? 0}`,
+    hostPort(o.bind, o.port ?? 0),
     '--size',
     String(o.size),
     '--response-size',
@@ -207,7 +212,7 @@ export function rrClientArgv(o: RrClientArgs): string[] {
   const a = [
     'rr-client',
     '--server',
-    `${o.server}:${o.port}`,
+    hostPort(o.server, o.port),
     '--flows',
     String(o.flows),
     '--count',

@@ -29,6 +29,7 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v.vni !== undefined) o.vni = v.vni;
   if (v['vxlan-port'] !== undefined) o.vxlanPort = v['vxlan-port'];
   if (v.mtu !== undefined) o.mtu = v.mtu;
+  if (v.ip === '6') o.ip = 6;
   if (
     v.netfilter !== undefined ||
     v.rules !== undefined ||

@@ -176,7 +176,8 @@ export function ipEquivalent(o: NetOp): string[] {
     case 'link-del':
       return ip(o.netns, 'link', 'del', 'dev', o.dev);
     case 'addr-add':
-      return ip(o.netns, 'addr', 'add', o.cidr, 'dev', o.dev);
+      // IPv6: no duplicate address detection (the address would be "tentative" for about a second)
+      return ip(o.netns, 'addr', 'add', o.cidr, 'dev', o.dev, ...(o.cidr.includes(':') ? ['nodad'] : []));
     case 'route-add':
       return ip(
         o.netns,

@@ -2,6 +2,7 @@
  * A topology checked before anything is built: names the kernel accepts, addresses that parse, and
  * every reference (a link's namespace, an address's device) to something the plan has; the run's names. Pure.
  */
+import { isIPv6 } from 'node:net';
 import { UserError } from '../util/errors.js';
 import type { Topology } from './model.js';
 
@@ -79,8 +80,10 @@ export function validateTopology(t: Topology): string[] {
     if (a.dev !== 'lo' && !devs.has(`${a.netns}/${a.dev}`))
       problems.push(`address ${a.cidr} is on undeclared device '${a.dev}' in '${a.netns}'`);
     const m = CIDR_RE.exec(a.cidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32)
-      problems.push(`address '${a.cidr}' is not an IPv4 CIDR`);
+    const [ip6, len6] = a.cidr.split('/');
+    const v6 = isIPv6(ip6 ?? '') && /^\d{1,3}$/.test(len6 ?? '') && Number(len6) <= 128;
+    if (!v6 && (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32))
+      problems.push(`address '${a.cidr}' is not an IPv4 or IPv6 CIDR`);
   }
   if (t.pairs.length === 0 || t.pairs[0]!.client !== t.endpoints.client || t.pairs[0]!.server !== t.endpoints.server)
     problems.push('the first pair must be the endpoints');

@@ -1,0 +1,91 @@
+/**
+ * IPv6 for the datapaths that plan in IPv4: every address a plan gives out is in the benchmarking range
+ * 198.18.0.0/15 (RFC 2544), and its twin in 2001:2::/48 (RFC 5180, the IPv6 benchmarking range) is
+ * fixed by one rule, so subnets stay subnets and a route still covers what it covered:
+ *
+ *   198.(18+a).b.c/p  →  2001:2:0:X::Y/q   with X = a·256 + b (hex), Y = c (hex),
+ *                                           q = p + 40 for p ≤ 24 (the /24s are /64s), p + 96 beyond
+ *
+ * 127.0.0.1 is ::1. Anything else has no twin here, and a plan that holds one cannot take --ip 6.
+ */
+import type { Topology } from './model.js';
+
+export type IpFamily = 4 | 6;
+
+const V4 = /^198\.(18|19)\.(\d{1,3})\.(\d{1,3})$/;
+
+/** An IPv4 address's IPv6 twin; null when it has none (outside 198.18.0.0/15 and loopback). */
+export function ipv6Twin(ip: string): string | null {
+  if (ip === '127.0.0.1') return '::1';
+  const m = V4.exec(ip);
+  if (!m) return null;
+  const [a, b, c] = [Number(m[1]) - 18, Number(m[2]), Number(m[3])];
+  if (b > 255 || c > 255) return null;
+  return canonical([0x2001, 2, 0, a * 256 + b, 0, 0, 0, c]);
+}
+
+/** RFC 5952's text: the longest run of two or more zero groups (the first of equals) as "::". */
+function canonical(groups: number[]): string {
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}
+
+/** "198.18.1.2/24" → "2001:2:0:1::2/64"; a bare address keeps no prefix; "default" stays. */
+export function cidrTwin(cidr: string): string | null {
+  if (cidr === 'default') return cidr;
+  const [ip, p] = cidr.split('/') as [string, string | undefined];
+  const twin = ipv6Twin(ip);
+  if (twin === null) return null;
+  if (p === undefined) return twin;
+  const len = Number(p);
+  return `${twin}/${len <= 24 ? len + 40 : len + 96}`;
+}
+
+/** Thrown when a plan holds an address without a twin: the datapath names what it could not carry. */
+export class NoIpv6Twin extends Error {
+  constructor(readonly address: string) {
+    super(`${address} has no IPv6 twin in 2001:2::/48`);
+  }
+}
+
+const twin = (s: string): string => {
+  const t = cidrTwin(s);
+  if (t === null) throw new NoIpv6Twin(s);
+  return t;
+};
+
+/**
+ * The same plan over IPv6: addresses, routes and endpoints by their twins, IPv4 forwarding as IPv6
+ * forwarding, and router advertisements refused on every device that has an address (nothing of ours
+ * sends one; a host's would not be measured). Devices already get no link-local address
+ * (addrgenmode none, src/local/steps.ts), and the wire adds addresses without DAD.
+ */
+export function toIpv6(t: Topology): Topology {
+  const sysctls = (t.sysctls ?? []).map((s) =>
+    s.key === 'net.ipv4.ip_forward' || s.key === 'net.ipv4.conf.all.forwarding'
+      ? { ...s, key: 'net.ipv6.conf.all.forwarding' }
+      : s,
+  );
+  for (const a of t.addresses) sysctls.push({ netns: a.netns, key: `net.ipv6.conf.${a.dev}.accept_ra`, value: '0' });
+  const ep = <E extends { ip: string }>(e: E): E => ({ ...e, ip: twin(e.ip) });
+  // the first pair is the endpoints, the same objects (assertValidTopology holds plans to it)
+  const pairs = t.pairs.map((p) => ({ client: ep(p.client), server: ep(p.server) }));
+  return {
+    ...t,
+    addresses: t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) })),
+    ...(t.routes
+      ? { routes: t.routes.map((r) => ({ ...r, dst: twin(r.dst), ...(r.via ? { via: twin(r.via) } : {}) })) }
+      : {}),
+    sysctls,
+    endpoints: pairs[0] ?? { client: ep(t.endpoints.client), server: ep(t.endpoints.server) },
+    pairs,
+  };
+}

@@ -1,0 +1,64 @@
+/** --ip 6: the IPv6 twins of planned addresses, the plans carried over, and where it is refused. */
+import assert from 'node:assert/strict';
+import { isIPv6 } from 'node:net';
+import { describe, it } from 'node:test';
+import { planDatapath } from '../../src/datapaths/plan.js';
+import { hostPort } from '../../src/engine-client/argv.js';
+import { cidrTwin, ipv6Twin } from '../../src/topology/family.js';
+import { UserError } from '../../src/util/errors.js';
+
+/** In 2001:2::/48: its first three groups are 2001, 2 and 0. */
+const inRange = (cidr: string) => {
+  const a = cidr.split('/')[0]!;
+  return isIPv6(a) && (a.startsWith('2001:2::') || a.startsWith('2001:2:0:'));
+};
+
+describe('IPv6 twins (2001:2::/48 for 198.18.0.0/15)', () => {
+  it('keeps subnets subnets: /24s become /64s, point-to-point /30s /126s; text as RFC 5952 writes it', () => {
+    assert.equal(ipv6Twin('198.18.0.1'), '2001:2::1');
+    assert.equal(cidrTwin('198.18.1.2/24'), '2001:2:0:1::2/64');
+    assert.equal(cidrTwin('198.18.0.0/24'), '2001:2::/64');
+    assert.equal(cidrTwin('198.19.255.254/30'), '2001:2:0:1ff::fe/126');
+    assert.equal(cidrTwin('198.18.0.1/16'), '2001:2::1/56');
+    assert.equal(cidrTwin('default'), 'default');
+    assert.equal(ipv6Twin('127.0.0.1'), '::1');
+  });
+
+  it('has no twin for anything outside the benchmarking range', () => {
+    for (const a of ['10.0.0.1', '192.168.1.1', '198.20.0.1', '198.18.256.1', '169.254.1.1'])
+      assert.equal(ipv6Twin(a), null);
+  });
+});
+
+describe('plans over IPv6', () => {
+  for (const name of ['loopback', 'veth', 'bridge']) {
+    it(`${name}: every address, route and endpoint in 2001:2::/48 (or ::1), router advertisements off`, () => {
+      const t = planDatapath(name, 'abc123', 2, { ip: 6 });
+      for (const a of t.addresses) assert.ok(inRange(a.cidr), `${a.cidr} is outside 2001:2::/48`);
+      for (const r of t.routes ?? []) assert.ok(r.dst === 'default' || inRange(r.dst), r.dst);
+      for (const p of t.pairs)
+        for (const e of [p.client, p.server])
+          assert.ok(e.ip === '::1' || inRange(e.ip), `${e.ip} is outside 2001:2::/48`);
+      assert.ok(!JSON.stringify(t).includes('198.1'), 'an IPv4 address was left in the plan');
+      for (const a of t.addresses)
+        assert.ok(t.sysctls!.some((s) => s.netns === a.netns && s.key === `net.ipv6.conf.${a.dev}.accept_ra`));
+    });
+  }
+
+  it('is refused by name where it is not built, saying where it is', () => {
+    const refused = (name: string, extra = {}) =>
+      assert.throws(
+        () => planDatapath(name, 'abc123', 1, { ip: 6, ...extra }),
+        (e: unknown) =>
+          e instanceof UserError && /^--ip 6: /.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''),
+      );
+    refused('vxlan');
+    refused('ovs');
+    refused('bridge', { service: { proxy: 'iptables', services: 1 } });
+  });
+
+  it("the engine's address: an IPv6 one in brackets", () => {
+    assert.equal(hostPort('2001:2::2', 9000), '[2001:2::2]:9000');
+    assert.equal(hostPort('198.18.0.2', 9000), '198.18.0.2:9000');
+  });
+});
