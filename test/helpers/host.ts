@@ -19,10 +19,13 @@ export interface HostSnapshot {
   links: string;
   addresses: string;
   routes: string;
+  /** ip -6 route: the IPv6 datapaths route only inside their namespaces */
+  routes6: string;
   rules: string;
   /** the root namespace's firewall: cnperf's rules live only in its own namespaces */
   nftables: string;
   iptables: string;
+  ip6tables: string;
   stateDir: string[];
   engines: string;
   daemons: string;
@@ -43,6 +46,8 @@ const SYSCTLS = [
   'net/ipv4/conf/all/rp_filter',
   'net/ipv4/conf/all/proxy_arp',
   'net/ipv6/conf/all/forwarding',
+  'net/ipv6/conf/all/accept_ra',
+  'net/ipv6/conf/default/accept_ra',
   'net/core/rmem_max',
   'net/core/wmem_max',
   'net/core/netdev_budget',
@@ -108,11 +113,16 @@ export function hostSnapshot(): HostSnapshot {
     links: run('ip', ['-d', '-j', 'link', 'show']),
     addresses: run('ip', ['-j', 'addr', 'show']),
     routes: run('ip', ['-j', 'route', 'show', 'table', 'all']),
+    routes6: run('ip', ['-6', '-j', 'route', 'show', 'table', 'all']),
     rules: run('ip', ['-j', 'rule', 'show']),
     // stateless (-s): a rule's counter moving with the host's own traffic is no change of the ruleset
     nftables: run('nft', ['-s', 'list', 'ruleset']),
     // iptables-save stamps its output with the time: drop its comment lines.
     iptables: run('iptables-save', [])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n'),
+    ip6tables: run('ip6tables-save', [])
       .split('\n')
       .filter((l) => !l.startsWith('#'))
       .join('\n'),
