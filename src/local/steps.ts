@@ -180,8 +180,14 @@ export function stepsFor(t: Topology): Step[] {
     kernel({ op: 'link-addrgenmode-none', netns: d.netns, dev: d.dev });
   }
   for (const p of t.ports) kernel({ op: 'link-master', netns: p.netns, dev: p.dev, master: p.master });
-  for (const a of t.addresses) kernel({ op: 'addr-add', netns: a.netns, dev: a.dev, cidr: a.cidr });
+  // IPv4 addresses before the links come up, IPv6 ones after: an IPv6 address (even without DAD) on a link
+  // brought up after it stayed unusable for about a second here — the first 4 round trips of a veth run
+  // were lost — while one added to an up link answers neighbour solicitations at once.
+  const v6 = (a: { cidr: string }) => a.cidr.includes(':');
+  for (const a of t.addresses.filter((x) => !v6(x)))
+    kernel({ op: 'addr-add', netns: a.netns, dev: a.dev, cidr: a.cidr });
   for (const d of devices) kernel({ op: 'link-up', netns: d.netns, dev: d.dev });
+  for (const a of t.addresses.filter(v6)) kernel({ op: 'addr-add', netns: a.netns, dev: a.dev, cidr: a.cidr });
   if (t.offload && Object.keys(t.offload).length) {
     const features = Object.entries(t.offload).flat();
     const bridges = new Set(t.links.filter((l) => l.kind === 'bridge').map((l) => `${l.netns}/${l.name}`));
