@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
 import { describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
+import { formatSteps, stepsFor } from '../../src/local/steps.js';
 import { hostPort } from '../../src/engine-client/argv.js';
 import { cidrTwin, ipv6Twin } from '../../src/topology/family.js';
 import { UserError } from '../../src/util/errors.js';
@@ -55,6 +56,14 @@ describe('plans over IPv6', () => {
     refused('vxlan');
     refused('ovs');
     refused('bridge', { service: { proxy: 'iptables', services: 1 } });
+  });
+
+  it('IPv6 addresses are added after their links come up (added before, one stayed unusable for ~1 s)', () => {
+    const lines = formatSteps(stepsFor(planDatapath('bridge', 'abc123', 1, { ip: 6 })));
+    const lastUp = Math.max(...lines.map((l, i) => (/ link set dev \S+ up$/.test(l) ? i : -1)));
+    const adds = lines.map((l, i) => (/ addr add 2001:2:/.test(l) ? i : -1)).filter((i) => i >= 0);
+    assert.ok(adds.length >= 2);
+    for (const i of adds) assert.ok(i > lastUp, `'${lines[i]}' comes before a link is up`);
   });
 
   it("the engine's address: an IPv6 one in brackets", () => {
