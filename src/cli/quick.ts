@@ -28,7 +28,8 @@ export const QUICK_USAGE = quickUsage(Object.values(WORKLOADS), datapathNames())
 
 export interface QuickArgs {
   datapaths: string[];
-  datapathOptions: DatapathOptions;
+  /** one per address family measured (--ip dual: IPv4's, then IPv6's) */
+  datapathOptions: DatapathOptions[];
   jobs: Job[];
   json: boolean;
   trace: boolean;
@@ -45,7 +46,7 @@ export function parseQuickArgs(argv: string[]): QuickArgs | 'help' {
   const plan = planQuick(p.positionals, p.values, QUICK_USAGE);
   const file = str(p, 'hosts');
   const hosts = file
-    ? { inventory: loadHostsFile(file), count: plan.datapathOptions.hosts!.length >= 2 ? 2 : 1 }
+    ? { inventory: loadHostsFile(file), count: plan.datapathOptions[0]!.hosts!.length >= 2 ? 2 : 1 }
     : undefined;
   return {
     datapaths: plan.datapaths,
@@ -66,7 +67,7 @@ export async function quickCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.dryRun) {
-    for (const d of args.datapaths) process.stdout.write(dryRun(d, args.jobs, args.datapathOptions));
+    for (const d of args.datapaths) for (const o of args.datapathOptions) process.stdout.write(dryRun(d, args.jobs, o));
     return 0;
   }
   const batchId = newRunId();
@@ -74,23 +75,23 @@ export async function quickCommand(argv: string[]): Promise<number> {
   const { floor, stop } = await withSession(
     { command: 'quick', owner: batchId, db: args.db, ...(args.hosts ? { hosts: args.hosts } : {}) },
     async ({ stop, env, store, hosts }) => {
-      for (const d of args.datapaths) {
-        for (const job of args.jobs) {
-          if (stop.requested) break;
-          const m = await measure(d, job, {
-            batchId,
-            env,
-            stop,
-            progress,
-            trace: args.trace,
-            datapathOptions: args.datapathOptions,
-            hosts,
-          });
-          store!.saveRun(m.record);
-          results.push(m);
-          if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
-        }
-      }
+      for (const d of args.datapaths)
+        for (const datapathOptions of args.datapathOptions)
+          for (const job of args.jobs) {
+            if (stop.requested) break;
+            const m = await measure(d, job, {
+              batchId,
+              env,
+              stop,
+              progress,
+              trace: args.trace,
+              datapathOptions,
+              hosts,
+            });
+            store!.saveRun(m.record);
+            results.push(m);
+            if (m.record.problem) progress(`${d}: ${m.record.status}: ${m.record.problem}`);
+          }
       return { floor: store!.latestCalibration(hostname()), stop };
     },
   );

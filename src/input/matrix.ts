@@ -230,6 +230,12 @@ function expandCasesOf(spec: Experiment, scale: Scale, workload: string, workloa
             listed ?? 'api',
           );
         }
+        if (quick.datapathOptions.length !== 1)
+          throw new CaseError(
+            `${label}: ip 'dual' measures two families in one command; in a file they are an axis: ip: ['4', '6']`,
+            final.values.get('ip')?.source ?? [...entriesPath, i],
+            'ip',
+          );
         const key = `${workloads.length > 1 ? `${workload}|` : ''}${label}|${Object.entries(flat)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => `${k}=${String(v)}`)

@@ -22,7 +22,8 @@ import {
 export interface QuickPlan {
   datapaths: string[];
   workload: WorkloadName;
-  datapathOptions: DatapathOptions;
+  /** the options of each family measured (--ip dual: IPv4's, then IPv6's; else one) */
+  datapathOptions: DatapathOptions[];
   jobs: Job[];
   values: OptionValues;
 }
@@ -58,19 +59,22 @@ export function planQuick(datapaths: readonly string[], raw: RawValues, usage?: 
   }
   const values = parseOptionValues(raw);
   const jobs = jobsOf(workload.name as WorkloadName, (w) => w.parse(values));
-  const dpOptions = datapathOptions(values, datapaths);
+  const single = datapathOptions(values, datapaths);
+  const { ip: _ip, ...v4 } = single;
+  const families = values.ip === 'dual' ? [v4, { ...v4, ip: 6 as const }] : [single];
   const rawApis = rawApisOf(jobs);
-  for (const d of datapaths) {
-    // Plans are pure: planning every case now finds every refusal before anything is built.
-    const topo = planForJobs(d, jobs, dpOptions, 'aaaaaa');
-    if (topo.rawUnsupported && rawApis.length) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
-    if (topo.xdpUnsupported && rawApis.includes('xdp'))
-      throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
-  }
+  for (const d of datapaths)
+    for (const dpOptions of families) {
+      // Plans are pure: planning every case now finds every refusal before anything is built.
+      const topo = planForJobs(d, jobs, dpOptions, 'aaaaaa');
+      if (topo.rawUnsupported && rawApis.length) throw new UserError(`datapath '${d}': ${topo.rawUnsupported}`);
+      if (topo.xdpUnsupported && rawApis.includes('xdp'))
+        throw new UserError(`datapath '${d}' with --api xdp: ${topo.xdpUnsupported}`);
+    }
   return {
     datapaths: [...datapaths],
     workload: workload.name as WorkloadName,
-    datapathOptions: dpOptions,
+    datapathOptions: families,
     jobs,
     values,
   };

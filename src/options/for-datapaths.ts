@@ -66,12 +66,14 @@ export const DATAPATH_OPTIONS = {
     help: 'MTU of every link the datapath creates (vxlan: of the underlay)',
     parse: intIn(1280, 65535),
   }),
-  ip: def<'4' | '6'>({
+  ip: def<'4' | '6' | 'dual'>({
     type: 'string',
     for: 'datapath',
-    value: '4|6',
-    help: 'address family: IPv4 (198.18.0.0/15, default) or IPv6 (2001:2::/48; docs/datapaths.md says which datapaths)',
-    parse: oneOf(['4', '6'] as const, '4 or 6'),
+    value: '4|6|dual',
+    help:
+      'address family: IPv4 (198.18.0.0/15, default), IPv6 (2001:2::/48; docs/datapaths.md says which datapaths), ' +
+      'or dual: each datapath measured over both, one result per family',
+    parse: oneOf(['4', '6', 'dual'] as const, '4, 6 or dual'),
   }),
   offload: def<Record<string, 'on' | 'off'>>({
     type: 'string',

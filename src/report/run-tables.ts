@@ -9,7 +9,7 @@ import { phaseLockWarning } from '../workloads/load.js';
 import { renderTable, us } from './table.js';
 import { endpointTag, vmJson, vmNotes } from './vm.js';
 import { datapathJson, datapathNotes } from './datapath-sections.js';
-import { breakdownTable, probesJson, runName, whyLines } from './why.js';
+import { breakdownTable, familyOf, probesJson, runName, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
@@ -319,6 +319,7 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     datapath: r.datapath,
     workload: r.workload,
+    ip: familyOf(r),
     params: r.params,
     samples: r.samples,
     lost: r.lost,

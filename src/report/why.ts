@@ -13,6 +13,11 @@ import { endpointTag } from './vm.js';
 
 type StoredProbes = Partial<ProbeReport> & { breakdown?: BreakdownSummary };
 
+/** The address family a run measured over: 6 with --ip 6 (its plan's addresses in 2001:2::/48), else 4. */
+export function familyOf(r: RunRecord): 4 | 6 {
+  return (r.params as { datapath?: { ip?: number } } | null)?.datapath?.ip === 6 ? 6 : 4;
+}
+
 export function probesOf(r: RunRecord): StoredProbes | null {
   return (r.probes as StoredProbes | null | undefined) ?? null;
 }
@@ -28,7 +33,7 @@ const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number'
 export function runName(r: RunRecord): string {
   const api = (r.params as { api?: string } | null)?.api;
   const svc = (r.topology as { service?: ServicePath } | null)?.service;
-  const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}`;
+  const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}${familyOf(r) === 6 ? ' IPv6' : ''}`;
   if (r.workload === 'rtt') return `${api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath}${via}`;
   return `${
     (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath

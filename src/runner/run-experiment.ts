@@ -102,7 +102,7 @@ export async function runExperiment(
         stop: o.stop,
         progress: o.progress.detail,
         trace: spec.trace,
-        datapathOptions: c.quick.datapathOptions,
+        datapathOptions: c.quick.datapathOptions[0]!, // one family per case (matrix.ts)
         hosts: o.hosts ?? null,
       });
       const record: RunRecord = {

@@ -16,8 +16,10 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Result {
   datapath: string;
+  ip: 4 | 6;
   status: string;
   lost: number;
+  run_id: string;
   rtt_ns: { p50: number } | null;
   stream?: { api: string; rx_pps: number | null; rx_gbps: number | null };
   rr?: { transactions_per_s: number | null };
@@ -57,6 +59,23 @@ describe('--ip 6', () => {
     for (const x of results) assert.ok(x.rtt_ns!.p50 > 0);
     // from the first probe on: an IPv6 address added before its link came up lost the first ~4 (steps.ts)
     for (const x of results) assert.equal(x.lost, 0, `${x.datapath} lost ${x.lost} round trips over IPv6`);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('--ip dual on bridge: two results in one command, one per family, each labelled', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf(['quick', 'bridge', '--ip', 'dual', '--count', '300', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const results = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.deepEqual(
+      results.map((x) => [x.datapath, x.ip, x.status]),
+      [
+        ['bridge', 4, 'ok'],
+        ['bridge', 6, 'ok'],
+      ],
+    );
+    const table = await cnperf(['results', 'show', results[1]!.run_id, '--db', db]);
+    assert.match(table.stdout, /^bridge IPv6 /m);
     assert.deepEqual(hostSnapshot(), before);
   });
 

@@ -27,7 +27,7 @@ async function withCase(
 ): Promise<void> {
   const before = hostSnapshot();
   const q = planQuick([datapath], raw);
-  const topo = planForJobs(datapath, q.jobs, q.datapathOptions);
+  const topo = planForJobs(datapath, q.jobs, q.datapathOptions[0]!);
   const host = await buildTopology(topo, 'run');
   try {
     const { w, p } = workloadOf(q.jobs[0]!);

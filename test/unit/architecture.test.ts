@@ -205,13 +205,13 @@ describe('architecture', () => {
     const args = parseQuickArgs(['veth', '--workload', 'stream', '--rcvbuf', '4M', '--dry-run']);
     assert.notEqual(args, 'help');
     if (args === 'help') return;
-    const text = dryRun('veth', args.jobs, args.datapathOptions);
+    const text = dryRun('veth', args.jobs, args.datapathOptions[0]!);
     assert.match(text, /cnperf-engine stream-rx .*--rcvbuf 4194304/);
     assert.match(text, /cnperf-engine stream-tx .*--duration-ns 10000000000/);
     // The load's stream runs for the probe's schedule, not 0 s (the old printer's drift).
     const load = parseQuickArgs(['veth', '--workload', 'load', '--count', '100', '--dry-run']);
     if (load === 'help') return;
-    const loadText = dryRun('veth', load.jobs, load.datapathOptions);
+    const loadText = dryRun('veth', load.jobs, load.datapathOptions[0]!);
     assert.doesNotMatch(loadText, /--duration-ns 0\b/);
     assert.match(loadText, /rtt-client .*--open-loop .*--raw-out/);
   });

@@ -139,7 +139,7 @@ describe('hostile experiment files', () => {
     );
     const checkCases = (e: ReturnType<typeof parseExperimentText>) => {
       for (const scale of SCALES)
-        for (const c of expandCases(e.spec, scale)) assertSane([c.datapath], c.quick.jobs, c.quick.datapathOptions);
+        for (const c of expandCases(e.spec, scale)) assertSane([c.datapath], c.quick.jobs, c.quick.datapathOptions[0]!);
     };
     fc.assert(
       fc.property(doc, (d) => onlyUserErrors(() => parseExperimentText(stringify(d), 'h.yaml'), checkCases)),
@@ -209,7 +209,7 @@ describe('hostile command lines', () => {
         onlyUserErrors(
           () => parseQuickArgs([d, ...rest]),
           (a) => {
-            if (a !== 'help') assertSane(a.datapaths, a.jobs, a.datapathOptions);
+            if (a !== 'help') assertSane(a.datapaths, a.jobs, a.datapathOptions[0]!);
           },
         ),
       ),
@@ -250,7 +250,7 @@ describe('hostile command lines', () => {
       }
       if (ok) {
         assert.equal(error, null, `${argv.join(' ')}: ${String(error)}`);
-        if (accepted && accepted !== 'help') assertSane(accepted.datapaths, accepted.jobs, accepted.datapathOptions);
+        if (accepted && accepted !== 'help') assertSane(accepted.datapaths, accepted.jobs, accepted.datapathOptions[0]!);
       } else {
         assert.ok(error instanceof UserError, `${argv.join(' ')} was accepted`);
       }

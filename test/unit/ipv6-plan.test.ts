@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
 import { describe, it } from 'node:test';
 import { planDatapath } from '../../src/datapaths/plan.js';
+import { planQuick } from '../../src/input/quick-plan.js';
+import { parseExperimentText } from '../../src/input/experiment-file.js';
 import { formatSteps, stepsFor } from '../../src/local/steps.js';
 import { hostPort } from '../../src/engine-client/argv.js';
 import { cidrTwin, ipv6Twin } from '../../src/topology/family.js';
@@ -64,6 +66,20 @@ describe('plans over IPv6', () => {
     const adds = lines.map((l, i) => (/ addr add 2001:2:/.test(l) ? i : -1)).filter((i) => i >= 0);
     assert.ok(adds.length >= 2);
     for (const i of adds) assert.ok(i > lastUp, `'${lines[i]}' comes before a link is up`);
+  });
+
+  it('--ip dual: each datapath planned over both families, IPv4 first; in an experiment file it must be an axis', () => {
+    const q = planQuick(['veth', 'bridge'], { ip: 'dual' });
+    assert.deepEqual(
+      q.datapathOptions.map((o) => o.ip ?? 4),
+      [4, 6],
+    );
+    assert.throws(() => planQuick(['vxlan'], { ip: 'dual' }), /--ip 6: vxlan does not carry IPv6 yet/);
+    assert.throws(
+      () => parseExperimentText('name: x\nworkload: rtt\ndatapaths: [veth]\nparams: {ip: dual}\n', 'x.yaml'),
+      (e: unknown) =>
+        e instanceof UserError && /x\.yaml:4:\d+/.test(e.message) && /axis: ip: \['4', '6'\]/.test(e.message),
+    );
   });
 
   it("the engine's address: an IPv6 one in brackets", () => {

@@ -93,7 +93,7 @@ describe('Service path plans', () => {
         'service-proxy': 'iptables',
         services: '3',
       });
-      const t = planForJobs('bridge', jobs, datapathOptions, 'aaaaaa');
+      const t = planForJobs('bridge', jobs, datapathOptions[0]!, 'aaaaaa');
       assert.deepEqual(
         {
           proxy: t.service?.proxy,
@@ -129,7 +129,7 @@ describe('Service path plans', () => {
       '(it was killed at 15 s)',
     async () => {
       const q = planQuick(['bridge'], { workload: 'crr', 'service-proxy': 'iptables', services: '10000' });
-      const steps = stepsFor(planForJobs('bridge', q.jobs, q.datapathOptions, 'aaaaaa'));
+      const steps = stepsFor(planForJobs('bridge', q.jobs, q.datapathOptions[0]!, 'aaaaaa'));
       const load = steps.find((s) => s.timed)!;
       assert.ok(
         load.timeoutMs! >= load.stdin!.split('\n').length * 3 && load.timeoutMs! > 60_000,
@@ -161,7 +161,7 @@ describe('Service path plans', () => {
       '--variant host is refused',
     () => {
       const q = planQuick(['vxlan'], { workload: 'rr', variant: 'bridge', 'service-proxy': 'nftables' });
-      const t = planForJobs('vxlan', q.jobs, q.datapathOptions, 'aaaaaa');
+      const t = planForJobs('vxlan', q.jobs, q.datapathOptions[0]!, 'aaaaaa');
       assert.equal(t.service?.nodes.length, 2);
       assert.equal(t.rulesets?.length, 2);
       const clientRoute = t.routes!.find((r) => r.netns === t.endpoints.client.netns && r.dst === '198.19.128.0/17');
@@ -181,7 +181,7 @@ describe('Service path plans', () => {
         planQuick(['routed'], { workload: 'rr', 'service-proxy': 'nftables', services: '10', 'service-position': p })
           .jobs,
         planQuick(['routed'], { workload: 'rr', 'service-proxy': 'nftables', services: '10', 'service-position': p })
-          .datapathOptions,
+          .datapathOptions[0]!,
       ).service!.position;
     assert.deepEqual([pos('first'), pos('last'), pos('4')], [1, 10, 4]);
     assert.throws(() => pos('11'), /--service-position 11: expected first, last or 1..10/);
