@@ -383,7 +383,7 @@ describe('topology validation', () => {
     assert.match(problems, /undeclared namespace 'nowhere'/);
     assert.match(problems, /port 'ghost' is not a declared device/);
     assert.match(problems, /no bridge 'nobr'/);
-    assert.match(problems, /'300.1.1.1\/24' is not an IPv4 CIDR/);
+    assert.match(problems, /'300.1.1.1\/24' is not an IPv4 or IPv6 CIDR/);
   });
 
   it('rejects duplicate namespaces and path-like namespace names', () => {

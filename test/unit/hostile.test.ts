@@ -250,7 +250,8 @@ describe('hostile command lines', () => {
       }
       if (ok) {
         assert.equal(error, null, `${argv.join(' ')}: ${String(error)}`);
-        if (accepted && accepted !== 'help') assertSane(accepted.datapaths, accepted.jobs, accepted.datapathOptions[0]!);
+        if (accepted && accepted !== 'help')
+          assertSane(accepted.datapaths, accepted.jobs, accepted.datapathOptions[0]!);
       } else {
         assert.ok(error instanceof UserError, `${argv.join(' ')} was accepted`);
       }

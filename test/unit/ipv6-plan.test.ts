@@ -68,7 +68,7 @@ describe('plans over IPv6', () => {
     for (const i of adds) assert.ok(i > lastUp, `'${lines[i]}' comes before a link is up`);
   });
 
-  it('--ip dual: each datapath planned over both families, IPv4 first; in an experiment file it must be an axis', () => {
+  it('--ip dual: each datapath planned over both families, IPv4 first; in a file the families are an axis', () => {
     const q = planQuick(['veth', 'bridge'], { ip: 'dual' });
     assert.deepEqual(
       q.datapathOptions.map((o) => o.ip ?? 4),
