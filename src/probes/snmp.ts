@@ -1,6 +1,7 @@
 /**
- * IP/UDP/TCP counters of a namespace (/proc/net/snmp as seen from inside it): the drops and errors
- * the stack itself counted (UDP receive buffer full, no socket on the port, checksum errors).
+ * IP/UDP/TCP counters of a namespace (/proc/net/snmp and /proc/net/snmp6 as seen from inside it): the
+ * drops and errors the stack itself counted (UDP receive buffer full, no socket on the port, checksum
+ * errors), IPv4's and IPv6's apart (TCP counts both families in one Tcp line).
  */
 import { runCommand } from '../local/command.js';
 
@@ -15,6 +16,15 @@ export function parseSnmp(text: string): Snmp {
     const [proto2, values] = splitLine(lines[i + 1]!);
     if (proto !== proto2) throw new Error(`not /proc/net/snmp: '${proto}' header followed by '${proto2}'`);
     out[proto] = Object.fromEntries(names.map((n, k) => [n, Number(values[k])]));
+  }
+  return out;
+}
+
+/** Parses /proc/net/snmp6 ("Ip6InReceives   12", one counter a line) into Ip6, Icmp6 and Udp6. Pure. */
+export function parseSnmp6(text: string): Snmp {
+  const out: Snmp = {};
+  for (const m of text.matchAll(/^(Ip6|Icmp6|Udp6)([A-Za-z]\w*)\s+(\d+)\s*$/gm)) {
+    (out[m[1]!] ??= {})[m[2]!] = Number(m[3]);
   }
   return out;
 }
@@ -35,6 +45,9 @@ export const SNMP_ERRORS: Record<string, string[]> = {
   Ip: ['InHdrErrors', 'InAddrErrors', 'InDiscards', 'OutDiscards', 'OutNoRoutes', 'ReasmFails', 'FragFails'],
   Udp: ['InErrors', 'NoPorts', 'RcvbufErrors', 'SndbufErrors', 'InCsumErrors'],
   Tcp: ['RetransSegs', 'InErrs', 'OutRsts'],
+  Ip6: ['InHdrErrors', 'InAddrErrors', 'InDiscards', 'OutDiscards', 'OutNoRoutes', 'InNoRoutes', 'InTooBigErrors'],
+  Udp6: ['InErrors', 'NoPorts', 'RcvbufErrors', 'SndbufErrors', 'InCsumErrors'],
+  Icmp6: ['InErrors', 'OutErrors'],
 };
 
 /** The error counters that changed between two readings (only those: zero means nothing to say). */
@@ -50,6 +63,7 @@ export function snmpErrorDeltas(before: Snmp, after: Snmp): Record<string, numbe
 }
 
 export async function readSnmp(netns: string): Promise<Snmp> {
-  const { stdout } = await runCommand(['ip', 'netns', 'exec', netns, 'cat', '/proc/net/snmp']);
-  return parseSnmp(stdout);
+  // one process for both files: snmp's lines hold colons, snmp6's none
+  const { stdout } = await runCommand(['ip', 'netns', 'exec', netns, 'cat', '/proc/net/snmp', '/proc/net/snmp6']);
+  return { ...parseSnmp(stdout), ...parseSnmp6(stdout) };
 }

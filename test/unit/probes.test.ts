@@ -11,7 +11,7 @@ import { deviceDelta, parseLinkStats } from '../../src/probes/devices.js';
 import { dataLocString, parseEventFormat, parseRingBufferPages } from '../../src/probes/ringbuffer.js';
 import { parsePerfReport } from '../../src/probes/perf.js';
 import { summarizeProbes, traceBufferKb } from '../../src/probes/session.js';
-import { parseSnmp, snmpErrorDeltas } from '../../src/probes/snmp.js';
+import { parseSnmp, parseSnmp6, snmpErrorDeltas } from '../../src/probes/snmp.js';
 import { parseInterruptTotals, parseSoftirqs } from '../../src/probes/softirqs.js';
 import type { HostSample } from '../../src/probes/timeline.js';
 import { deviceFilter, parseLostEvents, TraceAggregator } from '../../src/probes/tracepoints.js';
@@ -75,6 +75,18 @@ describe('procfs probes (captured on this machine)', () => {
     after.Udp!.InDatagrams! += 1000; // traffic, not an error
     assert.deepEqual(snmpErrorDeltas(s, after), { 'Udp.RcvbufErrors': 7 });
     assert.throws(() => parseSnmp('Ip: a b\nUdp: 1 2\n'), /header followed by/);
+  });
+
+  it("parses /proc/net/snmp6 (IPv6's counters, one a line) beside snmp's, and its errors' deltas", () => {
+    const text = procfs('snmp.txt') + procfs('snmp6.txt');
+    const s = { ...parseSnmp(text), ...parseSnmp6(text) };
+    assert.ok(s.Udp6 && 'RcvbufErrors' in s.Udp6 && 'InDatagrams' in s.Udp6);
+    assert.ok(s.Ip6 && 'InDiscards' in s.Ip6 && s.Icmp6 && 'InErrors' in s.Icmp6);
+    assert.ok(s.Udp && 'RcvbufErrors' in s.Udp, 'snmp6 lines broke the snmp parse');
+    const after = structuredClone(s);
+    after.Udp6!.RcvbufErrors! += 3;
+    after.Ip6!.InNoRoutes! += 2;
+    assert.deepEqual(snmpErrorDeltas(s, after), { 'Ip6.InNoRoutes': 2, 'Udp6.RcvbufErrors': 3 });
   });
 
   it('parses `ip -s -j link` counters and their deltas', () => {
