@@ -73,6 +73,8 @@ export const macvlan: Datapath = {
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['mode', 'hosts'],
+  // addresses and endpoints only (the nodes' wire included): carried over IPv6 as planned
+  ipv6: true,
   modes: MACVLAN_MODES,
   kernelFailures: [
     { match: /type macvlan.*Unknown device type/s, meaning: 'this kernel has no macvlan (CONFIG_MACVLAN)' },

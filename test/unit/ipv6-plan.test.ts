@@ -34,7 +34,7 @@ describe('IPv6 twins (2001:2::/48 for 198.18.0.0/15)', () => {
 });
 
 describe('plans over IPv6', () => {
-  for (const name of ['loopback', 'veth', 'bridge']) {
+  for (const name of ['loopback', 'veth', 'bridge', 'macvlan']) {
     it(`${name}: every address, route and endpoint in 2001:2::/48 (or ::1), router advertisements off`, () => {
       const t = planDatapath(name, 'abc123', 2, { ip: 6 });
       for (const a of t.addresses) assert.ok(inRange(a.cidr), `${a.cidr} is outside 2001:2::/48`);
