@@ -62,6 +62,29 @@ describe('--ip 6', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('macvlan on one node and across two: round trips over IPv6, none lost', async () => {
+    const before = hostSnapshot();
+    for (const placement of ['same-node', 'cross-node']) {
+      const r = await cnperf([
+        'quick',
+        'macvlan',
+        '--ip',
+        '6',
+        '--placement',
+        placement,
+        '--count',
+        '300',
+        '--json',
+        '--db',
+        db,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const [x] = (JSON.parse(r.stdout) as { results: Result[] }).results;
+      assert.deepEqual([x!.status, x!.ip, x!.lost], ['ok', 6, 0], placement);
+    }
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('--ip dual on bridge: two results in one command, one per family, each labelled', async () => {
     const before = hostSnapshot();
     const r = await cnperf(['quick', 'bridge', '--ip', 'dual', '--count', '300', '--json', '--db', db]);
