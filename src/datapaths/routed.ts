@@ -5,6 +5,8 @@ import { pairIps, type Datapath } from './types.js';
 
 /** The gateway every container routes through, on the node's end of its veth (ptp plugin, Calico). */
 export const GATEWAY = '169.254.1.1';
+/** Over IPv6 a link-local one (Calico's is fe80::ecee:eeff:feee:eeee): the same on every node-side veth. */
+export const GATEWAY6 = 'fe80::1';
 
 /**
  * Layer-3 container networking, the way the CNI ptp plugin and Calico do it: each container's veth
@@ -18,20 +20,29 @@ export const routed: Datapath = {
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   takes: ['netfilter', 'service-proxy', 'vm-endpoint', 'hosts'],
+  // its addresses and routes have twins but the gateway, which it plans link-local itself over IPv6
+  ipv6: true,
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');
     const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric, ctx.hosts);
-    for (const n of placement === 'cross-node' ? [a, b] : [a])
+    for (const [k, n] of (placement === 'cross-node' ? [a, b] : [a]).entries()) {
       t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
+      // A node forwarding over IPv6 solicits its next hop from the link-local address of the device it sends
+      // on (the kernel sends no neighbour solicitation from a device without one): its NIC gets one. (The
+      // container-facing ends have the gateway's.)
+      if (ctx.ip === 6 && placement === 'cross-node')
+        t.addresses.push({ netns: n.netns, dev: n.nic, cidr: `fe80::a:${k + 1}/64` });
+    }
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const ip = pairIps(i);
       const attach = (side: 'c' | 's', addr: string, node: typeof a) => {
         const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/32`, 'v');
-        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${GATEWAY}/32` });
+        const gateway = ctx.ip === 6 ? GATEWAY6 : GATEWAY;
+        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${gateway}/${ctx.ip === 6 ? 64 : 32}` });
         t.routes!.push(
-          { netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true },
+          { netns: e.netns, dst: 'default', via: gateway, dev: e.dev, onlink: true },
           { netns: node.netns, dst: `${addr}/32`, dev: e.peer },
         );
         return e;

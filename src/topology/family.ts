@@ -56,7 +56,9 @@ export class NoIpv6Twin extends Error {
   }
 }
 
+// what a datapath planned in IPv6 itself (routed's link-local gateway) stays as it is
 const twin = (s: string): string => {
+  if (s.includes(':')) return s;
   const t = cidrTwin(s);
   if (t === null) throw new NoIpv6Twin(s);
   return t;
