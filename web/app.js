@@ -74,7 +74,7 @@ function drawTimeline(el, tl) {
   // one time axis: every panel spans the same seconds, the warm-up included
   let lo = tl.warmup_s ? tl.warmup_s[0] : Infinity;
   let hi = tl.warmup_s ? tl.warmup_s[1] : -Infinity;
-  for (const p of tl.panels) for (const t of p.t_s) (lo = Math.min(lo, t)), (hi = Math.max(hi, t));
+  for (const p of tl.panels) for (const t of p.t_s) ((lo = Math.min(lo, t)), (hi = Math.max(hi, t)));
   let total = 0;
   for (const p of tl.panels) {
     const data = [p.t_s].concat(p.columns.map((c) => c.values));
@@ -120,6 +120,16 @@ async function fetchInto(el, draw) {
   }
 }
 
+/** A live plot: made with its first point, given the grown columns after. */
+function grow(card, existing, data, o) {
+  if (!data[0].length) return existing;
+  if (existing) {
+    existing.setData(data);
+    return existing;
+  }
+  return plot(card, Object.assign({ xLabel: 's', data }, o));
+}
+
 /** Live runs: a card per run in progress; its CPU (and rate) plots grow with each event. */
 function live(root) {
   const cards = new Map();
@@ -157,29 +167,14 @@ function live(root) {
         c.rate[2].push(s.side === 'rx' ? s.pps / 1000 : null);
       }
     }
-    if (c.cpu[0].length) {
-      if (!c.cpuPlot)
-        c.cpuPlot = plot(c.card, {
-          title: 'CPU time, all cores',
-          xLabel: 's',
-          yLabel: '%',
-          names: ['usr', 'sys', 'softirq'],
-          data: c.cpu,
-        });
-      else c.cpuPlot.setData(c.cpu);
-    }
-    if (c.rate[0].length) {
-      if (!c.ratePlot)
-        c.ratePlot = plot(c.card, {
-          title: 'packet rate (flow 0)',
-          xLabel: 's',
-          yLabel: 'kpps',
-          names: ['sent', 'received'],
-          data: c.rate,
-          spanGaps: true, // a second's tx and rx arrive apart: each line joins its own points
-        });
-      else c.ratePlot.setData(c.rate);
-    }
+    c.cpuPlot = grow(c.card, c.cpuPlot, c.cpu, {
+      title: 'CPU time, all cores',
+      yLabel: '%',
+      names: ['usr', 'sys', 'softirq'],
+    });
+    // a second's tx and rx arrive apart: each line joins its own points
+    const rate = { title: 'packet rate (flow 0)', yLabel: 'kpps', names: ['sent', 'received'], spanGaps: true };
+    c.ratePlot = grow(c.card, c.ratePlot, c.rate, rate);
     c.card.dataset.updates = String(Number(c.card.dataset.updates) + 1);
     c.card.dataset.points = String(countPoints(c.cpu) + countPoints(c.rate));
   });
