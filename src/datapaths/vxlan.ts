@@ -5,6 +5,8 @@ import { addServices } from './service.js';
 
 /** VXLAN over IPv4 adds 50 bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;
+/** Over an IPv6 underlay 70: the outer IP header is 40 bytes. */
+export const VXLAN6_OVERHEAD = 70;
 export const VXLAN_VARIANTS = ['host', 'bridge'] as const;
 
 /**
@@ -36,12 +38,25 @@ export const vxlan: Datapath = {
           ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to ' +
             'front: use --variant bridge with --service-proxy'
           : null,
-  plan({ runId, pairs = 1, variant = 'host', vni = 42, vxlanPort = 4789, mtu: given, fabric, service, hosts }) {
+  // --ip 6: overlay and underlay both IPv6 (the underlay's addresses and the tunnel's ends by their twins)
+  ipv6: true,
+  plan({
+    runId,
+    pairs = 1,
+    variant = 'host',
+    vni = 42,
+    vxlanPort = 4789,
+    mtu: given,
+    fabric,
+    service,
+    hosts,
+    ip: family,
+  }) {
     const t = draftTopology(runId, 'vxlan');
     // over real hosts, the underlay is their NICs: the smaller MTU of the two carries the overlay
     const mtu = hosts?.length ? Math.min(...hosts.slice(0, 2).map((h) => h.mtu)) : (given ?? 1500);
     const [a, b] = addNodes(t, runId, 'cross-node', hosts?.length ? undefined : mtu, fabric, hosts);
-    const inner = mtu - VXLAN_OVERHEAD;
+    const inner = mtu - (family === 6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD);
     const vx = (n: typeof a, other: typeof a) => {
       const name = ownedName(runId, n.tag ? `v${n.tag}` : 'vx');
       t.links.push({

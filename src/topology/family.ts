@@ -27,7 +27,7 @@ export function ipv6Twin(ip: string): string | null {
 /** RFC 5952's text: the longest run of two or more zero groups (the first of equals) as "::". */
 function canonical(groups: number[]): string {
   let best = { at: -1, len: 1 };
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     let j = i;
     while (j < groups.length && groups[j] === 0) j++;
     if (j - i > best.len) best = { at: i, len: j - i };
@@ -82,6 +82,8 @@ export function toIpv6(t: Topology): Topology {
   const pairs = t.pairs.map((p) => ({ client: ep(p.client), server: ep(p.server) }));
   return {
     ...t,
+    // a tunnel's ends are addresses too (VXLAN's local and remote: the underlay's)
+    links: t.links.map((l) => (l.kind === 'vxlan' ? { ...l, local: twin(l.local), remote: twin(l.remote) } : l)),
     addresses: t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) })),
     ...(t.routes
       ? { routes: t.routes.map((r) => ({ ...r, dst: twin(r.dst), ...(r.via ? { via: twin(r.via) } : {}) })) }

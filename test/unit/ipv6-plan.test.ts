@@ -34,9 +34,9 @@ describe('IPv6 twins (2001:2::/48 for 198.18.0.0/15)', () => {
 });
 
 describe('plans over IPv6', () => {
-  for (const name of ['loopback', 'veth', 'bridge', 'macvlan', 'routed']) {
+  for (const name of ['loopback', 'veth', 'bridge', 'macvlan', 'routed', 'vxlan']) {
     it(`${name}: every address, route and endpoint in 2001:2::/48 (or ::1), router advertisements off`, () => {
-      const t = planDatapath(name, 'abc123', 2, { ip: 6 });
+      const t = planDatapath(name, 'abc123', name === 'vxlan' ? 1 : 2, { ip: 6 });
       // global addresses in the range; link-local ones only where the datapath plans them (routed's gateway)
       for (const a of t.addresses)
         assert.ok(inRange(a.cidr) || a.cidr.startsWith('fe80::'), `${a.cidr} is outside 2001:2::/48`);
@@ -57,9 +57,19 @@ describe('plans over IPv6', () => {
         (e: unknown) =>
           e instanceof UserError && /^--ip 6: /.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''),
       );
-    refused('vxlan');
+    refused('tcx');
     refused('ovs');
     refused('bridge', { service: { proxy: 'iptables', services: 1 } });
+  });
+
+  it('vxlan over an IPv6 underlay: the tunnel ends by their twins, the overlay 70 bytes under the underlay', () => {
+    const t = planDatapath('vxlan', 'abc123', 1, { ip: 6, mtu: 1500 });
+    const tunnels = t.links.filter((l) => l.kind === 'vxlan');
+    assert.equal(tunnels.length, 2);
+    for (const l of tunnels) {
+      assert.ok(l.kind === 'vxlan' && inRange(l.local) && inRange(l.remote), JSON.stringify(l));
+      assert.equal(l.mtu, 1430);
+    }
   });
 
   it('IPv6 addresses are added after their links come up (added before, one stayed unusable for ~1 s)', () => {
@@ -76,7 +86,7 @@ describe('plans over IPv6', () => {
       q.datapathOptions.map((o) => o.ip ?? 4),
       [4, 6],
     );
-    assert.throws(() => planQuick(['vxlan'], { ip: 'dual' }), /--ip 6: vxlan does not carry IPv6 yet/);
+    assert.throws(() => planQuick(['xdp'], { ip: 'dual' }), /--ip 6: xdp does not carry IPv6 yet/);
     assert.throws(
       () => parseExperimentText('name: x\nworkload: rtt\ndatapaths: [veth]\nparams: {ip: dual}\n', 'x.yaml'),
       (e: unknown) =>
