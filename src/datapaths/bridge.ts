@@ -75,7 +75,7 @@ export const bridge: Datapath = {
         cidr: `198.18.255.${254 - i}/16`,
         clients: i === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [],
       }));
-      addServices(t, out[0]!.server, ctx.service, true, gateways);
+      addServices(t, out[0]!.server, ctx.service, true, gateways, ctx.ip ?? 4);
     }
     return complete(t, out, summary);
   },

@@ -73,11 +73,9 @@ function refuseIpv6(d: Datapath, ctx: PlanContext): void {
       ? 'VM endpoints do not take IPv6 yet'
       : ctx.hosts?.length
         ? 'runs across real hosts do not take IPv6 yet'
-        : ctx.service
-          ? 'Service paths (--service-proxy) do not take IPv6 yet'
-          : ctx.netfilter && ctx.netfilter.netfilter !== 'none'
-            ? 'firewall rules (--netfilter) do not take IPv6 yet'
-            : null;
+        : ctx.netfilter && ctx.netfilter.netfilter !== 'none'
+          ? 'firewall rules (--netfilter) do not take IPv6 yet'
+          : null;
   if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}, on one machine`);
 }
 

@@ -60,7 +60,7 @@ export const routed: Datapath = {
     // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
     if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
     // The containers' default route already leads to their node, where the Service's rules are.
-    if (ctx.service) addServices(t, out[0]!.server, ctx.service, false);
+    if (ctx.service) addServices(t, out[0]!.server, ctx.service, false, [], ctx.ip ?? 4);
     t.rawUnsupported =
       "routed: the next hop is the node, and cnperf addresses raw frames to the server's MAC; use veth, " +
       'bridge or macvlan';

@@ -11,10 +11,13 @@
  *   daddr . l4proto . dport (flat in N), `service-<hash>-…` chains with `numgen random mod K vmap`,
  *   `endpoint-<hash>-…` chains that DNAT.
  *
+ * Over IPv6 (--ip 6) the same rules as kube-proxy's IPv6 proxier writes them: ip6tables-restore input, or
+ * `table ip6 kube-proxy` — every address the twin of its IPv4 one in 2001:2::/48 (src/topology/family.ts).
  * Addresses: ClusterIPs in 198.19.128.0/17 (beyond 32 766 Services the port moves on: 80, 81, …);
  * the Services that are not measured get endpoints in 198.19.64.0/18, which nothing answers (their
  * rules are the load, never the path); the cluster CIDR is 198.18.0.0/16, the pods' range.
  */
+import { cidrTwin } from '../topology/family.js';
 import { createHash } from 'node:crypto';
 
 export type ServiceProxy = 'none' | 'iptables' | 'nftables';
@@ -58,6 +61,8 @@ export function extraEndpointIp(e: number): string {
 
 export interface ServiceSet {
   proxy: Exclude<ServiceProxy, 'none'>;
+  /** 6: every address its twin in 2001:2::/48, the rules for ip6tables or nft's ip6 family */
+  family?: 4 | 6;
   protocol: 'tcp' | 'udp';
   services: number;
   endpointsPerService: number;
@@ -94,15 +99,37 @@ interface Svc {
   endpoints: Array<{ ip: string; port: number }>;
 }
 
+/** What differs between the families in the rules' text. */
+interface Family {
+  /** an address in the family (its twin over IPv6) */
+  ip: (v4: string) => string;
+  host: string;
+  /** ADDR:PORT as DNAT writes it */
+  hostPort: (ip: string, port: number) => string;
+  /** nft's family, its address match and address type */
+  nft: 'ip' | 'ip6';
+  addrType: string;
+}
+
+function familyOf(s: Pick<ServiceSet, 'family'>): Family {
+  if (s.family !== 6)
+    return { ip: (a) => a, host: '/32', hostPort: (a, p) => `${a}:${p}`, nft: 'ip', addrType: 'ipv4_addr' };
+  const ip = (a: string) => cidrTwin(a) ?? a;
+  return { ip, host: '/128', hostPort: (a, p) => `[${a}]:${p}`, nft: 'ip6', addrType: 'ipv6_addr' };
+}
+
 function servicesOf(s: ServiceSet): Svc[] {
+  const f = familyOf(s);
   const out: Svc[] = [];
   for (let k = 0; k < s.services; k++) {
     const { ip, port } = clusterIpOf(k);
     const endpoints =
       k === s.measured
-        ? s.measuredEndpoints.map((e) => ({ ip: e, port: TARGET_PORT }))
-        : Array.from({ length: s.endpointsPerService }, (_, e) => fakeEndpointOf(k, e, s.endpointsPerService));
-    out.push({ name: `cnperf/svc-${k}:p`, ip, port, endpoints });
+        ? s.measuredEndpoints.map((e) => ({ ip: f.ip(e), port: TARGET_PORT }))
+        : Array.from({ length: s.endpointsPerService }, (_, e) => fakeEndpointOf(k, e, s.endpointsPerService)).map(
+            (e) => ({ ...e, ip: f.ip(e.ip) }),
+          );
+    out.push({ name: `cnperf/svc-${k}:p`, ip: f.ip(ip), port, endpoints });
   }
   return out;
 }
@@ -110,6 +137,8 @@ function servicesOf(s: ServiceSet): Svc[] {
 /** One `iptables-restore --noflush` input: the filter and nat tables as kube-proxy's iptables mode fills them. */
 export function iptablesServices(s: ServiceSet): string {
   const p = s.protocol;
+  const f = familyOf(s);
+  const cluster = f.ip(CLUSTER_CIDR);
   const svcs = servicesOf(s);
   const chains: string[] = [];
   const rules: string[] = [];
@@ -119,24 +148,23 @@ export function iptablesServices(s: ServiceSet): string {
     chains.push(`:${svc} - [0:0]`);
     rules.push(
       `-A KUBE-SERVICES -d ` +
-        `${v.ip}/32 -p ${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j ${svc}`,
+        `${v.ip}${f.host} -p ${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j ${svc}`,
     );
     svcRules.push(
       `-A ${svc} ! -s ` +
-        `${CLUSTER_CIDR} -d ${v.ip}/32 -p ` +
+        `${cluster} -d ${v.ip}${f.host} -p ` +
         `${p} -m comment --comment "${v.name} cluster IP" -m ${p} --dport ${v.port} -j KUBE-MARK-MASQ`,
     );
     v.endpoints.forEach((e, i) => {
-      const sep = `KUBE-SEP-${chainHash(v.name, p, `${e.ip}:${e.port}`)}`;
+      const sep = `KUBE-SEP-${chainHash(v.name, p, f.hostPort(e.ip, e.port))}`;
       chains.push(`:${sep} - [0:0]`);
       const left = v.endpoints.length - i;
       // each rule takes its share of what the rules before it left: 1/left, the last one the rest
       const pick = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
-      svcRules.push(`-A ${svc} -m comment --comment "${v.name} -> ${e.ip}:${e.port}"${pick} -j ${sep}`);
-      svcRules.push(`-A ${sep} -s ${e.ip}/32 -m comment --comment "${v.name}" -j KUBE-MARK-MASQ`);
-      svcRules.push(
-        `-A ${sep} -p ${p} -m comment --comment "${v.name}" -m ${p} -j DNAT --to-destination ${e.ip}:${e.port}`,
-      );
+      const to = f.hostPort(e.ip, e.port);
+      svcRules.push(`-A ${svc} -m comment --comment "${v.name} -> ${to}"${pick} -j ${sep}`);
+      svcRules.push(`-A ${sep} -s ${e.ip}${f.host} -m comment --comment "${v.name}" -j KUBE-MARK-MASQ`);
+      svcRules.push(`-A ${sep} -p ${p} -m comment --comment "${v.name}" -m ${p} -j DNAT --to-destination ${to}`);
     });
   }
   return [
@@ -190,6 +218,9 @@ export function iptablesServices(s: ServiceSet): string {
 /** One `nft -f -` input: `table ip kube-proxy` as kube-proxy's nftables mode fills it. */
 export function nftablesServices(s: ServiceSet): string {
   const p = s.protocol;
+  const f = familyOf(s);
+  const [fam, addr, type] = [f.nft, `${f.nft} daddr`, f.addrType];
+  const cluster = f.ip(CLUSTER_CIDR);
   const svcs = servicesOf(s);
   const chains: string[] = [];
   const elements: string[] = [];
@@ -198,36 +229,36 @@ export function nftablesServices(s: ServiceSet): string {
     const tail = `${v.name.replace(/:p$/, '')}/${p}/p`;
     const svc = `service-${chainHash(v.name, p).slice(0, 8)}-${tail}`;
     const eps = v.endpoints.map(
-      (e) => `endpoint-${chainHash(v.name, p, `${e.ip}:${e.port}`).slice(0, 8)}-${tail}__${e.ip}/${e.port}`,
+      (e) => `endpoint-${chainHash(v.name, p, f.hostPort(e.ip, e.port)).slice(0, 8)}-${tail}__${e.ip}/${e.port}`,
     );
     elements.push(`    ${v.ip} . ${p} . ${v.port} : goto ${svc}`);
     chains.push(
       `  chain ${svc} {`,
-      `    ip daddr ${v.ip} ${p} dport ${v.port} ip saddr != ${CLUSTER_CIDR} jump mark-for-masquerade`,
+      `    ${addr} ${v.ip} ${p} dport ${v.port} ${fam} saddr != ${cluster} jump mark-for-masquerade`,
       `    numgen random mod ${eps.length} vmap { ${eps.map((c, i) => `${i} : goto ${c}`).join(', ')} }`,
       '  }',
     );
     v.endpoints.forEach((e, i) => {
       chains.push(
         `  chain ${eps[i]} {`,
-        `    ip saddr ${e.ip} jump mark-for-masquerade`,
-        `    meta l4proto ${p} dnat to ${e.ip}:${e.port}`,
+        `    ${fam} saddr ${e.ip} jump mark-for-masquerade`,
+        `    meta l4proto ${p} dnat to ${f.hostPort(e.ip, e.port)}`,
         '  }',
       );
     });
   }
   return [
-    'table ip kube-proxy {',
+    `table ${fam} kube-proxy {`,
     '  comment "rules for kube-proxy (written by cnperf)"',
     '  map service-ips {',
-    '    type ipv4_addr . inet_proto . inet_service : verdict',
+    `    type ${type} . inet_proto . inet_service : verdict`,
     '    comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"',
     '  }',
     '  map no-endpoint-services {',
-    '    type ipv4_addr . inet_proto . inet_service : verdict',
+    `    type ${type} . inet_proto . inet_service : verdict`,
     '  }',
     '  set cluster-ips {',
-    '    type ipv4_addr',
+    `    type ${type}`,
     '    comment "Active ClusterIPs"',
     '  }',
     `  chain mark-for-masquerade {`,
@@ -239,14 +270,14 @@ export function nftablesServices(s: ServiceSet): string {
     '    masquerade fully-random',
     '  }',
     '  chain services {',
-    '    ip daddr . meta l4proto . th dport vmap @service-ips',
+    `    ${addr} . meta l4proto . th dport vmap @service-ips`,
     '  }',
     '  chain service-endpoints-check {',
-    '    ip daddr . meta l4proto . th dport vmap @no-endpoint-services',
+    `    ${addr} . meta l4proto . th dport vmap @no-endpoint-services`,
     '  }',
     '  chain cluster-ips-check {',
-    '    ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
-    `    ip daddr ${SERVICE_CIDR} drop comment "Drop traffic to unallocated ClusterIPs"`,
+    `    ${addr} @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
+    `    ${addr} ${f.ip(SERVICE_CIDR)} drop comment "Drop traffic to unallocated ClusterIPs"`,
     '  }',
     '  chain filter-forward {',
     '    type filter hook forward priority -110;',
@@ -271,8 +302,8 @@ export function nftablesServices(s: ServiceSet): string {
     '  }',
     ...chains,
     '}',
-    `add element ip kube-proxy cluster-ips { ${[...new Set(svcs.map((v) => v.ip))].join(', ')} }`,
-    'add element ip kube-proxy service-ips {',
+    `add element ${fam} kube-proxy cluster-ips { ${[...new Set(svcs.map((v) => v.ip))].join(', ')} }`,
+    `add element ${fam} kube-proxy service-ips {`,
     elements.join(',\n'),
     '}',
     '',

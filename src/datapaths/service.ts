@@ -7,6 +7,7 @@
  * through the IP hooks (br_netfilter: the reply crosses the bridge without being routed, and only
  * conntrack there turns its source back into the ClusterIP), and a route to the Service range.
  */
+import { cidrTwin } from '../topology/family.js';
 import { UserError } from '../util/errors.js';
 import type { TopologyDraft } from './nodes.js';
 import {
@@ -64,6 +65,7 @@ export function addServices(
   o: ServiceOptions,
   bridged: boolean,
   gateways: ServiceGateway[] = [],
+  family: 4 | 6 = 4,
 ): void {
   if (o.proxy === 'none') {
     if (o.services !== undefined || o.endpointsPerService !== undefined || o.position !== undefined)
@@ -113,6 +115,7 @@ export function addServices(
 
   const set: ServiceSet = {
     proxy: o.proxy,
+    family,
     protocol,
     services,
     endpointsPerService: perService,
@@ -127,7 +130,7 @@ export function addServices(
     ...(t.rulesets ?? []),
     ...nodes.map((netns) => ({
       netns,
-      tool: o.proxy === 'iptables' ? ('iptables' as const) : ('nft' as const),
+      tool: o.proxy === 'nftables' ? ('nft' as const) : family === 6 ? ('ip6tables' as const) : ('iptables' as const),
       text,
       label: `${o.proxy} rules for ${services} Service${services === 1 ? '' : 's'}`,
     })),
@@ -140,6 +143,8 @@ export function addServices(
     );
     if (bridged && !t.sysctls.some((s) => s.netns === netns && s.key === 'net.bridge.bridge-nf-call-iptables'))
       t.sysctls.push({ netns, key: 'net.bridge.bridge-nf-call-iptables', value: '1' });
+    // bridged IPv6 frames through the IPv6 hooks: its own switch
+    if (bridged && family === 6) t.sysctls.push({ netns, key: 'net.bridge.bridge-nf-call-ip6tables', value: '1' });
   }
   if (bridged && t.sysctls.some((s) => s.key === 'net.bridge.bridge-nf-call-iptables' && s.value === '0')) {
     throw new UserError(
@@ -152,7 +157,11 @@ export function addServices(
     for (const c of g.clients)
       t.routes!.push({ netns: c.netns, dst: SERVICE_CIDR, via: g.cidr.split('/')[0]!, dev: c.dev });
   }
-  const { ip, port } = clusterIpOf(measured);
+  const { ip: v4, port } = clusterIpOf(measured);
+  // the plan's own addresses become their twins with the rest of it (src/topology/family.ts); these are text
+  const twin = (a: string) => (family === 6 ? (cidrTwin(a) ?? a) : a);
+  const ip = twin(v4);
+  endpoints.splice(0, endpoints.length, ...endpoints.map(twin));
   t.service = {
     proxy: o.proxy,
     protocol,

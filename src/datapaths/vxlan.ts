@@ -117,7 +117,7 @@ export const vxlan: Datapath = {
         cidr: `198.18.255.${254 - k}/16`,
         clients: k === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [],
       }));
-      addServices(t, out[0]!.server, service, true, gateways);
+      addServices(t, out[0]!.server, service, true, gateways, family ?? 4);
     }
     const { client, server } = out[0]!;
     return complete(

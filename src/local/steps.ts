@@ -217,7 +217,7 @@ export function stepsFor(t: Topology): Step[] {
   for (const d of t.daemons ?? []) steps.push(...daemonSteps(d));
   for (const argv of t.configure ?? []) steps.push({ argv });
   for (const r of t.rulesets ?? []) {
-    const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : ['iptables-restore', '--noflush'];
+    const argv = r.tool === 'nft' ? ['nft', '-f', '-'] : [`${r.tool}-restore`, '--noflush'];
     // Loading time grows with the ruleset (measured here: 10 000 Services, ~70 000 lines, 15 s in either
     // mode, more while the kernel still dismantles a previous run's tables): 3 ms a line, 15 s at least.
     const lines = r.text.split('\n').length;

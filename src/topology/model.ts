@@ -108,7 +108,7 @@ export interface Daemon {
 /** A ruleset for `nft -f -` or `iptables-restore --noflush`, loaded inside one of our namespaces. */
 export interface Ruleset {
   netns: string;
-  tool: 'nft' | 'iptables';
+  tool: 'nft' | 'iptables' | 'ip6tables';
   text: string;
   /** when set, the executor times loading it and reports it under this name (kube-proxy's rules) */
   label?: string;

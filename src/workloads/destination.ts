@@ -21,5 +21,5 @@ export function serverPortOf(service: ServicePath | undefined): number {
 
 /** The address the server's engine binds: its own, or every one (0.0.0.0) when it is several endpoints. */
 export function serverBindOf(service: ServicePath | undefined, server: Endpoint): string {
-  return service && service.endpoints.length > 1 ? '0.0.0.0' : server.ip;
+  return service && service.endpoints.length > 1 ? (server.ip.includes(':') ? '::' : '0.0.0.0') : server.ip;
 }

@@ -71,6 +71,28 @@ describe('kube-proxy rules', () => {
     assert.equal(text.match(/dnat to /g)?.length, 15);
   });
 
+  it("over IPv6: kube-proxy's IPv6 rules, every address the twin of its IPv4 one, none left", () => {
+    for (const proxy of ['iptables', 'nftables'] as const) {
+      const text = (proxy === 'iptables' ? iptablesServices : nftablesServices)(set({ proxy, family: 6 }));
+      assert.doesNotMatch(text, /\b198\.1[89]\.\d+\.\d+/, `${proxy}: an IPv4 address is left`);
+      assert.ok(
+        text.includes(proxy === 'iptables' ? 'DNAT --to-destination [2001:2::2]:8080' : 'dnat to [2001:2::2]:8080'),
+      );
+      if (proxy === 'iptables') {
+        assert.ok(text.includes(`-d ${'2001:2:0:180::5'}/128 -p tcp`)); // Service 4's ClusterIP, 198.19.128.5
+        assert.ok(text.includes('! -s 2001:2::/56 -d'));
+      } else {
+        assert.ok(text.startsWith('table ip6 kube-proxy {'));
+        assert.ok(text.includes('type ipv6_addr . inet_proto . inet_service : verdict'));
+        assert.ok(text.includes('ip6 daddr . meta l4proto . th dport vmap @service-ips'));
+        assert.ok(text.includes('add element ip6 kube-proxy service-ips {'));
+        assert.doesNotMatch(text, /\bip (daddr|saddr)\b/);
+      }
+    }
+    // IPv4's text is as it was: the family is a parameter, not a rewrite
+    assert.equal(iptablesServices(set()), iptablesServices(set({ family: 4 })));
+  });
+
   it('ClusterIPs stay distinct up to 100 000 Services, inside the Service range', () => {
     const seen = new Set<string>();
     for (let k = 0; k < 100_000; k++) {
