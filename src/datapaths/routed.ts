@@ -26,14 +26,8 @@ export const routed: Datapath = {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
     const t = draftTopology(runId, 'routed');
     const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric, ctx.hosts);
-    for (const [k, n] of (placement === 'cross-node' ? [a, b] : [a]).entries()) {
+    for (const n of placement === 'cross-node' ? [a, b] : [a])
       t.sysctls!.push({ netns: n.netns, key: 'net.ipv4.ip_forward', value: '1' });
-      // A node forwarding over IPv6 solicits its next hop from the link-local address of the device it sends
-      // on (the kernel sends no neighbour solicitation from a device without one): its NIC gets one. (The
-      // container-facing ends have the gateway's.)
-      if (ctx.ip === 6 && placement === 'cross-node')
-        t.addresses.push({ netns: n.netns, dev: n.nic, cidr: `fe80::a:${k + 1}/64` });
-    }
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const ip = pairIps(i);

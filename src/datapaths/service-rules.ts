@@ -229,7 +229,10 @@ export function nftablesServices(s: ServiceSet): string {
     const tail = `${v.name.replace(/:p$/, '')}/${p}/p`;
     const svc = `service-${chainHash(v.name, p).slice(0, 8)}-${tail}`;
     const eps = v.endpoints.map(
-      (e) => `endpoint-${chainHash(v.name, p, f.hostPort(e.ip, e.port)).slice(0, 8)}-${tail}__${e.ip}/${e.port}`,
+      // nft takes no colon in a chain's name: an IPv6 endpoint's is written with dots there
+      (e) =>
+        `endpoint-${chainHash(v.name, p, f.hostPort(e.ip, e.port)).slice(0, 8)}-${tail}__` +
+        `${e.ip.replace(/:/g, '.')}/${e.port}`,
     );
     elements.push(`    ${v.ip} . ${p} . ${v.port} : goto ${svc}`);
     chains.push(

@@ -77,6 +77,19 @@ export function toIpv6(t: Topology): Topology {
       : s,
   );
   for (const a of t.addresses) sysctls.push({ netns: a.netns, key: `net.ipv6.conf.${a.dev}.accept_ra`, value: '0' });
+  const addresses = t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) }));
+  // A namespace that forwards solicits a forwarded packet's next hop from the link-local address of the
+  // device it leaves by: the kernel sends no neighbour solicitation from a device without one (addrgenmode
+  // none gives none), so every addressed device of a forwarding namespace gets one of its own.
+  const forwarding = new Set(sysctls.filter((s) => s.key === 'net.ipv6.conf.all.forwarding').map((s) => s.netns));
+  const linked = new Set(addresses.filter((a) => a.cidr.startsWith('fe80:')).map((a) => `${a.netns}/${a.dev}`));
+  const devs = [...new Set(addresses.filter((a) => forwarding.has(a.netns)).map((a) => `${a.netns}/${a.dev}`))];
+  devs
+    .filter((d) => !linked.has(d))
+    .forEach((d, i) => {
+      const [netns, dev] = d.split('/') as [string, string];
+      addresses.push({ netns, dev, cidr: `fe80::a:${(i + 1).toString(16)}/64` });
+    });
   const ep = <E extends { ip: string }>(e: E): E => ({ ...e, ip: twin(e.ip) });
   // the first pair is the endpoints, the same objects (assertValidTopology holds plans to it)
   const pairs = t.pairs.map((p) => ({ client: ep(p.client), server: ep(p.server) }));
@@ -84,7 +97,7 @@ export function toIpv6(t: Topology): Topology {
     ...t,
     // a tunnel's ends are addresses too (VXLAN's local and remote: the underlay's)
     links: t.links.map((l) => (l.kind === 'vxlan' ? { ...l, local: twin(l.local), remote: twin(l.remote) } : l)),
-    addresses: t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) })),
+    addresses,
     ...(t.routes
       ? { routes: t.routes.map((r) => ({ ...r, dst: twin(r.dst), ...(r.via ? { via: twin(r.via) } : {}) })) }
       : {}),

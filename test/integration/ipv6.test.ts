@@ -22,7 +22,8 @@ interface Result {
   run_id: string;
   rtt_ns: { p50: number } | null;
   stream?: { api: string; rx_pps: number | null; rx_gbps: number | null };
-  rr?: { transactions_per_s: number | null };
+  transactions_per_s?: number | null;
+  service?: { cluster_ip: string };
 }
 
 describe('--ip 6', () => {
@@ -141,6 +142,23 @@ describe('--ip 6', () => {
     const crr = (JSON.parse(c.stdout) as { results: Result[] }).results[0]!;
     assert.equal(crr.status, 'ok');
     assert.ok(crr.rtt_ns!.p50 > 0);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it("a ClusterIP over IPv6: kube-proxy's ip6tables and nft ip6 rules carry crr to the last of N Services", async () => {
+    const before = hostSnapshot();
+    for (const [proxy, services] of [
+      ['nftables', '1000'],
+      ['iptables', '100'],
+    ] as const) {
+      const args = ['quick', 'bridge', '--ip', '6', '--service-proxy', proxy, '--services', services];
+      const r = await cnperf([...args, '--workload', 'crr', '--count', '300', '--json', '--db', db]);
+      assert.equal(r.code, 0, r.stderr);
+      const [x] = (JSON.parse(r.stdout) as { results: Result[] }).results;
+      assert.deepEqual([x!.status, x!.ip, x!.lost], ['ok', 6, 0], proxy);
+      assert.ok(x!.transactions_per_s! > 0);
+      assert.match(x!.service!.cluster_ip, /^2001:2:0:1[89a-f][0-9a-f]::/); // in the Service range 2001:2:0:180::/57
+    }
     assert.deepEqual(hostSnapshot(), before);
   });
 

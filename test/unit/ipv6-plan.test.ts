@@ -72,6 +72,20 @@ describe('plans over IPv6', () => {
     }
   });
 
+  it('a namespace that forwards gets a link-local address on each addressed device (its solicitations need one)', () => {
+    const t = planDatapath('bridge', 'abc123', 1, { ip: 6, service: { proxy: 'nftables', services: 2 } });
+    const node = t.namespaces.find((n) => n.role === 'node')!.name;
+    const devs = new Set(t.addresses.filter((a) => a.netns === node && !a.cidr.startsWith('fe80:')).map((a) => a.dev));
+    assert.ok(devs.size > 0);
+    for (const d of devs)
+      assert.ok(
+        t.addresses.some((a) => a.netns === node && a.dev === d && a.cidr.startsWith('fe80:')),
+        `${d} has none`,
+      );
+    // the containers do not forward: no link-local address there
+    assert.ok(!t.addresses.some((a) => a.netns !== node && a.cidr.startsWith('fe80:')));
+  });
+
   it('IPv6 addresses are added after their links come up (added before, one stayed unusable for ~1 s)', () => {
     const lines = formatSteps(stepsFor(planDatapath('bridge', 'abc123', 1, { ip: 6 })));
     const lastUp = Math.max(...lines.map((l, i) => (/ link set dev \S+ up$/.test(l) ? i : -1)));

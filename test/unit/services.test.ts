@@ -87,6 +87,8 @@ describe('kube-proxy rules', () => {
         assert.ok(text.includes('ip6 daddr . meta l4proto . th dport vmap @service-ips'));
         assert.ok(text.includes('add element ip6 kube-proxy service-ips {'));
         assert.doesNotMatch(text, /\bip (daddr|saddr)\b/);
+        assert.ok(text.includes('  chain endpoint-'), 'no endpoint chain');
+        for (const m of text.matchAll(/chain (\S+) \{/g)) assert.ok(!m[1]!.includes(':'), `nft refuses '${m[1]}'`);
       }
     }
     // IPv4's text is as it was: the family is a parameter, not a rewrite
