@@ -59,7 +59,7 @@ describe('plans over IPv6', () => {
       );
     refused('tcx');
     refused('ovs');
-    refused('bridge', { service: { proxy: 'iptables', services: 1 } });
+    refused('bridge', { netfilter: { netfilter: 'nftables' } });
   });
 
   it('vxlan over an IPv6 underlay: the tunnel ends by their twins, the overlay 70 bytes under the underlay', () => {
