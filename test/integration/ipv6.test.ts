@@ -145,7 +145,7 @@ describe('--ip 6', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it("a ClusterIP over IPv6: kube-proxy's ip6tables and nft ip6 rules carry crr to the last of N Services", async () => {
+  it("a ClusterIP over IPv6: kube-proxy's ip6tables and nft ip6 rules carry crr to the last Service", async () => {
     const before = hostSnapshot();
     for (const [proxy, services] of [
       ['nftables', '1000'],

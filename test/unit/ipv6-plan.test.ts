@@ -72,7 +72,7 @@ describe('plans over IPv6', () => {
     }
   });
 
-  it('a namespace that forwards gets a link-local address on each addressed device (its solicitations need one)', () => {
+  it('a namespace that forwards gets a link-local address on each addressed device (solicitations need it)', () => {
     const t = planDatapath('bridge', 'abc123', 1, { ip: 6, service: { proxy: 'nftables', services: 2 } });
     const node = t.namespaces.find((n) => n.role === 'node')!.name;
     const devs = new Set(t.addresses.filter((a) => a.netns === node && !a.cidr.startsWith('fe80:')).map((a) => a.dev));
