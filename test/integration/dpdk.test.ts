@@ -156,7 +156,8 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     const [res] = results(r.stdout);
     assert.equal(res!.status, 'failed');
     assert.match(res!.problem!, /--size 2000: a frame carries at most 1472 bytes/);
-    assert.deepEqual(hostSnapshot(), before);
+    // what teardown said goes with a leftover: this test flaked in three sessions without saying why
+    assert.deepEqual(hostSnapshot(), before, `left behind; cnperf's stderr:\n${r.stderr.slice(-3000)}`);
   });
 
   it(
