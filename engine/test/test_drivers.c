@@ -228,8 +228,8 @@ int main(void)
 	CHECK(has(out, "\"timeline_p99_ns\":[99000,100000,50000]"));
 	CHECK(has(out, "\"timeline_max_ns\":[100000,100000,50000]"));
 
-	/* Open loop, 10 probes every 100 µs, timeout 1 ms: 3 gets no reply, 5's reply comes twice, 2's is
-	 * stamped 60 ms after its send (late: the timeout is 50 ms), 6 is refused, a stray frame before 4's reply. Matched in the
+	/* Open loop, 10 probes every 100 µs, timeout 50 ms: 3 gets no reply, 5's reply comes twice, 2's is
+	 * stamped 60 ms after its send (late), 6 is refused, a stray frame before 4's reply. Matched in the
 	 * sender, then by a receiver thread. */
 	for (int threaded = 0; threaded <= 1; threaded++) {
 		fates_all(20);
