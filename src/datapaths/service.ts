@@ -161,7 +161,6 @@ export function addServices(
   // the plan's own addresses become their twins with the rest of it (src/topology/family.ts); these are text
   const twin = (a: string) => (family === 6 ? (cidrTwin(a) ?? a) : a);
   const ip = twin(v4);
-  endpoints.splice(0, endpoints.length, ...endpoints.map(twin));
   t.service = {
     proxy: o.proxy,
     protocol,
@@ -171,7 +170,7 @@ export function addServices(
     cluster_ip: ip,
     port,
     target_port: TARGET_PORT,
-    endpoints,
+    endpoints: endpoints.map(twin),
     nodes,
   };
 }

@@ -76,7 +76,11 @@ export function toIpv6(t: Topology): Topology {
       ? { ...s, key: 'net.ipv6.conf.all.forwarding' }
       : s,
   );
-  for (const a of t.addresses) sysctls.push({ netns: a.netns, key: `net.ipv6.conf.${a.dev}.accept_ra`, value: '0' });
+  // once per device, however many addresses it has
+  for (const d of new Set(t.addresses.map((a) => `${a.netns}/${a.dev}`))) {
+    const [netns, dev] = d.split('/') as [string, string];
+    sysctls.push({ netns, key: `net.ipv6.conf.${dev}.accept_ra`, value: '0' });
+  }
   const addresses = t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) }));
   // A namespace that forwards solicits a forwarded packet's next hop from the link-local address of the
   // device it leaves by: the kernel sends no neighbour solicitation from a device without one (addrgenmode
