@@ -47,3 +47,34 @@ export function pidfileProcess(pidfile: string, comm: string): number | null {
     return null;
   }
 }
+
+/** A process's state letter (R, S, D, Z…) and the kernel function it waits in: why a signalled one lingers. */
+export function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    return wchan && wchan !== '0' ? `${state} in ${wchan}` : state;
+  } catch {
+    return 'gone';
+  }
+}
+
+/**
+ * Why the process a pidfile names, alive with the expected command name, is still not taken for the
+ * one started (pidfileProcess said null): null when there is no such process. Teardown says it, as a
+ * daemon left running is otherwise silent.
+ */
+export function pidfileMismatch(pidfile: string, comm: string): string | null {
+  try {
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) return null;
+    const started = processStartEpoch(pid);
+    const written = statSync(pidfile).mtimeMs / 1000;
+    return `${comm} ${pid} (state ${processState(pid)}) started ${
+      started === null ? '?' : (started - written).toFixed(2)
+    } s after ${pidfile} was written: not the one started, left alone`;
+  } catch {
+    return null;
+  }
+}

@@ -12,6 +12,7 @@ import { registerHostUndoHandler, registerUndoHandler, scriptOrGone, unmountOnHo
 import { registerUndoKind } from '../../local/undo-kinds.js';
 import type { JournalLike } from '../../local/journal.js';
 import { makeDirs } from '../../local/statedir.js';
+import { processState } from '../../local/proc.js';
 import { stateDir } from '../../paths.js';
 import { UserError } from '../../util/errors.js';
 
@@ -54,7 +55,12 @@ export async function reserveHugepages(
   await run(['mount', '-t', 'hugetlbfs', '-o', `pagesize=2M,size=${pages * 2}M,mode=0700`, 'cnperf-hugepages', dir]);
 }
 
-/** Only ever what a run of ours mounted: a hugetlbfs under the state directory. */
+/**
+ * Only ever what a run of ours mounted: a hugetlbfs under the state directory. A process that still
+ * maps one of its files is the run's by construction (the mount is the run's own, in its directory):
+ * a DPDK switch or engine that outlived its stop — its pidfile gone, or cnperf killed before it
+ * journaled the engine — is killed here, else its pages could never go back.
+ */
 async function unmount(dir: string, run: CommandRunner): Promise<'removed' | 'gone'> {
   if (!path.resolve(dir).startsWith(path.resolve(stateDir()) + path.sep))
     throw new Error(`refusing to unmount ${dir}: not under ${stateDir()}`);
@@ -62,8 +68,28 @@ async function unmount(dir: string, run: CommandRunner): Promise<'removed' | 'go
     .split('\n')
     .some((l) => l.split(' ')[1] === dir && l.split(' ')[2] === 'hugetlbfs');
   if (!mounted) return 'gone';
+  let left = mappers(path.resolve(dir) + path.sep);
+  for (const p of left) {
+    // said, because it means a stop before this one missed it: the clue to why
+    process.stderr.write(`cnperf: teardown: ${describe(p)} still mapped ${dir}: killed\n`);
+    killQuietly(p.pid);
+  }
+  for (let i = 0; i < 100 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = mappers(path.resolve(dir) + path.sep);
+  }
+  if (left.length)
+    throw new Error(`${left.map(describe).join(', ')} still map ${dir} 5 s after SIGKILL: the mount cannot go yet`);
   await run(['umount', dir]);
   return 'removed';
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
 }
 
 /**
@@ -97,20 +123,37 @@ async function restorePages(before: number): Promise<'removed' | 'gone'> {
   );
 }
 
-/** The processes mapping a hugetlbfs file under the state directory (a run's DPDK process), as "comm pid". */
-function hugepageHolders(): string[] {
-  const dir = path.resolve(stateDir()) + path.sep;
-  const out: string[] = [];
+interface Mapper {
+  pid: number;
+  comm: string;
+  /** /proc/PID/stat's state letter (R, S, D, Z…) and what it waits in: why a killed one lingers */
+  state: string;
+}
+
+/** The processes mapping a file whose path starts with `prefix` and has `part` in it. */
+function mappers(prefix: string, part = ''): Mapper[] {
+  const out: Mapper[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
-      if (!maps.split('\n').some((l) => l.includes(dir) && l.includes('/hugepages/'))) continue;
-      out.push(`${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${pid}`);
+      if (!maps.split('\n').some((l) => l.includes(' ' + prefix) && l.includes(part))) continue;
+      out.push({
+        pid: Number(pid),
+        comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(),
+        state: processState(Number(pid)),
+      });
     } catch {
       // gone meanwhile, or not ours to read
     }
   }
   return out;
+}
+
+const describe = (m: Mapper) => `${m.comm} ${m.pid} (state ${m.state})`;
+
+/** The processes mapping a hugetlbfs file under the state directory (a run's DPDK process), as "comm pid (state)". */
+function hugepageHolders(): string[] {
+  return mappers(path.resolve(stateDir()) + path.sep, '/hugepages/').map(describe);
 }
 
 /** DPDK's runtime directories of the run's processes (their --file-prefix starts with the run's). */
