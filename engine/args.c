@@ -250,8 +250,8 @@ int parse_opts(int argc, char **argv, int first, struct opts *o, char *err, size
 				FAIL("--dst-mac '%s': expected xx:xx:xx:xx:xx:xx", v);
 			o->have_dst_mac = 1;
 		} else if (strcmp(k, "--src") == 0) {
-			if (parse_ipv4_port(v, &o->src))
-				FAIL("--src '%s': expected IPV4:PORT", v);
+			if (parse_addr_port(v, &o->src))
+				FAIL("--src '%s': expected IPV4:PORT or [IPV6]:PORT", v);
 			o->have_src = 1;
 		} else if (strcmp(k, "--raw-out") == 0) {
 			if (!*v)

@@ -20,8 +20,7 @@ const char *pace_name(enum pace_mode p);
 enum stream_api { API_SEND = 0, API_SENDMMSG, API_RAW, API_RAW_MMSG, API_TCP, API_XDP, API_RAW_RING, API_DPDK,
 		 API_GSO };
 
-/* An IPv4 or IPv6 socket address: what --bind and --server name. The raw APIs (raw, raw-ring, AF_XDP,
- * DPDK) build IPv4 frames only and are refused with an IPv6 address. */
+/* An IPv4 or IPv6 socket address: what --bind, --server and --src name. */
 union sockaddr_any {
 	struct sockaddr sa;
 	struct sockaddr_in v4;
@@ -72,7 +71,7 @@ struct opts {
 	const char *dev;          /* raw APIs: the interface frames are sent on */
 	uint8_t dst_mac[6];       /* raw APIs: the next hop's MAC address */
 	int have_dst_mac;
-	struct sockaddr_in src;   /* raw APIs: source address:port written into the frames */
+	union sockaddr_any src;   /* raw APIs: source address:port written into the frames (--addr's family) */
 	int have_src;
 	int qdisc_bypass;         /* raw APIs: PACKET_QDISC_BYPASS */
 	uint64_t rcvbuf;          /* stream-rx: SO_RCVBUFFORCE bytes; 0 = the kernel's default */

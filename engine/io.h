@@ -40,6 +40,7 @@ struct io {
 	uint64_t zc_completed, zc_copied;
 	uint32_t zc_sends; /* sends since the last reading of completions */
 	struct xsk *xsk;       /* xdp: the AF_XDP socket (xsk.h) */
+	uint32_t rx_headers;   /* xdp rx: the headers before a frame's UDP payload (its family's) */
 	struct pring *ring;    /* raw-ring: the mapped packet ring (io_ring.c) */
 	struct dport *dpdk;    /* dpdk: the DPDK port (io_dpdk.c, cnperf-engine-dpdk only) */
 	/* a receiver without a socket (dpdk): the address it reports as ready */

@@ -26,21 +26,22 @@ static int dpdk_tx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "--api dpdk needs --dst-mac and --src (the frames are built here)");
 		return -1;
 	}
-	if (o->size > 1500 - 28) {
-		ev_error("usage", "--size %u: a frame carries at most %u bytes of UDP payload at MTU 1500", o->size, 1500 - 28);
+	if (o->size > frame_max_payload(&o->addr)) {
+		ev_error("usage", "--size %u: a frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
+			 frame_max_payload(&o->addr));
 		return -1;
 	}
 	if (dpdk_open(o, &port) < 0)
 		return -1;
 	io->dpdk = &port;
-	io->buf = malloc(FRAME_HEADERS + o->size);
+	io->buf = malloc(FRAME_HEADERS_MAX + o->size);
 	if (!io->buf) {
 		ev_error("alloc", "no memory for a frame");
 		return -1;
 	}
-	struct sockaddr_in dst = o->addr.v4;
-	if (!dst.sin_port)
-		dst.sin_port = htons(DPDK_DEFAULT_PORT);
+	union sockaddr_any dst = o->addr;
+	if (!sa_port(&dst))
+		sa_set_port(&dst, DPDK_DEFAULT_PORT);
 	io->len = build_udp_frame(io->buf, port.mac, o->dst_mac, &o->src, &dst, o->size);
 	io->frame_bytes = io->len;
 	return 0;
@@ -97,7 +98,8 @@ static int dpdk_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *dr
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_data_len(burst_bufs[i]);
-		*bytes += len > FRAME_HEADERS ? len - FRAME_HEADERS : 0;
+		const size_t at = frame_headers(&io->bound);
+		*bytes += len > at ? len - at : 0;
 	}
 	rte_pktmbuf_free_bulk(burst_bufs, n);
 	return n;

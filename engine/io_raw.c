@@ -32,13 +32,12 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "raw APIs need --dev, --dst-mac and --src");
 		return -1;
 	}
-	size_t max_payload = 1500 - 28;
-	if (o->size > max_payload) {
-		ev_error("usage", "--size %u: a raw frame carries at most %zu bytes of UDP payload at MTU 1500", o->size,
-			 max_payload);
+	if (o->size > frame_max_payload(&o->addr)) {
+		ev_error("usage", "--size %u: a raw frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
+			 frame_max_payload(&o->addr));
 		return -1;
 	}
-	io->buf = calloc(1, FRAME_HEADERS + MAX_UDP_PAYLOAD);
+	io->buf = calloc(1, FRAME_HEADERS_MAX + MAX_UDP_PAYLOAD);
 	if (!io->buf) {
 		ev_error("alloc", "no memory for a frame");
 		return -1;
@@ -64,7 +63,7 @@ static int raw_tx_open(const struct opts *o, struct io *io)
 	}
 	if (o->qdisc_bypass && packet_qdisc_bypass(io->fd) < 0)
 		return -1;
-	io->len = build_udp_frame(io->buf, src_mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
+	io->len = build_udp_frame(io->buf, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	return tx_burst_headers(io, o->burst);
 }

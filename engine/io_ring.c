@@ -83,8 +83,9 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "raw APIs need --dev, --dst-mac and --src");
 		return -1;
 	}
-	if (o->size > 1500 - 28) {
-		ev_error("usage", "--size %u: a raw frame carries at most %u bytes of UDP payload at MTU 1500", o->size, 1500 - 28);
+	if (o->size > frame_max_payload(&o->addr)) {
+		ev_error("usage", "--size %u: a raw frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
+			 frame_max_payload(&o->addr));
 		return -1;
 	}
 	struct pring *r = calloc(1, sizeof *r);
@@ -112,7 +113,7 @@ static int ring_tx_open(const struct opts *o, struct io *io)
 	}
 	/* every slot holds the same frame: the loop only hands slots to the kernel */
 	for (uint32_t i = 0; i < r->slots; i++)
-		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, src_mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
+		io->len = build_udp_frame(r->map + (size_t)i * SLOT + TX_DATA, src_mac, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	return 0;
 }
@@ -156,21 +157,23 @@ static int ring_rx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "--api raw-ring needs --dev: the device the receiver's packet ring reads");
 		return -1;
 	}
-	struct sockaddr_in a;
-	if ((io->listen_fd = hold_udp_port(&o->addr.v4, &a)) < 0)
+	union sockaddr_any a;
+	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
 		return -1;
+	/* the ring takes the measured family's frames only */
+	const uint16_t proto = htons(o->addr.sa.sa_family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
 	struct pring *r = calloc(1, sizeof *r);
 	int ifindex;
-	if (!r || (io->fd = packet_socket(o->dev, htons(ETH_P_IP), &ifindex)) < 0)
+	if (!r || (io->fd = packet_socket(o->dev, proto, &ifindex)) < 0)
 		return -1;
 	io->ring = r;
-	r->port_be = a.sin_port;
+	r->port_be = htons(sa_port(&a));
 	r->slots = RX_BLOCKS;
 	struct tpacket_req3 req = {.tp_block_size = RX_BLOCK, .tp_frame_size = SLOT, .tp_block_nr = RX_BLOCKS,
 				   .tp_frame_nr = RX_BLOCK / SLOT * RX_BLOCKS, .tp_retire_blk_tov = RX_RETIRE_MS};
 	if (map_ring(io, r, PACKET_RX_RING, &req) < 0)
 		return -1;
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex};
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = proto, .sll_ifindex = ifindex};
 	if (bind(io->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
 		ev_error("bind", "binding the packet ring to %s: %s", o->dev, strerror(errno));
 		return -1;
@@ -195,10 +198,11 @@ static int ring_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *dr
 	const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
 	for (uint32_t i = 0; i < b->hdr.bh1.num_pkts; i++) {
 		const uint8_t *f = (const uint8_t *)h + h->tp_mac;
-		/* IPv4 without options, UDP, to the measured port (the ring sees all IPv4 on the device) */
-		if (h->tp_snaplen >= FRAME_HEADERS && f[14] == 0x45 && f[23] == 17 && memcmp(f + 36, &r->port_be, 2) == 0) {
+		/* UDP to the measured port (the ring sees all of the family's frames on the device) */
+		const size_t at = udp_frame_payload(f, h->tp_snaplen);
+		if (at && memcmp(f + at - 6, &r->port_be, 2) == 0) {
 			n++;
-			*bytes += h->tp_len - FRAME_HEADERS;
+			*bytes += h->tp_len - at;
 		}
 		h = (const struct tpacket3_hdr *)((const uint8_t *)h + h->tp_next_offset);
 	}

@@ -29,9 +29,9 @@ static int xdp_tx_open(const struct opts *o, struct io *io)
 		ev_error("usage", "--api xdp needs --dev, --dst-mac and --src");
 		return -1;
 	}
-	if (o->size > 1500 - 28) {
+	if (o->size > frame_max_payload(&o->addr)) {
 		ev_error("usage", "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
-			 1500 - 28);
+			 frame_max_payload(&o->addr));
 		return -1;
 	}
 	struct xsk *x = xsk_new();
@@ -44,7 +44,7 @@ static int xdp_tx_open(const struct opts *o, struct io *io)
 	}
 	/* Every frame the sender owns holds the same datagram: the loop only writes descriptors. */
 	for (uint32_t i = 0; i < x->nfree; i++)
-		io->len = build_udp_frame(x->umem + x->free[i], x->mac, o->dst_mac, &o->src, &o->addr.v4, o->size);
+		io->len = build_udp_frame(x->umem + x->free[i], x->mac, o->dst_mac, &o->src, &o->addr, o->size);
 	io->frame_bytes = io->len;
 	io->xsk = x;
 	io->fd = x->fd;
@@ -78,12 +78,12 @@ static int xdp_rx_open(const struct opts *o, struct io *io)
 		return -1;
 	}
 	/* the port's holder (sock.h) says which port the kernel picked; `ready` reports it */
-	struct sockaddr_in a;
-	if ((io->listen_fd = hold_udp_port(&o->addr.v4, &a)) < 0)
+	union sockaddr_any a;
+	if ((io->listen_fd = hold_udp_port(&o->addr, &a)) < 0)
 		return -1;
 	struct xsk *x = xsk_new();
 	char err[256];
-	if (!x || xsk_open(x, o->dev, o->xdp_frames, o->xdp_ring, a.sin_port, err, sizeof err) < 0) {
+	if (!x || xsk_open(x, o->dev, o->xdp_frames, o->xdp_ring, htons(sa_port(&a)), err, sizeof err) < 0) {
 		if (x)
 			ev_error("xdp", "%s", err);
 		free(x);
@@ -91,6 +91,7 @@ static int xdp_rx_open(const struct opts *o, struct io *io)
 	}
 	io->xsk = x;
 	io->fd = x->fd;
+	io->rx_headers = (uint32_t)frame_headers(&o->addr); /* the XDP program passes the family's UDP only */
 	return 0;
 }
 
@@ -109,7 +110,7 @@ static int xdp_rx_batch(struct io *io, int flags, uint64_t *bytes, uint64_t *dro
 			return IO_NOTHING;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		*bytes += xsk_rx_desc(x, first + i)->len - FRAME_HEADERS;
+		*bytes += xsk_rx_desc(x, first + i)->len - io->rx_headers;
 	xsk_rx_recycle(x, first, n);
 	return (int)n;
 }

@@ -153,10 +153,9 @@ static int check_opts(const struct command *c, const struct opts *o, char *err, 
 		snprintf(err, cap, "--size %u: a request is at most %u bytes", o->size, MAX_UDP_PAYLOAD);
 		return -1;
 	}
-	const int raw = o->api == API_RAW || o->api == API_RAW_MMSG || o->api == API_RAW_RING || o->api == API_XDP ||
-			o->api == API_DPDK;
-	if (o->addr.sa.sa_family == AF_INET6 && raw) {
-		snprintf(err, cap, "--api %s builds IPv4 frames only: IPv6 is not built for it yet", api_name(o->api));
+	/* the raw APIs write both addresses into one IP header */
+	if (o->have_src && o->have_addr && o->src.sa.sa_family != o->addr.sa.sa_family) {
+		snprintf(err, cap, "--src and the peer's address are of different families (IPv4 and IPv6): a frame has one");
 		return -1;
 	}
 	if (o->wait == WAIT_YIELD && o->api != API_DPDK) {

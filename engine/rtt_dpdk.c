@@ -25,6 +25,7 @@ struct rtt_dpdk_state {
 	struct dport d;
 	uint8_t frame[1600]; /* the probe, built once */
 	uint16_t len;
+	uint16_t at; /* where its UDP payload starts (the family's headers) */
 	uint32_t cookie;
 };
 
@@ -37,9 +38,9 @@ static const char *dpdk_refuse(const struct opts *o, enum rt_role role)
 		return NULL;
 	if (!o->have_dst_mac || !o->have_src)
 		return "--api dpdk needs --dst-mac and --src (the frames are built here)";
-	if (o->size > 1500 - 28) {
+	if (o->size > frame_max_payload(&o->addr)) {
 		snprintf(why, sizeof why, "--size %u: a frame carries at most %u bytes of UDP payload at MTU 1500", o->size,
-			 1500 - 28);
+			 frame_max_payload(&o->addr));
 		return why;
 	}
 	return NULL;
@@ -66,11 +67,12 @@ static int dpdk_open_state(const struct opts *o, enum rt_role role, uint32_t coo
 		free(s);
 		return -1;
 	}
-	ready->v4 = role == RT_SERVER ? o->addr.v4 : o->src;
-	if (!ready->v4.sin_port)
-		ready->v4.sin_port = htons(role == RT_SERVER ? DPDK_DEFAULT_PORT : DPDK_DEFAULT_PORT + 1);
+	*ready = role == RT_SERVER ? o->addr : o->src;
+	if (!sa_port(ready))
+		sa_set_port(ready, role == RT_SERVER ? DPDK_DEFAULT_PORT : DPDK_DEFAULT_PORT + 1);
+	s->at = (uint16_t)frame_headers(&o->addr);
 	if (role != RT_SERVER)
-		s->len = (uint16_t)build_udp_frame(s->frame, s->d.mac, o->dst_mac, &ready->v4, &o->addr.v4, o->size);
+		s->len = (uint16_t)build_udp_frame(s->frame, s->d.mac, o->dst_mac, ready, &o->addr, o->size);
 	*state = s;
 	return 0;
 }
@@ -83,7 +85,8 @@ static int dpdk_send_probe(void *state, uint64_t seq, uint64_t *t_send)
 	if (m) {
 		uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 		memcpy(p, s->frame, s->len);
-		rtt_hdr_write(p + FRAME_HEADERS, s->cookie, seq);
+		rtt_hdr_write(p + s->at, s->cookie, seq);
+		udp_frame_checksum(p, s->len); /* IPv6's is mandatory: the payload just changed */
 		m->data_len = s->len;
 		m->pkt_len = s->len;
 	}
@@ -107,7 +110,7 @@ static int dpdk_poll_reply(void *state, uint64_t deadline, struct rt_poll *p)
 	for (uint16_t i = 0; i < n; i++) {
 		const uint8_t *f = rte_pktmbuf_mtod(rx[i], const uint8_t *);
 		const uint32_t len = rte_pktmbuf_data_len(rx[i]);
-		if (len >= FRAME_HEADERS && rtt_hdr_read(f + FRAME_HEADERS, len - FRAME_HEADERS, s->cookie, &p->seq[p->n]) == 0)
+		if (len >= s->at && rtt_hdr_read(f + s->at, len - s->at, s->cookie, &p->seq[p->n]) == 0)
 			p->n++;
 		else
 			p->other++;

@@ -21,6 +21,7 @@ struct rtt_xdp_state {
 	struct xsk x;
 	int hold;       /* the UDP socket that holds the port (hold_udp_port) */
 	uint32_t len;   /* the probe frame's length */
+	uint32_t at;    /* where its UDP payload starts (the family's headers) */
 	uint32_t cookie;
 	const char *mode;
 };
@@ -37,9 +38,9 @@ static const char *xdp_refuse(const struct opts *o, enum rt_role role)
 	if (!o->have_dst_mac || !o->have_src)
 		return "--api xdp needs --dev, --dst-mac and --src";
 	static char why[128];
-	if (o->size > 1500 - 28) {
+	if (o->size > frame_max_payload(&o->addr)) {
 		snprintf(why, sizeof why, "--size %u: an AF_XDP frame carries at most %u bytes of UDP payload at MTU 1500",
-			 o->size, 1500 - 28);
+			 o->size, frame_max_payload(&o->addr));
 		return why;
 	}
 	if (role == RT_OPEN_LOOP)
@@ -65,22 +66,23 @@ static int xdp_open(const struct opts *o, enum rt_role role, uint32_t cookie, vo
 	s->o = o;
 	s->cookie = cookie;
 	/* The server holds the port it serves; the client the one it sends from and hears replies on. */
-	s->hold = hold_udp_port(role == RT_SERVER ? &o->addr.v4 : &o->src, &ready->v4);
+	s->hold = hold_udp_port(role == RT_SERVER ? &o->addr : &o->src, ready);
 	char err[256];
 	if (s->hold < 0) {
 		free(s);
 		return -1;
 	}
-	if (xsk_open(&s->x, o->dev, o->xdp_frames, o->xdp_ring, ready->v4.sin_port, err, sizeof err) < 0) {
+	if (xsk_open(&s->x, o->dev, o->xdp_frames, o->xdp_ring, htons(sa_port(ready)), err, sizeof err) < 0) {
 		ev_error("xdp", "%s", err);
 		close(s->hold);
 		free(s);
 		return -1;
 	}
 	s->mode = s->x.mode;
+	s->at = (uint32_t)frame_headers(&o->addr);
 	if (role != RT_SERVER)
 		for (uint32_t i = 0; i < s->x.nfree; i++)
-			s->len = (uint32_t)build_udp_frame(s->x.umem + s->x.free[i], s->x.mac, o->dst_mac, &ready->v4, &o->addr.v4, o->size);
+			s->len = (uint32_t)build_udp_frame(s->x.umem + s->x.free[i], s->x.mac, o->dst_mac, ready, &o->addr, o->size);
 	*state = s;
 	return 0;
 }
@@ -95,7 +97,9 @@ static int xdp_send_probe(void *state, uint64_t seq, uint64_t *t_send)
 		__atomic_store_n(t_send, now_ns(), __ATOMIC_RELEASE);
 		return RT_ERROR;
 	}
-	rtt_hdr_write(x->umem + x->free[x->nfree - 1] + FRAME_HEADERS, s->cookie, seq);
+	uint8_t *f = x->umem + x->free[x->nfree - 1];
+	rtt_hdr_write(f + s->at, s->cookie, seq);
+	udp_frame_checksum(f, s->len); /* IPv6's is mandatory: the payload just changed */
 	__atomic_store_n(t_send, now_ns(), __ATOMIC_RELEASE);
 	if (xsk_tx_queue(x, 1, s->len) != 1 || xsk_kick(x) < 0)
 		return RT_ERROR;
@@ -113,8 +117,7 @@ static int xdp_poll_reply(void *state, uint64_t deadline, struct rt_poll *p)
 		n = RT_POLL_MAX;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_rx_desc(x, first + i);
-		if (d->len >= FRAME_HEADERS &&
-		    rtt_hdr_read(x->umem + d->addr + FRAME_HEADERS, d->len - FRAME_HEADERS, s->cookie, &p->seq[p->n]) == 0)
+		if (d->len >= s->at && rtt_hdr_read(x->umem + d->addr + s->at, d->len - s->at, s->cookie, &p->seq[p->n]) == 0)
 			p->n++;
 		else
 			p->other++;

@@ -220,12 +220,11 @@ int udp_connected(const struct opts *o)
 	return fd;
 }
 
-int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound)
+int hold_udp_port(const union sockaddr_any *a, union sockaddr_any *bound)
 {
 	socklen_t l = sizeof *bound;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (const struct sockaddr *)a, sizeof *a) < 0 ||
-	    getsockname(fd, (struct sockaddr *)bound, &l) < 0) {
+	int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, &a->sa, sa_len(a)) < 0 || getsockname(fd, &bound->sa, &l) < 0) {
 		ev_error("bind", "holding the UDP port: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -43,7 +43,7 @@ int udp_connected(const struct opts *o);
 /* A UDP socket bound to `a` that only holds its port (the kernel picks one for port 0; *bound says
  * which) for a receiver that reads frames beside the stack (AF_XDP, a packet ring): the namespace then
  * never answers the measured flow with "port unreachable". -1 after an error event. */
-int hold_udp_port(const struct sockaddr_in *a, struct sockaddr_in *bound);
+int hold_udp_port(const union sockaddr_any *a, union sockaddr_any *bound);
 /* The MAC address of device `dev` in this namespace (the source of the frames cnperf builds): 0, or -1
  * with errno set; the caller says what it needed it for. */
 int dev_mac(const char *dev, uint8_t mac[6]);

@@ -250,8 +250,7 @@ int stream_tx(const struct opts *o)
 	if (ops->tx_open(o, &io) < 0)
 		return 1;
 	/* A packet socket has no IP address of its own: report the one written into the frames. */
-	const union sockaddr_any src = {.v4 = o->src};
-	if ((io.frame_bytes ? emit_ready_addr(&src, o, "stream-tx") : emit_ready(io.fd, o, "stream-tx")) < 0)
+	if ((io.frame_bytes ? emit_ready_addr(&o->src, o, "stream-tx") : emit_ready(io.fd, o, "stream-tx")) < 0)
 		return 1;
 	struct tx_totals t;
 	tx_loop(o, ops, &io, &t);

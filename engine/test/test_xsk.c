@@ -48,9 +48,9 @@ int main(void)
 	o.xdp_ring = 128;
 	o.addr.v4.sin_family = AF_INET;
 	inet_pton(AF_INET, "198.18.9.2", &o.addr.v4.sin_addr);
-	o.src.sin_family = AF_INET;
-	o.src.sin_port = htons(9);
-	inet_pton(AF_INET, "198.18.9.1", &o.src.sin_addr);
+	o.src.v4.sin_family = AF_INET;
+	o.src.v4.sin_port = htons(9);
+	inet_pton(AF_INET, "198.18.9.1", &o.src.v4.sin_addr);
 	o.have_src = 1;
 	CHECK(mac_of("xb", o.dst_mac) == 0);
 	o.have_dst_mac = 1;

@@ -89,7 +89,7 @@ export function rttClientArgv(o: RttClientArgs): string[] {
   if (o.openLoop) a.push('--open-loop');
   if (o.rawOut) a.push('--raw-out', o.rawOut);
   if (o.stampsOut) a.push('--stamps-out', o.stampsOut);
-  if (o.xdp) a.push('--api', 'xdp', '--dev', o.xdp.dev, '--dst-mac', o.xdp.dstMac, '--src', `${o.xdp.src}:0`);
+  if (o.xdp) a.push('--api', 'xdp', '--dev', o.xdp.dev, '--dst-mac', o.xdp.dstMac, '--src', hostPort(o.xdp.src, 0));
   return a;
 }
 
@@ -169,7 +169,7 @@ export function streamTxArgv(o: StreamTxArgs): string[] {
     ...(o.zerocopy ? ['--zerocopy'] : []),
   ];
   if (o.raw) {
-    a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', `${o.raw.src}:9`);
+    a.push('--dev', o.raw.dev, '--dst-mac', o.raw.dstMac, '--src', hostPort(o.raw.src, 9));
     if (o.raw.qdiscBypass) a.push('--qdisc-bypass');
   }
   return a;

@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { registerEngineHost, type EngineHost } from '../../engine-client/guest.js';
+import { hostPort } from '../../engine-client/argv.js';
 import { dpdkEnginePath } from '../../paths.js';
 import type { Topology } from '../../topology/model.js';
 import { DPDK_PART, type DpdkPlan } from './dpdk-plan.js';
@@ -71,7 +72,7 @@ export function dpdkArgv(
   );
   if (plan.switch === 'ovs-dpdk') out.push('--vhost-server');
   if (!argv.includes('--cpu')) out.push('--cpu', String(plan.engineCpu));
-  if (SENDERS.has(cmd)) out.push('--dst-mac', port.peerMac, '--src', `${ip}:0`);
+  if (SENDERS.has(cmd)) out.push('--dst-mac', port.peerMac, '--src', hostPort(ip, 0));
   return out;
 }
 
