@@ -11,6 +11,7 @@
  *       fdb    NETNS MAC DEV                   frames to MAC go out of DEV (xdp)
  *       local  NETNS IP DEV DMAC SMAC          IP is a container behind DEV: redirect_peer (tcx)
  *       remote NETNS IP DEV NEXTHOP            IP is behind NEXTHOP, out of DEV: redirect_neigh (tcx)
+ *                                              (IP and NEXTHOP: IPv4, or both IPv6: `endpoints6`)
  *     prints "attached NETNS DEV PROG HOOK" for every attachment (HOOK: xdp-native, tcx, clsact).
  *   cnperf-bpf stats PINDIR...                 one JSON line per PINDIR: each pinned program's run
  *                                              count and run time (kernel.bpf_stats_enabled), and the
@@ -157,6 +158,7 @@ struct endpoint {
 	uint32_t nexthop;
 	uint8_t dmac[6];
 	uint8_t smac[6];
+	uint8_t nexthop6[16];
 };
 #define EP_LOCAL 1
 
@@ -255,12 +257,14 @@ static int apply(struct bpf_object *obj, char **f, int n, char *err, size_t cap)
 	if ((strcmp(op, "local") == 0 && n == 6) || (strcmp(op, "remote") == 0 && n == 5)) {
 		struct endpoint ep;
 		memset(&ep, 0, sizeof ep);
-		uint32_t ip;
-		if (inet_pton(AF_INET, f[2], &ip) != 1) {
-			snprintf(err, cap, "'%s' is not an IPv4 address", f[2]);
+		uint8_t ip[16];
+		const int v6 = strchr(f[2], ':') != NULL;
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, f[2], ip) != 1) {
+			snprintf(err, cap, "'%s' is not an IPv4 or IPv6 address", f[2]);
 			return -1;
 		}
-		if ((ifindex = ifindex_in(f[1], f[3], err, cap)) < 0 || (fd = map_fd(obj, "endpoints", err, cap)) < 0)
+		if ((ifindex = ifindex_in(f[1], f[3], err, cap)) < 0 ||
+		    (fd = map_fd(obj, v6 ? "endpoints6" : "endpoints", err, cap)) < 0)
 			return -1;
 		ep.ifindex = (uint32_t)ifindex;
 		if (op[0] == 'l') {
@@ -269,11 +273,11 @@ static int apply(struct bpf_object *obj, char **f, int n, char *err, size_t cap)
 				snprintf(err, cap, "'%s' or '%s' is not a MAC address", f[4], f[5]);
 				return -1;
 			}
-		} else if (inet_pton(AF_INET, f[4], &ep.nexthop) != 1) {
-			snprintf(err, cap, "next hop '%s' is not an IPv4 address", f[4]);
+		} else if (inet_pton(v6 ? AF_INET6 : AF_INET, f[4], v6 ? (void *)ep.nexthop6 : (void *)&ep.nexthop) != 1) {
+			snprintf(err, cap, "next hop '%s' is not an %s address like %s", f[4], v6 ? "IPv6" : "IPv4", f[2]);
 			return -1;
 		}
-		return update(fd, &ip, &ep, err, cap);
+		return update(fd, ip, &ep, err, cap);
 	}
 	snprintf(err, cap, "unknown request '%s' with %d fields", op, n);
 	return -1;

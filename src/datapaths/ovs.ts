@@ -29,6 +29,8 @@ export const ovs: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['ovs-datapath'],
+  // the bridge's NORMAL action learns and floods by MAC: IPv6 is carried as IPv4 is
+  ipv6: true,
   tools: ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'],
   // Checked before anything is built (it reads the host, but changes nothing).
   refuse: ({ ovsDatapath }) =>

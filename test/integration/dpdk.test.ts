@@ -42,6 +42,18 @@ describe('kernel-bypass datapaths: testpmd, ovs-dpdk', { skip }, () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
+  it('carries RTT over IPv6: the engines build IPv6 frames, and both switches carry them', async () => {
+    const before = hostSnapshot();
+    const switches = existsSync(OVS_VSWITCHD_DPDK) ? ['testpmd', 'ovs-dpdk'] : ['testpmd'];
+    const r = await cnperf(['quick', ...switches, '--ip', '6', '--count', '1000', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const res of results(r.stdout)) {
+      assert.equal(res.status, 'ok', res.problem ?? '');
+      assert.equal(res.samples, 1000, res.datapath);
+    }
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
   it('carries a stream: the sender runs DPDK bursts of 32 unless told, the result says so', async () => {
     const before = hostSnapshot();
     const r = await cnperf([

@@ -34,7 +34,7 @@ describe('IPv6 twins (2001:2::/48 for 198.18.0.0/15)', () => {
 });
 
 describe('plans over IPv6', () => {
-  for (const name of ['loopback', 'veth', 'bridge', 'macvlan', 'routed', 'vxlan']) {
+  for (const name of ['loopback', 'veth', 'bridge', 'macvlan', 'routed', 'vxlan', 'ovs', 'xdp', 'tcx']) {
     it(`${name}: every address, route and endpoint in 2001:2::/48 (or ::1), router advertisements off`, () => {
       const t = planDatapath(name, 'abc123', name === 'vxlan' ? 1 : 2, { ip: 6 });
       // global addresses in the range; link-local ones only where the datapath plans them (routed's gateway)
@@ -57,9 +57,22 @@ describe('plans over IPv6', () => {
         (e: unknown) =>
           e instanceof UserError && /^--ip 6: /.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''),
       );
-    refused('tcx');
-    refused('ovs');
-    refused('bridge', { netfilter: { netfilter: 'nftables' } });
+    refused('ipvlan');
+    refused('podman');
+  });
+
+  it('tcx across nodes: its BPF tables get IPv6 keys and next hops, each NIC a link-local to solicit from', () => {
+    const t = planDatapath('tcx', 'abc123', 1, { ip: 6, placement: 'cross-node' });
+    const requests = t.bpf!.flatMap((l) => l.requests);
+    const local = requests.filter((r) => r[0] === 'local').map((r) => r[2]);
+    const remote = requests.filter((r) => r[0] === 'remote').map((r) => [r[2], r[4]]);
+    assert.deepEqual(local, ['2001:2::1', '2001:2::2']);
+    assert.equal(remote.length, 2);
+    for (const [ip, nexthop] of remote) assert.ok(inRange(ip!) && inRange(nexthop!), `${ip} via ${nexthop}`);
+    for (const l of t.bpf!) {
+      const nic = requests.find((r) => r[0] === 'remote' && r[1] === l.netns)![3];
+      assert.ok(t.addresses.some((a) => a.netns === l.netns && a.dev === nic && a.cidr.startsWith('fe80::')));
+    }
   });
 
   it('vxlan over an IPv6 underlay: the tunnel ends by their twins, the overlay 70 bytes under the underlay', () => {
@@ -100,7 +113,7 @@ describe('plans over IPv6', () => {
       q.datapathOptions.map((o) => o.ip ?? 4),
       [4, 6],
     );
-    assert.throws(() => planQuick(['xdp'], { ip: 'dual' }), /--ip 6: xdp does not carry IPv6 yet/);
+    assert.throws(() => planQuick(['ipvlan'], { ip: 'dual' }), /--ip 6: ipvlan does not carry IPv6 yet/);
     assert.throws(
       () => parseExperimentText('name: x\nworkload: rtt\ndatapaths: [veth]\nparams: {ip: dual}\n', 'x.yaml'),
       (e: unknown) =>

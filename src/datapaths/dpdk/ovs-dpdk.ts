@@ -21,6 +21,8 @@ export const ovsDpdk: Datapath = {
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
   tools: [OVS_VSWITCHD_DPDK, 'ovsdb-tool', 'ovsdb-server', 'ovs-vsctl'],
+  // the engines build IPv6 frames as IPv4 ones; the bridge's NORMAL action switches either by MAC
+  ipv6: true,
   refuse: (ctx) =>
     (!existsSync(OVS_VSWITCHD_DPDK)
       ? `OVS's DPDK build ` +

@@ -39,6 +39,8 @@ export const testpmd: Datapath = {
   defaultPlacement: 'same-node',
   takes: ['switch-cpu'],
   tools: [TESTPMD],
+  // the engines build IPv6 frames as IPv4 ones (engine/frame.c); testpmd forwards either untouched
+  ipv6: true,
   refuse: (ctx) => bypassRefusal(ctx),
   plan: (ctx) =>
     planBypass(

@@ -1,6 +1,7 @@
 import { BPF_DATAPATH, bpfLoad, pairMac, setVethMacs } from './ebpf.js';
 import { addNodes, addVethContainer, complete, draftTopology, endpointOf, type Pair } from '../nodes.js';
-import { GATEWAY } from '../routed.js';
+import { GATEWAY, GATEWAY6 } from '../routed.js';
+import { ipv6Twin } from '../../topology/family.js';
 import { pairIps, type Datapath } from '../types.js';
 
 /**
@@ -12,6 +13,10 @@ import { pairIps, type Datapath } from '../types.js';
  * the bridge's two. Across nodes, the egress side uses bpf_redirect_neigh towards the other node's
  * underlay address and that node's NIC ingress redirects to the container's peer (native routing).
  * On kernels before 6.6 (no tcx) the programs sit at a clsact qdisc's ingress.
+ *
+ * Over IPv6 (--ip 6) the programs look the destination up in their IPv6 table; the containers' gateway
+ * is link-local (fe80::1, answered by the node's stack as its ARP is), and across nodes each NIC has a
+ * link-local address of its own: the kernel solicits bpf_redirect_neigh's next hop from it.
  */
 export const tcx: Datapath = {
   name: 'tcx',
@@ -22,8 +27,14 @@ export const tcx: Datapath = {
   placements: ['same-node', 'cross-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,
+  ipv6: true,
   plan(ctx) {
     const { runId, pairs = 1, placement = 'same-node' } = ctx;
+    const v6 = ctx.ip === 6;
+    // the programs' tables are filled with the addresses of the family measured (the plan's are
+    // carried over by the planner, these requests are the datapath's own)
+    const inFamily = (ip: string) => (v6 ? ipv6Twin(ip)! : ip);
+    const gateway = v6 ? GATEWAY6 : GATEWAY;
     const t = draftTopology(runId, 'tcx');
     const [a, b] = addNodes(t, runId, placement, undefined, ctx.fabric);
     const cross = placement === 'cross-node';
@@ -35,6 +46,9 @@ export const tcx: Datapath = {
         [b, loadB],
       ] as const)
         load.requests.push(['tc', n.netns, n.nic, 'tc_fwd']);
+    if (cross && v6)
+      for (const [k, n] of [a, b].entries())
+        t.addresses.push({ netns: n.netns, dev: n.nic, cidr: `fe80::b:${k + 1}/64` });
     const out: Pair[] = [];
     for (let i = 0; i < pairs; i++) {
       const ip = pairIps(i);
@@ -42,16 +56,19 @@ export const tcx: Datapath = {
         const e = addVethContainer(t, runId, i, side, node.netns, `${addr}/32`, 'v');
         const [mac, nodeMac] = [pairMac(i, side, true), pairMac(i, side, false)];
         setVethMacs(t, e.netns, e.dev, mac, nodeMac);
-        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${GATEWAY}/32` });
-        t.routes!.push({ netns: e.netns, dst: 'default', via: GATEWAY, dev: e.dev, onlink: true });
-        load.requests.push(['tc', node.netns, e.peer, 'tc_fwd'], ['local', node.netns, addr, e.peer, mac, nodeMac]);
+        t.addresses.push({ netns: node.netns, dev: e.peer, cidr: `${gateway}/${v6 ? 64 : 32}` });
+        t.routes!.push({ netns: e.netns, dst: 'default', via: gateway, dev: e.dev, onlink: true });
+        load.requests.push(
+          ['tc', node.netns, e.peer, 'tc_fwd'],
+          ['local', node.netns, inFamily(addr), e.peer, mac, nodeMac],
+        );
         return e;
       };
       const c = end('c', ip.client, a, loadA);
       const s = end('s', ip.server, b, loadB);
       if (cross)
-        (loadA.requests.push(['remote', a.netns, ip.server, a.nic, b.underlayIp]),
-          loadB.requests.push(['remote', b.netns, ip.client, b.nic, a.underlayIp]));
+        (loadA.requests.push(['remote', a.netns, inFamily(ip.server), a.nic, inFamily(b.underlayIp)]),
+          loadB.requests.push(['remote', b.netns, inFamily(ip.client), b.nic, inFamily(a.underlayIp)]));
       out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
     t.bpf = cross ? [loadA, loadB] : [loadA];

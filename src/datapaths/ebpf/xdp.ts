@@ -24,6 +24,8 @@ export const xdp: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   ...BPF_DATAPATH,
+  // it switches by MAC: IPv6 as IPv4, neighbour solicitations (multicast) flooded as ARP is
+  ipv6: true,
   plan(ctx) {
     const { runId, pairs = 1 } = ctx;
     const t = draftTopology(runId, 'xdp');
