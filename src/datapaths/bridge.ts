@@ -64,7 +64,7 @@ export const bridge: Datapath = {
               `[${c.peer}] ${bridgeOf(nodes[0]!)}@${nodes[0]!.netns} [${s.peer}] ═veth═ [${s.dev}] ${s.netns}`;
       }
     }
-    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true);
+    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, true, ctx.ip ?? 4);
     if (ctx.service) {
       // The bridge of each node becomes the containers' gateway (as the CNI bridge plugin's isGateway
       // does): the client routes the Service range to its node, which DNATs and forwards.

@@ -17,7 +17,14 @@ import type { Datapath, DatapathOptions, PlanContext } from './types.js';
 import { findTool } from '../tools/table.js';
 
 /** Tools that options of every datapath may need (rules, offloads, sysctls), as the tool table names them. */
-export const OPTION_TOOLS: readonly string[] = ['ip', 'nft', 'iptables-restore', 'ethtool', 'sysctl'];
+export const OPTION_TOOLS: readonly string[] = [
+  'ip',
+  'nft',
+  'iptables-restore',
+  'ip6tables-restore',
+  'ethtool',
+  'sysctl',
+];
 
 export function planDatapath(name: string, runId = newRunId(), pairs = 1, options: DatapathOptions = {}): Topology {
   const d = getDatapath(name);
@@ -73,9 +80,7 @@ function refuseIpv6(d: Datapath, ctx: PlanContext): void {
       ? 'VM endpoints do not take IPv6 yet'
       : ctx.hosts?.length
         ? 'runs across real hosts do not take IPv6 yet'
-        : ctx.netfilter && ctx.netfilter.netfilter !== 'none'
-          ? 'firewall rules (--netfilter) do not take IPv6 yet'
-          : null;
+        : null;
   if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}, on one machine`);
 }
 

@@ -52,7 +52,7 @@ export const routed: Datapath = {
       out.push({ client: endpointOf(c), server: endpointOf(s) });
     }
     // The client's next hop is the node, not the server: frames addressed to the server's MAC go nowhere.
-    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false);
+    if (ctx.netfilter) addNetfilter(t, ctx.netfilter, false, ctx.ip ?? 4);
     // The containers' default route already leads to their node, where the Service's rules are.
     if (ctx.service) addServices(t, out[0]!.server, ctx.service, false, [], ctx.ip ?? 4);
     t.rawUnsupported =

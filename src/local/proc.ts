@@ -78,3 +78,23 @@ export function pidfileMismatch(pidfile: string, comm: string): string | null {
     return null;
   }
 }
+
+/** Stops the process in pidfile if it is still `comm`: SIGTERM, then SIGKILL after two seconds. */
+export async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'gone'> {
+  const pid = pidfileProcess(pidfile, comm);
+  if (pid === null) {
+    const why = pidfileMismatch(pidfile, comm);
+    if (why) process.stderr.write(`cnperf: teardown: ${why}\n`);
+    return 'gone';
+  }
+  const alive = () => pidfileProcess(pidfile, comm) === pid;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (alive()) {
+    process.kill(pid, 'SIGKILL');
+    // gone before the next undo: what it held (a mount's files, hugepages) must be free by then
+    for (let i = 0; i < 250 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    if (alive()) throw new Error(`${comm} ${pid} outlived SIGKILL by 5 s (state ${processState(pid)})`);
+  }
+  return 'removed';
+}

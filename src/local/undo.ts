@@ -9,7 +9,7 @@ import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { errorMessage, HostCommandError } from '../util/errors.js';
 import { COMMAND_TIMEOUT_MS, runCommand, type CommandRunner } from './command.js';
-import { pidfileMismatch, pidfileProcess, processState } from './proc.js';
+import { stopDaemon } from './proc.js';
 import type { UndoAction } from './steps.js';
 import { unmountRunBpffs } from './bpffs.js';
 import { removeTraceInstance, unmountTracefs } from './tracefs.js';
@@ -220,26 +220,6 @@ async function undoKernel(
 
 export function netnsExists(name: string): boolean {
   return existsSync(`/run/netns/${name}`);
-}
-
-/** Stops the process in pidfile if it is still `comm`: SIGTERM, then SIGKILL after two seconds. */
-async function stopDaemon(pidfile: string, comm: string): Promise<'removed' | 'gone'> {
-  const pid = pidfileProcess(pidfile, comm);
-  if (pid === null) {
-    const why = pidfileMismatch(pidfile, comm);
-    if (why) process.stderr.write(`cnperf: teardown: ${why}\n`);
-    return 'gone';
-  }
-  const alive = () => pidfileProcess(pidfile, comm) === pid;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
-  if (alive()) {
-    process.kill(pid, 'SIGKILL');
-    // gone before the next undo: what it held (a mount's files, hugepages) must be free by then
-    for (let i = 0; i < 250 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
-    if (alive()) throw new Error(`${comm} ${pid} outlived SIGKILL by 5 s (state ${processState(pid)})`);
-  }
-  return 'removed';
 }
 
 async function undoOne(u: UndoAction, run: CommandRunner): Promise<'removed' | 'gone'> {

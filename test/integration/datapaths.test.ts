@@ -209,17 +209,25 @@ describe('datapaths in real namespaces', () => {
     );
   });
 
-  for (const [datapath, netfilter, extra] of [
-    ['bridge', 'nftables', {}],
-    ['bridge', 'nftables', { brNetfilter: 'off' }],
-    ['bridge', 'iptables', { conntrack: 'on' }],
-    ['routed', 'nftables', { conntrack: 'on' }],
+  for (const [datapath, netfilter, extra, ip] of [
+    ['bridge', 'nftables', {}, 4],
+    ['bridge', 'nftables', { brNetfilter: 'off' }, 4],
+    ['bridge', 'iptables', { conntrack: 'on' }, 4],
+    ['routed', 'nftables', { conntrack: 'on' }, 4],
+    // over IPv6: ip6 rules, ip6tables, the bridge's IPv6 hook
+    ['bridge', 'iptables', { conntrack: 'on' }, 6],
+    ['bridge', 'nftables', { brNetfilter: 'off' }, 6],
+    ['routed', 'nftables', {}, 6],
   ] as const) {
     it(
-      `${datapath} --netfilter ` + `${netfilter} ${JSON.stringify(extra)}: every packet walks past all the rules`,
+      `${datapath} --netfilter ` +
+        `${netfilter} ${JSON.stringify(extra)}${ip === 6 ? ' --ip 6' : ''}: every packet walks past all the rules`,
       async () => {
         const before = hostSnapshot();
-        const topo = planDatapath(datapath, undefined, 1, { netfilter: { netfilter, rules: 200, ...extra } });
+        const topo = planDatapath(datapath, undefined, 1, {
+          netfilter: { netfilter, rules: 200, ...extra },
+          ...(ip === 6 ? { ip } : {}),
+        });
         const host = await buildTopology(topo, 'run');
         const count = 300;
         try {
@@ -241,7 +249,10 @@ describe('datapaths in real namespaces', () => {
               : Number(
                   execFileSync(
                     'ip',
-                    ['netns', 'exec', node, 'iptables', '-L', `CNP${topo.runId.toUpperCase()}`, '-v', '-x', '-n'],
+                    [
+                      ...['netns', 'exec', node, ip === 6 ? 'ip6tables' : 'iptables'],
+                      ...['-L', `CNP${topo.runId.toUpperCase()}`, '-v', '-x', '-n'],
+                    ],
                     { encoding: 'utf8' },
                   )
                     .trim()

@@ -2,13 +2,14 @@
  * A kernel-bypass run's hugepages come back even when a process of the run outlived its stop: it
  * maps a file of the run's own hugetlbfs, so the mount's undo kills it (the DPDK teardown flake of
  * the full suite: testpmd alive 20 s after teardown, its pages never returned). No DPDK needed: a
- * python process mapping a 2 MB page of the mount stands for the switch.
+ * process mapping a 2 MB page of the mount stands for the switch.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { hugepagesUnavailable, reserveHugepages } from '../../src/datapaths/dpdk/hugepages.js';
 import { Journal } from '../../src/local/journal.js';
 import { ensureRunDir } from '../../src/local/statedir.js';
@@ -17,19 +18,37 @@ import { stateDir } from '../../src/paths.js';
 import { hostSnapshot, sleep } from '../helpers/host.js';
 
 const PAGES = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages';
+// a process of the run that maps one 2 MB page of its mount and ignores SIGTERM, as a busy DPDK
+// process may seem to (C, built here with the engine's compiler: nothing else maps a hugetlbfs file)
 const MAP_ONE_PAGE = `
-import mmap, os, sys
-fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600)
-os.ftruncate(fd, 2 << 20)
-m = mmap.mmap(fd, 2 << 20, mmap.MAP_SHARED)
-m[0] = 1
-print('mapped', flush=True)
-# ignores SIGTERM, as a busy DPDK process may seem to
-import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)
-while True: signal.pause()
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_CREAT | O_RDWR, 0600);
+  if (argc < 2 || fd < 0 || ftruncate(fd, 2 << 20) < 0) return 1;
+  char *m = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return 1;
+  m[0] = 1;
+  signal(SIGTERM, SIG_IGN);
+  printf("mapped\\n");
+  fflush(stdout);
+  for (;;) pause();
+}
 `;
 
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-hugepages-'));
+const holderProgram = path.join(tmp, 'map-one-page');
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
 describe('hugepages of a kernel-bypass run', { skip: hugepagesUnavailable() ?? false }, () => {
+  before(() => {
+    writeFileSync(`${holderProgram}.c`, MAP_ONE_PAGE);
+    execFileSync('gcc', ['-O1', '-o', holderProgram, `${holderProgram}.c`]);
+  });
+
   it('come back with their mount when a process of the run still maps them: the mount undo kills it', async () => {
     const before = hostSnapshot();
     const pagesBefore = readFileSync(PAGES, 'utf8').trim();
@@ -38,14 +57,14 @@ describe('hugepages of a kernel-bypass run', { skip: hugepagesUnavailable() ?? f
     ensureRunDir(path.join(stateDir(), runId), journal);
     const dir = path.join(stateDir(), runId, 'hugepages');
     await reserveHugepages(2, dir, journal);
-    const holder = spawn('python3', ['-c', MAP_ONE_PAGE, path.join(dir, 'map_0')], {
+    const holder = spawn(holderProgram, [path.join(dir, 'map_0')], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => holder.on('exit', (_c, sig) => resolve(sig)));
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout.on('data', (b: Buffer) => b.toString().includes('mapped') && resolve());
-        holder.on('exit', () => reject(new Error('the python holder exited before mapping its page')));
+        holder.on('exit', () => reject(new Error('the holder exited before mapping its page')));
       });
       const report = await undoAll(journal.undos());
       assert.deepEqual(report.failed, []);
