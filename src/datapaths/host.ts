@@ -12,6 +12,8 @@ export const host: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   takes: ['hosts'],
+  // the hosts' own addresses: IPv6 when the inventory gives IPv6 ones
+  ipv6: true,
   doctor: () => 'measured between real hosts: `cnperf doctor --hosts FILE` builds it there',
   refuse: ({ hosts, pairs = 1 }) =>
     !hosts?.length

@@ -3,6 +3,7 @@
  * applied (placement default, pairs, --mtu, --offload, --rps/--xps), checked before anything is
  * built. Pure. And, after a build failed, what the kernel's or a tool's answer means to the user.
  */
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { stateDir } from '../paths.js';
 import { NoIpv6Twin, toIpv6 } from '../topology/family.js';
@@ -38,8 +39,10 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   };
   checkDatapathOptions(d, ctx);
   if (options.ip === 6) refuseIpv6(d, ctx);
+  refuseHostFamily(ctx, options.ip ?? 4);
   const planned = d.plan(ctx);
   const t = options.ip === 6 ? ipv6Plan(planned) : planned;
+  if (options.ip === 6) refuseHostForwarding6(d, t);
   // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
   if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
   if (options.fabric && !t.fabric) {
@@ -74,14 +77,34 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
 /** --ip 6 where it is not built: the datapath, or what of the run, does not carry IPv6 yet. */
 function refuseIpv6(d: Datapath, ctx: PlanContext): void {
   const which = DATAPATHS.filter((x) => x.ipv6).map((x) => x.name);
-  const why = !d.ipv6
-    ? `${d.name} does not carry IPv6 yet`
-    : ctx.vm
-      ? 'VM endpoints do not take IPv6 yet'
-      : ctx.hosts?.length
-        ? 'runs across real hosts do not take IPv6 yet'
-        : null;
-  if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}, on one machine`);
+  const why = !d.ipv6 ? `${d.name} does not carry IPv6 yet` : ctx.vm ? 'VM endpoints do not take IPv6 yet' : null;
+  if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}`);
+}
+
+/** Across real hosts the underlay is the hosts' own addresses (the inventory's): of the family measured. */
+function refuseHostFamily(ctx: PlanContext, ip: 4 | 6): void {
+  const other = ctx.hosts?.find((h) => isIPv6(h.address) !== (ip === 6));
+  if (other)
+    throw new UserError(
+      `--ip ${ip}: host ${other.name}'s address ${other.address} is IPv${ip === 6 ? 4 : 6}, and across hosts ` +
+        `the hosts' own addresses carry the run (${ip === 6 ? 'an IPv6 run needs an IPv6 underlay' : 'IPv4 by default'})`,
+      `give each host's IPv${ip} address in the inventory (address:)${ip === 4 ? ', or measure with --ip 6' : ''}`,
+    );
+}
+
+/**
+ * IPv6 forwarding in a real host's own namespace would make the host a router: it stops accepting router
+ * advertisements, so an address or default route it learned from them could expire mid-run. cnperf does
+ * not do that to a host (IPv4 forwarding changes nothing of the kind).
+ */
+function refuseHostForwarding6(d: Datapath, t: Topology): void {
+  const hostOwn = new Set(t.namespaces.filter((n) => n.on !== undefined && n.root).map((n) => n.name));
+  if (t.sysctls?.some((s) => hostOwn.has(s.netns) && s.key === 'net.ipv6.conf.all.forwarding'))
+    throw new UserError(
+      `--ip 6: ${d.name} across hosts would turn on IPv6 forwarding in a host's own namespace: the host would ` +
+        'stop accepting router advertisements, and an address or default route learned from them could expire',
+      'across hosts over IPv6: host, vxlan (its containers route in namespaces of their own), macvlan',
+    );
 }
 
 function ipv6Plan(t: Topology): Topology {

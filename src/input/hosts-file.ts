@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { LineCounter, parseDocument } from 'yaml';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { nearest } from '../util/nearest.js';
@@ -94,10 +94,10 @@ export function parseHostsText(text: string, file: string): Inventory {
     );
     const address =
       h.address === undefined
-        ? (bad('address', "missing; the IPv4 address cnperf connects to (and the host's underlay address)"), undefined)
-        : typeof h.address === 'string' && isIPv4(h.address)
+        ? (bad('address', "missing; the IP address cnperf connects to (and the host's underlay address)"), undefined)
+        : typeof h.address === 'string' && isIP(h.address)
           ? h.address
-          : (bad('address', `'${String(h.address)}' is not an IPv4 address`), undefined);
+          : (bad('address', `'${String(h.address)}' is not an IPv4 or IPv6 address`), undefined);
     const user = str('user', USER_RE, 'a user name', false) ?? 'root';
     let port = 22;
     if (h.port !== undefined) {

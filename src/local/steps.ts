@@ -243,10 +243,16 @@ export function stepsFor(t: Topology): Step[] {
         stdin: b.requests.map((r) => r.join('\t')).join('\n') + '\n',
       });
   }
+  // a device's own setting (net.ipv6.conf.DEV.accept_ra) goes with the device: none of the run's needs putting back
+  const created = new Set(
+    t.links.flatMap((l) => [`${l.netns}/${l.name}`, ...(l.kind === 'veth' ? [`${l.peerNetns}/${l.peer}`] : [])]),
+  );
+  const ofCreatedDevice = (c: { netns: string; key: string }) =>
+    created.has(`${c.netns}/${/^net\.ipv[46]\.conf\.([^.]+)\./.exec(c.key)?.[1] ?? ''}`);
   for (const c of t.sysctls ?? []) {
     const set: Step = { argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-qw', `${c.key}=${c.value}`] };
     // in a host's own namespace the value before the run is put back at teardown
-    if (roots.has(c.netns))
+    if (roots.has(c.netns) && !ofCreatedDevice(c))
       set.before = {
         argv: ['ip', 'netns', 'exec', c.netns, 'sysctl', '-n', c.key],
         undo: (out) => ({ op: 'sysctl-restore', netns: c.netns, key: c.key, value: out.trim() }),

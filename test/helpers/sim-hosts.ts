@@ -4,7 +4,8 @@
  * authorized, listening on the host's address) in a private mount namespace whose /run — and with it
  * /run/netns and /run/cnperf — is its own, so a host cannot see another's namespaces or journals, as
  * on real machines. The hosts' NICs (eth1) are ports of a bridge in a switch namespace, and this
- * machine joins that switch by a veth: addresses 198.19.10.0/24. Everything is removed by stop().
+ * machine joins that switch by a veth: addresses 198.19.10.0/24 and their IPv6 twins 2001:2:0:10a::/64 (an
+ * inventory of each: `inventory`, `inventory6`). Everything is removed by stop().
  *
  * Run directly, it keeps two hosts up until interrupted (for trying cnperf --hosts by hand):
  *   node dist/test/helpers/sim-hosts.js DIR
@@ -17,11 +18,13 @@ import path from 'node:path';
 export const SWITCH_NS = 'simhost-sw';
 export const CONTROLLER_DEV = 'simh-ctl';
 export const CONTROLLER_IP = '198.19.10.254';
+export const CONTROLLER_IP6 = '2001:2:0:10a::fe';
 
 export interface SimHost {
   name: string;
   netns: string;
   address: string;
+  address6: string;
   sshd: ChildProcess;
 }
 
@@ -56,9 +59,12 @@ export class SimHosts {
   readonly hosts: SimHost[] = [];
   /** the inventory file naming the hosts, with the test's key and the hosts' keys */
   readonly inventory: string;
+  /** the same hosts by their IPv6 addresses */
+  readonly inventory6: string;
 
   private constructor(readonly dir: string) {
     this.inventory = path.join(dir, 'hosts.yaml');
+    this.inventory6 = path.join(dir, 'hosts6.yaml');
   }
 
   /** Starts `names.length` hosts (198.19.10.1, .2, ...). `omit`: tools hidden from a host's PATH. */
@@ -87,25 +93,32 @@ export class SimHosts {
     sh('ip', ['-n', SWITCH_NS, 'link', 'set', 'ctl', 'master', 'br0', 'up']);
     sh('ip', ['addr', 'add', `${CONTROLLER_IP}/24`, 'dev', CONTROLLER_DEV]);
     sh('ip', ['link', 'set', CONTROLLER_DEV, 'up']);
+    // after link-up, without duplicate address detection: usable at once
+    sh('ip', ['addr', 'add', `${CONTROLLER_IP6}/64`, 'dev', CONTROLLER_DEV, 'nodad']);
     const known: string[] = [];
     const lines = ['hosts:'];
+    const lines6 = ['hosts:'];
     for (const [i, name] of names.entries()) {
       const netns = `simhost-${name}`;
       const address = `198.19.10.${i + 1}`;
+      const address6 = `2001:2:0:10a::${i + 1}`;
       sh('ip', ['netns', 'add', netns]);
       sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
       sh('ip', ['-n', SWITCH_NS, 'link', 'add', `p${name}`, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', netns]);
       sh('ip', ['-n', SWITCH_NS, 'link', 'set', `p${name}`, 'master', 'br0', 'up']);
       sh('ip', ['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth1']);
       sh('ip', ['-n', netns, 'link', 'set', 'eth1', 'up']);
+      sh('ip', ['-n', netns, 'addr', 'add', `${address6}/64`, 'dev', 'eth1', 'nodad']);
       const hostKey = path.join(this.dir, `host_${name}`);
       sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `host ${name}`, '-f', hostKey]);
-      known.push(`${address} ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}`);
+      const pub = readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+      known.push(`${address} ${pub}`, `${address6} ${pub}`);
       const cfg = path.join(this.dir, `sshd_${name}.conf`);
       writeFileSync(
         cfg,
         [
           `ListenAddress ${address}`,
+          `ListenAddress ${address6}`,
           'Port 22',
           `HostKey ${hostKey}`,
           `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
@@ -147,18 +160,23 @@ export class SimHosts {
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       sshd.stderr!.on('data', () => {});
-      this.hosts.push({ name, netns, address, sshd });
-      lines.push(
-        `  - name: ${name}`,
-        `    address: ${address}`,
-        '    user: root',
-        `    identity: ${key}`,
-        `    known_hosts: ${path.join(this.dir, 'known_hosts')}`,
-      );
+      this.hosts.push({ name, netns, address, address6, sshd });
+      for (const [list, a] of [
+        [lines, address],
+        [lines6, `'${address6}'`],
+      ] as const)
+        list.push(
+          `  - name: ${name}`,
+          `    address: ${a}`,
+          '    user: root',
+          `    identity: ${key}`,
+          `    known_hosts: ${path.join(this.dir, 'known_hosts')}`,
+        );
     }
     writeFileSync(path.join(this.dir, 'known_hosts'), known.join('\n') + '\n');
     writeFileSync(this.inventory, lines.join('\n') + '\n');
-    for (const h of this.hosts) await listening(h.address);
+    writeFileSync(this.inventory6, lines6.join('\n') + '\n');
+    for (const h of this.hosts) await Promise.all([listening(h.address), listening(h.address6)]);
   }
 
   host(name: string): SimHost {

@@ -136,6 +136,39 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     },
   );
 
+  it('over IPv6, by an inventory of IPv6 addresses: host, vxlan, macvlan across hosts; both hosts unchanged', async () => {
+    const before = states();
+    const args = ['quick', 'host', 'vxlan', 'macvlan', '--hosts', sim.inventory6, '--placement', 'cross-node'];
+    const r = await cnperf([...args, '--ip', '6', ...RTT, '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const x of results(r.stdout)) {
+      assert.equal(x.status, 'ok', `${x.datapath}: ${x.problem}`);
+      assert.equal(x.samples, 300);
+      assert.deepEqual(
+        x.hosts?.map((h) => `${h.name}@${h.address}`),
+        ['a@2001:2:0:10a::1', 'b@2001:2:0:10a::2'],
+      );
+    }
+    // refused before connecting: a family the hosts' addresses are not of, and IPv6 forwarding in a host's namespace
+    const v4 = await cnperf(['quick', 'host', '--hosts', sim.inventory, '--ip', '6', '--db', db]);
+    assert.equal(v4.code, 2);
+    assert.match(v4.stderr, /--ip 6: host a's address 198\.19\.10\.1 is IPv4/);
+    const routed = await cnperf([
+      'quick',
+      'routed',
+      '--hosts',
+      sim.inventory6,
+      '--placement',
+      'cross-node',
+      '--ip',
+      '6',
+    ]);
+    assert.equal(routed.code, 2);
+    assert.match(routed.stderr, /would turn on IPv6 forwarding in a host's own namespace/);
+    assert.deepEqual(states(), before);
+    assert.deepEqual(sshClients(), [], 'no ssh connection outlives the run');
+  });
+
   it("a stream over vxlan reads probes on both hosts: the sender's NIC sent what the receiver's got", async () => {
     const r = await cnperf([
       'quick',
@@ -455,7 +488,7 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      new RegExp(`${bad}:3:14: hosts\\[0\\]\\.address: '198\\.19\\.10\\.300' is not an IPv4 address`),
+      new RegExp(`${bad}:3:14: hosts\\[0\\]\\.address: '198\\.19\\.10\\.300' is not an IPv4 or IPv6 address`),
     );
     assert.match(r.stderr, new RegExp(`${bad}:4:5: unknown key 'prot' \\(did you mean 'port'\\?\\)`));
     assert.match(r.stderr, new RegExp(`${bad}:5:11: hosts\\[1\\]\\.name: 'a' is also hosts\\[0\\]'s`));

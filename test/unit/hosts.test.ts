@@ -67,11 +67,11 @@ describe('inventory (--hosts FILE)', () => {
     assert.deepEqual(lines, [
       `${file}:2:11: hosts[0].name: 'A' is not valid; a short name: lowercase letters, digits and -, at ` +
         `most 16, starting with a letter`,
-      `${file}:3:14: hosts[0].address: '10.0.0.300' is not an IPv4 address`,
+      `${file}:3:14: hosts[0].address: '10.0.0.300' is not an IPv4 or IPv6 address`,
       `${file}:4:5: unknown key 'prot' (did you mean 'port'?); allowed here: name, address, user, port, ` +
         `identity, known_hosts, interface`,
       `${file}:5:18: hosts[0].known_hosts: ${path.join(dir, 'nope')} does not exist`,
-      `${file}:6:5: hosts[1].address: missing; the IPv4 address cnperf connects to (and the host's underlay address)`,
+      `${file}:6:5: hosts[1].address: missing; the IP address cnperf connects to (and the host's underlay address)`,
       `${file}:7:11: hosts[1].port: '70000' is not a TCP port (1..65535)`,
     ]);
     assert.match(err.hint ?? '', /hosts: \[\{name: a, address:/);
