@@ -6,7 +6,7 @@
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { stateDir } from '../paths.js';
-import { NoIpv6Twin, toIpv6 } from '../topology/family.js';
+import { NoIpv6Twin, toIpv6, underlayToIpv6 } from '../topology/family.js';
 import { type Topology } from '../topology/model.js';
 import { assertValidTopology } from '../topology/well-formed.js';
 import { UserError } from '../util/errors.js';
@@ -39,9 +39,9 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
   };
   checkDatapathOptions(d, ctx);
   if (options.ip === 6) refuseIpv6(d, ctx);
-  refuseHostFamily(ctx, options.ip ?? 4);
+  refuseHostFamily(ctx, options.underlay ?? options.ip ?? 4);
   const planned = d.plan(ctx);
-  const t = options.ip === 6 ? ipv6Plan(planned) : planned;
+  const t = inFamilies(planned, options.ip ?? 4, options.underlay);
   if (options.ip === 6) refuseHostForwarding6(d, t);
   // --mtu: every link the datapath creates, unless its plan applies it itself (vxlan: the underlay).
   if (options.mtu && !d.plansMtu) for (const l of t.links) l.mtu = options.mtu;
@@ -86,9 +86,10 @@ function refuseHostFamily(ctx: PlanContext, ip: 4 | 6): void {
   const other = ctx.hosts?.find((h) => isIPv6(h.address) !== (ip === 6));
   if (other)
     throw new UserError(
-      `--ip ${ip}: host ${other.name}'s address ${other.address} is IPv${ip === 6 ? 4 : 6}, and across hosts ` +
-        `the hosts' own addresses carry the run (${ip === 6 ? 'an IPv6 run needs an IPv6 underlay' : 'IPv4 by default'})`,
-      `give each host's IPv${ip} address in the inventory (address:)${ip === 4 ? ', or measure with --ip 6' : ''}`,
+      `host ${other.name}'s address ${other.address} is IPv${ip === 6 ? 4 : 6}, but the run's underlay is ` +
+        `IPv${ip}: across hosts the hosts' own addresses carry it`,
+      `give each host's IPv${ip} address in the inventory (address:)` +
+        (ip === 4 ? ', or measure with --ip 6 (vxlan: --underlay 6 under an IPv4 overlay)' : ''),
     );
 }
 
@@ -107,9 +108,11 @@ function refuseHostForwarding6(d: Datapath, t: Topology): void {
     );
 }
 
-function ipv6Plan(t: Topology): Topology {
+/** The IPv4 plan in the families asked for: the overlay's (--ip) and, for a tunnel, its underlay's. */
+function inFamilies(t: Topology, ip: 4 | 6, underlay: 4 | 6 = ip): Topology {
   try {
-    return toIpv6(t);
+    if (ip === 6) return toIpv6(t, underlay === 4 ? { underlay } : {});
+    return underlay === 6 ? underlayToIpv6(t) : t;
   } catch (e) {
     if (e instanceof NoIpv6Twin)
       throw new UserError(`--ip 6: ${t.datapath}'s plan holds ${e.address}, which has no twin in 2001:2::/48`);

@@ -23,6 +23,8 @@ export interface PlanContext {
   vxlanPort?: number;
   /** --ip 6: the plan's addresses, routes and endpoints by their twins in 2001:2::/48 (src/topology/family.ts) */
   ip?: 6;
+  /** vxlan --underlay: the tunnel's outer family when it is not the overlay's (--ip) */
+  underlay?: 4 | 6;
   /** MTU of the links the datapath creates (vxlan: of the underlay; the overlay gets 50 less) */
   mtu?: number;
   /** ethtool -K features set on every device the datapath creates (bridges excepted) */
@@ -80,6 +82,7 @@ export type DatapathOption =
   | 'variant'
   | 'vni'
   | 'vxlan-port'
+  | 'underlay'
   | 'netfilter'
   | 'service-proxy'
   | 'ovs-datapath'

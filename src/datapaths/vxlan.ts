@@ -26,7 +26,7 @@ export const vxlan: Datapath = {
   placements: ['cross-node'],
   defaultPlacement: 'cross-node',
   kernelFailures: [{ match: /type vxlan.*Unknown device type/s, meaning: 'this kernel has no VXLAN (CONFIG_VXLAN)' }],
-  takes: ['variant', 'vni', 'vxlan-port', 'service-proxy', 'vm-endpoint', 'hosts'],
+  takes: ['variant', 'vni', 'vxlan-port', 'underlay', 'service-proxy', 'vm-endpoint', 'hosts'],
   variants: VXLAN_VARIANTS,
   plansMtu: true,
   refuse: ({ pairs = 1, variant = 'host', service, hosts, mtu }) =>
@@ -38,7 +38,8 @@ export const vxlan: Datapath = {
           ? 'vxlan --variant host puts the applications on the nodes, with no pod network for a Service to ' +
             'front: use --variant bridge with --service-proxy'
           : null,
-  // --ip 6: overlay and underlay both IPv6 (the underlay's addresses and the tunnel's ends by their twins)
+  // --ip 6: overlay and underlay both IPv6 (the underlay's addresses and the tunnel's ends by their twins);
+  // --underlay sets the underlay's family apart (an IPv6 overlay over IPv4, or the reverse)
   ipv6: true,
   plan({
     runId,
@@ -50,13 +51,14 @@ export const vxlan: Datapath = {
     fabric,
     service,
     hosts,
-    ip: family,
+    ip,
+    underlay = ip ?? 4,
   }) {
     const t = draftTopology(runId, 'vxlan');
     // over real hosts, the underlay is their NICs: the smaller MTU of the two carries the overlay
     const mtu = hosts?.length ? Math.min(...hosts.slice(0, 2).map((h) => h.mtu)) : (given ?? 1500);
     const [a, b] = addNodes(t, runId, 'cross-node', hosts?.length ? undefined : mtu, fabric, hosts);
-    const inner = mtu - (family === 6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD);
+    const inner = mtu - (underlay === 6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD);
     const vx = (n: typeof a, other: typeof a) => {
       const name = ownedName(runId, n.tag ? `v${n.tag}` : 'vx');
       t.links.push({
@@ -117,7 +119,7 @@ export const vxlan: Datapath = {
         cidr: `198.18.255.${254 - k}/16`,
         clients: k === 0 ? out.map((p) => ({ netns: p.client.netns, dev: p.client.dev })) : [],
       }));
-      addServices(t, out[0]!.server, service, true, gateways, family ?? 4);
+      addServices(t, out[0]!.server, service, true, gateways, ip ?? 4);
     }
     const { client, server } = out[0]!;
     return complete(

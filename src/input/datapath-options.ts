@@ -30,6 +30,7 @@ export function datapathOptions(v: OptionValues, datapaths: readonly string[]): 
   if (v['vxlan-port'] !== undefined) o.vxlanPort = v['vxlan-port'];
   if (v.mtu !== undefined) o.mtu = v.mtu;
   if (v.ip === '6') o.ip = 6;
+  if (v.underlay !== undefined) o.underlay = v.underlay === '6' ? 6 : 4;
   if (
     v.netfilter !== undefined ||
     v.rules !== undefined ||

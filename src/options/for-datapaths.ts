@@ -59,6 +59,14 @@ export const DATAPATH_OPTIONS = {
     help: 'VXLAN UDP port',
     parse: intIn(1, 65535),
   }),
+  underlay: def<'4' | '6'>({
+    type: 'string',
+    for: 'datapath',
+    only: 'underlay',
+    value: '4|6',
+    help: "vxlan: the underlay's family (the tunnel's outer header), when not the overlay's (--ip)",
+    parse: oneOf(['4', '6'] as const, '4 or 6'),
+  }),
   mtu: def<number>({
     type: 'string',
     for: 'datapath',

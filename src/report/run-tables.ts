@@ -9,7 +9,7 @@ import { phaseLockWarning } from '../workloads/load.js';
 import { renderTable, us } from './table.js';
 import { endpointTag, vmJson, vmNotes } from './vm.js';
 import { datapathJson, datapathNotes } from './datapath-sections.js';
-import { breakdownTable, familyOf, probesJson, runName, whyLines } from './why.js';
+import { breakdownTable, familyOf, probesJson, runName, underlayOf, whyLines } from './why.js';
 
 /** The RTT summary of an rtt run, or of a load run's probe. */
 export function rttSummaryOf(r: RunRecord): RttSummary | null {
@@ -320,6 +320,7 @@ export function resultJson(r: RunRecord): Record<string, unknown> {
     datapath: r.datapath,
     workload: r.workload,
     ip: familyOf(r),
+    ...(underlayOf(r) !== null ? { underlay: underlayOf(r) } : {}),
     params: r.params,
     samples: r.samples,
     lost: r.lost,

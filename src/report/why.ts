@@ -18,6 +18,20 @@ export function familyOf(r: RunRecord): 4 | 6 {
   return (r.params as { datapath?: { ip?: number } } | null)?.datapath?.ip === 6 ? 6 : 4;
 }
 
+/** A tunnel's underlay family when --underlay set it, else null (the overlay's). */
+export function underlayOf(r: RunRecord): 4 | 6 | null {
+  const u = (r.params as { datapath?: { underlay?: number } } | null)?.datapath?.underlay;
+  return u === 4 || u === 6 ? u : null;
+}
+
+/** The family label of a run's name: ' IPv6', and the underlay's family when a tunnel's differs (--underlay). */
+function familyTag(r: RunRecord): string {
+  const ip = familyOf(r);
+  const underlay = underlayOf(r);
+  const over = underlay !== null && underlay !== ip ? ` over IPv${underlay}` : '';
+  return `${ip === 6 ? ' IPv6' : over ? ' IPv4' : ''}${over}`;
+}
+
 export function probesOf(r: RunRecord): StoredProbes | null {
   return (r.probes as StoredProbes | null | undefined) ?? null;
 }
@@ -33,7 +47,7 @@ const num = (x: number | null | undefined, digits = 2) => (typeof x === 'number'
 export function runName(r: RunRecord): string {
   const api = (r.params as { api?: string } | null)?.api;
   const svc = (r.topology as { service?: ServicePath } | null)?.service;
-  const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}${familyOf(r) === 6 ? ' IPv6' : ''}`;
+  const via = `${svc ? ` → ${svc.proxy}×${svc.services}` : ''}${endpointTag(r)}${familyTag(r)}`;
   if (r.workload === 'rtt') return `${api === 'xdp' ? `${r.datapath} AF_XDP` : r.datapath}${via}`;
   return `${
     (r.workload === 'stream' || r.workload === 'sweep') && api && api !== 'send' ? `${r.datapath} ${api}` : r.datapath

@@ -70,18 +70,20 @@ const twin = (s: string): string => {
  * sends one; a host's would not be measured). Devices already get no link-local address
  * (addrgenmode none, src/local/steps.ts), and the wire adds addresses without DAD.
  */
-export function toIpv6(t: Topology): Topology {
+export function toIpv6(t: Topology, keep: { underlay?: 4 } = {}): Topology {
+  // --underlay 4: the tunnels' outer side (their ends, and the devices that carry them) stays IPv4
+  const under = keep.underlay === 4 ? tunnelCarriers(t) : new Set<string>();
   const sysctls = (t.sysctls ?? []).map((s) =>
     s.key === 'net.ipv4.ip_forward' || s.key === 'net.ipv4.conf.all.forwarding'
       ? { ...s, key: 'net.ipv6.conf.all.forwarding' }
       : s,
   );
   // once per device, however many addresses it has
-  for (const d of new Set(t.addresses.map((a) => `${a.netns}/${a.dev}`))) {
+  for (const d of new Set(t.addresses.map((a) => `${a.netns}/${a.dev}`).filter((d) => !under.has(d)))) {
     const [netns, dev] = d.split('/') as [string, string];
     sysctls.push({ netns, key: `net.ipv6.conf.${dev}.accept_ra`, value: '0' });
   }
-  const addresses = t.addresses.map((a) => ({ ...a, cidr: twin(a.cidr) }));
+  const addresses = t.addresses.map((a) => (under.has(`${a.netns}/${a.dev}`) ? a : { ...a, cidr: twin(a.cidr) }));
   // A namespace that forwards solicits a forwarded packet's next hop from the link-local address of the
   // device it leaves by: the kernel sends no neighbour solicitation from a device without one (addrgenmode
   // none gives none), so every addressed device of a forwarding namespace gets one of its own.
@@ -100,7 +102,9 @@ export function toIpv6(t: Topology): Topology {
   return {
     ...t,
     // a tunnel's ends are addresses too (VXLAN's local and remote: the underlay's)
-    links: t.links.map((l) => (l.kind === 'vxlan' ? { ...l, local: twin(l.local), remote: twin(l.remote) } : l)),
+    links: t.links.map((l) =>
+      l.kind === 'vxlan' && keep.underlay !== 4 ? { ...l, local: twin(l.local), remote: twin(l.remote) } : l,
+    ),
     addresses,
     ...(t.routes
       ? { routes: t.routes.map((r) => ({ ...r, dst: twin(r.dst), ...(r.via ? { via: twin(r.via) } : {}) })) }
@@ -108,5 +112,30 @@ export function toIpv6(t: Topology): Topology {
     sysctls,
     endpoints: pairs[0] ?? { client: ep(t.endpoints.client), server: ep(t.endpoints.server) },
     pairs,
+  };
+}
+
+/** The devices that carry a tunnel (VXLAN's `dev`: a node's NIC), as "netns/dev". */
+function tunnelCarriers(t: Topology): Set<string> {
+  return new Set(t.links.flatMap((l) => (l.kind === 'vxlan' ? [`${l.netns}/${l.dev}`] : [])));
+}
+
+/**
+ * --underlay 6 under an IPv4 overlay: only the tunnels' outer side by its twins — their ends and the
+ * addresses of the devices that carry them — with router advertisements refused there.
+ */
+export function underlayToIpv6(t: Topology): Topology {
+  const under = tunnelCarriers(t);
+  return {
+    ...t,
+    links: t.links.map((l) => (l.kind === 'vxlan' ? { ...l, local: twin(l.local), remote: twin(l.remote) } : l)),
+    addresses: t.addresses.map((a) => (under.has(`${a.netns}/${a.dev}`) ? { ...a, cidr: twin(a.cidr) } : a)),
+    sysctls: [
+      ...(t.sysctls ?? []),
+      ...[...under].map((d) => {
+        const [netns, dev] = d.split('/') as [string, string];
+        return { netns, key: `net.ipv6.conf.${dev}.accept_ra`, value: '0' };
+      }),
+    ],
   };
 }

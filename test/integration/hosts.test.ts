@@ -136,7 +136,7 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     },
   );
 
-  it('over IPv6, by an inventory of IPv6 addresses: host, vxlan, macvlan across hosts; both hosts unchanged', async () => {
+  it('over IPv6, by an inventory of IPv6 addresses: host, vxlan, macvlan across hosts; hosts unchanged', async () => {
     const before = states();
     const args = ['quick', 'host', 'vxlan', 'macvlan', '--hosts', sim.inventory6, '--placement', 'cross-node'];
     const r = await cnperf([...args, '--ip', '6', ...RTT, '--json', '--db', db]);
@@ -152,7 +152,7 @@ describe('across real hosts (simulated: a namespace with its own sshd and /run e
     // refused before connecting: a family the hosts' addresses are not of, and IPv6 forwarding in a host's namespace
     const v4 = await cnperf(['quick', 'host', '--hosts', sim.inventory, '--ip', '6', '--db', db]);
     assert.equal(v4.code, 2);
-    assert.match(v4.stderr, /--ip 6: host a's address 198\.19\.10\.1 is IPv4/);
+    assert.match(v4.stderr, /host a's address 198\.19\.10\.1 is IPv4, but the run's underlay is IPv6/);
     const routed = await cnperf([
       'quick',
       'routed',

@@ -64,14 +64,22 @@ describe('--ip 6', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('vxlan over an IPv6 underlay, both variants: round trips, none lost', async () => {
+  it('vxlan over an IPv6 underlay (both variants), and with the families mixed (--underlay): none lost', async () => {
     const before = hostSnapshot();
-    for (const variant of ['host', 'bridge']) {
+    for (const [variant, ip, underlay] of [
+      ['host', '6', '6'],
+      ['bridge', '6', '6'],
+      // an IPv6 overlay over an IPv4 underlay, and the reverse (--underlay)
+      ['bridge', '6', '4'],
+      ['host', '4', '6'],
+    ] as const) {
       const r = await cnperf([
         'quick',
         'vxlan',
         '--ip',
-        '6',
+        ip,
+        '--underlay',
+        underlay,
         '--variant',
         variant,
         '--count',
@@ -82,7 +90,7 @@ describe('--ip 6', () => {
       ]);
       assert.equal(r.code, 0, r.stderr);
       const [x] = (JSON.parse(r.stdout) as { results: Result[] }).results;
-      assert.deepEqual([x!.status, x!.ip, x!.lost], ['ok', 6, 0], variant);
+      assert.deepEqual([x!.status, x!.ip, x!.lost], ['ok', Number(ip), 0], `${variant} ${ip} over ${underlay}`);
     }
     assert.deepEqual(hostSnapshot(), before);
   });

@@ -75,6 +75,31 @@ describe('plans over IPv6', () => {
     }
   });
 
+  it('vxlan --underlay: the tunnel in one family, the overlay in the other, the MTU by the outer header', () => {
+    const v4over6 = planDatapath('vxlan', 'abc123', 1, { underlay: 6 });
+    const v6over4 = planDatapath('vxlan', 'abc123', 1, { ip: 6, underlay: 4 });
+    const tunnel = (t: typeof v4over6) => t.links.filter((l) => l.kind === 'vxlan');
+    for (const l of tunnel(v4over6)) {
+      assert.ok(l.kind === 'vxlan' && inRange(l.local) && inRange(l.remote), JSON.stringify(l));
+      assert.equal(l.mtu, 1500 - 70);
+    }
+    for (const l of tunnel(v6over4)) {
+      assert.ok(l.kind === 'vxlan' && /^198\.19\./.test(l.local) && /^198\.19\./.test(l.remote), JSON.stringify(l));
+      assert.equal(l.mtu, 1500 - 50);
+    }
+    assert.match(v4over6.endpoints.server.ip, /^198\.18\./);
+    assert.ok(inRange(v6over4.endpoints.server.ip));
+    // the carrying NICs' addresses follow the tunnel, the overlay's the endpoints
+    const nicAddrs = (t: typeof v4over6) =>
+      t.addresses.filter((a) => tunnel(t).some((l) => l.kind === 'vxlan' && l.netns === a.netns && l.dev === a.dev));
+    assert.ok(nicAddrs(v4over6).every((a) => inRange(a.cidr)));
+    assert.ok(nicAddrs(v6over4).every((a) => /^198\.19\./.test(a.cidr)));
+    assert.throws(
+      () => planQuick(['bridge'], { underlay: '6' }),
+      (e: unknown) => e instanceof UserError && /--underlay does not apply to bridge/.test(e.message),
+    );
+  });
+
   it('vxlan over an IPv6 underlay: the tunnel ends by their twins, the overlay 70 bytes under the underlay', () => {
     const t = planDatapath('vxlan', 'abc123', 1, { ip: 6, mtu: 1500 });
     const tunnels = t.links.filter((l) => l.kind === 'vxlan');
