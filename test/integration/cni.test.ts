@@ -23,6 +23,7 @@ interface Result {
   problem: string | null;
   samples: number;
   lost: number;
+  ip: 4 | 6;
   rtt_ns: { p50: number } | null;
 }
 
@@ -30,7 +31,9 @@ describe('CNI plugins as a datapath', () => {
   for (const f of readdirSync(CONFIGS)
     .filter((x) => x.endsWith('.conflist'))
     .sort()) {
-    it(`${f}: measured, and nothing of it left on the host`, async (t) => {
+    // an IPv6 range measured over IPv6, a dual-stack one over both families (one result each)
+    const ip = f.includes('-ipv6') ? ['--ip', '6'] : f.includes('-dual') ? ['--ip', 'dual'] : [];
+    it(`${f}: measured${ip.length ? ` with --ip ${ip[1]}` : ''}, and nothing of it left on the host`, async (t) => {
       const before = hostSnapshot();
       const ipamBefore = ipamLeft();
       const r = await cnperf([
@@ -38,6 +41,7 @@ describe('CNI plugins as a datapath', () => {
         'cni',
         '--cni-config',
         path.join(CONFIGS, f),
+        ...ip,
         '--count',
         '300',
         '--interval',
@@ -46,14 +50,18 @@ describe('CNI plugins as a datapath', () => {
         '--db',
         db,
       ]);
-      const [res] = (JSON.parse(r.stdout) as { results: Result[] }).results;
+      const all = (JSON.parse(r.stdout) as { results: Result[] }).results;
+      const [res] = all;
       assert.deepEqual(hostSnapshot(), before);
       assert.deepEqual(ipamLeft(), ipamBefore, 'an IPAM allocation was left in /var/lib/cni/networks');
       if (res!.status === 'failed' && /this kernel has no ipvlan/.test(res!.problem ?? ''))
         return t.skip(res!.problem!);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(res!.samples, 300);
-      assert.equal(res!.lost, 0);
+      assert.deepEqual(
+        all.map((x) => x.ip),
+        ip[1] === 'dual' ? [4, 6] : [ip[1] === '6' ? 6 : 4],
+      );
+      for (const x of all) assert.deepEqual([x.samples, x.lost], [300, 0], `IPv${x.ip}`);
     });
   }
 

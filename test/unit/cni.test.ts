@@ -176,7 +176,9 @@ describe('CNI configuration', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.conflist'));
     assert.deepEqual(files.sort(), [
       'bridge-bandwidth.conflist',
+      'bridge-dual.conflist',
       'bridge-firewall-portmap.conflist',
+      'bridge-ipv6.conflist',
       'bridge.conflist',
       'ipvlan.conflist',
       'macvlan.conflist',
@@ -184,5 +186,27 @@ describe('CNI configuration', () => {
       'weave-like.conflist',
     ]);
     for (const f of files) assert.ok(readNetworkConfig(path.join(dir, f)).plugins.length >= 1);
+    // the IPv6 examples' ranges are in the benchmarking range 2001:2::/48 only
+    for (const f of files.filter((x) => /-(ipv6|dual)\./.test(x))) {
+      const subnets = [...readFileSync(path.join(dir, f), 'utf8').matchAll(/"subnet": "([^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(
+        subnets.some((s) => s.includes(':')),
+        f,
+      );
+      for (const s of subnets) assert.match(s, /^(2001:2::\/6[4-9]|198\.1[89]\.\d+\.\d+\/\d+)$/, `${f}: ${s}`);
+    }
+  });
+  it("the result's address of the family measured: IPv6 when asked, never an address of the other family", () => {
+    const r = {
+      cniVersion: '1.0.0',
+      interfaces: [{ name: 'eth0', sandbox: '/run/netns/x' }],
+      ips: [
+        { address: '198.18.0.5/16', interface: 0 },
+        { address: '2001:2::5/64', interface: 0 },
+      ],
+    };
+    assert.equal(resultIp(r, 'eth0'), '198.18.0.5');
+    assert.equal(resultIp(r, 'eth0', 6), '2001:2::5');
+    assert.equal(resultIp({ ...r, ips: [r.ips[0]!] }, 'eth0', 6), null);
   });
 });

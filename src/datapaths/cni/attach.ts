@@ -49,6 +49,8 @@ export async function attachCni(
   if (t.namespaces.find((n) => n.name === plan.node)?.root && host.hostSide)
     await journal.appendAll(await host.hostSide(network, plan.node));
   const ips = new Map<string, string>();
+  // the family measured: the plan's placeholder says it (--ip 6 plans '::'); a dual-stack network gives both
+  const family = t.endpoints.client.ip.includes(':') ? 6 : 4;
   for (const c of plan.containers) {
     const a: Attachment = {
       network,
@@ -70,13 +72,14 @@ export async function attachCni(
     });
     const result = await cniAdd(a);
     await cniCheck(a, result);
-    const ip = resultIp(result, c.ifname);
+    const ip = resultIp(result, c.ifname, family);
     if (!ip)
       throw new CniError(
         network.plugins[network.plugins.length - 1]!.type,
         'ADD',
         null,
-        `the result gives ${c.netns} no IPv4 address: ${JSON.stringify(result.ips ?? [])}`,
+        `the result gives ${c.netns} no IPv${family} address: ${JSON.stringify(result.ips ?? [])}` +
+          (family === 6 ? ' (an IPv6 run needs an IPv6 range: experiments/cni/bridge-ipv6.conflist)' : ''),
       );
     ips.set(c.netns, ip);
   }

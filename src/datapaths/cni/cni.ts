@@ -21,6 +21,8 @@ export const cni: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['cni-config', 'hosts'],
+  // the plugins give the addresses: over IPv6 those of the configuration's IPv6 range (its own to choose)
+  ipv6: true,
   kernelFailures: [
     {
       match: /plugin 'ipvlan' failed.*failed to create ipvlan: operation not supported/s,
@@ -82,8 +84,8 @@ export const cni: Datapath = {
         const netns = ownedName(runId, `${side}${x}`);
         t.namespaces.push({ name: netns, role: side === 'c' ? 'client' : 'server' });
         containers.push({ netns, ifname: 'eth0', containerId: `cnperf-${runId}-${side}${x}` });
-        // The address is the plugin's to give: filled in by attach, after ADD.
-        return { netns, ip: '0.0.0.0', dev: 'eth0', devFrom: 'attach' as const };
+        // The address is the plugin's to give: filled in by attach, after ADD (of the family measured).
+        return { netns, ip: ctx.ip === 6 ? '::' : '0.0.0.0', dev: 'eth0', devFrom: 'attach' as const };
       };
       out.push({ client: ends('c'), server: ends('s') });
     }

@@ -182,13 +182,14 @@ export async function cniDel(a: Attachment, result?: unknown): Promise<void> {
 }
 
 /** The first IPv4 address of a result, without its prefix length. */
-export function resultIp(r: CniResult, ifname: string): string | null {
+export function resultIp(r: CniResult, ifname: string, family: 4 | 6 = 4): string | null {
   const ifIndex = r.interfaces?.findIndex((i) => i.name === ifname && i.sandbox);
+  const ofFamily = (a: string) => (family === 6 ? a.includes(':') : a.includes('.'));
   const ip =
     r.ips?.find(
       (x) =>
-        x.address.includes('.') &&
+        ofFamily(x.address) &&
         (x.interface === undefined || ifIndex === undefined || ifIndex < 0 || x.interface === ifIndex),
-    ) ?? r.ips?.find((x) => x.address.includes('.'));
+    ) ?? r.ips?.find((x) => ofFamily(x.address));
   return ip ? ip.address.split('/')[0]! : null;
 }
