@@ -76,6 +76,10 @@ int main(void)
 		    "--dev cnpab12cd-c0 --dst-mac 02:AB:cd:00:00:01 --src 198.18.0.1:9 --qdisc-bypass", &o, err) == 0);
 	CHECK(o.api == API_RAW_MMSG && o.burst == 64 && o.rate_pps == 100000 && o.duration_ns == 2000000000ull);
 	CHECK(o.have_dst_mac && o.dst_mac[1] == 0xab && o.dst_mac[5] == 1 && o.have_src && o.qdisc_bypass);
+	/* the frames' source in either family: [IPV6]:PORT as --bind takes it */
+	CHECK(parse("--server [2001:2::2]:5 --api raw --src [2001:2::1]:9", &o, err) == 0 &&
+	      o.src.sa.sa_family == AF_INET6 && sa_port(&o.src) == 9);
+	CHECK(parse("--server 1.2.3.4:5 --api raw --src 2001:2::1", &o, err) < 0 && strstr(err, "[IPV6]:PORT"));
 	CHECK(parse("--server 1.2.3.4:5 --api rdma", &o, err) < 0 && strstr(err, "raw-ring, tcp, xdp or dpdk"));
 	/* dpdk: the port's socket, prefix and hugepage directory are checked (they go into EAL arguments) */
 	CHECK(parse("--server 1.2.3.4:5 --api dpdk --vhost-socket /run/x.sock --vhost-server --mac 02:00:00:00:00:01 "

@@ -80,7 +80,10 @@ export function placeGuests(t: Topology, o: VmOptions): Topology {
           `${flag}: ${t.datapath}'s ${role} is not a namespace with one veth, which a VM's tap would replace`,
         );
       const others = [
-        ...(t.sysctls ?? []).filter((s) => s.netns === ns).map((s) => `sysctl ${s.key}`),
+        // router advertisements off on the endpoint's device over IPv6: the guest's init does it for its eth0
+        ...(t.sysctls ?? [])
+          .filter((s) => s.netns === ns && s.key !== `net.ipv6.conf.${ep.dev}.accept_ra`)
+          .map((s) => `sysctl ${s.key}`),
         ...(t.rulesets ?? []).filter((r) => r.netns === ns).map(() => 'firewall rules'),
         ...(t.daemons ?? []).filter((d) => d.netns === ns).map((d) => `daemon ${d.comm}`),
         ...(t.bpf ?? []).filter((b) => b.netns === ns).map((b) => `BPF ${b.object}`),
@@ -127,6 +130,7 @@ export function placeGuests(t: Topology, o: VmOptions): Topology {
     links,
     addresses: t.addresses.filter((a) => !inGuest(a.netns)),
     routes: (t.routes ?? []).filter((r) => !inGuest(r.netns)),
+    sysctls: (t.sysctls ?? []).filter((s) => !inGuest(s.netns)),
     parts: { ...t.parts, [VM_PART.name]: vmPlanOf(o) },
     endpoints: pairs[0]!,
     pairs,

@@ -38,7 +38,7 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
     runDir: path.join(stateDir(), `cnp${runId}`),
   };
   checkDatapathOptions(d, ctx);
-  if (options.ip === 6) refuseIpv6(d, ctx);
+  if (options.ip === 6) refuseIpv6(d);
   refuseHostFamily(ctx, options.underlay ?? options.ip ?? 4);
   const planned = d.plan(ctx);
   const t = inFamilies(planned, options.ip ?? 4, options.underlay);
@@ -75,10 +75,10 @@ export function planDatapath(name: string, runId = newRunId(), pairs = 1, option
 }
 
 /** --ip 6 where it is not built: the datapath, or what of the run, does not carry IPv6 yet. */
-function refuseIpv6(d: Datapath, ctx: PlanContext): void {
+function refuseIpv6(d: Datapath): void {
   const which = DATAPATHS.filter((x) => x.ipv6).map((x) => x.name);
-  const why = !d.ipv6 ? `${d.name} does not carry IPv6 yet` : ctx.vm ? 'VM endpoints do not take IPv6 yet' : null;
-  if (why) throw new UserError(`--ip 6: ${why}`, `IPv6 is built for: ${which.join(', ')}`);
+  if (!d.ipv6)
+    throw new UserError(`--ip 6: ${d.name} does not carry IPv6 yet`, `IPv6 is built for: ${which.join(', ')}`);
 }
 
 /** Across real hosts the underlay is the hosts' own addresses (the inventory's): of the family measured. */

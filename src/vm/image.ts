@@ -71,6 +71,10 @@ export function initScript(modules: readonly string[]): string {
     'if ! grep -q cnperf.probe=1 /proc/cmdline; then',
     '  for w in $(cat /proc/cmdline); do case "$w" in cnperf.mtu=*) ip link set eth0 mtu "${w#cnperf.mtu=}" ' +
       '|| exit 1 ;; esac; done',
+    '  # IPv6 addresses usable at once (no duplicate address detection: the plan made them unique), no RAs',
+    '  for k in accept_dad accept_ra; do',
+    '    [ -w /proc/sys/net/ipv6/conf/eth0/$k ] && echo 0 > /proc/sys/net/ipv6/conf/eth0/$k',
+    '  done',
     '  ip link set eth0 up || { echo "cnperf-init: no eth0"; exit 1; }',
     '  for w in $(cat /proc/cmdline); do case "$w" in',
     '    cnperf.addr=*) ip addr add "${w#cnperf.addr=}" dev eth0 || exit 1 ;;',
@@ -81,7 +85,7 @@ export function initScript(modules: readonly string[]): string {
     `for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ` +
       `${AGENT_PORT_NAME} ] && port="/dev/\${p##*/}"; done`,
     '[ -n "$port" ] || { echo "cnperf-init: no virtio-serial port named cnperf"; exit 1; }',
-    'echo "cnperf-init: agent on $port; $(ip -4 -o addr show dev eth0 2>/dev/null | cut -d" " -f7)"',
+    'echo "cnperf-init: agent on $port; $(ip -o addr show dev eth0 scope global 2>/dev/null | cut -d" " -f7)"',
     'exec /bin/cnperf-engine agent --port "$port"',
     '',
   ].join('\n');

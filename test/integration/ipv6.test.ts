@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { cnperf, hostSnapshot } from '../helpers/host.js';
+import { ENGINE } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnperf-ipv6-'));
 const db = path.join(tmp, 'results.sqlite');
@@ -211,9 +213,27 @@ describe('--ip 6', () => {
     const ipvlan = await cnperf(['quick', 'ipvlan', '--ip', '6', '--db', db]);
     assert.equal(ipvlan.code, 2);
     assert.match(ipvlan.stderr, /--ip 6: ipvlan does not carry IPv6 yet\n\s+IPv6 is built for: loopback, veth, bridge/);
-    const vm = await cnperf(['quick', 'bridge', '--ip', '6', '--endpoint', 'vm', '--db', db]);
-    assert.equal(vm.code, 2);
-    assert.match(vm.stderr, /--ip 6: VM endpoints do not take IPv6 yet/);
+    // the engine itself: a frame has one family, so --src and the peer's address must share it
+    const mixed = spawnSync(
+      ENGINE,
+      [
+        'stream-tx',
+        '--server',
+        '[2001:2::2]:5',
+        '--api',
+        'raw',
+        '--dev',
+        'lo',
+        '--dst-mac',
+        '02:00:00:00:00:01',
+      ].concat(['--src', '198.18.0.1:9', '--duration-ns', '1000000']),
+      { encoding: 'utf8' },
+    );
+    assert.notEqual(mixed.status, 0);
+    assert.match(mixed.stdout, /--src and the peer's address are of different families/);
+    const podman = await cnperf(['quick', 'podman', '--ip', '6', '--db', db]);
+    assert.equal(podman.code, 2);
+    assert.match(podman.stderr, /--ip 6: podman does not carry IPv6 yet/);
     assert.deepEqual(hostSnapshot(), before);
   });
 });

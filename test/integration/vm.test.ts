@@ -28,6 +28,8 @@ interface Result {
   status: string;
   problem: string | null;
   samples: number;
+  ip: 4 | 6;
+  lost: number;
   rtt_ns: { p50: number; p99: number } | null;
   stream?: { rx_pps: number; tx_pps: number };
   vm?: {
@@ -81,6 +83,21 @@ describe('VM endpoints', () => {
         ', ',
       )} ms (${res!.vm!.accel}), image build ${res!.vm!.image_build_ms} ms, rtt p50 ${res!.rtt_ns!.p50} ns`,
     );
+    assert.deepEqual(qemus(), []);
+    assert.deepEqual(hostSnapshot(), before);
+  });
+
+  it('routed --ip 6 with a VM server: its init configures IPv6 (no DAD, link-local gateway); none lost', async () => {
+    const before = hostSnapshot();
+    const r = await cnperf([
+      ...['quick', 'routed', '--ip', '6', '--server-endpoint', 'vm'],
+      ...['--count', '200', '--interval', '10ms', '--json', '--db', db],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.equal(res!.status, 'ok', res!.problem ?? '');
+    assert.deepEqual([res!.ip, res!.samples, res!.lost], [6, 200, 0]);
+    assert.deepEqual(res!.vm!.endpoints, { client: 'container', server: 'vm' });
     assert.deepEqual(qemus(), []);
     assert.deepEqual(hostSnapshot(), before);
   });
