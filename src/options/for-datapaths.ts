@@ -9,7 +9,7 @@ import {
 } from '../datapaths/service-rules.js';
 import { MAX_PAIRS, PLACEMENTS, type Placement } from '../datapaths/types.js';
 import { parseIntIn } from '../util/units.js';
-import { oneOf, intIn, onOff, cpuMask, text, endpointSpec, ipv4, def, parseOffload } from './option-kit.js';
+import { oneOf, intIn, onOff, cpuMask, text, endpointSpec, ipAddress, def, parseOffload } from './option-kit.js';
 
 export const DATAPATH_OPTIONS = {
   // Datapath options: how the datapath is built.
@@ -271,9 +271,11 @@ export const DATAPATH_OPTIONS = {
     type: 'string',
     for: 'datapath',
     only: 'existing',
-    value: 'IPV4',
-    help: "existing: the server's address (default: the first global IPv4 address on its default-route device)",
-    parse: ipv4,
+    value: 'IP',
+    help:
+      "existing: the server's address (default: the first global address of the family measured on its " +
+      'default-route device)',
+    parse: ipAddress,
   }),
   'cni-config': def<string>({
     type: 'string',

@@ -3,6 +3,7 @@
  * take the same options, and the parsers that check a value against its range.
  */
 import os from 'node:os';
+import { isIP } from 'node:net';
 import { OFFLOAD_FEATURES, type DatapathOption } from '../datapaths/types.js';
 import { UserError } from '../util/errors.js';
 import { notOneOf } from '../util/nearest.js';
@@ -54,10 +55,9 @@ export const cpuMask = (text: string, flag: string) => {
 };
 export const text = (t: string) => t;
 export const endpointSpec = (t: string, flag: string) => (parseEndpointSpec(t, flag), t);
-export const ipv4 = (t: string, flag: string) => {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
-  if (!m || m.slice(1).some((o) => Number(o) > 255))
-    throw new UserError(`${flag} '${t}': expected an IPv4 address, e.g. 198.18.0.2`);
+/** An IPv4 or IPv6 address (the family measured decides which one a run can use). */
+export const ipAddress = (t: string, flag: string) => {
+  if (!isIP(t)) throw new UserError(`${flag} '${t}': expected an IPv4 or IPv6 address, e.g. 198.18.0.2 or 2001:2::2`);
   return t;
 };
 

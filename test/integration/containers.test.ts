@@ -41,6 +41,7 @@ interface Result {
   problem: string | null;
   samples?: number;
   lost?: number;
+  ip?: 4 | 6;
   rtt_ns?: { p50: number } | null;
   stream?: { rx_pps: number; tx_pps: number };
   probes?: { devices: Record<string, { rx_packets: number }> };
@@ -455,5 +456,43 @@ describe('existing datapath', () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(results(r.stdout)[0]!.samples, 200);
+  });
+});
+
+describe('existing datapath over IPv6', () => {
+  const A = 'cxtest-ex6A';
+  const B = 'cxtest-ex6B';
+  before(async () => {
+    for (const ns of [A, B]) sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['link', 'add', 'ex6a0', 'netns', A, 'type', 'veth', 'peer', 'name', 'ex6b0', 'netns', B]);
+    for (const [ns, dev, addr] of [
+      [A, 'ex6a0', '2001:2:0:3c::1/64'],
+      [B, 'ex6b0', '2001:2:0:3c::2/64'],
+    ] as const) {
+      // no link-local address: nothing arrives on its own time (DAD) between the snapshots
+      sh('ip', ['-n', ns, 'link', 'set', dev, 'addrgenmode', 'none']);
+      sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      sh('ip', ['-n', ns, 'addr', 'add', addr, 'dev', dev, 'nodad']);
+    }
+    sh('ip', ['-n', B, '-6', 'route', 'add', 'default', 'via', '2001:2:0:3c::1']);
+    for (let i = 0; i < 100 && /NO-CARRIER/.test(sh('ip', ['-n', A, 'link']) + sh('ip', ['-n', B, 'link'])); i++)
+      await sleep(20);
+  });
+  after(() => {
+    for (const ns of [A, B]) sh('ip', ['netns', 'del', ns]);
+  });
+
+  it('--ip 6: the server by its global IPv6 address on its default route, the namespaces unchanged', async () => {
+    const a = nsSnapshot(A);
+    const b = nsSnapshot(B);
+    const args = ['quick', 'existing', '--client', `netns:${A}`, '--server', `netns:${B}`, '--ip', '6'];
+    const r = await cnperf([...args, '--count', '300', '--interval', '200us', '--json', '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.deepEqual([res!.ip, res!.samples, res!.lost], [6, 300, 0]);
+    assert.equal(nsSnapshot(A), a);
+    assert.equal(nsSnapshot(B), b);
+    assert.deepEqual(ownedNetns(), []);
   });
 });

@@ -173,10 +173,10 @@ describe('--ip 6', () => {
     assert.deepEqual(hostSnapshot(), before);
   });
 
-  it('ovs, xdp and tcx (one node and two): round trips over IPv6 through their switches and BPF tables', async () => {
+  it('ovs, xdp, tcx (one node and two), macvtap: round trips over IPv6 through switches and BPF tables', async () => {
     const before = hostSnapshot();
     for (const args of [
-      ['ovs', 'xdp', 'tcx'],
+      ['ovs', 'xdp', 'tcx', 'macvtap'],
       ['tcx', '--placement', 'cross-node'],
     ]) {
       const r = await cnperf(['quick', ...args, '--ip', '6', '--count', '300', '--json', '--db', db]);

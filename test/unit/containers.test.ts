@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseGlobalIpv4 } from '../../src/datapaths/existing/addresses.js';
+import { parseGlobalAddresses } from '../../src/datapaths/existing/addresses.js';
 import { parseEndpointSpec } from '../../src/datapaths/existing/endpoint.js';
 import { checkDatapathOptions, getDatapath } from '../../src/datapaths/registry.js';
 import { stepsFor, type UndoAction } from '../../src/local/steps.js';
@@ -173,8 +173,12 @@ describe("netavark's residue undone: ip_forward only when the run changed it and
 
 describe('reading addresses', () => {
   it("a container's global IPv4 addresses (ip -4 -j addr, captured)", () => {
-    assert.deepEqual(parseGlobalIpv4(fixture('ip-addr-global-podman.json')), [{ dev: 'eth0', ip: '198.18.0.3' }]);
-    assert.deepEqual(parseGlobalIpv4(''), []);
+    assert.deepEqual(parseGlobalAddresses(fixture('ip-addr-global-podman.json')), [{ dev: 'eth0', ip: '198.18.0.3' }]);
+    assert.deepEqual(parseGlobalAddresses(''), []);
+  });
+  it("a namespace's global IPv6 addresses (ip -6 -j addr, captured): that family's only", () => {
+    assert.deepEqual(parseGlobalAddresses(fixture('ip-addr-global6.json'), 6), [{ dev: 'fx0', ip: '2001:2:0:3c::2' }]);
+    assert.deepEqual(parseGlobalAddresses(fixture('ip-addr-global6.json'), 4), []);
   });
 });
 

@@ -9,28 +9,35 @@ interface IpAddrJson {
   addr_info?: Array<{ family: string; local: string; scope?: string }>;
 }
 
-/** The device of the namespace's IPv4 default route, or null without one. */
-export async function defaultRouteDevice(netns: string, run: CommandRunner = runCommand): Promise<string | null> {
-  const { stdout } = await run(['ip', '-n', netns, '-4', '-j', 'route', 'show', 'default']);
+export type Family = 4 | 6;
+
+/** The device of the namespace's default route of the family, or null without one. */
+export async function defaultRouteDevice(
+  netns: string,
+  family: Family = 4,
+  run: CommandRunner = runCommand,
+): Promise<string | null> {
+  const { stdout } = await run(['ip', '-n', netns, `-${family}`, '-j', 'route', 'show', 'default']);
   const routes = JSON.parse(stdout || '[]') as Array<{ dev?: string }>;
   return routes.find((r) => r.dev)?.dev ?? null;
 }
 
-/** Every global-scope IPv4 address of the namespace, in `ip addr` order: [device, address]. */
-export async function globalIpv4(
+/** Every global-scope address of the family in the namespace, in `ip addr` order: [device, address]. */
+export async function globalAddresses(
   netns: string,
+  family: Family = 4,
   run: CommandRunner = runCommand,
 ): Promise<Array<{ dev: string; ip: string }>> {
-  const { stdout } = await run(['ip', '-n', netns, '-4', '-j', 'addr', 'show', 'scope', 'global']);
-  return parseGlobalIpv4(stdout);
+  const { stdout } = await run(['ip', '-n', netns, `-${family}`, '-j', 'addr', 'show', 'scope', 'global']);
+  return parseGlobalAddresses(stdout, family);
 }
 
-/** Pure: `ip -4 -j addr show scope global` → [device, address] in order. */
-export function parseGlobalIpv4(json: string): Array<{ dev: string; ip: string }> {
+/** Pure: `ip -4|-6 -j addr show scope global` → [device, address] in order (that family's only). */
+export function parseGlobalAddresses(json: string, family: Family = 4): Array<{ dev: string; ip: string }> {
   const links = JSON.parse(json || '[]') as IpAddrJson[];
   return links.flatMap((l) =>
     (l.addr_info ?? [])
-      .filter((a) => a.family === 'inet' && (a.scope ?? 'global') === 'global')
+      .filter((a) => a.family === (family === 6 ? 'inet6' : 'inet') && (a.scope ?? 'global') === 'global')
       .map((a) => ({ dev: l.ifname, ip: a.local })),
   );
 }
@@ -42,7 +49,7 @@ export async function routeTo(
   run: CommandRunner = runCommand,
 ): Promise<{ dev: string; src: string | null } | null> {
   try {
-    const { stdout } = await run(['ip', '-n', netns, '-4', '-j', 'route', 'get', ip]);
+    const { stdout } = await run(['ip', '-n', netns, ip.includes(':') ? '-6' : '-4', '-j', 'route', 'get', ip]);
     const r = (JSON.parse(stdout || '[]') as Array<{ dev?: string; prefsrc?: string }>)[0];
     return r?.dev ? { dev: r.dev, src: r.prefsrc ?? null } : null;
   } catch {

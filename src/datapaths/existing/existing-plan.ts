@@ -5,7 +5,7 @@ import { ownOptions } from '../types.js';
 export interface ExistingPlan {
   client: string;
   server: string;
-  /** --server-address: else the server's first global IPv4 address on its default-route device */
+  /** --server-address: else the server's first global address of the family measured on its default-route device */
   serverAddress?: string;
 }
 

@@ -21,6 +21,8 @@ export const existing: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['existing'],
+  // the namespaces' own addresses: over IPv6 their global IPv6 ones (nothing of theirs is planned or changed)
+  ipv6: true,
   readOptions(option) {
     const [client, server, serverAddress] = ['client', 'server', 'server-address'].map(option);
     if (client === undefined && server === undefined && serverAddress === undefined) return undefined;
@@ -60,8 +62,10 @@ export const existing: Datapath = {
         t.namespaces.push({ name, role, adopted: { what: describeSpec(spec) } });
       return name;
     };
-    const client = { netns: nsFor(c, 'client'), ip: '0.0.0.0', dev: '' };
-    const server = c === s ? { ...client } : { netns: nsFor(s, 'server'), ip: '0.0.0.0', dev: '' };
+    // the address is the namespace's to give: found at attach, in the family measured
+    const unknown = ctx.ip === 6 ? '::' : '0.0.0.0';
+    const client = { netns: nsFor(c, 'client'), ip: unknown, dev: '' };
+    const server = c === s ? { ...client } : { netns: nsFor(s, 'server'), ip: unknown, dev: '' };
     EXISTING_PART.set(t, { client: c, server: s, ...(serverAddress ? { serverAddress } : {}) });
     // cnperf knows nothing of what lies between: a raw frame's next hop is not something it can name
     t.rawUnsupported =

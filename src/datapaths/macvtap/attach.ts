@@ -32,8 +32,14 @@ export async function attachMacvtaps(
       await journal.append({ op: 'del-link', netns: m.netns, dev: m.name });
       await run(['ip', '-n', m.lowerNetns, 'link', 'set', m.name, 'netns', m.netns]);
     }
-    if (m.cidr) await run(['ip', '-n', m.netns, 'addr', 'add', m.cidr, 'dev', m.name]);
-    await run(['ip', '-n', m.netns, 'link', 'set', m.name, 'up']);
+    const v6 = m.cidr?.includes(':');
+    if (m.cidr && !v6) await run(['ip', '-n', m.netns, 'addr', 'add', m.cidr, 'dev', m.name]);
+    await run(['ip', '-n', m.netns, 'link', 'set', m.name, ...(m.allmulticast ? ['allmulticast', 'on'] : []), 'up']);
+    // IPv6: after link-up and without DAD, as the planned addresses are (src/local/steps.ts); no RAs
+    if (m.cidr && v6) {
+      await run(['ip', 'netns', 'exec', m.netns, 'sysctl', '-qw', `net.ipv6.conf.${m.name}.accept_ra=0`]);
+      await run(['ip', '-n', m.netns, 'addr', 'add', m.cidr, 'dev', m.name, 'nodad']);
+    }
     if (m.tapDevice) await makeTapDevice(m.netns, m.name, m.tapDevice, runDir, journal, run);
   }
 }

@@ -14,6 +14,13 @@ export interface Macvtap {
   cidr?: string;
   /** a VM's: the character device made for it in the run's directory (its /dev/tapN), which qemu opens */
   tapDevice?: string;
+  /**
+   * a VM's over IPv6: every multicast frame passed to the guest. A macvtap passes on only the multicast
+   * groups joined on it, and the guest joins its solicited-node groups inside, where the host's device
+   * never hears of it: neighbour solicitations would stop there (libvirt's trustGuestRxFilters syncs the
+   * guest's list instead)
+   */
+  allmulticast?: true;
 }
 
 /** The macvtap datapath's part of a topology: its macvtaps, client's and server's of each pair in turn. */

@@ -1,3 +1,4 @@
+import { cidrTwin, ipv6Twin } from '../../topology/family.js';
 import { VM_PART } from '../../topology/guests.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { vmPlanOf } from '../guests.js';
@@ -21,6 +22,8 @@ export const macvtap: Datapath = {
   defaultPlacement: 'same-node',
   takes: ['vm-endpoint'],
   placesGuests: true,
+  // its endpoints' addresses are its own (attach and the guests add them): it plans them in the family
+  ipv6: true,
   kernelFailures: [
     {
       match: /type macvtap.*(Unknown device type|not supported)/s,
@@ -47,18 +50,22 @@ function plan(ctx: PlanContext) {
   for (let i = 0; i < pairs; i++) {
     const x = pairSuffix(i);
     const ip = pairIps(i);
-    const end = (side: 'c' | 's', addr: string, node: typeof a) => {
+    const end = (side: 'c' | 's', v4: string, node: typeof a) => {
+      const addr = ctx.ip === 6 ? ipv6Twin(v4)! : v4;
       const role = side === 'c' ? 'client' : 'server';
       const ns = ownedName(runId, `${side}${x}`);
       const name = ownedName(runId, `${side}${x}t`);
       const mac = macFor(runId, i, side);
-      const cidr = `${addr}/16`;
+      const cidr = ctx.ip === 6 ? cidrTwin(`${v4}/16`)! : `${v4}/16`;
       // only the first pair's ends may be VMs (--endpoint applies to the measured pair)
       const vm = i === 0 && ctx.vm?.endpoints[role] === 'vm';
       if (vm) {
         // the VM's macvtap stays in the node, on its NIC; the guest's eth0 is its other side
         const tapDevice = `${runDir}/tap-${name}`;
-        taps.push({ name, netns: node.netns, lower: node.nic, lowerNetns: node.netns, mac, tapDevice });
+        taps.push({
+          ...{ name, netns: node.netns, lower: node.nic, lowerNetns: node.netns, mac, tapDevice },
+          ...(ctx.ip === 6 ? { allmulticast: true as const } : {}),
+        });
         const cpu = ctx.vm?.cpus?.[side === 'c' ? 0 : 1];
         t.namespaces.push({
           name: ns,
