@@ -68,6 +68,30 @@ describe('podman datapath', () => {
     },
   );
 
+  it('--ip 6: a network with an IPv6 subnet; the IPv6 chains and forwarding netavark turned on are undone', async () => {
+    // (measured by hand: mid-run netavark had NETAVARK chains in ip6tables and net.ipv6.conf.all.forwarding=1)
+    const hostBefore = hostSnapshot();
+    const r = await cnperf([
+      'quick',
+      'podman',
+      '--ip',
+      '6',
+      '--count',
+      '500',
+      '--interval',
+      '200us',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = results(r.stdout);
+    assert.deepEqual([res!.status, res!.ip, res!.samples, res!.lost], ['ok', 6, 500, 0]);
+    assert.match(r.stderr, /2001:2::\/64/);
+    assert.equal(podmanOfCnperf(), '');
+    assert.deepEqual(hostSnapshot(), hostBefore);
+  });
+
   it("carries a UDP stream, in the same run as cnperf's own bridge", async () => {
     const hostBefore = hostSnapshot();
     const r = await cnperf([

@@ -58,7 +58,6 @@ describe('plans over IPv6', () => {
           e instanceof UserError && /^--ip 6: /.test(e.message) && /loopback, veth, bridge/.test(e.hint ?? ''),
       );
     refused('ipvlan');
-    refused('podman');
   });
 
   it('tcx across nodes: its BPF tables get IPv6 keys and next hops, each NIC a link-local to solicit from', () => {

@@ -16,7 +16,7 @@ import type { JournalLike } from '../../local/journal.js';
 import { staticEnginePath } from '../../paths.js';
 import type { Topology } from '../../topology/model.js';
 import { UserError } from '../../util/errors.js';
-import { firewallBefore, netavarkRules } from './firewall.js';
+import { firewallBefore, firewallBefore6, netavarkRules } from './firewall.js';
 import { PODMAN_PART } from './podman-plan.js';
 import { firstLine, podmanArgv, probePodman, ulimitArgs } from './podman-runtime.js';
 
@@ -38,7 +38,11 @@ export async function attachPodman(
     }
   };
   // Noted first, so it is undone last: after the network is gone, netavark's leftovers go too.
-  await journal.append({ op: 'netavark-residue', before: await firewallBefore(run) });
+  await journal.append({
+    op: 'netavark-residue',
+    before: await firewallBefore(run),
+    ...(plan.network.subnet.includes(':') ? { before6: await firewallBefore6(run) } : {}),
+  });
   if (!existsSync(runDir)) {
     await journal.append({ op: 'rm-dir', path: runDir });
     mkdirSync(runDir, { mode: 0o700 });
@@ -76,6 +80,7 @@ export async function attachPodman(
   await podman(`create the network ${net.name} (${net.subnet})`, [
     'network',
     'create',
+    ...(net.subnet.includes(':') ? ['--ipv6'] : []),
     '--driver',
     net.driver,
     '--subnet',
@@ -118,7 +123,8 @@ export async function attachPodman(
   const ips = new Map<string, string>();
   for (const c of plan.containers) {
     const x = inspected.find((i) => i.Name === c.name || i.Name === `/${c.name}`);
-    const ip = x?.NetworkSettings?.Networks?.[net.name]?.IPAddress;
+    const on = x?.NetworkSettings?.Networks?.[net.name];
+    const ip = net.subnet.includes(':') ? on?.GlobalIPv6Address : on?.IPAddress;
     if (!x?.State?.Running || !x.State.Pid || !ip)
       throw new UserError(
         `podman container ` +
@@ -172,7 +178,7 @@ async function addParent(
 interface ContainerJson {
   Name: string;
   State?: { Running?: boolean; Pid?: number; Status?: string };
-  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> };
 }
 
 /** A tarball of one file, /cnperf-engine (static): the whole root filesystem of the run's image. */

@@ -4,13 +4,23 @@
  * net.ipv4.ip_forward, and keeps its global chains and the sysctl after the network is gone, by
  * design. A run of cnperf must leave the host as it found it, so the state before the run's network
  * is noted, and what netavark added is removed after it — unless podman containers that are not the
- * run's still run (they may need it); ip_forward only while nothing else on the host forwards.
+ * run's still run (they may need it); ip_forward only while nothing else on the host forwards. An IPv6
+ * network (--ip 6) does the same in ip6tables and net.ipv6.conf.all.forwarding: noted and undone alike.
  */
 import { runCommand, type CommandRunner } from '../../local/command.js';
 import { refusedOnHost, registerHostUndoHandler, registerUndoHandler } from '../../local/undo.js';
 import { registerUndoKind, strings } from '../../local/undo-kinds.js';
 
 const TABLES = ['filter', 'nat'] as const;
+
+/** Where netavark writes for one address family: its iptables, nftables family and forwarding sysctl. */
+interface Family {
+  iptables: 'iptables' | 'ip6tables';
+  nft: 'ip' | 'ip6';
+  forwarding: 'net.ipv4.ip_forward' | 'net.ipv6.conf.all.forwarding';
+}
+const V4: Family = { iptables: 'iptables', nft: 'ip', forwarding: 'net.ipv4.ip_forward' };
+const V6: Family = { iptables: 'ip6tables', nft: 'ip6', forwarding: 'net.ipv6.conf.all.forwarding' };
 
 export interface FirewallBefore {
   /** "filter NETAVARK_FORWARD": every chain of the filter and nat tables */
@@ -52,8 +62,12 @@ export function isNetavarkRule(rule: readonly string[]): boolean {
   return rule.some((w) => /^NETAVARK/.test(w) || /netavark/i.test(w));
 }
 
-async function listTable(table: string, run: CommandRunner): Promise<{ chains: string[]; rules: string[][] }> {
-  return parseIptablesS((await run(['iptables', '-t', table, '-S'])).stdout);
+async function listTable(
+  table: string,
+  run: CommandRunner,
+  f: Family = V4,
+): Promise<{ chains: string[]; rules: string[][] }> {
+  return parseIptablesS((await run([f.iptables, '-t', table, '-S'])).stdout);
 }
 
 interface NftItem {
@@ -62,17 +76,18 @@ interface NftItem {
   rule?: { family: string; table: string; chain: string };
 }
 
-/** The IPv4 filter and nat tables of nftables and their chains: "ip nat", "ip nat POSTROUTING". */
+/** The family's filter and nat tables of nftables and their chains: "ip nat", "ip6 nat POSTROUTING". */
 async function nftTablesAndChains(
   run: CommandRunner,
+  f: Family = V4,
 ): Promise<{ tables: string[]; chains: string[]; ruled: Set<string> }> {
   const { stdout } = await run(['nft', '-j', 'list', 'ruleset']);
   const items = (JSON.parse(stdout) as { nftables: NftItem[] }).nftables;
-  const ours = (family: string, table: string) => family === 'ip' && (table === 'filter' || table === 'nat');
+  const ours = (family: string, table: string) => family === f.nft && (table === 'filter' || table === 'nat');
   return {
-    tables: items.flatMap((x) => (x.table && ours(x.table.family, x.table.name) ? [`ip ${x.table.name}`] : [])),
+    tables: items.flatMap((x) => (x.table && ours(x.table.family, x.table.name) ? [`${f.nft} ${x.table.name}`] : [])),
     chains: items.flatMap((x) =>
-      x.chain && ours(x.chain.family, x.chain.table) ? [`ip ${x.chain.table} ${x.chain.name}`] : [],
+      x.chain && ours(x.chain.family, x.chain.table) ? [`${f.nft} ${x.chain.table} ${x.chain.name}`] : [],
     ),
     ruled: new Set(
       items.flatMap((x) =>
@@ -82,14 +97,17 @@ async function nftTablesAndChains(
   };
 }
 
-export async function firewallBefore(run: CommandRunner = runCommand): Promise<FirewallBefore> {
+export async function firewallBefore(run: CommandRunner = runCommand, f: Family = V4): Promise<FirewallBefore> {
   const chains: string[] = [];
   // on nf_tables, list the tables first: `iptables -S` itself may create an empty one
-  const nft = (await iptablesBackend(run)) === 'nf_tables' ? await nftTablesAndChains(run) : null;
+  const nft = (await iptablesBackend(run)) === 'nf_tables' ? await nftTablesAndChains(run, f) : null;
   const tables = nft ? [...nft.tables, ...nft.chains] : [];
-  for (const t of TABLES) chains.push(...(await listTable(t, run)).chains.map((c) => `${t} ${c}`));
-  return { chains, tables, ipForward: (await run(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim() };
+  for (const t of TABLES) chains.push(...(await listTable(t, run, f)).chains.map((c) => `${t} ${c}`));
+  return { chains, tables, ipForward: (await run(['sysctl', '-n', f.forwarding])).stdout.trim() };
 }
+
+/** The host's IPv6 firewall and forwarding before an IPv6 network of the run's (ip6tables, nft ip6). */
+export const firewallBefore6 = (run: CommandRunner = runCommand) => firewallBefore(run, V6);
 
 /** netavark's rules in the host's firewall now: how many, in which chains (for the "why" lines). */
 export async function netavarkRules(
@@ -106,26 +124,26 @@ export async function netavarkRules(
 }
 
 /** Removes what netavark added since `before`; leaves everything that was there. */
-async function removeResidue(before: FirewallBefore, run: CommandRunner): Promise<boolean> {
+async function removeResidue(before: FirewallBefore, run: CommandRunner, f: Family = V4): Promise<boolean> {
   let removed = false;
   for (const t of TABLES) {
-    const now = await listTable(t, run);
+    const now = await listTable(t, run, f);
     const added = now.chains.filter((c) => /^NETAVARK/.test(c) && !before.chains.includes(`${t} ${c}`));
     // first the rules elsewhere that jump into the chains going, then the chains themselves
     for (const r of now.rules) {
       if (added.includes(r[0]!) || !r.some((w) => added.includes(w))) continue;
-      await run(['iptables', '-t', t, '-D', ...r]);
+      await run([f.iptables, '-t', t, '-D', ...r]);
       removed = true;
     }
-    for (const c of added) await run(['iptables', '-t', t, '-F', c]);
+    for (const c of added) await run([f.iptables, '-t', t, '-F', c]);
     for (const c of added) {
-      await run(['iptables', '-t', t, '-X', c]);
+      await run([f.iptables, '-t', t, '-X', c]);
       removed = true;
     }
   }
   if ((await iptablesBackend(run)) === 'nf_tables') {
     // iptables-nft made these built-in chains and tables for netavark: gone once empty again
-    const now = await nftTablesAndChains(run);
+    const now = await nftTablesAndChains(run, f);
     for (const chain of now.chains) {
       if (before.tables.includes(chain) || now.ruled.has(chain)) continue;
       await run(['nft', 'delete', 'chain', ...chain.split(' ')]);
@@ -169,12 +187,12 @@ export function otherForwarders(iptablesS: readonly string[], nftTables: readonl
  * only ever sets 1), it is still the value the run set, and nothing else on the host forwards: a
  * `clean` long after the run must not turn off forwarding that Docker or Kubernetes turned on since.
  */
-async function restoreIpForward(before: string, run: CommandRunner): Promise<boolean> {
+async function restoreIpForward(before: string, run: CommandRunner, f: Family = V4): Promise<boolean> {
   if (!/^[01]$/.test(before))
-    throw new Error(`refusing to set net.ipv4.ip_forward to '${before}': not a value cnperf saved`);
-  const now = (await run(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim();
+    throw new Error(`refusing to set ${f.forwarding} to '${before}': not a value cnperf saved`);
+  const now = (await run(['sysctl', '-n', f.forwarding])).stdout.trim();
   if (now === before || now !== '1') return false;
-  const iptablesS = await Promise.all(TABLES.map(async (t) => (await run(['iptables', '-t', t, '-S'])).stdout));
+  const iptablesS = await Promise.all(TABLES.map(async (t) => (await run([f.iptables, '-t', t, '-S'])).stdout));
   const nft = await run(['nft', '-j', 'list', 'tables']).then(
     (r) =>
       (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables.flatMap((x) =>
@@ -183,35 +201,43 @@ async function restoreIpForward(before: string, run: CommandRunner): Promise<boo
     () => [],
   );
   if (otherForwarders(iptablesS, nft).length > 0) return false;
-  await run(['sysctl', '-qw', `net.ipv4.ip_forward=${before}`]);
+  await run(['sysctl', '-qw', `${f.forwarding}=${before}`]);
   return true;
 }
 
 declare module '../../local/steps.js' {
   interface UndoKinds {
-    /** what netavark added to the host's firewall and sysctls for the run's network, if it was not there before */
-    'netavark-residue': { before: { chains: string[]; tables: string[]; ipForward: string } };
+    /**
+     * what netavark added to the host's firewall and sysctls for the run's network, if it was not there
+     * before; `before6`: the same in IPv6 (ip6tables, nft ip6, IPv6 forwarding) for an IPv6 network
+     */
+    'netavark-residue': { before: FirewallBefore; before6?: FirewallBefore };
   }
 }
 
-registerUndoKind('netavark-residue', (o) => {
-  const b = o.before as Record<string, unknown> | undefined;
+const isBefore = (b: unknown) => {
+  const x = b as Record<string, unknown> | null | undefined;
   return (
-    typeof b === 'object' && b !== null && strings(b.chains) && strings(b.tables) && typeof b.ipForward === 'string'
+    typeof x === 'object' && x !== null && strings(x.chains) && strings(x.tables) && typeof x.ipForward === 'string'
   );
-});
+};
+registerUndoKind('netavark-residue', (o) => isBefore(o.before) && (o.before6 === undefined || isBefore(o.before6)));
 registerHostUndoHandler(
   'netavark-residue',
   refusedOnHost('netavark-residue', 'the podman datapath does not run across hosts'),
 );
 
 registerUndoHandler('netavark-residue', {
-  describe: (u) => `netavark's firewall chains and ip_forward (was ${u.before.ipForward}) left by the run's network`,
+  describe: (u) =>
+    `netavark's firewall chains and ip_forward (was ${u.before.ipForward}` +
+    `${u.before6 ? `; IPv6: ip6tables chains, forwarding was ${u.before6.ipForward}` : ''}) left by the run's network`,
   async undo(u, run) {
     const others = await runningContainers(run).catch(() => []);
     if (others.length) return 'gone'; // other containers may need them: podman's, not ours to remove
-    const chains = await removeResidue(u.before, run);
-    const forward = await restoreIpForward(u.before.ipForward, run);
-    return chains || forward ? 'removed' : 'gone';
+    // each of them, whatever the others did (no short circuit)
+    const done = [await removeResidue(u.before, run), await restoreIpForward(u.before.ipForward, run)];
+    if (u.before6)
+      done.push(await removeResidue(u.before6, run, V6), await restoreIpForward(u.before6.ipForward, run, V6));
+    return done.some(Boolean) ? 'removed' : 'gone';
   },
 });

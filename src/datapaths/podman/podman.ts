@@ -1,5 +1,6 @@
 import { attachPodman } from './attach.js';
 import { PODMAN_PART, type PodmanPlan } from './podman-plan.js';
+import { cidrTwin } from '../../topology/family.js';
 import { ownedName } from '../../topology/well-formed.js';
 import { complete, draftTopology, type Pair } from '../nodes.js';
 import { ownOptions, pairSuffix, type Datapath } from '../types.js';
@@ -19,6 +20,9 @@ export const podman: Datapath = {
   placements: ['same-node'],
   defaultPlacement: 'same-node',
   takes: ['podman-driver'],
+  // over IPv6 its network's subnet is in 2001:2::/48 (podman network create --ipv6), netavark's IPv6
+  // firewall chains and forwarding undone as its IPv4 ones are
+  ipv6: true,
   tools: ['podman'],
   readOptions(option) {
     const driver = option('podman-driver');
@@ -52,12 +56,13 @@ export const podman: Datapath = {
         t.namespaces.push({ name: netns, role, adopted: { what: `podman container ${name}` } });
         containers.push({ name, netns, role });
         // The address is podman's to give (IPAM): filled in by attach.
-        return { netns, ip: '0.0.0.0', dev: 'eth0' };
+        return { netns, ip: ctx.ip === 6 ? '::' : '0.0.0.0', dev: 'eth0' };
       };
       out.push({ client: container('c'), server: container('s') });
     }
     // A /24 holds 126 pairs next to the gateway; more take a /16 (the bridge's route covers it)
-    const subnet = 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16';
+    // (over IPv6 its twin: 2001:2::/64, or a /56)
+    const subnet = cidrTwinIf(ctx.ip === 6, 2 * pairs <= 250 ? '198.18.0.0/24' : '198.18.0.0/16');
     const driver = ownOptions<{ driver: PodmanPlan['network']['driver'] }>(ctx, 'podman')?.driver ?? 'bridge';
     let parent: { dev: string; peer: string; stub: string } | undefined;
     if (driver === 'macvlan') {
@@ -120,6 +125,8 @@ export const podman: Datapath = {
     },
   },
 };
+
+const cidrTwinIf = (v6: boolean, cidr: string) => (v6 ? cidrTwin(cidr)! : cidr);
 
 /** How podman had to be run here, as the build's trial containers found. */
 function runtimeLine(rt: NonNullable<PodmanPlan['runtime']>): string {
