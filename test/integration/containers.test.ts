@@ -68,8 +68,8 @@ describe('podman datapath', () => {
     },
   );
 
-  it('--ip 6: a network with an IPv6 subnet; the IPv6 chains and forwarding netavark turned on are undone', async () => {
-    // (measured by hand: mid-run netavark had NETAVARK chains in ip6tables and net.ipv6.conf.all.forwarding=1)
+  it('--ip 6: a network with an IPv6 subnet; the IPv6 chains and forwarding netavark turned on undone', async () => {
+    // (seen by hand mid-run: NETAVARK chains in ip6tables, net.ipv6.conf.all.forwarding=1)
     const hostBefore = hostSnapshot();
     const r = await cnperf([
       'quick',
