@@ -341,7 +341,7 @@ describe('existing datapath', () => {
         // A has no default route: which address is the server's is not known without --server-address
         [
           ['--client', `netns:${B}`, '--server', `netns:${A}`],
-          /the namespace has no default route; give --server-address, one of: 198\.18\.60\.1 \(exa0\)/,
+          /the namespace has no IPv4 default route; give --server-address, one of: 198\.18\.60\.1 \(exa0\)/,
         ],
         [
           ['--client', `netns:${A}`, '--server', `netns:${B}`, '--server-address', '198.18.99.9'],
