@@ -159,6 +159,8 @@ describe('datapaths in real namespaces', () => {
         );
         assert.ok(s.p50 < 10_000_000, `p50 of ${s.p50} ns is not a local round trip`);
         assert.equal((m.record.engine as { sent: number }).sent, 501); // 500 + 1 discarded warm-up
+        // what teardown could not remove, in its own words (the snapshot below only shows that something stayed)
+        assert.deepEqual(m.teardown.failed, []);
         assert.deepEqual(hostSnapshot(), before);
       });
     }

@@ -95,9 +95,10 @@ function killQuietly(pid: number): void {
 /**
  * Back to what the host had. Pages a dying DPDK process still maps cannot go yet: the write is
  * repeated until the count holds (seen in the suite: 128 pages left reserved after a busy testpmd's
- * stop, and once 78 still held 5 s after an ovs-dpdk or testpmd sweep). Past 5 s, the processes that
- * map a hugetlbfs file of the state directory are waited for (up to 15 s more) and named if they
- * outlive that: a count that never comes back is an error teardown reports and clean retries.
+ * stop; 78 still held 5 s after an ovs-dpdk or testpmd sweep; and 64 held past 5 s with no process
+ * left mapping them — a process's memory being torn down no longer shows in its maps). So it is
+ * retried for 20 s whether or not a holder is seen; a count that never comes back is an error that
+ * names the holders, which teardown reports and clean retries.
  */
 async function restorePages(before: number): Promise<'removed' | 'gone'> {
   if (hugepagesUnavailable() || readPages('nr_hugepages') === before) return 'gone';
@@ -105,21 +106,19 @@ async function restorePages(before: number): Promise<'removed' | 'gone'> {
     writeFileSync(path.join(PAGES, 'nr_hugepages'), String(before));
     return readPages('nr_hugepages') === before;
   };
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 200; i++) {
     if (restored()) return 'removed';
     await new Promise((r) => setTimeout(r, 100));
   }
-  let holders = hugepageHolders();
-  for (let i = 0; i < 150 && holders.length; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    holders = hugepageHolders();
-  }
   if (restored()) return 'removed';
+  const holders = hugepageHolders();
   throw new Error(
     `nr_hugepages is ` +
       `${readPages('nr_hugepages')}, not the ` +
-      `${before} it was: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use` +
-      (holders.length ? ` (mapped by ${holders.join(', ')})` : ''),
+      `${before} it was, 20 s on: ${readPages('nr_hugepages') - readPages('free_hugepages')} pages are still in use` +
+      (holders.length
+        ? ` (mapped by ${holders.join(', ')})`
+        : ' (by no process that maps a file of the state directory)'),
   );
 }
 
