@@ -39,7 +39,7 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int parse_ipv4_port(const char *s, struct sockaddr_in *out)
+static int parse_ipv4_port(const char *s, struct sockaddr_in *out)
 {
 	char host[64];
 	const char *colon = strrchr(s, ':');

@@ -110,7 +110,6 @@ void opts_defaults(struct opts *o);
 int opts_check_udp_size(const struct opts *o, char *err, size_t errlen);
 int opts_require_addr(const struct opts *o, char *err, size_t errlen);
 int parse_u64(const char *s, uint64_t *out);
-int parse_ipv4_port(const char *s, struct sockaddr_in *out);
 /* IPV4:PORT or [IPV6]:PORT */
 int parse_addr_port(const char *s, union sockaddr_any *out);
 int valid_netns_name(const char *s);
