@@ -86,7 +86,8 @@ static int dpdk_send_probe(void *state, uint64_t seq, uint64_t *t_send)
 		uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 		memcpy(p, s->frame, s->len);
 		rtt_hdr_write(p + s->at, s->cookie, seq);
-		udp_frame_checksum(p, s->len); /* IPv6's is mandatory: the payload just changed */
+		if (s->at == FRAME_HEADERS6) /* IPv6's checksum is mandatory: the payload just changed */
+			udp_frame_checksum(p, s->len);
 		m->data_len = s->len;
 		m->pkt_len = s->len;
 	}

@@ -99,7 +99,8 @@ static int xdp_send_probe(void *state, uint64_t seq, uint64_t *t_send)
 	}
 	uint8_t *f = x->umem + x->free[x->nfree - 1];
 	rtt_hdr_write(f + s->at, s->cookie, seq);
-	udp_frame_checksum(f, s->len); /* IPv6's is mandatory: the payload just changed */
+	if (s->at == FRAME_HEADERS6) /* IPv6's checksum is mandatory: the payload just changed (IPv4 has none) */
+		udp_frame_checksum(f, s->len);
 	__atomic_store_n(t_send, now_ns(), __ATOMIC_RELEASE);
 	if (xsk_tx_queue(x, 1, s->len) != 1 || xsk_kick(x) < 0)
 		return RT_ERROR;

@@ -158,7 +158,7 @@ struct endpoint {
 	uint32_t nexthop;
 	uint8_t dmac[6];
 	uint8_t smac[6];
-	uint8_t nexthop6[16];
+	uint32_t nexthop6[4];
 };
 #define EP_LOCAL 1
 
